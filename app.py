@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Reads the configuration and instantiates the stack. No AWS calls: synth works offline."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The runtime package holds AppStream's naming rules, which the configuration reuses.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.config import ConfigError, load_config  # noqa: E402
+from infra.stack import ImageUpdaterStack  # noqa: E402
+
+STACK_NAME = "AppStreamImageUpdater"
+
+
+def build_app(app: cdk.App) -> ImageUpdaterStack:
+    config = load_config(app.node.try_get_context)
+    stack = ImageUpdaterStack(
+        app,
+        STACK_NAME,
+        config=config,
+        description="Keeps Amazon AppStream 2.0 images patched with managed image updates",
+    )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
+def main() -> None:
+    app = cdk.App()
+    try:
+        build_app(app)
+    except ConfigError as error:
+        sys.exit(f"Invalid configuration (cdk.json context or -c key=value):\n{error}")
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,379 @@
+"""The updater's configuration: read from CDK context, checked before anything is synthesized.
+
+Defaults live only in cdk.json. The CDK CLI merges them into the app's context, but code that
+builds an App in-process (tests, tools) never sees cdk.json, so `load_config` falls back to it
+itself. Values given with `cdk deploy -c key=value` arrive as strings and are parsed here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from image_updater.domain import naming
+
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+
+# Context key -> UpdaterConfig field, in the order of cdk.json and the README's table.
+KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "imageNames": "image_names",
+        "notificationEmails": "notification_emails",
+        "scheduleExpression": "schedule_expression",
+        "scheduleTimezone": "schedule_timezone",
+        "pollIntervalMinutes": "poll_interval_minutes",
+        "maxUpdateHours": "max_update_hours",
+        "maxConcurrentUpdates": "max_concurrent_updates",
+        "notifyNoUpdate": "notify_no_update",
+        "newImageTags": "new_image_tags",
+        "scheduleEnabled": "schedule_enabled",
+        "logRetentionDays": "log_retention_days",
+        "logExecutionData": "log_execution_data",
+    }
+)
+
+KEY_DOCS: dict[str, str] = {
+    "imageNames": "images to keep updated (the roots of their lineages)",
+    "notificationEmails": "addresses subscribed to the notification topic",
+    "scheduleExpression": "EventBridge Scheduler `cron(...)` or `rate(...)` expression",
+    "scheduleTimezone": "IANA time zone of the schedule",
+    "pollIntervalMinutes": "minutes between status checks of an update (1 to 60)",
+    "maxUpdateHours": "give up on an update (and say so) after this many hours (1 to 72)",
+    "maxConcurrentUpdates": "images updated at the same time (AppStream quota; 1 to 20)",
+    "notifyNoUpdate": "also e-mail when no update was available",
+    "newImageTags": "extra tags for every new image (JSON object of strings)",
+    "scheduleEnabled": "whether the schedule starts runs (false pauses it)",
+    "logRetentionDays": "days CloudWatch Logs keeps the functions' and workflow's logs",
+    "logExecutionData": "include state input and output in the workflow's logs",
+}
+
+IMAGE_NAMES_MAX = 25
+POLL_INTERVAL_MINUTES = range(1, 61)
+MAX_UPDATE_HOURS = range(1, 73)
+MAX_CONCURRENT_UPDATES = range(1, 21)
+NEW_IMAGE_TAGS_MAX = naming.TAGS_MAX - len(naming.RESERVED_TAG_KEYS)
+# The values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS = (
+    *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731),
+    *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
+)
+EMAIL_MAX = 254
+
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_INTEGER = re.compile(r"-?[0-9]+")
+_RATE = re.compile(r"rate\((?P<count>[0-9]+) (?P<unit>[a-z]+)\)")
+_RATE_UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 24 * 60}
+_CRON = re.compile(r"cron\((?P<fields>.*)\)")
+_CRON_FIELD_NAMES = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
+_MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
+_WEEKDAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
+# EventBridge Scheduler's cron: which wildcards each field accepts.
+_CRON_FIELDS = {
+    "minutes": re.compile(r"[0-9,*/-]+"),
+    "hours": re.compile(r"[0-9,*/-]+"),
+    "day-of-month": re.compile(r"[0-9,*/?LW-]+"),
+    "month": re.compile(rf"(?:[0-9,*/-]|{_MONTHS})+", re.IGNORECASE),
+    "day-of-week": re.compile(rf"(?:[0-9,*?L#-]|{_WEEKDAYS})+", re.IGNORECASE),
+    "year": re.compile(r"[0-9,*/-]+"),
+}
+_MIN_RATE_MINUTES = 60
+
+
+class ConfigError(ValueError):
+    """Every problem found in the configuration, one line each, in the order of KEYS."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class UpdaterConfig:
+    image_names: tuple[str, ...]
+    notification_emails: tuple[str, ...]
+    schedule_expression: str
+    schedule_timezone: str
+    poll_interval_minutes: int
+    max_update_hours: int
+    max_concurrent_updates: int
+    notify_no_update: bool
+    # A read-only MappingProxyType. Mapping proxies are not hashable, so the tags are left out of
+    # the hash (equal configs still hash equal); pass dict(...) of it to JSON or to CDK.
+    new_image_tags: Mapping[str, str] = field(hash=False)
+    schedule_enabled: bool
+    log_retention_days: int
+    log_execution_data: bool
+
+    @property
+    def max_polls(self) -> int:
+        """Status checks of one update before the workflow gives up on it."""
+        return -(-self.max_update_hours * 60 // self.poll_interval_minutes)
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The configuration defaults in cdk.json (its context without the feature flags)."""
+    return {key: value for key, value in _cdk_json_full_context().items() if key in KEYS}
+
+
+def cdk_json_feature_flags() -> dict[str, Any]:
+    """cdk.json's feature flags, for apps built in-process to synthesize as the CLI would."""
+    return {key: value for key, value in _cdk_json_full_context().items() if key not in KEYS}
+
+
+def _cdk_json_full_context() -> dict[str, Any]:
+    if not CDK_JSON.exists():
+        return {}
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8")).get("context", {})
+    return context
+
+
+def load_config(context: Mapping[str, Any] | Callable[[str], Any]) -> UpdaterConfig:
+    """Parse and check the configuration; `context` is a mapping or `app.node.try_get_context`.
+
+    Keys the context lacks (None) take their value from cdk.json. Raises ConfigError listing
+    every problem, so one synth shows all of them.
+    """
+    lookup = context.get if isinstance(context, Mapping) else context
+    defaults = cdk_json_context()
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, reader in _READERS.items():
+        raw = lookup(key)
+        if raw is None:
+            raw = defaults.get(key)
+        if raw is None:
+            problems.append(f"{key}: missing (set it in cdk.json or with -c {key}=...)")
+            continue
+        try:
+            value = reader.parse(raw)
+        except _Unparsable as rule:
+            problems.append(f"{key}: {raw!r} {rule}")
+            continue
+        found = list(reader.check(value))
+        problems.extend(f"{key}: {problem}" for problem in found)
+        values[KEYS[key]] = value
+    if problems:
+        raise ConfigError(problems)
+    # pollIntervalMinutes <= maxUpdateHours * 60 needs no check: the two ranges imply it.
+    return UpdaterConfig(**values)
+
+
+# --- parsing: native JSON values (cdk.json) or strings (-c key=value) ---------------------------
+
+
+class _Unparsable(ValueError):
+    """The value is not of the key's type; its message is the rule."""
+
+
+def _as_int(raw: object) -> int:
+    if isinstance(raw, bool):
+        raise _Unparsable("must be an integer, not a boolean")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and _INTEGER.fullmatch(raw.strip()):
+        return int(raw.strip())
+    raise _Unparsable("must be an integer")
+
+
+def _as_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    raise _Unparsable("must be true or false")
+
+
+def _as_str(raw: object) -> str:
+    if isinstance(raw, str):
+        return raw.strip()
+    raise _Unparsable("must be a string")
+
+
+def _as_str_list(raw: object) -> tuple[str, ...]:
+    rule = "must be a list of strings: a JSON list or comma-separated"
+    if isinstance(raw, str):
+        if not raw.strip().startswith("["):
+            return tuple(item.strip() for item in raw.split(",") if item.strip())
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise _Unparsable(f"{rule} (invalid JSON)") from None
+    if isinstance(raw, list | tuple) and all(isinstance(item, str) for item in raw):
+        return tuple(raw)
+    raise _Unparsable(rule)
+
+
+def _as_tags(raw: object) -> Mapping[str, str]:
+    rule = "must be a JSON object whose values are strings"
+    if isinstance(raw, str):
+        if not raw.strip():
+            return MappingProxyType({})
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise _Unparsable(f"{rule} (invalid JSON)") from None
+    if isinstance(raw, Mapping) and all(
+        isinstance(key, str) and isinstance(value, str) for key, value in raw.items()
+    ):
+        return MappingProxyType(dict(raw))
+    raise _Unparsable(rule)
+
+
+# --- rules: each yields "<offending value> <rule>" -----------------------------------------------
+
+
+def _image_names_problems(names: tuple[str, ...]) -> Iterator[str]:
+    if not names:
+        yield f"{list(names)!r} must name at least one image"
+    if len(names) > IMAGE_NAMES_MAX:
+        yield f"{len(names)} names, at most {IMAGE_NAMES_MAX} allowed"
+    for name in names:
+        problem = naming.image_name_problem(name)
+        if problem:
+            yield f"{name!r} {problem}"
+    yield from _duplicates(names)
+    valid = [name for name in dict.fromkeys(names) if naming.image_name_problem(name) is None]
+    yield from _lineage_overlaps(valid)
+
+
+def _duplicates(items: Iterable[str], *, fold_case: bool = False) -> Iterator[str]:
+    seen: set[str] = set()
+    for item in items:
+        identity = item.lower() if fold_case else item
+        if identity in seen:
+            yield f"{item!r} is listed more than once"
+        seen.add(identity)
+
+
+def _lineage_overlaps(roots: list[str]) -> Iterator[str]:
+    # Lineages are told apart by derived names; two roots must never claim the same names.
+    for index, root in enumerate(roots):
+        for other in roots[index + 1 :]:
+            if naming.lineage_prefix(root) == naming.lineage_prefix(other):
+                prefix = naming.lineage_prefix(root)
+                yield f"{root!r} and {other!r} share the new-image name prefix {prefix!r}"
+        for other in roots:
+            if naming.is_derived_name(other, root):
+                yield f"{root!r} is a name the updater derives from {other!r}"
+
+
+def _email_problems(emails: tuple[str, ...]) -> Iterator[str]:
+    for email in emails:
+        if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email):
+            yield f"{email!r} must be an e-mail address like name@example.com"
+    # SNS would send twice to addresses that differ only in case.
+    yield from _duplicates(emails, fold_case=True)
+
+
+def _schedule_problems(expression: str) -> Iterator[str]:
+    rate = _RATE.fullmatch(expression)
+    cron = _CRON.fullmatch(expression)
+    if rate:
+        yield from _rate_problems(expression, int(rate["count"]), rate["unit"])
+    elif cron:
+        yield from _cron_problems(expression, cron["fields"].split(" "))
+    else:
+        yield f"{expression!r} must be 'rate(N unit)' or 'cron(minutes hours dom month dow year)'"
+
+
+def _rate_problems(expression: str, count: int, unit: str) -> Iterator[str]:
+    singular = unit.removesuffix("s")
+    if singular not in _RATE_UNIT_MINUTES:
+        yield f"{expression!r} unit must be minute(s), hour(s) or day(s)"
+    elif count < 1:
+        yield f"{expression!r} must count a positive number of {unit}"
+    elif (unit == singular) != (count == 1):
+        expected = singular if count == 1 else singular + "s"
+        yield f"{expression!r} must say {expected!r} for {count}"
+    elif count * _RATE_UNIT_MINUTES[singular] < _MIN_RATE_MINUTES:
+        yield (
+            f"{expression!r} must be at least 1 hour apart: a run would start before "
+            "the previous one has checked in on its images"
+        )
+
+
+def _cron_problems(expression: str, fields: list[str]) -> Iterator[str]:
+    if len(fields) != len(_CRON_FIELD_NAMES):
+        layout = " ".join(_CRON_FIELD_NAMES)
+        yield f"{expression!r} must have 6 fields ({layout}), not {len(fields)}"
+        return
+    cron = dict(zip(_CRON_FIELD_NAMES, fields, strict=True))
+    if (cron["day-of-month"] == "?") == (cron["day-of-week"] == "?"):
+        yield f"{expression!r} must have '?' in exactly one of day-of-month and day-of-week"
+    for name, value in cron.items():
+        if not _CRON_FIELDS[name].fullmatch(value):
+            yield f"{expression!r} has characters not allowed in its {name} field: {value!r}"
+
+
+def _timezone_problems(zone: str) -> Iterator[str]:
+    if zone != "UTC" and zone not in _known_timezones():
+        yield f"{zone!r} must be an IANA time zone name such as 'Europe/Paris' or 'UTC'"
+
+
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _within(bounds: range) -> Callable[[int], Iterator[str]]:
+    def problems(number: int) -> Iterator[str]:
+        if number not in bounds:
+            yield f"{number!r} must be between {bounds.start} and {bounds.stop - 1}"
+
+    return problems
+
+
+def _tags_problems(tags: Mapping[str, str]) -> Iterator[str]:
+    if len(tags) > NEW_IMAGE_TAGS_MAX:
+        yield (
+            f"{len(tags)} tags, at most {NEW_IMAGE_TAGS_MAX} allowed "
+            f"(AppStream's {naming.TAGS_MAX} less the updater's own)"
+        )
+    for key, value in tags.items():
+        problem = naming.tag_problem(key, value)
+        if problem:
+            pair = {key: value}
+            yield f"{pair!r}: {problem}"
+
+
+def _retention_problems(days: int) -> Iterator[str]:
+    if days not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+        yield f"{days!r} must be one of CloudWatch Logs' retention periods: {allowed}"
+
+
+def _no_problems(_value: object) -> Iterator[str]:
+    return iter(())
+
+
+class _Reader(NamedTuple):
+    parse: Callable[[object], Any]
+    check: Callable[[Any], Iterable[str]]
+
+
+_READERS: dict[str, _Reader] = {
+    "imageNames": _Reader(_as_str_list, _image_names_problems),
+    "notificationEmails": _Reader(_as_str_list, _email_problems),
+    "scheduleExpression": _Reader(_as_str, _schedule_problems),
+    "scheduleTimezone": _Reader(_as_str, _timezone_problems),
+    "pollIntervalMinutes": _Reader(_as_int, _within(POLL_INTERVAL_MINUTES)),
+    "maxUpdateHours": _Reader(_as_int, _within(MAX_UPDATE_HOURS)),
+    "maxConcurrentUpdates": _Reader(_as_int, _within(MAX_CONCURRENT_UPDATES)),
+    "notifyNoUpdate": _Reader(_as_bool, _no_problems),
+    "newImageTags": _Reader(_as_tags, _tags_problems),
+    "scheduleEnabled": _Reader(_as_bool, _no_problems),
+    "logRetentionDays": _Reader(_as_int, _retention_problems),
+    "logExecutionData": _Reader(_as_bool, _no_problems),
+}

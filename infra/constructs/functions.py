@@ -1,0 +1,109 @@
+"""The Lambda functions: one per workflow step, all from the same runtime package."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.constructs import log_groups
+
+from image_updater.observability import NAMESPACE, SERVICE
+from infra.config import UpdaterConfig
+
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+# AWS publishes the Powertools layer in every commercial Region; pinned to the version
+# tested (aws-lambda-powertools 3.37 in requirements-dev.txt).
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_VERSION = 27
+
+
+def powertools_layer_arn() -> str:
+    python = "python" + RUNTIME.name.removeprefix("python").replace(".", "")
+    return (
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{python}-arm64:{POWERTOOLS_LAYER_VERSION}"
+    )
+
+
+class UpdaterFunctions(Construct):
+    """plan, check, create, poll and report; IAM is granted by the stack."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: UpdaterConfig) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._code = lambda_.Code.from_asset(
+            str(LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache"]
+        )
+        self._layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", powertools_layer_arn()
+        )
+        self._environment = {
+            "POWERTOOLS_SERVICE_NAME": SERVICE,
+            "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "CONFIGURED_IMAGES": json.dumps(list(config.image_names)),
+            "NEW_IMAGE_TAGS": json.dumps(dict(config.new_image_tags)),
+            "MAX_POLLS": str(config.max_polls),
+            "MAX_UPDATE_HOURS": str(config.max_update_hours),
+        }
+        self.plan = self._function("Plan", "plan", "Validates the execution input")
+        self.check = self._function(
+            "Check", "check", "Finds the newest image of a lineage and dry-runs its update",
+            timeout=Duration.minutes(2),
+        )
+        self.create = self._function("Create", "create", "Starts a managed image update")
+        self.poll = self._function("Poll", "poll", "Reads the state of the image being built")
+        self.report = self._function("Report", "report", "Writes the result e-mail")
+
+    @property
+    def all(self) -> tuple[lambda_.Function, ...]:
+        return (self.plan, self.check, self.create, self.poll, self.report)
+
+    def _function(
+        self,
+        construct_id: str,
+        module: str,
+        description: str,
+        *,
+        timeout: Duration = Duration.seconds(30),
+    ) -> lambda_.Function:
+        log_group = log_groups.create(self, f"{construct_id}Logs", self._config.log_retention_days)
+        # An explicit role, so no managed policy is attached (cdk-nag IAM4): logs go only to
+        # the function's own log group.
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"AppStream image updater {module} function",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            )
+        )
+        function = lambda_.Function(
+            self,
+            construct_id,
+            description=f"AppStream image updater: {description}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=self._code,
+            handler=f"image_updater.handlers.{module}.handler",
+            layers=[self._layer],
+            memory_size=256,
+            timeout=timeout,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment=self._environment,
+            log_group=log_group,
+            role=role,
+        )
+        return function

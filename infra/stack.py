@@ -1,0 +1,169 @@
+"""The stack: composes the constructs and wires the permissions between them."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, ArnFormat, Aws, CfnOutput, Stack, Validations
+from aws_cdk import aws_iam as iam
+from constructs import Construct, IConstruct
+
+from image_updater.domain import naming
+from infra.config import UpdaterConfig
+from infra.constructs.functions import RUNTIME, UpdaterFunctions
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.notifications import Notifications
+from infra.constructs.schedule import UpdateSchedule
+from infra.constructs.workflow import UpdateWorkflow
+
+
+class ImageUpdaterStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: UpdaterConfig, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        notifications = Notifications(self, "Notifications", emails=config.notification_emails)
+        functions = UpdaterFunctions(self, "Functions", config=config)
+        workflow = UpdateWorkflow(
+            self, "Workflow", config=config, functions=functions, topic=notifications.topic
+        )
+        schedule = UpdateSchedule(
+            self, "Schedule", config=config, state_machine=workflow.state_machine
+        )
+        Monitoring(
+            self,
+            "Monitoring",
+            state_machine=workflow.state_machine,
+            dead_letter_queue=schedule.dead_letter_queue,
+            topic=notifications.topic,
+        )
+        self._grant_appstream(config, functions)
+        self._outputs(config, workflow, notifications, schedule)
+        self._acknowledge_findings(config, functions, workflow, schedule)
+
+    def _grant_appstream(self, config: UpdaterConfig, functions: UpdaterFunctions) -> None:
+        lineage_images = [
+            self.format_arn(
+                service="appstream",
+                resource="image",
+                resource_name=name,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            for root in config.image_names
+            for name in (root, naming.lineage_prefix(root) + "*")
+        ]
+        # DescribeImages and ListTagsForResource support no resource-level permissions, so
+        # IAM only accepts "*" for them; they only read.
+        read_images = iam.PolicyStatement(
+            actions=["appstream:DescribeImages", "appstream:ListTagsForResource"],
+            resources=["*"],
+        )
+        dry_run = iam.PolicyStatement(
+            actions=["appstream:CreateUpdatedImage"], resources=lineage_images
+        )
+        # Passing newImageTags to CreateUpdatedImage also needs TagResource.
+        start_update = iam.PolicyStatement(
+            actions=["appstream:CreateUpdatedImage", "appstream:TagResource"],
+            resources=lineage_images,
+        )
+        functions.check.add_to_role_policy(read_images)
+        functions.check.add_to_role_policy(dry_run)
+        functions.create.add_to_role_policy(read_images)
+        functions.create.add_to_role_policy(start_update)
+        functions.poll.add_to_role_policy(
+            iam.PolicyStatement(actions=["appstream:DescribeImages"], resources=["*"])
+        )
+
+    def _outputs(
+        self,
+        config: UpdaterConfig,
+        workflow: UpdateWorkflow,
+        notifications: Notifications,
+        schedule: UpdateSchedule,
+    ) -> None:
+        console = f"https://{Aws.REGION}.console.aws.amazon.com"
+        machine = workflow.state_machine.state_machine_arn
+        topic = notifications.topic.topic_arn
+        outputs = {
+            "StateMachineArn": (machine, "Runs the updates; start it by hand to run now"),
+            "StateMachineConsoleUrl": (
+                f"{console}/states/home?region={Aws.REGION}#/statemachines/view/{machine}",
+                "Executions, state by state",
+            ),
+            "TopicArn": (topic, "Subscribe more addresses or endpoints here"),
+            "TopicConsoleUrl": (
+                f"{console}/sns/v3/home?region={Aws.REGION}#/topic/{topic}",
+                "Subscriptions (confirm e-mail subscriptions from the message AWS sends)",
+            ),
+            "ScheduleName": (
+                schedule.schedule.schedule_name,
+                f"{config.schedule_expression} ({config.schedule_timezone}), "
+                + ("enabled" if config.schedule_enabled else "PAUSED (scheduleEnabled=false)"),
+            ),
+            "ConfiguredImages": (",".join(config.image_names), "Images kept updated"),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)
+
+    def _acknowledge_findings(
+        self,
+        config: UpdaterConfig,
+        functions: UpdaterFunctions,
+        workflow: UpdateWorkflow,
+        schedule: UpdateSchedule,
+    ) -> None:
+        """cdk-nag (AwsSolutions) findings that are intended, one by one, with the reason."""
+        xray = (
+            "xray:PutTraceSegments and xray:PutTelemetryRecords (X-Ray active tracing) "
+            "support no resource-level permissions"
+        )
+        appstream_read = (
+            "appstream:DescribeImages and appstream:ListTagsForResource support no "
+            "resource-level permissions; both only read"
+        )
+        for function in functions.all:
+            _acknowledge(
+                function,
+                "AwsSolutions-L1",
+                f"{RUNTIME.name} is the newest runtime for which the pinned Powertools layer "
+                "is published and was tested",
+            )
+            reads_appstream = function in (functions.check, functions.create, functions.poll)
+            _acknowledge(
+                function.role,
+                "AwsSolutions-IAM5[Resource::*]",
+                f"{xray}; {appstream_read}" if reads_appstream else xray,
+            )
+        for function in (functions.check, functions.create):
+            for root in config.image_names:
+                _acknowledge(
+                    function.role,
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appstream:<AWS::Region>:"
+                    f"<AWS::AccountId>:image/{naming.lineage_prefix(root)}*]",
+                    f"CreateUpdatedImage must name images the updater creates from {root}; "
+                    "their names are the root's prefix plus the run's timestamp",
+                )
+        machine = workflow.state_machine
+        _acknowledge(
+            machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and related) "
+            "support no resource-level permissions",
+        )
+        for function in functions.all:
+            logical_id = self.resolve(self.get_logical_id(function.node.default_child))
+            _acknowledge(
+                machine.role,
+                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
+                "Step Functions' Lambda integration is granted every version of the "
+                "updater's own function",
+            )
+        _acknowledge(
+            schedule.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the schedule's dead-letter queue",
+        )
+
+
+def _acknowledge(scope: IConstruct | None, finding: str, reason: str) -> None:
+    if scope is None:
+        raise ValueError(f"nothing to acknowledge {finding} on")
+    Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))

@@ -1,0 +1,144 @@
+"""The only module that talks to AppStream. Translates its errors into the named errors
+the state machine retries or reports, and its `Image` shape into `ImageSummary`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from image_updater.domain import naming
+from image_updater.errors import (
+    AppStreamBusy,
+    AppStreamThrottled,
+    ImageUpdaterError,
+    UpdateNotPermitted,
+    UpdateQuotaExceeded,
+)
+from image_updater.models import ImageSummary
+
+if TYPE_CHECKING:
+    from mypy_boto3_appstream import AppStreamClient
+
+_PAGE_SIZE = 25  # DescribeImages' maximum
+_THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+)
+_REFUSAL_CODES = frozenset(
+    {
+        "IncompatibleImageException",
+        "OperationNotPermittedException",
+        "InvalidAccountStatusException",
+    }
+)
+
+
+@cache
+def default_client() -> AppStreamClient:
+    """Created on first use, not at import: keeps cold start lean and lets tests install
+    their simulation before any client exists."""
+    return boto3.client("appstream", config=Config(retries={"mode": "standard"}))
+
+
+class ImageNotFound(ImageUpdaterError):
+    """DescribeImages or CreateUpdatedImage did not find the named image."""
+
+
+class NameAlreadyExists(ImageUpdaterError):
+    """CreateUpdatedImage: an image with the new name exists already."""
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = f"{code}: {error.response.get('Error', {}).get('Message', '')}"
+        if code == "ResourceNotFoundException":
+            raise ImageNotFound(message) from error
+        if code == "ResourceAlreadyExistsException":
+            raise NameAlreadyExists(message) from error
+        if code == "LimitExceededException":
+            raise UpdateQuotaExceeded(message) from error
+        if code == "ConcurrentModificationException":
+            raise AppStreamBusy(message) from error
+        if code in _THROTTLING_CODES:
+            raise AppStreamThrottled(message) from error
+        if code in _REFUSAL_CODES:
+            raise UpdateNotPermitted(message) from error
+        raise
+
+
+class AppStreamImages:
+    def __init__(self, client: AppStreamClient | None = None) -> None:
+        self._client = client or default_client()
+
+    def describe(self, name: str) -> ImageSummary:
+        with _translated_errors():
+            images = self._client.describe_images(Names=[name])["Images"]
+        if not images:
+            raise ImageNotFound(f"DescribeImages returned no image named {name!r}")
+        return ImageSummary.from_appstream(dict(images[0]))
+
+    def tags(self, arn: str) -> dict[str, str]:
+        with _translated_errors():
+            return dict(self._client.list_tags_for_resource(ResourceArn=arn).get("Tags", {}))
+
+    def lineage_members(self, root: str) -> list[ImageSummary]:
+        """Images the updater created from `root`: the name narrows the candidates, the
+        lineage tag (set at creation) confirms them."""
+        members = []
+        for image in self._private_images():
+            if naming.is_derived_name(root, image["Name"]):
+                if self.tags(image["Arn"]).get(naming.LINEAGE_ROOT_TAG) == root:
+                    members.append(ImageSummary.from_appstream(image))
+        return members
+
+    def _private_images(self) -> Iterator[dict[str, object]]:
+        token: str | None = None
+        while True:
+            with _translated_errors():
+                if token:
+                    page = self._client.describe_images(
+                        Type="PRIVATE", MaxResults=_PAGE_SIZE, NextToken=token
+                    )
+                else:
+                    page = self._client.describe_images(Type="PRIVATE", MaxResults=_PAGE_SIZE)
+            for image in page.get("Images", []):
+                yield dict(image)
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def can_update(self, source: str, new_name: str) -> bool:
+        with _translated_errors():
+            response = self._client.create_updated_image(
+                existingImageName=source, newImageName=new_name, dryRun=True
+            )
+        return bool(response.get("canUpdateImage"))
+
+    def start_update(
+        self,
+        source: str,
+        new_name: str,
+        *,
+        description: str,
+        display_name: str,
+        tags: Mapping[str, str],
+    ) -> ImageSummary:
+        with _translated_errors():
+            response = self._client.create_updated_image(
+                existingImageName=source,
+                newImageName=new_name,
+                newImageDescription=description,
+                newImageDisplayName=display_name,
+                newImageTags=dict(tags),
+                dryRun=False,
+            )
+        return ImageSummary.from_appstream(dict(response["image"]))

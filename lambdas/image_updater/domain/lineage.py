@@ -1,0 +1,38 @@
+"""Which image of a lineage to update, and whether an update of it is already under way.
+
+After the first update of `Base`, the new image has the updates and `Base` still does not,
+so a dry run on `Base` would answer "updates available" forever. Working on the lineage
+(the root plus every image the updater created from it) is what keeps runs idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from image_updater.models import AVAILABLE, SETTLED_STATES, ImageSummary
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _created(image: ImageSummary) -> datetime:
+    if not image.created_time:
+        return _EPOCH
+    created = datetime.fromisoformat(image.created_time.replace("Z", "+00:00"))
+    return created if created.tzinfo else created.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    root: ImageSummary
+    members: tuple[ImageSummary, ...]
+
+    def update_in_progress(self) -> ImageSummary | None:
+        """The newest image the updater created that is still being built, if any."""
+        building = [image for image in self.members if image.state not in SETTLED_STATES]
+        return max(building, key=_created, default=None)
+
+    def newest_available(self) -> ImageSummary | None:
+        """The image every new update must start from."""
+        available = [image for image in (self.root, *self.members) if image.state == AVAILABLE]
+        return max(available, key=_created, default=None)

@@ -1,0 +1,310 @@
+"""The e-mails. Plain text that reads well in any mail client, and a subject that names
+the image and the outcome (SNS allows at most 100 printable ASCII characters)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from image_updater.models import (
+    FAILED,
+    NO_UPDATE,
+    REJECTED,
+    SUCCEEDED,
+    TIMED_OUT,
+    Notification,
+    UpdateTask,
+)
+
+SUBJECT_MAX = 99
+_PRODUCT = "AppStream image updater"
+
+# What to do about the failures AppStream and the updater can report, by code or error name.
+REMEDIATION_HINTS: dict[str, str] = {
+    "IMAGE_UPDATE_FAILURE": (
+        "AppStream could not apply the updates. Check that the source image still starts "
+        "on an image builder, that its SSM agent is recent, and that it has no pending "
+        "reboot or disk-space problem; the next scheduled run tries again."
+    ),
+    "INTERNAL_ERROR": (
+        "AppStream reported an internal error. The next scheduled run tries again; if it "
+        "keeps failing, open a case with AWS Support quoting the image name."
+    ),
+    "INTERNAL_SERVICE_ERROR": (
+        "AppStream reported an internal error. The next scheduled run tries again; if it "
+        "keeps failing, open a case with AWS Support quoting the image name."
+    ),
+    "IMAGE_BUILDER_NOT_AVAILABLE": (
+        "AppStream could not start the temporary image builder for the update. Check the "
+        "image builder quota in Service Quotas and that the instance type is offered in "
+        "this Region."
+    ),
+    "NETWORK_INTERFACE_LIMIT_EXCEEDED": (
+        "The account ran out of network interfaces. Raise the quota or free unused ENIs."
+    ),
+    "SUBNET_HAS_INSUFFICIENT_IP_ADDRESSES": "Free IP addresses in the subnet, or use a larger one.",
+    "IAM_SERVICE_ROLE_IS_MISSING": (
+        "The AppStream service role (AmazonAppStreamServiceAccess) is missing; recreate it "
+        "as described in the AppStream administration guide."
+    ),
+    "SourceImageNotFound": (
+        "Check the spelling in `imageNames` and that you deploy to the Region that holds "
+        "the image, then run `cdk deploy` again."
+    ),
+    "NoAvailableImage": (
+        "Wait until an image of the lineage is AVAILABLE, or delete FAILED ones and check "
+        "the root image in the AppStream console."
+    ),
+    "UpdateNotPermitted": (
+        "AppStream refuses managed updates for this image. Only Windows images you own "
+        "(not shared with you), built from a base image released on or after 2017-07-24, "
+        "with English or Japanese display language and a recent SSM agent, can be updated. "
+        "Rebuild the image on a current base image, or remove it from `imageNames`."
+    ),
+    "UpdateQuotaExceeded": (
+        "An AppStream quota is reached (images, or concurrent image updates). Delete images "
+        "you no longer need (older images of this lineage are kept), or request a higher "
+        "quota in Service Quotas, or lower `maxConcurrentUpdates`."
+    ),
+    "AppStreamBusy": (
+        "AppStream kept answering that the image is being modified. The next scheduled run "
+        "tries again; avoid editing the image while the updater runs."
+    ),
+    "AppStreamThrottled": (
+        "AppStream throttled the requests even after retries. The next scheduled run tries "
+        "again; if this repeats, lower `maxConcurrentUpdates`."
+    ),
+    "ImageNameTaken": (
+        "An image with the name the updater derives already exists and was not created by "
+        "it. Rename or delete that image."
+    ),
+    "ImageDisappeared": "The new image was deleted while it was being built; nothing to do.",
+    "InvalidExecutionInput": (
+        "Start runs with the input shown above, or with the run-now tool in this project."
+    ),
+    "States.Timeout": (
+        "A step did not answer in time. The next scheduled run picks the lineage up again "
+        "(it follows an update still in progress rather than starting a second one)."
+    ),
+    TIMED_OUT: (
+        "The update may still finish: AppStream keeps building it. The next scheduled run "
+        "follows it and e-mails the result; to wait longer each run, raise `maxUpdateHours`."
+    ),
+}
+_GENERIC_HINT = (
+    "Open the run below to see the failed step. The next scheduled run tries again; nothing "
+    "was changed on your fleets."
+)
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    region: str
+    partition: str
+    execution_arn: str
+    now: datetime
+    max_update_hours: int
+
+    @property
+    def console(self) -> str:
+        domain = {
+            "aws-cn": "console.amazonaws.cn",
+            "aws-us-gov": "console.amazonaws-us-gov.com",
+        }.get(self.partition, "console.aws.amazon.com")
+        return f"https://{self.region}.{domain}"
+
+    def execution_url(self) -> str:
+        return (
+            f"{self.console}/states/home?region={self.region}"
+            f"#/v2/executions/details/{quote(self.execution_arn, safe=':')}"
+        )
+
+    def images_url(self) -> str:
+        return f"{self.console}/appstream2/home?region={self.region}#/images"
+
+
+def _subject(text: str) -> str:
+    printable = "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
+    return printable if len(printable) <= SUBJECT_MAX else printable[: SUBJECT_MAX - 3] + "..."
+
+
+def _when(value: str | datetime | None) -> str:
+    if value is None:
+        return "unknown"
+    moment = (
+        value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
+    )
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _duration(start: str | None, end: datetime) -> str:
+    if not start:
+        return "unknown"
+    began = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    minutes = max(0, int((end - began).total_seconds() // 60))
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _table(rows: list[tuple[str, str | None]]) -> str:
+    width = max(len(label) for label, _ in rows) + 2
+    return "\n".join(f"{label + ':':<{width}}{value}" for label, value in rows if value)
+
+
+def _hint(*keys: str | None) -> str:
+    for key in keys:
+        if key and key in REMEDIATION_HINTS:
+            return REMEDIATION_HINTS[key]
+    return _GENERIC_HINT
+
+
+def _footer(ctx: MessageContext) -> str:
+    return (
+        f"Images in the AppStream console: {ctx.images_url()}\n"
+        f"This run in Step Functions:      {ctx.execution_url()}\n\n"
+        f"-- {_PRODUCT}. Nothing on your fleets was changed: point a fleet at a new image "
+        "when you have tested it."
+    )
+
+
+def _error_details(error: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """Step Functions' Catch gives {"Error": name, "Cause": text or Lambda's JSON}."""
+    if not error:
+        return None, None
+    name, cause = error.get("Error"), error.get("Cause")
+    if isinstance(cause, str) and cause.startswith("{"):
+        try:
+            cause = json.loads(cause).get("errorMessage", cause)
+        except ValueError:
+            pass
+    return name, cause
+
+
+def compose(task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None = None) -> Notification:
+    """The e-mail for one image's outcome. `error` is what a Catch rule captured, if any."""
+    if error:
+        return _failure(task, ctx, error)
+    if task.outcome == SUCCEEDED:
+        return _success(task, ctx)
+    if task.outcome == NO_UPDATE:
+        return _no_update(task, ctx)
+    if task.outcome == TIMED_OUT:
+        return _timed_out(task, ctx)
+    return _failure(task, ctx, None)
+
+
+def _image_rows(task: UpdateTask, ctx: MessageContext) -> list[tuple[str, str | None]]:
+    image, source = task.image, task.source
+    return [
+        ("Configured image", task.root_image_name),
+        ("New image", task.new_image_name),
+        ("New image ARN", image.arn if image else None),
+        ("Updated from", source.name if source else None),
+        ("State", image.state if image else None),
+        ("Platform", image.platform if image else None),
+        ("Agent version", image.agent_version if image else None),
+        ("Started", _when(image.created_time) if image and image.created_time else None),
+        ("Finished", _when(ctx.now)),
+        ("Duration", _duration(image.created_time, ctx.now) if image else None),
+    ]
+
+
+def _success(task: UpdateTask, ctx: MessageContext) -> Notification:
+    body = (
+        f"A new AppStream image with the latest Windows, driver and agent updates is ready.\n\n"
+        f"{_table(_image_rows(task, ctx))}\n\n"
+        "Next: test the image (start an image builder or a staging fleet from it), then "
+        "point your fleets at it.\n\n"
+        f"{_footer(ctx)}\n"
+    )
+    return Notification(
+        subject=_subject(f"AppStream image ready: {task.new_image_name}"),
+        body=body,
+        outcome=SUCCEEDED,
+        image=task.root_image_name,
+    )
+
+
+def _no_update(task: UpdateTask, ctx: MessageContext) -> Notification:
+    newest = task.source.name if task.source else task.root_image_name
+    body = (
+        f"No updates are available for {newest}, the newest image of the lineage of "
+        f"{task.root_image_name}. Nothing was created.\n\n{_footer(ctx)}\n"
+    )
+    return Notification(
+        subject=_subject(f"AppStream image up to date: {task.root_image_name}"),
+        body=body,
+        outcome=NO_UPDATE,
+        image=task.root_image_name,
+    )
+
+
+def _timed_out(task: UpdateTask, ctx: MessageContext) -> Notification:
+    body = (
+        f"The update of {task.root_image_name} was still running after "
+        f"{ctx.max_update_hours} h (maxUpdateHours), so this run stopped waiting.\n\n"
+        f"{_table(_image_rows(task, ctx))}\n\nWhat to do: {_hint(TIMED_OUT)}\n\n{_footer(ctx)}\n"
+    )
+    return Notification(
+        subject=_subject(f"AppStream image update still running: {task.root_image_name}"),
+        body=body,
+        outcome=TIMED_OUT,
+        image=task.root_image_name,
+        failed=True,
+    )
+
+
+def _failure(task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None) -> Notification:
+    name, cause = _error_details(error)
+    image = task.image
+    rows = _image_rows(task, ctx)
+    if image and image.state == FAILED:
+        rows.append(("Reason", f"{image.reason_code or 'UNKNOWN'}: {image.reason_message or ''}"))
+    if name:
+        rows.append(("Error", name))
+    lines = [_table(rows)]
+    if cause:
+        lines.append(f"What happened: {cause}")
+    if image and image.errors:
+        lines.append(
+            "Image errors reported by AppStream:\n"
+            + "\n".join(f"  - {e.code}: {e.message} ({_when(e.timestamp)})" for e in image.errors)
+        )
+    error_codes = [e.code for e in image.errors] if image else []
+    hint = _hint(name, image.reason_code if image else None, *error_codes)
+    lines.append(f"What to do: {hint}")
+    body = (
+        f"The update of the AppStream image {task.root_image_name} failed.\n\n"
+        + "\n\n".join(lines)
+        + f"\n\n{_footer(ctx)}\n"
+    )
+    return Notification(
+        subject=_subject(f"AppStream image update FAILED: {task.root_image_name}"),
+        body=body,
+        outcome=FAILED,
+        image=task.root_image_name,
+        failed=True,
+    )
+
+
+def compose_rejected_run(ctx: MessageContext, error: dict[str, Any]) -> Notification:
+    """The e-mail for a run whose input was refused before any image was looked at."""
+    name, cause = _error_details(error)
+    body = (
+        "A run of the AppStream image updater was refused and updated nothing.\n\n"
+        f"Error: {name}\nWhat happened: {cause}\n\n"
+        f"What to do: {_hint(name)}\n\n{_footer(ctx)}\n"
+    )
+    return Notification(
+        subject=_subject(
+            "AppStream image updater: run refused (invalid input)"
+            if name == "InvalidExecutionInput"
+            else "AppStream image updater: run could not start"
+        ),
+        body=body,
+        outcome=REJECTED,
+        image="-",
+        failed=True,
+    )

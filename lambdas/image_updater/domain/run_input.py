@@ -1,0 +1,46 @@
+"""The execution input contract: what the schedule sends and what a hand-started run may send."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from image_updater.errors import InvalidExecutionInput
+
+EXAMPLE_INPUT = '{"images": ["MyImage"], "dryRun": false}'
+_ALLOWED_KEYS = frozenset({"images", "dryRun"})
+
+
+def plan_run(raw: Any, configured_images: Sequence[str]) -> dict[str, Any]:
+    """Validate the execution input; return the images to update and the dry-run flag.
+
+    Strict on purpose: a typo such as `"image"` must not silently update every image.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidExecutionInput(
+            f"The input must be a JSON object such as {EXAMPLE_INPUT}, got {raw!r}."
+        )
+    problems = [f"unknown field {key!r}" for key in sorted(set(raw) - _ALLOWED_KEYS)]
+    images = raw.get("images")
+    if images is None:
+        problems.append("the field 'images' is missing")
+    elif not isinstance(images, list) or not images:
+        problems.append(f"'images' must be a non-empty list of image names, got {images!r}")
+    else:
+        for name in images:
+            if not isinstance(name, str):
+                problems.append(f"image names must be strings, got {name!r}")
+            elif name not in configured_images:
+                problems.append(f"{name!r} is not one of the configured images")
+        if len(set(map(repr, images))) != len(images):
+            problems.append("'images' lists an image more than once")
+    dry_run = raw.get("dryRun", False)
+    if not isinstance(dry_run, bool):
+        problems.append(f"'dryRun' must be true or false, got {dry_run!r}")
+    if problems:
+        raise InvalidExecutionInput(
+            "The run was not started: "
+            + "; ".join(problems)
+            + f". Configured images: {', '.join(configured_images)}. Example input: {EXAMPLE_INPUT}."
+        )
+    return {"images": images, "dryRun": dry_run}

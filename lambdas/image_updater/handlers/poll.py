@@ -1,0 +1,27 @@
+"""Checks the state of the image being built (one DescribeImages call)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from image_updater import service, settings
+from image_updater.appstream import AppStreamImages
+from image_updater.handlers import task_step
+from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT, UpdateTask
+from image_updater.observability import count
+
+_OUTCOME_METRICS = {SUCCEEDED: "UpdatesSucceeded", FAILED: "UpdatesFailed", TIMED_OUT: "UpdatesTimedOut"}
+
+
+def poll(task: UpdateTask) -> UpdateTask:
+    result = service.poll(task, AppStreamImages(), settings.max_polls())
+    if result.outcome in _OUTCOME_METRICS:
+        count(_OUTCOME_METRICS[result.outcome])
+        if result.image and result.image.created_time:
+            began = datetime.fromisoformat(result.image.created_time)
+            minutes = (datetime.now(timezone.utc) - began).total_seconds() / 60
+            count("UpdateDuration", minutes, "None")
+    return result
+
+
+handler = task_step(poll)

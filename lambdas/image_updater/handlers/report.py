@@ -1,0 +1,35 @@
+"""Writes the e-mail for an image's outcome (or a refused run); the state machine sends it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from image_updater import settings
+from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
+from image_updater.models import UpdateTask
+from image_updater.observability import count, instrumented, logger
+
+
+@instrumented
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    state: dict[str, Any] = event["task"]
+    execution_arn: str = event["executionArn"]
+    _, partition, _, region, *_ = execution_arn.split(":")
+    ctx = MessageContext(
+        region=region,
+        partition=partition,
+        execution_arn=execution_arn,
+        now=datetime.now(timezone.utc),
+        max_update_hours=settings.max_update_hours(),
+    )
+    error = state.get("error")
+    if "rootImageName" in state:
+        notification = compose(UpdateTask.from_event(state), ctx, error)
+    else:
+        notification = compose_rejected_run(ctx, error or {"Error": "Unknown", "Cause": str(state)})
+    if error:
+        count("UpdatesFailed")
+    logger.append_keys(image=notification.image, execution_id=execution_arn)
+    logger.info("Report written", extra={"outcome": notification.outcome, "subject": notification.subject})
+    return notification.to_event()

@@ -1,0 +1,196 @@
+"""The data that travels through the workflow, as small typed records.
+
+Plain dataclasses rather than pydantic: every handler imports this module, and keeping
+Lambda cold start near a bare `import boto3` is a project target (see the README's bench).
+JSON keys are camelCase, the Step Functions convention; Python names are snake_case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from image_updater.errors import InvalidExecutionInput
+
+# Image states are an open set: anything not listed here is treated as "still changing".
+AVAILABLE = "AVAILABLE"
+FAILED = "FAILED"
+SETTLED_STATES = frozenset({AVAILABLE, FAILED, "DELETING", "COPYING"})
+
+# Decisions of the check step.
+UPDATE = "UPDATE"
+FOLLOW = "FOLLOW"
+NO_UPDATE = "NO_UPDATE"
+
+# Outcomes of one image's run.
+SUCCEEDED = "SUCCEEDED"
+TIMED_OUT = "TIMED_OUT"
+REJECTED = "REJECTED"  # the run's input was refused before any image was looked at
+FAILURE_OUTCOMES = frozenset({FAILED, TIMED_OUT, REJECTED})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _to_json(record: Any) -> dict[str, Any]:
+    return {_camel(k): v for k, v in asdict(record).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ImageError:
+    code: str
+    message: str
+    timestamp: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageSummary:
+    """What the e-mails and decisions need from AppStream's `Image` shape."""
+
+    name: str
+    arn: str
+    state: str
+    created_time: str | None = None
+    platform: str | None = None
+    agent_version: str | None = None
+    description: str | None = None
+    reason_code: str | None = None
+    reason_message: str | None = None
+    errors: tuple[ImageError, ...] = ()
+
+    @classmethod
+    def from_appstream(cls, image: dict[str, Any]) -> ImageSummary:
+        reason = image.get("StateChangeReason") or {}
+        return cls(
+            name=image["Name"],
+            arn=image["Arn"],
+            state=image.get("State", "UNKNOWN"),
+            created_time=_iso(image.get("CreatedTime")),
+            platform=image.get("Platform"),
+            agent_version=image.get("AppstreamAgentVersion"),
+            description=image.get("Description"),
+            reason_code=reason.get("Code"),
+            reason_message=reason.get("Message"),
+            errors=tuple(
+                ImageError(
+                    code=e.get("ErrorCode", "UNKNOWN"),
+                    message=e.get("ErrorMessage", ""),
+                    timestamp=_iso(e.get("ErrorTimestamp")),
+                )
+                for e in image.get("ImageErrors") or ()
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = _to_json(self)
+        data["errors"] = [_to_json(e) for e in self.errors]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ImageSummary:
+        errors = tuple(
+            ImageError(code=e["code"], message=e["message"], timestamp=e.get("timestamp"))
+            for e in data.get("errors", ())
+        )
+        return cls(
+            name=data["name"],
+            arn=data["arn"],
+            state=data["state"],
+            created_time=data.get("createdTime"),
+            platform=data.get("platform"),
+            agent_version=data.get("agentVersion"),
+            description=data.get("description"),
+            reason_code=data.get("reasonCode"),
+            reason_message=data.get("reasonMessage"),
+            errors=errors,
+        )
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class UpdateTask:
+    """One image's way through the workflow; each step returns an updated copy."""
+
+    root_image_name: str
+    execution_id: str
+    started_at: str
+    dry_run: bool = False
+    action: str | None = None
+    source: ImageSummary | None = None
+    new_image_name: str | None = None
+    image: ImageSummary | None = None
+    polls: int = 0
+    outcome: str | None = None
+
+    @classmethod
+    def from_event(cls, event: Any) -> UpdateTask:
+        if not isinstance(event, dict):
+            raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
+        try:
+            task = cls(
+                root_image_name=str(event["rootImageName"]),
+                execution_id=str(event["executionId"]),
+                started_at=str(event["startedAt"]),
+                dry_run=bool(event.get("dryRun", False)),
+                action=event.get("action"),
+                source=_summary(event.get("source")),
+                new_image_name=event.get("newImageName"),
+                image=_summary(event.get("image")),
+                polls=int(event.get("polls", 0)),
+                outcome=event.get("outcome"),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidExecutionInput(f"malformed task {event!r}: {error!r}") from error
+        return task
+
+    def to_event(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "rootImageName": self.root_image_name,
+            "executionId": self.execution_id,
+            "startedAt": self.started_at,
+            "dryRun": self.dry_run,
+            "polls": self.polls,
+            # Always present, so the state machine's Choice rules can test them.
+            "action": self.action,
+            "outcome": self.outcome,
+        }
+        if self.source:
+            data["source"] = self.source.to_json()
+        if self.new_image_name:
+            data["newImageName"] = self.new_image_name
+        if self.image:
+            data["image"] = self.image.to_json()
+        return data
+
+    @property
+    def started_at_time(self) -> datetime:
+        return datetime.fromisoformat(self.started_at.replace("Z", "+00:00"))
+
+    def evolve(self, **changes: Any) -> UpdateTask:
+        return replace(self, **changes)
+
+
+def _summary(data: Any) -> ImageSummary | None:
+    return ImageSummary.from_json(data) if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """An e-mail, ready for SNS Publish."""
+
+    subject: str
+    body: str
+    outcome: str
+    image: str
+    failed: bool = field(default=False)
+
+    def to_event(self) -> dict[str, Any]:
+        return _to_json(self)

@@ -1,0 +1,38 @@
+"""One Logger and one Metrics for every handler, and the decorator that wires them.
+
+No Powertools Tracer: importing it (and aws_xray_sdk) doubles cold-import time. X-Ray
+active tracing on the functions and the state machine shows every invocation without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "appstream-image-updater"
+NAMESPACE = "AppStreamImageUpdater"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+Handler = Callable[[Any, Any], dict[str, Any]]
+
+
+def count(metric: str, value: float = 1, unit: str = MetricUnit.Count) -> None:
+    metrics.add_metric(name=metric, unit=unit, value=value)
+
+
+def instrumented(handler: Handler) -> Handler:
+    """Structured logs with the Lambda context, metrics flushed after every invocation."""
+
+    @wraps(handler)
+    @metrics.log_metrics
+    @logger.inject_lambda_context(clear_state=True)
+    def wrapper(event: Any, context: Any) -> dict[str, Any]:
+        return handler(event, context)
+
+    return wrapper

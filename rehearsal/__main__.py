@@ -1,0 +1,153 @@
+"""`make rehearse`: a full scheduled run of the deployed pipeline, offline.
+
+    python -m rehearsal [SCENARIO]      (default: "default"; --list shows them all)
+
+Synthesizes the CDK app, runs its state machine in moto with the real Lambda handlers
+against a simulated AppStream, shows progress in simulated time, then the e-mails exactly
+as subscribers receive them, then a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from rehearsal.appstream import SimulatedAppStream  # noqa: E402
+from rehearsal.runner import Execution, Invocation, SimulatedClock, WorkflowRunner  # noqa: E402
+from rehearsal.scenarios import SCENARIOS, Scenario  # noqa: E402
+
+
+def _clock_text(elapsed: timedelta) -> str:
+    minutes = int(elapsed.total_seconds() // 60)
+    return f"+{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def describe(invocation: Invocation) -> tuple[str, str]:
+    """(image, what happened) for one Lambda invocation, in an admin's words."""
+    event, result = invocation.event, invocation.result
+    task = event.get("task", event) if isinstance(event, dict) else {}
+    image = task.get("rootImageName", "") if isinstance(task, dict) else ""
+    if invocation.error:
+        return image, f"{invocation.step}: {invocation.error}: {result.get('errorMessage', '')}"
+    if invocation.step == "plan":
+        images = ", ".join(result["images"])
+        return "", f"run planned for {images}" + (" (dry run)" if result["dryRun"] else "")
+    if invocation.step == "check":
+        action = result["action"]
+        source = (result.get("source") or {}).get("name")
+        if action == "UPDATE":
+            return image, f"updates available for {source}; will create {result['newImageName']}"
+        if action == "FOLLOW":
+            return image, f"an update is already in progress: following {result['newImageName']}"
+        return image, f"no updates available for {source}"
+    if invocation.step == "create":
+        return image, f"update started: {result['newImageName']} is {result['image']['state']}"
+    if invocation.step == "poll":
+        state = result["image"]["state"]
+        ending = f" -> {result['outcome']}" if result.get("outcome") else ""
+        return image, f"status check #{result['polls']}: {state}{ending}"
+    return result.get("image", image), f"e-mail written: {result['subject']}"
+
+
+def _print_progress(invocation: Invocation, elapsed: timedelta) -> None:
+    image, text = describe(invocation)
+    print(f"  {_clock_text(elapsed)}  {image:<18} {text}", flush=True)
+
+
+def _print_header(scenario: Scenario, runner: WorkflowRunner) -> None:
+    variables = runner.app.function_environment
+    print(f"AppStream image updater: offline rehearsal, scenario '{scenario.name}'")
+    print(f"  {scenario.summary}")
+    for note in scenario.notes:
+        print(f"  {note}")
+    schedule = runner.app.schedule["Properties"]
+    print(
+        f"\nSchedule: {schedule['ScheduleExpression']} "
+        f"({schedule.get('ScheduleExpressionTimezone', 'UTC')}); "
+        f"poll every {runner.app.poll_interval_minutes} min, "
+        f"give up after {variables['MAX_UPDATE_HOURS']} h"
+    )
+    payload = scenario.execution_input or runner.app.schedule_input
+    print(f"Execution input: {json.dumps(payload)}")
+    print("\nProgress (simulated time since the schedule fired):")
+
+
+def _print_emails(execution: Execution) -> None:
+    print(f"\nE-mails sent to the topic ({len(execution.emails)}):")
+    for number, email in enumerate(execution.emails, 1):
+        attributes = ", ".join(f"{k}={v}" for k, v in sorted(email.attributes.items()))
+        print(f"\n----- e-mail {number} " + "-" * 60)
+        print(f"Subject: {email.subject}")
+        print(f"Message attributes: {attributes}\n")
+        print(email.body.rstrip())
+    print("-" * 75)
+
+
+def _print_summary(execution: Execution, seconds: float) -> None:
+    elapsed = execution.elapsed
+    print("\nSummary")
+    print(
+        f"  Execution: {execution.status} after {_clock_text(elapsed)[1:]} h:min of simulated "
+        f"time ({seconds:.1f} s here)" + (f"; error {execution.error}" if execution.error else "")
+    )
+    for result in _results(execution):
+        new_image = f" -> {result['newImageName']}" if result.get("newImageName") else ""
+        print(f"  {result['image']}: {result['outcome']}{new_image}")
+    calls = Counter(call.operation for call in execution.sim.calls)
+    steps = Counter(invocation.step for invocation in execution.invocations)
+    print(f"  AppStream calls: {sum(calls.values())} ({_counts(calls)})")
+    print(f"  Lambda invocations: {sum(steps.values())} ({_counts(steps)})")
+    print(f"  State transitions: {len(execution.states)}")
+    created = [c for c in execution.sim.calls if c.operation == "CreateUpdatedImage"]
+    started = [c for c in created if not c.params.get("dryRun") and c.error is None]
+    print(f"  Images created: {len(started)}")
+
+
+def _results(execution: Execution) -> list[dict[str, Any]]:
+    output = execution.output or {}
+    if isinstance(output, dict) and "results" in output:
+        return list(output["results"])
+    for event in reversed(execution.history):
+        details = event.get("mapStateExitedEventDetails") or event.get("stateExitedEventDetails")
+        if details and details.get("name") == "Update each image":
+            return list(json.loads(details["output"]).get("results", []))
+    return []
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in counter.most_common())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__.split("\n")[0])
+    parser.add_argument("scenario", nargs="?", default="default", choices=sorted(SCENARIOS))
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for scenario in SCENARIOS.values():
+            print(f"{scenario.name:<12} {scenario.summary}")
+        return 0
+
+    scenario = SCENARIOS[args.scenario]
+    runner = WorkflowRunner(scenario.context)
+    clock = SimulatedClock()
+    sim = SimulatedAppStream(clock=clock.now)
+    scenario.prepare(sim)
+    _print_header(scenario, runner)
+    began = time.monotonic()
+    execution = runner.run(sim, clock, scenario.execution_input, on_invocation=_print_progress)
+    _print_emails(execution)
+    _print_summary(execution, time.monotonic() - began)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

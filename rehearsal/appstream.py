@@ -1,0 +1,713 @@
+"""A stateful, thread-safe simulation of the AppStream 2.0 API subset the image updater uses.
+
+Real `boto3.client("appstream")` calls are answered in-process through botocore's event system,
+so the code under test keeps its real client, client-side validation and exception classes, and
+nothing reaches the network. The simulation also checks what the service checks and botocore
+does not (`pattern`, `max`, `enum`, map sizes) and records each breach in `violations`.
+
+    sim = SimulatedAppStream()
+    sim.add_image("SalesApps")
+    with sim.active():
+        client = boto3.client("appstream", region_name="us-east-1")
+        client.describe_images(Names=["SalesApps"])
+
+Only sessions created after this module is imported carry the hooks; `activate()` drops boto3's
+cached default session so that `boto3.client()` builds a new one. A client built from an older
+session is not intercepted and would call AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import boto3  # type: ignore[import-untyped, unused-ignore]
+import botocore.handlers  # type: ignore[import-untyped, unused-ignore]
+import regex  # type: ignore[import-untyped, unused-ignore]
+from botocore.awsrequest import AWSResponse  # type: ignore[import-untyped, unused-ignore]
+from botocore.exceptions import ParamValidationError  # type: ignore[import-untyped, unused-ignore]
+from botocore.model import OperationModel, Shape  # type: ignore[import-untyped, unused-ignore]
+from botocore.session import get_session  # type: ignore[import-untyped, unused-ignore]
+from botocore.validate import validate_parameters  # type: ignore[import-untyped, unused-ignore]
+
+Clock = Callable[[], datetime]
+ParamsPredicate = Callable[[Mapping[str, Any]], bool]
+UpdateOutcome = Literal["AVAILABLE", "FAILED"]
+
+DEFAULT_UPDATE_POLLS = 3
+_PAGE_SIZE = 25  # DescribeImages' maximum, and what the service uses when MaxResults is absent
+_RESERVED_NAME_PREFIXES = ("Amazon", "AWS", "AppStream")
+_CONTEXT_KEY = "rehearsal.appstream.params"
+
+
+class SimulationError(AssertionError):
+    """The simulation, or the way a test drives it, is wrong. Never an AppStream error."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call as the simulation saw it: `error` is the returned error code, or None."""
+
+    operation: str
+    params: dict[str, Any]
+    error: str | None
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
+class _UpdateScript:
+    polls: int
+    duration: timedelta | None
+    outcome: UpdateOutcome
+    reason_code: str
+    reason_message: str
+    errors: tuple[tuple[str, str], ...]
+
+
+_DEFAULT_SCRIPT = _UpdateScript(
+    polls=DEFAULT_UPDATE_POLLS,
+    duration=None,
+    outcome="AVAILABLE",
+    reason_code="IMAGE_UPDATE_FAILURE",
+    reason_message="The image update failed.",
+    errors=(),
+)
+
+
+@dataclass
+class _Build:
+    """A running managed update: AppStream's temporary image builder, as far as anyone can see."""
+
+    script: _UpdateScript
+    started: datetime
+    polls: int = 0
+
+    def is_due(self, now: datetime) -> bool:
+        if self.script.duration is not None:
+            return now >= self.started + self.script.duration
+        return self.polls >= self.script.polls
+
+
+@dataclass
+class _StoredImage:
+    image: dict[str, Any]  # exactly what DescribeImages returns for it
+    tags: dict[str, str]
+    updates_available: bool
+    build: _Build | None = None
+
+
+@dataclass
+class _InjectedFailure:
+    operation: str
+    code: str
+    message: str
+    remaining: int | None  # None: forever
+    when: ParamsPredicate | None
+
+
+class _ServiceError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+_APPSTREAM_MODEL = get_session().get_service_model("appstream")
+
+
+class SimulatedAppStream:
+    """AppStream images, tags and managed updates, scripted by tests and driven by real clients."""
+
+    def __init__(
+        self,
+        *,
+        account_id: str = "123456789012",
+        region: str = "us-east-1",
+        partition: str = "aws",
+        clock: Clock | None = None,
+    ) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.partition = partition
+        self._clock: Clock = clock or _utc_now
+        self._lock = threading.Lock()
+        self._images: dict[str, _StoredImage] = {}  # insertion order is the listing order
+        self._scripts: dict[str, _UpdateScript] = {}
+        self._failures: list[_InjectedFailure] = []
+        self._calls: list[Call] = []
+        self._violations: list[str] = []
+        self._concurrent_update_quota = 5
+        self._image_quota = 10
+        self._max_concurrent_updates_seen = 0
+        self._operations: dict[str, Callable[[dict[str, Any], datetime], dict[str, Any]]] = {
+            "DescribeImages": self._describe_images,
+            "ListTagsForResource": self._list_tags_for_resource,
+            "CreateUpdatedImage": self._create_updated_image,
+        }
+
+    # --- activation --------------------------------------------------------------------------
+
+    def activate(self) -> None:
+        """Answer AppStream calls from now on, until `deactivate()`."""
+        with _activation.lock:
+            if _activation.simulation not in (None, self):
+                raise SimulationError("another SimulatedAppStream is active")
+            install_hooks()
+            _activation.simulation = self
+            # boto3 may have cached a session from before the hooks existed.
+            boto3.DEFAULT_SESSION = None
+
+    def deactivate(self) -> None:
+        with _activation.lock:
+            if _activation.simulation is self:
+                _activation.simulation = None
+
+    @contextmanager
+    def active(self) -> Iterator[SimulatedAppStream]:
+        self.activate()
+        try:
+            yield self
+        finally:
+            self.deactivate()
+
+    # --- scripting ---------------------------------------------------------------------------
+
+    def add_image(
+        self,
+        name: str,
+        *,
+        state: str = "AVAILABLE",
+        updates_available: bool = True,
+        platform: str = "WINDOWS_SERVER_2022",
+        visibility: str = "PRIVATE",
+        created_time: datetime | None = None,
+        tags: Mapping[str, str] | None = None,
+        agent_version: str = "1.1.1000",
+        display_name: str | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """Add an image as it would exist already; returns it as DescribeImages would.
+        An image added in a non-terminal state stays in it: start a managed update through
+        the API to get one that progresses."""
+        image: dict[str, Any] = {
+            "Name": name,
+            "Arn": self._image_arn(name, visibility),
+            "State": state,
+            "Visibility": visibility,
+            "Platform": platform,
+            "ImageBuilderSupported": True,
+            "CreatedTime": created_time or self._clock(),
+            "AppstreamAgentVersion": agent_version,
+        }
+        if display_name:
+            image["DisplayName"] = display_name
+        if description:
+            image["Description"] = description
+        _require_valid(image, _APPSTREAM_MODEL.shape_for("Image"), "image")
+        if tags:
+            _require_valid(dict(tags), _APPSTREAM_MODEL.shape_for("Tags"), "tags")
+        with self._lock:
+            if name in self._images:
+                raise ValueError(f"image {name!r} exists already")
+            self._images[name] = _StoredImage(image, dict(tags or {}), updates_available)
+            return copy.deepcopy(image)
+
+    def script_update(
+        self,
+        source_name: str,
+        *,
+        polls: int = DEFAULT_UPDATE_POLLS,
+        duration: timedelta | None = None,
+        outcome: UpdateOutcome = "AVAILABLE",
+        reason_code: str = "IMAGE_UPDATE_FAILURE",
+        reason_message: str = "The image update failed.",
+        errors: Sequence[tuple[str, str]] | None = None,
+    ) -> None:
+        """How the next update created from `source_name` behaves. It ends on the `polls`-th
+        DescribeImages that names it or, with `duration`, once the clock has moved that far.
+        A FAILED update carries `errors` as (ErrorCode, ErrorMessage) pairs; by default one
+        INTERNAL_SERVICE_ERROR."""
+        if polls < 1:
+            raise ValueError("polls must be at least 1")
+        if outcome not in ("AVAILABLE", "FAILED"):
+            raise ValueError(f"outcome must be AVAILABLE or FAILED, not {outcome!r}")
+        script = _UpdateScript(
+            polls=polls,
+            duration=duration,
+            outcome=outcome,
+            reason_code=reason_code,
+            reason_message=reason_message,
+            errors=tuple(errors or [("INTERNAL_SERVICE_ERROR", reason_message)]),
+        )
+        with self._lock:
+            self._scripts[source_name] = script
+
+    def set_updates_available(self, name: str, available: bool) -> None:
+        with self._lock:
+            self._stored(name).updates_available = available
+
+    def fail(
+        self,
+        operation: str,
+        code: str,
+        *,
+        times: int | None = 1,
+        message: str | None = None,
+        when: ParamsPredicate | None = None,
+    ) -> None:
+        """The next `times` calls of `operation` whose params satisfy `when` return error `code`
+        (`times=None`: all of them). They come after the checks against the model, so they
+        never hide a violation of it."""
+        if operation not in self._operations:
+            raise ValueError(f"the simulation does not implement {operation!r}")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1, or None for always")
+        failure = _InjectedFailure(
+            operation=operation,
+            code=code,
+            message=message or f"{code} (injected by the simulation)",
+            remaining=times,
+            when=when,
+        )
+        with self._lock:
+            self._failures.append(failure)
+
+    def set_quota(self, *, concurrent_updates: int = 5, images: int = 10) -> None:
+        """Service Quotas: concurrent managed updates, and private images in the account."""
+        with self._lock:
+            self._concurrent_update_quota = concurrent_updates
+            self._image_quota = images
+
+    # --- introspection -----------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def images(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            self._finish_due_builds(self._clock())
+            return {name: copy.deepcopy(stored.image) for name, stored in self._images.items()}
+
+    def tags(self, name: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._stored(name).tags)
+
+    @property
+    def violations(self) -> list[str]:
+        with self._lock:
+            return list(self._violations)
+
+    @property
+    def max_concurrent_updates_seen(self) -> int:
+        with self._lock:
+            return self._max_concurrent_updates_seen
+
+    def updates_in_progress(self) -> list[str]:
+        """Names of the images being built, oldest update first."""
+        with self._lock:
+            self._finish_due_builds(self._clock())
+            return self._building()
+
+    # --- the service -------------------------------------------------------------------------
+
+    def _answer(
+        self, operation: OperationModel, params: Mapping[str, Any]
+    ) -> tuple[AWSResponse, dict[str, Any]]:
+        """One API call: the (HTTP response, parsed response) pair botocore expects from a
+        `before-call` handler."""
+        request = copy.deepcopy(dict(params))
+        with self._lock:
+            now = self._clock()
+            self._finish_due_builds(now)
+            try:
+                result = self._perform(operation, request, now)
+            except _ServiceError as error:
+                self._calls.append(Call(operation.name, request, error.code, now))
+                return _error_response(self.region, error)
+            _require_valid_response(operation, result)
+            self._calls.append(Call(operation.name, request, None, now))
+            return _success_response(self.region, result)
+
+    def _perform(
+        self, operation: OperationModel, params: dict[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        perform = self._operations.get(operation.name)
+        if perform is None:
+            raise self._violation(
+                "UnsupportedOperation",
+                f"{operation.name}: the simulation does not implement this operation",
+            )
+        problems = list(_constraint_violations(params, operation.input_shape, ""))
+        if problems:
+            raise self._violation(
+                "ValidationException",
+                f"{operation.name}: {len(problems)} validation error(s) detected: "
+                + "; ".join(problems),
+            )
+        self._raise_injected_failure(operation.name, params)
+        return perform(params, now)
+
+    def _describe_images(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        names, arns = params.get("Names"), params.get("Arns")
+        if names and arns:
+            raise _ServiceError(
+                "InvalidParameterCombinationException", "Names and Arns cannot be used together."
+            )
+        if names:
+            selected = [self._stored(name) for name in dict.fromkeys(names)]
+        elif arns:
+            selected = [self._stored_by_arn(arn) for arn in dict.fromkeys(arns)]
+        else:
+            selected = list(self._images.values())
+        if names or arns:
+            # Asking about an image being built is what moves a poll-scripted build along.
+            for stored in selected:
+                if stored.build is not None:
+                    stored.build.polls += 1
+            self._finish_due_builds(now)
+        visibility = params.get("Type")
+        matching = [s.image for s in selected if visibility in (None, s.image["Visibility"])]
+        page_size = params.get("MaxResults") or _PAGE_SIZE  # 0 would never make progress
+        start = self._page_start(params.get("NextToken"), len(matching))
+        result: dict[str, Any] = {"Images": copy.deepcopy(matching[start : start + page_size])}
+        if start + page_size < len(matching):
+            result["NextToken"] = _page_token(start + page_size)
+        return result
+
+    def _list_tags_for_resource(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        return {"Tags": dict(self._stored_by_arn(params["ResourceArn"]).tags)}
+
+    def _create_updated_image(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        new_name: str = params["newImageName"]
+        if new_name.startswith(_RESERVED_NAME_PREFIXES):
+            raise self._violation(
+                "ValidationException",
+                f"CreateUpdatedImage: newImageName {new_name!r} must not start with "
+                + ", ".join(_RESERVED_NAME_PREFIXES),
+            )
+        source = self._stored(params["existingImageName"])
+        self._require_updatable(source.image)
+        if params.get("dryRun", False):
+            return {
+                "image": copy.deepcopy(source.image),
+                "canUpdateImage": source.updates_available,
+            }
+        if new_name in self._images:
+            raise _ServiceError("ResourceAlreadyExistsException", f"Image {new_name} exists.")
+        if len(self._building()) >= self._concurrent_update_quota:
+            raise _ServiceError(
+                "LimitExceededException",
+                "The number of concurrent image updates exceeds the quota for this account.",
+            )
+        if self._private_image_count() >= self._image_quota:
+            raise _ServiceError(
+                "LimitExceededException", "The number of images exceeds the quota for this account."
+            )
+        image = self._start_update(source, params, now)
+        return {"image": copy.deepcopy(image), "canUpdateImage": True}
+
+    def _require_updatable(self, image: Mapping[str, Any]) -> None:
+        name = image["Name"]
+        if image["Visibility"] != "PRIVATE":
+            raise _ServiceError(
+                "OperationNotPermittedException", f"Image {name} is not owned by this account."
+            )
+        if not image["Platform"].startswith("WINDOWS"):
+            raise _ServiceError(
+                "IncompatibleImageException",
+                f"Managed image updates support Windows images only; {name} is not one.",
+            )
+        if image["State"] != "AVAILABLE":
+            raise _ServiceError(
+                "OperationNotPermittedException", f"Image {name} is {image['State']}."
+            )
+
+    def _start_update(
+        self, source: _StoredImage, params: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        name: str = params["newImageName"]
+        image: dict[str, Any] = {
+            "Name": name,
+            "Arn": self._image_arn(name, "PRIVATE"),
+            "BaseImageArn": source.image.get("BaseImageArn", source.image["Arn"]),
+            "State": "PENDING",
+            "Visibility": "PRIVATE",
+            "Platform": source.image["Platform"],
+            "ImageBuilderSupported": True,
+            "CreatedTime": now,
+            "AppstreamAgentVersion": source.image["AppstreamAgentVersion"],
+        }
+        # The Image shape requires at least one character where the request allows none.
+        if params.get("newImageDisplayName"):
+            image["DisplayName"] = params["newImageDisplayName"]
+        if params.get("newImageDescription"):
+            image["Description"] = params["newImageDescription"]
+        script = self._scripts.pop(source.image["Name"], _DEFAULT_SCRIPT)
+        self._images[name] = _StoredImage(
+            image,
+            dict(params.get("newImageTags") or {}),
+            # Fresh from an update: nothing further to install until a script says so.
+            updates_available=False,
+            build=_Build(script, started=now),
+        )
+        self._max_concurrent_updates_seen = max(
+            self._max_concurrent_updates_seen, len(self._building())
+        )
+        return image
+
+    def _finish_due_builds(self, now: datetime) -> None:
+        for stored in self._images.values():
+            if stored.build is None or not stored.build.is_due(now):
+                continue
+            script, image = stored.build.script, stored.image
+            if script.outcome == "AVAILABLE":
+                image["State"] = "AVAILABLE"
+                image["AppstreamAgentVersion"] = _newer_agent_version(
+                    image["AppstreamAgentVersion"]
+                )
+            else:
+                image["State"] = "FAILED"
+                image["StateChangeReason"] = {
+                    "Code": script.reason_code,
+                    "Message": script.reason_message,
+                }
+                image["ImageErrors"] = [
+                    {"ErrorCode": code, "ErrorMessage": message, "ErrorTimestamp": now}
+                    for code, message in script.errors
+                ]
+            stored.build = None
+
+    def _raise_injected_failure(self, operation: str, params: dict[str, Any]) -> None:
+        for failure in self._failures:
+            if failure.operation != operation:
+                continue
+            if failure.when is not None and not failure.when(copy.deepcopy(params)):
+                continue
+            if failure.remaining is not None:
+                failure.remaining -= 1
+                if failure.remaining == 0:
+                    self._failures.remove(failure)
+            raise _ServiceError(failure.code, failure.message)
+
+    def _violation(self, code: str, message: str) -> _ServiceError:
+        """A request the real service would refuse: the caller has a bug, so say it loudly."""
+        self._violations.append(message)
+        return _ServiceError(code, message)
+
+    def _page_start(self, token: str | None, total: int) -> int:
+        if token is None:
+            return 0
+        try:
+            start = int(base64.b64decode(token, altchars=b"-_", validate=True))
+        except (ValueError, binascii.Error):
+            start = -1
+        if not 0 <= start <= total:
+            raise self._violation(
+                "ValidationException", f"DescribeImages: invalid NextToken {token!r}"
+            )
+        return start
+
+    def _stored(self, name: str) -> _StoredImage:
+        stored = self._images.get(name)
+        if stored is None:
+            raise _ServiceError("ResourceNotFoundException", f"Image {name} not found.")
+        return stored
+
+    def _stored_by_arn(self, arn: str) -> _StoredImage:
+        for stored in self._images.values():
+            if stored.image["Arn"] == arn:
+                return stored
+        raise _ServiceError("ResourceNotFoundException", f"Resource {arn} not found.")
+
+    def _building(self) -> list[str]:
+        return [name for name, stored in self._images.items() if stored.build is not None]
+
+    def _private_image_count(self) -> int:
+        return sum(1 for s in self._images.values() if s.image["Visibility"] == "PRIVATE")
+
+    def _image_arn(self, name: str, visibility: str) -> str:
+        # AWS's public base images belong to no account: their ARNs leave it empty.
+        account = "" if visibility == "PUBLIC" else self.account_id
+        return f"arn:{self.partition}:appstream:{self.region}:{account}:image/{name}"
+
+
+# --- botocore hooks ----------------------------------------------------------------------------
+
+
+class _Activation:
+    """The simulation that answers AppStream calls now: one at a time, for every thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.simulation: SimulatedAppStream | None = None
+
+
+_activation = _Activation()
+
+
+def _capture_params(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+    # before-call only sees the CBOR-serialized request. Both events of one call share its
+    # request context, so that carries the parameters across, whichever thread makes the call.
+    if _activation.simulation is not None:
+        context[_CONTEXT_KEY] = copy.deepcopy(dict(params))
+
+
+def _answer_call(
+    model: OperationModel, context: dict[str, Any], **_: Any
+) -> tuple[AWSResponse, dict[str, Any]] | None:
+    simulation = _activation.simulation
+    if simulation is None:
+        return None
+    if _CONTEXT_KEY not in context:
+        raise SimulationError(f"{model.name} began before the simulation was activated")
+    return simulation._answer(model, context.pop(_CONTEXT_KEY))
+
+
+_HOOKS = (
+    ("before-parameter-build.appstream", _capture_params),
+    ("before-call.appstream", _answer_call),
+)
+
+
+def install_hooks() -> None:
+    """Register the hooks for every botocore session created from now on. Idempotent."""
+    for hook in _HOOKS:
+        if hook not in botocore.handlers.BUILTIN_HANDLERS:
+            botocore.handlers.BUILTIN_HANDLERS.append(hook)
+
+
+install_hooks()
+
+
+# --- model checks and responses ----------------------------------------------------------------
+
+
+def _constraint_violations(
+    value: Any, shape: Shape, path: str, *, for_output: bool = False
+) -> Iterator[str]:
+    """What the service checks and botocore does not, worded as AWS words it."""
+    yield from _own_violations(value, shape, path, for_output=for_output)
+    for child, child_shape, child_path in _children(value, shape, path):
+        yield from _constraint_violations(child, child_shape, child_path, for_output=for_output)
+
+
+def _own_violations(value: Any, shape: Shape, path: str, *, for_output: bool) -> Iterator[str]:
+    metadata = shape.metadata
+    if shape.type_name in ("list", "map"):
+        # Services return empty collections whatever the minimum says.
+        if value or not for_output:
+            yield from _size_violations(len(value), metadata, path, "length")
+    elif shape.type_name == "string":
+        yield from _size_violations(len(value), metadata, path, "length")
+        if "enum" in metadata and value not in metadata["enum"]:
+            yield (
+                f"Value {value!r} at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: {metadata['enum']}"
+            )
+        if "pattern" in metadata and regex.search(metadata["pattern"], value) is None:
+            yield (
+                f"Value {value!r} at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {metadata['pattern']}"
+            )
+    elif shape.type_name in ("integer", "long"):
+        yield from _size_violations(value, metadata, path, "value")
+
+
+def _children(value: Any, shape: Shape, path: str) -> Iterator[tuple[Any, Shape, str]]:
+    if shape.type_name == "structure":
+        for name, member in value.items():
+            if name in shape.members:  # unknown members are botocore's to reject
+                yield member, shape.members[name], f"{path}.{name}" if path else name
+    elif shape.type_name == "list":
+        for index, item in enumerate(value):
+            yield item, shape.member, f"{path}[{index}]"
+    elif shape.type_name == "map":
+        for key, item in value.items():
+            yield key, shape.key, f"{path}.key"
+            yield item, shape.value, f"{path}[{key!r}]"
+
+
+def _size_violations(
+    size: int, metadata: Mapping[str, Any], where: str, kind: str
+) -> Iterator[str]:
+    if "min" in metadata and size < metadata["min"]:
+        yield (
+            f"Value at '{where}' failed to satisfy constraint: "
+            f"Member must have {kind} greater than or equal to {metadata['min']}"
+        )
+    if "max" in metadata and size > metadata["max"]:
+        yield (
+            f"Value at '{where}' failed to satisfy constraint: "
+            f"Member must have {kind} less than or equal to {metadata['max']}"
+        )
+
+
+def _require_valid(value: Mapping[str, Any], shape: Shape, what: str) -> None:
+    """Scripted state must be something AppStream could return."""
+    problems = list(_constraint_violations(value, shape, what, for_output=True))
+    try:
+        validate_parameters(value, shape)
+    except ParamValidationError as error:
+        problems.append(str(error))
+    if problems:
+        raise ValueError(f"not a valid AppStream {what}: " + "; ".join(problems))
+
+
+def _require_valid_response(operation: OperationModel, result: Mapping[str, Any]) -> None:
+    try:
+        _require_valid(result, operation.output_shape, f"{operation.name} response")
+    except ValueError as error:
+        raise SimulationError(f"the simulation produced an invalid response: {error}") from error
+
+
+def _success_response(region: str, result: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
+    return _http_response(region, 200), {**result, "ResponseMetadata": _metadata(200)}
+
+
+def _error_response(region: str, error: _ServiceError) -> tuple[AWSResponse, dict[str, Any]]:
+    parsed = {
+        "Error": {"Code": error.code, "Message": error.message},
+        "ResponseMetadata": _metadata(400),
+    }
+    return _http_response(region, 400), parsed
+
+
+def _http_response(region: str, status: int) -> AWSResponse:
+    return AWSResponse(f"https://appstream2.{region}.amazonaws.com/", status, {}, raw=None)
+
+
+def _metadata(status: int) -> dict[str, Any]:
+    return {
+        "RequestId": str(uuid.uuid4()),
+        "HTTPStatusCode": status,
+        "HTTPHeaders": {},
+        "RetryAttempts": 0,
+    }
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode("ascii")).decode("ascii")
+
+
+def _newer_agent_version(version: str) -> str:
+    """'1.1.1000' -> '1.1.1001': an update installs a newer agent."""
+    match = re.fullmatch(r"(.*?)(\d+)", version)
+    if match is None:
+        return f"{version}.1"
+    return f"{match[1]}{int(match[2]) + 1}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,338 @@
+"""Runs the synthesized workflow end to end, offline.
+
+The exact state machine `cdk synth` produces runs in moto's Step Functions interpreter;
+its Lambda tasks call the real handlers in-process; the handlers' AppStream calls are
+answered by the simulation; SNS messages are collected from moto. Wait states and Retry
+intervals do not sleep: they advance a simulated clock, and every requested wait is kept.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from typing import Any
+from unittest import mock
+
+import boto3
+
+from rehearsal.appstream import SimulatedAppStream
+from rehearsal.template import SynthesizedApp, synthesize
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+class SimulatedClock:
+    """Simulated time that Wait states and retries advance instead of sleeping.
+
+    Map iterations run in threads of their own, each with its own timeline; a thread
+    joins at the latest time any thread has reached, so later batches of images start
+    after earlier ones finished, as they would in AWS.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.start = start or datetime.now(timezone.utc).replace(microsecond=0)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._latest = 0.0
+
+    def _offset(self) -> float:
+        if not hasattr(self._local, "offset"):
+            with self._lock:
+                self._local.offset = self._latest
+        offset: float = self._local.offset
+        return offset
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self._offset())
+
+    def elapsed(self) -> timedelta:
+        with self._lock:
+            return timedelta(seconds=self._latest)
+
+    def advance(self, seconds: float) -> None:
+        self._local.offset = self._offset() + seconds
+        with self._lock:
+            self._latest = max(self._latest, self._local.offset)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    function: str  # logical id of the function in the template
+    handler: str  # e.g. "image_updater.handlers.poll.handler"
+    event: Any
+    result: Any
+    error: str | None
+    at: datetime
+
+    @property
+    def step(self) -> str:
+        """plan, check, create, poll or report."""
+        return self.handler.split(".")[-2]
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    body: str
+    attributes: dict[str, str]
+
+
+@dataclass
+class Execution:
+    status: str
+    input: dict[str, Any]
+    output: Any
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]]
+    invocations: list[Invocation]
+    emails: list[Email]
+    waits: list[float]
+    retry_waits: list[float]
+    elapsed: timedelta
+    sim: SimulatedAppStream
+
+    @property
+    def states(self) -> list[str]:
+        """Names of the states entered, in order."""
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history
+            if "stateEnteredEventDetails" in e
+        ]
+
+    def invoked(self, step: str) -> list[Invocation]:
+        """Invocations of one step's function: plan, check, create, poll or report."""
+        return [i for i in self.invocations if i.step == step]
+
+    def appstream_calls(self, operation: str | None = None) -> list[Any]:
+        return [c for c in self.sim.calls if operation in (None, c.operation)]
+
+
+ProgressListener = Callable[[Invocation, timedelta], None]
+
+
+@dataclass
+class _Recorder:
+    on_invocation: ProgressListener | None = None
+    invocations: list[Invocation] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
+    retry_waits: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _LambdaContext:
+    """What Powertools reads from a Lambda context object."""
+
+    def __init__(self, name: str) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        self.memory_limit_in_mb = 256
+        self.aws_request_id = f"{name}-request"
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "rehearsal"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@cache
+def _handler(spec: str) -> Callable[[Any, Any], Any]:
+    module, _, attribute = spec.rpartition(".")
+    handler: Callable[[Any, Any], Any] = getattr(importlib.import_module(module), attribute)
+    return handler
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "# the runner calls the real handlers in-process\n")
+    return buffer.getvalue()
+
+
+class WorkflowRunner:
+    """Synthesizes the app once per configuration and runs executions against a simulation."""
+
+    def __init__(self, context: Mapping[str, Any] | None = None) -> None:
+        self.app: SynthesizedApp = synthesize(dict(context or {}))
+
+    def run(
+        self,
+        sim: SimulatedAppStream,
+        clock: SimulatedClock,
+        execution_input: Any = None,
+        *,
+        on_invocation: ProgressListener | None = None,
+        timeout_seconds: float = 120,
+    ) -> Execution:
+        """Run one execution; the input defaults to what the schedule sends."""
+        payload = self.app.schedule_input if execution_input is None else execution_input
+        recorder = _Recorder(on_invocation=on_invocation)
+        with self._aws(sim, clock, recorder) as (sfn, machine_arn, topic_arn):
+            started = sfn.start_execution(stateMachineArn=machine_arn, input=json.dumps(payload))
+            arn = started["executionArn"]
+            deadline = time.monotonic() + timeout_seconds
+            while True:
+                described = sfn.describe_execution(executionArn=arn)
+                if described["status"] in _TERMINAL:
+                    break
+                if time.monotonic() > deadline:
+                    sfn.stop_execution(executionArn=arn, error="RehearsalTimeout")
+                    raise TimeoutError(f"execution did not finish in {timeout_seconds} s")
+                time.sleep(0.02)
+            history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            emails = self._emails(topic_arn)
+        return Execution(
+            status=described["status"],
+            input=payload,
+            output=json.loads(described["output"]) if described.get("output") else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            history=history,
+            invocations=recorder.invocations,
+            emails=emails,
+            waits=recorder.waits,
+            retry_waits=recorder.retry_waits,
+            elapsed=clock.elapsed(),
+            sim=sim,
+        )
+
+    @contextmanager
+    def _aws(
+        self, sim: SimulatedAppStream, clock: SimulatedClock, recorder: _Recorder
+    ) -> Iterator[tuple[Any, str, str]]:
+        from moto import mock_aws
+
+        environment = {
+            **self.app.function_environment,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "POWERTOOLS_METRICS_DISABLED": "false",
+        }
+        with (
+            mock.patch.dict(os.environ, environment),
+            mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+            _in_process_lambdas(self.app.handlers, recorder, clock),
+            _simulated_waits(recorder, clock),
+            sim.active(),
+        ):
+            self._reset_clients()
+            arns = self._deploy()
+            yield boto3.client("stepfunctions", region_name=REGION), *arns
+
+    @staticmethod
+    def _reset_clients() -> None:
+        # Clients cached by the handlers belong to a previous mock; start fresh.
+        from image_updater import appstream
+
+        appstream.default_client.cache_clear()
+
+    def _deploy(self) -> tuple[str, str]:
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(
+            RoleName="rehearsal", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+        )["Role"]["Arn"]
+        lambda_client = boto3.client("lambda", region_name=REGION)
+        references: dict[str, str] = {}
+        for logical_id, spec in self.app.handlers.items():
+            function = lambda_client.create_function(
+                FunctionName=logical_id,
+                Runtime="python3.13",
+                Role=role,
+                Handler=spec,
+                Code={"ZipFile": _zip()},
+            )
+            references[logical_id] = function["FunctionArn"]
+        topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="updates")["TopicArn"]
+        references[self.app.topic_id] = topic_arn
+        definition = self.app.definition(references, region=REGION, account=ACCOUNT)
+        machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+            name="AppStreamImageUpdater", definition=definition, roleArn=role
+        )
+        return machine["stateMachineArn"], topic_arn
+
+    @staticmethod
+    def _emails(topic_arn: str) -> list[Email]:
+        from moto.sns.models import sns_backends
+
+        topic = sns_backends[ACCOUNT][REGION].topics[topic_arn]
+        return [
+            Email(
+                subject=subject or "",
+                body=message,
+                attributes={k: v["Value"] for k, v in (attributes or {}).items()},
+            )
+            for _, message, subject, attributes, _ in topic.sent_notifications
+        ]
+
+
+@contextmanager
+def _in_process_lambdas(
+    handlers: Mapping[str, str], recorder: _Recorder, clock: SimulatedClock
+) -> Iterator[None]:
+    """moto would start Docker to run a function; call the real handler instead."""
+    from moto.awslambda.models import LambdaFunction
+
+    def invoke(
+        function: LambdaFunction, body: str, request_headers: Any, response_headers: Any
+    ) -> bytes:
+        name = function.function_name
+        event = json.loads(body) if body else {}
+        try:
+            result, error = _handler(handlers[name])(event, _LambdaContext(name)), None
+            payload = json.dumps(result)
+        except Exception as exception:  # reported to Step Functions as Lambda does
+            error = type(exception).__name__
+            result = {"errorType": error, "errorMessage": str(exception)}
+            payload = json.dumps(result)
+            response_headers["x-amz-function-error"] = "Unhandled"
+        invocation = Invocation(name, handlers[name], event, result, error, clock.now())
+        with recorder.lock:
+            recorder.invocations.append(invocation)
+            if recorder.on_invocation:
+                recorder.on_invocation(invocation, clock.now() - clock.start)
+        return payload.encode()
+
+    with mock.patch.object(LambdaFunction, "invoke", invoke):
+        yield
+
+
+@contextmanager
+def _simulated_waits(recorder: _Recorder, clock: SimulatedClock) -> Iterator[None]:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+
+    def wait_interval(_self: Any, env: Any, wait_seconds: int) -> None:
+        with recorder.lock:
+            recorder.waits.append(wait_seconds)
+        clock.advance(wait_seconds)
+
+    class _RetrySleep:
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            with recorder.lock:
+                recorder.retry_waits.append(seconds)
+            clock.advance(seconds)
+
+    with (
+        mock.patch.object(WaitFunction, "_wait_interval", wait_interval),
+        mock.patch.object(retrier_decl, "time", _RetrySleep),
+    ):
+        yield

@@ -1,0 +1,141 @@
+"""Named situations for the offline rehearsal: a configuration and a scripted AppStream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from rehearsal.appstream import SimulatedAppStream
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    context: dict[str, Any]
+    prepare: Callable[[SimulatedAppStream], None]
+    execution_input: Any = None
+    notes: list[str] = field(default_factory=list)
+
+
+_EMAILS = "ops@example.com"
+_TWO_HOURS = timedelta(hours=2)
+
+
+def _default(sim: SimulatedAppStream) -> None:
+    sim.add_image("SalesApps", updates_available=True)
+    sim.script_update("SalesApps", duration=_TWO_HOURS)
+    sim.add_image("EngineeringTools", updates_available=False)
+
+
+def _failure(sim: SimulatedAppStream) -> None:
+    sim.add_image("SalesApps", updates_available=True)
+    sim.script_update(
+        "SalesApps",
+        duration=timedelta(minutes=50),
+        outcome="FAILED",
+        reason_code="IMAGE_UPDATE_FAILURE",
+        reason_message="Windows Update returned 0x80070643 while installing KB5034441.",
+        errors=[("INTERNAL_SERVICE_ERROR", "The temporary image builder stopped unexpectedly.")],
+    )
+
+
+def _throttling(sim: SimulatedAppStream) -> None:
+    _default(sim)
+    sim.fail("DescribeImages", "ThrottlingException", times=2)
+    sim.fail(
+        "CreateUpdatedImage",
+        "ConcurrentModificationException",
+        times=1,
+        when=lambda params: not params.get("dryRun", False),
+    )
+
+
+def _quota(sim: SimulatedAppStream) -> None:
+    sim.add_image("SalesApps", updates_available=True)
+    sim.fail(
+        "CreateUpdatedImage",
+        "LimitExceededException",
+        times=None,
+        message="The number of images exceeds the quota for this account.",
+        when=lambda params: not params.get("dryRun", False),
+    )
+
+
+def _missing(sim: SimulatedAppStream) -> None:
+    sim.add_image("SalesApps", updates_available=False)
+
+
+def _many(sim: SimulatedAppStream) -> None:
+    for index in range(10):
+        name = f"Pool{index:02d}"
+        sim.add_image(name, updates_available=index % 3 != 2)
+        sim.script_update(name, duration=timedelta(minutes=40 + 10 * index))
+
+
+def _timeout(sim: SimulatedAppStream) -> None:
+    sim.add_image("SalesApps", updates_available=True)
+    sim.script_update("SalesApps", duration=timedelta(hours=5))
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "default",
+            "two images: SalesApps gets a two-hour update, EngineeringTools is up to date",
+            {
+                "imageNames": "SalesApps,EngineeringTools",
+                "notificationEmails": _EMAILS,
+                "notifyNoUpdate": "true",
+            },
+            _default,
+            notes=["notifyNoUpdate=true here, so the up-to-date e-mail is shown too."],
+        ),
+        Scenario(
+            "failure",
+            "the update of SalesApps ends FAILED",
+            {"imageNames": "SalesApps", "notificationEmails": _EMAILS},
+            _failure,
+        ),
+        Scenario(
+            "throttling",
+            "AppStream throttles and reports a concurrent modification; retries recover",
+            {
+                "imageNames": "SalesApps,EngineeringTools",
+                "notificationEmails": _EMAILS,
+            },
+            _throttling,
+        ),
+        Scenario(
+            "quota",
+            "the image quota is reached; the updater retries for over an hour, then reports",
+            {"imageNames": "SalesApps", "notificationEmails": _EMAILS},
+            _quota,
+        ),
+        Scenario(
+            "missing",
+            "a configured image does not exist",
+            {"imageNames": "SalesApps,Typo-Image", "notificationEmails": _EMAILS},
+            _missing,
+        ),
+        Scenario(
+            "many",
+            "ten images, two updated at a time (maxConcurrentUpdates=2)",
+            {
+                "imageNames": ",".join(f"Pool{i:02d}" for i in range(10)),
+                "notificationEmails": _EMAILS,
+                "maxConcurrentUpdates": "2",
+            },
+            _many,
+        ),
+        Scenario(
+            "timeout",
+            "the update takes longer than maxUpdateHours=3",
+            {"imageNames": "SalesApps", "notificationEmails": _EMAILS, "maxUpdateHours": "3"},
+            _timeout,
+        ),
+    )
+}

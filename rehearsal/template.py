@@ -1,0 +1,134 @@
+"""Synthesizes the CDK app in-process and reads what the offline run needs from the template."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from app import build_app
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@dataclass(frozen=True)
+class SynthesizedApp:
+    template: dict[str, Any]
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: resource
+            for logical_id, resource in self.template["Resources"].items()
+            if resource["Type"] == resource_type
+        }
+
+    @property
+    def handlers(self) -> dict[str, str]:
+        """Lambda logical id -> handler ("module.function")."""
+        return {
+            logical_id: resource["Properties"]["Handler"]
+            for logical_id, resource in self.resources("AWS::Lambda::Function").items()
+        }
+
+    @property
+    def function_environment(self) -> dict[str, str]:
+        """The functions' environment; they share one, which the runner applies once."""
+        merged: dict[str, str] = {}
+        for resource in self.resources("AWS::Lambda::Function").values():
+            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+            for key, value in variables.items():
+                if merged.setdefault(key, value) != value:
+                    raise ValueError(f"functions disagree on environment variable {key}")
+        return merged
+
+    @property
+    def topic_id(self) -> str:
+        (logical_id,) = self.resources("AWS::SNS::Topic")
+        return logical_id
+
+    @property
+    def state_machine(self) -> dict[str, Any]:
+        (machine,) = self.resources("AWS::StepFunctions::StateMachine").values()
+        return machine
+
+    @property
+    def schedule(self) -> dict[str, Any]:
+        (schedule,) = self.resources("AWS::Scheduler::Schedule").values()
+        return schedule
+
+    @property
+    def schedule_input(self) -> Any:
+        """The execution input every scheduled run receives."""
+        return json.loads(self.schedule["Properties"]["Target"]["Input"])
+
+    @property
+    def poll_interval_minutes(self) -> int:
+        """The Wait state's interval, read back from the definition."""
+        references = {**self.handlers, self.topic_id: "topic"}
+        states = _all_states(json.loads(self.definition(references, region="r", account="a")))
+        (seconds,) = {s["Seconds"] for s in states if s["Type"] == "Wait"}
+        return int(seconds) // 60
+
+    def definition(self, references: dict[str, str], *, region: str, account: str) -> str:
+        """The state machine definition with its CloudFormation references resolved."""
+        pseudo = {
+            "AWS::Partition": "aws",
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        resolved: str = _resolve(
+            self.state_machine["Properties"]["DefinitionString"], {**pseudo, **references}
+        )
+        return resolved
+
+
+def _all_states(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every state, including those inside Map and Parallel states."""
+    found = []
+    for state in definition["States"].values():
+        found.append(state)
+        for nested in (
+            state.get("ItemProcessor"),
+            state.get("Iterator"),
+            *state.get("Branches", []),
+        ):
+            if nested:
+                found.extend(_all_states(nested))
+    return found
+
+
+def _resolve(value: Any, references: dict[str, str]) -> Any:
+    """Enough of CloudFormation's intrinsics for a definition string."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return references[argument]
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument
+            if attribute != "Arn":
+                raise ValueError(f"unsupported attribute {attribute} of {logical_id}")
+            return references[logical_id]
+        if function == "Fn::Join":
+            separator, parts = argument
+            return separator.join(_resolve(part, references) for part in parts)
+    raise ValueError(f"unsupported CloudFormation expression: {value!r}")
+
+
+@lru_cache(maxsize=16)
+def _synthesize(context_json: str) -> SynthesizedApp:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    app = cdk.App(context=json.loads(context_json))
+    stack = build_app(app)
+    return SynthesizedApp(template=Template.from_stack(stack).to_json())
+
+
+def synthesize(context: dict[str, Any]) -> SynthesizedApp:
+    """Synthesize with cdk.json's defaults overridden by `context` (cached per context)."""
+    return _synthesize(json.dumps(context, sort_keys=True))
