@@ -3,7 +3,9 @@
 Real `boto3.client("appstream")` calls are answered in-process through botocore's event system,
 so the code under test keeps its real client, client-side validation and exception classes, and
 nothing reaches the network. The simulation also checks what the service checks and botocore
-does not (`pattern`, `max`, `enum`, map sizes) and records each breach in `violations`.
+does not (`pattern`, `max`, `enum`, map sizes) and records each breach in `violations`; and it
+checks its own responses against the model, so a fault in the simulation cannot pass for one in
+the code under test.
 
     sim = SimulatedAppStream()
     sim.add_image("SalesApps")
@@ -323,11 +325,10 @@ class SimulatedAppStream:
     # --- the service -------------------------------------------------------------------------
 
     def _answer(
-        self, operation: OperationModel, params: Mapping[str, Any]
+        self, operation: OperationModel, request: dict[str, Any]
     ) -> tuple[AWSResponse, dict[str, Any]]:
         """One API call: the (HTTP response, parsed response) pair botocore expects from a
-        `before-call` handler."""
-        request = copy.deepcopy(dict(params))
+        `before-call` handler. `request` is the caller's parameters, a copy kept as the record."""
         with self._lock:
             now = self._clock()
             self._finish_due_builds(now)
@@ -611,7 +612,9 @@ def _own_violations(value: Any, shape: Shape, path: str, *, for_output: bool) ->
             yield from _size_violations(len(value), metadata, path, "length")
     elif shape.type_name == "string":
         yield from _size_violations(len(value), metadata, path, "length")
-        if "enum" in metadata and value not in metadata["enum"]:
+        # Returned values may be newer than the model (the architecture treats states and
+        # reason codes as open sets), so only requests are held to the enum.
+        if not for_output and "enum" in metadata and value not in metadata["enum"]:
             yield (
                 f"Value {value!r} at '{path}' failed to satisfy constraint: "
                 f"Member must satisfy enum value set: {metadata['enum']}"

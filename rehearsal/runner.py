@@ -11,9 +11,12 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import logging
 import os
 import threading
 import time
+import uuid
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -36,35 +39,46 @@ _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 class SimulatedClock:
     """Simulated time that Wait states and retries advance instead of sleeping.
 
-    Map iterations run in threads of their own, each with its own timeline; a thread
-    joins at the latest time any thread has reached, so later batches of images start
-    after earlier ones finished, as they would in AWS.
+    Each image has a timeline of its own (a lane), as its Map iteration waits independently
+    of the others; the run's own steps use the "run" lane. A thread works in the lane of the
+    image it last handled.
     """
+
+    RUN_LANE = "run"
 
     def __init__(self, start: datetime | None = None) -> None:
         self.start = start or datetime.now(timezone.utc).replace(microsecond=0)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._latest = 0.0
+        self._offsets: dict[str, float] = {}
 
-    def _offset(self) -> float:
-        if not hasattr(self._local, "offset"):
-            with self._lock:
-                self._local.offset = self._latest
-        offset: float = self._local.offset
-        return offset
+    def use_lane(self, lane: str | None) -> None:
+        self._local.lane = lane or self.RUN_LANE
+
+    def _lane(self) -> str:
+        return getattr(self._local, "lane", self.RUN_LANE)
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=self._offset())
+        with self._lock:
+            return self.start + timedelta(seconds=self._offsets.get(self._lane(), 0.0))
 
     def elapsed(self) -> timedelta:
         with self._lock:
-            return timedelta(seconds=self._latest)
+            return timedelta(seconds=max(self._offsets.values(), default=0.0))
 
     def advance(self, seconds: float) -> None:
-        self._local.offset = self._offset() + seconds
         with self._lock:
-            self._latest = max(self._latest, self._local.offset)
+            lane = self._lane()
+            self._offsets[lane] = self._offsets.get(lane, 0.0) + seconds
+
+
+def _image_of(state: Any) -> str | None:
+    """The image a state's input or a Lambda event is about, if any."""
+    if isinstance(state, dict):
+        task = state.get("task", state)
+        if isinstance(task, dict) and isinstance(task.get("rootImageName"), str):
+            return str(task["rootImageName"])
+    return None
 
 
 @dataclass(frozen=True)
@@ -166,8 +180,9 @@ def _zip() -> bytes:
 class WorkflowRunner:
     """Synthesizes the app once per configuration and runs executions against a simulation."""
 
-    def __init__(self, context: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, context: Mapping[str, Any] | None = None, *, show_logs: bool = False) -> None:
         self.app: SynthesizedApp = synthesize(dict(context or {}))
+        self.show_logs = show_logs
 
     def run(
         self,
@@ -182,7 +197,11 @@ class WorkflowRunner:
         payload = self.app.schedule_input if execution_input is None else execution_input
         recorder = _Recorder(on_invocation=on_invocation)
         with self._aws(sim, clock, recorder) as (sfn, machine_arn, topic_arn):
-            started = sfn.start_execution(stateMachineArn=machine_arn, input=json.dumps(payload))
+            started = sfn.start_execution(
+                stateMachineArn=machine_arn,
+                name=f"rehearsal-{uuid.uuid4()}",
+                input=json.dumps(payload),
+            )
             arn = started["executionArn"]
             deadline = time.monotonic() + timeout_seconds
             while True:
@@ -222,16 +241,22 @@ class WorkflowRunner:
             "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
-            "POWERTOOLS_METRICS_DISABLED": "false",
+            "POWERTOOLS_METRICS_DISABLED": str(not self.show_logs).lower(),
+            "POWERTOOLS_LOG_LEVEL": "INFO" if self.show_logs else "WARNING",
         }
         with (
             mock.patch.dict(os.environ, environment),
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
             _in_process_lambdas(self.app.handlers, recorder, clock),
             _simulated_waits(recorder, clock),
+            mock.patch("image_updater.clock.utc_now", clock.now),
+            warnings.catch_warnings(),
             sim.active(),
         ):
+            # Steps that publish no metric (plan, most reports) are normal here.
+            warnings.filterwarnings("ignore", "No application metrics to publish")
             self._reset_clients()
+            _quiet(self.show_logs)
             arns = self._deploy()
             yield boto3.client("stepfunctions", region_name=REGION), *arns
 
@@ -281,6 +306,17 @@ class WorkflowRunner:
         ]
 
 
+_SANDBOX = threading.Lock()
+
+
+def _quiet(show_logs: bool) -> None:
+    """The handlers' JSON logs and moto's interpreter traces are noise in a rehearsal."""
+    from image_updater.observability import logger
+
+    logger.setLevel("INFO" if show_logs else "WARNING")
+    logging.getLogger("moto").setLevel(logging.INFO if show_logs else logging.CRITICAL)
+
+
 @contextmanager
 def _in_process_lambdas(
     handlers: Mapping[str, str], recorder: _Recorder, clock: SimulatedClock
@@ -293,6 +329,13 @@ def _in_process_lambdas(
     ) -> bytes:
         name = function.function_name
         event = json.loads(body) if body else {}
+        clock.use_lane(_image_of(event))
+        # One invocation at a time, as if each ran in its own Lambda sandbox: the
+        # handlers' module state (logger keys, cached clients) is per process.
+        with _SANDBOX:
+            return _invoke_handler(name, event, response_headers)
+
+    def _invoke_handler(name: str, event: Any, response_headers: Any) -> bytes:
         try:
             result, error = _handler(handlers[name])(event, _LambdaContext(name)), None
             payload = json.dumps(result)
@@ -320,6 +363,7 @@ def _simulated_waits(recorder: _Recorder, clock: SimulatedClock) -> Iterator[Non
     )
 
     def wait_interval(_self: Any, env: Any, wait_seconds: int) -> None:
+        clock.use_lane(_image_of(env.states.get_input()))
         with recorder.lock:
             recorder.waits.append(wait_seconds)
         clock.advance(wait_seconds)

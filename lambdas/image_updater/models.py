@@ -7,7 +7,7 @@ JSON keys are camelCase, the Step Functions convention; Python names are snake_c
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -158,14 +158,13 @@ class UpdateTask:
             "startedAt": self.started_at,
             "dryRun": self.dry_run,
             "polls": self.polls,
-            # Always present, so the state machine's Choice rules can test them.
+            # Always present (null or not), so the state machine's paths can read them.
             "action": self.action,
             "outcome": self.outcome,
         }
         if self.source:
             data["source"] = self.source.to_json()
-        if self.new_image_name:
-            data["newImageName"] = self.new_image_name
+        data["newImageName"] = self.new_image_name
         if self.image:
             data["image"] = self.image.to_json()
         return data
@@ -190,7 +189,9 @@ class Notification:
     body: str
     outcome: str
     image: str
-    failed: bool = field(default=False)
+    failed: bool = False
+    new_image_name: str | None = None
 
     def to_event(self) -> dict[str, Any]:
-        return _to_json(self)
+        # Every key present, even when null: the state machine's paths require them.
+        return {_camel(k): v for k, v in asdict(self).items()}

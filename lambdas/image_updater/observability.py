@@ -19,10 +19,12 @@ NAMESPACE = "AppStreamImageUpdater"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
+__all__ = ["MetricUnit", "count", "instrumented", "logger", "metrics"]
+
 Handler = Callable[[Any, Any], dict[str, Any]]
 
 
-def count(metric: str, value: float = 1, unit: str = MetricUnit.Count) -> None:
+def count(metric: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
     metrics.add_metric(name=metric, unit=unit, value=value)
 
 

@@ -110,11 +110,16 @@ def test_max_polls_covers_the_whole_update_window() -> None:
 
 
 def test_config_is_immutable_and_hashable() -> None:
-    # Given
+    # Given the same tags spelled two ways, and other tags
     loaded = load_config({"newImageTags": {"Team": "EUC"}})
+    same = load_config({"newImageTags": '{"Team": "EUC"}'})
+    other = load_config({"newImageTags": {"Team": "Ops"}})
 
-    # When / Then
-    assert hash(loaded) == hash(load_config({"newImageTags": '{"Team": "EUC"}'}))
+    # When / Then equal configs hash equal, tags still count for equality, nothing can change
+    assert loaded == same
+    assert hash(loaded) == hash(same)
+    assert loaded != other
+    assert len({loaded, same, other}) == 2
     with pytest.raises(TypeError):
         loaded.new_image_tags["Team"] = "Other"  # type: ignore[index]
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -141,6 +146,7 @@ def test_config_is_immutable_and_hashable() -> None:
         ("scheduleExpression", "rate(1 day)", "rate(1 day)"),
         ("scheduleExpression", "cron(30 2 ? * MON-FRI *)", "cron(30 2 ? * MON-FRI *)"),
         ("scheduleTimezone", "Europe/Paris", "Europe/Paris"),
+        ("scheduleTimezone", " Asia/Tokyo ", "Asia/Tokyo"),
         ("pollIntervalMinutes", "10", 10),
         ("pollIntervalMinutes", " 15 ", 15),
         ("maxUpdateHours", 24.0, 24),

@@ -224,6 +224,7 @@ def _success(task: UpdateTask, ctx: MessageContext) -> Notification:
         body=body,
         outcome=SUCCEEDED,
         image=task.root_image_name,
+        new_image_name=task.new_image_name,
     )
 
 
@@ -253,6 +254,7 @@ def _timed_out(task: UpdateTask, ctx: MessageContext) -> Notification:
         outcome=TIMED_OUT,
         image=task.root_image_name,
         failed=True,
+        new_image_name=task.new_image_name,
     )
 
 
@@ -286,6 +288,7 @@ def _failure(task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None
         outcome=FAILED,
         image=task.root_image_name,
         failed=True,
+        new_image_name=task.new_image_name,
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
-from image_updater import service, settings
+from image_updater import clock, service, settings
 from image_updater.appstream import AppStreamImages
 from image_updater.handlers import task_step
 from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT, UpdateTask
-from image_updater.observability import count
+from image_updater.observability import MetricUnit, count
 
 _OUTCOME_METRICS = {SUCCEEDED: "UpdatesSucceeded", FAILED: "UpdatesFailed", TIMED_OUT: "UpdatesTimedOut"}
 
@@ -19,8 +19,8 @@ def poll(task: UpdateTask) -> UpdateTask:
         count(_OUTCOME_METRICS[result.outcome])
         if result.image and result.image.created_time:
             began = datetime.fromisoformat(result.image.created_time)
-            minutes = (datetime.now(timezone.utc) - began).total_seconds() / 60
-            count("UpdateDuration", minutes, "None")
+            minutes = (clock.utc_now() - began).total_seconds() / 60
+            count("UpdateDuration", minutes, MetricUnit.NoUnit)
     return result
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
-from image_updater import settings
+from image_updater import clock, settings
 from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
 from image_updater.models import UpdateTask
 from image_updater.observability import count, instrumented, logger
@@ -20,7 +19,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         region=region,
         partition=partition,
         execution_arn=execution_arn,
-        now=datetime.now(timezone.utc),
+        now=clock.utc_now(),
         max_update_hours=settings.max_update_hours(),
     )
     error = state.get("error")
