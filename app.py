@@ -9,11 +9,11 @@ from pathlib import Path
 # The runtime package holds AppStream's naming rules, which the configuration reuses.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
 
-import aws_cdk as cdk  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
 
-from infra.config import ConfigError, load_config  # noqa: E402
-from infra.stack import ImageUpdaterStack  # noqa: E402
+from infra.config import ConfigError, load_config
+from infra.stack import ImageUpdaterStack
 
 STACK_NAME = "AppStreamImageUpdater"
 

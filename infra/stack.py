@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, Aws, CfnOutput, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Aws, CfnElement, CfnOutput, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
@@ -34,6 +34,10 @@ class ImageUpdaterStack(Stack):
             state_machine=workflow.state_machine,
             dead_letter_queue=schedule.dead_letter_queue,
             topic=notifications.topic,
+        )
+        # Publishing to a topic encrypted with a customer key needs the key as well.
+        notifications.key.grant(
+            workflow.state_machine, "kms:Decrypt", "kms:GenerateDataKey"
         )
         self._grant_appstream(config, functions)
         self._outputs(config, workflow, notifications, schedule)
@@ -149,7 +153,9 @@ class ImageUpdaterStack(Stack):
             "support no resource-level permissions",
         )
         for function in functions.all:
-            logical_id = self.resolve(self.get_logical_id(function.node.default_child))
+            resource = function.node.default_child
+            assert isinstance(resource, CfnElement)
+            logical_id = self.resolve(self.get_logical_id(resource))
             _acknowledge(
                 machine.role,
                 f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",

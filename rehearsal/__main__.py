@@ -20,9 +20,9 @@ from typing import Any
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from rehearsal.appstream import SimulatedAppStream  # noqa: E402
-from rehearsal.runner import Execution, Invocation, SimulatedClock, WorkflowRunner  # noqa: E402
-from rehearsal.scenarios import SCENARIOS, Scenario  # noqa: E402
+from rehearsal.appstream import SimulatedAppStream
+from rehearsal.runner import Execution, Invocation, SimulatedClock, WorkflowRunner
+from rehearsal.scenarios import SCENARIOS, Scenario
 
 
 def _clock_text(elapsed: timedelta) -> str:

@@ -35,9 +35,18 @@ from typing import Any, Literal
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import botocore.handlers  # type: ignore[import-untyped, unused-ignore]
 import regex  # type: ignore[import-untyped, unused-ignore]
-from botocore.awsrequest import AWSResponse  # type: ignore[import-untyped, unused-ignore]
+from botocore.awsrequest import (  # type: ignore[import-untyped, unused-ignore]
+    AWSResponse,
+    HTTPHeaders,
+)
 from botocore.exceptions import ParamValidationError  # type: ignore[import-untyped, unused-ignore]
-from botocore.model import OperationModel, Shape  # type: ignore[import-untyped, unused-ignore]
+from botocore.model import (  # type: ignore[import-untyped, unused-ignore]
+    ListShape,
+    MapShape,
+    OperationModel,
+    Shape,
+    StructureShape,
+)
 from botocore.session import get_session  # type: ignore[import-untyped, unused-ignore]
 from botocore.validate import validate_parameters  # type: ignore[import-untyped, unused-ignore]
 
@@ -350,6 +359,7 @@ class SimulatedAppStream:
                 "UnsupportedOperation",
                 f"{operation.name}: the simulation does not implement this operation",
             )
+        assert operation.input_shape is not None  # every operation we answer takes input
         problems = list(_constraint_violations(params, operation.input_shape, ""))
         if problems:
             raise self._violation(
@@ -629,14 +639,14 @@ def _own_violations(value: Any, shape: Shape, path: str, *, for_output: bool) ->
 
 
 def _children(value: Any, shape: Shape, path: str) -> Iterator[tuple[Any, Shape, str]]:
-    if shape.type_name == "structure":
+    if isinstance(shape, StructureShape):
         for name, member in value.items():
             if name in shape.members:  # unknown members are botocore's to reject
                 yield member, shape.members[name], f"{path}.{name}" if path else name
-    elif shape.type_name == "list":
+    elif isinstance(shape, ListShape):
         for index, item in enumerate(value):
             yield item, shape.member, f"{path}[{index}]"
-    elif shape.type_name == "map":
+    elif isinstance(shape, MapShape):
         for key, item in value.items():
             yield key, shape.key, f"{path}.key"
             yield item, shape.value, f"{path}[{key!r}]"
@@ -669,6 +679,7 @@ def _require_valid(value: Mapping[str, Any], shape: Shape, what: str) -> None:
 
 
 def _require_valid_response(operation: OperationModel, result: Mapping[str, Any]) -> None:
+    assert operation.output_shape is not None  # every operation we answer has output
     try:
         _require_valid(result, operation.output_shape, f"{operation.name} response")
     except ValueError as error:
@@ -688,7 +699,9 @@ def _error_response(region: str, error: _ServiceError) -> tuple[AWSResponse, dic
 
 
 def _http_response(region: str, status: int) -> AWSResponse:
-    return AWSResponse(f"https://appstream2.{region}.amazonaws.com/", status, {}, raw=None)
+    return AWSResponse(
+        f"https://appstream2.{region}.amazonaws.com/", status, HTTPHeaders(), raw=None
+    )
 
 
 def _metadata(status: int) -> dict[str, Any]:

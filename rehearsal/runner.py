@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 from unittest import mock
@@ -47,7 +47,7 @@ class SimulatedClock:
     RUN_LANE = "run"
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.start = start or datetime.now(timezone.utc).replace(microsecond=0)
+        self.start = start or datetime.now(UTC).replace(microsecond=0)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._offsets: dict[str, float] = {}
@@ -180,7 +180,9 @@ def _zip() -> bytes:
 class WorkflowRunner:
     """Synthesizes the app once per configuration and runs executions against a simulation."""
 
-    def __init__(self, context: Mapping[str, Any] | None = None, *, show_logs: bool = False) -> None:
+    def __init__(
+        self, context: Mapping[str, Any] | None = None, *, show_logs: bool = False
+    ) -> None:
         self.app: SynthesizedApp = synthesize(dict(context or {}))
         self.show_logs = show_logs
 

@@ -126,7 +126,7 @@ def _synthesize(context_json: str) -> SynthesizedApp:
 
     app = cdk.App(context=json.loads(context_json))
     stack = build_app(app)
-    return SynthesizedApp(template=Template.from_stack(stack).to_json())
+    return SynthesizedApp(template=dict(Template.from_stack(stack).to_json()))
 
 
 def synthesize(context: dict[str, Any]) -> SynthesizedApp:

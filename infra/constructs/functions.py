@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
-
-from infra.constructs import log_groups
 
 from image_updater.observability import NAMESPACE, SERVICE
 from infra.config import UpdaterConfig
+from infra.constructs import log_groups
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -23,6 +21,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # tested (aws-lambda-powertools 3.37 in requirements-dev.txt).
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 POWERTOOLS_LAYER_VERSION = 27
+_DEFAULT_TIMEOUT = Duration.seconds(30)
 
 
 def powertools_layer_arn() -> str:
@@ -56,7 +55,9 @@ class UpdaterFunctions(Construct):
         }
         self.plan = self._function("Plan", "plan", "Validates the execution input")
         self.check = self._function(
-            "Check", "check", "Finds the newest image of a lineage and dry-runs its update",
+            "Check",
+            "check",
+            "Finds the newest image of a lineage and dry-runs its update",
             timeout=Duration.minutes(2),
         )
         self.create = self._function("Create", "create", "Starts a managed image update")
@@ -73,7 +74,7 @@ class UpdaterFunctions(Construct):
         module: str,
         description: str,
         *,
-        timeout: Duration = Duration.seconds(30),
+        timeout: Duration = _DEFAULT_TIMEOUT,
     ) -> lambda_.Function:
         log_group = log_groups.create(self, f"{construct_id}Logs", self._config.log_retention_days)
         # An explicit role, so no managed policy is attached (cdk-nag IAM4): logs go only to

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import math
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.constructs import log_groups
-
 from image_updater.errors import QUOTA_ERRORS, TRANSIENT_ERRORS
 from image_updater.models import FOLLOW, NO_UPDATE
 from infra.config import UpdaterConfig
+from infra.constructs import log_groups
 from infra.constructs.functions import UpdaterFunctions
 
 # The errors CDK's LambdaInvoke retries by default: the Lambda service, not the function.
@@ -68,7 +66,10 @@ class UpdateWorkflow(Construct):
             "Plan the run",
             functions.plan,
             payload=sfn.TaskInput.from_object(
-                {"input": sfn.JsonPath.object_at("$.input"), "executionArn": sfn.JsonPath.execution_id}
+                {
+                    "input": sfn.JsonPath.object_at("$.input"),
+                    "executionArn": sfn.JsonPath.execution_id,
+                }
             ),
         )
         update_each_image = sfn.Map(

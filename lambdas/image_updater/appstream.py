@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -93,14 +93,14 @@ class AppStreamImages:
     def lineage_members(self, root: str) -> list[ImageSummary]:
         """Images the updater created from `root`: the name narrows the candidates, the
         lineage tag (set at creation) confirms them."""
-        members = []
-        for image in self._private_images():
-            if naming.is_derived_name(root, image["Name"]):
-                if self.tags(image["Arn"]).get(naming.LINEAGE_ROOT_TAG) == root:
-                    members.append(ImageSummary.from_appstream(image))
-        return members
+        return [
+            ImageSummary.from_appstream(image)
+            for image in self._private_images()
+            if naming.is_derived_name(root, image["Name"])
+            and self.tags(image["Arn"]).get(naming.LINEAGE_ROOT_TAG) == root
+        ]
 
-    def _private_images(self) -> Iterator[dict[str, object]]:
+    def _private_images(self) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
             with _translated_errors():

@@ -1,7 +1,7 @@
 """The current time, in one place, so the offline rehearsal can run on simulated time."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

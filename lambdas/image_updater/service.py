@@ -83,9 +83,7 @@ def create(task: UpdateTask, images: ImagesPort, extra_tags: Mapping[str, str]) 
             source,
             new_name,
             description=naming.new_image_description(source, task.started_at_time),
-            display_name=naming.new_image_display_name(
-                task.root_image_name, task.started_at_time
-            ),
+            display_name=naming.new_image_display_name(task.root_image_name, task.started_at_time),
             tags=naming.new_image_tags(extra_tags, task.root_image_name, source),
         )
     except NameAlreadyExists as error:

@@ -93,9 +93,12 @@ def test_an_unknown_name_raises_the_modeled_not_found_error(
     assert sim.calls[-1].error == "ResourceNotFoundException"
 
 
-def test_pagination_returns_every_image_exactly_once(sim: SimulatedAppStream, client: Any) -> None:
+@pytest.mark.parametrize(("count", "page_sizes"), [(5, [2, 2, 1]), (4, [2, 2])])
+def test_pagination_returns_every_image_exactly_once(
+    sim: SimulatedAppStream, client: Any, count: int, page_sizes: list[int]
+) -> None:
     # Given
-    names = [f"Image{index}" for index in range(5)]
+    names = [f"Image{index}" for index in range(count)]
     for name in names:
         sim.add_image(name)
 
@@ -103,10 +106,10 @@ def test_pagination_returns_every_image_exactly_once(sim: SimulatedAppStream, cl
     pages = list(client.get_paginator("describe_images").paginate(PaginationConfig={"PageSize": 2}))
 
     # Then
-    assert [len(page["Images"]) for page in pages] == [2, 2, 1]
+    assert [len(page["Images"]) for page in pages] == page_sizes
     assert [image["Name"] for page in pages for image in page["Images"]] == names
     assert "NextToken" not in pages[-1]
-    assert [call.params.get("MaxResults") for call in sim.calls] == [2, 2, 2]
+    assert [call.params["MaxResults"] for call in sim.calls] == [2] * len(page_sizes)
 
 
 def test_a_forged_next_token_is_a_validation_error(sim: SimulatedAppStream, client: Any) -> None:
@@ -506,7 +509,9 @@ def test_images_that_cannot_be_updated_are_refused(
 
     # When
     with pytest.raises(getattr(client.exceptions, expected)):
-        client.create_updated_image(existingImageName="Source", newImageName="Source-1", dryRun=True)
+        client.create_updated_image(
+            existingImageName="Source", newImageName="Source-1", dryRun=True
+        )
 
     # Then
     assert sim.calls[-1].error == expected
@@ -549,7 +554,7 @@ def test_an_invalid_response_from_the_simulation_is_an_error(
     client.create_updated_image(existingImageName="SalesApps", newImageName="SalesApps-1")
 
     # When / Then
-    with pytest.raises(SimulationError, match="StateChangeReason.Message"):
+    with pytest.raises(SimulationError, match=r"StateChangeReason\.Message"):
         client.describe_images(Names=["SalesApps-1"])
 
 

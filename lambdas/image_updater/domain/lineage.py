@@ -8,18 +8,18 @@ so a dry run on `Base` would answer "updates available" forever. Working on the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from image_updater.models import AVAILABLE, SETTLED_STATES, ImageSummary
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _created(image: ImageSummary) -> datetime:
     if not image.created_time:
         return _EPOCH
     created = datetime.fromisoformat(image.created_time.replace("Z", "+00:00"))
-    return created if created.tzinfo else created.replace(tzinfo=timezone.utc)
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

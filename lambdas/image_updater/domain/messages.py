@@ -3,9 +3,10 @@ the image and the outcome (SNS allows at most 100 printable ASCII characters).""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -135,9 +136,11 @@ def _when(value: str | datetime | None) -> str:
     if value is None:
         return "unknown"
     moment = (
-        value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
+        value
+        if isinstance(value, datetime)
+        else datetime.fromisoformat(value.replace("Z", "+00:00"))
     )
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _duration(start: str | None, end: datetime) -> str:
@@ -175,14 +178,14 @@ def _error_details(error: dict[str, Any] | None) -> tuple[str | None, str | None
         return None, None
     name, cause = error.get("Error"), error.get("Cause")
     if isinstance(cause, str) and cause.startswith("{"):
-        try:
+        with contextlib.suppress(ValueError):
             cause = json.loads(cause).get("errorMessage", cause)
-        except ValueError:
-            pass
     return name, cause
 
 
-def compose(task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None = None) -> Notification:
+def compose(
+    task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None = None
+) -> Notification:
     """The e-mail for one image's outcome. `error` is what a Catch rule captured, if any."""
     if error:
         return _failure(task, ctx, error)

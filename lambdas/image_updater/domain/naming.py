@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 IMAGE_NAME_MAX = 101
 IMAGE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$")
@@ -65,17 +65,20 @@ def derived_image_name(root: str, started_at: datetime) -> str:
     Derived from the root, never from the previous image, so names do not grow run
     after run; deterministic, so a retried create asks for the same name again.
     """
-    return lineage_prefix(root) + started_at.astimezone(timezone.utc).strftime(_TIMESTAMP_FORMAT)
+    return lineage_prefix(root) + started_at.astimezone(UTC).strftime(_TIMESTAMP_FORMAT)
 
 
 def new_image_description(source: str, started_at: datetime) -> str:
-    day = started_at.astimezone(timezone.utc).strftime("%Y-%m-%d")
-    text = f"{source} with the latest Windows, driver and AppStream agent updates, built {day} by the AppStream image updater"
+    day = started_at.astimezone(UTC).strftime("%Y-%m-%d")
+    text = (
+        f"{source} with the latest Windows, driver and AppStream agent updates, "
+        f"built {day} by the AppStream image updater"
+    )
     return text[:DESCRIPTION_MAX]
 
 
 def new_image_display_name(root: str, started_at: datetime) -> str:
-    day = started_at.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    day = started_at.astimezone(UTC).strftime("%Y-%m-%d")
     suffix = f" (updated {day})"
     return root[: DISPLAY_NAME_MAX - len(suffix)] + suffix
 

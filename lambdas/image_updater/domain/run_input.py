@@ -41,6 +41,7 @@ def plan_run(raw: Any, configured_images: Sequence[str]) -> dict[str, Any]:
         raise InvalidExecutionInput(
             "The run was not started: "
             + "; ".join(problems)
-            + f". Configured images: {', '.join(configured_images)}. Example input: {EXAMPLE_INPUT}."
+            + f". Configured images: {', '.join(configured_images)}."
+            + f" Example input: {EXAMPLE_INPUT}."
         )
     return {"images": images, "dryRun": dry_run}

@@ -19,9 +19,13 @@ def task_step(step: Callable[[UpdateTask], UpdateTask]) -> Handler:
         result = step(task)
         logger.info(
             "Step done",
-            extra={"action": result.action, "new_image": result.new_image_name,
-                   "state": result.image.state if result.image else None,
-                   "polls": result.polls, "outcome": result.outcome},
+            extra={
+                "action": result.action,
+                "new_image": result.new_image_name,
+                "state": result.image.state if result.image else None,
+                "polls": result.polls,
+                "outcome": result.outcome,
+            },
         )
         return result.to_event()
 

@@ -10,7 +10,11 @@ from image_updater.handlers import task_step
 from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT, UpdateTask
 from image_updater.observability import MetricUnit, count
 
-_OUTCOME_METRICS = {SUCCEEDED: "UpdatesSucceeded", FAILED: "UpdatesFailed", TIMED_OUT: "UpdatesTimedOut"}
+_OUTCOME_METRICS = {
+    SUCCEEDED: "UpdatesSucceeded",
+    FAILED: "UpdatesFailed",
+    TIMED_OUT: "UpdatesTimedOut",
+}
 
 
 def poll(task: UpdateTask) -> UpdateTask:

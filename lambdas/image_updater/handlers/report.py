@@ -30,5 +30,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if error:
         count("UpdatesFailed")
     logger.append_keys(image=notification.image, execution_id=execution_arn)
-    logger.info("Report written", extra={"outcome": notification.outcome, "subject": notification.subject})
+    logger.info(
+        "Report written", extra={"outcome": notification.outcome, "subject": notification.subject}
+    )
     return notification.to_event()

@@ -1,0 +1,384 @@
+"""What `cdk deploy` would create, asserted on the synthesized template."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Capture, Match, Template
+
+from app import build_app
+from image_updater.errors import QUOTA_ERRORS, TRANSIENT_ERRORS
+from infra.config import cdk_json_feature_flags
+from infra.constructs.functions import POWERTOOLS_LAYER_VERSION
+from tests.infra.conftest import Synth, all_states, definition
+
+APPSTREAM_TASKS = ("Check for updates", "Start the update", "Check the build")
+
+
+def _policies_by_role(template: Template) -> dict[str, list[dict[str, Any]]]:
+    statements: dict[str, list[dict[str, Any]]] = {}
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        for role in policy["Properties"]["Roles"]:
+            statements.setdefault(role["Ref"], []).extend(
+                policy["Properties"]["PolicyDocument"]["Statement"]
+            )
+    return statements
+
+
+def _role_of(template: Template, handler_module: str) -> str:
+    functions = template.find_resources(
+        "AWS::Lambda::Function",
+        {"Properties": {"Handler": f"image_updater.handlers.{handler_module}.handler"}},
+    )
+    (function,) = functions.values()
+    role: str = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return role
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        actions = statement["Action"]
+        found |= {actions} if isinstance(actions, str) else set(actions)
+    return found
+
+
+def _image_arn(name: str) -> dict[str, Any]:
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":appstream:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":image/{name}",
+            ],
+        ]
+    }
+
+
+class TestSchedule:
+    def test_schedule_uses_the_configured_expression_time_zone_and_input(
+        self, template: Template
+    ) -> None:
+        # Given the configuration of conftest.CONTEXT / When synthesized / Then
+        template.has_resource_properties(
+            "AWS::Scheduler::Schedule",
+            {
+                "ScheduleExpression": "cron(30 2 ? * SUN *)",
+                "ScheduleExpressionTimezone": "Europe/Paris",
+                "State": "ENABLED",
+                "Target": {
+                    "Input": json.dumps({"images": ["ImgA", "ImgB"], "dryRun": False}).replace(
+                        " ", ""
+                    ),
+                    "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 7200},
+                    "DeadLetterConfig": {"Arn": Match.any_value()},
+                },
+            },
+        )
+
+    def test_schedule_can_be_paused_without_removing_anything(self, synth: Synth) -> None:
+        # Given scheduleEnabled=false / When synthesized
+        paused = synth(scheduleEnabled="false")
+        # Then the schedule exists but is disabled
+        paused.has_resource_properties("AWS::Scheduler::Schedule", {"State": "DISABLED"})
+        paused.resource_count_is("AWS::StepFunctions::StateMachine", 1)
+
+    def test_dead_letter_queue_is_encrypted_and_tls_only(self, template: Template) -> None:
+        template.has_resource_properties("AWS::SQS::Queue", {"SqsManagedSseEnabled": True})
+        template.has_resource_properties(
+            "AWS::SQS::QueuePolicy",
+            {
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Effect": "Deny",
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                }
+                            )
+                        ]
+                    )
+                }
+            },
+        )
+
+
+class TestWorkflow:
+    def test_map_runs_at_most_max_concurrent_updates(self, template: Template) -> None:
+        states = definition(template)["States"]
+        assert states["Update each image"]["Type"] == "Map"
+        assert states["Update each image"]["MaxConcurrency"] == 3
+        assert states["Update each image"]["ItemsPath"] == "$.images"
+
+    def test_appstream_steps_retry_transient_errors_and_quota_longer(
+        self, template: Template
+    ) -> None:
+        states = all_states(definition(template)["States"])
+        for name in APPSTREAM_TASKS:
+            retries = {tuple(r["ErrorEquals"]): r for r in states[name]["Retry"]}
+            transient, quota = retries[TRANSIENT_ERRORS], retries[QUOTA_ERRORS]
+            assert transient["IntervalSeconds"] == 30
+            assert quota["IntervalSeconds"] >= 600
+            assert quota["IntervalSeconds"] > transient["IntervalSeconds"]
+            assert any(e.startswith("Lambda.") for r in retries for e in r)
+
+    def test_every_appstream_error_is_caught_into_the_report(self, template: Template) -> None:
+        states = all_states(definition(template)["States"])
+        for name in APPSTREAM_TASKS:
+            (catch,) = states[name]["Catch"]
+            assert catch["ErrorEquals"] == ["States.ALL"]
+            assert catch["ResultPath"] == "$.error"
+            assert catch["Next"] == "Write the e-mail"
+
+    def test_waiting_happens_in_a_wait_state_of_the_poll_interval(self, synth: Synth) -> None:
+        states = all_states(definition(synth(pollIntervalMinutes="15"))["States"])
+        waits = [s for s in states.values() if s["Type"] == "Wait"]
+        assert [w["Seconds"] for w in waits] == [900]
+
+    def test_no_update_e_mail_only_when_configured(self, synth: Synth) -> None:
+        quiet = all_states(definition(synth())["States"])
+        chatty = all_states(definition(synth(notifyNoUpdate="true"))["States"])
+
+        def no_update_target(states: dict[str, Any]) -> str:
+            choice = states["Update available?"]
+            (rule,) = [r for r in choice["Choices"] if r.get("StringEquals") == "NO_UPDATE"]
+            target: str = rule["Next"]
+            return target
+
+        assert no_update_target(quiet) == "Already up to date"
+        assert no_update_target(chatty) == "Write the e-mail"
+
+    def test_a_run_with_a_failed_image_ends_failed(self, template: Template) -> None:
+        states = definition(template)["States"]
+        (rule,) = states["Did every image succeed?"]["Choices"]
+        assert rule == {"Variable": "$.anyFailed", "BooleanEquals": True, "Next": "Some images failed"}
+        assert states["Some images failed"]["Type"] == "Fail"
+
+    def test_state_machine_logs_everything_but_execution_data_and_traces(
+        self, template: Template, synth: Synth
+    ) -> None:
+        template.has_resource_properties(
+            "AWS::StepFunctions::StateMachine",
+            {
+                "StateMachineType": "STANDARD",
+                "TracingConfiguration": {"Enabled": True},
+                "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": False},
+            },
+        )
+        synth(logExecutionData="true").has_resource_properties(
+            "AWS::StepFunctions::StateMachine",
+            {"LoggingConfiguration": {"IncludeExecutionData": True}},
+        )
+
+    def test_execution_timeout_covers_every_batch_of_images(self, synth: Synth) -> None:
+        # 5 images, 2 at a time -> 3 batches of (12 h + 3 h slack)
+        template = synth(imageNames="A1,A2,A3,A4,A5", maxConcurrentUpdates="2")
+        assert definition(template)["TimeoutSeconds"] == 3 * 15 * 3600
+
+
+class TestFunctions:
+    def test_functions_run_on_arm64_with_tracing_and_the_pinned_layer(
+        self, template: Template
+    ) -> None:
+        functions = template.find_resources("AWS::Lambda::Function")
+        assert len(functions) == 5
+        layer = Capture()
+        template.all_resources_properties(
+            "AWS::Lambda::Function",
+            {
+                "Runtime": "python3.13",
+                "Architectures": ["arm64"],
+                "TracingConfig": {"Mode": "Active"},
+                "Layers": [layer],
+                "Environment": {
+                    "Variables": Match.object_like(
+                        {"CONFIGURED_IMAGES": '["ImgA", "ImgB"]', "MAX_POLLS": "72"}
+                    )
+                },
+            },
+        )
+        layer_arn = json.dumps(layer.as_object())
+        assert "AWSLambdaPowertoolsPythonV3-python313-arm64" in layer_arn
+        assert f":{POWERTOOLS_LAYER_VERSION}" in layer_arn
+
+    def test_every_log_group_has_the_configured_retention(self, synth: Synth) -> None:
+        template = synth(logRetentionDays="30")
+        groups = template.find_resources("AWS::Logs::LogGroup")
+        assert len(groups) == 6  # five functions and the state machine
+        for group in groups.values():
+            assert group["Properties"]["RetentionInDays"] == 30
+            assert group["DeletionPolicy"] == "Delete"
+
+
+class TestPermissions:
+    def test_only_the_lineage_images_can_be_updated(self, template: Template) -> None:
+        policies = _policies_by_role(template)
+        lineage = [_image_arn(n) for n in ("ImgA", "ImgA-*", "ImgB", "ImgB-*")]
+        for module, actions in (
+            ("check", ["appstream:CreateUpdatedImage"]),
+            ("create", ["appstream:CreateUpdatedImage", "appstream:TagResource"]),
+        ):
+            statements = policies[_role_of(template, module)]
+            scoped = [s for s in statements if s["Resource"] == lineage]
+            assert [s["Action"] for s in scoped] == [
+                actions if len(actions) > 1 else actions[0]
+            ]
+
+    def test_each_function_holds_exactly_what_it_calls(self, template: Template) -> None:
+        policies = _policies_by_role(template)
+        logging = {"logs:CreateLogStream", "logs:PutLogEvents"}
+        xray = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+        read = {"appstream:DescribeImages", "appstream:ListTagsForResource"}
+        expected = {
+            "plan": logging | xray,
+            "check": logging | xray | read | {"appstream:CreateUpdatedImage"},
+            "create": logging
+            | xray
+            | read
+            | {"appstream:CreateUpdatedImage", "appstream:TagResource"},
+            "poll": logging | xray | {"appstream:DescribeImages"},
+            "report": logging | xray,
+        }
+        for module, actions in expected.items():
+            assert _actions(policies[_role_of(template, module)]) == actions, module
+
+    def test_no_managed_policies_on_function_roles(self, template: Template) -> None:
+        for role in template.find_resources("AWS::IAM::Role").values():
+            assert "ManagedPolicyArns" not in role["Properties"]
+
+
+class TestNotifications:
+    def test_topic_is_encrypted_with_a_rotating_customer_key(self, template: Template) -> None:
+        template.has_resource_properties(
+            "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}}
+        )
+        template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+    def test_key_lets_cloudwatch_alarms_and_the_workflow_publish(self, template: Template) -> None:
+        template.has_resource_properties(
+            "AWS::KMS::Key",
+            {
+                "KeyPolicy": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                                }
+                            )
+                        ]
+                    )
+                }
+            },
+        )
+        machine_role = template.find_resources("AWS::StepFunctions::StateMachine")
+        (machine,) = machine_role.values()
+        role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        actions = _actions(_policies_by_role(template)[role])
+        assert {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"} <= actions
+
+    def test_topic_refuses_publishing_without_tls(self, template: Template) -> None:
+        template.has_resource_properties(
+            "AWS::SNS::TopicPolicy",
+            {
+                "PolicyDocument": {
+                    "Statement": [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Action": "sns:Publish",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                }
+            },
+        )
+
+    def test_one_email_subscription_per_address(self, template: Template) -> None:
+        template.resource_count_is("AWS::SNS::Subscription", 2)
+        for address in ("ops@example.com", "euc-team@example.com"):
+            template.has_resource_properties(
+                "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": address}
+            )
+
+    def test_no_subscription_without_addresses(self, synth: Synth) -> None:
+        synth(notificationEmails="").resource_count_is("AWS::SNS::Subscription", 0)
+
+
+class TestAlarms:
+    def test_unsuccessful_executions_alarm_e_mails_the_team(self, template: Template) -> None:
+        topic = Capture()
+        template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "AlarmActions": [{"Ref": topic}],
+                "Threshold": 1,
+                "TreatMissingData": "notBreaching",
+                "Metrics": Match.array_with(
+                    [
+                        Match.object_like({"Expression": "failed + timedOut + aborted"}),
+                        Match.object_like(
+                            {"MetricStat": Match.object_like({"Metric": Match.object_like({"MetricName": "ExecutionsAborted"})})}
+                        ),
+                    ]
+                ),
+            },
+        )
+        assert topic.as_string() in template.find_resources("AWS::SNS::Topic")
+
+    def test_failed_schedule_starts_alarm_on_the_dead_letter_queue(
+        self, template: Template
+    ) -> None:
+        template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "AlarmActions": [{"Ref": Match.string_like_regexp("NotificationsTopic")}],
+            },
+        )
+
+
+class TestOutputs:
+    def test_outputs_tell_the_admin_where_everything_is(self, template: Template) -> None:
+        outputs = template.to_json()["Outputs"]
+        assert set(outputs) == {
+            "StateMachineArn",
+            "StateMachineConsoleUrl",
+            "TopicArn",
+            "TopicConsoleUrl",
+            "ScheduleName",
+            "ConfiguredImages",
+        }
+        assert outputs["ConfiguredImages"]["Value"] == "ImgA,ImgB"
+        assert all(output["Description"] for output in outputs.values())
+
+
+class TestSecurityGate:
+    def test_an_unacknowledged_cdk_nag_finding_fails_the_synth(self) -> None:
+        # Given the app plus a queue that breaks AwsSolutions-SQS3/SQS4
+        from aws_cdk import aws_sqs as sqs
+
+        app = cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA"})
+        stack = build_app(app)
+        sqs.Queue(stack, "Careless")
+        # When synthesized / Then the cdk-nag validation stops it
+        with pytest.raises(RuntimeError, match=r"ValidationFailed(.|\n)*AwsSolutions-SQS4"):
+            app.synth()
+
+    def test_the_real_app_synthesizes_with_every_finding_acknowledged(self) -> None:
+        app = cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA,ImgB"})
+        build_app(app)
+        assembly = app.synth()
+        assert assembly.get_stack_by_name("AppStreamImageUpdater").template["Resources"]
