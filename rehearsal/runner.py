@@ -89,6 +89,7 @@ class Invocation:
     result: Any
     error: str | None
     at: datetime
+    appstream_calls: int  # AppStream requests this invocation made
 
     @property
     def step(self) -> str:
@@ -249,7 +250,7 @@ class WorkflowRunner:
         with (
             mock.patch.dict(os.environ, environment),
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
-            _in_process_lambdas(self.app.handlers, recorder, clock),
+            _in_process_lambdas(self.app.handlers, recorder, clock, sim),
             _simulated_waits(recorder, clock),
             mock.patch("image_updater.clock.utc_now", clock.now),
             warnings.catch_warnings(),
@@ -321,7 +322,10 @@ def _quiet(show_logs: bool) -> None:
 
 @contextmanager
 def _in_process_lambdas(
-    handlers: Mapping[str, str], recorder: _Recorder, clock: SimulatedClock
+    handlers: Mapping[str, str],
+    recorder: _Recorder,
+    clock: SimulatedClock,
+    sim: SimulatedAppStream,
 ) -> Iterator[None]:
     """moto would start Docker to run a function; call the real handler instead."""
     from moto.awslambda.models import LambdaFunction
@@ -338,6 +342,7 @@ def _in_process_lambdas(
             return _invoke_handler(name, event, response_headers)
 
     def _invoke_handler(name: str, event: Any, response_headers: Any) -> bytes:
+        calls_before = len(sim.calls)
         try:
             result, error = _handler(handlers[name])(event, _LambdaContext(name)), None
             payload = json.dumps(result)
@@ -346,7 +351,9 @@ def _in_process_lambdas(
             result = {"errorType": error, "errorMessage": str(exception)}
             payload = json.dumps(result)
             response_headers["x-amz-function-error"] = "Unhandled"
-        invocation = Invocation(name, handlers[name], event, result, error, clock.now())
+        invocation = Invocation(
+            name, handlers[name], event, result, error, clock.now(), len(sim.calls) - calls_before
+        )
         with recorder.lock:
             recorder.invocations.append(invocation)
             if recorder.on_invocation:

@@ -69,6 +69,7 @@ def _missing(sim: SimulatedAppStream) -> None:
 
 
 def _many(sim: SimulatedAppStream) -> None:
+    sim.set_quota(images=40)  # raised, as an account with ten images would have asked for
     for index in range(10):
         name = f"Pool{index:02d}"
         sim.add_image(name, updates_available=index % 3 != 2)
