@@ -83,9 +83,7 @@ REMEDIATION_HINTS: dict[str, str] = {
         "it. Rename or delete that image."
     ),
     "ImageDisappeared": "The new image was deleted while it was being built; nothing to do.",
-    "InvalidExecutionInput": (
-        "Start runs with the input shown above, or with the run-now tool in this project."
-    ),
+    "InvalidExecutionInput": "Start runs with an input like the example above.",
     "States.Timeout": (
         "A step did not answer in time. The next scheduled run picks the lineage up again "
         "(it follows an update still in progress rather than starting a second one)."
@@ -198,7 +196,9 @@ def compose(
     return _failure(task, ctx, None)
 
 
-def _image_rows(task: UpdateTask, ctx: MessageContext) -> list[tuple[str, str | None]]:
+def _image_rows(
+    task: UpdateTask, ctx: MessageContext, end_label: str = "Reported"
+) -> list[tuple[str, str | None]]:
     image, source = task.image, task.source
     return [
         ("Configured image", task.root_image_name),
@@ -209,7 +209,7 @@ def _image_rows(task: UpdateTask, ctx: MessageContext) -> list[tuple[str, str | 
         ("Platform", image.platform if image else None),
         ("Agent version", image.agent_version if image else None),
         ("Started", _when(image.created_time) if image and image.created_time else None),
-        ("Finished", _when(ctx.now)),
+        (end_label, _when(ctx.now)),
         ("Duration", _duration(image.created_time, ctx.now) if image else None),
     ]
 
@@ -217,7 +217,7 @@ def _image_rows(task: UpdateTask, ctx: MessageContext) -> list[tuple[str, str | 
 def _success(task: UpdateTask, ctx: MessageContext) -> Notification:
     body = (
         f"A new AppStream image with the latest Windows, driver and agent updates is ready.\n\n"
-        f"{_table(_image_rows(task, ctx))}\n\n"
+        f"{_table(_image_rows(task, ctx, end_label='Finished'))}\n\n"
         "Next: test the image (start an image builder or a staging fleet from it), then "
         "point your fleets at it.\n\n"
         f"{_footer(ctx)}\n"

@@ -1,0 +1,180 @@
+"""README sections generated from the code, so they cannot drift from it.
+
+    python -m rehearsal.docs --write    (make docs) rewrites them in README.md
+    python -m rehearsal.docs --check    fails when README.md differs (the tests do this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
+from image_updater.models import (
+    FAILED,
+    NO_UPDATE,
+    SUCCEEDED,
+    TIMED_OUT,
+    UPDATE,
+    ImageError,
+    ImageSummary,
+    UpdateTask,
+)
+from infra.config import KEY_DOCS, KEYS, cdk_json_context
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+_EXECUTION = "arn:aws:states:eu-west-1:111122223333:execution:ImageUpdater:4f1c2a"
+_ARN = "arn:aws:appstream:eu-west-1:111122223333:image/"
+
+
+def config_table() -> str:
+    defaults = cdk_json_context()
+    rows = ["| key | meaning | default |", "|---|---|---|"]
+    for key in KEYS:
+        default = json.dumps(defaults.get(key))
+        rows.append(f"| `{key}` | {KEY_DOCS[key]} | `{default}` |")
+    return "\n".join(rows)
+
+
+def _sample_task(outcome: str, state: str, **image: object) -> UpdateTask:
+    source = ImageSummary(
+        name="SalesApps-20261101-030000", arn=_ARN + "SalesApps-20261101-030000", state="AVAILABLE"
+    )
+    built = ImageSummary(
+        name="SalesApps-20261201-030000",
+        arn=_ARN + "SalesApps-20261201-030000",
+        state=state,
+        created_time="2026-12-01T03:00:41+00:00",
+        platform="WINDOWS_SERVER_2022",
+        agent_version="1.1.1421",
+        **image,  # type: ignore[arg-type]
+    )
+    return UpdateTask(
+        root_image_name="SalesApps",
+        execution_id=_EXECUTION,
+        started_at="2026-12-01T03:00:00+00:00",
+        action=UPDATE,
+        source=source,
+        new_image_name=built.name,
+        image=built,
+        polls=13,
+        outcome=outcome,
+    )
+
+
+def sample_emails() -> str:
+    ctx = MessageContext(
+        region="eu-west-1",
+        partition="aws",
+        execution_arn=_EXECUTION,
+        now=datetime(2026, 12, 1, 5, 12, tzinfo=UTC),
+        max_update_hours=12,
+    )
+    failed = _sample_task(
+        FAILED,
+        "FAILED",
+        reason_code="IMAGE_UPDATE_FAILURE",
+        reason_message="The image update failed.",
+        errors=(
+            ImageError(
+                "INTERNAL_SERVICE_ERROR",
+                "The temporary image builder stopped unexpectedly.",
+                "2026-12-01T04:58:10+00:00",
+            ),
+        ),
+    )
+    no_update = UpdateTask(
+        root_image_name="EngineeringTools",
+        execution_id=_EXECUTION,
+        started_at="2026-12-01T03:00:00+00:00",
+        action=NO_UPDATE,
+        source=ImageSummary(
+            name="EngineeringTools", arn=_ARN + "EngineeringTools", state="AVAILABLE"
+        ),
+        outcome=NO_UPDATE,
+    )
+    notes = [
+        ("A new image is ready", compose(_sample_task(SUCCEEDED, "AVAILABLE"), ctx)),
+        ("The update failed", compose(failed, ctx)),
+        (
+            "An error stopped the update (here: the quota, after the retries)",
+            compose(
+                UpdateTask(
+                    root_image_name="SalesApps",
+                    execution_id=_EXECUTION,
+                    started_at="2026-12-01T03:00:00+00:00",
+                ),
+                ctx,
+                {
+                    "Error": "UpdateQuotaExceeded",
+                    "Cause": json.dumps(
+                        {
+                            "errorType": "UpdateQuotaExceeded",
+                            "errorMessage": "LimitExceededException: The number of images "
+                            "exceeds the quota for this account.",
+                        }
+                    ),
+                },
+            ),
+        ),
+        ("Still building after maxUpdateHours", compose(_sample_task(TIMED_OUT, "PENDING"), ctx)),
+        ("Nothing to do (only with notifyNoUpdate=true)", compose(no_update, ctx)),
+        (
+            "A hand-started run with bad input",
+            compose_rejected_run(
+                ctx,
+                {
+                    "Error": "InvalidExecutionInput",
+                    "Cause": "The run was not started: the field 'images' is missing. "
+                    'Configured images: SalesApps, EngineeringTools. Example input: '
+                    '{"images": ["MyImage"], "dryRun": false}.',
+                },
+            ),
+        ),
+    ]
+    blocks = []
+    for title, note in notes:
+        attributes = f"outcome={note.outcome}, image={note.image}"
+        blocks.append(
+            f"**{title}**\n\n```text\nSubject: {note.subject}\n"
+            f"Message attributes: {attributes}\n\n{note.body.rstrip()}\n```"
+        )
+    return "\n\n".join(blocks)
+
+
+SECTIONS = {"config-table": config_table, "sample-emails": sample_emails}
+
+
+def render(text: str) -> str:
+    for name, produce in SECTIONS.items():
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        pattern = re.compile(rf"{re.escape(start)}.*?{re.escape(end)}", flags=re.DOTALL)
+        if not pattern.search(text):
+            raise ValueError(f"README.md has no {name} markers")
+        text = pattern.sub(lambda _: f"{start}\n{produce()}\n{end}", text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--write", action="store_true")
+    action.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    current = README.read_text()
+    expected = render(current)
+    if args.write:
+        README.write_text(expected)
+        return 0
+    if current != expected:
+        print("README.md is out of date: run `make docs`", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

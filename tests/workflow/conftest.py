@@ -1,0 +1,139 @@
+"""Fixtures for the workflow tests: the synthesized state machine, run end to end in moto with
+the real handlers, against the simulated AppStream (see rehearsal/runner.py).
+
+Synthesis is the expensive part (seconds per configuration), so each configuration gets one
+session-scoped runner, created only when a test asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from rehearsal.appstream import SimulatedAppStream
+from rehearsal.runner import Execution, SimulatedClock, WorkflowRunner
+
+EMAILS = "ops@example.com"
+BASE_IMAGES = ("ImgA", "ImgB")
+# Not cdk.json's default (10), so a wait of this length shows the setting reached the workflow.
+BASE_POLL_MINUTES = 15
+EXTRA_TAGS = '{"CostCenter": "EUC"}'
+TEN_IMAGES = tuple(f"Pool{index:02d}" for index in range(10))
+# 101 characters, AppStream's maximum, and a valid name.
+LONG_ROOT = ("Finance-Reporting.Desktop_Windows-Server-2022-" * 3)[:100] + "X"
+
+BASE_CONTEXT = {
+    "imageNames": ",".join(BASE_IMAGES),
+    "notificationEmails": EMAILS,
+    "pollIntervalMinutes": str(BASE_POLL_MINUTES),
+    "maxConcurrentUpdates": "2",
+    "newImageTags": EXTRA_TAGS,
+}
+
+
+@pytest.fixture(scope="session")
+def runner() -> WorkflowRunner:
+    """Two images, defaults otherwise (notifyNoUpdate=false, maxUpdateHours=12)."""
+    return WorkflowRunner(BASE_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def notify_runner() -> WorkflowRunner:
+    return WorkflowRunner(
+        {"imageNames": "ImgA", "notificationEmails": EMAILS, "notifyNoUpdate": "true"}
+    )
+
+
+@pytest.fixture(scope="session")
+def short_runner() -> WorkflowRunner:
+    """Gives up after one hour of ten-minute polls: six status checks."""
+    return WorkflowRunner(
+        {
+            "imageNames": "ImgA",
+            "notificationEmails": EMAILS,
+            "maxUpdateHours": "1",
+            "pollIntervalMinutes": "10",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def ten_runner() -> WorkflowRunner:
+    return WorkflowRunner(
+        {
+            "imageNames": ",".join(TEN_IMAGES),
+            "notificationEmails": EMAILS,
+            "maxConcurrentUpdates": "2",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def long_name_runner() -> WorkflowRunner:
+    return WorkflowRunner({"imageNames": LONG_ROOT, "notificationEmails": EMAILS})
+
+
+class Timeline:
+    """Simulated time across runs. Each run has a SimulatedClock of its own (the runner
+    advances it); the simulated AppStream always reads the current run's clock."""
+
+    def __init__(self) -> None:
+        self.clock = SimulatedClock()
+        # Configured images exist well before any run of the updater.
+        self.before_first_run: datetime = self.clock.start - timedelta(days=30)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def next_run(self, after: timedelta = timedelta(days=1)) -> None:
+        """The next scheduled run, `after` the previous one started."""
+        self.clock = SimulatedClock(self.clock.start + after)
+
+
+@pytest.fixture
+def timeline() -> Timeline:
+    return Timeline()
+
+
+@pytest.fixture
+def sim(timeline: Timeline) -> Iterator[SimulatedAppStream]:
+    simulation = SimulatedAppStream(clock=timeline.now)
+    yield simulation
+    # Also covers AppStream calls a test makes itself, outside a run.
+    assert simulation.violations == []
+
+
+AddImage = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def add_image(sim: SimulatedAppStream, timeline: Timeline) -> AddImage:
+    """`sim.add_image`, created before the first run unless the test says otherwise."""
+
+    def _add(name: str, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("created_time", timeline.before_first_run)
+        return sim.add_image(name, **kwargs)
+
+    return _add
+
+
+Run = Callable[..., Execution]
+
+
+@pytest.fixture
+def run(sim: SimulatedAppStream, timeline: Timeline) -> Run:
+    """One execution on the test's simulation and current clock. `execution_input=None` is
+    the schedule's own input, read from the synthesized template."""
+
+    def _run(workflow: WorkflowRunner, execution_input: Any = None) -> Execution:
+        execution = workflow.run(sim, timeline.clock, execution_input)
+        assert sim.violations == [], "the workflow made requests AppStream would refuse"
+        return execution
+
+    return _run
