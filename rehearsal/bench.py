@@ -118,7 +118,9 @@ def main() -> int:
         worst = max(worst, ratio)
         print(f"  {name:<34} {seconds * 1000:>8.1f} {ratio:>7.2f}")
     size, files = asset_size()
-    print(f"\nLambda asset: {files} files, {size / 1024:.1f} KiB zipped (target <= {ASSET_TARGET_KIB} KiB)")
+    print(
+        f"\nLambda asset: {files} files, {size / 1024:.1f} KiB zipped (target <= {ASSET_TARGET_KIB} KiB)"
+    )
     print("\nOne simulated two-hour update, default poll interval")
     figures = simulated_update()
     for name, value in figures.items():

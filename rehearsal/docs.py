@@ -1,7 +1,7 @@
 """README sections generated from the code, so they cannot drift from it.
 
-    python -m rehearsal.docs --write    (make docs) rewrites them in README.md
-    python -m rehearsal.docs --check    fails when README.md differs (the tests do this)
+python -m rehearsal.docs --write    (make docs) rewrites them in README.md
+python -m rehearsal.docs --check    fails when README.md differs (the tests do this)
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def sample_emails() -> str:
                 {
                     "Error": "InvalidExecutionInput",
                     "Cause": "The run was not started: the field 'images' is missing. "
-                    'Configured images: SalesApps, EngineeringTools. Example input: '
+                    "Configured images: SalesApps, EngineeringTools. Example input: "
                     '{"images": ["MyImage"], "dryRun": false}.',
                 },
             ),

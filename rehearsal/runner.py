@@ -139,6 +139,13 @@ class Execution:
 ProgressListener = Callable[[Invocation, timedelta], None]
 
 
+@dataclass(frozen=True)
+class Deployment:
+    state_machine_arn: str
+    topic_arn: str
+    region: str = REGION
+
+
 @dataclass
 class _Recorder:
     on_invocation: ProgressListener | None = None
@@ -216,7 +223,7 @@ class WorkflowRunner:
                     raise TimeoutError(f"execution did not finish in {timeout_seconds} s")
                 time.sleep(0.02)
             history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-            emails = self._emails(topic_arn)
+            emails = sent_emails(topic_arn)
         return Execution(
             status=described["status"],
             input=payload,
@@ -231,6 +238,19 @@ class WorkflowRunner:
             elapsed=clock.elapsed(),
             sim=sim,
         )
+
+    @contextmanager
+    def deployed(
+        self,
+        sim: SimulatedAppStream,
+        clock: SimulatedClock,
+        *,
+        on_invocation: ProgressListener | None = None,
+    ) -> Iterator[Deployment]:
+        """The stack "deployed" in moto, for tools that start executions themselves."""
+        recorder = _Recorder(on_invocation=on_invocation)
+        with self._aws(sim, clock, recorder) as (_, machine_arn, topic_arn):
+            yield Deployment(state_machine_arn=machine_arn, topic_arn=topic_arn)
 
     @contextmanager
     def _aws(
@@ -294,19 +314,20 @@ class WorkflowRunner:
         )
         return machine["stateMachineArn"], topic_arn
 
-    @staticmethod
-    def _emails(topic_arn: str) -> list[Email]:
-        from moto.sns.models import sns_backends
 
-        topic = sns_backends[ACCOUNT][REGION].topics[topic_arn]
-        return [
-            Email(
-                subject=subject or "",
-                body=message,
-                attributes={k: v["Value"] for k, v in (attributes or {}).items()},
-            )
-            for _, message, subject, attributes, _ in topic.sent_notifications
-        ]
+def sent_emails(topic_arn: str) -> list[Email]:
+    """What the topic sent, as moto recorded it."""
+    from moto.sns.models import sns_backends
+
+    topic = sns_backends[ACCOUNT][REGION].topics[topic_arn]
+    return [
+        Email(
+            subject=subject or "",
+            body=message,
+            attributes={k: v["Value"] for k, v in (attributes or {}).items()},
+        )
+        for _, message, subject, attributes, _ in topic.sent_notifications
+    ]
 
 
 _SANDBOX = threading.Lock()

@@ -160,7 +160,11 @@ class TestWorkflow:
     def test_a_run_with_a_failed_image_ends_failed(self, template: Template) -> None:
         states = definition(template)["States"]
         (rule,) = states["Did every image succeed?"]["Choices"]
-        assert rule == {"Variable": "$.anyFailed", "BooleanEquals": True, "Next": "Some images failed"}
+        assert rule == {
+            "Variable": "$.anyFailed",
+            "BooleanEquals": True,
+            "Next": "Some images failed",
+        }
         assert states["Some images failed"]["Type"] == "Fail"
 
     def test_state_machine_logs_everything_but_execution_data_and_traces(
@@ -229,9 +233,7 @@ class TestPermissions:
         ):
             statements = policies[_role_of(template, module)]
             scoped = [s for s in statements if s["Resource"] == lineage]
-            assert [s["Action"] for s in scoped] == [
-                actions if len(actions) > 1 else actions[0]
-            ]
+            assert [s["Action"] for s in scoped] == [actions if len(actions) > 1 else actions[0]]
 
     def test_each_function_holds_exactly_what_it_calls(self, template: Template) -> None:
         policies = _policies_by_role(template)
@@ -329,7 +331,15 @@ class TestAlarms:
                     [
                         Match.object_like({"Expression": "failed + timedOut + aborted"}),
                         Match.object_like(
-                            {"MetricStat": Match.object_like({"Metric": Match.object_like({"MetricName": "ExecutionsAborted"})})}
+                            {
+                                "MetricStat": Match.object_like(
+                                    {
+                                        "Metric": Match.object_like(
+                                            {"MetricName": "ExecutionsAborted"}
+                                        )
+                                    }
+                                )
+                            }
                         ),
                     ]
                 ),

@@ -1,0 +1,127 @@
+"""Which image of a lineage to update, and whether an update of it is already under way."""
+
+from __future__ import annotations
+
+import pytest
+
+from image_updater.domain.lineage import Lineage
+from image_updater.models import ImageSummary
+
+
+def image(name: str, state: str = "AVAILABLE", created: str | None = None) -> ImageSummary:
+    return ImageSummary(
+        name=name,
+        arn=f"arn:aws:appstream:us-east-1:123456789012:image/{name}",
+        state=state,
+        created_time=created,
+    )
+
+
+ROOT = image("Base", created="2025-06-01T00:00:00+00:00")
+
+
+# --- newest available ------------------------------------------------------------------------
+
+
+def test_the_root_alone_is_the_newest_available() -> None:
+    # Given a lineage that was never updated
+    lineage = Lineage(root=ROOT, members=())
+
+    # When / Then
+    assert lineage.newest_available() == ROOT
+
+
+def test_the_newest_available_member_wins_over_the_root_and_older_members() -> None:
+    # Given two earlier updates, listed out of order
+    older = image("Base-20260101-030000", created="2026-01-01T03:00:00+00:00")
+    newer = image("Base-20260201-030000", created="2026-02-01T03:00:00+00:00")
+    lineage = Lineage(root=ROOT, members=(newer, older))
+
+    # When / Then
+    assert lineage.newest_available() == newer
+
+
+def test_members_that_are_not_available_are_skipped() -> None:
+    # Given the newest member failed and another is being deleted
+    good = image("Base-20260101-030000", created="2026-01-01T03:00:00+00:00")
+    failed = image("Base-20260201-030000", "FAILED", "2026-02-01T03:00:00+00:00")
+    deleting = image("Base-20260301-030000", "DELETING", "2026-03-01T03:00:00+00:00")
+    lineage = Lineage(root=ROOT, members=(good, failed, deleting))
+
+    # When / Then
+    assert lineage.newest_available() == good
+
+
+def test_a_newer_root_wins_over_older_members() -> None:
+    # Given a root that was rebuilt after the last update (same name, newer image)
+    root = image("Base", created="2026-03-01T00:00:00+00:00")
+    member = image("Base-20260101-030000", created="2026-01-01T03:00:00+00:00")
+
+    # When / Then
+    assert Lineage(root=root, members=(member,)).newest_available() == root
+
+
+def test_creation_times_with_z_and_offsets_are_compared_as_instants() -> None:
+    # Given one time written with Z and a later one written in UTC-5 (earlier wall clock)
+    zulu = image("Base-20260101-100000", created="2026-01-01T10:00:00Z")
+    offset = image("Base-20260101-060000", created="2026-01-01T06:00:00-05:00")  # 11:00 UTC
+
+    # When / Then the later instant wins
+    assert Lineage(root=ROOT, members=(zulu, offset)).newest_available() == offset
+
+
+def test_no_available_image_gives_none() -> None:
+    # Given a root that failed and a member still building
+    root = image("Base", "FAILED")
+    building = image("Base-20260101-030000", "PENDING", "2026-01-01T03:00:00+00:00")
+
+    # When / Then
+    assert Lineage(root=root, members=(building,)).newest_available() is None
+
+
+# --- update in progress ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "state", ["PENDING", "CREATING", "IMPORTING", "VALIDATING", "UPDATING", "SOME_FUTURE_STATE"]
+)
+def test_a_member_in_an_unsettled_state_is_an_update_in_progress(state: str) -> None:
+    # Given a member in a state that is still changing, including states not yet invented
+    member = image("Base-20260101-030000", state, "2026-01-01T03:00:00+00:00")
+
+    # When / Then
+    assert Lineage(root=ROOT, members=(member,)).update_in_progress() == member
+
+
+@pytest.mark.parametrize("state", ["AVAILABLE", "FAILED", "DELETING", "COPYING"])
+def test_a_member_in_a_settled_state_is_not_in_progress(state: str) -> None:
+    # Given
+    member = image("Base-20260101-030000", state, "2026-01-01T03:00:00+00:00")
+
+    # When / Then
+    assert Lineage(root=ROOT, members=(member,)).update_in_progress() is None
+
+
+def test_the_newest_of_several_updates_in_progress_is_followed() -> None:
+    # Given two members still building
+    older = image("Base-20260101-030000", "PENDING", "2026-01-01T03:00:00+00:00")
+    newer = image("Base-20260102-030000", "PENDING", "2026-01-02T03:00:00+00:00")
+
+    # When / Then
+    assert Lineage(root=ROOT, members=(newer, older)).update_in_progress() == newer
+
+
+def test_a_root_being_built_is_not_an_update_in_progress() -> None:
+    # Given a root that is itself still being created (not the updater's doing)
+    root = image("Base", "CREATING")
+
+    # When / Then
+    assert Lineage(root=root, members=()).update_in_progress() is None
+
+
+def test_a_member_without_creation_time_still_counts() -> None:
+    # Given a building member whose creation time is unknown
+    member = image("Base-20260101-030000", "PENDING", None)
+
+    # When / Then
+    assert Lineage(root=ROOT, members=(member,)).update_in_progress() == member
