@@ -36,9 +36,7 @@ class ImageUpdaterStack(Stack):
             topic=notifications.topic,
         )
         # Publishing to a topic encrypted with a customer key needs the key as well.
-        notifications.key.grant(
-            workflow.state_machine, "kms:Decrypt", "kms:GenerateDataKey"
-        )
+        notifications.key.grant(workflow.state_machine, "kms:Decrypt", "kms:GenerateDataKey")
         self._grant_appstream(config, functions)
         self._outputs(config, workflow, notifications, schedule)
         self._acknowledge_findings(config, functions, workflow, schedule)

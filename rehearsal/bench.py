@@ -111,7 +111,7 @@ def simulated_update() -> dict[str, float]:
 
 
 def main() -> int:
-    print("Cold import in a fresh interpreter (median of %d runs)" % RUNS)
+    print(f"Cold import in a fresh interpreter (median of {RUNS} runs)")
     print(f"  {'module':<34} {'ms':>8} {'ratio':>7}  target <= {IMPORT_TARGET}")
     worst = 0.0
     for name, seconds, ratio in cold_imports():
@@ -119,7 +119,8 @@ def main() -> int:
         print(f"  {name:<34} {seconds * 1000:>8.1f} {ratio:>7.2f}")
     size, files = asset_size()
     print(
-        f"\nLambda asset: {files} files, {size / 1024:.1f} KiB zipped (target <= {ASSET_TARGET_KIB} KiB)"
+        f"\nLambda asset: {files} files, {size / 1024:.1f} KiB zipped "
+        f"(target <= {ASSET_TARGET_KIB} KiB)"
     )
     print("\nOne simulated two-hour update, default poll interval")
     figures = simulated_update()

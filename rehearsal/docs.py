@@ -153,9 +153,10 @@ def render(text: str) -> str:
     for name, produce in SECTIONS.items():
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         pattern = re.compile(rf"{re.escape(start)}.*?{re.escape(end)}", flags=re.DOTALL)
-        if not pattern.search(text):
+        match = pattern.search(text)
+        if not match:
             raise ValueError(f"README.md has no {name} markers")
-        text = pattern.sub(lambda _: f"{start}\n{produce()}\n{end}", text)
+        text = f"{text[: match.start()]}{start}\n{produce()}\n{end}{text[match.end() :]}"
     return text
 
 

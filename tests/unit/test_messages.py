@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,6 +92,12 @@ def lambda_cause(error_type: str, message: str) -> str:
     )
 
 
+def rows(body: str) -> dict[str, str]:
+    """The 'Label:   value' lines of the body's table, by label."""
+    found = (re.fullmatch(r"([A-Z][A-Za-z ]+):\s+(\S.*)", line) for line in body.splitlines())
+    return {match[1]: match[2] for match in found if match}
+
+
 def assert_valid_subject(notification: Notification) -> None:
     subject = notification.subject
     assert len(subject) < 100
@@ -113,17 +120,17 @@ def test_success_names_the_new_image_and_its_details() -> None:
     assert_valid_subject(mail)
     assert mail.subject == f"AppStream image ready: {NEW_NAME}"
     assert NEW_ARN in mail.body
-    for line in [
-        "Configured image:  SalesApps",
-        f"New image:         {NEW_NAME}",
-        "Updated from:      SalesApps",
-        "Platform:          WINDOWS_SERVER_2022",
-        "Agent version:     1.1.1001",
-        "Started:           2026-01-05 03:00 UTC",
-        "Finished:          2026-01-05 05:30 UTC",
-        "Duration:          2 h 30 min",
-    ]:
-        assert line in mail.body.splitlines(), line
+    table = rows(mail.body)
+    assert table["Configured image"] == "SalesApps"
+    assert table["New image"] == NEW_NAME
+    assert table["New image ARN"] == NEW_ARN
+    assert table["Updated from"] == "SalesApps"
+    assert table["State"] == "AVAILABLE"
+    assert table["Platform"] == "WINDOWS_SERVER_2022"
+    assert table["Agent version"] == "1.1.1001"
+    assert table["Started"] == "2026-01-05 03:00 UTC"
+    assert table["Finished"] == "2026-01-05 05:30 UTC"
+    assert table["Duration"] == "2 h 30 min"
     assert "What to do" not in mail.body
     assert (mail.outcome, mail.failed, mail.image, mail.new_image_name) == (
         SUCCEEDED,
@@ -195,7 +202,7 @@ def test_timed_out_says_the_update_may_still_finish() -> None:
     assert_valid_subject(mail)
     assert mail.subject == "AppStream image update still running: SalesApps"
     assert "after 12 h (maxUpdateHours)" in mail.body
-    assert "State:             PENDING" in mail.body
+    assert rows(mail.body)["State"] == "PENDING"
     assert f"What to do: {messages.REMEDIATION_HINTS[TIMED_OUT]}" in mail.body
     assert (mail.outcome, mail.failed, mail.new_image_name) == (TIMED_OUT, True, NEW_NAME)
 
@@ -222,7 +229,7 @@ def test_failed_image_reports_the_reason_every_image_error_and_a_hint() -> None:
     # Then
     assert_valid_subject(mail)
     assert mail.subject == "AppStream image update FAILED: SalesApps"
-    assert "Reason:            IMAGE_UPDATE_FAILURE: The image update failed." in mail.body
+    assert rows(mail.body)["Reason"] == "IMAGE_UPDATE_FAILURE: The image update failed."
     assert "  - IMAGE_UPDATE_FAILURE: Windows Update failed (2026-01-05 04:00 UTC)" in mail.body
     assert "  - DISK_FULL: No space left on C: (2026-01-05 04:01 UTC)" in mail.body
     assert messages.REMEDIATION_HINTS["IMAGE_UPDATE_FAILURE"] in mail.body
@@ -242,7 +249,7 @@ def test_failed_image_hint_falls_back_to_an_image_error_code() -> None:
     mail = compose(task(image=failed, outcome=FAILED), context())
 
     # Then
-    assert "Reason:            SOMETHING_NEW: ?" in mail.body
+    assert rows(mail.body)["Reason"] == "SOMETHING_NEW: ?"
     assert "  - IMAGE_BUILDER_NOT_AVAILABLE: no capacity (unknown)" in mail.body
     assert messages.REMEDIATION_HINTS["IMAGE_BUILDER_NOT_AVAILABLE"] in mail.body
 
@@ -252,7 +259,8 @@ def test_failed_image_without_reason_says_unknown() -> None:
     mail = compose(task(image=summary(state="FAILED"), outcome=FAILED), context())
 
     # Then
-    assert "Reason:            UNKNOWN: " in mail.body
+    assert "\nReason:" in mail.body
+    assert rows(mail.body)["Reason"].strip() == "UNKNOWN:"
 
 
 def test_unknown_codes_get_the_generic_hint() -> None:
@@ -286,7 +294,7 @@ def test_caught_error_extracts_the_lambda_error_message_from_the_cause() -> None
     # Then the body has the error name, the message (not the JSON) and the hint for it
     assert_valid_subject(mail)
     assert mail.subject == "AppStream image update FAILED: SalesApps"
-    assert "Error:             UpdateQuotaExceeded" in mail.body
+    assert rows(mail.body)["Error"] == "UpdateQuotaExceeded"
     assert "What happened: LimitExceededException: too many images" in mail.body
     assert "stackTrace" not in mail.body
     assert messages.REMEDIATION_HINTS["UpdateQuotaExceeded"] in mail.body
