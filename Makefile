@@ -7,7 +7,7 @@ CHECKOV := .tools/checkov/bin/checkov
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup test lint rehearse bench docs synth clean
+.PHONY: setup test lint rehearse bench docs run-now synth clean
 
 setup: $(VENV)/.installed $(CHECKOV)
 
@@ -36,6 +36,9 @@ rehearse: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m rehearsal.bench
+
+run-now: $(VENV)/.installed
+	$(PY) -m tools.run_now $(ARGS)
 
 docs: $(VENV)/.installed
 	$(PY) -m rehearsal.docs --write

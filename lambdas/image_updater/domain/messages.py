@@ -83,7 +83,9 @@ REMEDIATION_HINTS: dict[str, str] = {
         "it. Rename or delete that image."
     ),
     "ImageDisappeared": "The new image was deleted while it was being built; nothing to do.",
-    "InvalidExecutionInput": "Start runs with an input like the example above.",
+    "InvalidExecutionInput": (
+        "Start runs with an input like the example above, or with `make run-now`."
+    ),
     "States.Timeout": (
         "A step did not answer in time. The next scheduled run picks the lineage up again "
         "(it follows an update still in progress rather than starting a second one)."

@@ -1,0 +1,117 @@
+"""The real handlers against the AppStream simulation: real boto3 clients, no network.
+
+Each test gets a fresh simulation on a manual clock shared with the product's `clock`, the
+environment the stack gives the functions, and a fresh AppStream client built inside the
+simulation. After each test, the simulation must have seen no request AppStream would refuse.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from image_updater import clock as product_clock
+from image_updater.appstream import default_client
+from image_updater.domain import naming
+from rehearsal.appstream import SimulatedAppStream
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+START = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+STARTED_AT = "2026-01-05T03:00:00.000Z"  # $$.Execution.StartTime for START
+EXECUTION_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:ImageUpdater:run-1"
+ROOT = "ImgA"
+DERIVED = "ImgA-20260105-030000"  # the name a run started at START derives
+IMAGE_ARN = f"arn:aws:appstream:{REGION}:{ACCOUNT}:image/"
+CONFIGURED_TAGS = {"team": "euc"}
+MAX_POLLS = 3
+
+
+class ManualClock:
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    function_name: str = "image-updater-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = (
+        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:image-updater-test"
+    )
+    aws_request_id: str = "0f6d3c1e-0000-4000-8000-000000000000"
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    manual = ManualClock()
+    monkeypatch.setattr(product_clock, "utc_now", manual)
+    return manual
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "CONFIGURED_IMAGES": json.dumps([ROOT]),
+        "NEW_IMAGE_TAGS": json.dumps(CONFIGURED_TAGS),
+        "MAX_POLLS": str(MAX_POLLS),
+        "MAX_UPDATE_HOURS": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "test",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def sim(clock: ManualClock) -> Iterator[SimulatedAppStream]:
+    simulation = SimulatedAppStream(account_id=ACCOUNT, region=REGION, clock=clock)
+    with simulation.active():
+        # The handlers' client is cached: build a new one inside this simulation.
+        default_client.cache_clear()
+        yield simulation
+        default_client.cache_clear()
+    assert simulation.violations == []
+
+
+def lineage_tags(root: str = ROOT, source: str = ROOT) -> dict[str, str]:
+    return {naming.LINEAGE_ROOT_TAG: root, naming.SOURCE_IMAGE_TAG: source}
+
+
+def new_task(root: str = ROOT, started_at: str = STARTED_AT) -> dict[str, Any]:
+    """The item the Map state hands to the check step."""
+    return {
+        "rootImageName": root,
+        "executionId": EXECUTION_ARN,
+        "startedAt": started_at,
+        "dryRun": False,
+    }
+
+
+def lambda_error(error: BaseException) -> dict[str, str]:
+    """What a Catch rule captures when a Python Lambda raised `error`."""
+    cause = {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "requestId": LambdaContext.aws_request_id,
+        "stackTrace": ['  File "/var/task/image_updater/service.py", line 1, in step\n'],
+    }
+    return {"Error": type(error).__name__, "Cause": json.dumps(cause)}
