@@ -139,7 +139,7 @@ class UpdateTask:
                 root_image_name=str(event["rootImageName"]),
                 execution_id=str(event["executionId"]),
                 started_at=str(event["startedAt"]),
-                dry_run=bool(event.get("dryRun", False)),
+                dry_run=_boolean(event.get("dryRun", False)),
                 action=event.get("action"),
                 source=_summary(event.get("source")),
                 new_image_name=event.get("newImageName"),
@@ -175,6 +175,12 @@ class UpdateTask:
 
     def evolve(self, **changes: Any) -> UpdateTask:
         return replace(self, **changes)
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"dryRun must be true or false, got {value!r}")
+    return value
 
 
 def _summary(data: Any) -> ImageSummary | None:

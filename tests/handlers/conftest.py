@@ -47,9 +47,7 @@ class ManualClock:
 class LambdaContext:
     function_name: str = "image-updater-test"
     memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:image-updater-test"
-    )
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:image-updater-test"
     aws_request_id: str = "0f6d3c1e-0000-4000-8000-000000000000"
 
 
@@ -115,3 +113,17 @@ def lambda_error(error: BaseException) -> dict[str, str]:
         "stackTrace": ['  File "/var/task/image_updater/service.py", line 1, in step\n'],
     }
     return {"Error": type(error).__name__, "Cause": json.dumps(cause)}
+
+
+def emitted_metrics(stdout: str) -> dict[str, float]:
+    """The metrics Powertools printed (CloudWatch embedded metric format), by name."""
+    found: dict[str, float] = {}
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in directive["Metrics"]:
+                value = record[metric["Name"]]
+                found[metric["Name"]] = value[-1] if isinstance(value, list) else value
+    return found

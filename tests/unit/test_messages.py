@@ -64,9 +64,7 @@ def summary(
 SOURCE = summary("SalesApps")
 
 
-def task(
-    root: str = "SalesApps", image: ImageSummary | None = None, **changes: Any
-) -> UpdateTask:
+def task(root: str = "SalesApps", image: ImageSummary | None = None, **changes: Any) -> UpdateTask:
     base = UpdateTask(
         root_image_name=root,
         execution_id=EXECUTION_ARN,
@@ -260,7 +258,7 @@ def test_failed_image_without_reason_says_unknown() -> None:
 
     # Then
     assert "\nReason:" in mail.body
-    assert rows(mail.body)["Reason"].strip() == "UNKNOWN:"
+    assert rows(mail.body)["Reason"] == "UNKNOWN"
 
 
 def test_unknown_codes_get_the_generic_hint() -> None:
@@ -407,6 +405,15 @@ def test_rejected_run_for_another_reason_says_it_could_not_start() -> None:
     assert mail.subject == "AppStream image updater: run could not start"
     assert "What happened: Lambda is unavailable" in mail.body
     assert f"What to do: {messages._GENERIC_HINT}" in mail.body
+
+
+def test_rejected_run_without_a_cause_does_not_invent_one() -> None:
+    # Given a Catch that captured only an error name
+    mail = compose_rejected_run(context(), {"Error": "States.Timeout"})
+
+    # Then the e-mail says what it knows and no "None"
+    assert "Error: States.Timeout" in mail.body
+    assert "What happened" not in mail.body and "None" not in mail.body
 
 
 def test_notification_event_has_every_key_even_when_null() -> None:

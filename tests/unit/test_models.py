@@ -116,7 +116,11 @@ def test_task_event_uses_camel_case_keys() -> None:
     assert image["agentVersion"] == "1.1.1001"
     assert image["reasonCode"] == "IMAGE_UPDATE_FAILURE"
     assert image["errors"] == [
-        {"code": "INTERNAL_SERVICE_ERROR", "message": "boom", "timestamp": "2026-01-05T04:00:00+00:00"},
+        {
+            "code": "INTERNAL_SERVICE_ERROR",
+            "message": "boom",
+            "timestamp": "2026-01-05T04:00:00+00:00",
+        },
         {"code": "OTHER", "message": "no time"},
     ]
 
@@ -155,6 +159,7 @@ def test_evolve_returns_a_changed_copy() -> None:
         {"rootImageName": "A", "executionId": "x", "startedAt": "t", "polls": "many"},
         {"rootImageName": "A", "executionId": "x", "startedAt": "t", "polls": None},
         {"rootImageName": "A", "executionId": "x", "startedAt": "t", "image": {"name": "n"}},
+        {"rootImageName": "A", "executionId": "x", "startedAt": "t", "dryRun": "false"},
         {
             "rootImageName": "A",
             "executionId": "x",
@@ -188,7 +193,11 @@ def test_from_appstream_maps_the_image_shape() -> None:
         "Visibility": "PRIVATE",
         "StateChangeReason": {"Code": "IMAGE_UPDATE_FAILURE", "Message": "It failed."},
         "ImageErrors": [
-            {"ErrorCode": "INTERNAL_SERVICE_ERROR", "ErrorMessage": "boom", "ErrorTimestamp": failed_at},
+            {
+                "ErrorCode": "INTERNAL_SERVICE_ERROR",
+                "ErrorMessage": "boom",
+                "ErrorTimestamp": failed_at,
+            },
             {"ErrorMessage": "no code"},
         ],
     }

@@ -21,7 +21,10 @@ def refusal(raw: Any, configured: list[str] = CONFIGURED) -> str:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ({"images": ["ImgA", "ImgB"], "dryRun": False}, {"images": ["ImgA", "ImgB"], "dryRun": False}),
+        (
+            {"images": ["ImgA", "ImgB"], "dryRun": False},
+            {"images": ["ImgA", "ImgB"], "dryRun": False},
+        ),
         ({"images": ["ImgB"], "dryRun": True}, {"images": ["ImgB"], "dryRun": True}),
         ({"images": ["ImgA"]}, {"images": ["ImgA"], "dryRun": False}),
     ],
@@ -102,6 +105,7 @@ def test_input_that_is_not_an_object_is_refused(raw: Any) -> None:
     assert "must be a JSON object" in message
     assert EXAMPLE_INPUT in message
     assert repr(raw) in message
+    assert "Configured images: ImgA" in message
 
 
 def test_the_refusal_names_the_configured_images_and_an_example() -> None:

@@ -268,7 +268,8 @@ def _failure(task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None
     image = task.image
     rows = _image_rows(task, ctx)
     if image and image.state == FAILED:
-        rows.append(("Reason", f"{image.reason_code or 'UNKNOWN'}: {image.reason_message or ''}"))
+        reason = ": ".join(filter(None, (image.reason_code or "UNKNOWN", image.reason_message)))
+        rows.append(("Reason", reason))
     if name:
         rows.append(("Error", name))
     lines = [_table(rows)]
@@ -302,7 +303,7 @@ def compose_rejected_run(ctx: MessageContext, error: dict[str, Any]) -> Notifica
     name, cause = _error_details(error)
     body = (
         "A run of the AppStream image updater was refused and updated nothing.\n\n"
-        f"Error: {name}\nWhat happened: {cause}\n\n"
+        f"Error: {name}\n" + (f"What happened: {cause}\n" if cause else "") + "\n"
         f"What to do: {_hint(name)}\n\n{_footer(ctx)}\n"
     )
     return Notification(

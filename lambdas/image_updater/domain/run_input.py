@@ -18,7 +18,8 @@ def plan_run(raw: Any, configured_images: Sequence[str]) -> dict[str, Any]:
     """
     if not isinstance(raw, dict):
         raise InvalidExecutionInput(
-            f"The input must be a JSON object such as {EXAMPLE_INPUT}, got {raw!r}."
+            f"The run was not started: the input must be a JSON object, got {raw!r}. "
+            f"Configured images: {', '.join(configured_images)}. Example input: {EXAMPLE_INPUT}."
         )
     problems = [f"unknown field {key!r}" for key in sorted(set(raw) - _ALLOWED_KEYS)]
     images = raw.get("images")

@@ -1,0 +1,239 @@
+"""The create handler: starts the managed update, and names every way AppStream can refuse."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from image_updater.domain import naming
+from image_updater.handlers import check, create
+from image_updater.models import UPDATE, ImageSummary, UpdateTask
+from rehearsal.appstream import SimulatedAppStream
+from tests.handlers.conftest import (
+    CONFIGURED_TAGS,
+    DERIVED,
+    EXECUTION_ARN,
+    IMAGE_ARN,
+    ROOT,
+    START,
+    STARTED_AT,
+    LambdaContext,
+    emitted_metrics,
+    lineage_tags,
+    new_task,
+)
+
+
+def checked_task(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict[str, Any]:
+    """The task as the check step hands it on when an update is available."""
+    task = check.handler(new_task(), lambda_context)
+    assert task["action"] == UPDATE
+    return task
+
+
+def creates(sim: SimulatedAppStream) -> list[tuple[dict[str, Any], str | None]]:
+    """The real (not dry-run) CreateUpdatedImage requests, with the error each got."""
+    return [
+        (call.params, call.error)
+        for call in sim.calls
+        if call.operation == "CreateUpdatedImage" and not call.params["dryRun"]
+    ]
+
+
+def test_the_request_carries_the_description_display_name_and_tags(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the check step chose to update the root
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    task = checked_task(sim, lambda_context)
+
+    # When
+    result = create.handler(task, lambda_context)
+
+    # Then AppStream got one request with everything an admin sees on the new image
+    assert creates(sim) == [
+        (
+            {
+                "existingImageName": ROOT,
+                "newImageName": DERIVED,
+                "newImageDescription": naming.new_image_description(ROOT, START),
+                "newImageDisplayName": "ImgA (updated 2026-01-05)",
+                "newImageTags": {**CONFIGURED_TAGS, **lineage_tags()},
+                "dryRun": False,
+            },
+            None,
+        )
+    ]
+    # and the image is being built, carrying the tags that make it a lineage member
+    assert sim.updates_in_progress() == [DERIVED]
+    assert sim.tags(DERIVED) == {"team": "euc", **lineage_tags()}
+    assert result["image"]["name"] == DERIVED
+    assert result["image"]["arn"] == IMAGE_ARN + DERIVED
+    assert result["image"]["state"] == "PENDING"
+    assert (result["action"], result["newImageName"], result["outcome"]) == (UPDATE, DERIVED, None)
+    assert emitted_metrics(capsys.readouterr().out)["UpdatesStarted"] == 1
+
+
+def test_a_retry_after_a_lost_response_finds_its_own_image_and_carries_on(
+    sim: SimulatedAppStream, lambda_context: LambdaContext
+) -> None:
+    # Given the update was started, but the step is run again (its response was lost)
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    task = checked_task(sim, lambda_context)
+    first = create.handler(task, lambda_context)
+
+    # When
+    second = create.handler(task, lambda_context)
+
+    # Then AppStream answered "already exists", and the step treats its own image as started
+    assert [error for _, error in creates(sim)] == [None, "ResourceAlreadyExistsException"]
+    assert second["image"]["name"] == DERIVED
+    assert second["image"]["state"] == "PENDING"
+    assert second["image"]["arn"] == first["image"]["arn"]
+    assert sim.updates_in_progress() == [DERIVED]
+
+
+def test_an_existing_image_tagged_for_the_lineage_is_treated_as_started(
+    sim: SimulatedAppStream, lambda_context: LambdaContext
+) -> None:
+    # Given an image with the derived name that the updater created for this root
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    task = checked_task(sim, lambda_context)
+    sim.add_image(DERIVED, state="PENDING", tags=lineage_tags())
+
+    # When
+    result = create.handler(task, lambda_context)
+
+    # Then
+    assert [error for _, error in creates(sim)] == ["ResourceAlreadyExistsException"]
+    assert (result["image"]["name"], result["image"]["state"]) == (DERIVED, "PENDING")
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [None, {"team": "euc"}, lineage_tags(root="ImgB")],
+    ids=["untagged", "other-tags", "another-lineage"],
+)
+def test_an_existing_image_of_someone_else_raises_image_name_taken(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, tags: dict[str, str] | None
+) -> None:
+    # Given an image with the derived name that the updater did not create for this root
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    task = checked_task(sim, lambda_context)
+    sim.add_image(DERIVED, tags=tags)
+
+    # When
+    with pytest.raises(Exception) as raised:
+        create.handler(task, lambda_context)
+
+    # Then
+    assert raised.typename == "ImageNameTaken"
+    assert DERIVED in str(raised.value)
+    assert sim.tags(DERIVED) == (tags or {})  # left alone
+
+
+def test_the_image_quota_raises_update_quota_exceeded(
+    sim: SimulatedAppStream, lambda_context: LambdaContext
+) -> None:
+    # Given the account already holds as many images as its quota allows
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    sim.set_quota(images=1)
+    task = checked_task(sim, lambda_context)
+
+    # When
+    with pytest.raises(Exception) as raised:
+        create.handler(task, lambda_context)
+
+    # Then
+    assert raised.typename == "UpdateQuotaExceeded"
+    assert "LimitExceededException" in str(raised.value)
+    assert sim.updates_in_progress() == []
+
+
+def test_the_concurrent_update_quota_raises_update_quota_exceeded(
+    sim: SimulatedAppStream, lambda_context: LambdaContext
+) -> None:
+    # Given another image's update already uses the only concurrent update allowed
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    sim.add_image("ImgB", created_time=START - timedelta(days=90))
+    sim.set_quota(concurrent_updates=1)
+    other = check.handler(new_task(root="ImgB"), lambda_context)
+    create.handler(other, lambda_context)
+    task = checked_task(sim, lambda_context)
+
+    # When
+    with pytest.raises(Exception) as raised:
+        create.handler(task, lambda_context)
+
+    # Then
+    assert raised.typename == "UpdateQuotaExceeded"
+    assert sim.updates_in_progress() == ["ImgB-20260105-030000"]
+
+
+@pytest.mark.parametrize(
+    ("code", "error_type"),
+    [
+        ("ConcurrentModificationException", "AppStreamBusy"),
+        ("ThrottlingException", "AppStreamThrottled"),
+        ("LimitExceededException", "UpdateQuotaExceeded"),
+        ("IncompatibleImageException", "UpdateNotPermitted"),
+        ("OperationNotPermittedException", "UpdateNotPermitted"),
+        ("InvalidAccountStatusException", "UpdateNotPermitted"),
+    ],
+)
+def test_appstream_errors_are_raised_under_the_names_the_state_machine_matches(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, code: str, error_type: str
+) -> None:
+    # Given AppStream answers the next real CreateUpdatedImage with an error
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    task = checked_task(sim, lambda_context)
+    sim.fail("CreateUpdatedImage", code, when=lambda params: not params["dryRun"])
+
+    # When
+    with pytest.raises(Exception) as raised:
+        create.handler(task, lambda_context)
+
+    # Then the error carries the name Retry/Catch match, and AppStream's code in its message
+    assert raised.typename == error_type
+    assert code in str(raised.value)
+    assert [error for _, error in creates(sim)] == [code]  # raised at once, not retried here
+    assert sim.updates_in_progress() == []
+
+
+def test_an_image_that_is_not_windows_raises_update_not_permitted(
+    sim: SimulatedAppStream, lambda_context: LambdaContext
+) -> None:
+    # Given a task whose source AppStream cannot update (its platform is not Windows)
+    source = sim.add_image(ROOT, platform="AMAZON_LINUX2")
+    task = UpdateTask(
+        root_image_name=ROOT,
+        execution_id=EXECUTION_ARN,
+        started_at=STARTED_AT,
+        action=UPDATE,
+        source=ImageSummary.from_appstream(source),
+        new_image_name=DERIVED,
+    ).to_event()
+
+    # When
+    with pytest.raises(Exception) as raised:
+        create.handler(task, lambda_context)
+
+    # Then
+    assert raised.typename == "UpdateNotPermitted"
+    assert "IncompatibleImageException" in str(raised.value)
+    assert [error for _, error in creates(sim)] == ["IncompatibleImageException"]
+
+
+def test_a_malformed_task_raises_invalid_execution_input(
+    sim: SimulatedAppStream, lambda_context: LambdaContext
+) -> None:
+    # Given a task without its root image
+    # When
+    with pytest.raises(Exception) as raised:
+        create.handler({"executionId": EXECUTION_ARN, "startedAt": STARTED_AT}, lambda_context)
+
+    # Then
+    assert raised.typename == "InvalidExecutionInput"
+    assert sim.calls == []

@@ -1,0 +1,196 @@
+"""The report handler: the e-mail for an image's outcome, a caught error, or a refused run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from image_updater.domain.messages import REMEDIATION_HINTS
+from image_updater.handlers import check, create, plan, poll, report
+from rehearsal.appstream import SimulatedAppStream
+from tests.handlers.conftest import (
+    DERIVED,
+    EXECUTION_ARN,
+    IMAGE_ARN,
+    ROOT,
+    START,
+    LambdaContext,
+    ManualClock,
+    emitted_metrics,
+    lambda_error,
+    new_task,
+)
+
+NOTIFICATION_KEYS = {"subject", "body", "outcome", "image", "failed", "newImageName"}
+
+
+def report_event(task: dict[str, Any], execution_arn: str = EXECUTION_ARN) -> dict[str, Any]:
+    """What the state machine sends the report step."""
+    return {"task": task, "executionArn": execution_arn}
+
+
+def run_update(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
+) -> dict[str, Any]:
+    """check -> create -> (wait -> poll)* until the image settles, through the real handlers."""
+    task = create.handler(check.handler(new_task(), lambda_context), lambda_context)
+    while task["outcome"] is None:
+        clock.advance(timedelta(minutes=45))
+        task = poll.handler(task, lambda_context)
+    return task
+
+
+def caught(step: Any, event: Any, lambda_context: LambdaContext) -> dict[str, str]:
+    """Run a step that must fail; return what a Catch rule would capture."""
+    with pytest.raises(Exception) as raised:
+        step(event, lambda_context)
+    return lambda_error(raised.value)
+
+
+def test_a_successful_update_is_reported_with_the_new_image(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
+) -> None:
+    # Given an update that finished after two status checks
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    sim.script_update(ROOT, polls=2)
+    task = run_update(sim, lambda_context, clock)
+
+    # When
+    mail = report.handler(report_event(task), lambda_context)
+
+    # Then
+    assert set(mail) == NOTIFICATION_KEYS
+    assert mail["subject"] == f"AppStream image ready: {DERIVED}"
+    assert (mail["outcome"], mail["failed"], mail["image"], mail["newImageName"]) == (
+        "SUCCEEDED",
+        False,
+        ROOT,
+        DERIVED,
+    )
+    body = mail["body"]
+    assert IMAGE_ARN + DERIVED in body
+    assert "WINDOWS_SERVER_2022" in body
+    assert "1.1.1001" in body
+    assert "1 h 30 min" in body  # two polls, 45 minutes apart
+    assert "https://us-east-1.console.aws.amazon.com/appstream2/home?region=us-east-1" in body
+    assert EXECUTION_ARN in body
+
+
+def test_a_caught_error_is_reported_as_a_failure_with_its_message(
+    sim: SimulatedAppStream,
+    lambda_context: LambdaContext,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the create step failed on the image quota, and the Catch rule added the error
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    sim.set_quota(images=1)
+    task = check.handler(new_task(), lambda_context)
+    error = caught(create.handler, task, lambda_context)
+    assert error["Error"] == "UpdateQuotaExceeded"
+    capsys.readouterr()
+
+    # When
+    mail = report.handler(report_event({**task, "error": error}), lambda_context)
+
+    # Then the e-mail names the error, quotes AppStream's message (not Lambda's JSON), and helps
+    assert mail["subject"] == f"AppStream image update FAILED: {ROOT}"
+    assert (mail["outcome"], mail["failed"], mail["image"]) == ("FAILED", True, ROOT)
+    body = mail["body"]
+    assert "UpdateQuotaExceeded" in body
+    assert "What happened: LimitExceededException: The number of images exceeds" in body
+    assert "errorType" not in body
+    assert REMEDIATION_HINTS["UpdateQuotaExceeded"] in body
+    assert emitted_metrics(capsys.readouterr().out)["UpdatesFailed"] == 1
+
+
+def test_a_failed_build_is_reported_with_appstreams_reason(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
+) -> None:
+    # Given AppStream failed the update
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    sim.script_update(
+        ROOT,
+        polls=1,
+        outcome="FAILED",
+        reason_code="IMAGE_BUILDER_NOT_AVAILABLE",
+        reason_message="No capacity for the image builder.",
+        errors=[("IMAGE_BUILDER_NOT_AVAILABLE", "Insufficient capacity")],
+    )
+    task = run_update(sim, lambda_context, clock)
+
+    # When
+    mail = report.handler(report_event(task), lambda_context)
+
+    # Then
+    assert (mail["outcome"], mail["failed"], mail["newImageName"]) == ("FAILED", True, DERIVED)
+    assert "IMAGE_BUILDER_NOT_AVAILABLE: No capacity for the image builder." in mail["body"]
+    assert "IMAGE_BUILDER_NOT_AVAILABLE: Insufficient capacity" in mail["body"]
+    assert REMEDIATION_HINTS["IMAGE_BUILDER_NOT_AVAILABLE"] in mail["body"]
+
+
+def test_a_timed_out_update_is_reported_as_a_failure(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
+) -> None:
+    # Given an update that outlasted the polls allowed
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    sim.script_update(ROOT, polls=50)
+    task = run_update(sim, lambda_context, clock)
+    assert task["outcome"] == "TIMED_OUT"
+
+    # When
+    mail = report.handler(report_event(task), lambda_context)
+
+    # Then
+    assert mail["subject"] == f"AppStream image update still running: {ROOT}"
+    assert mail["failed"] is True
+    assert "after 1 h (maxUpdateHours)" in mail["body"]
+
+
+def test_a_refused_run_is_reported_without_an_image(
+    sim: SimulatedAppStream, lambda_context: LambdaContext
+) -> None:
+    # Given a hand-started run whose input the plan step refused
+    run_input = {"image": ["ImgA"]}
+    error = caught(
+        plan.handler, {"input": run_input, "executionArn": EXECUTION_ARN}, lambda_context
+    )
+
+    # When the report step gets the state as the Catch left it (no rootImageName)
+    mail = report.handler(report_event({"input": run_input, "error": error}), lambda_context)
+
+    # Then
+    assert mail["subject"] == "AppStream image updater: run refused (invalid input)"
+    assert (mail["outcome"], mail["failed"], mail["image"], mail["newImageName"]) == (
+        "REJECTED",
+        True,
+        "-",
+        None,
+    )
+    assert "unknown field 'image'" in mail["body"]
+    assert "Configured images: ImgA." in mail["body"]
+    assert sim.calls == []
+
+
+@pytest.mark.parametrize(
+    ("partition", "region", "console"),
+    [
+        ("aws", "eu-central-1", "https://eu-central-1.console.aws.amazon.com"),
+        ("aws-cn", "cn-northwest-1", "https://cn-northwest-1.console.amazonaws.cn"),
+        ("aws-us-gov", "us-gov-east-1", "https://us-gov-east-1.console.amazonaws-us-gov.com"),
+    ],
+)
+def test_links_point_at_the_console_of_the_executions_partition(
+    lambda_context: LambdaContext, partition: str, region: str, console: str
+) -> None:
+    # Given an execution in another partition and Region
+    arn = f"arn:{partition}:states:{region}:123456789012:execution:ImageUpdater:run-1"
+    task = {**new_task(), "action": "NO_UPDATE", "outcome": "NO_UPDATE"}
+
+    # When
+    mail = report.handler(report_event(task, arn), lambda_context)
+
+    # Then
+    assert f"{console}/appstream2/home?region={region}#/images" in mail["body"]
+    assert f"{console}/states/home?region={region}#/v2/executions/details/{arn}" in mail["body"]
