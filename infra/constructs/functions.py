@@ -52,6 +52,7 @@ class UpdaterFunctions(Construct):
             "NEW_IMAGE_TAGS": json.dumps(dict(config.new_image_tags)),
             "MAX_POLLS": str(config.max_polls),
             "MAX_UPDATE_HOURS": str(config.max_update_hours),
+            "MAX_CONCURRENT_UPDATES": str(config.max_concurrent_updates),
         }
         self.plan = self._function("Plan", "plan", "Validates the execution input")
         self.check = self._function(

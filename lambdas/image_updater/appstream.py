@@ -3,7 +3,7 @@ the state machine retries or reports, and its `Image` shape into `ImageSummary`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ from image_updater.errors import (
     UpdateNotPermitted,
     UpdateQuotaExceeded,
 )
-from image_updater.models import ImageSummary
+from image_updater.models import SETTLED_STATES, ImageSummary
 
 if TYPE_CHECKING:
     from mypy_boto3_appstream import AppStreamClient
@@ -99,6 +99,18 @@ class AppStreamImages:
             if naming.is_derived_name(root, image["Name"])
             and self.tags(image["Arn"]).get(naming.LINEAGE_ROOT_TAG) == root
         ]
+
+    def updates_in_progress(self, roots: Sequence[str]) -> list[str]:
+        """Names of the images the updater created for any of `roots` that are still being
+        built, whichever run started them."""
+        building = []
+        for image in self._private_images():
+            if image.get("State") in SETTLED_STATES:
+                continue
+            root = next((r for r in roots if naming.is_derived_name(r, image["Name"])), None)
+            if root and self.tags(image["Arn"]).get(naming.LINEAGE_ROOT_TAG) == root:
+                building.append(image["Name"])
+        return building
 
     def _private_images(self) -> Iterator[dict[str, Any]]:
         token: str | None = None

@@ -34,6 +34,11 @@ class UpdateQuotaExceeded(ImageUpdaterError):
     """An AppStream quota (concurrent updates, images) is reached; retried after a long wait."""
 
 
+class UpdateSlotsBusy(ImageUpdaterError):
+    """maxConcurrentUpdates updates of the configured lineages are still building (some
+    perhaps from runs that stopped waiting); retried after a long wait."""
+
+
 class AppStreamBusy(ImageUpdaterError):
     """ConcurrentModificationException: AppStream asks to try again in a few minutes."""
 
@@ -44,4 +49,4 @@ class AppStreamThrottled(ImageUpdaterError):
 
 # Grouped by how the state machine treats them.
 TRANSIENT_ERRORS = (AppStreamBusy.__name__, AppStreamThrottled.__name__)
-QUOTA_ERRORS = (UpdateQuotaExceeded.__name__,)
+QUOTA_ERRORS = (UpdateQuotaExceeded.__name__, UpdateSlotsBusy.__name__)

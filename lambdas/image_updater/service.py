@@ -6,7 +6,8 @@ never wait: waiting happens in the state machine's Wait state, where it costs no
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from image_updater.appstream import ImageNotFound, NameAlreadyExists
@@ -17,6 +18,7 @@ from image_updater.errors import (
     ImageNameTaken,
     NoAvailableImage,
     SourceImageNotFound,
+    UpdateSlotsBusy,
 )
 from image_updater.models import (
     AVAILABLE,
@@ -35,6 +37,7 @@ class ImagesPort(Protocol):
     def describe(self, name: str) -> ImageSummary: ...
     def tags(self, arn: str) -> dict[str, str]: ...
     def lineage_members(self, root: str) -> list[ImageSummary]: ...
+    def updates_in_progress(self, roots: Sequence[str]) -> list[str]: ...
     def can_update(self, source: str, new_name: str) -> bool: ...
     def start_update(
         self,
@@ -73,18 +76,38 @@ def check(task: UpdateTask, images: ImagesPort) -> UpdateTask:
     return task.evolve(action=NO_UPDATE, source=source, outcome=NO_UPDATE)
 
 
-def create(task: UpdateTask, images: ImagesPort, extra_tags: Mapping[str, str]) -> UpdateTask:
-    """Start the update. A retry after a lost response finds its own image already there."""
+@dataclass(frozen=True)
+class CreateSettings:
+    extra_tags: Mapping[str, str]
+    configured_images: Sequence[str]
+    max_concurrent_updates: int
+
+
+def create(task: UpdateTask, images: ImagesPort, settings: CreateSettings) -> UpdateTask:
+    """Start the update. A retry after a lost response finds its own image already there.
+
+    The Map bounds how many images a run works on at once, but an update the run stopped
+    waiting for keeps building in AppStream; counting what is really building keeps
+    `maxConcurrentUpdates` true across runs.
+    """
     if task.source is None or task.new_image_name is None:
         raise ValueError("create needs the source and the new name chosen by check")
     source, new_name = task.source.name, task.new_image_name
+    building = [
+        name for name in images.updates_in_progress(settings.configured_images) if name != new_name
+    ]
+    if len(building) >= settings.max_concurrent_updates:
+        raise UpdateSlotsBusy(
+            f"{len(building)} updates are still building ({', '.join(building)}) and "
+            f"maxConcurrentUpdates is {settings.max_concurrent_updates}."
+        )
     try:
         image = images.start_update(
             source,
             new_name,
             description=naming.new_image_description(source, task.started_at_time),
             display_name=naming.new_image_display_name(task.root_image_name, task.started_at_time),
-            tags=naming.new_image_tags(extra_tags, task.root_image_name, source),
+            tags=naming.new_image_tags(settings.extra_tags, task.root_image_name, source),
         )
     except NameAlreadyExists as error:
         image = images.describe(new_name)

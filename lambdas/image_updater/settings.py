@@ -20,3 +20,7 @@ def max_polls() -> int:
 
 def max_update_hours() -> int:
     return int(os.environ["MAX_UPDATE_HOURS"])
+
+
+def max_concurrent_updates() -> int:
+    return int(os.environ["MAX_CONCURRENT_UPDATES"])

@@ -30,6 +30,7 @@ DERIVED = "ImgA-20260105-030000"  # the name a run started at START derives
 IMAGE_ARN = f"arn:aws:appstream:{REGION}:{ACCOUNT}:image/"
 CONFIGURED_TAGS = {"team": "euc"}
 MAX_POLLS = 3
+MAX_CONCURRENT_UPDATES = 2
 
 
 class ManualClock:
@@ -74,6 +75,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "NEW_IMAGE_TAGS": json.dumps(CONFIGURED_TAGS),
         "MAX_POLLS": str(MAX_POLLS),
         "MAX_UPDATE_HOURS": "1",
+        "MAX_CONCURRENT_UPDATES": str(MAX_CONCURRENT_UPDATES),
         "POWERTOOLS_METRICS_NAMESPACE": "test",
     }.items():
         monkeypatch.setenv(name, value)

@@ -172,6 +172,46 @@ def test_the_concurrent_update_quota_raises_update_quota_exceeded(
     assert sim.updates_in_progress() == ["ImgB-20260105-030000"]
 
 
+def test_updates_still_building_from_earlier_runs_hold_new_ones_back(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given maxConcurrentUpdates=1, two configured images, and an update of ImgB that an
+    # earlier run stopped waiting for (still building in AppStream)
+    monkeypatch.setenv("CONFIGURED_IMAGES", '["ImgA", "ImgB"]')
+    monkeypatch.setenv("MAX_CONCURRENT_UPDATES", "1")
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    sim.add_image("ImgB", created_time=START - timedelta(days=90))
+    other = check.handler(new_task(root="ImgB"), lambda_context)
+    create.handler(other, lambda_context)
+    task = checked_task(sim, lambda_context)
+
+    # When ImgA's update would start
+    with pytest.raises(Exception) as raised:
+        create.handler(task, lambda_context)
+
+    # Then it waits for a slot (the state machine retries this error for over an hour)
+    assert raised.typename == "UpdateSlotsBusy"
+    assert "ImgB-20260105-030000" in str(raised.value)
+    assert [params["newImageName"] for params, _ in creates(sim)] == ["ImgB-20260105-030000"]
+
+
+def test_the_own_image_of_a_retried_create_does_not_count_as_another_update(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given maxConcurrentUpdates=1 and a create whose response was lost (the image exists)
+    monkeypatch.setenv("MAX_CONCURRENT_UPDATES", "1")
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    task = checked_task(sim, lambda_context)
+    create.handler(task, lambda_context)
+
+    # When Step Functions retries the same create
+    result = create.handler(task, lambda_context)
+
+    # Then it recognises its own update instead of waiting for a slot
+    assert result["image"]["name"] == DERIVED
+    assert sim.updates_in_progress() == [DERIVED]
+
+
 @pytest.mark.parametrize(
     ("code", "error_type"),
     [

@@ -52,13 +52,14 @@ def notify_runner() -> WorkflowRunner:
 
 @pytest.fixture(scope="session")
 def short_runner() -> WorkflowRunner:
-    """Gives up after one hour of ten-minute polls: six status checks."""
+    """Gives up after one hour of ten-minute polls (six status checks); one image at a time."""
     return WorkflowRunner(
         {
-            "imageNames": "ImgA",
+            "imageNames": ",".join(BASE_IMAGES),
             "notificationEmails": EMAILS,
             "maxUpdateHours": "1",
             "pollIntervalMinutes": "10",
+            "maxConcurrentUpdates": "1",
         }
     )
 

@@ -6,6 +6,7 @@ status, and the AppStream calls made on their behalf."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -93,7 +94,7 @@ def test_available_update_is_built_and_announced(
     # and the one e-mail names the new image in its subject and body
     (email,) = execution.emails
     assert email.subject == f"AppStream image ready: {created}"
-    assert f"New image:        {created}" in email.body
+    assert re.search(rf"New image:\s+{re.escape(created)}\n", email.body)
     assert "arn:aws:appstream:us-east-1:123456789012:image/" + created in email.body
     assert email.attributes == {"outcome": "SUCCEEDED", "image": "ImgA"}
     # and the run waited the configured interval before each of the three status checks
@@ -181,9 +182,7 @@ def test_failed_update_is_explained(
         "IMAGE_UPDATE_FAILURE: Windows Update returned 0x80070643 while installing KB5034441."
         in email.body
     )
-    assert (
-        "INTERNAL_SERVICE_ERROR: The temporary image builder stopped unexpectedly." in email.body
-    )
+    assert "INTERNAL_SERVICE_ERROR: The temporary image builder stopped unexpectedly." in email.body
     assert "DOMAIN_JOIN_ERROR_ACCESS_DENIED: Access is denied." in email.body
     assert "What to do: AppStream could not apply the updates." in email.body
     assert {r["image"]: r["outcome"] for r in image_results(execution)} == {
@@ -438,8 +437,10 @@ def test_create_that_finds_its_own_image_carries_on(
 def test_update_longer_than_max_update_hours_is_reported_as_still_running(
     short_runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
-    # Given maxUpdateHours=1 with ten-minute polls, and an update that takes three hours
+    # Given maxUpdateHours=1 with ten-minute polls, and an update of ImgA that takes three
+    # hours (ImgB is up to date)
     add_image("ImgA", updates_available=True)
+    add_image("ImgB", updates_available=False)
     sim.script_update("ImgA", duration=timedelta(hours=3))
 
     # When the schedule starts a run
@@ -451,14 +452,39 @@ def test_update_longer_than_max_update_hours_is_reported_as_still_running(
     assert execution.status == "FAILED"
     assert execution.error == "ImageUpdatesFailed"
     # and says the update is still running (AppStream keeps building it)
-    (created,) = new_images(sim, ("ImgA",))
+    (created,) = new_images(sim, BASE_IMAGES)
     assert sim.images[created]["State"] == "PENDING"
     (email,) = execution.emails
     assert email.subject == "AppStream image update still running: ImgA"
     assert email.attributes == {"outcome": "TIMED_OUT", "image": "ImgA"}
     assert "still running after 1 h (maxUpdateHours)" in email.body
     assert created in email.body
-    assert image_results(execution)[0]["outcome"] == "TIMED_OUT"
+    assert {r["image"]: r["outcome"] for r in image_results(execution)} == {
+        "ImgA": "TIMED_OUT",
+        "ImgB": "NO_UPDATE",
+    }
+
+
+def test_timed_out_update_still_counts_against_max_concurrent_updates(
+    short_runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
+) -> None:
+    # Given maxConcurrentUpdates=1 and maxUpdateHours=1, and two three-hour updates
+    for name in BASE_IMAGES:
+        add_image(name, updates_available=True)
+        sim.script_update(name, duration=timedelta(hours=3))
+
+    # When the schedule starts a run
+    execution = run(short_runner)
+
+    # Then the first is reported as still running; the second waited for a slot that the
+    # still-building first update never freed, and says so
+    outcomes = {e.attributes["image"]: e.attributes["outcome"] for e in execution.emails}
+    assert sorted(outcomes.values()) == ["FAILED", "TIMED_OUT"]
+    (waited,) = [e for e in execution.emails if e.attributes["outcome"] == "FAILED"]
+    assert "UpdateSlotsBusy" in waited.body
+    assert max(execution.retry_waits) >= 600
+    # and at no time were two updates building at once
+    assert sim.max_concurrent_updates_seen == 1
 
 
 # --- 11. bounded concurrency -----------------------------------------------------------------
@@ -538,7 +564,7 @@ def test_long_root_name_yields_valid_names_and_no_rebuild(
         ({"dryRun": False}, "the field 'images' is missing"),
         ({"images": ["ImgA"], "image": "ImgB"}, "unknown field 'image'"),
         ({"images": ["ImgA", "Nope"]}, "'Nope' is not one of the configured images"),
-        ("ImgA", "The input must be a JSON object"),
+        ("ImgA", "must be a JSON object"),
     ],
     ids=["missing-images", "unknown-field", "not-configured", "not-an-object"],
 )

@@ -70,6 +70,11 @@ REMEDIATION_HINTS: dict[str, str] = {
         "you no longer need (older images of this lineage are kept), or request a higher "
         "quota in Service Quotas, or lower `maxConcurrentUpdates`."
     ),
+    "UpdateSlotsBusy": (
+        "Earlier updates of your images (possibly from runs that stopped waiting after "
+        "maxUpdateHours) are still building, and the updater never runs more than "
+        "maxConcurrentUpdates at once. Nothing to do: the next scheduled run tries again."
+    ),
     "AppStreamBusy": (
         "AppStream kept answering that the image is being modified. The next scheduled run "
         "tries again; avoid editing the image while the updater runs."
@@ -204,7 +209,8 @@ def _image_rows(
     image, source = task.image, task.source
     return [
         ("Configured image", task.root_image_name),
-        ("New image", task.new_image_name),
+        # Only once the image exists: a failed create must not name an image nobody can find.
+        ("New image", task.new_image_name if image else None),
         ("New image ARN", image.arn if image else None),
         ("Updated from", source.name if source else None),
         ("State", image.state if image else None),

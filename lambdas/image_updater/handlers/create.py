@@ -10,7 +10,15 @@ from image_updater.observability import count
 
 
 def create(task: UpdateTask) -> UpdateTask:
-    result = service.create(task, AppStreamImages(), settings.new_image_tags())
+    result = service.create(
+        task,
+        AppStreamImages(),
+        service.CreateSettings(
+            extra_tags=settings.new_image_tags(),
+            configured_images=settings.configured_images(),
+            max_concurrent_updates=settings.max_concurrent_updates(),
+        ),
+    )
     count("UpdatesStarted")
     return result
 
