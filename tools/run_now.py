@@ -16,8 +16,9 @@ import argparse
 import json
 import sys
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -74,10 +75,11 @@ class Progress:
 
     images: dict[str, ImageProgress]
     seen_events: int = 0
-    changed: list[str] = field(default_factory=list)
+    # (when, image, what it looked like then) for every change in the latest events
+    changes: list[tuple[datetime, str, ImageProgress]] = field(default_factory=list)
 
     def apply(self, events: list[dict[str, Any]]) -> None:
-        self.changed = []
+        self.changes = []
         for event in events[self.seen_events :]:
             entered = event.get("stateEnteredEventDetails")
             exited = event.get("stateExitedEventDetails")
@@ -95,8 +97,7 @@ class Progress:
                 progress.polls = int(data.get("polls") or progress.polls)
                 progress.state = (data.get("image") or {}).get("state") or progress.state
                 progress.new_image = data.get("newImageName") or progress.new_image
-            if image not in self.changed:
-                self.changed.append(image)
+            self.changes.append((event["timestamp"], image, replace(progress)))
         self.seen_events = len(events)
 
 
@@ -165,16 +166,16 @@ class Display:
         self.live = out.isatty()
         self._drawn = 0
 
-    def show(self, progress: Progress, elapsed: str) -> None:
+    def show(self, progress: Progress, started: datetime, now: datetime) -> None:
         if self.live:
             if self._drawn:
                 self.out.write(f"\x1b[{self._drawn}F\x1b[J")
-            lines = [p.line(elapsed) for p in progress.images.values()]
+            lines = [p.line(_elapsed(started, now)) for p in progress.images.values()]
             self.out.write("\n".join(lines) + "\n")
             self._drawn = len(lines)
         else:
-            for image in progress.changed:
-                self.out.write(progress.images[image].line(elapsed) + "\n")
+            for when, _, snapshot in progress.changes:
+                self.out.write(snapshot.line(_elapsed(started, when)) + "\n")
         self.out.flush()
 
 
@@ -211,7 +212,7 @@ def follow(
         progress.apply(events)
         started = described["startDate"]
         now = described.get("stopDate") or datetime.now(UTC).astimezone(started.tzinfo)
-        display.show(progress, _elapsed(started, now))
+        display.show(progress, started, now)
         if described["status"] != "RUNNING":
             described["events"] = events
             return dict(described)
@@ -232,7 +233,9 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     sfn = session.client("stepfunctions")
     payload = {"images": images, "dryRun": args.dry_run}
     started = sfn.start_execution(
-        stateMachineArn=stack.state_machine_arn, input=json.dumps(payload)
+        stateMachineArn=stack.state_machine_arn,
+        name=f"run-now-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}",
+        input=json.dumps(payload),
     )
     arn = started["executionArn"]
     out.write(f"Started {arn}\n  input {json.dumps(payload)}\n")

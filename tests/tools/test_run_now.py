@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -73,6 +74,7 @@ def test_runs_every_configured_image_and_exits_zero(offline: Offline) -> None:
     code, output = offline.run()
     # Then both images are reported, one image is created, and the exit code is 0
     assert code == run_now.OK, output
+    assert "execution:AppStreamImageUpdater:run-now-" in output
     assert "Run SUCCEEDED" in output
     assert "ImgA: SUCCEEDED ImgA-" in output
     assert "ImgB: NO_UPDATE" in output
@@ -125,6 +127,29 @@ def test_a_missing_stack_is_refused_clearly(
     code, _ = offline.run("--stack", "NotDeployed")
     assert code == run_now.ENVIRONMENT
     assert "Stack 'NotDeployed' was not found" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_live_table_redrawn_in_place() -> None:
+    # Given two images, one of which advanced
+    progress = run_now.Progress(
+        images={name: run_now.ImageProgress(name) for name in ("ImgA", "ImgB")}
+    )
+    progress.images["ImgA"].step, progress.images["ImgA"].polls = "checking the build", 2
+    terminal = _Terminal()
+    display = run_now.Display(terminal)
+    started = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    # When it is drawn twice
+    display.show(progress, started, started + timedelta(minutes=20))
+    display.show(progress, started, started + timedelta(minutes=30))
+    # Then the second drawing moves up over the first and shows every image
+    first, second = terminal.getvalue().split("\x1b[2F\x1b[J")
+    assert "0:20:00  ImgA" in first and "checking the build, 2 status checks" in first
+    assert "0:30:00  ImgA" in second and "0:30:00  ImgB" in second and "queued" in second
 
 
 def test_missing_credentials_are_refused_clearly(
