@@ -36,31 +36,34 @@ class Monitoring(Construct):
             label="Unsuccessful executions",
             period=_PERIOD,
         )
-        self.execution_alarm = unsuccessful.create_alarm(
-            self,
+        self.execution_alarm = self._alarm_on_any(
+            unsuccessful,
             "ExecutionsUnsuccessful",
-            alarm_description=(
-                "An AppStream image updater run failed, timed out or was aborted. Image "
-                "failures were e-mailed separately; open the state machine's executions."
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "An AppStream image updater run failed, timed out or was aborted. Image "
+            "failures were e-mailed separately; open the state machine's executions.",
         )
-        self.schedule_alarm = dead_letter_queue.metric_approximate_number_of_messages_visible(
-            period=_PERIOD, statistic="Maximum"
-        ).create_alarm(
-            self,
-            "ScheduledStartsFailed",
-            alarm_description=(
-                "EventBridge Scheduler could not start the AppStream image updater; the "
-                "failed start is in the dead-letter queue with the reason."
+        self.schedule_alarm = self._alarm_on_any(
+            dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=_PERIOD, statistic="Maximum"
             ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "ScheduledStartsFailed",
+            "EventBridge Scheduler could not start the AppStream image updater; the "
+            "failed start is in the dead-letter queue with the reason.",
         )
         for alarm in (self.execution_alarm, self.schedule_alarm):
             alarm.add_alarm_action(actions.SnsAction(topic))
+
+    def _alarm_on_any(
+        self, metric: cloudwatch.IMetric, construct_id: str, description: str
+    ) -> cloudwatch.Alarm:
+        """Alarms as soon as the metric counts one; no data means nothing happened."""
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            alarm_description=description,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
