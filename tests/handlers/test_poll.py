@@ -90,7 +90,7 @@ def test_an_update_that_becomes_available_succeeds(
     assert image["agentVersion"] == "1.1.1001"  # the update installed a newer agent
     metrics = emitted_metrics(capsys.readouterr().out)
     assert metrics["UpdatesSucceeded"] == 1
-    assert metrics["UpdateDuration"] == pytest.approx(20)  # minutes, two intervals
+    assert metrics["UpdateDurationMinutes"] == pytest.approx(20)  # minutes, two intervals
 
 
 def test_a_failed_update_carries_the_reason_and_every_image_error(

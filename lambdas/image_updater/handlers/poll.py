@@ -24,7 +24,8 @@ def poll(task: UpdateTask) -> UpdateTask:
         if result.image and result.image.created_time:
             began = datetime.fromisoformat(result.image.created_time)
             minutes = (clock.utc_now() - began).total_seconds() / 60
-            count("UpdateDuration", minutes, MetricUnit.NoUnit)
+            # CloudWatch has no minutes unit: the name carries it.
+            count("UpdateDurationMinutes", minutes, MetricUnit.NoUnit)
     return result
 
 
