@@ -605,6 +605,13 @@ install_hooks()
 # --- model checks and responses ----------------------------------------------------------------
 
 
+def request_violations(operation: str, params: Mapping[str, Any]) -> list[str]:
+    """What AppStream itself would refuse in these request parameters (pattern, length,
+    enum: the constraints botocore leaves to the service), per the botocore model."""
+    model = _APPSTREAM_MODEL.operation_model(operation)
+    return list(_constraint_violations(params, model.input_shape, ""))
+
+
 def _constraint_violations(
     value: Any, shape: Shape, path: str, *, for_output: bool = False
 ) -> Iterator[str]:
