@@ -608,8 +608,10 @@ install_hooks()
 def request_violations(operation: str, params: Mapping[str, Any]) -> list[str]:
     """What AppStream itself would refuse in these request parameters (pattern, length,
     enum: the constraints botocore leaves to the service), per the botocore model."""
-    model = _APPSTREAM_MODEL.operation_model(operation)
-    return list(_constraint_violations(params, model.input_shape, ""))
+    shape = _APPSTREAM_MODEL.operation_model(operation).input_shape
+    if shape is None:
+        raise ValueError(f"{operation} takes no parameters")
+    return list(_constraint_violations(params, shape, ""))
 
 
 def _constraint_violations(
