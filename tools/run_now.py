@@ -77,6 +77,7 @@ class Progress:
     seen_events: int = 0
     # (when, image, what it looked like then) for every change in the latest events
     changes: list[tuple[datetime, str, ImageProgress]] = field(default_factory=list)
+    _last: dict[str, ImageProgress] = field(default_factory=dict)
 
     def apply(self, events: list[dict[str, Any]]) -> None:
         self.changes = []
@@ -97,7 +98,11 @@ class Progress:
                 progress.polls = int(data.get("polls") or progress.polls)
                 progress.state = (data.get("image") or {}).get("state") or progress.state
                 progress.new_image = data.get("newImageName") or progress.new_image
-            self.changes.append((event["timestamp"], image, replace(progress)))
+            # Entering and leaving a step often look the same: show only what changed.
+            snapshot = replace(progress)
+            if self._last.get(image) != snapshot:
+                self._last[image] = snapshot
+                self.changes.append((event["timestamp"], image, snapshot))
         self.seen_events = len(events)
 
 
@@ -246,12 +251,17 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     output = _json(final.get("output"))
     out.write(f"\nRun {status}\n")
     for result in _results(output, final["events"]):
-        extra = result.get("newImageName") or result.get("action") or ""
-        out.write(f"  {result.get('image')}: {result.get('outcome')} {extra}".rstrip() + "\n")
+        out.write(f"  {result.get('image')}: {_describe(result)}\n")
     if status == "SUCCEEDED":
         return OK
     out.write(f"Reason: {final.get('error', status)}: {final.get('cause', '')}\n".rstrip() + "\n")
     return RUN_FAILED
+
+
+def _describe(result: dict[str, Any]) -> str:
+    if result.get("outcome") == "DRY_RUN":
+        return f"dry run, would {result.get('action')} {result.get('newImageName') or ''}".rstrip()
+    return f"{result.get('outcome')} {result.get('newImageName') or ''}".rstrip()
 
 
 def parser() -> argparse.ArgumentParser:
