@@ -29,6 +29,8 @@ DEFAULT_STACK = "AppStreamImageUpdater"
 OK, RUN_FAILED, USAGE, ENVIRONMENT = 0, 1, 2, 3
 _IMAGE_STEPS = {
     "Check for updates": "checking for updates",
+    "Already up to date": "up to date",
+    "Dry run: report only": "checked (dry run)",
     "Start the update": "starting the update",
     "Wait for the build": "waiting for the build",
     "Check the build": "checking the build",
