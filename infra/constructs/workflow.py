@@ -98,12 +98,18 @@ class UpdateWorkflow(Construct):
             result_path="$.error",
         )
 
+        # Two steps, because an intrinsic function's argument is best a plain path.
+        list_failures = sfn.Pass(
+            self,
+            "List failures",
+            parameters={"results.$": "$.results", "failed.$": "$.results[*].failed"},
+        )
         summarize = sfn.Pass(
             self,
             "Summarize",
             parameters={
                 "results.$": "$.results",
-                "anyFailed.$": "States.ArrayContains($.results[*].failed, true)",
+                "anyFailed.$": "States.ArrayContains($.failed, true)",
             },
         )
         all_done = (
@@ -119,7 +125,13 @@ class UpdateWorkflow(Construct):
             )
             .otherwise(sfn.Succeed(self, "All images done"))
         )
-        definition = read_input.next(plan).next(update_each_image).next(summarize).next(all_done)
+        definition = (
+            read_input.next(plan)
+            .next(update_each_image)
+            .next(list_failures)
+            .next(summarize)
+            .next(all_done)
+        )
 
         log_group = log_groups.create(self, "Logs", config.log_retention_days)
         self.state_machine = sfn.StateMachine(
