@@ -23,7 +23,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDLERS = ("plan", "check", "create", "poll", "report")
-RUNS = 15
+RUNS = 25
 IMPORT_TARGET = 1.25
 ASSET_TARGET_KIB = 64
 
