@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.config import ConfigError, load_config
+from infra.config import ConfigError, config_warnings, load_config
 from infra.stack import ImageUpdaterStack
 
 STACK_NAME = "AppStreamImageUpdater"
@@ -26,6 +26,8 @@ def build_app(app: cdk.App) -> ImageUpdaterStack:
         config=config,
         description="Keeps Amazon AppStream 2.0 images patched with managed image updates",
     )
+    for warning_id, message in config_warnings(config).items():
+        cdk.Annotations.of(stack).add_warning_v2(warning_id, message)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stack
 

@@ -7,12 +7,13 @@ itself. Values given with `cdk deploy -c key=value` arrive as strings and are pa
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -86,7 +87,47 @@ _CRON_FIELDS = {
     "day-of-week": re.compile(rf"(?:[0-9,*?L#-]|{_WEEKDAYS})+", re.IGNORECASE),
     "year": re.compile(r"[0-9,*/-]+"),
 }
-_MIN_RATE_MINUTES = 60
+
+
+class _CronField(NamedTuple):
+    low: int
+    high: int
+    names: tuple[str, ...] = ()  # names[i] spells low + i
+
+    def bounds(self) -> str:
+        spelled = f" (or {self.names[0]} to {self.names[-1]})" if self.names else ""
+        return f"between {self.low} and {self.high}{spelled}"
+
+
+# EventBridge Scheduler's cron: the values each field takes.
+_CRON_BOUNDS: Mapping[str, _CronField] = MappingProxyType(
+    {
+        "minutes": _CronField(0, 59),
+        "hours": _CronField(0, 23),
+        "day-of-month": _CronField(1, 31),
+        "month": _CronField(1, 12, tuple(_MONTHS.split("|"))),
+        "day-of-week": _CronField(1, 7, tuple(_WEEKDAYS.split("|"))),
+        "year": _CronField(1970, 2199),
+    }
+)
+# The forms that name no fixed values and must be their field's only value: '?' (any day);
+# day-of-month L (last day), LW (last weekday), L-n (n days before the last; undocumented, but
+# AWS support confirms it is intended), nW (weekday nearest day n); day-of-week L (Saturday),
+# dL (the month's last weekday d), d#n (its nth weekday d).
+_CRON_SPECIALS: Mapping[str, re.Pattern[str]] = MappingProxyType(
+    {
+        "day-of-month": re.compile(r"\?|LW?|L-(?P<before_last>[0-9]+)|(?P<day>[0-9]+)W"),
+        "day-of-week": re.compile(
+            rf"\?|L|(?P<day>[0-9]+|{_WEEKDAYS})(?:L|#(?P<nth>[0-9]+))", re.IGNORECASE
+        ),
+    }
+)
+_CRON_BEFORE_LAST = range(1, 31)
+_CRON_NTH_WEEKDAY = range(1, 6)
+_DIGITS = re.compile(r"[0-9]+")
+_MINUTES_PER_DAY = 24 * 60
+# Runs closer than this overlap: rate() and cron() alike.
+_MIN_RUN_SPACING_MINUTES = 60
 
 
 class ConfigError(ValueError):
@@ -118,6 +159,19 @@ class UpdaterConfig:
     def max_polls(self) -> int:
         """Status checks of one update before the workflow gives up on it."""
         return -(-self.max_update_hours * 60 // self.poll_interval_minutes)
+
+
+def config_warnings(config: UpdaterConfig) -> dict[str, str]:
+    """Valid settings that are probably a mistake: warning id -> message, for the synth to show."""
+    warnings: dict[str, str] = {}
+    if not config.notification_emails:
+        warnings["AppStreamImageUpdater:notificationEmailsEmpty"] = (
+            "notificationEmails is empty: no one is subscribed to the notification topic, so "
+            "nobody learns of new images or failed updates. Add an address with "
+            "-c notificationEmails=a@example.com or in cdk.json's context, then confirm the "
+            "subscription from the e-mail SNS sends: nothing is delivered until it is confirmed."
+        )
+    return warnings
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -297,7 +351,7 @@ def _rate_problems(expression: str, count: int, unit: str) -> Iterator[str]:
     elif (unit == singular) != (count == 1):
         expected = singular if count == 1 else singular + "s"
         yield f"{expression!r} must say {expected!r} for {count}"
-    elif count * _RATE_UNIT_MINUTES[singular] < _MIN_RATE_MINUTES:
+    elif count * _RATE_UNIT_MINUTES[singular] < _MIN_RUN_SPACING_MINUTES:
         yield (
             f"{expression!r} must be at least 1 hour apart: a run would start before "
             "the previous one has checked in on its images"
@@ -312,19 +366,125 @@ def _cron_problems(expression: str, fields: list[str]) -> Iterator[str]:
     cron = dict(zip(_CRON_FIELD_NAMES, fields, strict=True))
     if (cron["day-of-month"] == "?") == (cron["day-of-week"] == "?"):
         yield f"{expression!r} must have '?' in exactly one of day-of-month and day-of-week"
+    selected: dict[str, frozenset[int]] = {}
     for name, value in cron.items():
         if not _CRON_FIELDS[name].fullmatch(value):
             yield f"{expression!r} has characters not allowed in its {name} field: {value!r}"
+            continue
+        values, problems = _cron_field(name, value)
+        yield from (f"{expression!r} {problem}" for problem in problems)
+        if not problems:
+            selected[name] = values
+    if "minutes" in selected and "hours" in selected:
+        gap = _smallest_cron_gap(selected["minutes"], selected["hours"])
+        if gap < _MIN_RUN_SPACING_MINUTES:
+            yield (
+                f"{expression!r} starts runs {gap} minute{'s' if gap != 1 else ''} apart; they "
+                "must be at least 1 hour apart: a run would start before the previous one has "
+                "checked in on its images"
+            )
+
+
+class _CronRule(ValueError):
+    """One item of a cron field breaks a rule; the message is the rule."""
+
+
+def _cron_field(name: str, text: str) -> tuple[frozenset[int], tuple[str, ...]]:
+    """The values a cron field selects, and a problem for each comma-separated item."""
+    items = text.split(",")
+    values: set[int] = set()
+    problems: list[str] = []
+    for item in items:
+        try:
+            values.update(_cron_item(name, item, alone=len(items) == 1))
+        except _CronRule as rule:
+            problems.append(f"has {item!r} in its {name} field: {rule}")
+    return frozenset(values), tuple(problems)
+
+
+def _cron_item(name: str, item: str, *, alone: bool) -> range:
+    """The values one item selects: `*`, `v`, `a-b`, each optionally `/step`, or a special."""
+    field = _CRON_BOUNDS[name]
+    special = _CRON_SPECIALS[name].fullmatch(item) if name in _CRON_SPECIALS else None
+    if special:
+        if not alone:
+            raise _CronRule("'?', 'L', 'W' and '#' forms must be the field's only value")
+        found = special.groupdict()
+        if found.get("day") is not None:
+            _cron_value(field, found["day"])
+        if found.get("before_last") is not None:
+            before_last = int(found["before_last"])
+            if before_last not in _CRON_BEFORE_LAST:
+                most = _CRON_BEFORE_LAST.stop - 1
+                raise _CronRule(
+                    f"L-{before_last}: days before the month's last must be between 1 and {most}"
+                )
+        if found.get("nth") is not None:
+            nth = int(found["nth"])
+            if nth not in _CRON_NTH_WEEKDAY:
+                most = _CRON_NTH_WEEKDAY.stop - 1
+                raise _CronRule(
+                    f"#{nth}: the weekday's occurrence in the month must be between 1 and {most}"
+                )
+        return range(0)  # these select days; only minutes and hours are counted
+    base, slash, step_text = item.partition("/")
+    step = 1
+    if slash:
+        if not _DIGITS.fullmatch(step_text):
+            raise _CronRule(f"increment {step_text!r} must be a whole number")
+        step = int(step_text)
+        if step < 1:
+            raise _CronRule(f"increment {step} must be at least 1")
+    if base == "*":
+        return range(field.low, field.high + 1, step)
+    first, dash, last = base.partition("-")
+    start = _cron_value(field, first)
+    # `a/step` runs from a to the end of the field; a lone value selects itself.
+    end = _cron_value(field, last) if dash else field.high if slash else start
+    if end < start:
+        raise _CronRule(f"range {base} must go from the lower value to the higher")
+    return range(start, end + 1, step)
+
+
+def _cron_value(field: _CronField, text: str) -> int:
+    if _DIGITS.fullmatch(text):
+        number = int(text)
+        if not field.low <= number <= field.high:
+            raise _CronRule(f"{number} must be {field.bounds()}")
+        return number
+    if text.upper() in field.names:
+        return field.low + field.names.index(text.upper())
+    raise _CronRule(f"{text!r} must be a number {field.bounds()}")
+
+
+def _smallest_cron_gap(minutes: frozenset[int], hours: frozenset[int]) -> int:
+    """Minutes between the two closest runs of a cron expression with these minutes and hours.
+
+    The day fields can only remove runs, so they widen gaps, except that the last run of one
+    day is followed by the first of the next: assume every day fires and count that wrap too.
+    """
+    runs = sorted(hour * 60 + minute for hour in hours for minute in minutes)
+    wrap = runs[0] + _MINUTES_PER_DAY - runs[-1]
+    return min([wrap, *(later - earlier for earlier, later in itertools.pairwise(runs))])
 
 
 def _timezone_problems(zone: str) -> Iterator[str]:
-    if zone != "UTC" and zone not in _known_timezones():
+    if zone not in _known_timezones():
         yield f"{zone!r} must be an IANA time zone name such as 'Europe/Paris' or 'UTC'"
 
 
 @cache
 def _known_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    """The tz database's Zone and Link names (canonical zones and their backward links).
+
+    Read from the pinned `tzdata` package's own list rather than zoneinfo.available_timezones(),
+    which lists whatever files the machine's zoneinfo directories hold: `localtime` (a link to
+    the machine's own setting) and, depending on the system, more that are not zones. The
+    synth must not accept a name on one machine and refuse it on another. `Factory` is in the
+    tz database but is its placeholder for "zone unknown" (abbreviation -00), not a place.
+    """
+    names = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(names) - {"Factory"}
 
 
 def _within(bounds: range) -> Callable[[int], Iterator[str]]:

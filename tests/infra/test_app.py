@@ -8,6 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aws_cdk as cdk
+from aws_cdk.assertions import Annotations, Match
+
+from app import build_app
+from infra.config import cdk_json_feature_flags
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -51,3 +57,29 @@ def test_cli_style_values_synthesize(tmp_path: Path) -> None:
         r for r in template["Resources"].values() if r["Type"] == "AWS::Scheduler::Schedule"
     )
     assert json.loads(schedule["Properties"]["Target"]["Input"])["images"] == ["ImgA", "ImgB"]
+
+
+def _annotations(**context: str) -> Annotations:
+    app = cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA", **context})
+    return Annotations.from_stack(build_app(app))
+
+
+def test_no_notification_address_warns_how_to_add_one_and_to_confirm_it() -> None:
+    # Given no address in notificationEmails
+    # When the app is synthesized
+    annotations = _annotations(notificationEmails="")
+    # Then the stack carries a warning: how to add an address, and that SNS awaits a confirmation
+    annotations.has_warning(
+        "/AppStreamImageUpdater",
+        Match.string_like_regexp(
+            r"notificationEmails is empty.*"
+            r"-c notificationEmails=a@example\.com.*cdk\.json.*confirm"
+        ),
+    )
+
+
+def test_a_notification_address_silences_the_warning() -> None:
+    # Given one address / When synthesized / Then no warning mentions notificationEmails
+    _annotations(notificationEmails="ops@example.com").has_no_warning(
+        "*", Match.string_like_regexp("notificationEmails")
+    )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import string
-import zoneinfo
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +237,12 @@ REJECTED = [
     ("scheduleExpression", 3, ["3", "must be a string"]),
     ("scheduleTimezone", "Mars/Olympus_Mons", ["'Mars/Olympus_Mons'", "IANA time zone"]),
     ("scheduleTimezone", "CEST", ["'CEST'", "IANA"]),
+    # Entries of a zoneinfo directory that are not time zones of the tz database.
+    ("scheduleTimezone", "localtime", ["'localtime'", "IANA time zone"]),
+    ("scheduleTimezone", "Factory", ["'Factory'", "IANA time zone"]),
+    ("scheduleTimezone", "posixrules", ["'posixrules'", "IANA time zone"]),
+    ("scheduleTimezone", "posix/Europe/Paris", ["'posix/Europe/Paris'", "IANA time zone"]),
+    ("scheduleTimezone", "right/UTC", ["'right/UTC'", "IANA time zone"]),
     ("pollIntervalMinutes", 0, ["0", "between 1 and 60"]),
     ("pollIntervalMinutes", "61", ["61", "between 1 and 60"]),
     ("pollIntervalMinutes", "abc", ["'abc'", "must be an integer"]),
@@ -251,7 +258,7 @@ REJECTED = [
     ("scheduleEnabled", "off", ["'off'", "true or false"]),
     ("logExecutionData", 0, ["0", "true or false"]),
     ("newImageTags", {"aws:owner": "me"}, ["'aws:owner'", "must not start with 'aws:'"]),
-    ("newImageTags", {"Team!": "EUC"}, ["'Team!'", "may contain only"]),
+    ("newImageTags", {"Team!": "EUC"}, ["'Team!'", "may contain", "only letters"]),
     ("newImageTags", {"Team": "EUC;"}, ["'EUC;'", "may contain only"]),
     ("newImageTags", {"Team": "v" * 257}, ["'Team'", "at most 256"]),
     ("newImageTags", {naming.LINEAGE_ROOT_TAG: "x"}, [naming.LINEAGE_ROOT_TAG, "reserved"]),
@@ -281,6 +288,177 @@ def test_each_rule_rejects_with_key_value_and_rule(
         assert fragment in message
 
 
+# --- cron: run spacing and field values ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "gap"),
+    [
+        ("cron(* * * * ? *)", "1 minute apart"),
+        ("cron(*/5 * * * ? *)", "5 minutes apart"),
+        ("cron(0,30 3 ? * MON *)", "30 minutes apart"),
+        ("cron(0/20 9-17 ? * MON-FRI *)", "20 minutes apart"),
+        # 00:10, 00:50, 23:10, 23:50: 40 minutes within a day, 20 from 23:50 to the next 00:10
+        ("cron(10,50 0,23 * * ? *)", "20 minutes apart"),
+    ],
+)
+def test_cron_runs_closer_than_an_hour_are_refused_naming_the_smallest_gap(
+    expression: str, gap: str
+) -> None:
+    # Given a cron expression whose closest runs are `gap` apart
+    context = {"scheduleExpression": expression}
+
+    # When
+    problems = problems_of(context)
+
+    # Then the same minimum as rate() applies, and the message says how close the runs come
+    assert len(problems) == 1
+    assert problems[0].startswith(f"scheduleExpression: {expression!r}")
+    assert gap in problems[0]
+    assert "at least 1 hour" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("expression", "fragments"),
+    [
+        ("cron(99 3 * * ? *)", ["'99' in its minutes field", "between 0 and 59"]),
+        ("cron(0 24 * * ? *)", ["'24' in its hours field", "between 0 and 23"]),
+        ("cron(0 3 32 * ? *)", ["'32' in its day-of-month field", "between 1 and 31"]),
+        ("cron(0 3 0 * ? *)", ["'0' in its day-of-month field", "between 1 and 31"]),
+        ("cron(0 3 * 13 ? *)", ["'13' in its month field", "between 1 and 12", "JAN"]),
+        ("cron(0 3 * 0 ? *)", ["'0' in its month field", "between 1 and 12"]),
+        ("cron(0 3 ? * 8 *)", ["'8' in its day-of-week field", "between 1 and 7", "SUN"]),
+        ("cron(0 3 ? * 0 *)", ["'0' in its day-of-week field", "between 1 and 7"]),
+        ("cron(0 3 * * ? 1969)", ["'1969' in its year field", "between 1970 and 2199"]),
+        ("cron(0 3 * * ? 2200)", ["'2200' in its year field", "between 1970 and 2199"]),
+        # every value of a list, a range, an increment
+        ("cron(0 3,25 * * ? *)", ["'25' in its hours field", "25 must be between 0 and 23"]),
+        ("cron(0 3 ? * 2-9 *)", ["'2-9' in its day-of-week field", "9 must be between 1 and 7"]),
+        ("cron(0 3 * * ? 2026-2300)", ["'2026-2300'", "2300 must be between 1970 and 2199"]),
+        ("cron(0 5-3 * * ? *)", ["'5-3' in its hours field", "from the lower value"]),
+        ("cron(0 3 ? * SAT-MON *)", ["'SAT-MON'", "from the lower value"]),
+        ("cron(0 3 ? DEC-JAN * *)", ["'DEC-JAN' in its month field", "from the lower value"]),
+        ("cron(0/0 3 * * ? *)", ["'0/0' in its minutes field", "increment 0", "at least 1"]),
+        ("cron(60/5 3 * * ? *)", ["'60/5' in its minutes field", "60 must be between 0 and 59"]),
+        ("cron(0 3 */0 * ? *)", ["'*/0' in its day-of-month field", "at least 1"]),
+        ("cron(0 3 1-40/2 * ? *)", ["'1-40/2'", "40 must be between 1 and 31"]),
+        ("cron(0 3,,4 * * ? *)", ["'' in its hours field", "must be a number"]),
+        ("cron(0 3 * 1-JAN-3 ? *)", ["'1-JAN-3' in its month field", "must be a number"]),
+        # the L, W and # forms
+        ("cron(0 3 32W * ? *)", ["'32W' in its day-of-month field", "between 1 and 31"]),
+        ("cron(0 3 0W * ? *)", ["'0W'", "between 1 and 31"]),
+        ("cron(0 3 L-31 * ? *)", ["'L-31'", "between 1 and 30"]),
+        ("cron(0 3 ? * 9L *)", ["'9L' in its day-of-week field", "between 1 and 7"]),
+        ("cron(0 3 ? * 8#2 *)", ["'8#2' in its day-of-week field", "between 1 and 7"]),
+        ("cron(0 3 ? * 2#6 *)", ["'2#6' in its day-of-week field", "#6", "between 1 and 5"]),
+        ("cron(0 3 ? * 2#0 *)", ["'2#0'", "between 1 and 5"]),
+        ("cron(0 3 ? * 2#1,6#3 *)", ["'2#1' in its day-of-week field", "only value"]),
+        ("cron(0 3 L,15 * ? *)", ["'L' in its day-of-month field", "only value"]),
+        ("cron(0 3 15W,20 * ? *)", ["'15W'", "only value"]),
+        ("cron(0 3 ?,1 * ? *)", ["'?' in its day-of-month field", "only value"]),
+        ("cron(0 3 L/2 * ? *)", ["'L/2' in its day-of-month field", "must be a number"]),
+    ],
+)
+def test_cron_values_outside_their_field_or_form_are_refused(
+    expression: str, fragments: list[str]
+) -> None:
+    # When the schedule holds a value EventBridge Scheduler would refuse
+    problems = problems_of({"scheduleExpression": expression})
+
+    # Then the message names the key, the expression, the offending value and the rule
+    assert problems
+    assert all(problem.startswith(f"scheduleExpression: {expression!r}") for problem in problems)
+    message = "\n".join(problems)
+    for fragment in fragments:
+        assert fragment in message
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(0 3 L * ? *)",
+        "cron(0 3 LW * ? *)",
+        "cron(0 3 15W * ? *)",
+        "cron(0 3 L-3 * ? *)",
+        "cron(0 3 1-31/2 * ? *)",
+        "cron(0 3 1/10 JAN/3 ? 2026/2)",
+        "cron(0 3 31 dec ? 2199)",
+        "cron(59 23 1 1 ? 1970)",
+        "cron(0 3 ? * L *)",
+        "cron(0 3 ? * 6L *)",
+        "cron(0 3 ? * 2#1 *)",
+        "cron(0 3 ? * MON#5 *)",
+        "cron(0 3 ? * SUN,MON-FRI,7 *)",
+        "cron(0 0-23 * * ? *)",
+        "cron(55 3,4 * * ? *)",  # 03:55 and 04:55: an hour apart, as close as rate() may go
+        "cron(45/30 */2 * * ? *)",
+        "cron(0 22/3 * * ? *)",
+    ],
+)
+def test_every_documented_cron_form_within_its_bounds_is_accepted(expression: str) -> None:
+    # When / Then the expression loads as written
+    assert load_config({"scheduleExpression": expression}).schedule_expression == expression
+
+
+def smallest_gap_by_enumeration(minutes: set[int], hours: set[int]) -> int:
+    """Every run of two whole days, every day firing: the closest two of them."""
+    runs = sorted(
+        day * 1440 + hour * 60 + minute for day in (0, 1) for hour in hours for minute in minutes
+    )
+    return min(later - earlier for earlier, later in itertools.pairwise(runs))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sets(st.integers(0, 59), min_size=1, max_size=4),
+    st.sets(st.integers(0, 23), min_size=1, max_size=6),
+)
+def test_cron_spacing_agrees_with_enumerating_two_days_of_runs(
+    minutes: set[int], hours: set[int]
+) -> None:
+    # Given the runs of a cron expression, enumerated
+    expression = f"cron({','.join(map(str, minutes))} {','.join(map(str, hours))} * * ? *)"
+    gap = smallest_gap_by_enumeration(minutes, hours)
+
+    # When
+    try:
+        load_config({"scheduleExpression": expression})
+        problems: tuple[str, ...] = ()
+    except ConfigError as error:
+        problems = error.problems
+
+    # Then it is refused exactly when two runs come closer than an hour, saying how close
+    if gap < 60:
+        assert len(problems) == 1
+        assert f" {gap} minute" in problems[0]
+    else:
+        assert problems == ()
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/Paris", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "US/Eastern"]
+)
+def test_tz_database_zones_and_their_links_are_accepted(zone: str) -> None:
+    # When / Then canonical zones and the tz database's backward-compatible links both load
+    assert load_config({"scheduleTimezone": zone}).schedule_timezone == zone
+
+
+def test_only_an_empty_notification_list_draws_a_warning() -> None:
+    # Given the same settings without and with an address
+    silent = load_config({"notificationEmails": ""})
+    heard = load_config({"notificationEmails": "ops@example.com"})
+
+    # When
+    warned, quiet = config.config_warnings(silent), config.config_warnings(heard)
+
+    # Then one warning names the key, both ways to set it, and the confirmation step
+    (message,) = warned.values()
+    assert message.startswith("notificationEmails is empty")
+    assert "-c notificationEmails=a@example.com" in message and "cdk.json" in message
+    assert "confirm" in message
+    assert quiet == {}
+
+
 def test_several_problems_are_reported_together_in_key_order() -> None:
     # Given three bad keys, listed out of order
     context = {"logRetentionDays": 2, "imageNames": "AWSBase", "pollIntervalMinutes": "0"}
@@ -301,7 +479,21 @@ def test_several_problems_are_reported_together_in_key_order() -> None:
 
 # --- properties ----------------------------------------------------------------------------------
 
-ZONES = sorted(zoneinfo.available_timezones() | {"UTC"})
+
+def tz_database_names() -> list[str]:
+    """Zone and Link names in the tz database's own source (tzdata.zi), but its placeholder."""
+    source = resources.files("tzdata").joinpath("zoneinfo", "tzdata.zi").read_text("utf-8")
+    names: set[str] = set()
+    for line in source.splitlines():
+        fields = line.split()
+        if fields[:1] == ["Z"]:  # Z name offset rules format [until]
+            names.add(fields[1])
+        elif fields[:1] == ["L"]:  # L target name
+            names.add(fields[2])
+    return sorted(names - {"Factory"})
+
+
+ZONES = tz_database_names()
 TAG_ALPHABET = st.characters(categories=("L", "N", "Zs"), include_characters="_.:/=+-@")
 
 image_names = st.from_regex(naming.IMAGE_NAME_PATTERN, fullmatch=True).filter(
@@ -333,8 +525,9 @@ CRON_DAYS += [("L", "?"), ("15W", "?"), ("*/2", "?"), ("1,15", "?")]
 @st.composite
 def crons(draw: st.DrawFn) -> str:
     day_of_month, day_of_week = draw(st.sampled_from(CRON_DAYS))
-    minutes = draw(st.sampled_from(["0", "15", "*/30", "0,30", "5-10"]))
-    hours = draw(st.sampled_from(["3", "*", "1-5", "*/6", "0,12"]))
+    # Runs at least an hour apart: one minute of the hour, however it is spelled.
+    minutes = draw(st.sampled_from(["0", "15", "59", "45/30", "10-10", "20-59/40"]))
+    hours = draw(st.sampled_from(["3", "*", "1-5", "*/6", "0,12", "22/3", "0-23"]))
     month = draw(st.sampled_from(["*", "JAN", "jan-jun", "1,7"]))
     year = draw(st.sampled_from(["*", "2026", "2026-2030"]))
     return f"cron({minutes} {hours} {day_of_month} {month} {day_of_week} {year})"
@@ -470,11 +663,25 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         st.integers(1, 9).filter(lambda n: n != 6).map(lambda n: f"cron({' '.join(['1'] * n)})"),
         st.sampled_from(["1 *", "? ?", "* *", "1 MON"]).map(lambda d: f"cron(0 3 {d} * *)"),
         st.sampled_from(["X", "?", "$", "1;2"]).map(lambda bad: f"cron(0 {bad} ? * MON *)"),
+        st.integers(1, 59).map(lambda step: f"cron(*/{step} * * * ? *)"),
+        st.sampled_from(["0,30", "0-5", "*", "10/15"]).map(lambda m: f"cron({m} 3 ? * MON *)"),
+        st.integers(60, 999).map(lambda n: f"cron({n} 3 * * ? *)"),
+        st.integers(24, 99).map(lambda n: f"cron(0 {n} * * ? *)"),
+        st.sampled_from([0, *range(32, 99)]).map(lambda n: f"cron(0 3 {n} * ? *)"),
+        st.sampled_from([0, *range(13, 99)]).map(lambda n: f"cron(0 3 ? {n} MON *)"),
+        st.sampled_from([0, *range(8, 99)]).map(lambda n: f"cron(0 3 ? * {n} *)"),
+        st.one_of(st.integers(0, 1969), st.integers(2200, 9999)).map(
+            lambda year: f"cron(0 3 * * ? {year})"
+        ),
         st.text(max_size=30).filter(lambda t: not t.strip().startswith(("rate(", "cron("))),
         st.integers(),
     ),
     "scheduleTimezone": st.one_of(
         st.text(max_size=30).filter(lambda zone: zone.strip() not in ZONES),
+        st.sampled_from(["localtime", "Factory", "posixrules"]),
+        st.sampled_from(ZONES).flatmap(
+            lambda zone: st.sampled_from([f"posix/{zone}", f"right/{zone}"])
+        ),
         st.integers(),
     ),
     "pollIntervalMinutes": out_of(config.POLL_INTERVAL_MINUTES),
