@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 CHECKOV := .tools/checkov/bin/checkov
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_DEFAULT_REGION ?= us-east-1
+# The runtime package lives in lambdas/ (as in Lambda); every target sees it as pytest does.
+export PYTHONPATH := $(CURDIR):$(CURDIR)/lambdas
 
 .PHONY: setup test lint rehearse bench docs run-now synth clean
 

@@ -9,6 +9,7 @@ from constructs import Construct, IConstruct
 from image_updater.domain import naming
 from infra.config import UpdaterConfig
 from infra.constructs.functions import RUNTIME, UpdaterFunctions
+from infra.constructs.ledger import Ledger
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.notifications import Notifications
 from infra.constructs.schedule import UpdateSchedule
@@ -22,6 +23,11 @@ class ImageUpdaterStack(Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         notifications = Notifications(self, "Notifications", emails=config.notification_emails)
         functions = UpdaterFunctions(self, "Functions", config=config)
+        ledger = Ledger(self, "Ledger")
+        ledger.grant_lineage_lock(functions.create)
+        ledger.grant_report_tracking(functions.check)
+        ledger.grant_report_claims(functions.check)
+        ledger.grant_report_claims(functions.poll)
         workflow = UpdateWorkflow(
             self, "Workflow", config=config, functions=functions, topic=notifications.topic
         )

@@ -159,6 +159,10 @@ class SimulatedAppStream:
         self._concurrent_update_quota = 5
         self._image_quota = 10
         self._max_concurrent_updates_seen = 0
+        # The account's other durable state that runs leave behind (the updater's DynamoDB
+        # ledger): the workflow runner saves it here after each run and restores it before
+        # the next, as AWS would keep it.
+        self.account_state: dict[str, Any] = {}
         self._operations: dict[str, Callable[[dict[str, Any], datetime], dict[str, Any]]] = {
             "DescribeImages": self._describe_images,
             "ListTagsForResource": self._list_tags_for_resource,

@@ -34,6 +34,9 @@ from rehearsal.template import SynthesizedApp, synthesize
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+# Step Functions' quota for a state's input or output (and the execution's). moto does not
+# enforce it, and `States.DataLimitExceeded` cannot be caught, so the runner checks it.
+PAYLOAD_LIMIT_BYTES = 256 * 1024
 
 
 class SimulatedClock:
@@ -118,6 +121,22 @@ class Execution:
     retry_waits: list[float]
     elapsed: timedelta
     sim: SimulatedAppStream
+
+    @property
+    def oversized_states(self) -> list[str]:
+        """States whose input or output AWS would refuse (States.DataLimitExceeded): on AWS
+        the run would end there, without an e-mail."""
+        found = []
+        for event in self.history:
+            for key, field_name in (
+                ("stateEnteredEventDetails", "input"),
+                ("stateExitedEventDetails", "output"),
+            ):
+                details = event.get(key) or {}
+                size = len(str(details.get(field_name) or "").encode())
+                if size > PAYLOAD_LIMIT_BYTES:
+                    found.append(f"{details.get('name')} {field_name}: {size} bytes")
+        return found
 
     @property
     def states(self) -> list[str]:
@@ -281,14 +300,19 @@ class WorkflowRunner:
             self._reset_clients()
             _quiet(self.show_logs)
             arns = self._deploy()
-            yield boto3.client("stepfunctions", region_name=REGION), *arns
+            _restore_ledger(self.app.ledger_table, sim)
+            try:
+                yield boto3.client("stepfunctions", region_name=REGION), *arns
+            finally:
+                _save_ledger(self.app.ledger_table, sim)
 
     @staticmethod
     def _reset_clients() -> None:
         # Clients cached by the handlers belong to a previous mock; start fresh.
-        from image_updater import appstream
+        from image_updater import appstream, ledger
 
         appstream.default_client.cache_clear()
+        ledger.default_client.cache_clear()
 
     def _deploy(self) -> tuple[str, str]:
         iam = boto3.client("iam", region_name=REGION)
@@ -313,6 +337,30 @@ class WorkflowRunner:
             name="AppStreamImageUpdater", definition=definition, roleArn=role
         )
         return machine["stateMachineArn"], topic_arn
+
+
+def _restore_ledger(table: Mapping[str, Any], sim: SimulatedAppStream) -> None:
+    """Create the ledger table in moto, holding what earlier runs on this account left."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName=table["name"],
+        KeySchema=table["KeySchema"],
+        AttributeDefinitions=table["AttributeDefinitions"],
+        BillingMode=table["BillingMode"],
+    )
+    for item in sim.account_state.get("ledger", []):
+        dynamodb.put_item(TableName=table["name"], Item=item)
+
+
+def _save_ledger(table: Mapping[str, Any], sim: SimulatedAppStream) -> None:
+    """Keep the ledger with the simulated account, for the next run (mock_aws forgets it)."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    items = [
+        item
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table["name"])
+        for item in page["Items"]
+    ]
+    sim.account_state["ledger"] = items
 
 
 def sent_emails(topic_arn: str) -> list[Email]:

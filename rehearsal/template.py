@@ -34,14 +34,24 @@ class SynthesizedApp:
 
     @property
     def function_environment(self) -> dict[str, str]:
-        """The functions' environment; they share one, which the runner applies once."""
+        """The functions' environment; they share one, which the runner applies once. A
+        variable only some functions have (e.g. the ledger's table) must agree where set;
+        the table's physical name offline is its logical id."""
+        references = {table: table for table in self.resources("AWS::DynamoDB::GlobalTable")}
         merged: dict[str, str] = {}
         for resource in self.resources("AWS::Lambda::Function").values():
             variables = resource["Properties"].get("Environment", {}).get("Variables", {})
             for key, value in variables.items():
-                if merged.setdefault(key, value) != value:
+                resolved = _resolve(value, references)
+                if merged.setdefault(key, resolved) != resolved:
                     raise ValueError(f"functions disagree on environment variable {key}")
         return merged
+
+    @property
+    def ledger_table(self) -> dict[str, Any]:
+        """The ledger table: logical id (its name offline) and key schema."""
+        ((logical_id, table),) = self.resources("AWS::DynamoDB::GlobalTable").items()
+        return {"name": logical_id, **table["Properties"]}
 
     @property
     def topic_id(self) -> str:

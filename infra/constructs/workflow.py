@@ -5,7 +5,11 @@
 
 Every error inside an image's branch is caught into that image's failure e-mail, so one
 image never stops the others; the execution still ends FAILED when any image failed, so
-the alarm sees it.
+the alarm sees it. A dry run sends no e-mail: its errors become part of its results.
+
+No state holds more than the execution input itself (256 KiB at most): the input goes to
+Plan unwrapped, and what the Lambdas return is capped (see `errors.shortened`), because
+`States.DataLimitExceeded` cannot be caught and would end a run without an e-mail.
 """
 
 from __future__ import annotations
@@ -19,8 +23,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from image_updater.errors import QUOTA_ERRORS, TRANSIENT_ERRORS
-from image_updater.models import FOLLOW, NO_UPDATE
+from image_updater.errors import (
+    LAMBDA_TIMEOUT_ERRORS,
+    QUOTA_ERRORS,
+    TRANSIENT_ERRORS,
+    LineageBusy,
+)
+from image_updater.models import FOLLOW, LATE_REPORT, NO_UPDATE, REPORTED_ELSEWHERE
 from infra.config import UpdaterConfig
 from infra.constructs import log_groups
 from infra.constructs.functions import UpdaterFunctions
@@ -59,18 +68,10 @@ class UpdateWorkflow(Construct):
         self._topic = topic
         self._functions = functions
 
-        # Wrapping the input first means a Catch can always attach the error to it, even
-        # when a hand-started run's input is not a JSON object.
-        read_input = sfn.Pass(self, "Read the input", parameters={"input.$": "$"})
+        # The input goes to Plan as it is (any JSON value, up to the 256 KiB an execution
+        # input may have): wrapping it could push a state over the limit.
         plan = self._invoke(
-            "Plan the run",
-            functions.plan,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "input": sfn.JsonPath.object_at("$.input"),
-                    "executionArn": sfn.JsonPath.execution_id,
-                }
-            ),
+            "Plan the run", functions.plan, payload=sfn.TaskInput.from_json_path_at("$")
         )
         update_each_image = sfn.Map(
             self,
@@ -86,16 +87,19 @@ class UpdateWorkflow(Construct):
             result_path="$.results",
         )
         update_each_image.item_processor(self._image_branch(config))
+        # The refusal keeps only the error (never the input), and ends FAILED whether or
+        # not its e-mail could be sent.
+        refused = sfn.Fail(
+            self,
+            "Run refused",
+            error="RunRefused",
+            cause="The run could not start; the reason was e-mailed.",
+        )
         plan.add_catch(
-            self._report_and_send("run refused").next(
-                sfn.Fail(
-                    self,
-                    "Run refused",
-                    error="RunRefused",
-                    cause="The run could not start; the reason was e-mailed.",
-                )
+            sfn.Pass(self, "Keep the refusal", parameters={"error.$": "$"}).next(
+                self._report_and_send("run refused", then=refused)
             ),
-            result_path="$.error",
+            result_path="$",
         )
 
         # Two steps, because an intrinsic function's argument is best a plain path.
@@ -125,13 +129,7 @@ class UpdateWorkflow(Construct):
             )
             .otherwise(sfn.Succeed(self, "All images done"))
         )
-        definition = (
-            read_input.next(plan)
-            .next(update_each_image)
-            .next(list_failures)
-            .next(summarize)
-            .next(all_done)
-        )
+        definition = plan.next(update_each_image).next(list_failures).next(summarize).next(all_done)
 
         log_group = log_groups.create(self, "Logs", config.log_retention_days)
         self.state_machine = sfn.StateMachine(
@@ -153,9 +151,38 @@ class UpdateWorkflow(Construct):
 
     def _image_branch(self, config: UpdaterConfig) -> sfn.IChainable:
         report = self._report_and_send("image")
-        check = self._appstream_step("Check for updates", self._functions.check, report)
-        create = self._appstream_step("Start the update", self._functions.create, report)
-        poll = self._appstream_step("Check the build", self._functions.poll, report)
+        on_error = (
+            sfn.Choice(self, "Dry run?")
+            .when(
+                sfn.Condition.boolean_equals("$.dryRun", True),
+                sfn.Pass(
+                    self,
+                    "Dry run: keep the error",
+                    parameters={
+                        "image.$": "$.rootImageName",
+                        "outcome": "DRY_RUN",
+                        "error.$": "$.error",
+                        "failed": False,
+                    },
+                ),
+            )
+            .otherwise(report)
+        )
+        check = self._appstream_step("Check for updates", self._functions.check, on_error)
+        create = self._appstream_step("Start the update", self._functions.create, on_error)
+        # Create looks at the lineage again before it starts anything; a retry after a Lambda
+        # timeout therefore follows an update the timed-out attempt did start.
+        create.add_retry(
+            errors=[LineageBusy.__name__],
+            interval=Duration.minutes(1),
+            max_attempts=5,
+            backoff_rate=1.5,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        create.add_retry(
+            errors=list(LAMBDA_TIMEOUT_ERRORS), interval=Duration.seconds(30), max_attempts=2
+        )
+        poll = self._appstream_step("Check the build", self._functions.poll, on_error)
         wait = sfn.Wait(
             self,
             "Wait for the build",
@@ -186,16 +213,35 @@ class UpdateWorkflow(Construct):
                     },
                 ),
             )
+            .when(sfn.Condition.string_equals("$.action", LATE_REPORT), report)
             .when(sfn.Condition.string_equals("$.action", NO_UPDATE), no_update)
             .when(sfn.Condition.string_equals("$.action", FOLLOW), wait)
             .otherwise(create)
         )
+        started = (
+            sfn.Choice(self, "Started, or done by another run?")
+            .when(sfn.Condition.string_equals("$.action", NO_UPDATE), no_update)
+            .otherwise(wait)
+        )
         settled = (
             sfn.Choice(self, "Image settled?")
             .when(sfn.Condition.is_null("$.outcome"), wait)
+            .when(
+                sfn.Condition.string_equals("$.outcome", REPORTED_ELSEWHERE),
+                sfn.Pass(
+                    self,
+                    "Reported by another run",
+                    parameters={
+                        "image.$": "$.rootImageName",
+                        "outcome": REPORTED_ELSEWHERE,
+                        "newImageName.$": "$.newImageName",
+                        "failed": False,
+                    },
+                ),
+            )
             .otherwise(report)
         )
-        create.next(wait)
+        create.next(started)
         wait.next(poll)
         poll.next(settled)
         return check.next(decide)
@@ -223,9 +269,10 @@ class UpdateWorkflow(Construct):
 
     # --- e-mail ----------------------------------------------------------------------
 
-    def _report_and_send(self, kind: str) -> sfn.Chain:
+    def _report_and_send(self, kind: str, then: sfn.IChainable | None = None) -> sfn.Chain:
         """Write the e-mail (Lambda), send it (SNS), and return the image's result. If the
-        report cannot be written, a plain fallback e-mail still goes out."""
+        report cannot be written, a plain fallback e-mail still goes out. Every ending,
+        sent or not, continues with `then` (if given)."""
         label = "" if kind == "image" else f" ({kind})"
         report = self._invoke(
             f"Write the e-mail{label}",
@@ -257,10 +304,8 @@ class UpdateWorkflow(Construct):
         failed_result = {"image.$": "$.rootImageName", "outcome": "FAILED", "failed": True}
         if kind != "image":
             failed_result = {"image": "-", "outcome": "FAILED", "failed": True}
-        send.add_catch(
-            sfn.Pass(self, f"E-mail not sent{label}", parameters=failed_result),
-            result_path="$.sendError",
-        )
+        not_sent = sfn.Pass(self, f"E-mail not sent{label}", parameters=failed_result)
+        send.add_catch(not_sent, result_path="$.sendError")
         fallback = tasks.SnsPublish(
             self,
             f"Send the fallback e-mail{label}",
@@ -277,10 +322,8 @@ class UpdateWorkflow(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         fallback.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
-        report.add_catch(
-            fallback.next(sfn.Pass(self, f"Report failed{label}", parameters=failed_result)),
-            result_path="$.reportError",
-        )
+        report_failed = sfn.Pass(self, f"Report failed{label}", parameters=failed_result)
+        report.add_catch(fallback.next(report_failed), result_path="$.reportError")
         result = sfn.Pass(
             self,
             f"Result{label}",
@@ -289,6 +332,9 @@ class UpdateWorkflow(Construct):
                 for field in ("image", "outcome", "failed", "newImageName")
             },
         )
+        if then is not None:
+            for ending in (not_sent, report_failed, result):
+                ending.next(then)
         return report.next(send).next(result)
 
     def _invoke(

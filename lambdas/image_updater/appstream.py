@@ -10,12 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from image_updater.domain import naming
 from image_updater.errors import (
     AppStreamBusy,
     AppStreamThrottled,
+    AppStreamUnreachable,
     ImageUpdaterError,
     UpdateNotPermitted,
     UpdateQuotaExceeded,
@@ -28,6 +35,13 @@ if TYPE_CHECKING:
 _PAGE_SIZE = 25  # DescribeImages' maximum
 _THROTTLING_CODES = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+)
+# What is left of a network failure once the SDK's own retries are spent.
+_NETWORK_ERRORS = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
 )
 _REFUSAL_CODES = frozenset(
     {
@@ -73,6 +87,8 @@ def _translated_errors() -> Iterator[None]:
         if code in _REFUSAL_CODES:
             raise UpdateNotPermitted(message) from error
         raise
+    except _NETWORK_ERRORS as error:
+        raise AppStreamUnreachable(f"{type(error).__name__}: {error}") from error
 
 
 class AppStreamImages:
@@ -91,13 +107,11 @@ class AppStreamImages:
             return dict(self._client.list_tags_for_resource(ResourceArn=arn).get("Tags", {}))
 
     def lineage_members(self, root: str) -> list[ImageSummary]:
-        """Images the updater created from `root`: the name narrows the candidates, the
-        lineage tag (set at creation) confirms them."""
+        """Images the updater created from `root` (see `naming.is_lineage_member`)."""
         return [
             ImageSummary.from_appstream(image)
             for image in self._private_images()
-            if naming.is_derived_name(root, image["Name"])
-            and self.tags(image["Arn"]).get(naming.LINEAGE_ROOT_TAG) == root
+            if self._is_member(root, image)
         ]
 
     def updates_in_progress(self, roots: Sequence[str]) -> list[str]:
@@ -108,9 +122,16 @@ class AppStreamImages:
             if image.get("State") in SETTLED_STATES:
                 continue
             root = next((r for r in roots if naming.is_derived_name(r, image["Name"])), None)
-            if root and self.tags(image["Arn"]).get(naming.LINEAGE_ROOT_TAG) == root:
+            if root and self._is_member(root, image):
                 building.append(image["Name"])
         return building
+
+    def _is_member(self, root: str, image: Mapping[str, Any]) -> bool:
+        if not naming.is_derived_name(root, image["Name"]):
+            return False  # no tag lookup for images that cannot be members
+        return naming.is_lineage_member(
+            root, image["Name"], image.get("Description"), self.tags(image["Arn"])
+        )
 
     def _private_images(self) -> Iterator[dict[str, Any]]:
         token: str | None = None
@@ -153,4 +174,8 @@ class AppStreamImages:
                 newImageTags=dict(tags),
                 dryRun=False,
             )
-        return ImageSummary.from_appstream(dict(response["image"]))
+        image = dict(response.get("image") or {})
+        if not image.get("Arn") or not image.get("Name"):
+            # The model requires only the image's name; never fail after AppStream accepted.
+            return self.describe(new_name)
+        return ImageSummary.from_appstream(image)

@@ -1,9 +1,24 @@
 """Named failures. Lambda reports an exception's class name as the error type, and the state
 machine's Retry and Catch rules match these names, so renaming one is a change of contract."""
 
+# A failure's text travels through the workflow's state (256 KiB at most) and into an e-mail:
+# whatever AppStream or an input puts into it, it stays this short.
+MESSAGE_MAX = 1500
+
+
+def shortened(text: str, limit: int = MESSAGE_MAX) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    dropped = f" [... {len(text) - limit + 40} more characters]"
+    return text[: limit - len(dropped)] + dropped
+
 
 class ImageUpdaterError(Exception):
     """Base class: a failure the updater understands and can explain in its e-mail."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(shortened(message))
 
 
 class InvalidExecutionInput(ImageUpdaterError):
@@ -39,6 +54,11 @@ class UpdateSlotsBusy(ImageUpdaterError):
     perhaps from runs that stopped waiting); retried after a long wait."""
 
 
+class LineageBusy(ImageUpdaterError):
+    """Another run is starting an update of the same lineage right now; retried shortly, and
+    the retry then follows the update that run started."""
+
+
 class AppStreamBusy(ImageUpdaterError):
     """ConcurrentModificationException: AppStream asks to try again in a few minutes."""
 
@@ -47,6 +67,22 @@ class AppStreamThrottled(ImageUpdaterError):
     """The request rate is too high even after the SDK's own retries."""
 
 
+class AppStreamUnreachable(ImageUpdaterError):
+    """The network failed (connection refused, timed out) even after the SDK's own retries."""
+
+
+class LedgerUnavailable(ImageUpdaterError):
+    """The updater's own table (locks and pending reports) throttled or could not be reached."""
+
+
 # Grouped by how the state machine treats them.
-TRANSIENT_ERRORS = (AppStreamBusy.__name__, AppStreamThrottled.__name__)
+TRANSIENT_ERRORS = (
+    AppStreamBusy.__name__,
+    AppStreamThrottled.__name__,
+    AppStreamUnreachable.__name__,
+    LedgerUnavailable.__name__,
+)
 QUOTA_ERRORS = (UpdateQuotaExceeded.__name__, UpdateSlotsBusy.__name__)
+# How Step Functions names a Lambda function that ran out of time (the name depends on the
+# runtime's generation; both occur).
+LAMBDA_TIMEOUT_ERRORS = ("Sandbox.Timedout", "Lambda.Unknown")

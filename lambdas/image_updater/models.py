@@ -11,23 +11,32 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from image_updater.errors import InvalidExecutionInput
+from image_updater.errors import InvalidExecutionInput, shortened
 
 # Image states are an open set: anything not listed here is treated as "still changing".
 AVAILABLE = "AVAILABLE"
 FAILED = "FAILED"
 SETTLED_STATES = frozenset({AVAILABLE, FAILED, "DELETING", "COPYING"})
 
-# Decisions of the check step.
+# Decisions of the check step (and of the create step, which looks again).
 UPDATE = "UPDATE"
 FOLLOW = "FOLLOW"
 NO_UPDATE = "NO_UPDATE"
+# An update an earlier run started has settled and was never reported: report it now.
+LATE_REPORT = "LATE_REPORT"
 
 # Outcomes of one image's run.
 SUCCEEDED = "SUCCEEDED"
 TIMED_OUT = "TIMED_OUT"
 REJECTED = "REJECTED"  # the run's input was refused before any image was looked at
-FAILURE_OUTCOMES = frozenset({FAILED, TIMED_OUT, REJECTED})
+CHECK_FAILED = "CHECK_FAILED"  # the run lost track of an update that may well be fine
+REPORTED_ELSEWHERE = "REPORTED_ELSEWHERE"  # another run sent this image's final report
+FAILURE_OUTCOMES = frozenset({FAILED, TIMED_OUT, REJECTED, CHECK_FAILED})
+
+# What one image's record carries into the workflow's state, whatever AppStream returns:
+# a state's data is capped at 256 KiB, and every e-mail must still go out.
+IMAGE_ERRORS_MAX = 10
+IMAGE_TEXT_MAX = 500
 
 
 def _camel(name: str) -> str:
@@ -60,6 +69,7 @@ class ImageSummary:
     reason_code: str | None = None
     reason_message: str | None = None
     errors: tuple[ImageError, ...] = ()
+    more_errors: int = 0  # image errors beyond the ones kept
 
     @classmethod
     def from_appstream(cls, image: dict[str, Any]) -> ImageSummary:
@@ -73,15 +83,16 @@ class ImageSummary:
             agent_version=image.get("AppstreamAgentVersion"),
             description=image.get("Description"),
             reason_code=reason.get("Code"),
-            reason_message=reason.get("Message"),
+            reason_message=_short(reason.get("Message")),
             errors=tuple(
                 ImageError(
                     code=e.get("ErrorCode", "UNKNOWN"),
-                    message=e.get("ErrorMessage", ""),
+                    message=_short(e.get("ErrorMessage")) or "",
                     timestamp=_iso(e.get("ErrorTimestamp")),
                 )
-                for e in image.get("ImageErrors") or ()
+                for e in (image.get("ImageErrors") or ())[:IMAGE_ERRORS_MAX]
             ),
+            more_errors=max(0, len(image.get("ImageErrors") or ()) - IMAGE_ERRORS_MAX),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -106,7 +117,12 @@ class ImageSummary:
             reason_code=data.get("reasonCode"),
             reason_message=data.get("reasonMessage"),
             errors=errors,
+            more_errors=int(data.get("moreErrors", 0)),
         )
+
+
+def _short(text: Any) -> str | None:
+    return None if text is None else shortened(str(text), IMAGE_TEXT_MAX)
 
 
 def _iso(value: Any) -> str | None:
@@ -148,7 +164,7 @@ class UpdateTask:
                 outcome=event.get("outcome"),
             )
         except (KeyError, TypeError, ValueError) as error:
-            raise InvalidExecutionInput(f"malformed task {event!r}: {error!r}") from error
+            raise InvalidExecutionInput(f"malformed task {event!r:.300}: {error!r}") from error
         return task
 
     def to_event(self) -> dict[str, Any]:

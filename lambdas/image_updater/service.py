@@ -2,12 +2,19 @@
 
 Each takes the task as the workflow carries it and returns the next version of it. They
 never wait: waiting happens in the state machine's Wait state, where it costs nothing.
+
+Runs overlap (a hand-started run during a scheduled one) and outlive their wait
+(`maxUpdateHours`), so two promises rest on the ledger (see `ledger.py`) as well as on
+AppStream: one update per lineage at a time (create takes the lineage's lock and looks at
+the lineage again right before every real CreateUpdatedImage), and exactly one final
+report per image the updater created (whichever run sees it settle claims it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from image_updater.appstream import ImageNotFound, NameAlreadyExists
@@ -16,6 +23,7 @@ from image_updater.domain.lineage import Lineage
 from image_updater.errors import (
     ImageDisappeared,
     ImageNameTaken,
+    LineageBusy,
     NoAvailableImage,
     SourceImageNotFound,
     UpdateSlotsBusy,
@@ -24,7 +32,9 @@ from image_updater.models import (
     AVAILABLE,
     FAILED,
     FOLLOW,
+    LATE_REPORT,
     NO_UPDATE,
+    REPORTED_ELSEWHERE,
     SUCCEEDED,
     TIMED_OUT,
     UPDATE,
@@ -50,30 +60,63 @@ class ImagesPort(Protocol):
     ) -> ImageSummary: ...
 
 
-def check(task: UpdateTask, images: ImagesPort) -> UpdateTask:
-    """Follow an update of the lineage already under way, or dry-run the newest image."""
-    root = task.root_image_name
+class LedgerPort(Protocol):
+    def acquire_lineage(self, root: str, owner: str, now: datetime) -> bool: ...
+    def release_lineage(self, root: str, owner: str) -> None: ...
+    def expect_report(self, root: str, image: str, now: datetime) -> None: ...
+    def pending_reports(self, root: str) -> set[str]: ...
+    def claim_report(self, root: str, image: str, now: datetime) -> bool: ...
+
+
+_FINAL_OUTCOMES = {AVAILABLE: SUCCEEDED, FAILED: FAILED}
+
+
+def _lineage(root: str, images: ImagesPort) -> Lineage:
     try:
         root_image = images.describe(root)
     except ImageNotFound as error:
         raise SourceImageNotFound(
             f"The configured image {root!r} does not exist in this account and Region ({error})."
         ) from error
-    lineage = Lineage(root=root_image, members=tuple(images.lineage_members(root)))
+    return Lineage(root=root_image, members=tuple(images.lineage_members(root)))
+
+
+def check(task: UpdateTask, images: ImagesPort, ledger: LedgerPort, now: datetime) -> UpdateTask:
+    """Report an update an earlier run left unreported, follow one under way, or dry-run the
+    newest image. A dry run looks but writes nothing, not even to the ledger."""
+    root = task.root_image_name
+    lineage = _lineage(root, images)
+
+    unreported = lineage.newest_settled_of(ledger.pending_reports(root))
+    if unreported and (task.dry_run or ledger.claim_report(root, unreported.name, now)):
+        return task.evolve(
+            action=LATE_REPORT,
+            new_image_name=unreported.name,
+            image=unreported,
+            outcome=_FINAL_OUTCOMES[unreported.state],
+        )
 
     building = lineage.update_in_progress()
     if building:
+        if not task.dry_run:
+            ledger.expect_report(root, building.name, now)
         return task.evolve(action=FOLLOW, new_image_name=building.name, image=building)
 
-    source = lineage.newest_available()
-    if source is None:
-        raise NoAvailableImage(
-            f"No image of the lineage of {root!r} is AVAILABLE (the root is {root_image.state})."
-        )
+    source = _newest_available(lineage)
     new_name = naming.derived_image_name(root, task.started_at_time)
     if images.can_update(source.name, new_name):
         return task.evolve(action=UPDATE, source=source, new_image_name=new_name)
     return task.evolve(action=NO_UPDATE, source=source, outcome=NO_UPDATE)
+
+
+def _newest_available(lineage: Lineage) -> ImageSummary:
+    source = lineage.newest_available()
+    if source is None:
+        raise NoAvailableImage(
+            f"No image of the lineage of {lineage.root.name!r} is AVAILABLE "
+            f"(the root is {lineage.root.state})."
+        )
+    return source
 
 
 @dataclass(frozen=True)
@@ -83,31 +126,69 @@ class CreateSettings:
     max_concurrent_updates: int
 
 
-def create(task: UpdateTask, images: ImagesPort, settings: CreateSettings) -> UpdateTask:
-    """Start the update. A retry after a lost response finds its own image already there.
+def create(
+    task: UpdateTask,
+    images: ImagesPort,
+    ledger: LedgerPort,
+    settings: CreateSettings,
+    now: datetime,
+) -> UpdateTask:
+    """Start the update, unless another run has meanwhile: then follow that one.
 
-    The Map bounds how many images a run works on at once, but an update the run stopped
-    waiting for keeps building in AppStream; counting what is really building keeps
-    `maxConcurrentUpdates` true across runs.
+    Check's plan may be an hour old when a quota retry gets here, and another run may be
+    at the same point: so the lineage is locked, looked at again, and only then updated.
+    The lock is held until AppStream has accepted the create (or refused it), so the next
+    run to look sees the new image. A retry after a lost response finds its own image.
+    Returns the task with action FOLLOW (the image being built) or NO_UPDATE.
     """
     if task.source is None or task.new_image_name is None:
         raise ValueError("create needs the source and the new name chosen by check")
-    source, new_name = task.source.name, task.new_image_name
-    building = [
+    root, owner = task.root_image_name, task.execution_id
+    if not ledger.acquire_lineage(root, owner, now):
+        raise LineageBusy(
+            f"Another run is starting an update of the lineage of {root!r} right now; "
+            "this run follows that update after a short wait."
+        )
+    try:
+        return _create_locked(task, images, ledger, settings, now)
+    finally:
+        ledger.release_lineage(root, owner)
+
+
+def _create_locked(
+    task: UpdateTask,
+    images: ImagesPort,
+    ledger: LedgerPort,
+    settings: CreateSettings,
+    now: datetime,
+) -> UpdateTask:
+    root, new_name = task.root_image_name, task.new_image_name
+    assert new_name is not None and task.source is not None
+    lineage = _lineage(root, images)
+    building = lineage.update_in_progress()
+    if building:
+        ledger.expect_report(root, building.name, now)
+        return task.evolve(action=FOLLOW, new_image_name=building.name, image=building)
+    source = _newest_available(lineage)
+    if source.name != task.source.name and not images.can_update(source.name, new_name):
+        # Another run's update finished since check looked: nothing left to do.
+        return task.evolve(action=NO_UPDATE, source=source, outcome=NO_UPDATE)
+
+    building_names = [
         name for name in images.updates_in_progress(settings.configured_images) if name != new_name
     ]
-    if len(building) >= settings.max_concurrent_updates:
+    if len(building_names) >= settings.max_concurrent_updates:
         raise UpdateSlotsBusy(
-            f"{len(building)} updates are still building ({', '.join(building)}) and "
-            f"maxConcurrentUpdates is {settings.max_concurrent_updates}."
+            f"{len(building_names)} updates are still building ({', '.join(building_names)}) "
+            f"and maxConcurrentUpdates is {settings.max_concurrent_updates}."
         )
     try:
         image = images.start_update(
-            source,
+            source.name,
             new_name,
-            description=naming.new_image_description(source, task.started_at_time),
-            display_name=naming.new_image_display_name(task.root_image_name, task.started_at_time),
-            tags=naming.new_image_tags(settings.extra_tags, task.root_image_name, source),
+            description=naming.new_image_description(source.name, task.started_at_time),
+            display_name=naming.new_image_display_name(root, task.started_at_time),
+            tags=naming.new_image_tags(settings.extra_tags, root, source.name),
         )
     except NameAlreadyExists as error:
         image = images.describe(new_name)
@@ -115,13 +196,17 @@ def create(task: UpdateTask, images: ImagesPort, settings: CreateSettings) -> Up
         if owner != task.root_image_name:
             raise ImageNameTaken(
                 f"An image named {new_name!r} exists and was not created by the updater "
-                f"for {task.root_image_name!r}."
+                f"for {root!r}."
             ) from error
-    return task.evolve(image=image)
+    ledger.expect_report(root, new_name, now)
+    return task.evolve(action=FOLLOW, source=source, image=image)
 
 
-def poll(task: UpdateTask, images: ImagesPort, max_polls: int) -> UpdateTask:
-    """One status check; sets the outcome once the image settles or time is up."""
+def poll(
+    task: UpdateTask, images: ImagesPort, ledger: LedgerPort, max_polls: int, now: datetime
+) -> UpdateTask:
+    """One status check; sets the outcome once the image settles or time is up. Of all the
+    runs that may be following this image, only the first to see it settle reports it."""
     if task.new_image_name is None:
         raise ValueError("poll needs the name of the image being built")
     try:
@@ -131,11 +216,9 @@ def poll(task: UpdateTask, images: ImagesPort, max_polls: int) -> UpdateTask:
             f"The image {task.new_image_name!r} was deleted before its update finished."
         ) from error
     polls = task.polls + 1
-    outcome = None
-    if image.state == AVAILABLE:
-        outcome = SUCCEEDED
-    elif image.state == FAILED:
-        outcome = FAILED
-    elif polls >= max_polls:
+    outcome = _FINAL_OUTCOMES.get(image.state)
+    if outcome and not ledger.claim_report(task.root_image_name, image.name, now):
+        outcome = REPORTED_ELSEWHERE
+    elif outcome is None and polls >= max_polls:
         outcome = TIMED_OUT
     return task.evolve(image=image, polls=polls, outcome=outcome)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from image_updater import clock as product_clock
+from image_updater import ledger as product_ledger
 from image_updater.appstream import default_client
 from image_updater.domain import naming
 from rehearsal.appstream import SimulatedAppStream
@@ -79,6 +80,40 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "POWERTOOLS_METRICS_NAMESPACE": "test",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+LEDGER_TABLE = "ledger"
+
+
+@pytest.fixture(autouse=True)
+def ledger_table(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The updater's DynamoDB ledger, in moto, with the stack's key schema."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        boto3.client("dynamodb").create_table(
+            TableName=LEDGER_TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        monkeypatch.setenv("LEDGER_TABLE", LEDGER_TABLE)
+        product_ledger.default_client.cache_clear()
+        yield LEDGER_TABLE
+        product_ledger.default_client.cache_clear()
+
+
+def ledger_items() -> list[dict[str, Any]]:
+    import boto3
+
+    return list(boto3.client("dynamodb").scan(TableName=LEDGER_TABLE)["Items"])
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from image_updater.domain import naming
 from image_updater.handlers import check, create
-from image_updater.models import UPDATE, ImageSummary, UpdateTask
+from image_updater.models import FOLLOW, UPDATE, ImageSummary, UpdateTask
 from rehearsal.appstream import SimulatedAppStream
 from tests.handlers.conftest import (
     CONFIGURED_TAGS,
@@ -72,7 +72,8 @@ def test_the_request_carries_the_description_display_name_and_tags(
     assert result["image"]["name"] == DERIVED
     assert result["image"]["arn"] == IMAGE_ARN + DERIVED
     assert result["image"]["state"] == "PENDING"
-    assert (result["action"], result["newImageName"], result["outcome"]) == (UPDATE, DERIVED, None)
+    # and the run now follows the image it started
+    assert (result["action"], result["newImageName"], result["outcome"]) == (FOLLOW, DERIVED, None)
     assert emitted_metrics(capsys.readouterr().out)["UpdatesStarted"] == 1
 
 
@@ -87,8 +88,10 @@ def test_a_retry_after_a_lost_response_finds_its_own_image_and_carries_on(
     # When
     second = create.handler(task, lambda_context)
 
-    # Then AppStream answered "already exists", and the step treats its own image as started
-    assert [error for _, error in creates(sim)] == [None, "ResourceAlreadyExistsException"]
+    # Then the retry looked at the lineage first, found its own image building and follows it
+    # without asking AppStream for a second one
+    assert [error for _, error in creates(sim)] == [None]
+    assert second["action"] == FOLLOW
     assert second["image"]["name"] == DERIVED
     assert second["image"]["state"] == "PENDING"
     assert second["image"]["arn"] == first["image"]["arn"]
@@ -106,9 +109,34 @@ def test_an_existing_image_tagged_for_the_lineage_is_treated_as_started(
     # When
     result = create.handler(task, lambda_context)
 
-    # Then
-    assert [error for _, error in creates(sim)] == ["ResourceAlreadyExistsException"]
+    # Then it is followed, without a create request
+    assert creates(sim) == []
     assert (result["image"]["name"], result["image"]["state"]) == (DERIVED, "PENDING")
+    assert result["action"] == FOLLOW
+
+
+def test_an_own_image_not_yet_listed_answers_already_exists_and_is_treated_as_started(
+    sim: SimulatedAppStream, lambda_context: LambdaContext
+) -> None:
+    # Given an image of the derived name, created by the updater for this root, that the
+    # lineage listing does not show yet (AppStream's listing lags behind for a moment)
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    task = checked_task(sim, lambda_context)
+    sim.add_image(DERIVED, state="PENDING", tags=lineage_tags())
+    sim.fail(
+        "DescribeImages",
+        "ThrottlingException",
+        times=None,
+        when=lambda params: params.get("Type") == "PRIVATE",
+    )
+
+    # When the listing cannot be read, the step fails before any create: it never guesses
+    with pytest.raises(Exception) as raised:
+        create.handler(task, lambda_context)
+
+    # Then nothing was requested from AppStream, and the error is the retried one
+    assert type(raised.value).__name__ == "AppStreamThrottled"
+    assert creates(sim) == []
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ import pytest
 from image_updater.domain.run_input import EXAMPLE_INPUT
 from image_updater.handlers import plan
 from rehearsal.appstream import SimulatedAppStream
-from tests.handlers.conftest import EXECUTION_ARN, LambdaContext
+from tests.handlers.conftest import LambdaContext
 
 
-def plan_event(run_input: Any) -> dict[str, Any]:
-    """What the state machine sends: the raw input, wrapped, and the execution's ARN."""
-    return {"input": run_input, "executionArn": EXECUTION_ARN}
+def plan_event(run_input: Any) -> Any:
+    """What the state machine sends: the execution input exactly as given."""
+    return run_input
 
 
 @pytest.mark.parametrize(

@@ -153,12 +153,10 @@ def test_a_refused_run_is_reported_without_an_image(
 ) -> None:
     # Given a hand-started run whose input the plan step refused
     run_input = {"image": ["ImgA"]}
-    error = caught(
-        plan.handler, {"input": run_input, "executionArn": EXECUTION_ARN}, lambda_context
-    )
+    error = caught(plan.handler, run_input, lambda_context)
 
-    # When the report step gets the state as the Catch left it (no rootImageName)
-    mail = report.handler(report_event({"input": run_input, "error": error}), lambda_context)
+    # When the report step gets the state as the Catch left it (the error only)
+    mail = report.handler(report_event({"error": error}), lambda_context)
 
     # Then
     assert mail["subject"] == "AppStream image updater: run refused (invalid input)"

@@ -137,7 +137,13 @@ class TestWorkflow:
             (catch,) = states[name]["Catch"]
             assert catch["ErrorEquals"] == ["States.ALL"]
             assert catch["ResultPath"] == "$.error"
-            assert catch["Next"] == "Write the e-mail"
+            # a dry run keeps the error in its results; any other run e-mails it
+            assert catch["Next"] == "Dry run?"
+        dry_run = states["Dry run?"]
+        (rule,) = dry_run["Choices"]
+        assert rule == {"Variable": "$.dryRun", "BooleanEquals": True, "Next": rule["Next"]}
+        assert states[rule["Next"]]["Type"] == "Pass"
+        assert dry_run["Default"] == "Write the e-mail"
 
     def test_waiting_happens_in_a_wait_state_of_the_poll_interval(self, synth: Synth) -> None:
         states = all_states(definition(synth(pollIntervalMinutes="15"))["States"])
@@ -242,16 +248,65 @@ class TestPermissions:
         read = {"appstream:DescribeImages", "appstream:ListTagsForResource"}
         expected = {
             "plan": logging | xray,
-            "check": logging | xray | read | {"appstream:CreateUpdatedImage"},
+            "check": logging
+            | xray
+            | read
+            | {"appstream:CreateUpdatedImage"}
+            | {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
             "create": logging
             | xray
             | read
-            | {"appstream:CreateUpdatedImage", "appstream:TagResource"},
-            "poll": logging | xray | {"appstream:DescribeImages"},
+            | {"appstream:CreateUpdatedImage", "appstream:TagResource"}
+            | {"dynamodb:PutItem", "dynamodb:DeleteItem"},
+            "poll": logging | xray | {"appstream:DescribeImages", "dynamodb:UpdateItem"},
             "report": logging | xray,
         }
         for module, actions in expected.items():
             assert _actions(policies[_role_of(template, module)]) == actions, module
+
+    def test_the_ledger_is_reached_only_on_its_own_table(self, template: Template) -> None:
+        (table_id,) = template.find_resources("AWS::DynamoDB::GlobalTable")
+        table_arn = {"Fn::GetAtt": [table_id, "Arn"]}
+        for statements in _policies_by_role(template).values():
+            for statement in statements:
+                actions = statement["Action"]
+                actions = [actions] if isinstance(actions, str) else actions
+                if any(a.startswith("dynamodb:") for a in actions):
+                    assert all(a.startswith("dynamodb:") for a in actions)
+                    resources = statement["Resource"]
+                    assert (resources if isinstance(resources, list) else [resources]) == [
+                        table_arn
+                    ]
+        # and the functions that use it are told its name, the others are not
+        for module, told in {
+            "plan": False,
+            "check": True,
+            "create": True,
+            "poll": True,
+            "report": False,
+        }.items():
+            functions = template.find_resources(
+                "AWS::Lambda::Function",
+                {"Properties": {"Handler": f"image_updater.handlers.{module}.handler"}},
+            )
+            (function,) = functions.values()
+            variables = function["Properties"]["Environment"]["Variables"]
+            assert (variables.get("LEDGER_TABLE") == {"Ref": table_id}) is told, module
+
+    def test_the_ledger_costs_nothing_at_rest_and_forgets_by_itself(
+        self, template: Template
+    ) -> None:
+        template.has_resource_properties(
+            "AWS::DynamoDB::GlobalTable",
+            {
+                "BillingMode": "PAY_PER_REQUEST",
+                "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+            },
+        )
 
     def test_no_managed_policies_on_function_roles(self, template: Template) -> None:
         for role in template.find_resources("AWS::IAM::Role").values():

@@ -300,16 +300,16 @@ def test_caught_error_extracts_the_lambda_error_message_from_the_cause() -> None
 
 
 def test_caught_error_wins_over_an_outcome_already_set() -> None:
-    # Given the task had succeeded before a later step failed (e.g. a timeout of the report)
-    error = {"Error": "States.Timeout", "Cause": "The task timed out."}
+    # Given the task had succeeded before a later step failed on the image itself
+    error = {"Error": "ImageDisappeared", "Cause": "The image was deleted."}
 
     # When
     mail = compose(task(image=summary(), outcome=SUCCEEDED), context(), error)
 
     # Then it is reported as a failure with the plain-text cause
     assert mail.outcome == FAILED
-    assert "What happened: The task timed out." in mail.body
-    assert messages.REMEDIATION_HINTS["States.Timeout"] in mail.body
+    assert "What happened: The image was deleted." in mail.body
+    assert messages.REMEDIATION_HINTS["ImageDisappeared"] in mail.body
 
 
 def test_caught_error_with_a_cause_that_only_looks_like_json_keeps_it() -> None:

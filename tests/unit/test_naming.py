@@ -221,6 +221,8 @@ def test_display_name_uses_the_utc_day() -> None:
         ("a_.:/=+-@b", "_.:/=+-@"),
         ("k" * 128, "v" * 256),
         ("awsome", "x"),  # only the 'aws:' prefix is reserved
+        ("$k", "v"),  # AppStream's TagKey pattern lets the first character be anything
+        ("#team", "v"),
     ],
 )
 def test_acceptable_tags(key: str, value: str) -> None:
@@ -235,8 +237,8 @@ def test_acceptable_tags(key: str, value: str) -> None:
         ("k" * 129, "v", "1 to 128 characters"),
         ("aws:team", "v", "must not start with 'aws:'"),
         ("AWS:team", "v", "must not start with 'aws:'"),
-        ("team!", "v", "tag key 'team!' may contain only"),
-        ("te#am", "v", "may contain only"),
+        ("team!", "v", "tag key 'team!' may contain, after its first character, only"),
+        ("te#am", "v", "after its first character, only"),
         ("k", "v" * 257, "at most 256 characters"),
         ("k", "semi;colon", "tag value of 'k' may contain only"),
         ("k", "tab\there", "may contain only"),
@@ -287,3 +289,45 @@ def test_lineage_tags_of_any_valid_root_are_acceptable(root: str) -> None:
     for key, value in tags.items():
         problem = naming.tag_problem("probe", value)
         assert problem is None, (key, problem)
+
+
+# --- lineage membership -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "description", "tags", "member"),
+    [
+        ("Base-20260105-030000", None, {naming.LINEAGE_ROOT_TAG: "Base"}, True),
+        # The lineage tag was removed, but the updater's immutable description remains
+        ("Base-20260105-030000", naming.new_image_description("Base", STARTED), {}, True),
+        # A tag naming another root is never overridden by the description
+        (
+            "Base-20260105-030000",
+            naming.new_image_description("Base", STARTED),
+            {naming.LINEAGE_ROOT_TAG: "Other"},
+            False,
+        ),
+        # Neither tag nor description: a look-alike someone else made
+        ("Base-20260105-030000", "Made by hand", {}, False),
+        ("Base-20260105-030000", None, {}, False),
+        # The name decides first: a tagged image with a foreign name is no member
+        ("Base-final", None, {naming.LINEAGE_ROOT_TAG: "Base"}, False),
+    ],
+)
+def test_lineage_membership(
+    name: str, description: str | None, tags: dict[str, str], member: bool
+) -> None:
+    # Given an image of the account / When / Then
+    assert naming.is_lineage_member("Base", name, description, tags) is member
+
+
+@given(root=valid_roots, source=valid_roots)
+def test_every_description_carries_the_marker_within_appstreams_limit(
+    root: str, source: str
+) -> None:
+    # Given / When
+    description = naming.new_image_description(source, STARTED)
+
+    # Then
+    assert len(description) <= naming.DESCRIPTION_MAX
+    assert description.endswith(naming.DESCRIPTION_MARKER)

@@ -135,6 +135,7 @@ def run(sim: SimulatedAppStream, timeline: Timeline) -> Run:
     def _run(workflow: WorkflowRunner, execution_input: Any = None) -> Execution:
         execution = workflow.run(sim, timeline.clock, execution_input)
         assert sim.violations == [], "the workflow made requests AppStream would refuse"
+        assert execution.oversized_states == [], "AWS would end this run: States.DataLimitExceeded"
         return execution
 
     return _run

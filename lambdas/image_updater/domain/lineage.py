@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from image_updater.models import AVAILABLE, SETTLED_STATES, ImageSummary
+from image_updater.models import AVAILABLE, FAILED, SETTLED_STATES, ImageSummary
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -31,6 +31,11 @@ class Lineage:
         """The newest image the updater created that is still being built, if any."""
         building = [image for image in self.members if image.state not in SETTLED_STATES]
         return max(building, key=_created, default=None)
+
+    def newest_settled_of(self, names: set[str]) -> ImageSummary | None:
+        """The newest image the updater created, among `names`, that is AVAILABLE or FAILED."""
+        settled = [m for m in self.members if m.name in names and m.state in (AVAILABLE, FAILED)]
+        return max(settled, key=_created, default=None)
 
     def newest_available(self) -> ImageSummary | None:
         """The image every new update must start from."""

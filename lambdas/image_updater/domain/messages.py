@@ -10,18 +10,41 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from image_updater.errors import (
+    LAMBDA_TIMEOUT_ERRORS,
+    TRANSIENT_ERRORS,
+    LineageBusy,
+    shortened,
+)
 from image_updater.models import (
+    CHECK_FAILED,
     FAILED,
+    FOLLOW,
+    LATE_REPORT,
     NO_UPDATE,
     REJECTED,
     SUCCEEDED,
     TIMED_OUT,
+    UPDATE,
     Notification,
     UpdateTask,
 )
 
 SUBJECT_MAX = 99
 _PRODUCT = "AppStream image updater"
+# An e-mail quotes at most this much of any one cause (the full text is in the run's history).
+CAUSE_MAX = 1500
+# Errors that say nothing about the image itself: AppStream or the updater could not be
+# asked, or a step ran out of time. After them the update may well be fine.
+_COULD_NOT_ASK = frozenset(
+    {*TRANSIENT_ERRORS, *LAMBDA_TIMEOUT_ERRORS, LineageBusy.__name__}
+) | frozenset({"Lambda.ServiceException", "Lambda.TooManyRequestsException"})
+_LAMBDA_TIMEOUT_HINT = (
+    "A step of the updater ran out of time (its Lambda function timed out), usually because "
+    "AppStream answered very slowly. Nothing to do if it happens once: the next run picks "
+    "the image up again, following an update already under way rather than starting a "
+    "second one. If it repeats, open the run below and check the step's logs."
+)
 
 # What to do about the failures AppStream and the updater can report, by code or error name.
 REMEDIATION_HINTS: dict[str, str] = {
@@ -83,6 +106,19 @@ REMEDIATION_HINTS: dict[str, str] = {
         "AppStream throttled the requests even after retries. The next scheduled run tries "
         "again; if this repeats, lower `maxConcurrentUpdates`."
     ),
+    "AppStreamUnreachable": (
+        "The updater could not reach AppStream (network errors even after retries). The next "
+        "scheduled run tries again; if this repeats, check the AWS Health Dashboard for the "
+        "Region."
+    ),
+    "LedgerUnavailable": (
+        "The updater's own DynamoDB table did not answer. The next scheduled run tries again; "
+        "if this repeats, check that the table of this stack still exists."
+    ),
+    "LineageBusy": (
+        "Another run kept the lineage locked while it started an update. The next run "
+        "follows that update; nothing to do."
+    ),
     "ImageNameTaken": (
         "An image with the name the updater derives already exists and was not created by "
         "it. Rename or delete that image."
@@ -91,10 +127,7 @@ REMEDIATION_HINTS: dict[str, str] = {
     "InvalidExecutionInput": (
         "Start runs with an input like the example above, or with `make run-now`."
     ),
-    "States.Timeout": (
-        "A step did not answer in time. The next scheduled run picks the lineage up again "
-        "(it follows an update still in progress rather than starting a second one)."
-    ),
+    **dict.fromkeys(LAMBDA_TIMEOUT_ERRORS, _LAMBDA_TIMEOUT_HINT),
     TIMED_OUT: (
         "The update may still finish: AppStream keeps building it. The next scheduled run "
         "follows it and e-mails the result; to wait longer each run, raise `maxUpdateHours`."
@@ -183,9 +216,12 @@ def _error_details(error: dict[str, Any] | None) -> tuple[str | None, str | None
         return None, None
     name, cause = error.get("Error"), error.get("Cause")
     if isinstance(cause, str) and cause.startswith("{"):
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, AttributeError):
             cause = json.loads(cause).get("errorMessage", cause)
-    return name, cause
+    return (
+        shortened(str(name), 200) if name is not None else None,
+        shortened(str(cause), CAUSE_MAX) if cause is not None else None,
+    )
 
 
 def compose(
@@ -193,6 +229,11 @@ def compose(
 ) -> Notification:
     """The e-mail for one image's outcome. `error` is what a Catch rule captured, if any."""
     if error:
+        name, _ = _error_details(error)
+        if task.action == UPDATE and task.image is None and name in LAMBDA_TIMEOUT_ERRORS:
+            return _start_unconfirmed(task, ctx, error)
+        if task.action in (FOLLOW, LATE_REPORT, UPDATE) and name in _COULD_NOT_ASK:
+            return _check_failed(task, ctx, error)
         return _failure(task, ctx, error)
     if task.outcome == SUCCEEDED:
         return _success(task, ctx)
@@ -222,9 +263,19 @@ def _image_rows(
     ]
 
 
+def _earlier_run(task: UpdateTask) -> str:
+    if task.action != LATE_REPORT:
+        return ""
+    return (
+        "This update was started by an earlier run, which stopped waiting for it before it "
+        "finished; this run found it settled.\n\n"
+    )
+
+
 def _success(task: UpdateTask, ctx: MessageContext) -> Notification:
     body = (
-        f"A new AppStream image with the latest Windows, driver and agent updates is ready.\n\n"
+        "A new AppStream image with the latest operating system, driver and agent updates is "
+        f"ready.\n\n{_earlier_run(task)}"
         f"{_table(_image_rows(task, ctx, end_label='Finished'))}\n\n"
         "Next: test the image (start an image builder or a staging fleet from it), then "
         "point your fleets at it.\n\n"
@@ -269,6 +320,67 @@ def _timed_out(task: UpdateTask, ctx: MessageContext) -> Notification:
     )
 
 
+def _start_unconfirmed(
+    task: UpdateTask, ctx: MessageContext, error: dict[str, Any]
+) -> Notification:
+    """The step that starts the update ran out of time: AppStream may have accepted it."""
+    name, _ = _error_details(error)
+    rows = [
+        ("Configured image", task.root_image_name),
+        ("Image it may build", task.new_image_name),
+        ("Updated from", task.source.name if task.source else None),
+        ("Error", name),
+        ("Reported", _when(ctx.now)),
+    ]
+    body = (
+        f"The step that starts the update of {task.root_image_name} did not finish in time, "
+        "so this run cannot tell whether AppStream accepted the update.\n\n"
+        f"{_table(rows)}\n\n"
+        f"What to do: nothing, usually. If an image named {task.new_image_name} appears in "
+        "the AppStream console, it is being built: the next run follows it (it does not start "
+        "a second one) and e-mails the result. If no such image appears, the next run starts "
+        "the update again.\n\n"
+        f"{_footer(ctx)}\n"
+    )
+    return Notification(
+        subject=_subject(f"AppStream image update not confirmed: {task.root_image_name}"),
+        body=body,
+        outcome=CHECK_FAILED,
+        image=task.root_image_name,
+        failed=True,
+        new_image_name=task.new_image_name,
+    )
+
+
+def _check_failed(task: UpdateTask, ctx: MessageContext, error: dict[str, Any]) -> Notification:
+    """The run lost track of the update: that is not the update failing."""
+    name, cause = _error_details(error)
+    building = task.image is not None
+    rows = [*_image_rows(task, ctx), ("Error", name)]
+    if building:
+        situation = (
+            f"This run could not check the update of {task.root_image_name}: AppStream was "
+            f"still building {task.new_image_name} when it last looked. The update itself "
+            "may well be fine."
+        )
+        next_step = "the next run follows the image and e-mails its final result (ready or failed)."
+    else:
+        situation = f"This run could not start the update of {task.root_image_name}."
+        next_step = "the next scheduled run tries again."
+    lines = [situation, _table(rows)]
+    if cause:
+        lines.append(f"What happened: {cause}")
+    lines.append(f"What to do: nothing for this image; {next_step} {_hint(name)}")
+    return Notification(
+        subject=_subject(f"AppStream image updater could not check: {task.root_image_name}"),
+        body="\n\n".join(lines) + f"\n\n{_footer(ctx)}\n",
+        outcome=CHECK_FAILED,
+        image=task.root_image_name,
+        failed=True,
+        new_image_name=task.new_image_name if building else None,
+    )
+
+
 def _failure(task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None) -> Notification:
     name, cause = _error_details(error)
     image = task.image
@@ -282,15 +394,22 @@ def _failure(task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None
     if cause:
         lines.append(f"What happened: {cause}")
     if image and image.errors:
+        more = (
+            f"\n  ... and {image.more_errors} more (see the image in the console)"
+            if image.more_errors
+            else ""
+        )
         lines.append(
             "Image errors reported by AppStream:\n"
             + "\n".join(f"  - {e.code}: {e.message} ({_when(e.timestamp)})" for e in image.errors)
+            + more
         )
     error_codes = [e.code for e in image.errors] if image else []
     hint = _hint(name, image.reason_code if image else None, *error_codes)
     lines.append(f"What to do: {hint}")
     body = (
         f"The update of the AppStream image {task.root_image_name} failed.\n\n"
+        + _earlier_run(task)
         + "\n\n".join(lines)
         + f"\n\n{_footer(ctx)}\n"
     )

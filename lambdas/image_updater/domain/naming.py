@@ -68,13 +68,35 @@ def derived_image_name(root: str, started_at: datetime) -> str:
     return lineage_prefix(root) + started_at.astimezone(UTC).strftime(_TIMESTAMP_FORMAT)
 
 
+# Every description the updater writes ends with this. AppStream cannot change an image's
+# name or description after creation, so together they mark the updater's images even when
+# someone removes their tags.
+DESCRIPTION_MARKER = "by the AppStream image updater"
+
+
 def new_image_description(source: str, started_at: datetime) -> str:
     day = started_at.astimezone(UTC).strftime("%Y-%m-%d")
-    text = (
-        f"{source} with the latest Windows, driver and AppStream agent updates, "
-        f"built {day} by the AppStream image updater"
-    )
-    return text[:DESCRIPTION_MAX]
+    ending = f", built {day} {DESCRIPTION_MARKER}"
+    text = f"{source} with the latest operating system, driver and AppStream agent updates"
+    return text[: DESCRIPTION_MAX - len(ending)] + ending
+
+
+def is_lineage_member(
+    root: str, name: str, description: str | None, tags: Mapping[str, str]
+) -> bool:
+    """Whether an image is one the updater created for the lineage of `root`.
+
+    The name (root prefix plus timestamp) narrows the candidates. The lineage tag confirms
+    them; an image whose lineage tag was removed still counts when its immutable
+    description shows the updater wrote it, so a lost tag never makes the next run rebuild
+    from an older image. A tag naming another root is never overridden.
+    """
+    if not is_derived_name(root, name):
+        return False
+    tagged_root = tags.get(LINEAGE_ROOT_TAG)
+    if tagged_root is not None:
+        return tagged_root == root
+    return bool(description) and str(description).endswith(DESCRIPTION_MARKER)
 
 
 def new_image_display_name(root: str, started_at: datetime) -> str:
@@ -88,14 +110,23 @@ def _tag_text_ok(text: str) -> bool:
     return all(c in _TAG_PUNCTUATION or unicodedata.category(c)[0] in "LZN" for c in text)
 
 
+def _tag_key_ok(key: str) -> bool:
+    # AppStream's TagKey pattern: ^(^(?!aws:).[\p{L}\p{Z}\p{N}_.:/=+\-@]*)$ -- the first
+    # character may be anything (so `$k` is a valid key), the rest come from the class.
+    return _tag_text_ok(key[1:])
+
+
 def tag_problem(key: str, value: str) -> str | None:
     """Why AppStream would refuse this tag, or None when it is acceptable."""
     if not 1 <= len(key) <= TAG_KEY_MAX:
         return f"tag key {key!r} must be 1 to {TAG_KEY_MAX} characters"
     if key.lower().startswith("aws:"):
         return f"tag key {key!r} must not start with 'aws:'"
-    if not _tag_text_ok(key):
-        return f"tag key {key!r} may contain only letters, digits, spaces and _ . : / = + - @"
+    if not _tag_key_ok(key):
+        return (
+            f"tag key {key!r} may contain, after its first character, only letters, digits, "
+            "spaces and _ . : / = + - @"
+        )
     if len(value) > TAG_VALUE_MAX:
         return f"tag value of {key!r} must be at most {TAG_VALUE_MAX} characters"
     if not _tag_text_ok(value):

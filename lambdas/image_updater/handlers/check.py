@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from image_updater import service
+from image_updater import clock, service
 from image_updater.appstream import AppStreamImages
 from image_updater.handlers import task_step
-from image_updater.models import NO_UPDATE, UpdateTask
+from image_updater.ledger import Ledger
+from image_updater.models import LATE_REPORT, NO_UPDATE, UpdateTask
 from image_updater.observability import count
 
 
 def check(task: UpdateTask) -> UpdateTask:
-    result = service.check(task, AppStreamImages())
+    result = service.check(task, AppStreamImages(), Ledger(), clock.utc_now())
     if result.action == NO_UPDATE:
         count("NoUpdate")
+    elif result.action == LATE_REPORT and not task.dry_run:
+        count("LateReports")
     return result
 
 

@@ -11,8 +11,8 @@ from image_updater.observability import instrumented, logger
 
 @instrumented
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    logger.append_keys(execution_id=event.get("executionArn") if isinstance(event, dict) else None)
-    raw = event.get("input") if isinstance(event, dict) else event
-    plan = plan_run(raw, settings.configured_images())
+    # The event is the execution input exactly as given, whatever its type or size: the
+    # workflow passes it unwrapped so that no state ever holds more than the input itself.
+    plan = plan_run(event, settings.configured_images())
     logger.info("Run planned", extra=plan)
     return plan

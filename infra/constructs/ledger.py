@@ -1,0 +1,49 @@
+"""The updater's memory across runs: lineage locks and the final reports still owed.
+
+On-demand DynamoDB: nothing runs and nothing is billed while no run is active (a handful of
+requests per run, and a few kilobytes stored). Items expire by themselves (TTL), and the
+code never trusts an expired lock, so nothing stale can block a lineage. See
+lambdas/image_updater/ledger.py for what the items mean.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+
+class Ledger(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.TableV2(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            time_to_live_attribute="expiresAt",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            # Locks and report markers only: nothing an admin would want kept after the stack.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+    def grant_lineage_lock(self, function: lambda_.Function) -> None:
+        """create: take and release a lineage's lock (conditional PutItem and DeleteItem),
+        and record the report its new image owes (PutItem)."""
+        self._use(function, "dynamodb:PutItem", "dynamodb:DeleteItem")
+
+    def grant_report_tracking(self, function: lambda_.Function) -> None:
+        """check: list the reports a lineage owes (Query) and record one (PutItem)."""
+        self._use(function, "dynamodb:Query", "dynamodb:PutItem")
+
+    def grant_report_claims(self, function: lambda_.Function) -> None:
+        """check and poll: claim an image's final report (conditional UpdateItem)."""
+        self._use(function, "dynamodb:UpdateItem")
+
+    def _use(self, function: lambda_.Function, *actions: str) -> None:
+        self.table.grant(function, *actions)
+        function.add_environment("LEDGER_TABLE", self.table.table_name)

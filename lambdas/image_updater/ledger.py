@@ -1,0 +1,183 @@
+"""The updater's memory across runs, in one DynamoDB table (on-demand: no cost at rest).
+
+Two kinds of item, both keyed by the lineage's root image:
+
+- `lock`: held by the run that is about to start an update of the lineage, from its last
+  look at the lineage until AppStream has accepted the create. It expires by itself (a
+  crashed Lambda cannot leave it behind), and the state machine retries a run that finds it
+  taken; that retry then sees the new image and follows it.
+- `image#<name>`: an image the updater started (or followed) whose final outcome has not
+  been e-mailed yet. Whichever run first sees it settle claims the report (a conditional
+  write), so each image gets exactly one "ready" or "failed" e-mail, even when several runs
+  follow it or the run that started it has given up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from image_updater.errors import LedgerUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+LOCK_KEY = "lock"
+_IMAGE_PREFIX = "image#"
+PENDING, REPORTED = "PENDING", "REPORTED"
+# Longer than any create step can take (its Lambda timeout is 30 s), short enough that a
+# crashed holder delays the lineage's next attempt by minutes only.
+LOCK_HOLD = timedelta(minutes=3)
+# Pending reports outlive any update (maxUpdateHours is at most 72 h); sent ones are kept a
+# while so that a late run still knows it must not report again.
+PENDING_KEEP = timedelta(days=30)
+REPORTED_KEEP = timedelta(days=90)
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+@cache
+def default_client() -> DynamoDBClient:
+    """Created on first use, like the AppStream client."""
+    return boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == _CONDITION_FAILED:
+            raise
+        raise LedgerUnavailable(f"{code}: {error}") from error
+    except BotoCoreError as error:
+        raise LedgerUnavailable(f"{type(error).__name__}: {error}") from error
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == _CONDITION_FAILED
+
+
+def _epoch(moment: datetime) -> str:
+    return str(int(moment.timestamp()))
+
+
+class Ledger:
+    def __init__(self, table: str | None = None, client: DynamoDBClient | None = None) -> None:
+        self._table = table or os.environ["LEDGER_TABLE"]
+        self._client = client or default_client()
+
+    # --- the lineage lock --------------------------------------------------------------------
+
+    def acquire_lineage(self, root: str, owner: str, now: datetime) -> bool:
+        """Take the lineage's lock for `owner`, if it is free, expired, or `owner`'s already."""
+        try:
+            with _translated_errors():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        "pk": {"S": root},
+                        "sk": {"S": LOCK_KEY},
+                        "owner": {"S": owner},
+                        "expiresAt": {"N": _epoch(now + LOCK_HOLD)},
+                    },
+                    ConditionExpression=(
+                        "attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner"
+                    ),
+                    ExpressionAttributeNames={"#owner": "owner"},
+                    ExpressionAttributeValues={
+                        ":now": {"N": _epoch(now)},
+                        ":owner": {"S": owner},
+                    },
+                )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def release_lineage(self, root: str, owner: str) -> None:
+        try:
+            with _translated_errors():
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": root}, "sk": {"S": LOCK_KEY}},
+                    ConditionExpression="#owner = :owner",
+                    ExpressionAttributeNames={"#owner": "owner"},
+                    ExpressionAttributeValues={":owner": {"S": owner}},
+                )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+            # Expired and taken by another run meanwhile: theirs now, leave it.
+
+    # --- reports owed ------------------------------------------------------------------------
+
+    def expect_report(self, root: str, image: str, now: datetime) -> None:
+        """Remember that `image` owes its final report (once; a report sent stays sent)."""
+        try:
+            with _translated_errors():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        "pk": {"S": root},
+                        "sk": {"S": _IMAGE_PREFIX + image},
+                        "status": {"S": PENDING},
+                        "expiresAt": {"N": _epoch(now + PENDING_KEEP)},
+                    },
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+
+    def pending_reports(self, root: str) -> set[str]:
+        """Images of the lineage whose final report has not been sent yet."""
+        pending: set[str] = set()
+        query = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :root AND begins_with(sk, :prefix)",
+            "FilterExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":root": {"S": root},
+                ":prefix": {"S": _IMAGE_PREFIX},
+                ":pending": {"S": PENDING},
+            },
+            "ConsistentRead": True,
+        }
+        with _translated_errors():
+            paginator = self._client.get_paginator("query")
+            for page in paginator.paginate(**query):  # type: ignore[arg-type]
+                pending.update(item["sk"]["S"][len(_IMAGE_PREFIX) :] for item in page["Items"])
+        return pending
+
+    def claim_report(self, root: str, image: str, now: datetime) -> bool:
+        """True for exactly one caller per image: the one that must send its final report."""
+        try:
+            with _translated_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": root}, "sk": {"S": _IMAGE_PREFIX + image}},
+                    UpdateExpression="SET #status = :reported, expiresAt = :expires",
+                    ConditionExpression="attribute_not_exists(pk) OR #status = :pending",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":reported": {"S": REPORTED},
+                        ":pending": {"S": PENDING},
+                        ":expires": {"N": _epoch(now + REPORTED_KEEP)},
+                    },
+                )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
