@@ -39,7 +39,10 @@ from botocore.awsrequest import (  # type: ignore[import-untyped, unused-ignore]
     AWSResponse,
     HTTPHeaders,
 )
-from botocore.exceptions import ParamValidationError  # type: ignore[import-untyped, unused-ignore]
+from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
+    EndpointConnectionError,
+    ParamValidationError,
+)
 from botocore.model import (  # type: ignore[import-untyped, unused-ignore]
     ListShape,
     MapShape,
@@ -130,6 +133,10 @@ class _ServiceError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+# An injected "error code" that is no AppStream answer at all: the request never arrived.
+NETWORK_FAILURE = "EndpointConnectionError"
 
 
 _APPSTREAM_MODEL = get_session().get_service_model("appstream")
@@ -281,7 +288,8 @@ class SimulatedAppStream:
     ) -> None:
         """The next `times` calls of `operation` whose params satisfy `when` return error `code`
         (`times=None`: all of them). They come after the checks against the model, so they
-        never hide a violation of it."""
+        never hide a violation of it. `NETWORK_FAILURE` makes the call fail as an unreachable
+        endpoint does, with botocore's EndpointConnectionError."""
         if operation not in self._operations:
             raise ValueError(f"the simulation does not implement {operation!r}")
         if times is not None and times < 1:
@@ -295,6 +303,13 @@ class SimulatedAppStream:
         )
         with self._lock:
             self._failures.append(failure)
+
+    def remove_tags(self, name: str, *keys: str) -> None:
+        """What an admin does with UntagResource in the console: the image stays as it was."""
+        with self._lock:
+            tags = self._stored(name).tags
+            for key in keys:
+                tags.pop(key, None)
 
     def set_quota(self, *, concurrent_updates: int = 5, images: int = 10) -> None:
         """Service Quotas: concurrent managed updates, and private images in the account."""
@@ -349,6 +364,10 @@ class SimulatedAppStream:
                 result = self._perform(operation, request, now)
             except _ServiceError as error:
                 self._calls.append(Call(operation.name, request, error.code, now))
+                if error.code == NETWORK_FAILURE:
+                    raise EndpointConnectionError(
+                        endpoint_url=f"https://appstream2.{self.region}.amazonaws.com/"
+                    ) from None
                 return _error_response(self.region, error)
             _require_valid_response(operation, result)
             self._calls.append(Call(operation.name, request, None, now))

@@ -453,8 +453,17 @@ def _simulated_waits(recorder: _Recorder, clock: SimulatedClock) -> Iterator[Non
                 recorder.retry_waits.append(seconds)
             clock.advance(seconds)
 
+    original_retry = retrier_decl.RetrierDecl._eval_body
+
+    def retry_in_the_images_lane(self: Any, env: Any) -> None:
+        # A retry waits on the timeline of the image whose step failed (as a Wait does),
+        # not on whichever lane the interpreter's thread last worked in.
+        clock.use_lane(_image_of(env.states.get_input()))
+        original_retry(self, env)
+
     with (
         mock.patch.object(WaitFunction, "_wait_interval", wait_interval),
         mock.patch.object(retrier_decl, "time", _RetrySleep),
+        mock.patch.object(retrier_decl.RetrierDecl, "_eval_body", retry_in_the_images_lane),
     ):
         yield

@@ -172,12 +172,12 @@ class UpdateWorkflow(Construct):
         create = self._appstream_step("Start the update", self._functions.create, on_error)
         # Create looks at the lineage again before it starts anything; a retry after a Lambda
         # timeout therefore follows an update the timed-out attempt did start.
+        # Waits of 1, 2.5 and 6.25 minutes: longer together than a lock is ever held.
         create.add_retry(
             errors=[LineageBusy.__name__],
             interval=Duration.minutes(1),
-            max_attempts=5,
-            backoff_rate=1.5,
-            jitter_strategy=sfn.JitterType.FULL,
+            max_attempts=3,
+            backoff_rate=2.5,
         )
         create.add_retry(
             errors=list(LAMBDA_TIMEOUT_ERRORS), interval=Duration.seconds(30), max_attempts=2

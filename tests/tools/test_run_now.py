@@ -5,12 +5,24 @@ from __future__ import annotations
 import io
 import itertools
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    SSOTokenLoadError,
+)
 
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Deployment, SimulatedClock, WorkflowRunner
@@ -24,10 +36,26 @@ class Offline:
     sim: SimulatedAppStream
     deployment: Deployment
 
-    def run(self, *argv: str) -> tuple[int, str]:
+    def run(
+        self, *argv: str, session_factory: run_now.SessionFactory = boto3.Session
+    ) -> tuple[int, str]:
         out = io.StringIO()
-        code = run_now.main([*argv, "--poll-seconds", "0.05"], out=out)
+        code = run_now.main(
+            [*argv, "--poll-seconds", "0.05"], out=out, session_factory=session_factory
+        )
         return code, out.getvalue()
+
+    def executions(self) -> list[dict[str, Any]]:
+        sfn = boto3.client("stepfunctions", region_name=self.deployment.region)
+        arn = self.deployment.state_machine_arn
+        return list(sfn.list_executions(stateMachineArn=arn)["executions"])
+
+    def wait_until_runs_end(self, timeout_seconds: float = 60) -> None:
+        """A run the tool stopped following goes on; it must end before the mocks do."""
+        deadline = time.monotonic() + timeout_seconds
+        while any(e["status"] == "RUNNING" for e in self.executions()):
+            assert time.monotonic() < deadline, "a run did not end"
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +71,9 @@ def offline(runner: WorkflowRunner) -> Iterator[Offline]:
     sim.add_image("ImgB", updates_available=False)
     with runner.deployed(sim, clock) as deployment:
         _stack_with_outputs(deployment)
-        yield Offline(sim, deployment)
+        offline = Offline(sim, deployment)
+        yield offline
+        offline.wait_until_runs_end()
     assert sim.violations == []
 
 
@@ -98,10 +128,13 @@ def test_a_subset_of_images(offline: Offline) -> None:
 
 @pytest.mark.workflow
 def test_dry_run_creates_nothing(offline: Offline) -> None:
+    # Given ImgA has an update and ImgB is up to date
+    # When
     code, output = offline.run("--dry-run")
+    # Then each image says what a real run would do, and nothing was created
     assert code == run_now.OK
-    assert "ImgA: dry run, would UPDATE ImgA-" in output
-    assert "ImgB: dry run, would NO_UPDATE" in output
+    assert "ImgA: dry run: would create ImgA-" in output
+    assert "ImgB: dry run: up to date" in output
     assert _created(offline.sim) == []
 
 
@@ -159,7 +192,7 @@ def test_a_terminal_gets_a_live_table_redrawn_in_place() -> None:
 
 def test_missing_credentials_are_refused_clearly(
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: pytest.TempPathFactory,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given no credentials anywhere (environment, files, instance metadata)
@@ -173,3 +206,413 @@ def test_missing_credentials_are_refused_clearly(
     # Then
     assert code == run_now.ENVIRONMENT
     assert "No AWS credentials found" in capsys.readouterr().err
+
+
+# --- following a run that goes on without the tool ---------------------------------------
+
+
+def _session_where(event: str, happens: Callable[[], None]) -> run_now.SessionFactory:
+    """Real sessions (moto answers them) where `happens` runs before each matching call."""
+
+    def factory(**kwargs: Any) -> boto3.Session:
+        session = boto3.Session(**kwargs)
+        session.events.register(event, lambda **_: happens())
+        return session
+
+    return factory
+
+
+def _started_arn(output: str) -> str:
+    match = re.search(r"^Started (arn:\S+)$", output, re.MULTILINE)
+    assert match, output
+    return match.group(1)
+
+
+def _execution_link(arn: str) -> str:
+    return (
+        "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1"
+        f"#/v2/executions/details/{arn}"
+    )
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+def _run_through_ctrl_c(
+    offline: Offline, *argv: str, session_factory: run_now.SessionFactory
+) -> tuple[int, str]:
+    try:
+        return offline.run(*argv, session_factory=session_factory)
+    except KeyboardInterrupt:  # left to escape, it would stop the whole test session
+        pytest.fail("Ctrl-C escaped the tool as a traceback")
+
+
+@pytest.mark.workflow
+def test_ctrl_c_while_following_says_the_run_goes_on_and_how_to_follow_it_again(
+    offline: Offline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Ctrl-C arrives while the tool reads the run's history
+    interrupted = _session_where("before-call.sfn.GetExecutionHistory", _interrupt)
+    # When
+    code, output = _run_through_ctrl_c(offline, "--images", "ImgA", session_factory=interrupted)
+    # Then no traceback: the tool says the run goes on, where to see it, and exits 130
+    arn = _started_arn(output)
+    err = capsys.readouterr().err
+    assert code == run_now.INTERRUPTED == 130
+    assert "Stopped following (Ctrl-C)" in err
+    assert "still running in AWS" in err
+    assert _execution_link(arn) in err
+    follow_again = re.search(r"follow it again: python -m tools\.run_now (.+)$", err, re.M)
+    assert follow_again, err
+    # and the command it prints follows the same run to its end
+    code, output = offline.run(*follow_again.group(1).split())
+    assert code == run_now.OK, output
+    assert "Run SUCCEEDED" in output and "ImgA: SUCCEEDED ImgA-" in output
+    assert len(offline.executions()) == 1
+
+
+@pytest.mark.workflow
+def test_ctrl_c_before_a_run_started_says_none_was(
+    offline: Offline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Ctrl-C arrives while the tool reads the stack
+    interrupted = _session_where("before-call.cloudformation.DescribeStacks", _interrupt)
+    # When
+    code, _ = _run_through_ctrl_c(offline, session_factory=interrupted)
+    # Then
+    assert code == run_now.INTERRUPTED
+    assert "no run was started" in capsys.readouterr().err
+    assert offline.executions() == []
+
+
+@pytest.mark.workflow
+def test_ctrl_c_while_starting_says_the_run_may_have_started(
+    offline: Offline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Ctrl-C arrives while the run is being started
+    interrupted = _session_where("before-call.sfn.StartExecution", _interrupt)
+    # When
+    code, _ = _run_through_ctrl_c(offline, session_factory=interrupted)
+    # Then it cannot know whether AWS got the request, and says so
+    err = capsys.readouterr().err
+    assert code == run_now.INTERRUPTED
+    assert "it may have started" in err and "StateMachineConsoleUrl" in err
+    assert "no run was started" not in err
+
+
+def _refusal(code: str) -> Exception:
+    return ClientError({"Error": {"Code": code, "Message": "no"}}, "DescribeExecution")
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    ("failure", "explained"),
+    [
+        (_refusal("ExpiredToken"), "credentials have expired or were not accepted"),
+        (_refusal("ExpiredTokenException"), "credentials have expired or were not accepted"),
+        (_refusal("RequestExpired"), "credentials have expired or were not accepted"),
+        (_refusal("UnrecognizedClientException"), "credentials have expired or were not"),
+        (EndpointConnectionError(endpoint_url="https://states"), "could not reach AWS (network)"),
+        (ReadTimeoutError(endpoint_url="https://states"), "could not reach AWS (network)"),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "",
+)
+def test_losing_aws_while_following_says_the_run_is_still_running(
+    offline: Offline, capsys: pytest.CaptureFixture[str], failure: Exception, explained: str
+) -> None:
+    # Given the run starts, then every look at it fails
+    def fail() -> None:
+        raise failure
+
+    failing = _session_where("before-call.sfn.DescribeExecution", fail)
+    # When
+    code, output = offline.run("--images", "ImgB", session_factory=failing)
+    # Then the tool says why, that the run goes on, and how to follow it again
+    arn = _started_arn(output)
+    err = capsys.readouterr().err
+    assert code == run_now.STOPPED_FOLLOWING
+    assert explained in err
+    assert "AWS refused" not in err
+    assert "still running in AWS" in err
+    assert _execution_link(arn) in err
+    assert f"python -m tools.run_now --execution {arn}" in err
+
+
+# --- refused before anything starts -------------------------------------------------------
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    ("images", "said"),
+    [
+        ("", "has an empty name"),
+        (" ", "has an empty name"),
+        ("ImgA,,ImgB", "has an empty name"),
+        ("ImgA,", "has an empty name"),
+        ("ImgB,ImgB", "names ImgB more than once"),
+        ("ImgA, ImgB,ImgA", "names ImgA more than once"),
+    ],
+)
+def test_empty_or_repeated_image_names_are_refused_without_starting_a_run(
+    offline: Offline, capsys: pytest.CaptureFixture[str], images: str, said: str
+) -> None:
+    # Given a deployed stack with ImgA and ImgB
+    # When
+    code, _ = offline.run("--images", images)
+    # Then it is a usage error, and no run was started
+    assert code == run_now.USAGE
+    assert said in capsys.readouterr().err
+    assert offline.executions() == []
+
+
+@pytest.mark.workflow
+def test_a_stack_being_deployed_is_named_as_such(
+    offline: Offline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a stack whose first deployment waits in review (a change set not yet executed)
+    boto3.client("cloudformation", region_name=offline.deployment.region).create_change_set(
+        StackName="Deploying",
+        ChangeSetName="first",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}),
+    )
+    # When
+    code, _ = offline.run("--stack", "Deploying")
+    # Then
+    err = capsys.readouterr().err
+    assert code == run_now.ENVIRONMENT
+    assert "is being deployed (REVIEW_IN_PROGRESS)" in err
+    assert "Try again when that has finished" in err
+    assert "StateMachineArn" not in err
+
+
+@dataclass
+class _FakeAws:
+    """What the tool sees of one account: a stack and at most one finished execution."""
+
+    stack_status: str = "CREATE_COMPLETE"
+    execution: dict[str, Any] = field(default_factory=dict)
+    region_name: str = "eu-west-1"
+
+    def __call__(self, **_: Any) -> _FakeAws:  # the session factory
+        return self
+
+    def get_credentials(self) -> object:
+        return object()
+
+    def client(self, _service: str, region_name: str | None = None) -> _FakeAws:
+        return self
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        outputs = [{"OutputKey": "StateMachineArn", "OutputValue": "arn:aws:states:..."}]
+        if not self.stack_status.endswith("_COMPLETE"):
+            outputs = []  # as CloudFormation shows a stack still (or never) deployed
+        return {"Stacks": [{"StackStatus": self.stack_status, "Outputs": outputs}]}
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        return self.execution
+
+    def get_execution_history(self, **_: Any) -> dict[str, Any]:
+        return {"events": []}
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        ("CREATE_IN_PROGRESS", "is being deployed (CREATE_IN_PROGRESS). Try again when"),
+        ("UPDATE_IN_PROGRESS", "is being deployed (UPDATE_IN_PROGRESS). Try again when"),
+        ("ROLLBACK_IN_PROGRESS", "is being deployed (ROLLBACK_IN_PROGRESS). Try again when"),
+        ("DELETE_IN_PROGRESS", "is being deleted (DELETE_IN_PROGRESS)"),
+        ("CREATE_FAILED", "failed to deploy (CREATE_FAILED)"),
+        ("ROLLBACK_COMPLETE", "failed to deploy (ROLLBACK_COMPLETE)"),
+        ("ROLLBACK_FAILED", "failed to deploy (ROLLBACK_FAILED)"),
+    ],
+)
+def test_a_stack_that_is_not_ready_says_why(
+    capsys: pytest.CaptureFixture[str], status: str, said: str
+) -> None:
+    # Given
+    aws = _FakeAws(stack_status=status)
+    # When
+    code = run_now.main([], out=io.StringIO(), session_factory=aws)
+    # Then
+    err = capsys.readouterr().err
+    assert code == run_now.ENVIRONMENT
+    assert said in err
+    assert "has no StateMachineArn output" not in err
+
+
+def test_could_not_reach_aws_is_not_called_a_refusal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given credentials, and an endpoint where nothing listens
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    # When
+    code = run_now.main(["--region", "eu-west-1"], out=io.StringIO())
+    # Then
+    err = capsys.readouterr().err
+    assert code == run_now.ENVIRONMENT
+    assert "could not reach AWS (network)" in err
+    assert "AWS refused" not in err
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (EndpointConnectionError(endpoint_url="https://x"), "could not reach AWS (network)"),
+        (ConnectTimeoutError(endpoint_url="https://x"), "could not reach AWS (network)"),
+        (ReadTimeoutError(endpoint_url="https://x"), "could not reach AWS (network)"),
+        (ConnectionClosedError(endpoint_url="https://x"), "could not reach AWS (network)"),
+        (_refusal("ExpiredToken"), "credentials have expired or were not accepted"),
+        (_refusal("InvalidClientTokenId"), "credentials have expired or were not accepted"),
+        (SSOTokenLoadError(error_msg="expired"), "credentials have expired or were not"),
+        (_refusal("AccessDeniedException"), "AWS refused: "),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "",
+)
+def test_aws_failures_say_whose_problem_it_is(error: Exception, said: str) -> None:
+    # Given an AWS failure
+    assert isinstance(error, run_now.AWS_ERRORS)
+    # When it is explained
+    explained = run_now._problem(error)
+    # Then
+    assert said in explained
+
+
+@pytest.mark.parametrize(
+    ("arn", "link"),
+    [
+        (
+            "arn:aws:states:eu-west-1:111122223333:execution:M:run-1",
+            "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1"
+            "#/v2/executions/details/arn:aws:states:eu-west-1:111122223333:execution:M:run-1",
+        ),
+        (
+            "arn:aws-cn:states:cn-north-1:111122223333:execution:M:run-1",
+            "https://cn-north-1.console.amazonaws.cn/states/home?region=cn-north-1"
+            "#/v2/executions/details/arn:aws-cn:states:cn-north-1:111122223333:execution:M:run-1",
+        ),
+        (
+            "arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:M:run-1",
+            "https://us-gov-west-1.console.amazonaws-us-gov.com/states/home?region=us-gov-west-1"
+            "#/v2/executions/details/"
+            "arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:M:run-1",
+        ),
+    ],
+)
+def test_the_console_link_is_in_the_executions_partition(arn: str, link: str) -> None:
+    assert run_now.console_link(arn) == link
+
+
+# --- dry-run results ----------------------------------------------------------------------
+
+_LAMBDA_CAUSE = json.dumps(
+    {
+        "errorType": "SourceImageNotFound",
+        "errorMessage": "Image 'ImgB' was not found in eu-west-1.",
+        "stackTrace": ["  File handler.py, line 1"],
+    }
+)
+
+
+def _dry_run(image: str, **result: Any) -> dict[str, Any]:
+    base = {"image": image, "outcome": "DRY_RUN", "action": None, "newImageName": None}
+    return {**base, "failed": False, **result}
+
+
+def test_a_dry_run_prints_what_each_image_would_do_or_why_it_could_not_be_checked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a finished dry run where ImgB's check failed (Lambda's JSON cause)
+    results = [
+        _dry_run("ImgA", action="UPDATE", newImageName="ImgA-2026-01-05"),
+        _dry_run("ImgB", error={"Error": "SourceImageNotFound", "Cause": _LAMBDA_CAUSE}),
+        _dry_run("ImgC", action="NO_UPDATE"),
+        _dry_run("ImgD", action="FOLLOW", newImageName="ImgD-2026-01-04"),
+    ]
+    arn = "arn:aws:states:eu-west-1:111122223333:execution:AppStreamImageUpdater:run-now-1"
+    started = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    aws = _FakeAws(
+        execution={
+            "status": "SUCCEEDED",
+            "startDate": started,
+            "stopDate": started + timedelta(minutes=1),
+            "input": json.dumps({"images": ["ImgA", "ImgB", "ImgC", "ImgD"], "dryRun": True}),
+            "output": json.dumps({"results": results}),
+        }
+    )
+    out = io.StringIO()
+    # When the tool follows it
+    code = run_now.main(["--execution", arn], out=out, session_factory=aws)
+    # Then
+    lines = out.getvalue().splitlines()
+    assert code == run_now.OK, capsys.readouterr().err
+    assert "  ImgA: dry run: would create ImgA-2026-01-05" in lines
+    assert (
+        "  ImgB: dry run: could not check: SourceImageNotFound: "
+        "Image 'ImgB' was not found in eu-west-1."
+    ) in lines
+    assert "  ImgC: dry run: up to date" in lines
+    assert "  ImgD: dry run: an update is already building: ImgD-2026-01-04" in lines
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        (
+            {"Error": "SourceImageNotFound", "Cause": "Image 'ImgB' was not found."},
+            "dry run: could not check: SourceImageNotFound: Image 'ImgB' was not found.",
+        ),
+        (
+            {"Error": "States.Timeout", "Cause": json.dumps({"detail": "no errorMessage"})},
+            'dry run: could not check: States.Timeout: {"detail": "no errorMessage"}',
+        ),
+        ({"Error": "States.Timeout"}, "dry run: could not check: States.Timeout"),
+        (
+            {"Error": "AppStreamBusy", "Cause": "first line\n  second   line"},
+            "dry run: could not check: AppStreamBusy: first line second line",
+        ),
+    ],
+)
+def test_a_failed_dry_run_check_is_one_readable_line(error: dict[str, Any], shown: str) -> None:
+    # Given a dry-run result with an error / When described / Then
+    assert run_now._describe(_dry_run("ImgB", error=error)) == shown
+
+
+def test_a_long_dry_run_error_is_cut_short() -> None:
+    # Given a Lambda error whose message is 5000 characters
+    cause = json.dumps({"errorType": "Boom", "errorMessage": "x" * 5000})
+    # When
+    shown = run_now._describe(_dry_run("ImgB", error={"Error": "Boom", "Cause": cause}))
+    # Then
+    assert shown.startswith("dry run: could not check: Boom: xxx")
+    assert shown.endswith("...")
+    assert len(shown) <= len("dry run: could not check: ") + run_now.MESSAGE_MAX
+
+
+@pytest.mark.workflow
+def test_the_command_that_follows_again_keeps_the_profile(
+    offline: Offline,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # Given a named profile, and credentials that expire once the run has started
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[ops]\naws_access_key_id = a\naws_secret_access_key = b\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+
+    def expire() -> None:
+        raise _refusal("ExpiredToken")
+
+    expiring = _session_where("before-call.sfn.DescribeExecution", expire)
+    # When
+    code, output = offline.run("--profile", "ops", "--images", "ImgB", session_factory=expiring)
+    # Then
+    arn = _started_arn(output)
+    assert code == run_now.STOPPED_FOLLOWING
+    assert f"python -m tools.run_now --execution {arn} --profile ops" in capsys.readouterr().err
