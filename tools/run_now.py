@@ -1,13 +1,28 @@
 """Run the deployed image updater now and follow it.
 
-    python -m tools.run_now [--images ImgA,ImgB] [--dry-run] [--stack NAME]
+    python -m tools.run_now [--images ImgA,ImgB] [--dry-run] [--no-follow] [--stack NAME]
                             [--profile P] [--region R]
+    python -m tools.run_now --execution ARN     # follow a run started earlier
 
 Finds the state machine from the stack's outputs, starts a run for every configured image
-(or the ones named), shows each image's progress until the run ends, and exits 0 when it
-succeeded, 1 when it failed (with the reason), 2 for a usage error and 3 when AWS
-credentials or the stack are missing. `--dry-run` only checks for updates: nothing is
-created and no e-mail is sent. Honours the usual AWS_PROFILE / AWS_REGION settings.
+(or the ones named) and shows each image's progress until the run ends. `--dry-run` only
+checks for updates: nothing is created and no e-mail is sent; what each image would do, or
+why it could not be checked, is printed here. Honours the usual AWS_PROFILE / AWS_REGION.
+
+A started run goes on in AWS whatever happens to this tool: after Ctrl-C, expired
+credentials or a lost connection it says so, with the run's console link and the command
+that follows it again.
+
+Exit codes:
+    0    the run succeeded (with --no-follow: it was started)
+    1    the run failed; the reason is printed
+    2    usage error: an image that is not configured, named twice, or an empty name;
+         --execution without an execution ARN, or with options that start a run
+    3    no run was started (or, with --execution, found): credentials, the Region or the
+         stack are missing or not ready, AWS could not be reached, or AWS refused
+    4    the run was started but could not be followed to its end (expired credentials,
+         network): it goes on in AWS
+    130  interrupted (Ctrl-C); a run already started goes on in AWS
 """
 
 from __future__ import annotations
@@ -21,12 +36,51 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO, Any
+from urllib.parse import quote
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    CredentialRetrievalError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    SSOError,
+    TokenRetrievalError,
+)
+from botocore.exceptions import ConnectionError as EndpointUnreachable
 
 DEFAULT_STACK = "AppStreamImageUpdater"
-OK, RUN_FAILED, USAGE, ENVIRONMENT = 0, 1, 2, 3
+OK, RUN_FAILED, USAGE, ENVIRONMENT, STOPPED_FOLLOWING = 0, 1, 2, 3, 4
+INTERRUPTED = 130  # the shell's code for a SIGINT
+SessionFactory = Callable[..., boto3.Session]
+AWS_ERRORS = (BotoCoreError, ClientError)
+
+# Codes with which AWS refuses credentials that expired (the ones the SDKs refresh on) or that
+# it does not recognise: the fix is on this machine, not in the stack.
+_CREDENTIALS_REFUSED = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidToken",
+        "AuthFailure",
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+    }
+)
+# botocore's own failures to load or refresh credentials (SSO sessions, credential_process).
+_CREDENTIALS_UNAVAILABLE = (CredentialRetrievalError, TokenRetrievalError, SSOError)
+_CONSOLE_DOMAINS = {"aws-cn": "console.amazonaws.cn", "aws-us-gov": "console.amazonaws-us-gov.com"}
+# A stack in one of these has no usable state machine: it must be fixed and deployed again.
+_FAILED_STACK = frozenset(
+    {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"}
+)
+# Longest error message echoed per image; the full text is in the run's history.
+MESSAGE_MAX = 300
 _IMAGE_STEPS = {
     "Check for updates": "checking for updates",
     "Already up to date": "up to date",
@@ -121,6 +175,27 @@ def _image_of(data: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def console_link(execution_arn: str) -> str:
+    """The execution's page in the Step Functions console, in the ARN's partition."""
+    _, partition, _, region, *_ = execution_arn.split(":")
+    domain = _CONSOLE_DOMAINS.get(partition, "console.aws.amazon.com")
+    return (
+        f"https://{region}.{domain}/states/home?region={region}"
+        f"#/v2/executions/details/{quote(execution_arn, safe=':')}"
+    )
+
+
+def _execution_arn(text: str) -> str:
+    parts = text.split(":")
+    if len(parts) != 8 or parts[0] != "arn" or parts[2] != "states" or parts[5] != "execution":
+        raise ToolError(
+            f"--execution wants an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:"
+            f"MACHINE:NAME), got {text!r}.",
+            USAGE,
+        )
+    return text
+
+
 def find_stack(session: boto3.Session, name: str) -> Stack:
     cloudformation = session.client("cloudformation")
     try:
@@ -133,25 +208,77 @@ def find_stack(session: boto3.Session, name: str) -> Stack:
                 ENVIRONMENT,
             ) from error
         raise
+    status = stack.get("StackStatus", "")
+    if status.endswith("_IN_PROGRESS"):
+        doing = "deleted" if status.startswith("DELETE") else "deployed"
+        raise ToolError(
+            f"Stack {name!r} is being {doing} ({status}). Try again when that has finished.",
+            ENVIRONMENT,
+        )
+    if status in _FAILED_STACK:
+        raise ToolError(
+            f"Stack {name!r} failed to deploy ({status}). See its events in the CloudFormation "
+            "console, fix the cause and deploy again with `npx cdk deploy`.",
+            ENVIRONMENT,
+        )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     if "StateMachineArn" not in outputs:
-        raise ToolError(f"Stack {name!r} has no StateMachineArn output.", ENVIRONMENT)
+        raise ToolError(
+            f"Stack {name!r} ({status}) has no StateMachineArn output: is it the image "
+            "updater's stack? Pass --stack.",
+            ENVIRONMENT,
+        )
     images = tuple(i for i in outputs.get("ConfiguredImages", "").split(",") if i)
     return Stack(state_machine_arn=outputs["StateMachineArn"], images=images)
 
 
-def _chosen_images(requested: str | None, configured: tuple[str, ...]) -> list[str]:
-    if not requested:
-        return list(configured)
-    chosen = [name.strip() for name in requested.split(",") if name.strip()]
-    unknown = [name for name in chosen if name not in configured]
-    if unknown or not chosen:
+def _requested_images(requested: str | None) -> list[str] | None:
+    """The names given to --images, checked before anything reaches AWS."""
+    if requested is None:
+        return None
+    names = [name.strip() for name in requested.split(",")]
+    if not all(names):
         raise ToolError(
-            f"Not configured: {', '.join(unknown) or '(none given)'}. "
-            f"Configured images: {', '.join(configured)}.",
+            f"--images {requested!r} has an empty name: give comma-separated image names "
+            "such as ImgA,ImgB, or leave --images out to run every configured image.",
             USAGE,
         )
-    return chosen
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ToolError(
+            f"--images names {', '.join(repeated)} more than once: name each image once.",
+            USAGE,
+        )
+    return names
+
+
+def _chosen_images(requested: list[str] | None, configured: tuple[str, ...]) -> list[str]:
+    if requested is None:
+        return list(configured)
+    unknown = [name for name in requested if name not in configured]
+    if unknown:
+        raise ToolError(
+            f"Not configured: {', '.join(unknown)}. Configured images: {', '.join(configured)}.",
+            USAGE,
+        )
+    return requested
+
+
+def _problem(error: BotoCoreError | ClientError) -> str:
+    """Whose problem it is: the credentials, the network, or AWS refusing the request."""
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return f"no usable AWS credentials ({error})"
+    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+    if code in _CREDENTIALS_REFUSED or isinstance(error, _CREDENTIALS_UNAVAILABLE):
+        return (
+            f"the AWS credentials have expired or were not accepted ({error}). Refresh them "
+            "(`aws sso login`, or new keys for the profile)."
+        )
+    if isinstance(error, EndpointUnreachable | HTTPClientError):
+        return f"could not reach AWS (network): {error}. Check the connection, VPN or proxy."
+    if isinstance(error, ClientError):
+        return f"AWS refused: {error}"
+    return f"the AWS SDK failed: {error}"
 
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
@@ -205,16 +332,20 @@ def _results(output: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def follow(
     sfn: Any,
     execution_arn: str,
-    images: list[str],
+    images: list[str] | None,
     out: IO[str],
     *,
     poll_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    progress = Progress(images={name: ImageProgress(name) for name in images})
+    """Show progress until the execution ends; `images=None` takes them from its input."""
+    progress: Progress | None = None
     display = Display(out)
     while True:
         described = sfn.describe_execution(executionArn=execution_arn)
+        if progress is None:
+            names = images if images is not None else _input_images(described)
+            progress = Progress(images={name: ImageProgress(name) for name in names})
         events = _history(sfn, execution_arn)
         progress.apply(events)
         started = described["startDate"]
@@ -226,29 +357,66 @@ def follow(
         sleep(poll_seconds)
 
 
-def run(args: argparse.Namespace, out: IO[str]) -> int:
-    session = boto3.Session(profile_name=args.profile, region_name=args.region)
-    if session.region_name is None:
+def _input_images(described: dict[str, Any]) -> list[str]:
+    images = _json(described.get("input")).get("images")
+    return [i for i in images if isinstance(i, str)] if isinstance(images, list) else []
+
+
+def run(args: argparse.Namespace, out: IO[str], session_factory: SessionFactory) -> int:
+    requested = _requested_images(args.images)
+    execution = _execution_arn(args.execution) if args.execution else None
+    if execution and (requested is not None or args.dry_run or not args.follow):
+        raise ToolError(
+            "--execution follows a run already started: leave out --images, --dry-run "
+            "and --no-follow.",
+            USAGE,
+        )
+    session = session_factory(profile_name=args.profile, region_name=args.region)
+    if execution is None and session.region_name is None:
         raise ToolError("No AWS Region: pass --region or set AWS_REGION.", ENVIRONMENT)
     if session.get_credentials() is None:
         raise ToolError(
             "No AWS credentials found: run `aws configure`, `aws sso login`, or set AWS_PROFILE.",
             ENVIRONMENT,
         )
+    if execution:
+        sfn = session.client("stepfunctions", region_name=execution.split(":")[3])
+        sfn.describe_execution(executionArn=execution)  # a wrong ARN is refused here
+        return _follow_to_the_end(sfn, execution, None, out, args)
     stack = find_stack(session, args.stack)
-    images = _chosen_images(args.images, stack.images)
+    images = _chosen_images(requested, stack.images)
     sfn = session.client("stepfunctions")
     payload = {"images": images, "dryRun": args.dry_run}
-    started = sfn.start_execution(
-        stateMachineArn=stack.state_machine_arn,
-        name=f"run-now-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}",
-        input=json.dumps(payload),
-    )
+    try:
+        started = sfn.start_execution(
+            stateMachineArn=stack.state_machine_arn,
+            name=f"run-now-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}",
+            input=json.dumps(payload),
+        )
+    except KeyboardInterrupt:
+        raise ToolError(
+            "Interrupted while starting the run: it may have started. See the state machine's "
+            "runs in the Step Functions console (stack output StateMachineConsoleUrl).",
+            INTERRUPTED,
+        ) from None
     arn = started["executionArn"]
-    out.write(f"Started {arn}\n  input {json.dumps(payload)}\n")
+    out.write(f"Started {arn}\n  input {json.dumps(payload)}\n  console {console_link(arn)}\n")
     if not args.follow:
         return OK
-    final = follow(sfn, arn, images, out, poll_seconds=args.poll_seconds)
+    return _follow_to_the_end(sfn, arn, images, out, args)
+
+
+def _follow_to_the_end(
+    sfn: Any, arn: str, images: list[str] | None, out: IO[str], args: argparse.Namespace
+) -> int:
+    try:
+        final = follow(sfn, arn, images, out, poll_seconds=args.poll_seconds)
+    except KeyboardInterrupt:
+        _goes_on(arn, args.profile, "Stopped following (Ctrl-C).")
+        return INTERRUPTED
+    except AWS_ERRORS as error:
+        _goes_on(arn, args.profile, f"error while following the run: {_problem(error)}")
+        return STOPPED_FOLLOWING
     status = final["status"]
     output = _json(final.get("output"))
     out.write(f"\nRun {status}\n")
@@ -260,18 +428,65 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     return RUN_FAILED
 
 
+def _goes_on(arn: str, profile: str | None, what_happened: str) -> None:
+    follow_again = f"python -m tools.run_now --execution {arn}"
+    if profile:
+        follow_again += f" --profile {profile}"
+    print(
+        f"\n{what_happened}\n"
+        "The execution is still running in AWS: only this tool stopped following it.\n"
+        f"  follow it again: {follow_again}\n"
+        f"  or check it:     {console_link(arn)}",
+        file=sys.stderr,
+    )
+
+
+# What a dry run's check found, by the action a real run would take.
+_DRY_RUN_ACTIONS = {
+    "UPDATE": "would create {new_image}",
+    "NO_UPDATE": "up to date",
+    "FOLLOW": "an update is already building: {new_image}",
+}
+
+
 def _describe(result: dict[str, Any]) -> str:
-    if result.get("outcome") == "DRY_RUN":
-        return f"dry run, would {result.get('action')} {result.get('newImageName') or ''}".rstrip()
-    return f"{result.get('outcome')} {result.get('newImageName') or ''}".rstrip()
+    new_image = result.get("newImageName") or ""
+    if result.get("outcome") != "DRY_RUN":
+        return f"{result.get('outcome')} {new_image}".rstrip()
+    if result.get("error"):
+        return f"dry run: could not check: {_error_text(result['error'])}"
+    action = result.get("action")
+    template = _DRY_RUN_ACTIONS.get(str(action), "would {action} {new_image}")
+    return "dry run: " + template.format(action=action, new_image=new_image).rstrip()
+
+
+def _error_text(error: Any) -> str:
+    """`Name: message` on one short line; a Lambda error's Cause is JSON with errorMessage."""
+    if not isinstance(error, dict):
+        return _one_short_line(str(error))
+    name, cause = error.get("Error") or "Error", error.get("Cause")
+    message = _json(cause).get("errorMessage", cause)
+    return _one_short_line(f"{name}: {message}" if message else str(name))
+
+
+def _one_short_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= MESSAGE_MAX else line[: MESSAGE_MAX - 3] + "..."
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m tools.run_now", description=__doc__.strip().split("\n")[0]
+        prog="python -m tools.run_now",
+        description=__doc__.strip().split("\n")[0],
+        epilog=__doc__[__doc__.index("Exit codes:") :],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--images", help="comma-separated subset of the configured images")
-    p.add_argument("--dry-run", action="store_true", help="only check; create nothing")
+    p.add_argument("--images", help="comma-separated subset of the configured images, each once")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only check: create nothing, send no e-mail; the results are printed here",
+    )
     p.add_argument("--stack", default=DEFAULT_STACK, help=f"stack name (default {DEFAULT_STACK})")
     p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default)")
     p.add_argument("--region", help="AWS Region (default: AWS_REGION or the profile's)")
@@ -279,21 +494,31 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-follow", dest="follow", action="store_false", help="start the run and exit"
     )
+    p.add_argument(
+        "--execution",
+        metavar="ARN",
+        help="follow a run already started (after Ctrl-C, or by the schedule); start none",
+    )
     return p
 
 
-def main(argv: list[str] | None = None, out: IO[str] = sys.stdout) -> int:
+def main(
+    argv: list[str] | None = None,
+    out: IO[str] = sys.stdout,
+    *,
+    session_factory: SessionFactory = boto3.Session,
+) -> int:
     args = parser().parse_args(argv)
     try:
-        return run(args, out)
+        return run(args, out, session_factory)
     except ToolError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except NoCredentialsError:
-        print("error: no usable AWS credentials", file=sys.stderr)
-        return ENVIRONMENT
-    except (BotoCoreError, ClientError) as error:
-        print(f"error: AWS refused: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nInterrupted: no run was started.", file=sys.stderr)
+        return INTERRUPTED
+    except AWS_ERRORS as error:
+        print(f"error: {_problem(error)}", file=sys.stderr)
         return ENVIRONMENT
 
 

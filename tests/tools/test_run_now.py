@@ -8,6 +8,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from botocore.exceptions import (
 )
 
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import Deployment, SimulatedClock, WorkflowRunner
+from rehearsal.runner import Deployment, SimulatedClock, WorkflowRunner, sent_emails
 from tools import run_now
 
 CONTEXT = {"imageNames": "ImgA,ImgB", "notificationEmails": "ops@example.com"}
@@ -63,18 +64,25 @@ def runner() -> WorkflowRunner:
     return WorkflowRunner(CONTEXT)
 
 
-@pytest.fixture
-def offline(runner: WorkflowRunner) -> Iterator[Offline]:
+@contextmanager
+def _deployed(runner: WorkflowRunner, updates_available: dict[str, bool]) -> Iterator[Offline]:
+    """ImgA and ImgB are configured; the images that exist are the ones given."""
     clock = SimulatedClock()
     sim = SimulatedAppStream(clock=clock.now)
-    sim.add_image("ImgA", updates_available=True)
-    sim.add_image("ImgB", updates_available=False)
+    for image, available in updates_available.items():
+        sim.add_image(image, updates_available=available)
     with runner.deployed(sim, clock) as deployment:
         _stack_with_outputs(deployment)
         offline = Offline(sim, deployment)
         yield offline
         offline.wait_until_runs_end()
     assert sim.violations == []
+
+
+@pytest.fixture
+def offline(runner: WorkflowRunner) -> Iterator[Offline]:
+    with _deployed(runner, {"ImgA": True, "ImgB": False}) as deployed:
+        yield deployed
 
 
 def _stack_with_outputs(deployment: Deployment) -> None:
@@ -387,6 +395,28 @@ def test_a_stack_being_deployed_is_named_as_such(
     assert "StateMachineArn" not in err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--execution", "run-now-20260105-030000"],
+        ["--execution", "arn:aws:states:eu-west-1:111122223333:stateMachine:M"],
+        ["--execution", "arn:aws:states:eu-west-1:111122223333:execution:M:r", "--dry-run"],
+        ["--execution", "arn:aws:states:eu-west-1:111122223333:execution:M:r", "--images", "A"],
+    ],
+)
+def test_following_again_wants_an_execution_arn_alone(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    # Given no AWS at all: these are refused before any call
+    aws = _FakeAws(region_name="")
+    # When
+    code = run_now.main(argv, out=io.StringIO(), session_factory=aws)
+    # Then
+    assert code == run_now.USAGE
+    assert "--execution" in capsys.readouterr().err
+    assert aws.calls == []
+
+
 @dataclass
 class _FakeAws:
     """What the tool sees of one account: a stack and at most one finished execution."""
@@ -394,8 +424,10 @@ class _FakeAws:
     stack_status: str = "CREATE_COMPLETE"
     execution: dict[str, Any] = field(default_factory=dict)
     region_name: str = "eu-west-1"
+    calls: list[str] = field(default_factory=list)
 
     def __call__(self, **_: Any) -> _FakeAws:  # the session factory
+        self.calls.append("session")
         return self
 
     def get_credentials(self) -> object:
@@ -558,6 +590,25 @@ def test_a_dry_run_prints_what_each_image_would_do_or_why_it_could_not_be_checke
     ) in lines
     assert "  ImgC: dry run: up to date" in lines
     assert "  ImgD: dry run: an update is already building: ImgD-2026-01-04" in lines
+
+
+@pytest.mark.workflow
+def test_a_dry_run_shows_the_image_it_could_not_check_and_sends_no_email(
+    runner: WorkflowRunner,
+) -> None:
+    # Given ImgB is configured but does not exist
+    with _deployed(runner, {"ImgA": False}) as offline:
+        # When
+        code, output = offline.run("--dry-run")
+        emails = sent_emails(offline.deployment.topic_arn)
+    # Then the reason is printed here, from Lambda's errorMessage, and nobody was e-mailed
+    lines = output.splitlines()
+    assert code == run_now.OK, output
+    assert "  ImgA: dry run: up to date" in lines
+    (imgb,) = [line for line in lines if line.startswith("  ImgB: ")]
+    assert imgb.startswith("  ImgB: dry run: could not check: SourceImageNotFound: The config")
+    assert "errorType" not in imgb
+    assert emails == []
 
 
 @pytest.mark.parametrize(
