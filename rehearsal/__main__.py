@@ -15,14 +15,20 @@ import os
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import Execution, Invocation, SimulatedClock, WorkflowRunner
-from rehearsal.scenarios import SCENARIOS, Scenario
+from rehearsal.runner import (
+    Execution,
+    Invocation,
+    ProgressListener,
+    SimulatedClock,
+    WorkflowRunner,
+)
+from rehearsal.scenarios import SCENARIOS, DuringRun, Scenario
 
 
 def _clock_text(elapsed: timedelta) -> str:
@@ -47,8 +53,17 @@ def describe(invocation: Invocation) -> tuple[str, str]:
             return image, f"updates available for {source}; will create {result['newImageName']}"
         if action == "FOLLOW":
             return image, f"an update is already in progress: following {result['newImageName']}"
+        if action == "LATE_REPORT":
+            return image, (
+                f"an earlier run's update settled unreported: {result['newImageName']} is "
+                f"{result['image']['state']}; reporting it"
+            )
         return image, f"no updates available for {source}"
     if invocation.step == "create":
+        if result["action"] == "NO_UPDATE":
+            return image, "another run's update finished meanwhile: nothing left to do"
+        if result["newImageName"] != event.get("newImageName"):
+            return image, f"another run started the update: following {result['newImageName']}"
         return image, f"update started: {result['newImageName']} is {result['image']['state']}"
     if invocation.step == "poll":
         state = result["image"]["state"]
@@ -91,7 +106,7 @@ def _print_emails(execution: Execution) -> None:
     print("-" * 75)
 
 
-def _print_summary(execution: Execution, seconds: float) -> None:
+def _print_summary(execution: Execution, seconds: float, calls_before: int = 0) -> None:
     elapsed = execution.elapsed
     print("\nSummary")
     print(
@@ -101,12 +116,13 @@ def _print_summary(execution: Execution, seconds: float) -> None:
     for result in _results(execution):
         new_image = f" -> {result['newImageName']}" if result.get("newImageName") else ""
         print(f"  {result['image']}: {result['outcome']}{new_image}")
-    calls = Counter(call.operation for call in execution.sim.calls)
+    run_calls = execution.sim.calls[calls_before:]
+    calls = Counter(call.operation for call in run_calls)
     steps = Counter(invocation.step for invocation in execution.invocations)
     print(f"  AppStream calls: {sum(calls.values())} ({_counts(calls)})")
     print(f"  Lambda invocations: {sum(steps.values())} ({_counts(steps)})")
     print(f"  State transitions: {len(execution.states)}")
-    created = [c for c in execution.sim.calls if c.operation == "CreateUpdatedImage"]
+    created = [c for c in run_calls if c.operation == "CreateUpdatedImage"]
     started = [c for c in created if not c.params.get("dryRun") and c.error is None]
     print(f"  Images created: {len(started)}")
 
@@ -126,6 +142,26 @@ def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{name} {count}" for name, count in counter.most_common())
 
 
+class _Timeline:
+    """The simulated account's time: each run has a clock of its own, AppStream follows the
+    current one."""
+
+    def __init__(self, clock: SimulatedClock) -> None:
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def _listener(sim: SimulatedAppStream, during: DuringRun | None) -> ProgressListener:
+    def progress(invocation: Invocation, elapsed: timedelta) -> None:
+        _print_progress(invocation, elapsed)
+        if during is not None:
+            during(invocation, sim)
+
+    return progress
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__.split("\n")[0])
     parser.add_argument("scenario", nargs="?", default="default", choices=sorted(SCENARIOS))
@@ -138,14 +174,24 @@ def main(argv: list[str] | None = None) -> int:
 
     scenario = SCENARIOS[args.scenario]
     runner = WorkflowRunner(scenario.context)
-    clock = SimulatedClock()
-    sim = SimulatedAppStream(clock=clock.now)
+    first = SimulatedClock()
+    clocks = [first] + [SimulatedClock(first.start + later) for later in scenario.later_runs]
+    timeline = _Timeline(first)
+    sim = SimulatedAppStream(clock=timeline.now)
     scenario.prepare(sim)
     _print_header(scenario, runner)
-    began = time.monotonic()
-    execution = runner.run(sim, clock, scenario.execution_input, on_invocation=_print_progress)
-    _print_emails(execution)
-    _print_summary(execution, time.monotonic() - began)
+    for number, clock in enumerate(clocks, 1):
+        timeline.clock = clock
+        if len(clocks) > 1:
+            print(f"\n===== run {number}: {clock.start:%Y-%m-%d %H:%M} UTC " + "=" * 40)
+        during = scenario.during_first_run() if scenario.during_first_run and number == 1 else None
+        calls_before = len(sim.calls)
+        began = time.monotonic()
+        execution = runner.run(
+            sim, clock, scenario.execution_input, on_invocation=_listener(sim, during)
+        )
+        _print_emails(execution)
+        _print_summary(execution, time.monotonic() - began, calls_before)
     return 0
 
 

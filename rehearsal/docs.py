@@ -7,6 +7,7 @@ python -m rehearsal.docs --check    fails when README.md differs (the tests do t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
 from image_updater.models import (
     FAILED,
+    FOLLOW,
+    LATE_REPORT,
     NO_UPDATE,
     SUCCEEDED,
     TIMED_OUT,
@@ -40,7 +43,7 @@ def config_table() -> str:
     return "\n".join(rows)
 
 
-def _sample_task(outcome: str, state: str, **image: object) -> UpdateTask:
+def _sample_task(outcome: str | None, state: str, **image: object) -> UpdateTask:
     source = ImageSummary(
         name="SalesApps-20261101-030000", arn=_ARN + "SalesApps-20261101-030000", state="AVAILABLE"
     )
@@ -122,6 +125,28 @@ def sample_emails() -> str:
             ),
         ),
         ("Still building after maxUpdateHours", compose(_sample_task(TIMED_OUT, "PENDING"), ctx)),
+        (
+            "The next run finds that update finished (each image's result is e-mailed once)",
+            compose(
+                dataclasses.replace(_sample_task(SUCCEEDED, "AVAILABLE"), action=LATE_REPORT), ctx
+            ),
+        ),
+        (
+            "A status check could not be made (here: throttling, after the retries)",
+            compose(
+                dataclasses.replace(_sample_task(None, "PENDING"), action=FOLLOW),
+                ctx,
+                {
+                    "Error": "AppStreamThrottled",
+                    "Cause": json.dumps(
+                        {
+                            "errorType": "AppStreamThrottled",
+                            "errorMessage": "ThrottlingException: Rate exceeded",
+                        }
+                    ),
+                },
+            ),
+        ),
         ("Nothing to do (only with notifyNoUpdate=true)", compose(no_update, ctx)),
         (
             "A hand-started run with bad input",

@@ -21,9 +21,10 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Self
 from unittest import mock
 
 import boto3
@@ -158,6 +159,33 @@ class Execution:
 ProgressListener = Callable[[Invocation, timedelta], None]
 
 
+class StepByStepRun:
+    """Another execution of the same deployment (say, one started by hand), driven one step
+    at a time with the real handlers while a run of the workflow waits: how the tests and
+    the rehearsal make runs overlap at an exact point. Call its steps from an
+    `on_invocation` listener, or inside `WorkflowRunner.deployed`."""
+
+    def __init__(self, root: str, started_at: datetime, name: str = "by-hand") -> None:
+        self.task: dict[str, Any] = {
+            "rootImageName": root,
+            "executionId": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:Updater:{name}",
+            "startedAt": started_at.isoformat().replace("+00:00", "Z"),
+            "dryRun": False,
+        }
+
+    @classmethod
+    def minutes_after(cls, invocation: Invocation, minutes: int) -> Self:
+        """A run started `minutes` after the run whose step `invocation` was."""
+        started = datetime.fromisoformat(invocation.event["startedAt"].replace("Z", "+00:00"))
+        return cls(invocation.event["rootImageName"], started + timedelta(minutes=minutes))
+
+    def step(self, name: str) -> dict[str, Any]:
+        """Run the `check`, `create` or `poll` step on this run's task; returns the new task."""
+        handler = _handler(f"image_updater.handlers.{name}.handler")
+        self.task = handler(self.task, _LambdaContext(f"by-hand-{name}"))
+        return self.task
+
+
 @dataclass(frozen=True)
 class Deployment:
     state_machine_arn: str
@@ -289,6 +317,7 @@ class WorkflowRunner:
         with (
             mock.patch.dict(os.environ, environment),
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+            _executions_start_at(clock),
             _in_process_lambdas(self.app.handlers, recorder, clock, sim),
             _simulated_waits(recorder, clock),
             mock.patch("image_updater.clock.utc_now", clock.now),
@@ -430,6 +459,22 @@ def _in_process_lambdas(
         return payload.encode()
 
     with mock.patch.object(LambdaFunction, "invoke", invoke):
+        yield
+
+
+@contextmanager
+def _executions_start_at(clock: SimulatedClock) -> Iterator[None]:
+    """`$$.Execution.StartTime` (which new image names derive from) is the simulated fire
+    time of the run, as on AWS it is the schedule's, not the machine's clock."""
+    from moto.stepfunctions.parser import models
+
+    class _FireTime(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return clock.start
+
+    shim = SimpleNamespace(datetime=_FireTime, timezone=timezone)
+    with mock.patch.object(models, "datetime", shim):
         yield
 
 

@@ -8,6 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from rehearsal.appstream import SimulatedAppStream
+from rehearsal.runner import Invocation, StepByStepRun
+
+# Something that happens while the first run works: called after each of its Lambda steps.
+DuringRun = Callable[[Invocation, SimulatedAppStream], None]
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,10 @@ class Scenario:
     prepare: Callable[[SimulatedAppStream], None]
     execution_input: Any = None
     notes: list[str] = field(default_factory=list)
+    # Further scheduled runs, by how long after the first one they start.
+    later_runs: tuple[timedelta, ...] = ()
+    # Makes what happens while the first run works (a fresh one per rehearsal).
+    during_first_run: Callable[[], DuringRun] | None = None
 
 
 _EMAILS = "ops@example.com"
@@ -81,6 +89,45 @@ def _timeout(sim: SimulatedAppStream) -> None:
     sim.script_update("SalesApps", duration=timedelta(hours=5))
 
 
+def _overlap(sim: SimulatedAppStream) -> None:
+    sim.add_image("SalesApps", updates_available=True)
+    sim.script_update("SalesApps", duration=_TWO_HOURS)
+    # The scheduled run's first create meets a full images quota.
+    sim.fail(
+        "CreateUpdatedImage",
+        "LimitExceededException",
+        times=1,
+        message="The number of images exceeds the quota for this account.",
+        when=lambda params: not params.get("dryRun", False),
+    )
+
+
+class _StartByHandMeanwhile:
+    """While the scheduled run waits to retry its create, an admin starts a run by hand
+    (after freeing an image), and that run starts SalesApps' update."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def __call__(self, invocation: Invocation, _: SimulatedAppStream) -> None:
+        if invocation.error != "UpdateQuotaExceeded" or self.done:
+            return
+        self.done = True
+        by_hand = StepByStepRun.minutes_after(invocation, 5)
+        decided = by_hand.step("check")["action"]
+        started = by_hand.step("create")
+        print(
+            f"  (meanwhile)  {'SalesApps':<18} a run started by hand: check -> {decided}, "
+            f"create -> {started['action']} {started['newImageName']}",
+            flush=True,
+        )
+
+
+def _outlive(sim: SimulatedAppStream) -> None:
+    sim.add_image("SalesApps", updates_available=True)
+    sim.script_update("SalesApps", duration=timedelta(hours=3))
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -131,6 +178,22 @@ SCENARIOS: dict[str, Scenario] = {
                 "maxConcurrentUpdates": "2",
             },
             _many,
+        ),
+        Scenario(
+            "overlap",
+            "a run started by hand starts SalesApps' update while the scheduled run waits to "
+            "retry a quota refusal; the scheduled run follows it: one image, one e-mail",
+            {"imageNames": "SalesApps", "notificationEmails": _EMAILS},
+            _overlap,
+            during_first_run=_StartByHandMeanwhile,
+        ),
+        Scenario(
+            "outlive",
+            "the update takes 3 h, maxUpdateHours=1: the next day's run reports it, once",
+            {"imageNames": "SalesApps", "notificationEmails": _EMAILS, "maxUpdateHours": "1"},
+            _outlive,
+            later_runs=(timedelta(days=1), timedelta(days=2)),
+            notes=["Three scheduled runs, a day apart."],
         ),
         Scenario(
             "timeout",

@@ -550,6 +550,12 @@ def no_derived_roots(names: list[str]) -> bool:
 def valid_settings(draw: st.DrawFn) -> dict[str, object]:
     """A valid value for every key, as the config should hold it."""
     names = draw(image_name_lists.filter(no_derived_roots))
+    poll_minutes = draw(st.integers(1, 60))
+    # Within the execution history quota (worked out independently of the implementation:
+    # 9 events per status check plus 150 per image and 50 per run, at most 25,000).
+    per_image_budget = (25_000 - 50) // len(names) - 150
+    most_hours = min(72, per_image_budget // 9 * poll_minutes // 60)
+    hours = draw(st.integers(1, max(1, most_hours)))
     return {
         "imageNames": tuple(names),
         "notificationEmails": tuple(
@@ -557,8 +563,8 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         ),
         "scheduleExpression": draw(st.one_of(rates, crons())),
         "scheduleTimezone": draw(st.sampled_from(ZONES)),
-        "pollIntervalMinutes": draw(st.integers(1, 60)),
-        "maxUpdateHours": draw(st.integers(1, 72)),
+        "pollIntervalMinutes": poll_minutes,
+        "maxUpdateHours": hours,
         "maxConcurrentUpdates": draw(st.integers(1, 20)),
         "notifyNoUpdate": draw(st.booleans()),
         "newImageTags": draw(tag_maps),
@@ -729,3 +735,53 @@ def test_any_single_invalid_value_is_reported_under_its_key(pair: tuple[str, obj
 
 def test_every_key_has_invalid_values_to_draw_from() -> None:
     assert list(INVALID) == list(config.KEYS)
+
+
+# --- the execution history quota ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("context", "events"),
+    [
+        # one image checked every minute for 72 hours: 4,320 status checks
+        ({"imageNames": "ImgA", "pollIntervalMinutes": "1", "maxUpdateHours": "72"}, 39_080),
+        # 25 images every 5 minutes for 24 hours: 288 status checks each
+        (
+            {
+                "imageNames": ",".join(f"Img{i:02d}" for i in range(25)),
+                "pollIntervalMinutes": "5",
+                "maxUpdateHours": "24",
+            },
+            68_600,
+        ),
+    ],
+    ids=["one-image-every-minute", "25-images-every-5-minutes"],
+)
+def test_a_run_that_could_outgrow_the_history_quota_is_refused_with_the_arithmetic(
+    context: dict[str, Any], events: int
+) -> None:
+    # Given / When
+    (problem,) = problems_of(context)
+
+    # Then the message names the keys, the figure, the limit and how it was reached
+    assert problem.startswith("maxUpdateHours, pollIntervalMinutes, imageNames:")
+    assert f"{events:,} history events" in problem
+    assert "limit of 25,000 per execution" in problem
+    assert "x 9 events" in problem
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {},  # cdk.json's defaults
+        {"imageNames": ",".join(f"Img{i:02d}" for i in range(25))},  # 25 x 72 checks
+        {"imageNames": "ImgA", "pollIntervalMinutes": "3", "maxUpdateHours": "72"},
+    ],
+    ids=["defaults", "25-images-default-polling", "one-image-72-hours"],
+)
+def test_configurations_within_the_history_quota_are_accepted(context: dict[str, Any]) -> None:
+    # Given / When
+    loaded = load_config(context)
+
+    # Then
+    assert config.history_events(loaded) <= config.HISTORY_EVENTS_MAX

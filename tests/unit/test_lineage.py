@@ -125,3 +125,26 @@ def test_a_member_without_creation_time_still_counts() -> None:
 
     # When / Then
     assert Lineage(root=ROOT, members=(member,)).update_in_progress() == member
+
+
+def test_a_member_created_in_the_same_second_as_the_root_wins() -> None:
+    # Given a root and the updater's image of it with the same creation time
+    root = image("Base", created="2026-01-05T03:00:00+00:00")
+    member = image("Base-20260105-030000", created="2026-01-05T03:00:00+00:00")
+
+    # When / Then the updated image, not the root, is the one to update next
+    assert Lineage(root=root, members=(member,)).newest_available() == member
+
+
+def test_the_newest_settled_image_owed_a_report_is_found() -> None:
+    # Given two settled members owed a report, one building, and one not owed
+    older = image("Base-20260101-030000", "FAILED", "2026-01-01T03:00:00+00:00")
+    newer = image("Base-20260102-030000", "AVAILABLE", "2026-01-02T03:00:00+00:00")
+    building = image("Base-20260103-030000", "PENDING", "2026-01-03T03:00:00+00:00")
+    not_owed = image("Base-20260104-030000", "AVAILABLE", "2026-01-04T03:00:00+00:00")
+    lineage = Lineage(root=image("Base"), members=(older, newer, building, not_owed))
+
+    # When / Then
+    owed = {older.name, newer.name, building.name}
+    assert lineage.newest_settled_of(owed) == newer
+    assert lineage.newest_settled_of({building.name}) is None

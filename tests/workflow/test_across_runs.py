@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from unittest import mock
 
@@ -19,47 +19,27 @@ import pytest
 from image_updater import clock as product_clock
 from image_updater import service
 from image_updater.domain import naming
-from image_updater.handlers import check, create, poll
 from image_updater.ledger import Ledger
 from image_updater.models import FOLLOW, REPORTED_ELSEWHERE, UPDATE
+from infra import config
+from infra.config import load_config
 from rehearsal.appstream import NETWORK_FAILURE, SimulatedAppStream
-from rehearsal.runner import ACCOUNT, REGION, Execution, Invocation, WorkflowRunner
-from tests.handlers.conftest import LambdaContext
-from tests.workflow.conftest import BASE_IMAGES, AddImage, Run, Timeline
+from rehearsal.runner import Execution, Invocation, StepByStepRun, WorkflowRunner
+from tests.workflow.conftest import BASE_CONTEXT, BASE_IMAGES, AddImage, Run, Timeline
 from tests.workflow.test_workflow import image_results, new_images, real_creates, started_updates
 
 pytestmark = pytest.mark.workflow
 
 
-class OtherRun:
-    """Another execution of the same deployment (say, one started by hand), one step at a
-    time, with the real handlers."""
-
-    def __init__(self, root: str, started_at: datetime, name: str = "by-hand") -> None:
-        self.task: dict[str, Any] = {
-            "rootImageName": root,
-            "executionId": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:Updater:{name}",
-            "startedAt": started_at.isoformat().replace("+00:00", "Z"),
-            "dryRun": False,
-        }
-
-    @classmethod
-    def minutes_after(cls, invocation: Invocation, minutes: int) -> OtherRun:
-        """A run started `minutes` after the run whose step `invocation` was."""
-        started = datetime.fromisoformat(invocation.event["startedAt"].replace("Z", "+00:00"))
-        return cls(invocation.event["rootImageName"], started + timedelta(minutes=minutes))
-
+class OtherRun(StepByStepRun):
     def check(self) -> dict[str, Any]:
-        self.task = check.handler(self.task, LambdaContext())
-        return self.task
+        return self.step("check")
 
     def create(self) -> dict[str, Any]:
-        self.task = create.handler(self.task, LambdaContext())
-        return self.task
+        return self.step("create")
 
     def poll(self) -> dict[str, Any]:
-        self.task = poll.handler(self.task, LambdaContext())
-        return self.task
+        return self.step("poll")
 
 
 @contextmanager
@@ -290,7 +270,7 @@ def test_a_create_that_times_out_after_appstream_accepted_is_followed_not_repeat
     add_image("ImgA", updates_available=True)
     add_image("ImgB", updates_available=False)
     real = service._create_locked
-    attempts: list[str] = []
+    attempts: list[str | None] = []
 
     def accepted_then_timed_out(*args: Any, **kwargs: Any) -> Any:
         result = real(*args, **kwargs)
@@ -472,3 +452,32 @@ def test_network_errors_that_outlast_the_sdk_are_retried_by_the_workflow(
     assert execution.status == "SUCCEEDED"
     (email,) = execution.emails
     assert email.subject.startswith("AppStream image ready: ImgA-")
+
+
+# --- 8. the execution history quota ---------------------------------------------------------
+
+
+def test_history_grows_by_the_events_the_synth_check_counts_per_status_check(
+    runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    run: Run,
+    timeline: Timeline,
+) -> None:
+    # Given an update settled on its 2nd status check, and then one on its 5th
+    add_image("ImgA", updates_available=True)
+    add_image("ImgB", updates_available=False)
+    sim.script_update("ImgA", polls=2)
+    short = run(runner)
+    (first_image,) = new_images(sim, BASE_IMAGES)
+    sim.set_updates_available(first_image, True)
+    sim.script_update(first_image, polls=5)
+    timeline.next_run()
+    long = run(runner)
+
+    # Then each extra status check added exactly the events the synth-time check assumes,
+    # and both runs stayed within its estimate
+    loaded = load_config(BASE_CONTEXT)
+    assert (len(long.history) - len(short.history)) / 3 == config.EVENTS_PER_STATUS_CHECK
+    per_image = config.EVENTS_PER_IMAGE + config.EVENTS_PER_STATUS_CHECK * 5
+    assert len(long.history) <= config.EVENTS_PER_RUN + len(loaded.image_names) * per_image

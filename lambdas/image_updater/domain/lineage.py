@@ -38,6 +38,7 @@ class Lineage:
         return max(settled, key=_created, default=None)
 
     def newest_available(self) -> ImageSummary | None:
-        """The image every new update must start from."""
+        """The image every new update must start from. On a tie of creation times, an image
+        the updater built wins over the root: it is the one with the updates."""
         available = [image for image in (self.root, *self.members) if image.state == AVAILABLE]
-        return max(available, key=_created, default=None)
+        return max(available, key=lambda i: (_created(i), i is not self.root), default=None)
