@@ -135,6 +135,21 @@ class _ServiceError(Exception):
         self.message = message
 
 
+# Platforms AWS documents managed image updates for (Windows Server, Red Hat Enterprise Linux,
+# Rocky Linux). WINDOWS_11, AMAZON_LINUX2 and UBUNTU_PRO_2404 are refused: an assumption, as the
+# documentation names neither way for them.
+MANAGED_UPDATE_PLATFORMS = frozenset(
+    {
+        "WINDOWS",
+        "WINDOWS_SERVER_2016",
+        "WINDOWS_SERVER_2019",
+        "WINDOWS_SERVER_2022",
+        "WINDOWS_SERVER_2025",
+        "RHEL8",
+        "ROCKY_LINUX8",
+    }
+)
+
 # An injected "error code" that is no AppStream answer at all: the request never arrived.
 NETWORK_FAILURE = "EndpointConnectionError"
 
@@ -165,6 +180,8 @@ class SimulatedAppStream:
         self._violations: list[str] = []
         self._concurrent_update_quota = 5
         self._image_quota = 10
+        self._image_builder_quota = 10
+        self._image_builders = 0  # the account's own image builders (not the updates')
         self._max_concurrent_updates_seen = 0
         # The account's other durable state that runs leave behind (the updater's DynamoDB
         # ledger): the workflow runner saves it here after each run and restores it before
@@ -216,6 +233,7 @@ class SimulatedAppStream:
         agent_version: str = "1.1.1000",
         display_name: str | None = None,
         description: str | None = None,
+        shared_with_others: bool = False,
     ) -> dict[str, Any]:
         """Add an image as it would exist already; returns it as DescribeImages would.
         An image added in a non-terminal state stays in it: start a managed update through
@@ -234,6 +252,9 @@ class SimulatedAppStream:
             image["DisplayName"] = display_name
         if description:
             image["Description"] = description
+        if shared_with_others:
+            # The owner still sees its image as PRIVATE; sharing shows in this flag only.
+            image["ImageSharedWithOthers"] = "TRUE"
         _require_valid(image, _APPSTREAM_MODEL.shape_for("Image"), "image")
         if tags:
             _require_valid(dict(tags), _APPSTREAM_MODEL.shape_for("Tags"), "tags")
@@ -311,11 +332,20 @@ class SimulatedAppStream:
             for key in keys:
                 tags.pop(key, None)
 
-    def set_quota(self, *, concurrent_updates: int = 5, images: int = 10) -> None:
-        """Service Quotas: concurrent managed updates, and private images in the account."""
+    def set_quota(
+        self, *, concurrent_updates: int = 5, images: int = 10, image_builders: int = 10
+    ) -> None:
+        """Service Quotas: concurrent managed updates, private images and image builders in
+        the account (AppStream's defaults)."""
         with self._lock:
             self._concurrent_update_quota = concurrent_updates
             self._image_quota = images
+            self._image_builder_quota = image_builders
+
+    def set_image_builders(self, count: int) -> None:
+        """How many image builders the account runs besides the updates' temporary ones."""
+        with self._lock:
+            self._image_builders = count
 
     # --- introspection -----------------------------------------------------------------------
 
@@ -434,10 +464,10 @@ class SimulatedAppStream:
         source = self._stored(params["existingImageName"])
         self._require_updatable(source.image)
         if params.get("dryRun", False):
-            return {
-                "image": copy.deepcopy(source.image),
-                "canUpdateImage": source.updates_available,
-            }
+            # AWS documents only that a dry run "displays whether image updates are
+            # available"; the simulation answers with that alone, so no caller can come to
+            # rely on an `image` a real dry run may not return.
+            return {"canUpdateImage": source.updates_available}
         if new_name in self._images:
             raise _ServiceError("ResourceAlreadyExistsException", f"Image {new_name} exists.")
         if len(self._building()) >= self._concurrent_update_quota:
@@ -449,6 +479,12 @@ class SimulatedAppStream:
             raise _ServiceError(
                 "LimitExceededException", "The number of images exceeds the quota for this account."
             )
+        if len(self._building()) + self._image_builders >= self._image_builder_quota:
+            # An update runs a temporary image builder, which counts toward that quota.
+            raise _ServiceError(
+                "LimitExceededException",
+                "The number of image builders exceeds the quota for this account.",
+            )
         image = self._start_update(source, params, now)
         return {"image": copy.deepcopy(image), "canUpdateImage": True}
 
@@ -458,10 +494,10 @@ class SimulatedAppStream:
             raise _ServiceError(
                 "OperationNotPermittedException", f"Image {name} is not owned by this account."
             )
-        if not image["Platform"].startswith("WINDOWS"):
+        if image["Platform"] not in MANAGED_UPDATE_PLATFORMS:
             raise _ServiceError(
                 "IncompatibleImageException",
-                f"Managed image updates support Windows images only; {name} is not one.",
+                f"Managed image updates do not support {image['Platform']} images such as {name}.",
             )
         if image["State"] != "AVAILABLE":
             raise _ServiceError(

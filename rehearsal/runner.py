@@ -396,7 +396,9 @@ def sent_emails(topic_arn: str) -> list[Email]:
     """What the topic sent, as moto recorded it."""
     from moto.sns.models import sns_backends
 
-    topic = sns_backends[ACCOUNT][REGION].topics[topic_arn]
+    topic = sns_backends[ACCOUNT][REGION].topics.get(topic_arn)
+    if topic is None:  # a test deleted it to make publishing fail
+        return []
     return [
         Email(
             subject=subject or "",

@@ -33,8 +33,16 @@ if TYPE_CHECKING:
     from mypy_boto3_appstream import AppStreamClient
 
 _PAGE_SIZE = 25  # DescribeImages' maximum
+# RequestLimitExceededException is the one AppStream's model defines; the others are what
+# AWS's front ends answer for any service.
 _THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+    {
+        "RequestLimitExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+    }
 )
 # What is left of a network failure once the SDK's own retries are spent.
 _NETWORK_ERRORS = (

@@ -145,6 +145,7 @@ class UpdateTask:
     image: ImageSummary | None = None
     polls: int = 0
     outcome: str | None = None
+    root_missing: bool = False  # the configured image was deleted; its lineage carries on
 
     @classmethod
     def from_event(cls, event: Any) -> UpdateTask:
@@ -162,6 +163,7 @@ class UpdateTask:
                 image=_summary(event.get("image")),
                 polls=int(event.get("polls", 0)),
                 outcome=event.get("outcome"),
+                root_missing=event.get("rootMissing") is True,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidExecutionInput(f"malformed task {event!r:.300}: {error!r}") from error
@@ -183,6 +185,8 @@ class UpdateTask:
         data["newImageName"] = self.new_image_name
         if self.image:
             data["image"] = self.image.to_json()
+        if self.root_missing:
+            data["rootMissing"] = True
         return data
 
     @property

@@ -72,13 +72,21 @@ _FINAL_OUTCOMES = {AVAILABLE: SUCCEEDED, FAILED: FAILED}
 
 
 def _lineage(root: str, images: ImagesPort) -> Lineage:
+    """The root and the images the updater built from it. A root someone deleted (the
+    natural one to delete when the images quota is full) does not end its lineage: the
+    updater carries on from the newest image it built, and fails only when none is left."""
     try:
-        root_image = images.describe(root)
+        root_image: ImageSummary | None = images.describe(root)
     except ImageNotFound as error:
+        root_image = None
+        missing = error
+    members = tuple(images.lineage_members(root))
+    if root_image is None and not members:
         raise SourceImageNotFound(
-            f"The configured image {root!r} does not exist in this account and Region ({error})."
-        ) from error
-    return Lineage(root=root_image, members=tuple(images.lineage_members(root)))
+            f"The configured image {root!r} does not exist in this account and Region, and "
+            f"no image the updater built from it is left ({missing})."
+        )
+    return Lineage(root=root_image, members=members)
 
 
 def check(task: UpdateTask, images: ImagesPort, ledger: LedgerPort, now: datetime) -> UpdateTask:
@@ -86,6 +94,7 @@ def check(task: UpdateTask, images: ImagesPort, ledger: LedgerPort, now: datetim
     newest image. A dry run looks but writes nothing, not even to the ledger."""
     root = task.root_image_name
     lineage = _lineage(root, images)
+    task = task.evolve(root_missing=lineage.root is None)
 
     unreported = lineage.newest_settled_of(ledger.pending_reports(root))
     if unreported and (task.dry_run or ledger.claim_report(root, unreported.name, now)):
@@ -112,9 +121,10 @@ def check(task: UpdateTask, images: ImagesPort, ledger: LedgerPort, now: datetim
 def _newest_available(lineage: Lineage) -> ImageSummary:
     source = lineage.newest_available()
     if source is None:
+        root = lineage.root
         raise NoAvailableImage(
-            f"No image of the lineage of {lineage.root.name!r} is AVAILABLE "
-            f"(the root is {lineage.root.state})."
+            "No image of the lineage is AVAILABLE "
+            + (f"(the root {root.name!r} is {root.state})." if root else "(the root is gone).")
         )
     return source
 

@@ -174,12 +174,29 @@ def test_a_tagged_image_with_a_foreign_name_is_not_a_lineage_member(
     assert result["source"]["name"] == ROOT
 
 
-def test_missing_root_raises_source_image_not_found(
+def test_a_deleted_root_leaves_its_lineage_to_carry_on_from_its_newest_image(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
-    # Given the configured image does not exist, though an image of its lineage does
+    # Given the configured image was deleted, but an image the updater built from it remains
     sim.add_image("ImgB")
-    sim.add_image(DERIVED, tags=lineage_tags())
+    sim.add_image("ImgA-20260101-030000", tags=lineage_tags(), updates_available=True)
+
+    # When
+    result = check.handler(new_task(), lambda_context)
+
+    # Then the update starts from that image, and the task says the root is gone
+    assert [run["existingImageName"] for run in dry_runs(sim)] == ["ImgA-20260101-030000"]
+    assert (result["action"], result["source"]["name"]) == ("UPDATE", "ImgA-20260101-030000")
+    assert result["rootMissing"] is True
+
+
+def test_a_missing_root_with_nothing_left_of_its_lineage_raises_source_image_not_found(
+    sim: SimulatedAppStream, lambda_context: LambdaContext
+) -> None:
+    # Given the configured image does not exist, and no image of its lineage does (a look-alike
+    # without the updater's tag or description is not one)
+    sim.add_image("ImgB")
+    sim.add_image(DERIVED)
 
     # When
     with pytest.raises(Exception) as raised:
@@ -204,7 +221,7 @@ def test_no_available_image_in_the_lineage_raises_no_available_image(
 
     # Then
     assert raised.typename == "NoAvailableImage"
-    assert "the root is FAILED" in str(raised.value)
+    assert "the root 'ImgA' is FAILED" in str(raised.value)
 
 
 def test_a_root_that_cannot_be_updated_raises_update_not_permitted(
@@ -263,3 +280,26 @@ def test_only_candidates_named_like_the_lineage_have_their_tags_read(
     assert [call.params for call in calls_of(sim, "ListTagsForResource")] == [
         {"ResourceArn": IMAGE_ARN + "ImgA-20260101-030000"}
     ]
+
+
+def test_a_lineage_image_the_account_shares_with_others_is_still_a_member(
+    sim: SimulatedAppStream, lambda_context: LambdaContext
+) -> None:
+    # Given the newest image of the lineage is shared with another account: its owner still
+    # sees it as PRIVATE (ImageSharedWithOthers=TRUE), so DescribeImages Type=PRIVATE lists it
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    shared = "ImgA-20260101-030000"
+    sim.add_image(
+        shared,
+        tags=lineage_tags(),
+        shared_with_others=True,
+        updates_available=False,
+        created_time=START - timedelta(days=4),
+    )
+
+    # When
+    result = check.handler(new_task(), lambda_context)
+
+    # Then it is the image checked for updates, not the root
+    assert [run["existingImageName"] for run in dry_runs(sim)] == [shared]
+    assert result["action"] == "NO_UPDATE"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from image_updater.appstream import AppStreamImages
 from image_updater.domain import naming
 from image_updater.handlers import check, create
 from image_updater.models import FOLLOW, UPDATE, ImageSummary, UpdateTask
@@ -245,6 +246,8 @@ def test_the_own_image_of_a_retried_create_does_not_count_as_another_update(
     [
         ("ConcurrentModificationException", "AppStreamBusy"),
         ("ThrottlingException", "AppStreamThrottled"),
+        # the throttling error AppStream's own model defines
+        ("RequestLimitExceededException", "AppStreamThrottled"),
         ("LimitExceededException", "UpdateQuotaExceeded"),
         ("IncompatibleImageException", "UpdateNotPermitted"),
         ("OperationNotPermittedException", "UpdateNotPermitted"),
@@ -305,3 +308,34 @@ def test_a_malformed_task_raises_invalid_execution_input(
     # Then
     assert raised.typename == "InvalidExecutionInput"
     assert sim.calls == []
+
+
+class _AcceptsWithoutArn:
+    """A client whose CreateUpdatedImage answers with the image's name only: all the model
+    requires of the `Image` shape."""
+
+    def __init__(self, full_image: dict[str, Any]) -> None:
+        self.full_image = full_image
+        self.described: list[list[str]] = []
+
+    def create_updated_image(self, **_: Any) -> dict[str, Any]:
+        return {"image": {"Name": self.full_image["Name"]}, "canUpdateImage": True}
+
+    def describe_images(self, Names: list[str]) -> dict[str, Any]:
+        self.described.append(Names)
+        return {"Images": [self.full_image]}
+
+
+def test_a_create_answer_without_the_arn_is_completed_by_describing_the_image() -> None:
+    # Given AppStream accepted the update but its answer names the image only
+    full = {"Name": DERIVED, "Arn": IMAGE_ARN + DERIVED, "State": "PENDING"}
+    client = _AcceptsWithoutArn(full)
+
+    # When
+    image = AppStreamImages(client).start_update(  # type: ignore[arg-type]
+        ROOT, DERIVED, description="d", display_name="n", tags={}
+    )
+
+    # Then the step does not fail after the update started: it asked for the rest
+    assert (image.name, image.arn, image.state) == (DERIVED, IMAGE_ARN + DERIVED, "PENDING")
+    assert client.described == [[DERIVED]]

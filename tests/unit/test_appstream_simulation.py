@@ -177,7 +177,8 @@ def test_dry_run_reports_availability_and_creates_nothing(
 
     # Then
     assert sales["canUpdateImage"] is True
-    assert sales["image"]["Name"] == "SalesApps"
+    # AWS documents only the availability for a dry run: nothing may rely on an image
+    assert "image" not in sales
     assert up_to_date["canUpdateImage"] is False
     assert sorted(sim.images) == ["SalesApps", "UpToDate"]
     assert sim.updates_in_progress() == []
@@ -626,3 +627,46 @@ def test_add_image_refuses_what_appstream_could_not_return() -> None:
     # When / Then
     with pytest.raises(ValueError, match="AppstreamAgentVersion"):
         sim.add_image("SalesApps", agent_version="")
+
+
+@pytest.mark.parametrize(
+    ("platform", "updatable"),
+    [
+        ("WINDOWS_SERVER_2022", True),
+        ("WINDOWS_SERVER_2025", True),
+        ("RHEL8", True),
+        ("ROCKY_LINUX8", True),
+        ("AMAZON_LINUX2", False),
+        ("UBUNTU_PRO_2404", False),
+    ],
+)
+def test_managed_updates_are_offered_for_the_documented_platforms(
+    sim: SimulatedAppStream, client: Any, platform: str, updatable: bool
+) -> None:
+    # Given an image of the platform
+    sim.add_image("Img", platform=platform)
+
+    # When / Then
+    if updatable:
+        answer = client.create_updated_image(
+            existingImageName="Img", newImageName="Img-1", dryRun=True
+        )
+        assert answer["canUpdateImage"] is True
+    else:
+        with pytest.raises(client.exceptions.IncompatibleImageException):
+            client.create_updated_image(existingImageName="Img", newImageName="Img-1", dryRun=True)
+
+
+def test_an_update_needs_a_free_image_builder(sim: SimulatedAppStream, client: Any) -> None:
+    # Given the account runs 9 image builders of its default quota of 10, and one update
+    sim.set_image_builders(9)
+    sim.add_image("A")
+    sim.add_image("B")
+    client.create_updated_image(existingImageName="A", newImageName="A-1")
+
+    # When a second update would need an eleventh builder
+    with pytest.raises(client.exceptions.LimitExceededException) as raised:
+        client.create_updated_image(existingImageName="B", newImageName="B-1")
+
+    # Then AppStream names the image builder quota
+    assert "image builders" in str(raised.value)

@@ -24,7 +24,10 @@ def _created(image: ImageSummary) -> datetime:
 
 @dataclass(frozen=True)
 class Lineage:
-    root: ImageSummary
+    """`root` is None when the configured image was deleted: its lineage carries on from the
+    images the updater built from it."""
+
+    root: ImageSummary | None
     members: tuple[ImageSummary, ...]
 
     def update_in_progress(self) -> ImageSummary | None:
@@ -40,5 +43,6 @@ class Lineage:
     def newest_available(self) -> ImageSummary | None:
         """The image every new update must start from. On a tie of creation times, an image
         the updater built wins over the root: it is the one with the updates."""
-        available = [image for image in (self.root, *self.members) if image.state == AVAILABLE]
+        candidates = (*((self.root,) if self.root else ()), *self.members)
+        available = [image for image in candidates if image.state == AVAILABLE]
         return max(available, key=lambda i: (_created(i), i is not self.root), default=None)

@@ -4,6 +4,7 @@ the image and the outcome (SNS allows at most 100 printable ASCII characters).""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,15 +84,18 @@ REMEDIATION_HINTS: dict[str, str] = {
         "the root image in the AppStream console."
     ),
     "UpdateNotPermitted": (
-        "AppStream refuses managed updates for this image. Only Windows images you own "
-        "(not shared with you), built from a base image released on or after 2017-07-24, "
-        "with English or Japanese display language and a recent SSM agent, can be updated. "
-        "Rebuild the image on a current base image, or remove it from `imageNames`."
+        "AppStream refuses managed updates for this image. Managed updates work on images "
+        "you own (not shared with you) of Windows Server, Red Hat Enterprise Linux or Rocky "
+        "Linux, built from a base image released on or after 2017-07-24, with English or "
+        "Japanese display language and a recent SSM agent. Rebuild the image on a current "
+        "base image, or remove it from `imageNames`."
     ),
     "UpdateQuotaExceeded": (
-        "An AppStream quota is reached (images, or concurrent image updates). Delete images "
-        "you no longer need (older images of this lineage are kept), or request a higher "
-        "quota in Service Quotas, or lower `maxConcurrentUpdates`."
+        "An AppStream quota is reached: images (default 10 per Region), image builders "
+        "(default 10; every update runs a temporary one), or concurrent image updates "
+        "(default 5). Delete images or stop image builders you no longer need (older images "
+        "of this lineage are kept), request a higher quota in Service Quotas, or lower "
+        "`maxConcurrentUpdates`."
     ),
     "UpdateSlotsBusy": (
         "Earlier updates of your images (possibly from runs that stopped waiting after "
@@ -228,6 +232,22 @@ def compose(
     task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None = None
 ) -> Notification:
     """The e-mail for one image's outcome. `error` is what a Catch rule captured, if any."""
+    notification = _compose(task, ctx, error)
+    if not task.root_missing:
+        return notification
+    note = (
+        f"Note: the configured image {task.root_image_name} no longer exists. The updater "
+        "carries on from the newest image it built from it; keep the name in `imageNames`, "
+        "it still names the lineage.\n\n"
+    )
+    footer_at = notification.body.index("Images in the AppStream console:")
+    body = notification.body[:footer_at] + note + notification.body[footer_at:]
+    return dataclasses.replace(notification, body=body)
+
+
+def _compose(
+    task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None = None
+) -> Notification:
     if error:
         name, _ = _error_details(error)
         if task.action == UPDATE and task.image is None and name in LAMBDA_TIMEOUT_ERRORS:
