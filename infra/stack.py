@@ -8,7 +8,7 @@ from constructs import Construct, IConstruct
 
 from image_updater.domain import naming
 from infra.config import UpdaterConfig
-from infra.constructs.functions import RUNTIME, UpdaterFunctions
+from infra.constructs.functions import UpdaterFunctions
 from infra.constructs.ledger import Ledger
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.notifications import Notifications
@@ -128,12 +128,6 @@ class ImageUpdaterStack(Stack):
             "resource-level permissions; both only read"
         )
         for function in functions.all:
-            _acknowledge(
-                function,
-                "AwsSolutions-L1",
-                f"{RUNTIME.name} is the newest runtime for which the pinned Powertools layer "
-                "is published and was tested",
-            )
             reads_appstream = function in (functions.check, functions.create, functions.poll)
             _acknowledge(
                 function.role,

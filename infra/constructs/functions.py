@@ -5,31 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from image_updater.observability import NAMESPACE, SERVICE
+from infra import powertools
 from infra.config import UpdaterConfig
 from infra.constructs import log_groups
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
-RUNTIME = lambda_.Runtime.PYTHON_3_13
+# The newest Lambda Python runtime; Powertools publishes its layer for it (python3.14).
+RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
-# AWS publishes the Powertools layer in every commercial Region; pinned to the version
-# tested (aws-lambda-powertools 3.37 in requirements-dev.txt).
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_VERSION = 27
 _DEFAULT_TIMEOUT = Duration.seconds(30)
-
-
-def powertools_layer_arn() -> str:
-    python = "python" + RUNTIME.name.removeprefix("python").replace(".", "")
-    return (
-        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-        f"AWSLambdaPowertoolsPythonV3-{python}-arm64:{POWERTOOLS_LAYER_VERSION}"
-    )
 
 
 class UpdaterFunctions(Construct):
@@ -41,8 +31,8 @@ class UpdaterFunctions(Construct):
         self._code = lambda_.Code.from_asset(
             str(LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache"]
         )
-        self._layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", powertools_layer_arn()
+        self._layer = powertools.layer(
+            self, "PowertoolsLayer", runtime=RUNTIME, architecture=ARCHITECTURE
         )
         self._environment = {
             "POWERTOOLS_SERVICE_NAME": SERVICE,

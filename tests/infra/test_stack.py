@@ -12,7 +12,7 @@ from aws_cdk.assertions import Capture, Match, Template
 from app import build_app
 from image_updater.errors import QUOTA_ERRORS, TRANSIENT_ERRORS
 from infra.config import cdk_json_feature_flags
-from infra.constructs.functions import POWERTOOLS_LAYER_VERSION
+from infra.powertools import POWERTOOLS_VERSION
 from tests.infra.conftest import Synth, all_states, definition
 
 APPSTREAM_TASKS = ("Check for updates", "Start the update", "Check the build")
@@ -205,10 +205,10 @@ class TestFunctions:
         template.all_resources_properties(
             "AWS::Lambda::Function",
             {
-                "Runtime": "python3.13",
+                "Runtime": "python3.14",
                 "Architectures": ["arm64"],
                 "TracingConfig": {"Mode": "Active"},
-                "Layers": [layer],
+                "Layers": [{"Ref": layer}],
                 "Environment": {
                     "Variables": Match.object_like(
                         {"CONFIGURED_IMAGES": '["ImgA", "ImgB"]', "MAX_POLLS": "72"}
@@ -216,9 +216,12 @@ class TestFunctions:
                 },
             },
         )
-        layer_arn = json.dumps(layer.as_object())
-        assert "AWSLambdaPowertoolsPythonV3-python313-arm64" in layer_arn
-        assert f":{POWERTOOLS_LAYER_VERSION}" in layer_arn
+        # The layer is the one AWS names for this runtime, architecture and release
+        parameter = template.to_json()["Parameters"][layer.as_string()]
+        assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+        assert parameter["Default"] == (
+            f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"
+        )
 
     def test_every_log_group_has_the_configured_retention(self, synth: Synth) -> None:
         template = synth(logRetentionDays="30")
