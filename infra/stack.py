@@ -34,15 +34,18 @@ class ImageUpdaterStack(Stack):
         schedule = UpdateSchedule(
             self, "Schedule", config=config, state_machine=workflow.state_machine
         )
-        Monitoring(
+        monitoring = Monitoring(
             self,
             "Monitoring",
             state_machine=workflow.state_machine,
             dead_letter_queue=schedule.dead_letter_queue,
             topic=notifications.topic,
         )
-        # Publishing to a topic encrypted with a customer key needs the key as well.
+        # The topic's publishers: the state machine's role (sns:Publish granted by its
+        # SnsPublish tasks; the key granted here, in its identity policy, which the key
+        # policy's account statement lets count) and CloudWatch, for these alarms only.
         notifications.key.grant(workflow.state_machine, "kms:Decrypt", "kms:GenerateDataKey")
+        notifications.allow_alarms_to_publish(monitoring.alarm_names)
         self._grant_appstream(config, functions)
         self._outputs(config, workflow, notifications, schedule)
         self._acknowledge_findings(config, functions, workflow, schedule)

@@ -4,7 +4,7 @@ start a run."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
@@ -26,13 +26,20 @@ class Monitoring(Construct):
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Named after the stack, so the topic and key policies can let CloudWatch publish
+        # for exactly these alarms (the aws:SourceArn of an alarm's publish holds its name).
+        self._name_prefix = f"{Stack.of(self).stack_name}-"
+        unsuccessful_terms = {
+            "failed": state_machine.metric_failed(period=_PERIOD, statistic="Sum"),
+            "timedOut": state_machine.metric_timed_out(period=_PERIOD, statistic="Sum"),
+            "aborted": state_machine.metric_aborted(period=_PERIOD, statistic="Sum"),
+        }
+        # Step Functions publishes no data point for a count that stayed at zero, and a sum
+        # with a missing term has no value: without FILL a period with one failure (and no
+        # time-out, no abort) would add up to nothing and never alarm.
         unsuccessful = cloudwatch.MathExpression(
-            expression="failed + timedOut + aborted",
-            using_metrics={
-                "failed": state_machine.metric_failed(period=_PERIOD, statistic="Sum"),
-                "timedOut": state_machine.metric_timed_out(period=_PERIOD, statistic="Sum"),
-                "aborted": state_machine.metric_aborted(period=_PERIOD, statistic="Sum"),
-            },
+            expression=" + ".join(f"FILL({term}, 0)" for term in unsuccessful_terms),
+            using_metrics=dict(unsuccessful_terms),
             label="Unsuccessful executions",
             period=_PERIOD,
         )
@@ -42,24 +49,36 @@ class Monitoring(Construct):
             "An AppStream image updater run failed, timed out or was aborted. Image "
             "failures were e-mailed separately; open the state machine's executions.",
         )
+        # Counts the failed starts Scheduler sends to the queue in each period, not the
+        # messages the queue holds: those stay for 14 days, so an alarm on the backlog
+        # would stay in ALARM after the first failure and say nothing about the next ones.
+        # Scheduler sends them with SendMessage, which this metric counts (SQS's own
+        # redrives would not be). Scheduler's own metrics (AWS/Scheduler) exist only per
+        # schedule group, shared here with every other schedule of the default group.
         self.schedule_alarm = self._alarm_on_any(
-            dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=_PERIOD, statistic="Maximum"
-            ),
+            dead_letter_queue.metric_number_of_messages_sent(period=_PERIOD, statistic="Sum"),
             "ScheduledStartsFailed",
             "EventBridge Scheduler could not start the AppStream image updater; the "
             "failed start is in the dead-letter queue with the reason.",
         )
-        for alarm in (self.execution_alarm, self.schedule_alarm):
+        self.alarms = (self.execution_alarm, self.schedule_alarm)
+        for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(topic))
+
+    @property
+    def alarm_names(self) -> tuple[str, ...]:
+        """The alarms' names as written in the template (no tokens)."""
+        return tuple(self._name_prefix + alarm.node.id for alarm in self.alarms)
 
     def _alarm_on_any(
         self, metric: cloudwatch.IMetric, construct_id: str, description: str
     ) -> cloudwatch.Alarm:
-        """Alarms as soon as the metric counts one; no data means nothing happened."""
+        """Alarms as soon as the metric counts one; no data means nothing happened, so the
+        alarm returns to OK and e-mails again on the next occurrence."""
         return cloudwatch.Alarm(
             self,
             construct_id,
+            alarm_name=self._name_prefix + construct_id,
             metric=metric,
             alarm_description=description,
             threshold=1,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -20,16 +22,9 @@ class Notifications(Construct):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        # CloudWatch alarms publish to the topic as the service itself, so the service
-        # needs the key; publishers inside the stack are granted by the stack.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-            )
-        )
+        # enforce_ssl writes a topic policy holding only its Deny, which replaces SNS's
+        # default policy: a publisher is let in by its identity policy (principals of the
+        # account, like the state machine's role) or by a statement added here.
         self.topic = sns.Topic(
             self,
             "Topic",
@@ -39,3 +34,48 @@ class Notifications(Construct):
         )
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+    def allow_alarms_to_publish(self, alarm_names: Sequence[str]) -> None:
+        """CloudWatch publishes an alarm's notification as the service itself, so neither
+        an identity policy nor the key policy's account statement covers it: the topic
+        policy must allow sns:Publish and the key policy the key, each only on behalf of
+        this account's alarms named here (aws:SourceAccount, aws:SourceArn): no other
+        alarm, of this account or another, gets through."""
+        if not alarm_names:
+            raise ValueError("no alarm to let publish")
+        stack = Stack.of(self)
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        on_behalf_of_these_alarms = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": [
+                    stack.format_arn(
+                        service="cloudwatch",
+                        resource="alarm",
+                        resource_name=name,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                    for name in alarm_names
+                ]
+            },
+        }
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisStacksAlarmsToPublish",
+                principals=[cloudwatch],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=on_behalf_of_these_alarms,
+            )
+        )
+        # SNS encrypts what the alarm publishes with a data key it asks KMS for on the
+        # alarm's behalf (kms:GenerateDataKey, kms:Decrypt).
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisStacksAlarmsToUseTheKey",
+                principals=[cloudwatch],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions=on_behalf_of_these_alarms,
+            )
+        )

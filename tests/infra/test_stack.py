@@ -323,44 +323,48 @@ class TestNotifications:
         )
         template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
-    def test_key_lets_cloudwatch_alarms_and_the_workflow_publish(self, template: Template) -> None:
-        template.has_resource_properties(
-            "AWS::KMS::Key",
-            {
-                "KeyPolicy": {
-                    "Statement": Match.array_with(
-                        [
-                            Match.object_like(
-                                {
-                                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                                }
-                            )
-                        ]
-                    )
-                }
-            },
-        )
-        machine_role = template.find_resources("AWS::StepFunctions::StateMachine")
-        (machine,) = machine_role.values()
-        role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-        actions = _actions(_policies_by_role(template)[role])
-        assert {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"} <= actions
+    def test_cloudwatch_may_publish_only_for_this_stacks_alarms(self, template: Template) -> None:
+        # Given the alarms of this stack, by name
+        alarm_arns = sorted(_alarm_arn(name) for name in _alarm_names(template))
+        assert alarm_arns, "the stack has alarms"
+        # When the topic policy and the key policy let CloudWatch in
+        grants = {
+            "topic policy": _statements(template, "AWS::SNS::TopicPolicy", "PolicyDocument"),
+            "key policy": _statements(template, "AWS::KMS::Key", "KeyPolicy"),
+        }
+        for where, statements in grants.items():
+            (statement,) = [s for s in statements if s.get("Principal") == {"Service": _CLOUDWATCH}]
+            # Then only on behalf of this account and of exactly these alarms (no wildcard)
+            condition = statement["Condition"]
+            assert set(condition) == {"StringEquals", "ArnLike"}, where
+            assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+            source_arns = sorted(
+                _text(arn) for arn in _listed(condition["ArnLike"]["aws:SourceArn"])
+            )
+            assert source_arns == alarm_arns, where
+            assert not any("*" in arn for arn in source_arns), where
+
+    def test_alarm_names_are_unique_to_the_stack(self, template: Template) -> None:
+        names = _alarm_names(template)
+        assert names
+        assert all(name.startswith("AppStreamImageUpdater-") for name in names)
 
     def test_topic_refuses_publishing_without_tls(self, template: Template) -> None:
         template.has_resource_properties(
             "AWS::SNS::TopicPolicy",
             {
                 "PolicyDocument": {
-                    "Statement": [
-                        Match.object_like(
-                            {
-                                "Effect": "Deny",
-                                "Action": "sns:Publish",
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
-                        )
-                    ]
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Effect": "Deny",
+                                    "Action": "sns:Publish",
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                }
+                            )
+                        ]
+                    )
                 }
             },
         )
@@ -382,40 +386,68 @@ class TestAlarms:
         template.has_resource_properties(
             "AWS::CloudWatch::Alarm",
             {
+                "AlarmName": "AppStreamImageUpdater-ExecutionsUnsuccessful",
                 "AlarmActions": [{"Ref": topic}],
                 "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
                 "TreatMissingData": "notBreaching",
-                "Metrics": Match.array_with(
-                    [
-                        Match.object_like({"Expression": "failed + timedOut + aborted"}),
-                        Match.object_like(
-                            {
-                                "MetricStat": Match.object_like(
-                                    {
-                                        "Metric": Match.object_like(
-                                            {"MetricName": "ExecutionsAborted"}
-                                        )
-                                    }
-                                )
-                            }
-                        ),
-                    ]
-                ),
             },
         )
         assert topic.as_string() in template.find_resources("AWS::SNS::Topic")
 
-    def test_failed_schedule_starts_alarm_on_the_dead_letter_queue(
-        self, template: Template
-    ) -> None:
+    def test_a_period_with_only_failures_still_adds_up(self, template: Template) -> None:
+        # Given the execution metrics, which publish no data point when nothing happened
+        metrics = Capture()
+        template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {"Metrics": metrics},
+        )
+        terms = {
+            m["MetricStat"]["Metric"]["MetricName"]: m["Id"]
+            for m in metrics.as_array()
+            if "MetricStat" in m
+        }
+        assert set(terms) == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+        # When they are added up / Then every term counts as 0 when it has no data, so a
+        # failure alone is not lost in a sum with missing terms
+        (expression,) = [m for m in metrics.as_array() if "Expression" in m]
+        assert expression["ReturnData"] is True
+        assert sorted(expression["Expression"].split(" + ")) == sorted(
+            f"FILL({metric_id}, 0)" for metric_id in terms.values()
+        )
+
+    def test_every_failed_scheduled_start_alarms_again(self, template: Template) -> None:
+        # Given the queue the schedule sends its failed starts to
+        queue = Capture()
+        template.has_resource_properties(
+            "AWS::Scheduler::Schedule",
+            {
+                "Target": Match.object_like(
+                    {"DeadLetterConfig": {"Arn": {"Fn::GetAtt": [queue, "Arn"]}}}
+                )
+            },
+        )
+        # Then the alarm counts the messages sent to it in each period (not the messages
+        # kept there for 14 days), so it returns to OK and fires again on the next failure
         template.has_resource_properties(
             "AWS::CloudWatch::Alarm",
             {
                 "Namespace": "AWS/SQS",
-                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "MetricName": "NumberOfMessagesSent",
+                "Dimensions": [
+                    {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue.as_string(), "QueueName"]}}
+                ],
+                "Statistic": "Sum",
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
                 "AlarmActions": [{"Ref": Match.string_like_regexp("NotificationsTopic")}],
             },
         )
+
+    def test_no_alarm_watches_a_backlog_that_stays_for_days(self, template: Template) -> None:
+        for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
+            assert alarm["Properties"].get("MetricName") != "ApproximateNumberOfMessagesVisible"
 
 
 class TestOutputs:
@@ -450,3 +482,231 @@ class TestSecurityGate:
         build_app(app)
         assembly = app.synth()
         assert assembly.get_stack_by_name("AppStreamImageUpdater").template["Resources"]
+
+
+# Who may publish to the notification topic: every publisher needs sns:Publish (from its
+# identity policy or the topic policy) and the topic's key (from its identity policy, which
+# the key policy's account statement lets count, or from the key policy itself). CDK's
+# enforce_ssl replaced SNS's default topic policy, so nothing else lets anyone in.
+
+_CLOUDWATCH = "cloudwatch.amazonaws.com"
+_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+_ACCOUNT_ROOT = "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
+
+
+def _text(value: Any) -> str:
+    """A template value as text, references as ${...}: comparable with an ARN pattern."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Ref" in value:
+        return "${" + value["Ref"] + "}"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_text(part) for part in parts)
+    raise AssertionError(f"cannot read {value!r} as text")
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _alarm_arn(name: str) -> str:
+    return f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{name}"
+
+
+def _alarm_names(template: Template) -> list[str]:
+    return [
+        alarm["Properties"]["AlarmName"]
+        for alarm in template.find_resources("AWS::CloudWatch::Alarm").values()
+    ]
+
+
+def _statements(template: Template, resource_type: str, document: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for resource in template.find_resources(resource_type).values()
+        for statement in resource["Properties"][document]["Statement"]
+    ]
+
+
+def _only(template: Template, resource_type: str) -> str:
+    (logical_id,) = template.find_resources(resource_type)
+    return logical_id
+
+
+def _allows(statement: dict[str, Any], *actions: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    granted = [a.lower() for a in _listed(statement["Action"])]
+    return all(any(fnmatchcase(a.lower(), g) for g in granted) for a in actions)
+
+
+def _conditions_hold(statement: dict[str, Any], context: dict[str, str]) -> bool:
+    """Evaluates the condition operators this template uses; any other fails the test."""
+    from fnmatch import fnmatchcase
+
+    for operator, tests in statement.get("Condition", {}).items():
+        for key, expected in tests.items():
+            actual, values = context.get(key), [_text(v) for v in _listed(expected)]
+            if actual is None:
+                return False
+            if operator in ("StringEquals", "Bool"):
+                holds = actual in values
+            elif operator == "ArnLike":
+                holds = any(fnmatchcase(actual, v) for v in values)
+            else:
+                raise AssertionError(f"the test cannot evaluate {operator}")
+            if not holds:
+                return False
+    return True
+
+
+def _resource_policy(
+    statements: list[dict[str, Any]],
+    where: str,
+    publisher: dict[str, Any],
+    actions: tuple[str, ...],
+) -> tuple[bool, list[str]]:
+    """Whether one of the policy's Denies applies to the publisher's request, and the Allow
+    statements that let it in by name (a role is only let in by its identity policy here)."""
+
+    def names(principal: Any) -> bool:
+        return principal == "*" or (
+            "service" in publisher and publisher["service"] in _listed(principal.get("Service", []))
+        )
+
+    applying = [
+        s
+        for s in statements
+        if names(s["Principal"])
+        and _allows(s, *actions)
+        and _conditions_hold(s, publisher["context"])
+    ]
+    denied = any(s["Effect"] == "Deny" for s in applying)
+    return denied, [f"{where} {s['Sid']}" for s in applying if s["Effect"] == "Allow"]
+
+
+def _identity_policy(
+    template: Template,
+    publisher: dict[str, Any],
+    resource: dict[str, Any],
+    actions: tuple[str, ...],
+) -> list[str]:
+    return [
+        "identity policy"
+        for statement in _policies_by_role(template).get(publisher.get("role", ""), [])
+        if statement["Effect"] == "Allow"
+        and _allows(statement, *actions)
+        and any(r in (resource, "*") for r in _listed(statement["Resource"]))
+    ]
+
+
+def _publishers(template: Template, topic: str) -> dict[str, dict[str, Any]]:
+    """Everything the template makes publish to the topic (alarm actions, sns:publish tasks)
+    or lets publish to it (any role granted sns:Publish on it), with its request context."""
+    import re
+
+    found: dict[str, dict[str, Any]] = {}
+    for logical_id, alarm in template.find_resources("AWS::CloudWatch::Alarm").items():
+        properties = alarm["Properties"]
+        if {"Ref": topic} in properties.get("AlarmActions", []):
+            name = properties.get("AlarmName", logical_id)
+            found[f"alarm {name}"] = {
+                "service": _CLOUDWATCH,
+                "context": {
+                    "aws:SourceAccount": "${AWS::AccountId}",
+                    "aws:SourceArn": _alarm_arn(name),
+                    "aws:SecureTransport": "true",
+                },
+            }
+    roles: dict[str, str] = {}
+    for logical_id, machine in template.find_resources("AWS::StepFunctions::StateMachine").items():
+        if ":states:::sns:publish" in _text(machine["Properties"]["DefinitionString"]):
+            label = re.sub(r"[0-9A-F]{8}$", "", logical_id)
+            roles[machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]] = f"state machine {label}"
+    for role, statements in _policies_by_role(template).items():
+        if any(
+            _allows(s, "sns:Publish") and {"Ref": topic} in _listed(s["Resource"])
+            for s in statements
+        ):
+            roles.setdefault(role, f"role {role}")
+    for role, label in roles.items():
+        found[label] = {"role": role, "context": {"aws:SecureTransport": "true"}}
+    return found
+
+
+class TestWhoMayPublish:
+    def test_each_publisher_is_let_in_by_named_statements(self, template: Template) -> None:
+        # Given the topic, its key and every publisher the template makes or allows
+        topic, key = _only(template, "AWS::SNS::Topic"), _only(template, "AWS::KMS::Key")
+        topic_policy = _statements(template, "AWS::SNS::TopicPolicy", "PolicyDocument")
+        key_policy = _statements(template, "AWS::KMS::Key", "KeyPolicy")
+        # (without this statement, identity policies cannot grant the key)
+        key_policy_enables_iam = any(
+            s["Effect"] == "Allow"
+            and _text(s["Principal"].get("AWS", "")) == _ACCOUNT_ROOT
+            and _allows(s, *_KEY_ACTIONS)
+            for s in key_policy
+        )
+        # When each one's sns:Publish and key use are traced to the statements allowing them
+        found: dict[str, tuple[list[str], list[str]]] = {}
+        for name, publisher in _publishers(template, topic).items():
+            denied, by_topic_policy = _resource_policy(
+                topic_policy, "topic policy", publisher, ("sns:Publish",)
+            )
+            publish = (
+                []
+                if denied
+                else by_topic_policy
+                + _identity_policy(template, publisher, {"Ref": topic}, ("sns:Publish",))
+            )
+            denied, by_key_policy = _resource_policy(
+                key_policy, "key policy", publisher, _KEY_ACTIONS
+            )
+            through_iam = [
+                f"{grant} + key policy account statement"
+                for grant in _identity_policy(
+                    template, publisher, {"Fn::GetAtt": [key, "Arn"]}, _KEY_ACTIONS
+                )
+                if key_policy_enables_iam
+            ]
+            found[name] = (publish, [] if denied else by_key_policy + through_iam)
+        # Then each publisher is let in, once for each, and no one else is a publisher
+        cloudwatch_alarm = (
+            ["topic policy AllowThisStacksAlarmsToPublish"],
+            ["key policy AllowThisStacksAlarmsToUseTheKey"],
+        )
+        assert found == {
+            "alarm AppStreamImageUpdater-ExecutionsUnsuccessful": cloudwatch_alarm,
+            "alarm AppStreamImageUpdater-ScheduledStartsFailed": cloudwatch_alarm,
+            "state machine WorkflowStateMachine": (
+                ["identity policy"],
+                ["identity policy + key policy account statement"],
+            ),
+        }
+
+    def test_an_alarm_of_another_stack_or_account_is_not_let_in(self, template: Template) -> None:
+        topic_policy = _statements(template, "AWS::SNS::TopicPolicy", "PolicyDocument")
+        key_policy = _statements(template, "AWS::KMS::Key", "KeyPolicy")
+        for context in (
+            {"aws:SourceAccount": "${AWS::AccountId}", "aws:SourceArn": _alarm_arn("Other")},
+            {
+                "aws:SourceAccount": "111122223333",
+                "aws:SourceArn": _alarm_arn("AppStreamImageUpdater-ExecutionsUnsuccessful"),
+            },
+        ):
+            stranger = {"service": _CLOUDWATCH, "context": context}
+            assert _resource_policy(topic_policy, "", stranger, ("sns:Publish",)) == (False, [])
+            assert _resource_policy(key_policy, "", stranger, _KEY_ACTIONS) == (False, [])
+
+    def test_the_topic_policy_allows_no_one_else(self, template: Template) -> None:
+        allows = [
+            s
+            for s in _statements(template, "AWS::SNS::TopicPolicy", "PolicyDocument")
+            if s["Effect"] == "Allow"
+        ]
+        assert [(s["Sid"], s["Principal"], s["Action"]) for s in allows] == [
+            ("AllowThisStacksAlarmsToPublish", {"Service": _CLOUDWATCH}, "sns:Publish")
+        ]
