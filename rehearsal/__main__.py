@@ -72,9 +72,25 @@ def describe(invocation: Invocation) -> tuple[str, str]:
     return result.get("image", image), f"e-mail written: {result['subject']}"
 
 
-def _print_progress(invocation: Invocation, elapsed: timedelta) -> None:
-    image, text = describe(invocation)
-    print(f"  {_clock_text(elapsed)}  {image:<18} {text}", flush=True)
+class _Progress:
+    """Progress lines, printed in simulated-time order once the run has ended (images run in
+    parallel, so their steps happen out of order in real time)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[timedelta, int, str]] = []
+
+    def add(self, elapsed: timedelta, image: str, text: str) -> None:
+        self.lines.append(
+            (elapsed, len(self.lines), f"  {_clock_text(elapsed)}  {image:<18} {text}")
+        )
+
+    def invocation(self, invocation: Invocation, elapsed: timedelta) -> None:
+        self.add(elapsed, *describe(invocation))
+
+    def print(self) -> None:
+        for _, _, line in sorted(self.lines):
+            print(line)
+        self.lines.clear()
 
 
 def _print_header(scenario: Scenario, runner: WorkflowRunner) -> None:
@@ -153,13 +169,16 @@ class _Timeline:
         return self.clock.now()
 
 
-def _listener(sim: SimulatedAppStream, during: DuringRun | None) -> ProgressListener:
-    def progress(invocation: Invocation, elapsed: timedelta) -> None:
-        _print_progress(invocation, elapsed)
+def _listener(
+    progress: _Progress, sim: SimulatedAppStream, during: DuringRun | None
+) -> ProgressListener:
+    def listen(invocation: Invocation, elapsed: timedelta) -> None:
+        progress.invocation(invocation, elapsed)
         if during is not None:
-            during(invocation, sim)
+            for image, text in during(invocation, sim):
+                progress.add(elapsed, image, f"(meanwhile) {text}")
 
-    return progress
+    return listen
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,9 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         during = scenario.during_first_run() if scenario.during_first_run and number == 1 else None
         calls_before = len(sim.calls)
         began = time.monotonic()
+        progress = _Progress()
         execution = runner.run(
-            sim, clock, scenario.execution_input, on_invocation=_listener(sim, during)
+            sim, clock, scenario.execution_input, on_invocation=_listener(progress, sim, during)
         )
+        progress.print()
         _print_emails(execution)
         _print_summary(execution, time.monotonic() - began, calls_before)
     return 0

@@ -29,6 +29,7 @@ from unittest import mock
 
 import boto3
 
+from infra.constructs.functions import RUNTIME
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.template import SynthesizedApp, synthesize
 
@@ -58,6 +59,13 @@ class SimulatedClock:
 
     def use_lane(self, lane: str | None) -> None:
         self._local.lane = lane or self.RUN_LANE
+
+    def start_lane(self, lane: str, after: str | None) -> None:
+        """An image's timeline begins where the one before it in the same Map slot ended
+        (`after`), or where the run stands: with `maxConcurrentUpdates` slots, an image
+        that waited for a free slot starts when the image before it finished."""
+        with self._lock:
+            self._offsets[lane] = self._offsets.get(after or self.RUN_LANE, 0.0)
 
     def _lane(self) -> str:
         return getattr(self._local, "lane", self.RUN_LANE)
@@ -353,7 +361,7 @@ class WorkflowRunner:
         for logical_id, spec in self.app.handlers.items():
             function = lambda_client.create_function(
                 FunctionName=logical_id,
-                Runtime="python3.13",
+                Runtime=RUNTIME.name,
                 Role=role,
                 Handler=spec,
                 Code={"ZipFile": _zip()},
@@ -500,6 +508,22 @@ def _simulated_waits(recorder: _Recorder, clock: SimulatedClock) -> Iterator[Non
                 recorder.retry_waits.append(seconds)
             clock.advance(seconds)
 
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        iteration_worker,
+    )
+
+    original_job = iteration_worker.IterationWorker._eval_job
+    last_in_slot: dict[int, str] = {}
+
+    def job_in_its_slot(self: Any, env: Any, job: Any) -> None:
+        # Each Map worker is one concurrency slot and runs its images one after the other.
+        item = job.job_input
+        image = item if isinstance(item, str) else _image_of(item)
+        if image is not None:
+            clock.start_lane(image, after=last_in_slot.get(id(self)))
+            last_in_slot[id(self)] = image
+        original_job(self, env, job)
+
     original_retry = retrier_decl.RetrierDecl._eval_body
 
     def retry_in_the_images_lane(self: Any, env: Any) -> None:
@@ -512,5 +536,6 @@ def _simulated_waits(recorder: _Recorder, clock: SimulatedClock) -> Iterator[Non
         mock.patch.object(WaitFunction, "_wait_interval", wait_interval),
         mock.patch.object(retrier_decl, "time", _RetrySleep),
         mock.patch.object(retrier_decl.RetrierDecl, "_eval_body", retry_in_the_images_lane),
+        mock.patch.object(iteration_worker.IterationWorker, "_eval_job", job_in_its_slot),
     ):
         yield

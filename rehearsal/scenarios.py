@@ -10,8 +10,9 @@ from typing import Any
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Invocation, StepByStepRun
 
-# Something that happens while the first run works: called after each of its Lambda steps.
-DuringRun = Callable[[Invocation, SimulatedAppStream], None]
+# Something that happens while the first run works: called after each of its Lambda steps;
+# returns (image, what happened) lines for the progress.
+DuringRun = Callable[[Invocation, SimulatedAppStream], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -109,18 +110,20 @@ class _StartByHandMeanwhile:
     def __init__(self) -> None:
         self.done = False
 
-    def __call__(self, invocation: Invocation, _: SimulatedAppStream) -> None:
+    def __call__(self, invocation: Invocation, _: SimulatedAppStream) -> list[tuple[str, str]]:
         if invocation.error != "UpdateQuotaExceeded" or self.done:
-            return
+            return []
         self.done = True
         by_hand = StepByStepRun.minutes_after(invocation, 5)
         decided = by_hand.step("check")["action"]
         started = by_hand.step("create")
-        print(
-            f"  (meanwhile)  {'SalesApps':<18} a run started by hand: check -> {decided}, "
-            f"create -> {started['action']} {started['newImageName']}",
-            flush=True,
-        )
+        return [
+            (
+                "SalesApps",
+                f"a run started by hand: check -> {decided}, "
+                f"create -> {started['action']} {started['newImageName']}",
+            )
+        ]
 
 
 def _outlive(sim: SimulatedAppStream) -> None:

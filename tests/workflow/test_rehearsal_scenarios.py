@@ -44,8 +44,46 @@ def test_outlive_rehearsal_reports_the_update_once_on_the_next_day(
     (first,) = subjects(runs[0])
     assert first == "AppStream image update still running: SalesApps"
     (built,) = re.findall(r"New image:\s+(\S+)", runs[0])
+    # named after the schedule's fire time, not the machine's clock
+    (fired,) = re.findall(r"^\d+: (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d) UTC", runs[0])
+    assert built.startswith("SalesApps-" + "".join(fired[:3]) + "-" + "".join(fired[3:]))
     assert subjects(runs[1]) == [f"AppStream image ready: {built}"]
     assert "started by an earlier run" in runs[1]
     assert built not in "".join(subjects(runs[2]))
     assert "Images created: 0" in runs[1]
     assert "Images created: 0" in runs[2]
+
+
+def progress_times(output: str) -> list[tuple[int, str]]:
+    """(minutes since the schedule fired, line) for every progress line, as printed."""
+    found = []
+    for line in output.splitlines():
+        match = re.match(r"^  \+(\d\d):(\d\d)  (.*)$", line)
+        if match:
+            found.append((int(match[1]) * 60 + int(match[2]), match[3]))
+    return found
+
+
+def test_a_batched_run_has_one_timeline(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given ten images, two at a time: later images wait for a free slot
+    assert main(["many"]) == 0
+    output = capsys.readouterr().out
+    lines = progress_times(output)
+
+    # Then the lines come in simulated-time order, later batches start late, and the total
+    # is the last moment of the run
+    assert [minutes for minutes, _ in lines] == sorted(minutes for minutes, _ in lines)
+    (pool09_start,) = [m for m, line in lines if line.startswith("Pool09") and "available" in line]
+    assert pool09_start > 60
+    (total,) = re.findall(r"Execution: \w+ after (\d\d):(\d\d) h:min", output)
+    assert int(total[0]) * 60 + int(total[1]) == lines[-1][0]
+
+
+def test_quota_retries_show_their_waits(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given / When the images quota is full for the whole run
+    assert main(["quota"]) == 0
+    output = capsys.readouterr().out
+
+    # Then each refused create appears at the time it was retried (10, 15, 22.5, 34 min apart)
+    refused = [m for m, line in progress_times(output) if "UpdateQuotaExceeded" in line]
+    assert refused == [0, 10, 25, 47, 81]
