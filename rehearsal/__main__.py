@@ -20,6 +20,7 @@ from typing import Any
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
     Execution,
@@ -149,7 +150,7 @@ def _results(execution: Execution) -> list[dict[str, Any]]:
         return list(output["results"])
     for event in reversed(execution.history):
         details = event.get("mapStateExitedEventDetails") or event.get("stateExitedEventDetails")
-        if details and details.get("name") == "Update each image":
+        if details and details.get("name") == states.UPDATE_EACH_IMAGE:
             return list(json.loads(details["output"]).get("results", []))
     return []
 

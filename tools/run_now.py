@@ -51,6 +51,8 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as EndpointUnreachable
 
+from infra.workflow import states
+
 DEFAULT_STACK = "AppStreamImageUpdater"
 OK, RUN_FAILED, USAGE, ENVIRONMENT, STOPPED_FOLLOWING = 0, 1, 2, 3, 4
 INTERRUPTED = 130  # the shell's code for a SIGINT
@@ -82,14 +84,16 @@ _FAILED_STACK = frozenset(
 # Longest error message echoed per image; the full text is in the run's history.
 MESSAGE_MAX = 300
 _IMAGE_STEPS = {
-    "Check for updates": "checking for updates",
-    "Already up to date": "up to date",
-    "Dry run: report only": "checked (dry run)",
-    "Start the update": "starting the update",
-    "Wait for the build": "waiting for the build",
-    "Check the build": "checking the build",
-    "Write the e-mail": "writing the e-mail",
-    "Send the e-mail": "sending the e-mail",
+    states.CHECK: "checking for updates",
+    states.ALREADY_UP_TO_DATE: "up to date",
+    states.DRY_RUN_REPORT_ONLY: "checked (dry run)",
+    states.DRY_RUN_KEEP_THE_ERROR: "could not check (dry run)",
+    states.CREATE: "starting the update",
+    states.WAIT: "waiting for the build",
+    states.POLL: "checking the build",
+    states.REPORTED_BY_ANOTHER_RUN: "reported by another run",
+    states.WRITE_THE_EMAIL: "writing the e-mail",
+    states.SEND_THE_EMAIL: "sending the e-mail",
 }
 
 
@@ -323,7 +327,7 @@ def _results(output: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return list(output["results"])
     for event in reversed(events):
         details = event.get("stateExitedEventDetails") or event.get("mapStateExitedEventDetails")
-        if details and details.get("name") == "Update each image":
+        if details and details.get("name") == states.UPDATE_EACH_IMAGE:
             results = _json(details.get("output")).get("results")
             return list(results) if isinstance(results, list) else []
     return []

@@ -13,9 +13,10 @@ from app import build_app
 from image_updater.errors import QUOTA_ERRORS, TRANSIENT_ERRORS
 from infra.config import cdk_json_feature_flags
 from infra.powertools import POWERTOOLS_VERSION
+from infra.workflow import states as names
 from tests.infra.conftest import Synth, all_states, definition
 
-APPSTREAM_TASKS = ("Check for updates", "Start the update", "Check the build")
+APPSTREAM_TASKS = names.APPSTREAM_TASKS
 
 
 def _policies_by_role(template: Template) -> dict[str, list[dict[str, Any]]]:
@@ -115,9 +116,9 @@ class TestSchedule:
 class TestWorkflow:
     def test_map_runs_at_most_max_concurrent_updates(self, template: Template) -> None:
         states = definition(template)["States"]
-        assert states["Update each image"]["Type"] == "Map"
-        assert states["Update each image"]["MaxConcurrency"] == 3
-        assert states["Update each image"]["ItemsPath"] == "$.images"
+        assert states[names.UPDATE_EACH_IMAGE]["Type"] == "Map"
+        assert states[names.UPDATE_EACH_IMAGE]["MaxConcurrency"] == 3
+        assert states[names.UPDATE_EACH_IMAGE]["ItemsPath"] == "$.images"
 
     def test_appstream_steps_retry_transient_errors_and_quota_longer(
         self, template: Template

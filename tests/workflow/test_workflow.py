@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from image_updater.domain import naming
+from infra.workflow import states
 from rehearsal.appstream import Call, SimulatedAppStream
 from rehearsal.runner import REGION, Execution, WorkflowRunner
 from tests.workflow.conftest import (
@@ -42,7 +43,7 @@ def image_results(execution: Execution) -> list[dict[str, Any]]:
         return list(execution.output["results"])
     for event in reversed(execution.history):
         details = event.get("mapStateExitedEventDetails") or event.get("stateExitedEventDetails")
-        if details and details.get("name") == "Update each image":
+        if details and details.get("name") == states.UPDATE_EACH_IMAGE:
             return list(json.loads(details["output"])["results"])
     raise AssertionError("the execution never left the Map state")
 
@@ -586,7 +587,7 @@ def test_bad_input_is_refused_before_touching_appstream(
     # Then the run is refused, with one e-mail naming the problem, and AppStream is not called
     assert execution.status == "FAILED"
     assert execution.error == "RunRefused"
-    assert "Update each image" not in execution.states
+    assert states.UPDATE_EACH_IMAGE not in execution.states
     (email,) = execution.emails
     assert email.subject == "AppStream image updater: run refused (invalid input)"
     assert email.attributes == {"outcome": "REJECTED", "image": "-"}

@@ -1,0 +1,46 @@
+"""The names of the workflow's states, in one place: the definition, the run-now tool, the
+rehearsal and the tests read them from here instead of copying strings. Plain constants, no
+CDK, so tools import them cheaply. Renaming one changes what the console and logs show."""
+
+from __future__ import annotations
+
+# --- the run ---------------------------------------------------------------------------------
+PLAN = "Plan the run"
+KEEP_THE_REFUSAL = "Keep the refusal"
+RUN_REFUSED = "Run refused"
+UPDATE_EACH_IMAGE = "Update each image"
+LIST_FAILURES = "List failures"
+SUMMARIZE = "Summarize"
+DID_EVERY_IMAGE_SUCCEED = "Did every image succeed?"
+SOME_IMAGES_FAILED = "Some images failed"
+ALL_IMAGES_DONE = "All images done"
+
+# --- one image -------------------------------------------------------------------------------
+CHECK = "Check for updates"
+UPDATE_AVAILABLE = "Update available?"
+DRY_RUN_REPORT_ONLY = "Dry run: report only"
+DRY_RUN_ON_ERROR = "Dry run?"
+DRY_RUN_KEEP_THE_ERROR = "Dry run: keep the error"
+ALREADY_UP_TO_DATE = "Already up to date"
+CREATE = "Start the update"
+STARTED_OR_DONE_ELSEWHERE = "Started, or done by another run?"
+WAIT = "Wait for the build"
+POLL = "Check the build"
+IMAGE_SETTLED = "Image settled?"
+REPORTED_BY_ANOTHER_RUN = "Reported by another run"
+# The steps that call AppStream: each retries transient errors and quotas, and catches the rest.
+APPSTREAM_TASKS = (CHECK, CREATE, POLL)
+
+# --- e-mail (one set per use: the image's, and a refused run's with a label) ----------------
+WRITE_THE_EMAIL = "Write the e-mail"
+SEND_THE_EMAIL = "Send the e-mail"
+EMAIL_NOT_SENT = "E-mail not sent"
+SEND_THE_FALLBACK_EMAIL = "Send the fallback e-mail"
+REPORT_FAILED = "Report failed"
+RESULT = "Result"
+REFUSAL_LABEL = " (run refused)"
+
+
+def for_refusal(name: str) -> str:
+    """The name of an e-mail state in the refused-run branch."""
+    return name + REFUSAL_LABEL

@@ -1,0 +1,147 @@
+"""One image's way through a run, as a fragment (the Map's item processor):
+
+Check for updates -> Update available?
+    dry run             -> Dry run: report only
+    an earlier run's update settled unreported -> e-mail
+    no update           -> Already up to date (or e-mail, with notifyNoUpdate)
+    update in progress  -> Wait for the build
+    otherwise           -> Start the update -> Started, or done by another run?
+Wait for the build -> Check the build -> Image settled?
+    still building      -> Wait for the build
+    reported by another run -> Reported by another run
+    otherwise           -> e-mail
+any error (after retries) -> Dry run? -> keep it in the results | e-mail
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from image_updater.errors import LAMBDA_TIMEOUT_ERRORS, LineageBusy
+from image_updater.models import FOLLOW, LATE_REPORT, NO_UPDATE, REPORTED_ELSEWHERE
+from infra.config import UpdaterConfig
+from infra.constructs.functions import UpdaterFunctions
+from infra.workflow import states
+from infra.workflow.notify import ReportAndSend
+from infra.workflow.tasks import appstream_step
+
+
+class UpdateOneImage(sfn.StateMachineFragment):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: UpdaterConfig,
+        functions: UpdaterFunctions,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        report = ReportAndSend(self, "Notify", report=functions.report, topic=topic)
+        on_error = (
+            sfn.Choice(self, states.DRY_RUN_ON_ERROR)
+            .when(
+                sfn.Condition.boolean_equals("$.dryRun", True),
+                sfn.Pass(
+                    self,
+                    states.DRY_RUN_KEEP_THE_ERROR,
+                    parameters={
+                        "image.$": "$.rootImageName",
+                        "outcome": "DRY_RUN",
+                        "error.$": "$.error",
+                        "failed": False,
+                    },
+                ),
+            )
+            .otherwise(report)
+        )
+        check = appstream_step(self, states.CHECK, functions.check, on_error)
+        create = appstream_step(self, states.CREATE, functions.create, on_error)
+        # Create looks at the lineage again before it starts anything; a retry after a Lambda
+        # timeout therefore follows an update the timed-out attempt did start.
+        # Waits of 1, 2.5 and 6.25 minutes: longer together than a lock is ever held.
+        create.add_retry(
+            errors=[LineageBusy.__name__],
+            interval=Duration.minutes(1),
+            max_attempts=3,
+            backoff_rate=2.5,
+        )
+        create.add_retry(
+            errors=list(LAMBDA_TIMEOUT_ERRORS), interval=Duration.seconds(30), max_attempts=2
+        )
+        poll = appstream_step(self, states.POLL, functions.poll, on_error)
+        wait = sfn.Wait(
+            self,
+            states.WAIT,
+            time=sfn.WaitTime.duration(Duration.minutes(config.poll_interval_minutes)),
+        )
+        no_update: sfn.IChainable = (
+            report
+            if config.notify_no_update
+            else sfn.Pass(
+                self,
+                states.ALREADY_UP_TO_DATE,
+                parameters={"image.$": "$.rootImageName", "outcome": NO_UPDATE, "failed": False},
+            )
+        )
+        decide = (
+            sfn.Choice(self, states.UPDATE_AVAILABLE)
+            .when(
+                sfn.Condition.boolean_equals("$.dryRun", True),
+                sfn.Pass(
+                    self,
+                    states.DRY_RUN_REPORT_ONLY,
+                    parameters={
+                        "image.$": "$.rootImageName",
+                        "outcome": "DRY_RUN",
+                        "action.$": "$.action",
+                        "newImageName.$": "$.newImageName",
+                        "failed": False,
+                    },
+                ),
+            )
+            .when(sfn.Condition.string_equals("$.action", LATE_REPORT), report)
+            .when(sfn.Condition.string_equals("$.action", NO_UPDATE), no_update)
+            .when(sfn.Condition.string_equals("$.action", FOLLOW), wait)
+            .otherwise(create)
+        )
+        started = (
+            sfn.Choice(self, states.STARTED_OR_DONE_ELSEWHERE)
+            .when(sfn.Condition.string_equals("$.action", NO_UPDATE), no_update)
+            .otherwise(wait)
+        )
+        settled = (
+            sfn.Choice(self, states.IMAGE_SETTLED)
+            .when(sfn.Condition.is_null("$.outcome"), wait)
+            .when(
+                sfn.Condition.string_equals("$.outcome", REPORTED_ELSEWHERE),
+                sfn.Pass(
+                    self,
+                    states.REPORTED_BY_ANOTHER_RUN,
+                    parameters={
+                        "image.$": "$.rootImageName",
+                        "outcome": REPORTED_ELSEWHERE,
+                        "newImageName.$": "$.newImageName",
+                        "failed": False,
+                    },
+                ),
+            )
+            .otherwise(report)
+        )
+        create.next(started)
+        wait.next(poll)
+        poll.next(settled)
+        check.next(decide)
+        self._start = check
+
+    @property
+    def start_state(self) -> sfn.State:
+        return self._start
+
+    @property
+    def end_states(self) -> list[sfn.INextable]:
+        # The branch ends in its own terminal states: nothing follows it inside the Map.
+        return []
