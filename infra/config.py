@@ -37,6 +37,7 @@ KEYS: Mapping[str, str] = MappingProxyType(
         "scheduleEnabled": "schedule_enabled",
         "logRetentionDays": "log_retention_days",
         "logExecutionData": "log_execution_data",
+        "keepImages": "keep_images",
     }
 )
 
@@ -53,12 +54,17 @@ KEY_DOCS: dict[str, str] = {
     "scheduleEnabled": "whether the schedule starts runs (false pauses it)",
     "logRetentionDays": "days CloudWatch Logs keeps the functions' and workflow's logs",
     "logExecutionData": "include state input and output in the workflow's logs",
+    "keepImages": (
+        "AVAILABLE images the updater built that it keeps per lineage; older ones are deleted "
+        "after a successful update unless protected (0 to 5; 0 never deletes)"
+    ),
 }
 
 IMAGE_NAMES_MAX = 25
 POLL_INTERVAL_MINUTES = range(1, 61)
 MAX_UPDATE_HOURS = range(1, 73)
 MAX_CONCURRENT_UPDATES = range(1, 21)
+KEEP_IMAGES = range(6)
 NEW_IMAGE_TAGS_MAX = naming.TAGS_MAX - len(naming.RESERVED_TAG_KEYS)
 # The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
@@ -154,6 +160,7 @@ class UpdaterConfig:
     schedule_enabled: bool
     log_retention_days: int
     log_execution_data: bool
+    keep_images: int
 
     @property
     def max_polls(self) -> int:
@@ -573,4 +580,5 @@ _READERS: dict[str, _Reader] = {
     "scheduleEnabled": _Reader(_as_bool, _no_problems),
     "logRetentionDays": _Reader(_as_int, _retention_problems),
     "logExecutionData": _Reader(_as_bool, _no_problems),
+    "keepImages": _Reader(_as_int, _within(KEEP_IMAGES)),
 }

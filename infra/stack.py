@@ -47,6 +47,7 @@ class ImageUpdaterStack(Stack):
         notifications.key.grant(workflow.state_machine, "kms:Decrypt", "kms:GenerateDataKey")
         notifications.allow_alarms_to_publish(monitoring.alarm_names)
         self._grant_appstream(config, functions)
+        self._grant_retention(config, functions)
         self._outputs(config, workflow, notifications, schedule)
         self._acknowledge_findings(config, functions, workflow, schedule)
 
@@ -78,10 +79,64 @@ class ImageUpdaterStack(Stack):
         functions.check.add_to_role_policy(read_images)
         functions.check.add_to_role_policy(dry_run)
         functions.create.add_to_role_policy(read_images)
+        # A quota refusal's e-mail lists what retention would delete and why it has not:
+        # the same read-only facts retention reads.
+        functions.create.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "appstream:DescribeFleets",
+                    "appstream:DescribeImageBuilders",
+                    "appstream:DescribeImagePermissions",
+                ],
+                resources=["*"],
+            )
+        )
         functions.create.add_to_role_policy(start_update)
         functions.poll.add_to_role_policy(
             iam.PolicyStatement(actions=["appstream:DescribeImages"], resources=["*"])
         )
+
+    def _grant_retention(self, config: UpdaterConfig, functions: UpdaterFunctions) -> None:
+        """retain: read what protects each image, and delete only the lineages' derived
+        images that still carry their lineage's tag (IAM checks the tag on the image itself,
+        so an image whose tag was removed or changed cannot be deleted, whatever the code
+        decides)."""
+        retain = functions.retain
+        retain.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "appstream:DescribeImages",
+                    "appstream:ListTagsForResource",
+                    "appstream:DescribeFleets",
+                    "appstream:DescribeImageBuilders",
+                    "appstream:DescribeImagePermissions",
+                ],
+                resources=["*"],
+            )
+        )
+        for root in config.image_names:
+            derived = self.format_arn(
+                service="appstream",
+                resource="image",
+                resource_name=naming.lineage_prefix(root) + "*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            retain.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["appstream:DeleteImage"],
+                    resources=[derived],
+                    conditions={
+                        "StringEquals": {f"aws:ResourceTag/{naming.LINEAGE_ROOT_TAG}": root}
+                    },
+                )
+            )
+            _acknowledge(
+                retain.role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appstream:<AWS::Region>:"
+                f"<AWS::AccountId>:image/{naming.lineage_prefix(root)}*]",
+                f"DeleteImage is limited to images named like {root}'s derived images that "
+                f"carry the lineage tag {naming.LINEAGE_ROOT_TAG}={root}",
+            )
 
     def _outputs(
         self,
@@ -130,12 +185,20 @@ class ImageUpdaterStack(Stack):
             "appstream:DescribeImages and appstream:ListTagsForResource support no "
             "resource-level permissions; both only read"
         )
+        retention_read = (
+            "appstream:DescribeImages, ListTagsForResource, DescribeFleets, "
+            "DescribeImageBuilders and DescribeImagePermissions support no resource-level "
+            "permissions; all only read"
+        )
+        reasons = {
+            functions.check: f"{xray}; {appstream_read}",
+            functions.create: f"{xray}; {retention_read}",
+            functions.poll: f"{xray}; {appstream_read}",
+            functions.retain: f"{xray}; {retention_read}",
+        }
         for function in functions.all:
-            reads_appstream = function in (functions.check, functions.create, functions.poll)
             _acknowledge(
-                function.role,
-                "AwsSolutions-IAM5[Resource::*]",
-                f"{xray}; {appstream_read}" if reads_appstream else xray,
+                function.role, "AwsSolutions-IAM5[Resource::*]", reasons.get(function, xray)
             )
         for function in (functions.check, functions.create):
             for root in config.image_names:

@@ -150,6 +150,9 @@ MANAGED_UPDATE_PLATFORMS = frozenset(
     }
 )
 
+# DescribeFleets takes no MaxResults: the simulation pages its answer at this size.
+_FLEET_PAGE_SIZE = 10
+
 # An injected "error code" that is no AppStream answer at all: the request never arrived.
 NETWORK_FAILURE = "EndpointConnectionError"
 
@@ -187,10 +190,18 @@ class SimulatedAppStream:
         # ledger): the workflow runner saves it here after each run and restores it before
         # the next, as AWS would keep it.
         self.account_state: dict[str, Any] = {}
+        self.deleted: list[str] = []  # images DeleteImage removed, in order
+        self._fleets: dict[str, dict[str, Any]] = {}
+        self._builders: dict[str, dict[str, Any]] = {}
+        self._shares: dict[str, set[str]] = {}  # image name -> account ids
         self._operations: dict[str, Callable[[dict[str, Any], datetime], dict[str, Any]]] = {
             "DescribeImages": self._describe_images,
             "ListTagsForResource": self._list_tags_for_resource,
             "CreateUpdatedImage": self._create_updated_image,
+            "DescribeFleets": self._describe_fleets,
+            "DescribeImageBuilders": self._describe_image_builders,
+            "DescribeImagePermissions": self._describe_image_permissions,
+            "DeleteImage": self._delete_image,
         }
 
     # --- activation --------------------------------------------------------------------------
@@ -331,6 +342,68 @@ class SimulatedAppStream:
             tags = self._stored(name).tags
             for key in keys:
                 tags.pop(key, None)
+
+    def add_fleet(
+        self,
+        name: str,
+        *,
+        image: str | None = None,
+        by_arn: bool = False,
+        fleet_type: str = "ALWAYS_ON",
+        state: str = "RUNNING",
+    ) -> None:
+        """A fleet using `image` (by name, or by ARN with `by_arn`); Elastic fleets have none."""
+        with self._lock:
+            fleet: dict[str, Any] = {
+                "Name": name,
+                "Arn": (
+                    f"arn:{self.partition}:appstream:{self.region}:{self.account_id}:fleet/{name}"
+                ),
+                "InstanceType": "stream.standard.medium",
+                "FleetType": fleet_type,
+                "ComputeCapacityStatus": {"Desired": 1, "Running": 1},
+                "State": state,
+                "CreatedTime": self._clock(),
+            }
+            self._fleets[name] = fleet
+            self._point_fleet(name, image, by_arn=by_arn)
+
+    def set_fleet_image(self, name: str, image: str | None, *, by_arn: bool = False) -> None:
+        """What UpdateFleet does to a fleet's image (the admin moving it to a newer one)."""
+        with self._lock:
+            self._point_fleet(name, image, by_arn=by_arn)
+
+    def _point_fleet(self, name: str, image: str | None, *, by_arn: bool) -> None:
+        fleet = self._fleets[name]
+        fleet.pop("ImageName", None)
+        fleet.pop("ImageArn", None)
+        if image is not None:
+            arn = self._images[image].image["Arn"] if image in self._images else image
+            fleet["ImageArn" if by_arn else "ImageName"] = arn if by_arn else image
+
+    def add_image_builder(self, name: str, *, image: str) -> None:
+        """An image builder started from `image` (it counts toward the builders quota)."""
+        with self._lock:
+            self._builders[name] = {
+                "Name": name,
+                "Arn": (
+                    f"arn:{self.partition}:appstream:{self.region}:{self.account_id}"
+                    f":image-builder/{name}"
+                ),
+                "ImageArn": self._images[image].image["Arn"],
+                "State": "RUNNING",
+            }
+
+    def share_image(self, name: str, account_id: str) -> None:
+        """UpdateImagePermissions: `name` is shared with another account."""
+        with self._lock:
+            self._shares.setdefault(name, set()).add(account_id)
+            self._stored(name).image["ImageSharedWithOthers"] = "TRUE"
+
+    @property
+    def fleets(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._fleets)
 
     def set_quota(
         self, *, concurrent_updates: int = 5, images: int = 10, image_builders: int = 10
@@ -479,7 +552,8 @@ class SimulatedAppStream:
             raise _ServiceError(
                 "LimitExceededException", "The number of images exceeds the quota for this account."
             )
-        if len(self._building()) + self._image_builders >= self._image_builder_quota:
+        builders = len(self._building()) + self._image_builders + len(self._builders)
+        if builders >= self._image_builder_quota:
             # An update runs a temporary image builder, which counts toward that quota.
             raise _ServiceError(
                 "LimitExceededException",
@@ -487,6 +561,66 @@ class SimulatedAppStream:
             )
         image = self._start_update(source, params, now)
         return {"image": copy.deepcopy(image), "canUpdateImage": True}
+
+    def _describe_fleets(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        names = params.get("Names")
+        fleets = [self._fleet(name) for name in names] if names else list(self._fleets.values())
+        start = self._page_start(params.get("NextToken"), len(fleets))
+        result: dict[str, Any] = {"Fleets": copy.deepcopy(fleets[start : start + _FLEET_PAGE_SIZE])}
+        if start + _FLEET_PAGE_SIZE < len(fleets):
+            result["NextToken"] = _page_token(start + _FLEET_PAGE_SIZE)
+        return result
+
+    def _fleet(self, name: str) -> dict[str, Any]:
+        if name not in self._fleets:
+            raise _ServiceError("ResourceNotFoundException", f"Fleet {name} not found.")
+        return self._fleets[name]
+
+    def _describe_image_builders(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        builders = list(self._builders.values())
+        page_size = params.get("MaxResults") or _PAGE_SIZE
+        start = self._page_start(params.get("NextToken"), len(builders))
+        result: dict[str, Any] = {
+            "ImageBuilders": copy.deepcopy(builders[start : start + page_size])
+        }
+        if start + page_size < len(builders):
+            result["NextToken"] = _page_token(start + page_size)
+        return result
+
+    def _describe_image_permissions(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        name = params["Name"]
+        self._stored(name)
+        shared = [
+            {
+                "sharedAccountId": account,
+                "imagePermissions": {"allowFleet": True, "allowImageBuilder": True},
+            }
+            for account in sorted(self._shares.get(name, ()))
+        ]
+        return {"Name": name, "SharedImagePermissionsList": shared}
+
+    def _delete_image(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        stored = self._stored(params["Name"])
+        name, arn = stored.image["Name"], stored.image["Arn"]
+        users = [
+            fleet["Name"]
+            for fleet in self._fleets.values()
+            if fleet.get("ImageName") == name or fleet.get("ImageArn") == arn
+        ]
+        if users or self._shares.get(name):
+            raise _ServiceError(
+                "ResourceInUseException",
+                f"Image {name} is in use by fleets {users} or shared; it cannot be deleted.",
+            )
+        if stored.build is not None or stored.image["State"] not in ("AVAILABLE", "FAILED"):
+            raise _ServiceError(
+                "ConcurrentModificationException", f"Image {name} is {stored.image['State']}."
+            )
+        image = copy.deepcopy(stored.image)
+        image["State"] = "DELETING"
+        del self._images[name]
+        self.deleted.append(name)
+        return {"Image": image}
 
     def _require_updatable(self, image: Mapping[str, Any]) -> None:
         name = image["Name"]

@@ -54,10 +54,18 @@ class UpdaterFunctions(Construct):
         self.create = self._function("Create", "create", "Starts a managed image update")
         self.poll = self._function("Poll", "poll", "Reads the state of the image being built")
         self.report = self._function("Report", "report", "Writes the result e-mail")
+        self.retain = self._function(
+            "Retain",
+            "retain",
+            "Deletes a lineage's older images beyond keepImages, never a protected one",
+            timeout=Duration.minutes(2),
+        )
+        for function in (self.retain, self.create):  # create explains quota refusals
+            function.add_environment("KEEP_IMAGES", str(config.keep_images))
 
     @property
     def all(self) -> tuple[lambda_.Function, ...]:
-        return (self.plan, self.check, self.create, self.poll, self.report)
+        return (self.plan, self.check, self.create, self.poll, self.report, self.retain)
 
     def _function(
         self,

@@ -28,6 +28,7 @@ WAIT = "Wait for the build"
 POLL = "Check the build"
 IMAGE_SETTLED = "Image settled?"
 REPORTED_BY_ANOTHER_RUN = "Reported by another run"
+RETIRE_OLDER_IMAGES = "Retire older images"
 # The steps that call AppStream: each retries transient errors and quotas, and catches the rest.
 APPSTREAM_TASKS = (CHECK, CREATE, POLL)
 

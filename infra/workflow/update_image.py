@@ -20,13 +20,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from image_updater.errors import LAMBDA_TIMEOUT_ERRORS, LineageBusy
-from image_updater.models import FOLLOW, LATE_REPORT, NO_UPDATE, REPORTED_ELSEWHERE
+from image_updater.errors import LAMBDA_TIMEOUT_ERRORS, TRANSIENT_ERRORS, LineageBusy
+from image_updater.models import FOLLOW, LATE_REPORT, NO_UPDATE, REPORTED_ELSEWHERE, SUCCEEDED
 from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.notify import ReportAndSend
-from infra.workflow.tasks import appstream_step
+from infra.workflow.tasks import appstream_step, invoke
 
 
 class UpdateOneImage(sfn.StateMachineFragment):
@@ -73,6 +73,18 @@ class UpdateOneImage(sfn.StateMachineFragment):
             errors=list(LAMBDA_TIMEOUT_ERRORS), interval=Duration.seconds(30), max_attempts=2
         )
         poll = appstream_step(self, states.POLL, functions.poll, on_error)
+        # Retention never fails the update it follows: any error goes into the e-mail.
+        retire = invoke(self, states.RETIRE_OLDER_IMAGES, functions.retain)
+        retire.add_retry(
+            errors=list(TRANSIENT_ERRORS),
+            interval=Duration.seconds(30),
+            max_attempts=4,
+            backoff_rate=1.5,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        retire.add_catch(report, errors=[sfn.Errors.ALL], result_path="$.retention")
+        retire.next(report)
+        succeeded = sfn.Condition.string_equals("$.outcome", SUCCEEDED)
         wait = sfn.Wait(
             self,
             states.WAIT,
@@ -103,6 +115,10 @@ class UpdateOneImage(sfn.StateMachineFragment):
                     },
                 ),
             )
+            .when(
+                sfn.Condition.and_(sfn.Condition.string_equals("$.action", LATE_REPORT), succeeded),
+                retire,
+            )
             .when(sfn.Condition.string_equals("$.action", LATE_REPORT), report)
             .when(sfn.Condition.string_equals("$.action", NO_UPDATE), no_update)
             .when(sfn.Condition.string_equals("$.action", FOLLOW), wait)
@@ -129,6 +145,7 @@ class UpdateOneImage(sfn.StateMachineFragment):
                     },
                 ),
             )
+            .when(succeeded, retire)
             .otherwise(report)
         )
         create.next(started)

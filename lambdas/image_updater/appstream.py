@@ -75,6 +75,10 @@ class NameAlreadyExists(ImageUpdaterError):
     """CreateUpdatedImage: an image with the new name exists already."""
 
 
+class DeletionRefused(ImageUpdaterError):
+    """DeleteImage: AppStream refused (in use, shared, being modified, not permitted)."""
+
+
 @contextmanager
 def _translated_errors() -> Iterator[None]:
     try:
@@ -141,6 +145,10 @@ class AppStreamImages:
             root, image["Name"], image.get("Description"), self.tags(image["Arn"])
         )
 
+    def count_private_images(self) -> int:
+        """The images the account owns in this Region (what the images quota counts)."""
+        return sum(1 for _ in self._private_images())
+
     def _private_images(self) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
@@ -156,6 +164,69 @@ class AppStreamImages:
             token = page.get("NextToken")
             if not token:
                 return
+
+    # --- what retention must know before deleting anything ------------------------------------
+
+    def fleet_images(self) -> dict[str, list[str]]:
+        """Image name or ARN -> the fleets using it (every page of DescribeFleets)."""
+        used: dict[str, list[str]] = {}
+        token: str | None = None
+        while True:
+            with _translated_errors():
+                page = (
+                    self._client.describe_fleets(NextToken=token)
+                    if token
+                    else self._client.describe_fleets()
+                )
+            for fleet in page.get("Fleets", []):
+                for key in ("ImageName", "ImageArn"):
+                    if fleet.get(key):
+                        used.setdefault(str(fleet[key]), []).append(fleet["Name"])
+            token = page.get("NextToken")
+            if not token:
+                return used
+
+    def builder_images(self) -> dict[str, list[str]]:
+        """Image ARN -> the image builders started from it (every page)."""
+        used: dict[str, list[str]] = {}
+        token: str | None = None
+        while True:
+            with _translated_errors():
+                if token:
+                    page = self._client.describe_image_builders(
+                        MaxResults=_PAGE_SIZE, NextToken=token
+                    )
+                else:
+                    page = self._client.describe_image_builders(MaxResults=_PAGE_SIZE)
+            for builder in page.get("ImageBuilders", []):
+                if builder.get("ImageArn"):
+                    used.setdefault(builder["ImageArn"], []).append(builder["Name"])
+            token = page.get("NextToken")
+            if not token:
+                return used
+
+    def shared_with(self, name: str) -> list[str]:
+        """The accounts `name` is shared with (DescribeImagePermissions, every page)."""
+        accounts: list[str] = []
+        token: str | None = None
+        while True:
+            with _translated_errors():
+                if token:
+                    page = self._client.describe_image_permissions(Name=name, NextToken=token)
+                else:
+                    page = self._client.describe_image_permissions(Name=name)
+            accounts += [p["sharedAccountId"] for p in page.get("SharedImagePermissionsList", [])]
+            token = page.get("NextToken")
+            if not token:
+                return accounts
+
+    def delete(self, name: str) -> None:
+        """DeleteImage. Irreversible: callers decide with `retention.policy` first."""
+        try:
+            with _translated_errors():
+                self._client.delete_image(Name=name)
+        except (ImageNotFound, UpdateNotPermitted, AppStreamBusy, ClientError) as error:
+            raise DeletionRefused(str(error)) from error
 
     def can_update(self, source: str, new_name: str) -> bool:
         with _translated_errors():

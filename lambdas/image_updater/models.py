@@ -146,6 +146,9 @@ class UpdateTask:
     polls: int = 0
     outcome: str | None = None
     root_missing: bool = False  # the configured image was deleted; its lineage carries on
+    # What retention did after a success ({"deleted", "kept", ...}), or the error that stopped it
+    # ({"Error", "Cause"}), as the workflow carries it.
+    retention: dict[str, Any] | None = None
 
     @classmethod
     def from_event(cls, event: Any) -> UpdateTask:
@@ -164,6 +167,7 @@ class UpdateTask:
                 polls=int(event.get("polls", 0)),
                 outcome=event.get("outcome"),
                 root_missing=event.get("rootMissing") is True,
+                retention=event["retention"] if isinstance(event.get("retention"), dict) else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidExecutionInput(f"malformed task {event!r:.300}: {error!r}") from error
@@ -187,6 +191,8 @@ class UpdateTask:
             data["image"] = self.image.to_json()
         if self.root_missing:
             data["rootMissing"] = True
+        if self.retention is not None:
+            data["retention"] = self.retention
         return data
 
     @property

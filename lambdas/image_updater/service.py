@@ -26,6 +26,7 @@ from image_updater.errors import (
     LineageBusy,
     NoAvailableImage,
     SourceImageNotFound,
+    UpdateQuotaExceeded,
     UpdateSlotsBusy,
 )
 from image_updater.models import (
@@ -41,6 +42,7 @@ from image_updater.models import (
     ImageSummary,
     UpdateTask,
 )
+from image_updater.retention.service import QuotaFactsPort, explain_quota
 
 
 class ImagesPort(Protocol):
@@ -134,11 +136,16 @@ class CreateSettings:
     extra_tags: Mapping[str, str]
     configured_images: Sequence[str]
     max_concurrent_updates: int
+    keep_images: int = 2
+
+
+class CreatePort(ImagesPort, QuotaFactsPort, Protocol):
+    """What create needs: the images, and the facts a quota e-mail explains."""
 
 
 def create(
     task: UpdateTask,
-    images: ImagesPort,
+    images: CreatePort,
     ledger: LedgerPort,
     settings: CreateSettings,
     now: datetime,
@@ -167,7 +174,7 @@ def create(
 
 def _create_locked(
     task: UpdateTask,
-    images: ImagesPort,
+    images: CreatePort,
     ledger: LedgerPort,
     settings: CreateSettings,
     now: datetime,
@@ -200,6 +207,10 @@ def _create_locked(
             display_name=naming.new_image_display_name(root, task.started_at_time),
             tags=naming.new_image_tags(settings.extra_tags, root, source.name),
         )
+    except UpdateQuotaExceeded as error:
+        raise UpdateQuotaExceeded(
+            explain_quota(str(error), root, images, settings.keep_images, now)
+        ) from error
     except NameAlreadyExists as error:
         image = images.describe(new_name)
         owner = images.tags(image.arn).get(naming.LINEAGE_ROOT_TAG)

@@ -24,3 +24,7 @@ def max_update_hours() -> int:
 
 def max_concurrent_updates() -> int:
     return int(os.environ["MAX_CONCURRENT_UPDATES"])
+
+
+def keep_images() -> int:
+    return int(os.environ["KEEP_IMAGES"])

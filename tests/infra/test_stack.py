@@ -201,7 +201,7 @@ class TestFunctions:
         self, template: Template
     ) -> None:
         functions = template.find_resources("AWS::Lambda::Function")
-        assert len(functions) == 5
+        assert len(functions) == 6
         layer = Capture()
         template.all_resources_properties(
             "AWS::Lambda::Function",
@@ -227,7 +227,7 @@ class TestFunctions:
     def test_every_log_group_has_the_configured_retention(self, synth: Synth) -> None:
         template = synth(logRetentionDays="30")
         groups = template.find_resources("AWS::Logs::LogGroup")
-        assert len(groups) == 6  # five functions and the state machine
+        assert len(groups) == 7  # six functions and the state machine
         for group in groups.values():
             assert group["Properties"]["RetentionInDays"] == 30
             assert group["DeletionPolicy"] == "Delete"
@@ -261,9 +261,23 @@ class TestPermissions:
             | xray
             | read
             | {"appstream:CreateUpdatedImage", "appstream:TagResource"}
-            | {"dynamodb:PutItem", "dynamodb:DeleteItem"},
+            | {"dynamodb:PutItem", "dynamodb:DeleteItem"}
+            | {
+                "appstream:DescribeFleets",
+                "appstream:DescribeImageBuilders",
+                "appstream:DescribeImagePermissions",
+            },
             "poll": logging | xray | {"appstream:DescribeImages", "dynamodb:UpdateItem"},
             "report": logging | xray,
+            "retain": logging
+            | xray
+            | read
+            | {
+                "appstream:DescribeFleets",
+                "appstream:DescribeImageBuilders",
+                "appstream:DescribeImagePermissions",
+                "appstream:DeleteImage",
+            },
         }
         for module, actions in expected.items():
             assert _actions(policies[_role_of(template, module)]) == actions, module
@@ -311,6 +325,39 @@ class TestPermissions:
                 ],
             },
         )
+
+    def test_only_retention_deletes_and_only_tagged_derived_images(self, synth: Synth) -> None:
+        # Given two configured lineages
+        template = synth(imageNames="SalesApps,Eng")
+        policies = _policies_by_role(template)
+
+        # When / Then DeleteImage is granted to the retain function alone
+        deleting = {
+            role
+            for role, statements in policies.items()
+            if "appstream:DeleteImage" in _actions(statements)
+        }
+        assert deleting == {_role_of(template, "retain")}
+        # and only on each lineage's derived names, carrying that lineage's tag
+        statements = [
+            s
+            for s in policies[_role_of(template, "retain")]
+            if s["Action"] == "appstream:DeleteImage"
+        ]
+        granted = {
+            (json.dumps(s["Resource"], sort_keys=True), json.dumps(s["Condition"], sort_keys=True))
+            for s in statements
+        }
+        assert granted == {
+            (
+                json.dumps(_image_arn(f"{root}-*"), sort_keys=True),
+                json.dumps(
+                    {"StringEquals": {"aws:ResourceTag/AppStreamImageUpdater:LineageRoot": root}},
+                    sort_keys=True,
+                ),
+            )
+            for root in ("SalesApps", "Eng")
+        }
 
     def test_no_managed_policies_on_function_roles(self, template: Template) -> None:
         for role in template.find_resources("AWS::IAM::Role").values():

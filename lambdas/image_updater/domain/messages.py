@@ -168,6 +168,9 @@ class MessageContext:
     def images_url(self) -> str:
         return f"{self.console}/appstream2/home?region={self.region}#/images"
 
+    def quotas_url(self) -> str:
+        return f"{self.console}/servicequotas/home/services/appstream2/quotas?region={self.region}"
+
 
 def _subject(text: str) -> str:
     printable = "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
@@ -292,11 +295,41 @@ def _earlier_run(task: UpdateTask) -> str:
     )
 
 
+def _retention(task: UpdateTask) -> str:
+    """What retention did after this success, for the e-mail (empty when nothing to say)."""
+    retention = task.retention
+    if not retention:
+        return ""
+    if "Error" in retention:
+        name, cause = _error_details(retention)
+        return (
+            f"Older images: retention did not run ({name}: {cause}). Nothing was deleted; the "
+            "next successful update tries again.\n\n"
+        )
+    lines = []
+    deleted = list(retention.get("deleted", []))
+    if deleted:
+        more = f" and {retention['moreDeleted']} more" if retention.get("moreDeleted") else ""
+        lines.append(
+            "Deleted older images of this lineage (beyond keepImages): " + ", ".join(deleted) + more
+        )
+    kept = list(retention.get("kept", []))
+    if kept:
+        more = f"\n  ... and {retention['moreKept']} more" if retention.get("moreKept") else ""
+        lines.append(
+            "Kept although beyond keepImages:\n"
+            + "\n".join(f"  - {k.get('name')}: {k.get('reason')}" for k in kept)
+            + more
+        )
+    return "".join(line + "\n\n" for line in lines)
+
+
 def _success(task: UpdateTask, ctx: MessageContext) -> Notification:
     body = (
         "A new AppStream image with the latest operating system, driver and agent updates is "
         f"ready.\n\n{_earlier_run(task)}"
         f"{_table(_image_rows(task, ctx, end_label='Finished'))}\n\n"
+        f"{_retention(task)}"
         "Next: test the image (start an image builder or a staging fleet from it), then "
         "point your fleets at it.\n\n"
         f"{_footer(ctx)}\n"
@@ -427,6 +460,8 @@ def _failure(task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None
     error_codes = [e.code for e in image.errors] if image else []
     hint = _hint(name, image.reason_code if image else None, *error_codes)
     lines.append(f"What to do: {hint}")
+    if name == "UpdateQuotaExceeded":
+        lines.append(f"AppStream quotas in Service Quotas: {ctx.quotas_url()}")
     body = (
         f"The update of the AppStream image {task.root_image_name} failed.\n\n"
         + _earlier_run(task)

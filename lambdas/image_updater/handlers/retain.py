@@ -1,0 +1,25 @@
+"""Deletes a lineage's older images beyond keepImages after a successful update."""
+
+from __future__ import annotations
+
+from image_updater import clock, settings
+from image_updater.appstream import AppStreamImages
+from image_updater.handlers import task_step
+from image_updater.models import UpdateTask
+from image_updater.observability import count, logger
+from image_updater.retention.service import retire_old_images
+
+
+def retain(task: UpdateTask) -> UpdateTask:
+    result = retire_old_images(
+        task.root_image_name, AppStreamImages(), settings.keep_images(), clock.utc_now()
+    )
+    if result.deleted:
+        count("ImagesDeleted", len(result.deleted))
+    logger.info(
+        "Retention applied", extra={"deleted": list(result.deleted), "kept": list(result.kept)}
+    )
+    return task.evolve(retention=result.to_json())
+
+
+handler = task_step(retain)

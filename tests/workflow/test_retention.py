@@ -1,0 +1,197 @@
+"""Retention through the synthesized workflow: after a successful update, the lineage's older
+images beyond keepImages are deleted, and never one that a fleet, an image builder, another
+account or a person depends on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from image_updater.domain import naming
+from rehearsal.appstream import SimulatedAppStream
+from rehearsal.runner import WorkflowRunner
+from tests.workflow.conftest import EMAILS, AddImage, Run, Timeline
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="session")
+def keep_two() -> WorkflowRunner:
+    return WorkflowRunner({"imageNames": "Base", "notificationEmails": EMAILS, "keepImages": "2"})
+
+
+@pytest.fixture(scope="session")
+def keep_none() -> WorkflowRunner:
+    return WorkflowRunner({"imageNames": "Base", "notificationEmails": EMAILS, "keepImages": "0"})
+
+
+def old_member(add_image: AddImage, timeline: Timeline, days: int, **kwargs: object) -> str:
+    created = timeline.now() - timedelta(days=days)
+    name = f"Base-{created:%Y%m%d-%H%M%S}"
+    tags = kwargs.pop("tags", {naming.LINEAGE_ROOT_TAG: "Base", naming.SOURCE_IMAGE_TAG: "Base"})
+    kwargs.setdefault("updates_available", False)
+    add_image(
+        name,
+        created_time=created,
+        tags=tags,
+        description=naming.new_image_description("Base", created),
+        **kwargs,
+    )
+    return name
+
+
+def test_after_a_success_only_unprotected_older_images_are_deleted_and_listed(
+    keep_two: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    run: Run,
+    timeline: Timeline,
+) -> None:
+    # Given the root (used by a fleet of its own) and eight older images of its lineage:
+    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
+    sim.add_fleet("Legacy", image="Base")
+    newest = old_member(add_image, timeline, 10, updates_available=True)  # kept: newest
+    plain = old_member(add_image, timeline, 40)  # deleted
+    by_name = old_member(add_image, timeline, 50)  # a fleet uses it by name
+    by_arn = old_member(add_image, timeline, 60)  # a fleet uses it by ARN
+    built_from = old_member(add_image, timeline, 70)  # an image builder was started from it
+    shared = old_member(add_image, timeline, 80)  # shared with another account
+    untagged = old_member(add_image, timeline, 90, tags={})  # its lineage tag was removed
+    failed = old_member(add_image, timeline, 100, state="FAILED")  # deleted
+    sim.set_updates_available(newest, True)
+    sim.add_fleet("Prod", image=by_name)
+    sim.add_fleet("Staging", image=by_arn, by_arn=True)
+    sim.add_fleet("Elastic", image=None, fleet_type="ELASTIC")
+    sim.add_image_builder("Builder1", image=built_from)
+    sim.share_image(shared, "111122223333")
+    sim.set_quota(images=20)
+
+    # When an update of the newest image succeeds (keepImages=2: the new one and `newest`)
+    execution = run(keep_two)
+
+    # Then exactly the two unprotected older images were deleted, nothing else
+    assert sorted(sim.deleted) == sorted([plain, failed])
+    assert "Base" in sim.images
+    # and the e-mail says what was deleted and why each other one was kept
+    (email,) = execution.emails
+    assert email.subject.startswith("AppStream image ready: Base-")
+    assert "Deleted older images of this lineage (beyond keepImages): " in email.body
+    for name in (plain, failed):
+        assert name in email.body
+    assert f"{by_name}: in use by fleet Prod" in email.body
+    assert f"{by_arn}: in use by fleet Staging" in email.body
+    assert f"{built_from}: image builder Builder1 was started from it" in email.body
+    assert f"{shared}: shared with account 111122223333" in email.body
+    assert f"{untagged}: its lineage tag is missing" in email.body
+    assert newest not in sim.deleted
+    assert execution.status == "SUCCEEDED"
+
+
+def test_a_refused_deletion_is_reported_and_the_update_still_succeeds(
+    keep_two: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    run: Run,
+    timeline: Timeline,
+) -> None:
+    # Given an old unprotected image that AppStream nevertheless refuses to delete
+    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
+    newest = old_member(add_image, timeline, 10, updates_available=True)
+    stubborn = old_member(add_image, timeline, 40)
+    old_member(add_image, timeline, 20)
+    sim.fail(
+        "DeleteImage",
+        "ResourceInUseException",
+        message="The image is in use.",
+        when=lambda p: p["Name"] == stubborn,
+    )
+
+    # When
+    execution = run(keep_two)
+
+    # Then it stays, the e-mail says AppStream refused, and the run succeeded
+    assert stubborn in sim.images
+    (email,) = execution.emails
+    assert f"{stubborn}: AppStream refused to delete it" in email.body
+    assert execution.status == "SUCCEEDED"
+    assert newest in sim.images
+
+
+def test_keep_images_zero_never_deletes(
+    keep_none: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    run: Run,
+    timeline: Timeline,
+) -> None:
+    # Given many old images and keepImages=0
+    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
+    newest = old_member(add_image, timeline, 10, updates_available=True)
+    for days in (20, 30, 40):
+        old_member(add_image, timeline, days)
+    sim.set_updates_available(newest, True)
+
+    # When an update succeeds
+    execution = run(keep_none)
+
+    # Then nothing is deleted, and nothing was even asked
+    assert sim.deleted == []
+    assert execution.appstream_calls("DeleteImage") == []
+    assert execution.status == "SUCCEEDED"
+
+
+def test_retention_failing_never_fails_the_update(
+    keep_two: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    run: Run,
+    timeline: Timeline,
+) -> None:
+    # Given DescribeFleets fails for good (AppStream unreachable)
+    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
+    old_member(add_image, timeline, 40, updates_available=True)
+    old_member(add_image, timeline, 50)
+    old_member(add_image, timeline, 60)
+    sim.fail("DescribeFleets", "ThrottlingException", times=None)
+
+    # When an update succeeds
+    execution = run(keep_two)
+
+    # Then nothing was deleted, the e-mail is "ready" and says retention did not run
+    assert sim.deleted == []
+    (email,) = execution.emails
+    assert email.subject.startswith("AppStream image ready: Base-")
+    assert "retention did not run" in email.body
+    assert execution.status == "SUCCEEDED"
+
+
+def test_a_quota_refusal_says_which_quota_what_the_account_holds_and_what_is_protected(
+    keep_two: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    run: Run,
+    timeline: Timeline,
+) -> None:
+    # Given the images quota is full: the root, three lineage images (one older than the
+    # newest two but in use by a fleet) and other images of the account
+    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
+    old_member(add_image, timeline, 10, updates_available=True)
+    old_member(add_image, timeline, 20)
+    in_use = old_member(add_image, timeline, 30)
+    sim.add_fleet("Prod", image=in_use)
+    for index in range(6):
+        add_image(f"Other{index}", updates_available=False)
+    sim.set_quota(images=10)
+
+    # When the update is refused for the images quota, after the workflow's retries
+    execution = run(keep_two)
+
+    # Then the failure e-mail names the quota, the count, the protected image and the link
+    (email,) = execution.emails
+    assert email.subject == "AppStream image update FAILED: Base"
+    assert "Quota reached: images (default 10 per Region)." in email.body
+    assert "The account holds 10 images of its own." in email.body
+    assert f"{in_use} (in use by fleet Prod)" in email.body
+    assert "servicequotas/home/services/appstream2/quotas" in email.body
+    assert sim.deleted == []
