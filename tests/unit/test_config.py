@@ -157,6 +157,7 @@ def test_config_is_immutable_and_hashable() -> None:
         ("scheduleEnabled", "false", False),
         ("scheduleEnabled", "False", False),
         ("logExecutionData", True, True),
+        ("keepImages", "0", 0),
         ("logRetentionDays", "365", 365),
     ],
 )
@@ -571,6 +572,7 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         "scheduleEnabled": draw(st.booleans()),
         "logRetentionDays": draw(st.sampled_from(config.LOG_RETENTION_DAYS)),
         "logExecutionData": draw(st.booleans()),
+        "keepImages": draw(st.integers(0, 5)),
     }
 
 
@@ -712,6 +714,7 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         st.integers().filter(lambda days: days not in config.LOG_RETENTION_DAYS), NOT_INTEGERS
     ),
     "logExecutionData": NOT_BOOLEANS,
+    "keepImages": st.one_of(st.integers(max_value=-1), st.integers(min_value=6)),
 }
 
 

@@ -244,6 +244,8 @@ def test_acceptable_tags(key: str, value: str) -> None:
         ("k", "tab\there", "may contain only"),
         (naming.LINEAGE_ROOT_TAG, "SalesApps", "is reserved"),
         (naming.SOURCE_IMAGE_TAG, "SalesApps", "is reserved"),
+        ("AppStreamImageUpdater:Owner", "me", "is reserved"),
+        ("appstreamimageupdater:lineageroot", "x", "is reserved"),
     ],
 )
 def test_tags_appstream_refuses(key: str, value: str, expected: str) -> None:

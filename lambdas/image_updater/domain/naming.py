@@ -27,6 +27,8 @@ _TAG_PUNCTUATION = frozenset("_.:/=+-@")
 LINEAGE_ROOT_TAG = "AppStreamImageUpdater:LineageRoot"
 SOURCE_IMAGE_TAG = "AppStreamImageUpdater:SourceImage"
 RESERVED_TAG_KEYS = (LINEAGE_ROOT_TAG, SOURCE_IMAGE_TAG)
+# The whole prefix is the updater's: keys it may add later must never clash with an admin's.
+RESERVED_TAG_PREFIX = "AppStreamImageUpdater:"
 
 _TIMESTAMP_FORMAT = "%Y%m%d-%H%M%S"
 _SUFFIX_LENGTH = len("-20260101-000000")
@@ -131,8 +133,11 @@ def tag_problem(key: str, value: str) -> str | None:
         return f"tag value of {key!r} must be at most {TAG_VALUE_MAX} characters"
     if not _tag_text_ok(value):
         return f"tag value of {key!r} may contain only letters, digits, spaces and _ . : / = + - @"
-    if key in RESERVED_TAG_KEYS:
-        return f"tag key {key!r} is reserved: the updater uses it to track image lineages"
+    if key.lower().startswith(RESERVED_TAG_PREFIX.lower()):
+        return (
+            f"tag key {key!r} is reserved: keys starting with {RESERVED_TAG_PREFIX!r} belong "
+            "to the updater (it tracks image lineages with them)"
+        )
     return None
 
 
