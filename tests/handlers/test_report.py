@@ -99,7 +99,14 @@ def test_a_caught_error_is_reported_as_a_failure_with_its_message(
     assert (mail["outcome"], mail["failed"], mail["image"]) == ("FAILED", True, ROOT)
     body = mail["body"]
     assert "UpdateQuotaExceeded" in body
-    assert "What happened: LimitExceededException: The number of images exceeds" in body
+    assert (
+        "What happened: AppStream refused the update: LimitExceededException: The number of "
+        "images exceeds" in body
+    )
+    # and explains the quota: which one, what the account holds, where to raise it
+    assert "Quota reached: images (default 10 per Region)." in body
+    assert "The account holds 1 image of its own." in body
+    assert "servicequotas/home/services/appstream2/quotas" in body
     assert "errorType" not in body
     assert REMEDIATION_HINTS["UpdateQuotaExceeded"] in body
     assert emitted_metrics(capsys.readouterr().out)["UpdatesFailed"] == 1

@@ -538,11 +538,13 @@ def test_an_unsupported_operation_is_loud(sim: SimulatedAppStream, client: Any) 
 
     # When
     with pytest.raises(ClientError) as raised:
-        client.delete_image(Name="SalesApps")
+        client.start_image_builder(Name="SalesApps")
 
     # Then
     assert error_code(raised.value) == "UnsupportedOperation"
-    assert sim.violations == ["DeleteImage: the simulation does not implement this operation"]
+    assert sim.violations == [
+        "StartImageBuilder: the simulation does not implement this operation"
+    ]
     assert "SalesApps" in sim.images
 
 

@@ -112,7 +112,8 @@ def explain_quota(refusal: str, root: str, images: QuotaFactsPort, keep: int, no
     cannot be read is said so, never raised."""
     lines = [f"AppStream refused the update: {refusal}", f"Quota reached: {which_quota(refusal)}."]
     try:
-        lines.append(f"The account holds {images.count_private_images()} images of its own.")
+        held = images.count_private_images()
+        lines.append(f"The account holds {held} image{'' if held == 1 else 's'} of its own.")
         if keep <= 0:
             lines.append("Retention is off (keepImages=0): the updater deletes none of its images.")
         else:
