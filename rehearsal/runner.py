@@ -130,6 +130,8 @@ class Execution:
     retry_waits: list[float]
     elapsed: timedelta
     sim: SimulatedAppStream
+    # The EventBridge events the run published, as a rule on the default bus delivers them.
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def oversized_states(self) -> list[str]:
@@ -279,6 +281,7 @@ class WorkflowRunner:
                 time.sleep(0.02)
             history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
             emails = sent_emails(topic_arn)
+            events = published_events()
         return Execution(
             status=described["status"],
             input=payload,
@@ -292,6 +295,7 @@ class WorkflowRunner:
             retry_waits=recorder.retry_waits,
             elapsed=clock.elapsed(),
             sim=sim,
+            events=events,
         )
 
     @contextmanager
@@ -337,6 +341,7 @@ class WorkflowRunner:
             self._reset_clients()
             _quiet(self.show_logs)
             arns = self._deploy()
+            capture_published_events()
             _restore_ledger(self.app.ledger_table, sim)
             try:
                 yield boto3.client("stepfunctions", region_name=REGION), *arns
@@ -346,10 +351,11 @@ class WorkflowRunner:
     @staticmethod
     def _reset_clients() -> None:
         # Clients cached by the handlers belong to a previous mock; start fresh.
-        from image_updater import appstream, ledger
+        from image_updater import appstream, events, ledger
 
         appstream.default_client.cache_clear()
         ledger.default_client.cache_clear()
+        events.default_client.cache_clear()
 
     def _deploy(self) -> tuple[str, str]:
         iam = boto3.client("iam", region_name=REGION)
@@ -415,6 +421,33 @@ def sent_emails(topic_arn: str) -> list[Email]:
         )
         for _, message, subject, attributes, _ in topic.sent_notifications
     ]
+
+
+EVENTS_QUEUE = "published-events"
+
+
+def capture_published_events() -> None:
+    """A rule on the default bus that sends every event of the updater's source to a queue,
+    as a subscriber would (call inside moto, before the events are published)."""
+    from image_updater.events import SOURCE
+
+    boto3.client("sqs", region_name=REGION).create_queue(QueueName=EVENTS_QUEUE)
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name=EVENTS_QUEUE, EventPattern=json.dumps({"source": [SOURCE]}))
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{EVENTS_QUEUE}"
+    events.put_targets(Rule=EVENTS_QUEUE, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+
+def published_events() -> list[dict[str, Any]]:
+    """What `capture_published_events`'s queue received, in order (each message once)."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.get_queue_url(QueueName=EVENTS_QUEUE)["QueueUrl"]
+    received: list[dict[str, Any]] = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        received += [json.loads(message["Body"]) for message in messages]
+    return received
 
 
 _SANDBOX = threading.Lock()

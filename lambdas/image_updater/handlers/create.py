@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from image_updater import clock, service, settings
+from image_updater import clock, events, service, settings
 from image_updater.appstream import AppStreamImages
 from image_updater.handlers import task_step
 from image_updater.ledger import Ledger
@@ -22,9 +22,16 @@ def create(task: UpdateTask) -> UpdateTask:
         ),
         clock.utc_now(),
     )
-    if result.new_image_name == task.new_image_name and result.image is not None:
+    if started_by_this_run(task, result):
         count("UpdatesStarted")
+        events.publish(events.UPDATE_STARTED, events.update_started(result))
     return result
+
+
+def started_by_this_run(task: UpdateTask, result: UpdateTask) -> bool:
+    """AppStream builds the image this run named (new names derive from the run's start), not
+    one another run started: following that one is not a start."""
+    return result.new_image_name == task.new_image_name and result.image is not None
 
 
 handler = task_step(create)

@@ -1,10 +1,12 @@
-"""Writes the e-mail for an image's outcome (or a refused run); the state machine sends it."""
+"""Writes the e-mail for an image's outcome (or a refused run); the state machine sends it.
+An update's end is also published as an EventBridge event (see `events.py`); the e-mail goes
+out whether or not that worked."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, settings
+from image_updater import clock, events, settings
 from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
 from image_updater.models import UpdateTask
 from image_updater.observability import count, instrumented, logger
@@ -24,7 +26,17 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     error = state.get("error")
     if "rootImageName" in state:
-        notification = compose(UpdateTask.from_event(state), ctx, error)
+        task = UpdateTask.from_event(state)
+        notification = compose(task, ctx, error)
+        outcome_event = events.outcome_event(
+            task,
+            notification.outcome,
+            execution_arn,
+            error=error,
+            max_update_hours=ctx.max_update_hours,
+        )
+        if outcome_event:
+            events.publish(*outcome_event)
     else:
         notification = compose_rejected_run(ctx, error or {"Error": "Unknown", "Cause": str(state)})
     if error:

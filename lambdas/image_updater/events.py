@@ -1,0 +1,313 @@
+"""The updater's own EventBridge events, on the account's default bus.
+
+Other tools (chat, ticketing, a fleet roll-out of their own) react to these; the e-mail stays
+the primary channel. So `publish` never raises and never holds a step up for long: a failed
+event is a warning in the logs and a count of the `EventsNotPublished` metric.
+
+Every detail is built by one pure function per kind of event (below), from what the step
+already knows; its keys are camelCase, like the workflow's, and always present (null when
+unknown), so rules can match on them. Delivery is at least once: a step retried after a
+timeout may publish its event again (match on `newImageName` to tell).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any, Protocol, cast
+
+from image_updater.errors import shortened
+from image_updater.models import (
+    CHECK_FAILED,
+    FAILED,
+    SUCCEEDED,
+    TIMED_OUT,
+    ImageSummary,
+    UpdateTask,
+)
+from image_updater.observability import count, logger
+
+SOURCE = "appstream-image-updater"
+
+UPDATE_STARTED = "Image Update Started"
+UPDATE_SUCCEEDED = "Image Update Succeeded"
+UPDATE_FAILED = "Image Update Failed"
+UPDATE_TIMED_OUT = "Image Update Timed Out"
+UPDATE_UNCONFIRMED = "Image Update Unconfirmed"
+IMAGES_DELETED = "Images Deleted"
+SCHEDULE_PAUSED = "Schedule Paused"
+SCHEDULE_RESUMED = "Schedule Resumed"
+DETAIL_TYPES = (
+    UPDATE_STARTED,
+    UPDATE_SUCCEEDED,
+    UPDATE_FAILED,
+    UPDATE_TIMED_OUT,
+    UPDATE_UNCONFIRMED,
+    IMAGES_DELETED,
+    SCHEDULE_PAUSED,
+    SCHEDULE_RESUMED,
+)
+
+# `outcome` of the events that are not an image's final outcome.
+STARTED = "STARTED"
+DELETED = "DELETED"
+PAUSED = "PAUSED"
+RESUMED = "RESUMED"
+
+NOT_PUBLISHED_METRIC = "EventsNotPublished"
+REASON_MAX = 500
+DELETED_IMAGES_MAX = 50
+# EventBridge takes entries up to 1 MB; ours are a few hundred bytes. One this large is a
+# bug, and is refused here rather than sent.
+ENTRY_MAX_BYTES = 64 * 1024
+
+_OUTCOME_TYPES = {
+    SUCCEEDED: UPDATE_SUCCEEDED,
+    FAILED: UPDATE_FAILED,
+    TIMED_OUT: UPDATE_TIMED_OUT,
+    CHECK_FAILED: UPDATE_UNCONFIRMED,
+}
+
+
+class EventsClient(Protocol):
+    """The one EventBridge call the updater makes (boto3's `events` client)."""
+
+    def put_events(self, *, Entries: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]: ...
+
+
+@cache
+def default_client() -> EventsClient:
+    """Created on first use, like the AppStream client. Short timeouts and few attempts:
+    the step's e-mail (or its next step) must not wait on a secondary channel."""
+    import boto3  # only the steps that publish pay for it
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+    )
+    return cast(EventsClient, boto3.client("events", config=config))
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+
+def publish(detail_type: str, detail: Mapping[str, Any]) -> bool:
+    """PutEvents with one entry on the default bus. True if EventBridge accepted it; never
+    raises. Resources: the image the event is about (`newImageArn`) or the images deleted."""
+    try:
+        entry = {
+            "Source": SOURCE,
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail, separators=(",", ":"), default=str),
+            "Resources": _resources(detail),
+        }
+        size = len(json.dumps(entry).encode())
+        if size > ENTRY_MAX_BYTES:
+            return _not_published(detail_type, "EntryTooLarge", f"{size} bytes")
+        response = default_client().put_events(Entries=[entry])
+        (result,) = response.get("Entries") or [{"ErrorCode": "NoEntryInResponse"}]
+        if response.get("FailedEntryCount") or result.get("ErrorCode"):
+            return _not_published(
+                detail_type,
+                str(result.get("ErrorCode") or "FailedEntry"),
+                str(result.get("ErrorMessage") or ""),
+            )
+    except Exception as error:  # any failure here must leave the step's work untouched
+        return _not_published(detail_type, _error_code(error), str(error))
+    logger.info("Event published", extra={"detail_type": detail_type, "id": result["EventId"]})
+    return True
+
+
+def _not_published(detail_type: str, code: str, message: str) -> bool:
+    logger.warning(
+        "Event not published",
+        extra={"detail_type": detail_type, "error": code, "error_message": shortened(message, 300)},
+    )
+    count(NOT_PUBLISHED_METRIC)
+    return False
+
+
+def _error_code(error: Exception) -> str:
+    """AWS's error code (AccessDeniedException, ...) when there is one, else the class name."""
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return str(code or type(error).__name__)
+
+
+def _resources(detail: Mapping[str, Any]) -> list[str]:
+    arns = [detail.get("newImageArn")]
+    arns += [image.get("arn") for image in detail.get("deletedImages") or ()]
+    return [arn for arn in arns if isinstance(arn, str) and arn]
+
+
+# --- one image's update ----------------------------------------------------------------------
+
+
+def _image_detail(
+    task: UpdateTask,
+    outcome: str,
+    execution_arn: str,
+    *,
+    new_image_name: str | None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "image": task.root_image_name,
+        "lineageRoot": task.root_image_name,
+        "newImageName": new_image_name,
+        "newImageArn": task.image.arn if task.image else None,
+        "sourceImageName": task.source.name if task.source else None,
+        "executionArn": execution_arn,
+        "outcome": outcome,
+        "reason": shortened(reason, REASON_MAX) if reason else None,
+    }
+
+
+def _built_image(task: UpdateTask) -> str | None:
+    """The new image's name once it exists (before that, it names nothing anyone can find)."""
+    return task.new_image_name if task.image else None
+
+
+def update_started(task: UpdateTask) -> dict[str, Any]:
+    """The create step's result when AppStream accepted the update this run asked for."""
+    return _image_detail(task, STARTED, task.execution_id, new_image_name=_built_image(task))
+
+
+def update_succeeded(task: UpdateTask, execution_arn: str) -> dict[str, Any]:
+    return _image_detail(task, SUCCEEDED, execution_arn, new_image_name=_built_image(task))
+
+
+def update_failed(
+    task: UpdateTask, execution_arn: str, error: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The build failed (AppStream's reason), or a step did (the error a Catch rule kept)."""
+    return _image_detail(
+        task,
+        FAILED,
+        execution_arn,
+        new_image_name=_built_image(task),
+        reason=_error_text(error) or _image_failure(task.image),
+    )
+
+
+def update_timed_out(task: UpdateTask, execution_arn: str, max_update_hours: int) -> dict[str, Any]:
+    state = task.image.state if task.image else "UNKNOWN"
+    return _image_detail(
+        task,
+        TIMED_OUT,
+        execution_arn,
+        new_image_name=_built_image(task),
+        reason=(
+            f"Still {state} after {max_update_hours} h (maxUpdateHours); AppStream may still "
+            "finish it, and a later run reports it."
+        ),
+    )
+
+
+def update_unconfirmed(
+    task: UpdateTask, execution_arn: str, error: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The run lost track of the update (or of its start): it may well be fine. The name is
+    the image being built, or the one the start may have created."""
+    return _image_detail(
+        task,
+        CHECK_FAILED,
+        execution_arn,
+        new_image_name=task.new_image_name,
+        reason=_error_text(error) or "The run could not confirm the update.",
+    )
+
+
+def outcome_event(
+    task: UpdateTask,
+    outcome: str,
+    execution_arn: str,
+    *,
+    error: Mapping[str, Any] | None,
+    max_update_hours: int,
+) -> tuple[str, dict[str, Any]] | None:
+    """The event for an image's reported outcome (the e-mail's), if it has one: none for a
+    dry run, for "no update", or for anything else that is not an update's end."""
+    detail_type = _OUTCOME_TYPES.get(outcome)
+    if task.dry_run or detail_type is None:
+        return None
+    if outcome == SUCCEEDED:
+        detail = update_succeeded(task, execution_arn)
+    elif outcome == TIMED_OUT:
+        detail = update_timed_out(task, execution_arn, max_update_hours)
+    elif outcome == CHECK_FAILED:
+        detail = update_unconfirmed(task, execution_arn, error)
+    else:
+        detail = update_failed(task, execution_arn, error)
+    return detail_type, detail
+
+
+def _error_text(error: Mapping[str, Any] | None) -> str | None:
+    """ "Name: message" from what a Catch rule kept ({"Error", "Cause"}; a Lambda's Cause is
+    JSON carrying its errorMessage)."""
+    if not error:
+        return None
+    name, cause = error.get("Error"), error.get("Cause")
+    if isinstance(cause, str) and cause.startswith("{"):
+        with contextlib.suppress(ValueError, AttributeError):
+            cause = json.loads(cause).get("errorMessage", cause)
+    return ": ".join(str(part) for part in (name, cause) if part) or None
+
+
+def _image_failure(image: ImageSummary | None) -> str | None:
+    if image is None:
+        return None
+    parts = [": ".join(filter(None, (image.reason_code, image.reason_message)))]
+    parts += [f"{e.code}: {e.message}" for e in image.errors[:1]]
+    return "; ".join(p for p in parts if p) or f"The image is {image.state}."
+
+
+# --- retention and the breaker ---------------------------------------------------------------
+
+
+def images_deleted(
+    root: str, deleted: Sequence[ImageSummary], execution_arn: str | None
+) -> dict[str, Any]:
+    """Retention deleted these images of the lineage of `root` (at most 50 listed)."""
+    return {
+        "image": root,
+        "lineageRoot": root,
+        "deletedImages": [
+            {"name": image.name, "arn": image.arn} for image in deleted[:DELETED_IMAGES_MAX]
+        ],
+        "moreDeleted": max(0, len(deleted) - DELETED_IMAGES_MAX),
+        "executionArn": execution_arn,
+        "outcome": DELETED,
+        "reason": None,
+    }
+
+
+def schedule_paused(
+    schedule_name: str,
+    *,
+    consecutive_failed_runs: int,
+    execution_arn: str | None,
+    reason: str,
+) -> dict[str, Any]:
+    """The workflow paused its own schedule (the breaker tripped)."""
+    return {
+        "scheduleName": schedule_name,
+        "consecutiveFailedRuns": consecutive_failed_runs,
+        "executionArn": execution_arn,
+        "outcome": PAUSED,
+        "reason": shortened(reason, REASON_MAX),
+    }
+
+
+def schedule_resumed(
+    schedule_name: str, *, execution_arn: str | None = None, reason: str | None = None
+) -> dict[str, Any]:
+    return {
+        "scheduleName": schedule_name,
+        "consecutiveFailedRuns": 0,
+        "executionArn": execution_arn,
+        "outcome": RESUMED,
+        "reason": shortened(reason, REASON_MAX) if reason else None,
+    }
