@@ -542,9 +542,7 @@ def test_an_unsupported_operation_is_loud(sim: SimulatedAppStream, client: Any) 
 
     # Then
     assert error_code(raised.value) == "UnsupportedOperation"
-    assert sim.violations == [
-        "StartImageBuilder: the simulation does not implement this operation"
-    ]
+    assert sim.violations == ["StartImageBuilder: the simulation does not implement this operation"]
     assert "SalesApps" in sim.images
 
 
