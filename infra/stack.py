@@ -8,6 +8,7 @@ from constructs import Construct, IConstruct
 
 from image_updater.domain import naming
 from infra.config import UpdaterConfig
+from infra.constructs.events import grant_put_events
 from infra.constructs.functions import UpdaterFunctions
 from infra.constructs.ledger import Ledger
 from infra.constructs.monitoring import Monitoring
@@ -28,6 +29,11 @@ class ImageUpdaterStack(Stack):
         ledger.grant_report_tracking(functions.check)
         ledger.grant_report_claims(functions.check)
         ledger.grant_report_claims(functions.poll)
+        # Own EventBridge events: create announces a start, report each update's end, retain
+        # what it deleted.
+        grant_put_events(functions.create)
+        grant_put_events(functions.report)
+        grant_put_events(functions.retain)
         workflow = UpdateWorkflow(
             self, "Workflow", config=config, functions=functions, topic=notifications.topic
         )

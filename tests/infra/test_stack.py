@@ -266,9 +266,10 @@ class TestPermissions:
                 "appstream:DescribeFleets",
                 "appstream:DescribeImageBuilders",
                 "appstream:DescribeImagePermissions",
-            },
+            }
+            | {"events:PutEvents"},
             "poll": logging | xray | {"appstream:DescribeImages", "dynamodb:UpdateItem"},
-            "report": logging | xray,
+            "report": logging | xray | {"events:PutEvents"},
             "retain": logging
             | xray
             | read
@@ -277,7 +278,8 @@ class TestPermissions:
                 "appstream:DescribeImageBuilders",
                 "appstream:DescribeImagePermissions",
                 "appstream:DeleteImage",
-            },
+            }
+            | {"events:PutEvents"},
         }
         for module, actions in expected.items():
             assert _actions(policies[_role_of(template, module)]) == actions, module

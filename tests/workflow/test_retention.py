@@ -86,6 +86,11 @@ def test_after_a_success_only_unprotected_older_images_are_deleted_and_listed(
     assert f"{untagged}: its lineage tag is missing" in email.body
     assert newest not in sim.deleted
     assert execution.status == "SUCCEEDED"
+    # and an "Images Deleted" event names exactly what went
+    (deleted_event,) = [e for e in execution.events if e["detail-type"] == "Images Deleted"]
+    assert sorted(i["name"] for i in deleted_event["detail"]["deletedImages"]) == sorted(
+        [plain, failed]
+    )
 
 
 def test_a_refused_deletion_is_reported_and_the_update_still_succeeds(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from image_updater import clock, settings
+from image_updater import clock, events, settings
 from image_updater.appstream import AppStreamImages
 from image_updater.handlers import task_step
 from image_updater.models import UpdateTask
@@ -16,6 +16,10 @@ def retain(task: UpdateTask) -> UpdateTask:
     )
     if result.deleted:
         count("ImagesDeleted", len(result.deleted))
+        events.publish(
+            events.IMAGES_DELETED,
+            events.images_deleted(task.root_image_name, result.deleted_images, task.execution_id),
+        )
     logger.info(
         "Retention applied", extra={"deleted": list(result.deleted), "kept": list(result.kept)}
     )

@@ -32,6 +32,7 @@ class RetentionPort(Protocol):
 class RetentionResult:
     deleted: tuple[str, ...]
     kept: tuple[tuple[str, str], ...]  # (image, why it was kept beyond keepImages)
+    deleted_images: tuple[ImageSummary, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,7 +78,9 @@ def retire_old_images(
     """Apply the policy to the lineage of `root`: delete what it allows, keep the rest."""
     if keep <= 0:
         return RetentionResult(deleted=(), kept=())
-    plan: RetentionPlan = plan_retention(root, lineage_images(root, images), keep, now)
+    known = lineage_images(root, images)
+    by_name = {candidate.image.name: candidate.image for candidate in known}
+    plan: RetentionPlan = plan_retention(root, known, keep, now)
     deleted: list[str] = []
     kept = [(d.name, d.reason) for d in plan.kept]
     for name in plan.to_delete:
@@ -87,7 +90,11 @@ def retire_old_images(
             kept.append((name, f"AppStream refused to delete it: {refusal}"))
         else:
             deleted.append(name)
-    return RetentionResult(deleted=tuple(deleted), kept=tuple(kept))
+    return RetentionResult(
+        deleted=tuple(deleted),
+        kept=tuple(kept),
+        deleted_images=tuple(by_name[name] for name in deleted),
+    )
 
 
 class QuotaFactsPort(RetentionPort, Protocol):
