@@ -38,6 +38,7 @@ KEYS: Mapping[str, str] = MappingProxyType(
         "logRetentionDays": "log_retention_days",
         "logExecutionData": "log_execution_data",
         "keepImages": "keep_images",
+        "maxConsecutiveFailedRuns": "max_consecutive_failed_runs",
     }
 )
 
@@ -58,6 +59,10 @@ KEY_DOCS: dict[str, str] = {
         "AVAILABLE images the updater built that it keeps per lineage; older ones are deleted "
         "after a successful update unless protected (0 to 5; 0 never deletes)"
     ),
+    "maxConsecutiveFailedRuns": (
+        "scheduled runs failing in a row that pause the schedule (one e-mail; resume with "
+        '`make run-now ARGS="--resume-schedule"`; 0 to 10; 0 never pauses)'
+    ),
 }
 
 IMAGE_NAMES_MAX = 25
@@ -65,6 +70,7 @@ POLL_INTERVAL_MINUTES = range(1, 61)
 MAX_UPDATE_HOURS = range(1, 73)
 MAX_CONCURRENT_UPDATES = range(1, 21)
 KEEP_IMAGES = range(6)
+MAX_CONSECUTIVE_FAILED_RUNS = range(11)
 NEW_IMAGE_TAGS_MAX = naming.TAGS_MAX - len(naming.RESERVED_TAG_KEYS)
 # The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
@@ -161,6 +167,7 @@ class UpdaterConfig:
     log_retention_days: int
     log_execution_data: bool
     keep_images: int
+    max_consecutive_failed_runs: int
 
     @property
     def max_polls(self) -> int:
@@ -581,4 +588,5 @@ _READERS: dict[str, _Reader] = {
     "logRetentionDays": _Reader(_as_int, _retention_problems),
     "logExecutionData": _Reader(_as_bool, _no_problems),
     "keepImages": _Reader(_as_int, _within(KEEP_IMAGES)),
+    "maxConsecutiveFailedRuns": _Reader(_as_int, _within(MAX_CONSECUTIVE_FAILED_RUNS)),
 }

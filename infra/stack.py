@@ -40,6 +40,11 @@ class ImageUpdaterStack(Stack):
         schedule = UpdateSchedule(
             self, "Schedule", config=config, state_machine=workflow.state_machine
         )
+        if config.max_consecutive_failed_runs:
+            # The breaker counts in the ledger, pauses the schedule, and announces the pause.
+            ledger.grant_breaker(functions.breaker)
+            schedule.grant_pause(functions.breaker)
+            grant_put_events(functions.breaker)
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -54,7 +59,7 @@ class ImageUpdaterStack(Stack):
         notifications.allow_alarms_to_publish(monitoring.alarm_names)
         self._grant_appstream(config, functions)
         self._grant_retention(config, functions)
-        self._outputs(config, workflow, notifications, schedule)
+        self._outputs(config, workflow, notifications, schedule, ledger)
         self._acknowledge_findings(config, functions, workflow, schedule)
 
     def _grant_appstream(self, config: UpdaterConfig, functions: UpdaterFunctions) -> None:
@@ -150,6 +155,7 @@ class ImageUpdaterStack(Stack):
         workflow: UpdateWorkflow,
         notifications: Notifications,
         schedule: UpdateSchedule,
+        ledger: Ledger,
     ) -> None:
         console = f"https://{Aws.REGION}.console.aws.amazon.com"
         machine = workflow.state_machine.state_machine_arn
@@ -171,6 +177,11 @@ class ImageUpdaterStack(Stack):
                 + ("enabled" if config.schedule_enabled else "PAUSED (scheduleEnabled=false)"),
             ),
             "ConfiguredImages": (",".join(config.image_names), "Images kept updated"),
+            "LedgerTableName": (
+                ledger.table.table_name,
+                "The updater's memory across runs: locks, reports owed, the breaker's count "
+                "(run-now --resume-schedule resets it)",
+            ),
         }
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)

@@ -14,7 +14,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
+from image_updater.domain.messages import (
+    MessageContext,
+    compose,
+    compose_rejected_run,
+    compose_schedule_paused,
+)
 from image_updater.models import (
     FAILED,
     FOLLOW,
@@ -158,6 +163,21 @@ def sample_emails() -> str:
                     "Configured images: SalesApps, EngineeringTools. Example input: "
                     '{"images": ["MyImage"], "dryRun": false}.',
                 },
+            ),
+        ),
+        (
+            "The circuit breaker paused the schedule (maxConsecutiveFailedRuns=3)",
+            compose_schedule_paused(
+                ctx,
+                schedule={
+                    "Name": "AppStreamImageUpdater-schedule",
+                    "GroupName": "default",
+                    "ScheduleExpression": "cron(0 3 * * ? *)",
+                    "ScheduleExpressionTimezone": "Europe/Paris",
+                },
+                consecutive_failed_runs=3,
+                limit=3,
+                failed_executions=[_EXECUTION[:-6] + run for run in ("1b2e7d", "9c04aa", "4f1c2a")],
             ),
         ),
     ]

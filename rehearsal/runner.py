@@ -201,6 +201,8 @@ class Deployment:
     state_machine_arn: str
     topic_arn: str
     region: str = REGION
+    schedule_name: str = ""
+    ledger_table: str = ""
 
 
 @dataclass
@@ -309,7 +311,12 @@ class WorkflowRunner:
         """The stack "deployed" in moto, for tools that start executions themselves."""
         recorder = _Recorder(on_invocation=on_invocation)
         with self._aws(sim, clock, recorder) as (_, machine_arn, topic_arn):
-            yield Deployment(state_machine_arn=machine_arn, topic_arn=topic_arn)
+            yield Deployment(
+                state_machine_arn=machine_arn,
+                topic_arn=topic_arn,
+                schedule_name=self.app.schedule["Properties"]["Name"],
+                ledger_table=self.app.ledger_table["name"],
+            )
 
     @contextmanager
     def _aws(
@@ -343,19 +350,22 @@ class WorkflowRunner:
             arns = self._deploy()
             capture_published_events()
             _restore_ledger(self.app.ledger_table, sim)
+            _restore_schedule(self.app, sim, state_machine_arn=arns[0])
             try:
                 yield boto3.client("stepfunctions", region_name=REGION), *arns
             finally:
                 _save_ledger(self.app.ledger_table, sim)
+                _save_schedule(self.app, sim)
 
     @staticmethod
     def _reset_clients() -> None:
         # Clients cached by the handlers belong to a previous mock; start fresh.
-        from image_updater import appstream, events, ledger
+        from image_updater import appstream, events, ledger, scheduler
 
         appstream.default_client.cache_clear()
         ledger.default_client.cache_clear()
         events.default_client.cache_clear()
+        scheduler.default_client.cache_clear()
 
     def _deploy(self) -> tuple[str, str]:
         iam = boto3.client("iam", region_name=REGION)
@@ -404,6 +414,35 @@ def _save_ledger(table: Mapping[str, Any], sim: SimulatedAppStream) -> None:
         for item in page["Items"]
     ]
     sim.account_state["ledger"] = items
+
+
+def _restore_schedule(app: SynthesizedApp, sim: SimulatedAppStream, state_machine_arn: str) -> None:
+    """Create the template's schedule in moto, as earlier runs on this account left it (the
+    breaker may have paused it), or as the template describes it."""
+    references = {
+        logical_id: {
+            "AWS::StepFunctions::StateMachine": state_machine_arn,
+            "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{logical_id}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{logical_id}",
+        }.get(resource["Type"], logical_id)
+        for logical_id, resource in app.template["Resources"].items()
+    }
+    request = sim.account_state.get("schedule") or app.schedule_request(references)
+    boto3.client("scheduler", region_name=REGION).create_schedule(**request)
+
+
+def _save_schedule(app: SynthesizedApp, sim: SimulatedAppStream) -> None:
+    """Keep the schedule, every field CreateSchedule takes, with the simulated account."""
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    try:
+        schedule = scheduler.get_schedule(Name=app.schedule["Properties"]["Name"])
+    except scheduler.exceptions.ResourceNotFoundException:  # a test deleted it
+        sim.account_state.pop("schedule", None)
+        return
+    fields = scheduler.meta.service_model.operation_model("CreateSchedule").input_shape.members
+    sim.account_state["schedule"] = {
+        key: value for key, value in schedule.items() if key in fields and value is not None
+    }
 
 
 def sent_emails(topic_arn: str) -> list[Email]:

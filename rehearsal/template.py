@@ -68,6 +68,12 @@ class SynthesizedApp:
         (schedule,) = self.resources("AWS::Scheduler::Schedule").values()
         return schedule
 
+    def schedule_request(self, references: dict[str, str]) -> dict[str, Any]:
+        """CreateSchedule's request for the template's schedule, named as the template names
+        it (its properties are the API's fields), with `references` resolved."""
+        properties: dict[str, Any] = _resolve_all(self.schedule["Properties"], references)
+        return properties
+
     @property
     def schedule_input(self) -> Any:
         """The execution input every scheduled run receives."""
@@ -108,6 +114,20 @@ def _all_states(definition: dict[str, Any]) -> list[dict[str, Any]]:
             if nested:
                 found.extend(_all_states(nested))
     return found
+
+
+def _resolve_all(value: Any, references: dict[str, str]) -> Any:
+    """`_resolve` throughout a resource's properties."""
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _INTRINSICS:
+        return _resolve(value, references)
+    if isinstance(value, dict):
+        return {key: _resolve_all(item, references) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve_all(item, references) for item in value]
+    return value
+
+
+_INTRINSICS = ("Ref", "Fn::GetAtt", "Fn::Join")
 
 
 def _resolve(value: Any, references: dict[str, str]) -> Any:

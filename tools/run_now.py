@@ -3,6 +3,7 @@
     python -m tools.run_now [--images ImgA,ImgB] [--dry-run] [--no-follow] [--stack NAME]
                             [--profile P] [--region R]
     python -m tools.run_now --execution ARN     # follow a run started earlier
+    python -m tools.run_now --resume-schedule   # after the breaker paused the schedule
 
 Finds the state machine from the stack's outputs, starts a run for every configured image
 (or the ones named) and shows each image's progress until the run ends. `--dry-run` only
@@ -13,13 +14,25 @@ A started run goes on in AWS whatever happens to this tool: after Ctrl-C, expire
 credentials or a lost connection it says so, with the run's console link and the command
 that follows it again.
 
+`--resume-schedule` starts no run: it turns the schedule back on after the circuit breaker
+paused it (maxConsecutiveFailedRuns scheduled runs failed in a row), keeping every other
+setting of the schedule, and resets the breaker's count, so that the next failed run does not
+pause it again at once. It resets the count even when the schedule is on already (resumed in
+the console, or by a deploy that changed the schedule), and then changes nothing else. A
+"Schedule Resumed" event is published when it can be; the resume never fails for want of it.
+Needs scheduler:GetSchedule and scheduler:UpdateSchedule on the schedule, iam:PassRole on its
+role, and dynamodb:DeleteItem on the stack's ledger table.
+
 Exit codes:
-    0    the run succeeded (with --no-follow: it was started)
+    0    the run succeeded (with --no-follow: it was started; with --resume-schedule: the
+         schedule is on and the breaker's count reset)
     1    the run failed; the reason is printed
     2    usage error: an image that is not configured, named twice, or an empty name;
-         --execution without an execution ARN, or with options that start a run
-    3    no run was started (or, with --execution, found): credentials, the Region or the
-         stack are missing or not ready, AWS could not be reached, or AWS refused
+         --execution without an execution ARN, or with options that start a run;
+         --resume-schedule with any of --images, --dry-run, --no-follow, --execution
+    3    no run was started (or, with --execution, found; or, with --resume-schedule, the
+         schedule was not resumed): credentials, the Region or the stack are missing or not
+         ready, AWS could not be reached, or AWS refused
     4    the run was started but could not be followed to its end (expired credentials,
          network): it goes on in AWS
     130  interrupted (Ctrl-C); a run already started goes on in AWS
@@ -35,7 +48,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import quote
 
 import boto3
@@ -51,6 +64,9 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as EndpointUnreachable
 
+from image_updater.errors import ImageUpdaterError
+from image_updater.ledger import Ledger
+from image_updater.scheduler import DEFAULT_GROUP, ENABLED, Schedule, SchedulerClient
 from infra.workflow import states
 
 DEFAULT_STACK = "AppStreamImageUpdater"
@@ -107,6 +123,7 @@ class ToolError(Exception):
 class Stack:
     state_machine_arn: str
     images: tuple[str, ...]
+    outputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -233,7 +250,7 @@ def find_stack(session: boto3.Session, name: str) -> Stack:
             ENVIRONMENT,
         )
     images = tuple(i for i in outputs.get("ConfiguredImages", "").split(",") if i)
-    return Stack(state_machine_arn=outputs["StateMachineArn"], images=images)
+    return Stack(state_machine_arn=outputs["StateMachineArn"], images=images, outputs=outputs)
 
 
 def _requested_images(requested: str | None) -> list[str] | None:
@@ -367,6 +384,8 @@ def _input_images(described: dict[str, Any]) -> list[str]:
 
 
 def run(args: argparse.Namespace, out: IO[str], session_factory: SessionFactory) -> int:
+    if args.resume_schedule:
+        return _resume(args, out, session_factory)
     requested = _requested_images(args.images)
     execution = _execution_arn(args.execution) if args.execution else None
     if execution and (requested is not None or args.dry_run or not args.follow):
@@ -408,6 +427,107 @@ def run(args: argparse.Namespace, out: IO[str], session_factory: SessionFactory)
     if not args.follow:
         return OK
     return _follow_to_the_end(sfn, arn, images, out, args)
+
+
+def _resume(args: argparse.Namespace, out: IO[str], session_factory: SessionFactory) -> int:
+    if args.images is not None or args.dry_run or not args.follow or args.execution:
+        raise ToolError(
+            "--resume-schedule starts no run: leave out --images, --dry-run, --no-follow "
+            "and --execution (start a run afterwards if you want one now).",
+            USAGE,
+        )
+    session = session_factory(profile_name=args.profile, region_name=args.region)
+    if session.region_name is None:
+        raise ToolError("No AWS Region: pass --region or set AWS_REGION.", ENVIRONMENT)
+    if session.get_credentials() is None:
+        raise ToolError(
+            "No AWS credentials found: run `aws configure`, `aws sso login`, or set AWS_PROFILE.",
+            ENVIRONMENT,
+        )
+    stack = find_stack(session, args.stack)
+    name, table = stack.outputs.get("ScheduleName"), stack.outputs.get("LedgerTableName")
+    if not name or not table:
+        raise ToolError(
+            f"Stack {args.stack!r} has no ScheduleName and LedgerTableName outputs: it was "
+            "deployed by a version of the updater without the circuit breaker. Deploy this "
+            "version with `npx cdk deploy`.",
+            ENVIRONMENT,
+        )
+    return resume_schedule(session, name, table, out)
+
+
+def resume_schedule(session: boto3.Session, name: str, table: str, out: IO[str]) -> int:
+    """Reset the breaker's count, then turn the schedule on (every other setting kept)."""
+    # The count first: a schedule turned on with the count still at its limit would be
+    # paused again by the next failed run.
+    try:
+        cleared = Ledger(table, session.client("dynamodb")).reset_breaker()
+    except ImageUpdaterError as error:
+        raise ToolError(
+            f"Nothing was changed: the breaker's count in table {table} could not be reset "
+            f"({_cause(error)}).",
+            ENVIRONMENT,
+        ) from error
+    counted = f"{cleared} failed scheduled run{'s' if cleared != 1 else ''} in a row"
+    try:
+        scheduler = cast(SchedulerClient, session.client("scheduler"))
+        change = Schedule(name, DEFAULT_GROUP, scheduler).set_state(ENABLED)
+    except ImageUpdaterError as error:
+        raise ToolError(
+            f"The breaker's count was reset (it was {counted}), but schedule {name} was NOT "
+            f"turned on: {_cause(error)}. Run --resume-schedule again once that is fixed.",
+            ENVIRONMENT,
+        ) from error
+    timing = (
+        f"{change.schedule.get('ScheduleExpression')} "
+        f"({change.schedule.get('ScheduleExpressionTimezone')})"
+    )
+    if change.changed:
+        out.write(
+            f"Schedule {name} resumed: {change.previous_state} -> {change.state}, every other "
+            f"setting kept. It starts runs again: {timing}.\n"
+        )
+    else:
+        out.write(f"Schedule {name} is already {change.state}: left as it was ({timing}).\n")
+    out.write(
+        f"The breaker's count was reset (it was {counted}): it pauses the schedule again only "
+        "after maxConsecutiveFailedRuns more scheduled runs fail in a row.\n"
+    )
+    if change.changed:
+        announced = _announce_resumed(session, name)
+        out.write(
+            "Published the EventBridge event Schedule Resumed.\n"
+            if announced
+            else "The EventBridge event Schedule Resumed could not be published (the "
+            "schedule is resumed all the same).\n"
+        )
+    return OK
+
+
+def _cause(error: ImageUpdaterError) -> str:
+    cause = error.__cause__
+    return _problem(cause) if isinstance(cause, AWS_ERRORS) else str(error)
+
+
+def _announce_resumed(session: boto3.Session, name: str) -> bool:
+    """PutEvents "Schedule Resumed", as the updater's functions publish theirs; never
+    raises: the resume is done whatever happens here."""
+    try:
+        from image_updater import events  # its Powertools logger only loads when needed
+
+        detail = events.schedule_resumed(name, reason="resumed with run-now --resume-schedule")
+        response = session.client("events").put_events(
+            Entries=[
+                {
+                    "Source": events.SOURCE,
+                    "DetailType": events.SCHEDULE_RESUMED,
+                    "Detail": json.dumps(detail, separators=(",", ":")),
+                }
+            ]
+        )
+    except Exception:  # any failure: the event is lost, the resume stands
+        return False
+    return not response.get("FailedEntryCount")
 
 
 def _follow_to_the_end(
@@ -502,6 +622,12 @@ def parser() -> argparse.ArgumentParser:
         "--execution",
         metavar="ARN",
         help="follow a run already started (after Ctrl-C, or by the schedule); start none",
+    )
+    p.add_argument(
+        "--resume-schedule",
+        action="store_true",
+        help="turn the schedule back on after the circuit breaker paused it (every other "
+        "setting kept) and reset the breaker's count; starts no run",
     )
     return p
 

@@ -23,7 +23,7 @@ _DEFAULT_TIMEOUT = Duration.seconds(30)
 
 
 class UpdaterFunctions(Construct):
-    """plan, check, create, poll and report; IAM is granted by the stack."""
+    """plan, check, create, poll, report, retain and breaker; IAM is granted by the stack."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: UpdaterConfig) -> None:
         super().__init__(scope, construct_id)
@@ -62,10 +62,26 @@ class UpdaterFunctions(Construct):
         )
         for function in (self.retain, self.create):  # create explains quota refusals
             function.add_environment("KEEP_IMAGES", str(config.keep_images))
+        self.breaker = self._function(
+            "Breaker",
+            "breaker",
+            "Counts failed scheduled runs; pauses the schedule at maxConsecutiveFailedRuns",
+        )
+        self.breaker.add_environment(
+            "MAX_CONSECUTIVE_FAILED_RUNS", str(config.max_consecutive_failed_runs)
+        )
 
     @property
     def all(self) -> tuple[lambda_.Function, ...]:
-        return (self.plan, self.check, self.create, self.poll, self.report, self.retain)
+        return (
+            self.plan,
+            self.check,
+            self.create,
+            self.poll,
+            self.report,
+            self.retain,
+            self.breaker,
+        )
 
     def _function(
         self,

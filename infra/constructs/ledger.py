@@ -1,8 +1,10 @@
-"""The updater's memory across runs: lineage locks and the final reports still owed.
+"""The updater's memory across runs: lineage locks, the final reports still owed, and the
+circuit breaker's count of failed scheduled runs.
 
 On-demand DynamoDB: nothing runs and nothing is billed while no run is active (a handful of
-requests per run, and a few kilobytes stored). Items expire by themselves (TTL), and the
-code never trusts an expired lock, so nothing stale can block a lineage. See
+requests per run, and a few kilobytes stored). Items expire by themselves (TTL), but for the
+breaker's one item, and the code never trusts an expired lock, so nothing stale can block a
+lineage. See
 lambdas/image_updater/ledger.py for what the items mean.
 """
 
@@ -43,6 +45,11 @@ class Ledger(Construct):
     def grant_report_claims(self, function: lambda_.Function) -> None:
         """check and poll: claim an image's final report (conditional UpdateItem)."""
         self._use(function, "dynamodb:UpdateItem")
+
+    def grant_breaker(self, function: lambda_.Function) -> None:
+        """breaker: count failed scheduled runs and claim the pause (conditional UpdateItem),
+        read the count back after a retry (GetItem), and reset it (DeleteItem)."""
+        self._use(function, "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
 
     def _use(self, function: lambda_.Function, *actions: str) -> None:
         self.table.grant(function, *actions)

@@ -2,11 +2,13 @@
 
     Plan -> Map over images ( UpdateOneImage: Check -> [Create] -> Wait -> Poll -> ...
                               -> ReportAndSend )
-         -> Summarize -> Succeed | Fail
+         -> Summarize -> RecordForTheBreaker -> Succeed | Fail
 
 Every error inside an image's branch is caught into that image's failure e-mail, so one
 image never stops the others; the execution still ends FAILED when any image failed, so
 the alarm sees it. A dry run sends no e-mail: its errors become part of its results.
+The breaker's step (infra/workflow/breaker.py) counts failed scheduled runs and may pause
+the schedule; whatever happens to it, the run still ends as its images decided.
 
 No state holds more than the execution input itself (256 KiB at most): the input goes to
 Plan unwrapped, and what the Lambdas return is capped (see `errors.shortened`), because
@@ -26,6 +28,7 @@ from infra.config import UpdaterConfig
 from infra.constructs import log_groups
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
+from infra.workflow.breaker import RecordForTheBreaker
 from infra.workflow.notify import ReportAndSend
 from infra.workflow.tasks import invoke
 from infra.workflow.update_image import UpdateOneImage
@@ -92,20 +95,20 @@ class UpdateWorkflow(Construct):
             result_path="$",
         )
 
-        # Two steps, because an intrinsic function's argument is best a plain path.
+        # Two steps, because an intrinsic function's argument is best a plain path. The
+        # breaker also needs to know who started the run, and whether it was a dry run.
+        carried = {"results.$": "$.results", "dryRun.$": "$.dryRun", "startedBy.$": "$.startedBy"}
         list_failures = sfn.Pass(
             self,
             states.LIST_FAILURES,
-            parameters={"results.$": "$.results", "failed.$": "$.results[*].failed"},
+            parameters={**carried, "failed.$": "$.results[*].failed"},
         )
         summarize = sfn.Pass(
             self,
             states.SUMMARIZE,
-            parameters={
-                "results.$": "$.results",
-                "anyFailed.$": "States.ArrayContains($.failed, true)",
-            },
+            parameters={**carried, "anyFailed.$": "States.ArrayContains($.failed, true)"},
         )
+        breaker = RecordForTheBreaker(self, "Breaker", breaker=functions.breaker, topic=topic)
         all_done = (
             sfn.Choice(self, states.DID_EVERY_IMAGE_SUCCEED)
             .when(
@@ -119,7 +122,13 @@ class UpdateWorkflow(Construct):
             )
             .otherwise(sfn.Succeed(self, states.ALL_IMAGES_DONE))
         )
-        definition = plan.next(update_each_image).next(list_failures).next(summarize).next(all_done)
+        definition = (
+            plan.next(update_each_image)
+            .next(list_failures)
+            .next(summarize)
+            .next(breaker)
+            .next(all_done)
+        )
 
         log_group = log_groups.create(self, "Logs", config.log_retention_days)
         self.state_machine = sfn.StateMachine(

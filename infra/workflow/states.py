@@ -32,6 +32,14 @@ RETIRE_OLDER_IMAGES = "Retire older images"
 # The steps that call AppStream: each retries transient errors and quotas, and catches the rest.
 APPSTREAM_TASKS = (CHECK, CREATE, POLL)
 
+# --- the circuit breaker: between Summarize and the last choice -------------------------------
+RECORD_THE_RUN = "Record the run for the breaker"
+SCHEDULE_PAUSED = "Schedule paused?"
+SEND_THE_PAUSE_EMAIL = "Send the pause e-mail"
+PAUSE_EMAIL_NOT_SENT = "Pause e-mail not sent"
+SCHEDULE_LEFT_AS_IT_WAS = "Schedule left as it was"
+BREAKER_FAILED = "Breaker failed"
+
 # --- e-mail (one set per use: the image's, and a refused run's with a label) ----------------
 WRITE_THE_EMAIL = "Write the e-mail"
 SEND_THE_EMAIL = "Send the e-mail"

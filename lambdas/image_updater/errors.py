@@ -75,6 +75,11 @@ class LedgerUnavailable(ImageUpdaterError):
     """The updater's own table (locks and pending reports) throttled or could not be reached."""
 
 
+class ScheduleUnavailable(ImageUpdaterError):
+    """EventBridge Scheduler refused, throttled or could not be reached while the updater read
+    or changed its own schedule (the breaker pausing it, or run-now resuming it)."""
+
+
 # Grouped by how the state machine treats them.
 TRANSIENT_ERRORS = (
     AppStreamBusy.__name__,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
 
 def configured_images() -> list[str]:
@@ -28,3 +29,26 @@ def max_concurrent_updates() -> int:
 
 def keep_images() -> int:
     return int(os.environ["KEEP_IMAGES"])
+
+
+@dataclass(frozen=True)
+class BreakerSettings:
+    """The breaker function's settings, read and checked together (a missing one fails
+    the step, which the workflow catches)."""
+
+    max_consecutive_failed_runs: int  # 0: the breaker is off
+    schedule_name: str = ""
+    schedule_group: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_consecutive_failed_runs > 0
+
+    @classmethod
+    def from_env(cls) -> BreakerSettings:
+        limit = int(os.environ["MAX_CONSECUTIVE_FAILED_RUNS"])
+        if limit < 0:
+            raise ValueError(f"MAX_CONSECUTIVE_FAILED_RUNS must be 0 or more, got {limit}")
+        if limit == 0:  # off: the function is given neither the schedule nor the ledger
+            return cls(limit)
+        return cls(limit, os.environ["SCHEDULE_NAME"], os.environ["SCHEDULE_GROUP"])

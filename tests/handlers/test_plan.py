@@ -20,9 +20,19 @@ def plan_event(run_input: Any) -> Any:
 @pytest.mark.parametrize(
     ("run_input", "expected"),
     [
-        ({"images": ["ImgA"], "dryRun": False}, {"images": ["ImgA"], "dryRun": False}),
-        ({"images": ["ImgA"], "dryRun": True}, {"images": ["ImgA"], "dryRun": True}),
-        ({"images": ["ImgA"]}, {"images": ["ImgA"], "dryRun": False}),
+        (
+            {"images": ["ImgA"], "dryRun": False},
+            {"images": ["ImgA"], "dryRun": False, "startedBy": None},
+        ),
+        (
+            {"images": ["ImgA"], "dryRun": True},
+            {"images": ["ImgA"], "dryRun": True, "startedBy": None},
+        ),
+        ({"images": ["ImgA"]}, {"images": ["ImgA"], "dryRun": False, "startedBy": None}),
+        (
+            {"images": ["ImgA"], "dryRun": False, "startedBy": "schedule"},
+            {"images": ["ImgA"], "dryRun": False, "startedBy": "schedule"},
+        ),
     ],
 )
 def test_valid_input_is_planned_without_calling_appstream(

@@ -76,9 +76,9 @@ class TestSchedule:
                 "ScheduleExpressionTimezone": "Europe/Paris",
                 "State": "ENABLED",
                 "Target": {
-                    "Input": json.dumps({"images": ["ImgA", "ImgB"], "dryRun": False}).replace(
-                        " ", ""
-                    ),
+                    "Input": json.dumps(
+                        {"images": ["ImgA", "ImgB"], "dryRun": False, "startedBy": "schedule"}
+                    ).replace(" ", ""),
                     "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 7200},
                     "DeadLetterConfig": {"Arn": Match.any_value()},
                 },
@@ -201,7 +201,7 @@ class TestFunctions:
         self, template: Template
     ) -> None:
         functions = template.find_resources("AWS::Lambda::Function")
-        assert len(functions) == 6
+        assert len(functions) == 7
         layer = Capture()
         template.all_resources_properties(
             "AWS::Lambda::Function",
@@ -227,7 +227,7 @@ class TestFunctions:
     def test_every_log_group_has_the_configured_retention(self, synth: Synth) -> None:
         template = synth(logRetentionDays="30")
         groups = template.find_resources("AWS::Logs::LogGroup")
-        assert len(groups) == 7  # six functions and the state machine
+        assert len(groups) == 8  # seven functions and the state machine
         for group in groups.values():
             assert group["Properties"]["RetentionInDays"] == 30
             assert group["DeletionPolicy"] == "Delete"
@@ -270,6 +270,11 @@ class TestPermissions:
             | {"events:PutEvents"},
             "poll": logging | xray | {"appstream:DescribeImages", "dynamodb:UpdateItem"},
             "report": logging | xray | {"events:PutEvents"},
+            "breaker": logging
+            | xray
+            | {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}
+            | {"scheduler:GetSchedule", "scheduler:UpdateSchedule", "iam:PassRole"}
+            | {"events:PutEvents"},
             "retain": logging
             | xray
             | read
@@ -304,6 +309,7 @@ class TestPermissions:
             "create": True,
             "poll": True,
             "report": False,
+            "breaker": True,
         }.items():
             functions = template.find_resources(
                 "AWS::Lambda::Function",
@@ -510,6 +516,7 @@ class TestOutputs:
             "TopicConsoleUrl",
             "ScheduleName",
             "ConfiguredImages",
+            "LedgerTableName",
         }
         assert outputs["ConfiguredImages"]["Value"] == "ImgA,ImgB"
         assert all(output["Description"] for output in outputs.values())

@@ -158,6 +158,9 @@ def test_config_is_immutable_and_hashable() -> None:
         ("scheduleEnabled", "False", False),
         ("logExecutionData", True, True),
         ("keepImages", "0", 0),
+        ("maxConsecutiveFailedRuns", "0", 0),
+        ("maxConsecutiveFailedRuns", " 10 ", 10),
+        ("maxConsecutiveFailedRuns", 3.0, 3),
         ("logRetentionDays", "365", 365),
     ],
 )
@@ -271,6 +274,10 @@ REJECTED = [
     ("newImageTags", {f"T{i}": "v" for i in range(49)}, ["49 tags", "at most 48"]),
     ("logRetentionDays", 2, ["2", "retention periods", "3653"]),
     ("logRetentionDays", "forever", ["'forever'", "must be an integer"]),
+    ("maxConsecutiveFailedRuns", 11, ["11", "between 0 and 10"]),
+    ("maxConsecutiveFailedRuns", "-1", ["-1", "between 0 and 10"]),
+    ("maxConsecutiveFailedRuns", "three", ["'three'", "must be an integer"]),
+    ("maxConsecutiveFailedRuns", False, ["False", "not a boolean"]),
 ]
 
 
@@ -573,6 +580,7 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         "logRetentionDays": draw(st.sampled_from(config.LOG_RETENTION_DAYS)),
         "logExecutionData": draw(st.booleans()),
         "keepImages": draw(st.integers(0, 5)),
+        "maxConsecutiveFailedRuns": draw(st.integers(0, 10)),
     }
 
 
@@ -715,6 +723,7 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
     ),
     "logExecutionData": NOT_BOOLEANS,
     "keepImages": st.one_of(st.integers(max_value=-1), st.integers(min_value=6)),
+    "maxConsecutiveFailedRuns": out_of(config.MAX_CONSECUTIVE_FAILED_RUNS),
 }
 
 

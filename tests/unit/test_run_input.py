@@ -23,10 +23,17 @@ def refusal(raw: Any, configured: list[str] = CONFIGURED) -> str:
     [
         (
             {"images": ["ImgA", "ImgB"], "dryRun": False},
-            {"images": ["ImgA", "ImgB"], "dryRun": False},
+            {"images": ["ImgA", "ImgB"], "dryRun": False, "startedBy": None},
         ),
-        ({"images": ["ImgB"], "dryRun": True}, {"images": ["ImgB"], "dryRun": True}),
-        ({"images": ["ImgA"]}, {"images": ["ImgA"], "dryRun": False}),
+        (
+            {"images": ["ImgB"], "dryRun": True},
+            {"images": ["ImgB"], "dryRun": True, "startedBy": None},
+        ),
+        ({"images": ["ImgA"]}, {"images": ["ImgA"], "dryRun": False, "startedBy": None}),
+        (
+            {"images": ["ImgA"], "dryRun": False, "startedBy": "schedule"},
+            {"images": ["ImgA"], "dryRun": False, "startedBy": "schedule"},
+        ),
     ],
 )
 def test_valid_input_is_planned(raw: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -39,10 +46,14 @@ def test_valid_input_is_planned(raw: dict[str, Any], expected: dict[str, Any]) -
 
 def test_the_schedule_input_for_every_configured_image_is_valid() -> None:
     # Given the input the schedule sends
-    raw = {"images": list(CONFIGURED), "dryRun": False}
+    raw = {"images": list(CONFIGURED), "dryRun": False, "startedBy": "schedule"}
 
-    # When / Then
-    assert plan_run(raw, CONFIGURED)["images"] == CONFIGURED
+    # When
+    plan = plan_run(raw, CONFIGURED)
+
+    # Then the run is the schedule's (the breaker counts it)
+    assert plan["images"] == CONFIGURED
+    assert plan["startedBy"] == "schedule"
 
 
 @pytest.mark.parametrize(
@@ -63,6 +74,11 @@ def test_the_schedule_input_for_every_configured_image_is_valid() -> None:
         ({"images": ["ImgA"], "dryRun": None}, "'dryRun' must be true or false"),
         ({"image": ["ImgA"]}, "unknown field 'image'"),
         ({"images": ["ImgA"], "DryRun": True}, "unknown field 'DryRun'"),
+        ({"images": ["ImgA"], "startedBy": "hand"}, "'startedBy' can only be 'schedule'"),
+        ({"images": ["ImgA"], "startedBy": None}, "'startedBy' can only be 'schedule'"),
+        ({"images": ["ImgA"], "startedBy": "Schedule"}, "got 'Schedule'"),
+        ({"images": ["ImgA"], "startedBy": ["schedule"]}, "got ['schedule']"),
+        ({"images": ["ImgA"], "StartedBy": "schedule"}, "unknown field 'StartedBy'"),
     ],
 )
 def test_invalid_input_is_refused_with_the_reason(raw: Any, expected: str) -> None:

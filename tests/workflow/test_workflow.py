@@ -85,7 +85,11 @@ def test_available_update_is_built_and_announced(
     execution = run(runner)
 
     # Then it ran on the schedule's input and succeeded
-    assert execution.input == {"images": list(BASE_IMAGES), "dryRun": False}
+    assert execution.input == {
+        "images": list(BASE_IMAGES),
+        "dryRun": False,
+        "startedBy": "schedule",
+    }
     assert execution.status == "SUCCEEDED"
     # and exactly one image was built, from ImgA, named and tagged as the lineage's own
     (created,) = new_images(sim, BASE_IMAGES)

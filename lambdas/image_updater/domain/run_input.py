@@ -1,4 +1,7 @@
-"""The execution input contract: what the schedule sends and what a hand-started run may send."""
+"""The execution input contract: what the schedule sends and what a hand-started run may send.
+
+The schedule's input also says `"startedBy": "schedule"`, so that the circuit breaker counts
+only scheduled runs; runs started by hand (run-now, the console) leave it out."""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ from typing import Any
 from image_updater.errors import InvalidExecutionInput
 
 EXAMPLE_INPUT = '{"images": ["MyImage"], "dryRun": false}'
-_ALLOWED_KEYS = frozenset({"images", "dryRun"})
+_ALLOWED_KEYS = frozenset({"images", "dryRun", "startedBy"})
+# The one value of `startedBy`: the schedule's.
+STARTED_BY_SCHEDULE = "schedule"
 # A refusal quotes the input, and the quote travels in the workflow's state and the e-mail:
 # however large the input, the message stays short.
 _QUOTE_MAX = 80
@@ -28,7 +33,8 @@ def _listed(problems: list[str]) -> str:
 
 
 def plan_run(raw: Any, configured_images: Sequence[str]) -> dict[str, Any]:
-    """Validate the execution input; return the images to update and the dry-run flag.
+    """Validate the execution input; return the images to update, the dry-run flag and who
+    started the run (`"schedule"`, or None for a run started by hand).
 
     Strict on purpose: a typo such as `"image"` must not silently update every image.
     """
@@ -54,6 +60,12 @@ def plan_run(raw: Any, configured_images: Sequence[str]) -> dict[str, Any]:
     dry_run = raw.get("dryRun", False)
     if not isinstance(dry_run, bool):
         problems.append(f"'dryRun' must be true or false, got {_quote(dry_run)}")
+    started_by = raw.get("startedBy")
+    if "startedBy" in raw and started_by != STARTED_BY_SCHEDULE:
+        problems.append(
+            f"'startedBy' can only be {STARTED_BY_SCHEDULE!r} (the schedule's own runs; leave "
+            f"it out when starting a run by hand), got {_quote(started_by)}"
+        )
     if problems:
         raise InvalidExecutionInput(
             "The run was not started: "
@@ -61,4 +73,5 @@ def plan_run(raw: Any, configured_images: Sequence[str]) -> dict[str, Any]:
             + f". Configured images: {', '.join(configured_images)}."
             + f" Example input: {EXAMPLE_INPUT}."
         )
-    return {"images": images, "dryRun": dry_run}
+    # Always present (null or not), so the state machine's paths can read it.
+    return {"images": images, "dryRun": dry_run, "startedBy": started_by}

@@ -1,0 +1,100 @@
+"""The circuit breaker's sub-flow, between Summarize and the run's last choice:
+
+    Record the run for the breaker -> Schedule paused?
+        paused by this run -> Send the pause e-mail
+        otherwise          -> Schedule left as it was
+      | any error (after retries)      | not sent
+      v                                v
+    Breaker failed                   Pause e-mail not sent
+
+Every ending is an end state of the fragment, so the run's own result (the choice that
+follows) never depends on the breaker: its errors are kept at `$.breakerError` and the run
+ends as its images decided. The step's result is at `$.breaker`.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from image_updater.errors import TRANSIENT_ERRORS
+from infra.workflow import states
+from infra.workflow.tasks import invoke
+
+_RESULT_FIELDS = ("action", "paused", "consecutiveFailedRuns", "notification")
+
+
+class RecordForTheBreaker(sfn.StateMachineFragment):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        breaker: lambda_.IFunction,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        record = invoke(
+            self,
+            states.RECORD_THE_RUN,
+            breaker,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "executionArn": sfn.JsonPath.execution_id,
+                    "startedBy": sfn.JsonPath.string_at("$.startedBy"),
+                    "dryRun": sfn.JsonPath.string_at("$.dryRun"),
+                    "anyFailed": sfn.JsonPath.string_at("$.anyFailed"),
+                }
+            ),
+            result_selector={field + ".$": f"$.Payload.{field}" for field in _RESULT_FIELDS},
+            result_path="$.breaker",
+        )
+        # Counting and claiming the pause are idempotent per run: a retry counts nothing twice.
+        record.add_retry(
+            errors=list(TRANSIENT_ERRORS),
+            interval=Duration.seconds(10),
+            max_attempts=3,
+            backoff_rate=1.5,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        failed = sfn.Pass(self, states.BREAKER_FAILED)
+        record.add_catch(failed, errors=[sfn.Errors.ALL], result_path="$.breakerError")
+        send = tasks.SnsPublish(
+            self,
+            states.SEND_THE_PAUSE_EMAIL,
+            topic=topic,
+            subject=sfn.JsonPath.string_at("$.breaker.notification.subject"),
+            message=sfn.TaskInput.from_json_path_at("$.breaker.notification.body"),
+            message_attributes={
+                "outcome": tasks.MessageAttribute(
+                    value=sfn.JsonPath.string_at("$.breaker.notification.outcome")
+                ),
+                "image": tasks.MessageAttribute(
+                    value=sfn.JsonPath.string_at("$.breaker.notification.image")
+                ),
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        send.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
+        not_sent = sfn.Pass(self, states.PAUSE_EMAIL_NOT_SENT)
+        send.add_catch(not_sent, result_path="$.breakerError")
+        left = sfn.Pass(self, states.SCHEDULE_LEFT_AS_IT_WAS)
+        record.next(
+            sfn.Choice(self, states.SCHEDULE_PAUSED)
+            .when(sfn.Condition.boolean_equals("$.breaker.paused", True), send)
+            .otherwise(left)
+        )
+        self._start = record
+        self._ends: list[sfn.INextable] = [send, not_sent, left, failed]
+
+    @property
+    def start_state(self) -> sfn.State:
+        return self._start
+
+    @property
+    def end_states(self) -> list[sfn.INextable]:
+        return list(self._ends)

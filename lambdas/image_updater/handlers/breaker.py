@@ -1,0 +1,76 @@
+"""Counts a finished run toward the circuit breaker; at maxConsecutiveFailedRuns failed
+scheduled runs in a row it pauses the schedule, writes the e-mail the state machine sends,
+and publishes a "Schedule Paused" event. Its errors never change the run's own result: the
+workflow catches them and ends as the run's images decided."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from image_updater import clock, events, settings
+from image_updater.breaker.service import OFF, BreakerResult, FinishedRun, record_run
+from image_updater.domain.messages import MessageContext, compose_schedule_paused
+from image_updater.ledger import Ledger
+from image_updater.observability import count, instrumented, logger
+from image_updater.scheduler import Schedule
+
+
+def _record(run: FinishedRun, breaker: settings.BreakerSettings) -> BreakerResult:
+    if not breaker.enabled:  # the function is given neither the ledger nor the schedule
+        return BreakerResult(OFF)
+    return record_run(
+        run,
+        Ledger(),
+        Schedule(breaker.schedule_name, breaker.schedule_group),
+        breaker.max_consecutive_failed_runs,
+        clock.utc_now(),
+    )
+
+
+@instrumented
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    # Read on every call (a few environment variables), like the other steps' settings.
+    breaker = settings.BreakerSettings.from_env()
+    run = FinishedRun.from_event(event)
+    logger.append_keys(execution_id=run.execution_arn)
+    result = _record(run, breaker)
+    logger.info(
+        "Run recorded",
+        extra={
+            "action": result.action,
+            "consecutive_failed_runs": result.consecutive_failed_runs,
+            "cleared": result.cleared,
+        },
+    )
+    output = {**result.to_json(), "notification": None}
+    if not result.paused:
+        return output
+    count("SchedulePaused")
+    _, partition, _, region, *_ = run.execution_arn.split(":")
+    ctx = MessageContext(
+        region=region,
+        partition=partition,
+        execution_arn=run.execution_arn,
+        now=clock.utc_now(),
+        max_update_hours=settings.max_update_hours(),
+    )
+    notification = compose_schedule_paused(
+        ctx,
+        schedule=result.schedule or {"Name": breaker.schedule_name},
+        consecutive_failed_runs=result.consecutive_failed_runs,
+        limit=breaker.max_consecutive_failed_runs,
+        failed_executions=result.failed_executions,
+    )
+    events.publish(
+        events.SCHEDULE_PAUSED,
+        events.schedule_paused(
+            breaker.schedule_name,
+            consecutive_failed_runs=result.consecutive_failed_runs,
+            execution_arn=run.execution_arn,
+            reason=(
+                f"{result.consecutive_failed_runs} scheduled runs failed in a row "
+                f"(maxConsecutiveFailedRuns {breaker.max_consecutive_failed_runs})"
+            ),
+        ),
+    )
+    return {**output, "notification": notification.to_event()}
