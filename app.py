@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+# jsii prints a Node 20 end-of-life banner (as raw byte strings) on every `npx cdk ...`; Node 20
+# still runs the CDK, and the README says which Node to install. Set before aws_cdk starts jsii.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 # The runtime package holds AppStream's naming rules, which the configuration reuses.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
@@ -12,14 +17,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.config import ConfigError, config_warnings, load_config
+from infra.config import ConfigError, config_warnings, load_app_config
 from infra.stack import ImageUpdaterStack
 
 STACK_NAME = "AppStreamImageUpdater"
 
 
 def build_app(app: cdk.App) -> ImageUpdaterStack:
-    config = load_config(app.node.try_get_context)
+    config = load_app_config(app.node.get_all_context())
     stack = ImageUpdaterStack(
         app,
         STACK_NAME,

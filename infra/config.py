@@ -7,6 +7,7 @@ itself. Values given with `cdk deploy -c key=value` arrive as strings and are pa
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import re
@@ -237,6 +238,67 @@ def load_config(context: Mapping[str, Any] | Callable[[str], Any]) -> UpdaterCon
     problems.extend(_history_problems(config))
     if problems:
         raise ConfigError(problems)
+    return config
+
+
+# --- keys that are not settings -----------------------------------------------------------------
+
+# Context keys that belong to the CDK, not to this app: feature flags (`@aws-cdk/...`), the
+# settings the CLI passes to every app (`aws:cdk:enable-path-metadata`, `aws:cdk:bundling-stacks`,
+# ...), the CLI's own records in cdk.context.json (`cdk acknowledge`, `cdk cli-telemetry`) and
+# cached lookups, keyed `<provider>:<query>` (aws-cdk-lib's cloud_assembly_schema.ContextProvider).
+CDK_KEY_PREFIXES = ("@", "aws:cdk:")
+CDK_CLI_KEYS = frozenset({"acknowledged-issue-numbers", "cli-telemetry"})
+CDK_LOOKUP_PROVIDERS = frozenset(
+    {
+        *("ami", "availability-zones", "hosted-zone", "ssm", "vpc-provider"),
+        *("endpoint-service-availability-zones", "load-balancer", "load-balancer-listener"),
+        *("security-group", "key-provider", "cc-api-provider", "plugin"),
+    }
+)
+
+
+def is_cdk_context_key(key: str) -> bool:
+    """Whether a context key is the CDK's own (the CLI and aws-cdk-lib read it, not this app)."""
+    provider, colon, _query = key.partition(":")
+    return (
+        key.startswith(CDK_KEY_PREFIXES)
+        or key in CDK_CLI_KEYS
+        or bool(colon and provider in CDK_LOOKUP_PROVIDERS)
+    )
+
+
+def unknown_key_problems(keys: Iterable[str]) -> list[str]:
+    """One problem per context key that is neither a setting nor the CDK's, naming the closest.
+
+    Without this a misspelled key (`-c imageName=Foo`) is ignored and the stack deploys with
+    cdk.json's value instead.
+    """
+    folded = {known.casefold(): known for known in KEYS}
+    problems = []
+    for key in keys:
+        if key in KEYS or is_cdk_context_key(key):
+            continue
+        close = difflib.get_close_matches(key.casefold(), folded, n=1)
+        hint = (
+            f"did you mean {folded[close[0]]}?" if close else f"the settings are {', '.join(KEYS)}"
+        )
+        problems.append(f"{key}: unknown key, {hint}")
+    return problems
+
+
+def load_app_config(context: Mapping[str, Any]) -> UpdaterConfig:
+    """`load_config` for an app's whole context (`app.node.get_all_context()`).
+
+    Also refuses unknown keys; their problems come first, then the values' (one synth shows all).
+    """
+    unknown = unknown_key_problems(context)
+    try:
+        config = load_config(context)
+    except ConfigError as error:
+        raise ConfigError([*unknown, *error.problems]) from None
+    if unknown:
+        raise ConfigError(unknown)
     return config
 
 

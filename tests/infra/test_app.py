@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 
 import aws_cdk as cdk
+import pytest
+from aws_cdk import cloud_assembly_schema
 from aws_cdk.assertions import Annotations, Match
 
 from app import build_app
-from infra.config import cdk_json_feature_flags
+from infra import config
+from infra.config import ConfigError, cdk_json_feature_flags, load_app_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,3 +86,108 @@ def test_a_notification_address_silences_the_warning() -> None:
     _annotations(notificationEmails="ops@example.com").has_no_warning(
         "*", Match.string_like_regexp("notificationEmails")
     )
+
+
+# --- context keys that are not settings ----------------------------------------------------------
+
+
+def _build(**context: object) -> None:
+    build_app(cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA", **context}))
+
+
+def test_misspelled_keys_stop_the_synth_naming_the_closest_setting() -> None:
+    # Given `-c imageName=Foo -c pollInterval=5` (imageNames, pollIntervalMinutes meant)
+    # When the app is built
+    with pytest.raises(ConfigError) as raised:
+        _build(imageName="Foo", pollInterval="5")
+    # Then neither is ignored: each is named with the setting it resembles
+    assert raised.value.problems == (
+        "imageName: unknown key, did you mean imageNames?",
+        "pollInterval: unknown key, did you mean pollIntervalMinutes?",
+    )
+
+
+def test_unknown_keys_and_bad_values_are_reported_together() -> None:
+    # Given an unknown key and a value out of range
+    # When / Then one synth names both, the unknown key first
+    with pytest.raises(ConfigError) as raised:
+        _build(ImageNames="Foo", pollIntervalMinutes="0")
+    assert raised.value.problems == (
+        "ImageNames: unknown key, did you mean imageNames?",
+        "pollIntervalMinutes: 0 must be between 1 and 60",
+    )
+
+
+# What CDK CLI 2.1148 passes to the app besides cdk.json (seen in CDK_CONTEXT_JSON), with
+# `cdk acknowledge` / `cdk cli-telemetry --disable` records and `--no-*` options, plus a cached
+# lookup as cdk.context.json would hold it.
+CDK_CLI_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+    "aws:cdk:bundling-stacks": ["**"],
+    "aws:cdk:disable-version-reporting": True,
+    "aws:cdk:disable-asset-staging": True,
+    "@aws-cdk/core:failSynthOnValidationErrors": False,
+    "acknowledged-issue-numbers": [12345],
+    "cli-telemetry": False,
+    "availability-zones:account=123456789012:region=us-east-1": ["us-east-1a"],
+}
+
+
+def test_the_cdk_s_own_context_keys_are_accepted() -> None:
+    # Given cdk.json's feature flags, every key the CLI adds, and App options that aws-cdk-lib
+    # records as context (aws:cdk:disable-stack-trace, ...)
+    app = cdk.App(
+        context={**cdk_json_feature_flags(), **CDK_CLI_CONTEXT, "imageNames": "ImgA"},
+        analytics_reporting=False,
+        stack_traces=False,
+    )
+    # When the app's whole context is read as build_app reads it
+    loaded = load_app_config(app.node.get_all_context())
+    # Then only the settings count
+    assert loaded.image_names == ("ImgA",)
+
+
+def test_every_cdk_lookup_provider_is_known() -> None:
+    # A new lookup provider in aws-cdk-lib would otherwise make its cached keys "unknown".
+    assert len(config.CDK_LOOKUP_PROVIDERS) == len(list(cloud_assembly_schema.ContextProvider))
+
+
+def test_a_misspelled_key_stops_app_py_as_the_cli_runs_it(tmp_path: Path) -> None:
+    # Given `cdk synth -c maxConcurentUpdates=3` with the CLI's own context
+    context = {**CDK_CLI_CONTEXT, "maxConcurentUpdates": "3"}
+    # When app.py runs
+    result = _synth(context, tmp_path)
+    # Then it stops, names the key and the setting, and writes no template
+    assert result.returncode != 0
+    assert "maxConcurentUpdates: unknown key, did you mean maxConcurrentUpdates?" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*.template.json"))
+
+
+# --- Node.js banner ------------------------------------------------------------------------------
+
+
+def _without_jsii_silencing() -> dict[str, str]:
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("JSII_SILENCE_WARNING")
+    }
+
+
+def test_app_py_keeps_the_jsii_node_banner_out_of_cdk_commands() -> None:
+    # Given the environment `npx cdk ...` gives app.py (no JSII_SILENCE_WARNING_* set)
+    # When app.py starts the CDK (jsii checks the Node.js version when it starts)
+    result = subprocess.run(
+        [sys.executable, "-c", "import app, aws_cdk; aws_cdk.App()"],
+        cwd=ROOT,
+        env=_without_jsii_silencing(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # Then nothing reaches the terminal but its own output: no raw b'!! ... !!' banner
+    assert result.returncode == 0, result.stderr
+    assert "end-of-life" not in result.stderr and "b'!!" not in result.stderr

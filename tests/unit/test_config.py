@@ -797,3 +797,69 @@ def test_configurations_within_the_history_quota_are_accepted(context: dict[str,
 
     # Then
     assert config.history_events(loaded) <= config.HISTORY_EVENTS_MAX
+
+
+# --- keys that are not settings ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("imageName", "did you mean imageNames?"),
+        ("pollInterval", "did you mean pollIntervalMinutes?"),
+        ("IMAGENAMES", "did you mean imageNames?"),
+        ("notification-emails", "did you mean notificationEmails?"),
+        ("timezone", "did you mean scheduleTimezone?"),
+        ("colour", "the settings are imageNames, notificationEmails, scheduleExpression"),
+    ],
+)
+def test_an_unknown_key_is_named_with_the_closest_setting_or_all_of_them(
+    key: str, hint: str
+) -> None:
+    # When / Then
+    (problem,) = config.unknown_key_problems([key])
+    assert problem.startswith(f"{key}: unknown key, {hint}")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "@aws-cdk/core:newStyleStackSynthesis",
+        "@aws-cdk-containers/ecs-service-extensions:enableDefaultLogDriver",
+        "aws:cdk:enable-path-metadata",
+        "aws:cdk:bundling-stacks",
+        "acknowledged-issue-numbers",
+        "cli-telemetry",
+        "availability-zones:account=123456789012:region=us-east-1",
+        "ssm:account=123456789012:parameterName=/a/b:region=us-east-1",
+    ],
+)
+def test_the_cdk_s_own_keys_are_not_settings_and_pass(key: str) -> None:
+    assert config.is_cdk_context_key(key)
+    assert config.unknown_key_problems([key, *config.KEYS]) == []
+
+
+@pytest.mark.parametrize("key", ["aws:imageNames", "ssm", "cdk-imageNames", "imageNames:x"])
+def test_keys_that_only_look_like_the_cdk_s_are_unknown(key: str) -> None:
+    assert not config.is_cdk_context_key(key)
+    assert len(config.unknown_key_problems([key])) == 1
+
+
+def test_unknown_keys_come_before_bad_values_in_one_error() -> None:
+    # Given a misspelled key beside a bad value
+    context = {"maxUpdateHour": "5", "pollIntervalMinutes": "0"}
+
+    # When
+    with pytest.raises(ConfigError) as raised:
+        config.load_app_config(context)
+
+    # Then both, the unknown key first (it explains why the default applied)
+    assert raised.value.problems == (
+        "maxUpdateHour: unknown key, did you mean maxUpdateHours?",
+        "pollIntervalMinutes: 0 must be between 1 and 60",
+    )
+
+
+def test_a_context_of_settings_and_cdk_keys_loads() -> None:
+    context = {**config.cdk_json_feature_flags(), "aws:cdk:version-reporting": True}
+    assert config.load_app_config(context) == load_config({})
