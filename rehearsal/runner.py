@@ -8,13 +8,14 @@ intervals do not sleep: they advance a simulated clock, and every requested wait
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
 import logging
 import os
+import sys
 import threading
-import time
 import uuid
 import warnings
 import zipfile
@@ -272,15 +273,10 @@ class WorkflowRunner:
                 input=json.dumps(payload),
             )
             arn = started["executionArn"]
-            deadline = time.monotonic() + timeout_seconds
-            while True:
-                described = sfn.describe_execution(executionArn=arn)
-                if described["status"] in _TERMINAL:
-                    break
-                if time.monotonic() > deadline:
-                    sfn.stop_execution(executionArn=arn, error="RehearsalTimeout")
-                    raise TimeoutError(f"execution did not finish in {timeout_seconds} s")
-                time.sleep(0.02)
+            if not _ENDED.wait_for(arn, timeout_seconds):
+                sfn.stop_execution(executionArn=arn, error="RehearsalTimeout")
+                raise TimeoutError(f"execution did not finish in {timeout_seconds} s")
+            described = sfn.describe_execution(executionArn=arn)
             history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
             emails = sent_emails(topic_arn)
             events = published_events()
@@ -337,6 +333,7 @@ class WorkflowRunner:
             mock.patch.dict(os.environ, environment),
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
             _executions_start_at(clock),
+            _interpreter_shortcuts(),
             _in_process_lambdas(self.app.handlers, recorder, clock, sim),
             _simulated_waits(recorder, clock),
             mock.patch("image_updater.clock.utc_now", clock.now),
@@ -490,6 +487,85 @@ def published_events() -> list[dict[str, Any]]:
 
 
 _SANDBOX = threading.Lock()
+
+
+class _Endings:
+    """Executions that have ended, as moto's interpreter reports them: the runner waits for
+    its execution's end instead of polling DescribeExecution (which competes for the CPU)."""
+
+    def __init__(self) -> None:
+        self._ended: set[str] = set()
+        self._changed = threading.Condition()
+
+    def ended(self, arn: str) -> None:
+        with self._changed:
+            self._ended.add(arn)
+            self._changed.notify_all()
+
+    def wait_for(self, arn: str, timeout_seconds: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: arn in self._ended, timeout_seconds)
+
+
+_ENDED = _Endings()
+
+
+# ANTLR's parse of each definition: the costly half of moto's parse, and the same every time for
+# the same definition (moto parses it on create and again on every execution).
+_PARSE_TREES: dict[str, Any] = {}
+
+
+@contextmanager
+def _interpreter_shortcuts() -> Iterator[None]:
+    """Leave out work moto repeats on every run that cannot change its outcome: parsing the
+    same definition again, and a new SDK client for every Lambda invocation and publish. The
+    evaluation components are still built afresh for each execution."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+    from moto.stepfunctions.parser.asl.utils import boto_client
+    from moto.stepfunctions.parser.backend import execution
+
+    original_parse = AmazonStateLanguageParser.parse
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        if definition not in _PARSE_TREES:
+            _PARSE_TREES[definition] = original_parse(definition)[1]
+        tree = _PARSE_TREES[definition]
+        return Preprocessor().visit(tree), tree
+
+    clients: dict[tuple[str, str], Any] = {}
+    clients_lock = threading.Lock()
+    original_client_for = boto_client.boto_client_for
+
+    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        with clients_lock:
+            key = (region, service)
+            if key not in clients:
+                clients[key] = original_client_for(region, service, state_credentials)
+            return clients[key]
+
+    users = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("moto.stepfunctions.parser.")
+        and getattr(module, "boto_client_for", None) is original_client_for
+    ]
+    original_terminated = execution.BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self: Any) -> None:
+        original_terminated(self)
+        _ENDED.ended(self.execution.exec_arn)
+
+    with contextlib.ExitStack() as patches:
+        patches.enter_context(
+            mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse))
+        )
+        for module in users:
+            patches.enter_context(mock.patch.object(module, "boto_client_for", client_for))
+        patches.enter_context(
+            mock.patch.object(execution.BaseExecutionWorkerCommunication, "terminated", terminated)
+        )
+        yield
 
 
 def _quiet(show_logs: bool) -> None:
