@@ -4,10 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV := .tools/checkov/bin/checkov
+# uv installs the virtualenvs (about 10 s where pip takes minutes); pip installs only uv itself.
+UV_VERSION := 0.13.8
+UV := .tools/uv/bin/uv
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_DEFAULT_REGION ?= us-east-1
 # The runtime package lives in lambdas/ (as in Lambda); every target sees it as pytest does.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/lambdas
+# uv writes no bytecode at install; let the first import write it, so that every later process
+# (each test worker, each `cdk synth`) does not compile aws-cdk-lib again.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup test lint ruff mypy pytest rehearse bench docs run-now synth clean
 
@@ -19,16 +25,19 @@ SIDE_BY_SIDE := --no-print-directory --jobs=3 --output-sync=line
 setup:
 	@$(MAKE) $(SIDE_BY_SIDE) $(VENV)/.installed $(CHECKOV)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c constraints.txt
+$(UV):
+	$(PYTHON) -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(UV) pip install --quiet --python $(PY) -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 # checkov pins its own versions of shared libraries, so it lives in a venv of its own.
-$(CHECKOV): requirements-checkov.txt
-	$(PYTHON) -m venv .tools/checkov
-	.tools/checkov/bin/pip install --quiet -r requirements-checkov.txt
+$(CHECKOV): requirements-checkov.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) .tools/checkov
+	$(UV) pip install --quiet --python .tools/checkov/bin/python -r requirements-checkov.txt
 	touch $@
 
 test:
