@@ -213,8 +213,7 @@ class SimulatedAppStream:
                 raise SimulationError("another SimulatedAppStream is active")
             install_hooks()
             _activation.simulation = self
-            # boto3 may have cached a session from before the hooks existed.
-            boto3.DEFAULT_SESSION = None
+            _use_a_hooked_default_session()
 
     def deactivate(self) -> None:
         with _activation.lock:
@@ -783,6 +782,20 @@ _HOOKS = (
     ("before-parameter-build.appstream", _capture_params),
     ("before-call.appstream", _answer_call),
 )
+
+
+# The default session created once the hooks existed. Keeping it keeps botocore's cache of
+# service models: a new session reads them from disk again, which costs more than a whole run.
+_hooked_session: boto3.Session | None = None
+
+
+def _use_a_hooked_default_session() -> None:
+    """boto3 may have cached a default session from before the hooks existed: replace it."""
+    global _hooked_session  # noqa: PLW0603
+    if boto3.DEFAULT_SESSION is None or boto3.DEFAULT_SESSION is not _hooked_session:
+        if _hooked_session is None:
+            _hooked_session = boto3.Session()
+        boto3.DEFAULT_SESSION = _hooked_session
 
 
 def install_hooks() -> None:

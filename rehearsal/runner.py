@@ -19,10 +19,12 @@ import threading
 import uuid
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from enum import Enum
 from functools import cache
 from types import SimpleNamespace
 from typing import Any, Self
@@ -133,6 +135,8 @@ class Execution:
     sim: SimulatedAppStream
     # The EventBridge events the run published, as a rule on the default bus delivers them.
     events: list[dict[str, Any]] = field(default_factory=list)
+    # AWS requests the handlers made, by "service.Operation" (AppStream's are in `sim.calls`).
+    service_calls: Counter[str] = field(default_factory=Counter)
 
     @property
     def oversized_states(self) -> list[str]:
@@ -212,6 +216,7 @@ class _Recorder:
     invocations: list[Invocation] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
     retry_waits: list[float] = field(default_factory=list)
+    service_calls: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -277,7 +282,7 @@ class WorkflowRunner:
                 sfn.stop_execution(executionArn=arn, error="RehearsalTimeout")
                 raise TimeoutError(f"execution did not finish in {timeout_seconds} s")
             described = sfn.describe_execution(executionArn=arn)
-            history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            history = _history(arn)
             emails = sent_emails(topic_arn)
             events = published_events()
         return Execution(
@@ -294,6 +299,7 @@ class WorkflowRunner:
             elapsed=clock.elapsed(),
             sim=sim,
             events=events,
+            service_calls=recorder.service_calls,
         )
 
     @contextmanager
@@ -331,7 +337,13 @@ class WorkflowRunner:
         }
         with (
             mock.patch.dict(os.environ, environment),
-            mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+            # boto3's default session is kept across runs (see SimulatedAppStream.activate).
+            mock_aws(
+                config={
+                    "core": {"reset_boto3_session": False},
+                    "stepfunctions": {"execute_state_machine": True},
+                }
+            ),
             _executions_start_at(clock),
             _interpreter_shortcuts(),
             _in_process_lambdas(self.app.handlers, recorder, clock, sim),
@@ -387,6 +399,24 @@ class WorkflowRunner:
             name="AppStreamImageUpdater", definition=definition, roleArn=role
         )
         return machine["stateMachineArn"], topic_arn
+
+
+def _history(execution_arn: str) -> list[dict[str, Any]]:
+    """The execution's whole history, as GetExecutionHistory returns it (every page), read
+    from moto's interpreter: serializing it through the API costs more than the run."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+    events = backend.get_execution_history(execution_arn)["events"]
+
+    def as_api_returns(event: Any) -> dict[str, Any]:
+        plain: dict[str, Any] = json.loads(
+            json.dumps(event, default=lambda v: v.value if isinstance(v, Enum) else str(v))
+        )
+        plain["timestamp"] = datetime.fromisoformat(plain["timestamp"].replace("Z", "+00:00"))
+        return plain
+
+    return [as_api_returns(event) for event in events]
 
 
 def _restore_ledger(table: Mapping[str, Any], sim: SimulatedAppStream) -> None:
@@ -487,6 +517,8 @@ def published_events() -> list[dict[str, Any]]:
 
 
 _SANDBOX = threading.Lock()
+# The recorder of the handler this thread is running, if any: its AWS requests are counted.
+_IN_HANDLER = threading.local()
 
 
 class _Endings:
@@ -599,6 +631,7 @@ def _in_process_lambdas(
 
     def _invoke_handler(name: str, event: Any, response_headers: Any) -> bytes:
         calls_before = len(sim.calls)
+        _IN_HANDLER.recorder = recorder
         try:
             result, error = _handler(handlers[name])(event, _LambdaContext(name)), None
             payload = json.dumps(result)
@@ -607,6 +640,8 @@ def _in_process_lambdas(
             result = {"errorType": error, "errorMessage": str(exception)}
             payload = json.dumps(result)
             response_headers["x-amz-function-error"] = "Unhandled"
+        finally:
+            _IN_HANDLER.recorder = None
         invocation = Invocation(
             name, handlers[name], event, result, error, clock.now(), len(sim.calls) - calls_before
         )
@@ -616,7 +651,22 @@ def _in_process_lambdas(
                 recorder.on_invocation(invocation, clock.now() - clock.start)
         return payload.encode()
 
-    with mock.patch.object(LambdaFunction, "invoke", invoke):
+    from botocore.client import BaseClient
+
+    original_call = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def counted_call(client: Any, operation: str, params: Any) -> Any:
+        counting = getattr(_IN_HANDLER, "recorder", None)
+        service = client.meta.service_model.service_name
+        if counting is not None and service != "appstream":  # AppStream's: sim.calls
+            with counting.lock:
+                counting.service_calls[f"{service}.{operation}"] += 1
+        return original_call(client, operation, params)
+
+    with (
+        mock.patch.object(LambdaFunction, "invoke", invoke),
+        mock.patch.object(BaseClient, "_make_api_call", counted_call),
+    ):
         yield
 
 
