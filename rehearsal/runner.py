@@ -210,14 +210,104 @@ class Deployment:
     ledger_table: str = ""
 
 
+class DeployedAccount:
+    """A deployment serving runs one after the other (see `WorkflowRunner.account`)."""
+
+    def __init__(
+        self,
+        runner: WorkflowRunner,
+        sim: SimulatedAppStream,
+        *,
+        live: _Live,
+        sfn: Any,
+        machine_arn: str,
+        topic_arn: str,
+    ) -> None:
+        self.sim = sim
+        self._live = live
+        self._sfn = sfn
+        self.deployment = Deployment(
+            state_machine_arn=machine_arn,
+            topic_arn=topic_arn,
+            schedule_name=runner.app.schedule["Properties"]["Name"],
+            ledger_table=runner.app.ledger_table["name"],
+        )
+        self._schedule_input = runner.app.schedule_input
+        self._emails_sent = 0
+
+    def use_clock(self, clock: SimulatedClock) -> None:
+        """What the account's time is between runs (for tools run by hand)."""
+        self._live.run = _Recorder(clock=clock)
+
+    def run(
+        self,
+        clock: SimulatedClock,
+        execution_input: Any = None,
+        *,
+        on_invocation: ProgressListener | None = None,
+        timeout_seconds: float = 120,
+    ) -> Execution:
+        payload = self._schedule_input if execution_input is None else execution_input
+        recorder = _Recorder(clock=clock, on_invocation=on_invocation)
+        self._live.run = recorder
+        started = self._sfn.start_execution(
+            stateMachineArn=self.deployment.state_machine_arn,
+            name=f"rehearsal-{uuid.uuid4()}",
+            input=json.dumps(payload),
+        )
+        arn = started["executionArn"]
+        if not _ENDED.wait_for(arn, timeout_seconds):
+            self._sfn.stop_execution(executionArn=arn, error="RehearsalTimeout")
+            raise TimeoutError(f"execution did not finish in {timeout_seconds} s")
+        described = self._sfn.describe_execution(executionArn=arn)
+        emails = sent_emails(self.deployment.topic_arn)
+        new_emails, self._emails_sent = emails[self._emails_sent :], len(emails)
+        return Execution(
+            status=described["status"],
+            input=payload,
+            output=json.loads(described["output"]) if described.get("output") else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            history=_history(arn),
+            invocations=recorder.invocations,
+            emails=new_emails,
+            waits=recorder.waits,
+            retry_waits=recorder.retry_waits,
+            elapsed=clock.elapsed(),
+            sim=self.sim,
+            events=published_events(),
+            service_calls=recorder.service_calls,
+        )
+
+
 @dataclass
 class _Recorder:
+    """One run's clock and what happened in it."""
+
+    clock: SimulatedClock = field(default_factory=SimulatedClock)
     on_invocation: ProgressListener | None = None
+    # Map worker -> the image it ran last (each worker is one concurrency slot).
+    last_in_slot: dict[int, str] = field(default_factory=dict)
     invocations: list[Invocation] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
     retry_waits: list[float] = field(default_factory=list)
     service_calls: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Live:
+    """The run a deployment is working on now: what the interpreter's patches read, so that
+    one deployment can serve many runs (a year of them) one after the other."""
+
+    def __init__(self) -> None:
+        self.run = _Recorder()
+
+    @property
+    def clock(self) -> SimulatedClock:
+        return self.run.clock
+
+    def now(self) -> datetime:
+        return self.run.clock.now()
 
 
 class _LambdaContext:
@@ -268,39 +358,22 @@ class WorkflowRunner:
         on_invocation: ProgressListener | None = None,
         timeout_seconds: float = 120,
     ) -> Execution:
-        """Run one execution; the input defaults to what the schedule sends."""
-        payload = self.app.schedule_input if execution_input is None else execution_input
-        recorder = _Recorder(on_invocation=on_invocation)
-        with self._aws(sim, clock, recorder) as (sfn, machine_arn, topic_arn):
-            started = sfn.start_execution(
-                stateMachineArn=machine_arn,
-                name=f"rehearsal-{uuid.uuid4()}",
-                input=json.dumps(payload),
+        """Run one execution, on a deployment of its own; the input defaults to what the
+        schedule sends."""
+        with self.account(sim) as account:
+            return account.run(
+                clock, execution_input, on_invocation=on_invocation, timeout_seconds=timeout_seconds
             )
-            arn = started["executionArn"]
-            if not _ENDED.wait_for(arn, timeout_seconds):
-                sfn.stop_execution(executionArn=arn, error="RehearsalTimeout")
-                raise TimeoutError(f"execution did not finish in {timeout_seconds} s")
-            described = sfn.describe_execution(executionArn=arn)
-            history = _history(arn)
-            emails = sent_emails(topic_arn)
-            events = published_events()
-        return Execution(
-            status=described["status"],
-            input=payload,
-            output=json.loads(described["output"]) if described.get("output") else None,
-            error=described.get("error"),
-            cause=described.get("cause"),
-            history=history,
-            invocations=recorder.invocations,
-            emails=emails,
-            waits=recorder.waits,
-            retry_waits=recorder.retry_waits,
-            elapsed=clock.elapsed(),
-            sim=sim,
-            events=events,
-            service_calls=recorder.service_calls,
-        )
+
+    @contextmanager
+    def account(self, sim: SimulatedAppStream) -> Iterator[DeployedAccount]:
+        """The stack deployed once for any number of runs one after the other, each on its own
+        clock: what AWS keeps between them (ledger, schedule, topic) stays in place."""
+        live = _Live()
+        with self._aws(sim, live) as (sfn, machine_arn, topic_arn):
+            yield DeployedAccount(
+                self, sim, live=live, sfn=sfn, machine_arn=machine_arn, topic_arn=topic_arn
+            )
 
     @contextmanager
     def deployed(
@@ -311,8 +384,9 @@ class WorkflowRunner:
         on_invocation: ProgressListener | None = None,
     ) -> Iterator[Deployment]:
         """The stack "deployed" in moto, for tools that start executions themselves."""
-        recorder = _Recorder(on_invocation=on_invocation)
-        with self._aws(sim, clock, recorder) as (_, machine_arn, topic_arn):
+        live = _Live()
+        live.run = _Recorder(clock=clock, on_invocation=on_invocation)
+        with self._aws(sim, live) as (_, machine_arn, topic_arn):
             yield Deployment(
                 state_machine_arn=machine_arn,
                 topic_arn=topic_arn,
@@ -321,9 +395,7 @@ class WorkflowRunner:
             )
 
     @contextmanager
-    def _aws(
-        self, sim: SimulatedAppStream, clock: SimulatedClock, recorder: _Recorder
-    ) -> Iterator[tuple[Any, str, str]]:
+    def _aws(self, sim: SimulatedAppStream, live: _Live) -> Iterator[tuple[Any, str, str]]:
         from moto import mock_aws
 
         environment = {
@@ -344,11 +416,11 @@ class WorkflowRunner:
                     "stepfunctions": {"execute_state_machine": True},
                 }
             ),
-            _executions_start_at(clock),
+            _executions_start_at(live),
             _interpreter_shortcuts(),
-            _in_process_lambdas(self.app.handlers, recorder, clock, sim),
-            _simulated_waits(recorder, clock),
-            mock.patch("image_updater.clock.utc_now", clock.now),
+            _in_process_lambdas(self.app.handlers, live, sim),
+            _simulated_waits(live),
+            mock.patch("image_updater.clock.utc_now", live.now),
             warnings.catch_warnings(),
             sim.active(),
         ):
@@ -610,10 +682,7 @@ def _quiet(show_logs: bool) -> None:
 
 @contextmanager
 def _in_process_lambdas(
-    handlers: Mapping[str, str],
-    recorder: _Recorder,
-    clock: SimulatedClock,
-    sim: SimulatedAppStream,
+    handlers: Mapping[str, str], live: _Live, sim: SimulatedAppStream
 ) -> Iterator[None]:
     """moto would start Docker to run a function; call the real handler instead."""
     from moto.awslambda.models import LambdaFunction
@@ -623,13 +692,14 @@ def _in_process_lambdas(
     ) -> bytes:
         name = function.function_name
         event = json.loads(body) if body else {}
-        clock.use_lane(_image_of(event))
+        live.clock.use_lane(_image_of(event))
         # One invocation at a time, as if each ran in its own Lambda sandbox: the
         # handlers' module state (logger keys, cached clients) is per process.
         with _SANDBOX:
             return _invoke_handler(name, event, response_headers)
 
     def _invoke_handler(name: str, event: Any, response_headers: Any) -> bytes:
+        recorder, clock = live.run, live.clock
         calls_before = len(sim.calls)
         _IN_HANDLER.recorder = recorder
         try:
@@ -671,7 +741,7 @@ def _in_process_lambdas(
 
 
 @contextmanager
-def _executions_start_at(clock: SimulatedClock) -> Iterator[None]:
+def _executions_start_at(live: _Live) -> Iterator[None]:
     """`$$.Execution.StartTime` (which new image names derive from) is the simulated fire
     time of the run, as on AWS it is the schedule's, not the machine's clock."""
     from moto.stepfunctions.parser import models
@@ -679,7 +749,7 @@ def _executions_start_at(clock: SimulatedClock) -> Iterator[None]:
     class _FireTime(datetime):
         @classmethod
         def now(cls, tz: Any = None) -> Any:
-            return clock.start
+            return live.clock.start
 
     shim = SimpleNamespace(datetime=_FireTime, timezone=timezone)
     with mock.patch.object(models, "datetime", shim):
@@ -687,13 +757,14 @@ def _executions_start_at(clock: SimulatedClock) -> Iterator[None]:
 
 
 @contextmanager
-def _simulated_waits(recorder: _Recorder, clock: SimulatedClock) -> Iterator[None]:
+def _simulated_waits(live: _Live) -> Iterator[None]:
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
         WaitFunction,
     )
 
     def wait_interval(_self: Any, env: Any, wait_seconds: int) -> None:
+        recorder, clock = live.run, live.clock
         clock.use_lane(_image_of(env.states.get_input()))
         with recorder.lock:
             recorder.waits.append(wait_seconds)
@@ -702,23 +773,24 @@ def _simulated_waits(recorder: _Recorder, clock: SimulatedClock) -> Iterator[Non
     class _RetrySleep:
         @staticmethod
         def sleep(seconds: float) -> None:
+            recorder = live.run
             with recorder.lock:
                 recorder.retry_waits.append(seconds)
-            clock.advance(seconds)
+            live.clock.advance(seconds)
 
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
         iteration_worker,
     )
 
     original_job = iteration_worker.IterationWorker._eval_job
-    last_in_slot: dict[int, str] = {}
 
     def job_in_its_slot(self: Any, env: Any, job: Any) -> None:
         # Each Map worker is one concurrency slot and runs its images one after the other.
         item = job.job_input
         image = item if isinstance(item, str) else _image_of(item)
         if image is not None:
-            clock.start_lane(image, after=last_in_slot.get(id(self)))
+            last_in_slot = live.run.last_in_slot
+            live.clock.start_lane(image, after=last_in_slot.get(id(self)))
             last_in_slot[id(self)] = image
         original_job(self, env, job)
 
@@ -727,7 +799,7 @@ def _simulated_waits(recorder: _Recorder, clock: SimulatedClock) -> Iterator[Non
     def retry_in_the_images_lane(self: Any, env: Any) -> None:
         # A retry waits on the timeline of the image whose step failed (as a Wait does),
         # not on whichever lane the interpreter's thread last worked in.
-        clock.use_lane(_image_of(env.states.get_input()))
+        live.clock.use_lane(_image_of(env.states.get_input()))
         original_retry(self, env)
 
     with (
