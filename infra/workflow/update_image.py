@@ -9,6 +9,7 @@ Check for updates -> Update available?
 Wait for the build -> Check the build -> Image settled?
     still building      -> Wait for the build
     reported by another run -> Reported by another run
+    ready or failed     -> Retire older images -> e-mail
     otherwise           -> e-mail
 any error (after retries) -> Dry run? -> keep it in the results | e-mail
 """
@@ -21,7 +22,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from image_updater.errors import LAMBDA_TIMEOUT_ERRORS, TRANSIENT_ERRORS, LineageBusy
-from image_updater.models import FOLLOW, LATE_REPORT, NO_UPDATE, REPORTED_ELSEWHERE, SUCCEEDED
+from image_updater.models import (
+    FAILED,
+    FOLLOW,
+    LATE_REPORT,
+    NO_UPDATE,
+    REPORTED_ELSEWHERE,
+    SUCCEEDED,
+)
 from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
@@ -84,7 +92,12 @@ class UpdateOneImage(sfn.StateMachineFragment):
         )
         retire.add_catch(report, errors=[sfn.Errors.ALL], result_path="$.retention")
         retire.next(report)
-        succeeded = sfn.Condition.string_equals("$.outcome", SUCCEEDED)
+        # Retention runs after every update that settled, failed ones too: a failing month
+        # must not pile up FAILED images (they hold quota and can start nothing).
+        settled_update = sfn.Condition.or_(
+            sfn.Condition.string_equals("$.outcome", SUCCEEDED),
+            sfn.Condition.string_equals("$.outcome", FAILED),
+        )
         wait = sfn.Wait(
             self,
             states.WAIT,
@@ -116,7 +129,9 @@ class UpdateOneImage(sfn.StateMachineFragment):
                 ),
             )
             .when(
-                sfn.Condition.and_(sfn.Condition.string_equals("$.action", LATE_REPORT), succeeded),
+                sfn.Condition.and_(
+                    sfn.Condition.string_equals("$.action", LATE_REPORT), settled_update
+                ),
                 retire,
             )
             .when(sfn.Condition.string_equals("$.action", LATE_REPORT), report)
@@ -145,7 +160,7 @@ class UpdateOneImage(sfn.StateMachineFragment):
                     },
                 ),
             )
-            .when(succeeded, retire)
+            .when(settled_update, retire)
             .otherwise(report)
         )
         create.next(started)

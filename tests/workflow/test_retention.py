@@ -1,4 +1,4 @@
-"""Retention through the synthesized workflow: after a successful update, the lineage's older
+"""Retention through the synthesized workflow: after an update settles, the lineage's older
 images beyond keepImages are deleted, and never one that a fleet, an image builder, another
 account or a person depends on."""
 
@@ -200,3 +200,40 @@ def test_a_quota_refusal_says_which_quota_what_the_account_holds_and_what_is_pro
     assert f"{in_use} (in use by fleet Prod)" in email.body
     assert "servicequotas/home/services/appstream2/quotas" in email.body
     assert sim.deleted == []
+
+
+def test_after_a_failed_update_older_failed_images_are_deleted_and_listed(
+    keep_two: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    run: Run,
+    timeline: Timeline,
+) -> None:
+    # Given last week's attempt at an update ended FAILED, and the newest ready image still
+    # has the update pending
+    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
+    newest = old_member(add_image, timeline, 30, updates_available=True)
+    last_week = old_member(add_image, timeline, 7, state="FAILED")
+    old_member(add_image, timeline, 60)  # ready: with `newest`, the two keepImages keeps
+    oldest = old_member(add_image, timeline, 90)  # ready, beyond keepImages
+    sim.script_update(newest, outcome="FAILED", reason_message="KB5034441 did not install.")
+
+    # When this week's attempt fails too
+    execution = run(keep_two)
+
+    # Then last week's FAILED image and the oldest ready one are deleted (a failing month
+    # must not fill the images quota); this week's stays, for the admin to look at
+    assert execution.status == "FAILED"
+    assert sorted(sim.deleted) == sorted([last_week, oldest])
+    (this_week,) = [n for n, i in sim.images.items() if i["State"] == "FAILED"]
+    assert this_week not in sim.deleted and newest in sim.images
+    # and the failure e-mail says so, after the reason
+    (email,) = execution.emails
+    assert email.subject == "AppStream image update FAILED: Base"
+    assert "KB5034441 did not install." in email.body
+    deleted_line = next(line for line in email.body.splitlines() if line.startswith("Deleted"))
+    assert last_week in deleted_line and oldest in deleted_line
+    assert email.body.index("What to do:") < email.body.index("Deleted older images")
+    # and subscribers heard about the deletions
+    (deleted_event,) = [e for e in execution.events if e["detail-type"] == "Images Deleted"]
+    assert {i["name"] for i in deleted_event["detail"]["deletedImages"]} == {last_week, oldest}

@@ -297,7 +297,8 @@ def _earlier_run(task: UpdateTask) -> str:
 
 
 def _retention(task: UpdateTask) -> str:
-    """What retention did after this success, for the e-mail (empty when nothing to say)."""
+    """What retention did after this update settled, for the e-mail (empty when nothing to
+    say)."""
     retention = task.retention
     if not retention:
         return ""
@@ -305,7 +306,7 @@ def _retention(task: UpdateTask) -> str:
         name, cause = _error_details(retention)
         return (
             f"Older images: retention did not run ({name}: {cause}). Nothing was deleted; the "
-            "next successful update tries again.\n\n"
+            "next update that settles tries again.\n\n"
         )
     lines = []
     deleted = list(retention.get("deleted", []))
@@ -463,6 +464,8 @@ def _failure(task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None
     lines.append(f"What to do: {hint}")
     if name == "UpdateQuotaExceeded":
         lines.append(f"AppStream quotas in Service Quotas: {ctx.quotas_url()}")
+    if retention := _retention(task).rstrip():
+        lines.append(retention)
     body = (
         f"The update of the AppStream image {task.root_image_name} failed.\n\n"
         + _earlier_run(task)

@@ -1,4 +1,5 @@
-"""Deletes a lineage's older images beyond keepImages after a successful update."""
+"""Deletes a lineage's older images beyond keepImages after an update settled (ready or
+failed)."""
 
 from __future__ import annotations
 
