@@ -21,6 +21,7 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from infra.workflow import states
+from rehearsal import year
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
     Execution,
@@ -184,13 +185,18 @@ def _listener(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__.split("\n")[0])
-    parser.add_argument("scenario", nargs="?", default="default", choices=sorted(SCENARIOS))
+    parser.add_argument(
+        "scenario", nargs="?", default="default", choices=sorted([*SCENARIOS, "year"])
+    )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
     if args.list:
         for scenario in SCENARIOS.values():
             print(f"{scenario.name:<12} {scenario.summary}")
+        print(f"{'year':<12} {year.SUMMARY}")
         return 0
+    if args.scenario == "year":
+        return year.main()
 
     scenario = SCENARIOS[args.scenario]
     runner = WorkflowRunner(scenario.context)
