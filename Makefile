@@ -15,7 +15,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/lambdas
 # (each test worker, each `cdk synth`) does not compile aws-cdk-lib again.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup test lint ruff mypy pytest rehearse bench docs run-now synth clean
+.PHONY: setup test lint ruff mypy pytest coverage rehearse bench docs run-now synth clean
 
 # setup, lint and test run their parts side by side: the two virtualenvs install at the same time,
 # then ruff and mypy run alongside pytest (on a fresh clone mypy's first run reads all of
@@ -55,6 +55,10 @@ mypy: $(VENV)/.installed
 
 pytest: $(VENV)/.installed $(CHECKOV)
 	$(VENV)/bin/pytest
+
+# The suite with line and branch coverage of the Lambda code (about twice as long).
+coverage: $(VENV)/.installed $(CHECKOV)
+	$(VENV)/bin/pytest --cov=lambdas/image_updater --cov-report=term:skip-covered
 
 rehearse: $(VENV)/.installed
 	$(PY) -m rehearsal $(ARGS)

@@ -27,6 +27,7 @@ COVERED_TARGETS = {
     "ruff": "part of make test",
     "mypy": "part of make test",
     "pytest": "part of make test",
+    "coverage": "test_coverage_is_measured_on_demand",
     "rehearse": "test_cheap_targets_run_from_a_fresh_checkout",
     "run-now": "test_cheap_targets_run_from_a_fresh_checkout",
     "docs": "test_cheap_targets_run_from_a_fresh_checkout",
@@ -116,6 +117,19 @@ def test_make_test_runs_every_check_side_by_side(tmp_path: Path) -> None:
     assert "--jobs=3" in test[0] and test[0].endswith("ruff mypy pytest")
     assert any("pip install" in line and "requirements-dev.txt" in line for line in test)
     assert any("pip install" in line and "requirements-checkov.txt" in line for line in test)
+
+
+def test_coverage_is_measured_on_demand(tmp_path: Path) -> None:
+    # Given a fresh checkout's Makefile and requirements
+    for name in ROOT.glob("*"):
+        if name.name == "Makefile" or name.suffix == ".txt":
+            shutil.copy2(name, tmp_path)
+    # When make lists what `make coverage` and `make test` would run
+    coverage = _make(tmp_path, "--dry-run", "coverage", installed=False).stdout.splitlines()
+    test = _make(tmp_path, "--dry-run", "test", installed=False).stdout.splitlines()
+    # Then coverage runs the whole suite measuring the Lambda code; make test does not measure
+    assert ".venv/bin/pytest --cov=lambdas/image_updater --cov-report=term:skip-covered" in coverage
+    assert not any("--cov" in line for line in test)
 
 
 @pytest.mark.parametrize(
