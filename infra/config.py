@@ -58,7 +58,8 @@ KEY_DOCS: dict[str, str] = {
     "logExecutionData": "include state input and output in the workflow's logs",
     "keepImages": (
         "AVAILABLE images the updater built that it keeps per lineage; older ones are deleted "
-        "after a successful update unless protected (0 to 5; 0 never deletes)"
+        "after each update that settles (ready or failed) unless protected "
+        "(0 to 5; 0 never deletes)"
     ),
     "maxConsecutiveFailedRuns": (
         "scheduled runs failing in a row that pause the schedule (one e-mail; resume with "

@@ -75,8 +75,8 @@ def cost_lines(usage: Usage) -> list[CostLine]:
         ),
         CostLine(
             "EventBridge",
-            f"{usage.events:,} events x $1.00 per million; "
-            f"{usage.scheduled_runs:,} scheduled starts x $1.00 per million",
+            f"({usage.events:,} events + {usage.scheduled_runs:,} scheduled starts) "
+            "x $1.00 per million",
             usage.events * EVENTBRIDGE_PER_EVENT + usage.scheduled_runs * SCHEDULER_PER_INVOCATION,
         ),
         CostLine(

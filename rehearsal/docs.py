@@ -11,6 +11,7 @@ import dataclasses
 import json
 import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -191,11 +192,26 @@ def sample_emails() -> str:
     return "\n\n".join(blocks)
 
 
+def year_report() -> str:
+    """`make rehearse ARGS=year`'s output. It takes seconds, so `--check` leaves it to
+    tests/workflow/test_year.py, which compares it with the year that test runs anyway."""
+    from rehearsal import year
+
+    return f"```text\n{year.report(year.simulate_year())}\n```"
+
+
 SECTIONS = {"config-table": config_table, "sample-emails": sample_emails}
+SLOW_SECTIONS = {"year-report": year_report}
 
 
-def render(text: str) -> str:
-    for name, produce in SECTIONS.items():
+def section(text: str, name: str) -> str:
+    """The generated part of README `text` between the markers of section `name`."""
+    start, end = f"<!-- {name}:start -->\n", f"\n<!-- {name}:end -->"
+    return text[text.index(start) + len(start) : text.index(end)]
+
+
+def render(text: str, sections: dict[str, Callable[[], str]] = SECTIONS) -> str:
+    for name, produce in sections.items():
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         pattern = re.compile(rf"{re.escape(start)}.*?{re.escape(end)}", flags=re.DOTALL)
         match = pattern.search(text)
@@ -214,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     current = README.read_text()
     expected = render(current)
     if args.write:
-        README.write_text(expected)
+        README.write_text(render(expected, SLOW_SECTIONS))
         return 0
     if current != expected:
         print("README.md is out of date: run `make docs`", file=sys.stderr)

@@ -12,7 +12,9 @@ schedule; an admin fixes the cause and resumes it with run-now.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -383,23 +385,22 @@ def _short_reasons(kept: dict[str, str]) -> str:
     return "; ".join(f"{n} {reason}" for reason, n in reasons.most_common())
 
 
-def print_year(year: Year, seconds: float) -> None:
+def print_year(year: Year, seconds: float | None = None) -> None:
     print("AppStream image updater: offline rehearsal, scenario 'year'")
-    print(
-        f"  {WEEKS} weekly scheduled runs ({CONTEXT['scheduleExpression']}, UTC) of the "
+    about = (
+        f"{WEEKS} weekly scheduled runs ({CONTEXT['scheduleExpression']}, UTC) of the "
         f"synthesized workflow for {ROOT}, defaults otherwise (keepImages 2, "
-        "maxConsecutiveFailedRuns 3)."
-    )
-    print(
-        f"  The account: AppStream's default quotas ({year.image_quota} images, 10 image "
+        "maxConsecutiveFailedRuns 3).",
+        f"The account: AppStream's default quotas ({year.image_quota} images, 10 image "
         f"builders, 5 concurrent updates); {', '.join(OTHER_IMAGES)} (not the updater's); "
-        f"image builder {IMAGE_BUILDER}; fleets {PRODUCTION_FLEET} (on {ROOT}) and {OTHER_FLEET}."
+        f"image builder {IMAGE_BUILDER}; fleets {PRODUCTION_FLEET} (on {ROOT}) and {OTHER_FLEET}.",
+        f"Patches every second Tuesday; the admin moves {PRODUCTION_FLEET} to the newest image "
+        f"in months {', '.join(map(str, FLEET_MOVES))}; month {FAILING_MONTH}'s update fails "
+        "until the breaker pauses the schedule.",
     )
-    print(
-        "  Patches every second Tuesday; the admin moves "
-        f"{PRODUCTION_FLEET} to the newest image in months {', '.join(map(str, FLEET_MOVES))}; "
-        f"month {FAILING_MONTH}'s update fails until the breaker pauses the schedule.\n"
-    )
+    for paragraph in about:
+        print(textwrap.fill(paragraph, width=96, initial_indent="  ", subsequent_indent="    "))
+    print()
     header = (
         f"{'Month':<8} {'Runs':>4} {'New':>4} {'Failed':>6} {'Deleted':>7} "
         f"{'E-mails':>7} {'Events':>6} {'Images':>7}  Kept beyond keepImages (why)"
@@ -433,7 +434,7 @@ def print_year(year: Year, seconds: float) -> None:
     _print_totals(year, seconds)
 
 
-def _print_totals(year: Year, seconds: float) -> None:
+def _print_totals(year: Year, seconds: float | None) -> None:
     usage = year.usage()
     print("\nThe year in numbers")
     scheduled = year.scheduled_runs
@@ -443,10 +444,10 @@ def _print_totals(year: Year, seconds: float) -> None:
         f"{len(year.runs) - len(scheduled)} started by hand"
     )
     calls = year.appstream_calls
-    print(f"  AppStream calls: {sum(calls.values()):,} ({_counts(calls)})")
+    _print_wrapped(f"AppStream calls: {sum(calls.values()):,} ({_counts(calls)})")
     print(f"  Lambda invocations: {year.lambda_invocations:,}")
     print(f"  State transitions: {year.state_transitions:,}")
-    print(f"  Other AWS requests by the functions: {_counts(year.service_calls)}")
+    _print_wrapped(f"Other AWS requests by the functions: {_counts(year.service_calls)}")
     print(f"  E-mails: {usage.emails}; EventBridge events: {usage.events}")
     created = sum(len(w.created) for w in year.weeks)
     print(f"  Updates started: {created}; image-builder hours: {year.build_hours:g}")
@@ -464,11 +465,16 @@ def _print_totals(year: Year, seconds: float) -> None:
     for line in lines:
         print(f"  {line.item:<18} {_dollars(line.dollars):>8}  {line.arithmetic}")
     print(f"  {'Total':<18} {_dollars(sum(line.dollars for line in lines)):>8}")
-    print(
-        f"  Not included: the updates' {year.build_hours:g} image-builder hours, billed at the "
+    _print_wrapped(
+        f"Not included: the updates' {year.build_hours:g} image-builder hours, billed at the "
         "instance type's hourly rate, as for any image builder."
     )
-    print(f"\n({seconds:.0f} s here)")
+    if seconds is not None:
+        print(f"\n({seconds:.0f} s here)")
+
+
+def _print_wrapped(text: str) -> None:
+    print(textwrap.fill(text, width=96, initial_indent="  ", subsequent_indent="    "))
 
 
 def _dollars(amount: float) -> str:
@@ -477,6 +483,14 @@ def _dollars(amount: float) -> str:
 
 def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in counter.most_common())
+
+
+def report(year: Year) -> str:
+    """What `make rehearse ARGS=year` prints (without its timing), for the README."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_year(year)
+    return out.getvalue().rstrip()
 
 
 def main() -> int:

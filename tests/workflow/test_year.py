@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from image_updater.domain import naming
+from rehearsal import docs
 from rehearsal import year as rehearsal_year
 from rehearsal.runner import WorkflowRunner
 from rehearsal.year import (
@@ -158,3 +159,10 @@ def test_the_rehearsal_prints_the_year_month_by_month(year: Year) -> None:
     for total in ("AppStream calls:", "Lambda invocations:", "State transitions:", "Total"):
         assert total in text
     assert "the admin fixed the cause and ran run-now --resume-schedule" in text
+
+
+def test_the_readme_shows_this_year(year: Year) -> None:
+    # Given the README's copy of `make rehearse ARGS=year` (written by `make docs`)
+    shown = docs.section(docs.README.read_text(), "year-report")
+    # Then it is this year, as the rehearsal prints it
+    assert shown == f"```text\n{rehearsal_year.report(year)}\n```", "run `make docs`"
