@@ -784,18 +784,20 @@ _HOOKS = (
 )
 
 
-# The default session created once the hooks existed. Keeping it keeps botocore's cache of
-# service models: a new session reads them from disk again, which costs more than a whole run.
-_hooked_session: boto3.Session | None = None
+# The default session created once the hooks existed, and the built-in handlers it was created
+# with. Keeping it keeps botocore's cache of service models (a new session reads them from disk
+# again, which costs more than a whole run); a handler registered since (moto's, when moto is
+# imported later) needs a new one, or its clients would miss it and reach the real AWS.
+_hooked_session: tuple[boto3.Session, tuple[Any, ...]] | None = None
 
 
 def _use_a_hooked_default_session() -> None:
     """boto3 may have cached a default session from before the hooks existed: replace it."""
     global _hooked_session  # noqa: PLW0603
-    if boto3.DEFAULT_SESSION is None or boto3.DEFAULT_SESSION is not _hooked_session:
-        if _hooked_session is None:
-            _hooked_session = boto3.Session()
-        boto3.DEFAULT_SESSION = _hooked_session
+    handlers = tuple(botocore.handlers.BUILTIN_HANDLERS)
+    if _hooked_session is None or _hooked_session[1] != handlers:
+        _hooked_session = (boto3.Session(), handlers)
+    boto3.DEFAULT_SESSION = _hooked_session[0]
 
 
 def install_hooks() -> None:

@@ -687,6 +687,8 @@ def _in_process_lambdas(
     """moto would start Docker to run a function; call the real handler instead."""
     from moto.awslambda.models import LambdaFunction
 
+    from image_updater.observability import metrics
+
     def invoke(
         function: LambdaFunction, body: str, request_headers: Any, response_headers: Any
     ) -> bytes:
@@ -712,6 +714,9 @@ def _in_process_lambdas(
             response_headers["x-amz-function-error"] = "Unhandled"
         finally:
             _IN_HANDLER.recorder = None
+            # On Lambda each invocation flushes its metrics; with publishing off here
+            # (POWERTOOLS_METRICS_DISABLED), Powertools would keep them for the next one.
+            metrics.clear_metrics()
         invocation = Invocation(
             name, handlers[name], event, result, error, clock.now(), len(sim.calls) - calls_before
         )

@@ -66,6 +66,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
 
 
 @pytest.fixture(autouse=True)
+def no_metrics_from_before() -> None:
+    """Each test sees only the metrics of its own invocations, whatever ran before it."""
+    from image_updater.observability import metrics
+
+    metrics.clear_metrics()
+
+
+@pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     for name, value in {

@@ -670,3 +670,42 @@ def test_an_update_needs_a_free_image_builder(sim: SimulatedAppStream, client: A
 
     # Then AppStream names the image builder quota
     assert "image builders" in str(raised.value)
+
+
+class _Stopped(Exception):
+    """Raised by a test's handler before anything is sent."""
+
+
+def _stopper(name: str) -> Any:
+    def stop(**_: Any) -> None:
+        raise _Stopped(name)
+
+    return stop
+
+
+@pytest.mark.parametrize("first_extra", [None, "another library's"], ids=["none", "one"])
+def test_a_handler_registered_after_activation_reaches_later_clients(
+    monkeypatch: pytest.MonkeyPatch, first_extra: str | None
+) -> None:
+    # Given a simulation activated once (its default session is kept for speed), with the
+    # built-in handlers of the moment (maybe one more, as many as there will be later)
+    import botocore.handlers
+
+    original = list(botocore.handlers.BUILTIN_HANDLERS)
+    if first_extra:
+        extra = ("before-parameter-build.sqs", _stopper(first_extra))
+        monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", [*original, extra])
+    with SimulatedAppStream().active():
+        first = boto3.DEFAULT_SESSION
+
+    # When a library registers a built-in handler afterwards (as importing moto does)
+    later = ("before-parameter-build.sqs", _stopper("moto's"))
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", [*original, later])
+
+    # Then the next activation's clients have it: a kept session would miss moto's stubber,
+    # and its clients would reach the real AWS
+    with SimulatedAppStream().active():
+        assert boto3.DEFAULT_SESSION is not first
+        client = boto3.client("sqs", region_name="us-east-1")
+        with pytest.raises(_Stopped, match="moto's"):
+            client.list_queues(QueueNamePrefix="x")
