@@ -1,7 +1,8 @@
 """A year unattended (rehearsal/year.py): 52 weekly scheduled runs of the synthesized workflow
-against one simulated account with AppStream's default quotas. The year runs once; each test
-checks one promise against what happened, computed from the simulation's own record (its
-calls, images and deletions), not from the rehearsal's summary."""
+against one simulated account with AppStream's default quotas. The year runs once, in one test
+(so one test worker simulates it); each promise is checked against what happened, computed from
+the simulation's own record (its calls, images and deletions), not from the rehearsal's summary,
+and every broken promise is reported, not only the first."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ def year() -> Year:
     return simulate_year(WorkflowRunner(rehearsal_year.CONTEXT))
 
 
+def test_a_year_unattended_keeps_its_promises(year: Year) -> None:
+    broken = []
+    for promise in PROMISES:
+        try:
+            promise(year)
+        except AssertionError as error:
+            broken.append(f"{promise.__name__}: {error}")
+    assert not broken, "\n\n".join(broken)
+
+
 def _successful_creates(year: Year) -> list[tuple[str, str]]:
     """(new image, source) of every update AppStream accepted, in order."""
     return [
@@ -41,7 +52,7 @@ def _successful_creates(year: Year) -> list[tuple[str, str]]:
     ]
 
 
-def test_every_patch_release_gives_exactly_one_new_image(year: Year) -> None:
+def every_patch_release_gives_exactly_one_new_image(year: Year) -> None:
     # Given the year's twelve patch releases
     assert len(year.releases) == 12
     ready = [
@@ -70,7 +81,7 @@ def test_every_patch_release_gives_exactly_one_new_image(year: Year) -> None:
     assert len(creates) == 12 + 3
 
 
-def test_the_images_quota_is_never_reached(year: Year) -> None:
+def the_images_quota_is_never_reached(year: Year) -> None:
     # Then AppStream never refused a create for a quota
     refusals = [c for c in year.sim.calls if c.error == "LimitExceededException"]
     assert refusals == []
@@ -88,7 +99,7 @@ def test_the_images_quota_is_never_reached(year: Year) -> None:
         assert last_retention[name].startswith("in use by fleet"), name
 
 
-def test_no_protected_image_is_ever_deleted(year: Year) -> None:
+def no_protected_image_is_ever_deleted(year: Year) -> None:
     deletions = [c for c in year.sim.calls if c.operation == "DeleteImage"]
     # Then images were deleted (retention works), and AppStream refused none of the deletions
     assert deletions
@@ -109,7 +120,7 @@ def test_no_protected_image_is_ever_deleted(year: Year) -> None:
         assert fleet["ImageName"] in year.sim.images
 
 
-def test_every_failure_is_e_mailed(year: Year) -> None:
+def every_failure_is_e_mailed(year: Year) -> None:
     failed_runs = [week for week in year.scheduled_runs if week.status == "FAILED"]
     # Then each failed run e-mailed its failure, with the reason AppStream gave
     assert len(failed_runs) == 3
@@ -125,7 +136,7 @@ def test_every_failure_is_e_mailed(year: Year) -> None:
         assert (week.status == "FAILED") == ("FAILED" in outcomes), week.fired
 
 
-def test_the_breaker_trips_exactly_once_and_the_year_ends_healthy(year: Year) -> None:
+def the_breaker_trips_exactly_once_and_the_year_ends_healthy(year: Year) -> None:
     paused_runs = [week for week in year.runs if "Schedule Paused" in week.events]
     # Then exactly one run paused the schedule, with one e-mail
     assert len(paused_runs) == 1
@@ -146,7 +157,7 @@ def test_the_breaker_trips_exactly_once_and_the_year_ends_healthy(year: Year) ->
     assert year.sim.updates_in_progress() == []
 
 
-def test_the_rehearsal_prints_the_year_month_by_month(year: Year) -> None:
+def the_rehearsal_prints_the_year_month_by_month(year: Year) -> None:
     # When the year is printed as `make rehearse ARGS=year` prints it
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -161,8 +172,19 @@ def test_the_rehearsal_prints_the_year_month_by_month(year: Year) -> None:
     assert "the admin fixed the cause and ran run-now --resume-schedule" in text
 
 
-def test_the_readme_shows_this_year(year: Year) -> None:
+def the_readme_shows_this_year(year: Year) -> None:
     # Given the README's copy of `make rehearse ARGS=year` (written by `make docs`)
     shown = docs.section(docs.README.read_text(), "year-report")
     # Then it is this year, as the rehearsal prints it
     assert shown == f"```text\n{rehearsal_year.report(year)}\n```", "run `make docs`"
+
+
+PROMISES = (
+    every_patch_release_gives_exactly_one_new_image,
+    the_images_quota_is_never_reached,
+    no_protected_image_is_ever_deleted,
+    every_failure_is_e_mailed,
+    the_breaker_trips_exactly_once_and_the_year_ends_healthy,
+    the_rehearsal_prints_the_year_month_by_month,
+    the_readme_shows_this_year,
+)
