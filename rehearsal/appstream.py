@@ -432,6 +432,12 @@ class SimulatedAppStream:
             self._finish_due_builds(self._clock())
             return {name: copy.deepcopy(stored.image) for name, stored in self._images.items()}
 
+    @property
+    def image_count(self) -> int:
+        """How many images of its own the account holds (what the images quota counts)."""
+        with self._lock:
+            return self._private_image_count()
+
     def tags(self, name: str) -> dict[str, str]:
         with self._lock:
             return dict(self._stored(name).tags)

@@ -619,14 +619,28 @@ _ENDED = _Endings()
 _PARSE_TREES: dict[str, Any] = {}
 
 
+_PARSED_PATHS: dict[tuple[int, str], Any] = {}
+
+
+def _cached(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def cached(path: str) -> Any:
+        key = (id(parse), path)
+        if key not in _PARSED_PATHS:
+            _PARSED_PATHS[key] = parse(path)
+        return _PARSED_PATHS[key]
+
+    return cached
+
+
 @contextmanager
 def _interpreter_shortcuts() -> Iterator[None]:
     """Leave out work moto repeats on every run that cannot change its outcome: parsing the
     same definition again, and a new SDK client for every Lambda invocation and publish. The
     evaluation components are still built afresh for each execution."""
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
-    from moto.stepfunctions.parser.asl.utils import boto_client
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
     from moto.stepfunctions.parser.backend import execution
 
     original_parse = AmazonStateLanguageParser.parse
@@ -664,6 +678,10 @@ def _interpreter_shortcuts() -> Iterator[None]:
         patches.enter_context(
             mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse))
         )
+        # jsonpath_ng builds a new PLY parser for every path it parses (tens per run); a parsed
+        # path is only read afterwards, so each distinct path is parsed once.
+        for module in (json_path, result_path):
+            patches.enter_context(mock.patch.object(module, "parse", _cached(module.parse)))
         for module in users:
             patches.enter_context(mock.patch.object(module, "boto_client_for", client_for))
         patches.enter_context(

@@ -306,7 +306,7 @@ def _run_week(
     fleet_images_before = account.fleet_images()
 
     def watch(invocation: Invocation, _: timedelta) -> None:
-        week.peak_images = max(week.peak_images, len(sim.images))
+        week.peak_images = max(week.peak_images, sim.image_count)
         if invocation.step == "retain" and isinstance(invocation.result, dict):
             retention = invocation.result.get("retention") or {}
             week.kept |= {k["name"]: k["reason"] for k in retention.get("kept", [])}
