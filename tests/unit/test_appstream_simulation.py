@@ -691,6 +691,8 @@ def test_a_handler_registered_after_activation_reaches_later_clients(
     # built-in handlers of the moment (maybe one more, as many as there will be later)
     import botocore.handlers
 
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     original = list(botocore.handlers.BUILTIN_HANDLERS)
     if first_extra:
         extra = ("before-parameter-build.sqs", _stopper(first_extra))

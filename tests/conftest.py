@@ -1,0 +1,65 @@
+"""Every test runs without the network: a client that misses the simulation or moto (say, one
+created from a boto3 session older than moto's hooks) fails its test instead of reaching AWS,
+even where the code under test catches the error (botocore wraps it as HTTPClientError, which
+the product reports as "unreachable"): every attempt is recorded and fails the test at its end.
+Loopback stays open; subprocesses (make, cdk) are not affected."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+
+import pytest
+
+
+class NetworkBlocked(RuntimeError):
+    """Not an OSError on purpose: no SDK or HTTP library retries it or turns it into a
+    connection error that the product would report as "AWS unreachable"."""
+
+
+_getaddrinfo = socket.getaddrinfo
+_connect = socket.socket.connect
+_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", ""}
+# What tests tried to reach, since the current test began.
+attempts: list[str] = []
+
+
+def _is_local(host: Any) -> bool:
+    if host is None or str(host) in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(str(host)).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if not _is_local(host):
+        attempts.append(str(host))
+        raise NetworkBlocked(f"a test tried to resolve {host!r}: tests run offline")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+        attempts.append(str(address[0]))
+        raise NetworkBlocked(f"a test tried to connect to {address!r}: tests run offline")
+    _connect(self, address)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    socket.getaddrinfo = _getaddrinfo
+    socket.socket.connect = _connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def no_network_was_tried() -> Any:
+    attempts.clear()
+    yield
+    assert not attempts, f"the test tried to reach the network: {sorted(set(attempts))}"
