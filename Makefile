@@ -69,8 +69,9 @@ bench: $(VENV)/.installed
 run-now: $(VENV)/.installed
 	$(PY) -m tools.run_now $(ARGS)
 
+# ARGS=--without-year leaves the simulated year's report as it is (it takes seconds to run).
 docs: $(VENV)/.installed
-	$(PY) -m rehearsal.docs --write
+	$(PY) -m rehearsal.docs --write $(ARGS)
 
 node_modules/.bin/cdk: package.json package-lock.json
 	npm ci --no-audit --no-fund
