@@ -449,6 +449,13 @@ def _print_totals(year: Year, seconds: float | None) -> None:
     print(f"  State transitions: {year.state_transitions:,}")
     _print_wrapped(f"Other AWS requests by the functions: {_counts(year.service_calls)}")
     print(f"  E-mails: {usage.emails}; EventBridge events: {usage.events}")
+    refused = sum(week.quota_refusals for week in year.weeks)
+    protected = [name for week in year.weeks for name in week.protected_deleted]
+    print(
+        f"  Creates refused for a quota: {refused}; peak images: "
+        f"{max(week.peak_images for week in year.weeks)} of {year.image_quota}; "
+        f"protected images deleted: {', '.join(protected) or 'none'}"
+    )
     created = sum(len(w.created) for w in year.weeks)
     print(f"  Updates started: {created}; image-builder hours: {year.build_hours:g}")
     print(
