@@ -71,7 +71,22 @@ def describe(invocation: Invocation) -> tuple[str, str]:
         state = result["image"]["state"]
         ending = f" -> {result['outcome']}" if result.get("outcome") else ""
         return image, f"status check #{result['polls']}: {state}{ending}"
+    if invocation.step == "retain":
+        return image, _retention_text(result.get("retention") or {})
+    if invocation.step == "breaker":
+        return "", (
+            f"run recorded for the circuit breaker: {result['action']} "
+            f"({result['consecutiveFailedRuns']} failed scheduled runs in a row)"
+        )
     return result.get("image", image), f"e-mail written: {result['subject']}"
+
+
+def _retention_text(retention: dict[str, Any]) -> str:
+    if "Error" in retention:
+        return f"retention did not run: {retention['Error']}"
+    deleted = ", ".join(retention.get("deleted", [])) or "none"
+    kept = "; ".join(f"{k['name']} ({k['reason']})" for k in retention.get("kept", []))
+    return f"older images deleted: {deleted}" + (f"; kept: {kept}" if kept else "")
 
 
 class _Progress:

@@ -70,6 +70,12 @@ class SimulatedClock:
         with self._lock:
             self._offsets[lane] = self._offsets.get(after or self.RUN_LANE, 0.0)
 
+    def join_lanes(self) -> None:
+        """The run's own lane continues where its longest image lane ended: a step of the run
+        itself (after the Map) starts once every image is done."""
+        with self._lock:
+            self._offsets[self.RUN_LANE] = max(self._offsets.values(), default=0.0)
+
     def _lane(self) -> str:
         return getattr(self._local, "lane", self.RUN_LANE)
 
@@ -174,6 +180,10 @@ class Execution:
 ProgressListener = Callable[[Invocation, timedelta], None]
 
 
+class ListenerError(RuntimeError):
+    """A progress listener raised: the rehearsal's own bug, reported after the run."""
+
+
 class StepByStepRun:
     """Another execution of the same deployment (say, one started by hand), driven one step
     at a time with the real handlers while a run of the workflow waits: how the tests and
@@ -259,6 +269,8 @@ class DeployedAccount:
         if not _ENDED.wait_for(arn, timeout_seconds):
             self._sfn.stop_execution(executionArn=arn, error="RehearsalTimeout")
             raise TimeoutError(f"execution did not finish in {timeout_seconds} s")
+        if recorder.listener_errors:
+            raise ListenerError("an on_invocation listener failed") from recorder.listener_errors[0]
         described = self._sfn.describe_execution(executionArn=arn)
         emails = sent_emails(self.deployment.topic_arn)
         new_emails, self._emails_sent = emails[self._emails_sent :], len(emails)
@@ -292,6 +304,7 @@ class _Recorder:
     waits: list[float] = field(default_factory=list)
     retry_waits: list[float] = field(default_factory=list)
     service_calls: Counter[str] = field(default_factory=Counter)
+    listener_errors: list[Exception] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -712,7 +725,10 @@ def _in_process_lambdas(
     ) -> bytes:
         name = function.function_name
         event = json.loads(body) if body else {}
-        live.clock.use_lane(_image_of(event))
+        image = _image_of(event)
+        live.clock.use_lane(image)
+        if image is None:
+            live.clock.join_lanes()
         # One invocation at a time, as if each ran in its own Lambda sandbox: the
         # handlers' module state (logger keys, cached clients) is per process.
         with _SANDBOX:
@@ -741,7 +757,12 @@ def _in_process_lambdas(
         with recorder.lock:
             recorder.invocations.append(invocation)
             if recorder.on_invocation:
-                recorder.on_invocation(invocation, clock.now() - clock.start)
+                # A listener's own error is the rehearsal's, not the function's: raised to
+                # whoever started the run once it has ended, never handed to Step Functions.
+                try:
+                    recorder.on_invocation(invocation, clock.now() - clock.start)
+                except Exception as error:
+                    recorder.listener_errors.append(error)
         return payload.encode()
 
     from botocore.client import BaseClient

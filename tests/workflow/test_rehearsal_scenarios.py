@@ -87,3 +87,42 @@ def test_quota_retries_show_their_waits(capsys: pytest.CaptureFixture[str]) -> N
     # Then each refused create appears at the time it was retried (10, 15, 22.5, 34 min apart)
     refused = [m for m, line in progress_times(output) if "UpdateQuotaExceeded" in line]
     assert refused == [0, 10, 25, 47, 81]
+
+
+def test_the_default_rehearsal_shows_every_step_and_retention_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given / When the main job's rehearsal runs
+    assert main([]) == 0
+    output = capsys.readouterr().out
+    # Then retention and the breaker show as steps, after the two-hour update, and both ran
+    assert re.search(r"^  \+02:00  SalesApps +older images deleted: none$", output, re.M)
+    assert re.search(
+        r"^  \+02:00 +run recorded for the circuit breaker: RESET \(0 failed", output, re.M
+    )
+    assert "did not run" not in output
+
+
+def test_a_listener_that_fails_is_the_rehearsals_error_not_a_functions() -> None:
+    # Given a progress listener with a bug
+    from datetime import timedelta
+
+    from rehearsal.appstream import SimulatedAppStream
+    from rehearsal.runner import Invocation, ListenerError, SimulatedClock, WorkflowRunner
+
+    calls: list[str] = []
+
+    def broken(invocation: Invocation, _: timedelta) -> None:
+        calls.append(invocation.step)
+        raise KeyError("subject")
+
+    runner = WorkflowRunner({"imageNames": "ImgA"})
+    clock = SimulatedClock()
+    sim = SimulatedAppStream(clock=clock.now)
+    sim.add_image("ImgA", updates_available=False)
+    # When a run is rehearsed with it / Then the run still went as the functions decided
+    # (every step ran), and the listener's error is raised to the caller afterwards
+    with pytest.raises(ListenerError) as raised:
+        runner.run(sim, clock, on_invocation=broken)
+    assert isinstance(raised.value.__cause__, KeyError)
+    assert calls == ["plan", "check", "breaker"]
