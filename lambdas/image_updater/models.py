@@ -146,8 +146,8 @@ class UpdateTask:
     polls: int = 0
     outcome: str | None = None
     root_missing: bool = False  # the configured image was deleted; its lineage carries on
-    # What retention did after a success ({"deleted", "kept", ...}), or the error that stopped it
-    # ({"Error", "Cause"}), as the workflow carries it.
+    # What retention did once the update settled ({"deleted", "kept", ...}), or the error that
+    # stopped it ({"Error", "Cause"}), as the workflow carries it.
     retention: dict[str, Any] | None = None
 
     @classmethod
