@@ -454,7 +454,8 @@ class WorkflowRunner:
     @staticmethod
     def _reset_clients() -> None:
         # Clients cached by the handlers belong to a previous mock; start fresh.
-        from image_updater import appstream, events, ledger, scheduler
+        from image_updater import events, ledger, scheduler
+        from image_updater.integrations.appstream import client as appstream
 
         appstream.default_client.cache_clear()
         ledger.default_client.cache_clear()

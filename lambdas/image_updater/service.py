@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from image_updater.appstream import ImageNotFound, NameAlreadyExists
 from image_updater.domain import naming
 from image_updater.domain.lineage import Lineage
 from image_updater.errors import (
@@ -29,6 +28,7 @@ from image_updater.errors import (
     UpdateQuotaExceeded,
     UpdateSlotsBusy,
 )
+from image_updater.integrations.appstream.client import ImageNotFound, NameAlreadyExists
 from image_updater.models import (
     AVAILABLE,
     FAILED,
@@ -42,7 +42,7 @@ from image_updater.models import (
     ImageSummary,
     UpdateTask,
 )
-from image_updater.retention.service import QuotaFactsPort, explain_quota
+from image_updater.retention.service import ImageUsersPort, QuotaFactsPort, explain_quota
 
 
 class ImagesPort(Protocol):
@@ -149,6 +149,8 @@ def create(
     ledger: LedgerPort,
     settings: CreateSettings,
     now: datetime,
+    *,
+    users: ImageUsersPort,
 ) -> UpdateTask:
     """Start the update, unless another run has meanwhile: then follow that one.
 
@@ -167,7 +169,7 @@ def create(
             "this run follows that update after a short wait."
         )
     try:
-        return _create_locked(task, images, ledger, settings, now)
+        return _create_locked(task, images, ledger, settings, now, users=users)
     finally:
         ledger.release_lineage(root, owner)
 
@@ -178,6 +180,8 @@ def _create_locked(
     ledger: LedgerPort,
     settings: CreateSettings,
     now: datetime,
+    *,
+    users: ImageUsersPort,
 ) -> UpdateTask:
     root, new_name = task.root_image_name, task.new_image_name
     assert new_name is not None and task.source is not None
@@ -209,7 +213,7 @@ def _create_locked(
         )
     except UpdateQuotaExceeded as error:
         raise UpdateQuotaExceeded(
-            explain_quota(str(error), root, images, settings.keep_images, now)
+            explain_quota(str(error), root, images, settings.keep_images, now, users=users)
         ) from error
     except NameAlreadyExists as error:
         image = images.describe(new_name)

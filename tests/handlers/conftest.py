@@ -17,8 +17,8 @@ import pytest
 
 from image_updater import clock as product_clock
 from image_updater import ledger as product_ledger
-from image_updater.appstream import default_client
 from image_updater.domain import naming
+from image_updater.integrations.appstream.client import default_client
 from rehearsal.appstream import SimulatedAppStream
 
 REGION = "us-east-1"

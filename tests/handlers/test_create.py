@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from image_updater.appstream import AppStreamImages
 from image_updater.domain import naming
 from image_updater.handlers import check, create
+from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.models import FOLLOW, UPDATE, ImageSummary, UpdateTask
 from rehearsal.appstream import SimulatedAppStream
 from tests.handlers.conftest import (

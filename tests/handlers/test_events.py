@@ -430,7 +430,8 @@ def test_importing_the_handlers_creates_no_client_and_report_loads_no_boto3() ->
         "from image_updater.handlers import report\n"
         "print('boto3' in sys.modules)\n"
         "from image_updater.handlers import create\n"
-        "from image_updater import appstream, events, ledger\n"
+        "from image_updater import events, ledger\n"
+        "from image_updater.integrations.appstream import client as appstream\n"
         "print(sum(m.default_client.cache_info().currsize for m in (appstream, events, ledger)))\n"
     )
 

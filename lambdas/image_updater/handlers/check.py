@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from image_updater import clock, service
-from image_updater.appstream import AppStreamImages
 from image_updater.handlers import task_step
+from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.ledger import Ledger
 from image_updater.models import LATE_REPORT, NO_UPDATE, UpdateTask
 from image_updater.observability import count

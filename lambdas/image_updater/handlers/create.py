@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from image_updater import clock, events, service, settings
-from image_updater.appstream import AppStreamImages
 from image_updater.handlers import task_step
+from image_updater.integrations.appstream.fleets import AppStreamFleets
+from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.ledger import Ledger
 from image_updater.models import UpdateTask
 from image_updater.observability import count
@@ -21,6 +22,7 @@ def create(task: UpdateTask) -> UpdateTask:
             max_concurrent_updates=settings.max_concurrent_updates(),
         ),
         clock.utc_now(),
+        users=AppStreamFleets(),
     )
     if started_by_this_run(task, result):
         count("UpdatesStarted")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from image_updater import clock, service, settings
-from image_updater.appstream import AppStreamImages
 from image_updater.handlers import task_step
+from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.ledger import Ledger
 from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT, UpdateTask
 from image_updater.observability import MetricUnit, count

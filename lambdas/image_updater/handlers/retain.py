@@ -4,8 +4,9 @@ failed)."""
 from __future__ import annotations
 
 from image_updater import clock, events, settings
-from image_updater.appstream import AppStreamImages
 from image_updater.handlers import task_step
+from image_updater.integrations.appstream.fleets import AppStreamFleets
+from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.models import UpdateTask
 from image_updater.observability import count, logger
 from image_updater.retention.service import retire_old_images
@@ -13,7 +14,11 @@ from image_updater.retention.service import retire_old_images
 
 def retain(task: UpdateTask) -> UpdateTask:
     result = retire_old_images(
-        task.root_image_name, AppStreamImages(), settings.keep_images(), clock.utc_now()
+        task.root_image_name,
+        AppStreamImages(),
+        AppStreamFleets(),
+        settings.keep_images(),
+        clock.utc_now(),
     )
     if result.deleted:
         count("ImagesDeleted", len(result.deleted))

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from image_updater.appstream import DeletionRefused
 from image_updater.domain import naming
 from image_updater.errors import shortened
+from image_updater.integrations.appstream.client import DeletionRefused
 from image_updater.models import SETTLED_STATES, ImageSummary
 from image_updater.retention.policy import LineageImage, RetentionPlan, plan_retention
 
@@ -22,10 +22,15 @@ class RetentionPort(Protocol):
     def describe(self, name: str) -> ImageSummary: ...
     def tags(self, arn: str) -> dict[str, str]: ...
     def lineage_members(self, root: str) -> list[ImageSummary]: ...
-    def fleet_images(self) -> dict[str, list[str]]: ...
-    def builder_images(self) -> dict[str, list[str]]: ...
     def shared_with(self, name: str) -> list[str]: ...
     def delete(self, name: str) -> None: ...
+
+
+class ImageUsersPort(Protocol):
+    """What runs images: an image one of them uses is never deleted."""
+
+    def fleet_images(self) -> dict[str, list[str]]: ...
+    def builder_images(self) -> dict[str, list[str]]: ...
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,11 @@ class RetentionResult:
         }
 
 
-def lineage_images(root: str, images: RetentionPort) -> list[LineageImage]:
+def lineage_images(root: str, images: RetentionPort, users: ImageUsersPort) -> list[LineageImage]:
     """Every image of the lineage with what protects it."""
     members = images.lineage_members(root)
-    fleets = images.fleet_images()
-    builders = images.builder_images()
+    fleets = users.fleet_images()
+    builders = users.builder_images()
     building_from = {
         images.tags(m.arn).get(naming.SOURCE_IMAGE_TAG, ""): m.name
         for m in members
@@ -73,12 +78,12 @@ def lineage_images(root: str, images: RetentionPort) -> list[LineageImage]:
 
 
 def retire_old_images(
-    root: str, images: RetentionPort, keep: int, now: datetime
+    root: str, images: RetentionPort, users: ImageUsersPort, keep: int, now: datetime
 ) -> RetentionResult:
     """Apply the policy to the lineage of `root`: delete what it allows, keep the rest."""
     if keep <= 0:
         return RetentionResult(deleted=(), kept=())
-    known = lineage_images(root, images)
+    known = lineage_images(root, images, users)
     by_name = {candidate.image.name: candidate.image for candidate in known}
     plan: RetentionPlan = plan_retention(root, known, keep, now)
     deleted: list[str] = []
@@ -113,7 +118,15 @@ def which_quota(refusal: str) -> str:
     return "an AppStream quota it did not name"
 
 
-def explain_quota(refusal: str, root: str, images: QuotaFactsPort, keep: int, now: datetime) -> str:
+def explain_quota(
+    refusal: str,
+    root: str,
+    images: QuotaFactsPort,
+    keep: int,
+    now: datetime,
+    *,
+    users: ImageUsersPort,
+) -> str:
     """What a quota e-mail must say: which quota, how many images the account holds, which of
     the lineage's images retention would delete and why it has not. Best effort: a fact that
     cannot be read is said so, never raised."""
@@ -124,7 +137,7 @@ def explain_quota(refusal: str, root: str, images: QuotaFactsPort, keep: int, no
         if keep <= 0:
             lines.append("Retention is off (keepImages=0): the updater deletes none of its images.")
         else:
-            plan = plan_retention(root, lineage_images(root, images), keep, now)
+            plan = plan_retention(root, lineage_images(root, images, users), keep, now)
             beyond = [f"{d.name} ({d.reason})" for d in plan.decisions[:LISTED_MAX]]
             lines.append(
                 f"Images of this lineage beyond keepImages={keep}: "
@@ -140,4 +153,10 @@ def explain_quota(refusal: str, root: str, images: QuotaFactsPort, keep: int, no
     return " ".join(lines)
 
 
-__all__: Sequence[str] = ("RetentionResult", "explain_quota", "retire_old_images", "which_quota")
+__all__: Sequence[str] = (
+    "ImageUsersPort",
+    "RetentionResult",
+    "explain_quota",
+    "retire_old_images",
+    "which_quota",
+)

@@ -1,0 +1,1 @@
+"""Adapters to the AWS services the capabilities share."""

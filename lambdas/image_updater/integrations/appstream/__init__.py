@@ -1,0 +1,2 @@
+"""AppStream, the only place that calls it: `client` (the client, error translation),
+`images` (lineages, updates, deletion), `fleets` (fleets and image builders)."""
