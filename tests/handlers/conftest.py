@@ -85,6 +85,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "MAX_POLLS": str(MAX_POLLS),
         "MAX_UPDATE_HOURS": "1",
         "MAX_CONCURRENT_UPDATES": str(MAX_CONCURRENT_UPDATES),
+        "KEEP_IMAGES": "2",
         "POWERTOOLS_METRICS_NAMESPACE": "test",
     }.items():
         monkeypatch.setenv(name, value)

@@ -181,6 +181,33 @@ def test_the_image_quota_raises_update_quota_exceeded(
     assert sim.updates_in_progress() == []
 
 
+@pytest.mark.parametrize(
+    ("keep_images", "said"),
+    [
+        ("0", "Retention is off (keepImages=0): the updater deletes none of its images."),
+        ("1", "Images of this lineage beyond keepImages=1: none;"),
+    ],
+)
+def test_a_quota_refusal_is_explained_with_the_configured_keep_images(
+    sim: SimulatedAppStream,
+    lambda_context: LambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    keep_images: str,
+    said: str,
+) -> None:
+    # Given the stack's keepImages reached the create function, and the images quota is full
+    monkeypatch.setenv("KEEP_IMAGES", keep_images)
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    sim.set_quota(images=1)
+    task = checked_task(sim, lambda_context)
+
+    # When / Then the explanation uses that setting, not a default
+    with pytest.raises(Exception) as raised:
+        create.handler(task, lambda_context)
+    assert raised.typename == "UpdateQuotaExceeded"
+    assert said in str(raised.value)
+
+
 def test_the_concurrent_update_quota_raises_update_quota_exceeded(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:

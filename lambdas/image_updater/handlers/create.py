@@ -20,6 +20,7 @@ def create(task: UpdateTask) -> UpdateTask:
             extra_tags=settings.new_image_tags(),
             configured_images=settings.configured_images(),
             max_concurrent_updates=settings.max_concurrent_updates(),
+            keep_images=settings.keep_images(),
         ),
         clock.utc_now(),
         users=AppStreamFleets(),
