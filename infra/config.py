@@ -20,6 +20,16 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from image_updater.domain import naming
+from image_updater.rollout.window import (
+    CRON_FIELDS,
+    FIELD_NAMES,
+    IMMEDIATELY,
+    UNSUPPORTED_FORMS,
+    WindowError,
+    cron_item,
+    cron_value,
+    unsupported_form,
+)
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
@@ -40,6 +50,11 @@ KEYS: Mapping[str, str] = MappingProxyType(
         "logExecutionData": "log_execution_data",
         "keepImages": "keep_images",
         "maxConsecutiveFailedRuns": "max_consecutive_failed_runs",
+        "canarySoakHours": "canary_soak_hours",
+        "canaryAlarmNames": "canary_alarm_names",
+        "requireApproval": "require_approval",
+        "approvalTimeoutHours": "approval_timeout_hours",
+        "rolloutWindow": "rollout_window",
     }
 )
 
@@ -65,6 +80,25 @@ KEY_DOCS: dict[str, str] = {
         "scheduled runs failing in a row that pause the schedule (one e-mail; resume with "
         '`make run-now ARGS="--resume-schedule"`; 0 to 10; 0 never pauses)'
     ),
+    "canarySoakHours": (
+        "hours canary fleets run the new image before their health check (0 to 168; "
+        "0 checks at once)"
+    ),
+    "canaryAlarmNames": (
+        "CloudWatch alarms that must be OK after the soak (a missing alarm or INSUFFICIENT_DATA "
+        "counts as unhealthy; at most 100)"
+    ),
+    "requireApproval": (
+        'wait for a person\'s approval (`make run-now ARGS="approve <execution>"`) before '
+        "production fleets get the image"
+    ),
+    "approvalTimeoutHours": (
+        "hours an approval is waited for; then production is left as it was (1 to 720)"
+    ),
+    "rolloutWindow": (
+        "when production fleets may get the image: `immediately`, or the start times of a "
+        "`cron(...)` expression in scheduleTimezone (no L, W or # forms)"
+    ),
 }
 
 IMAGE_NAMES_MAX = 25
@@ -73,6 +107,11 @@ MAX_UPDATE_HOURS = range(1, 73)
 MAX_CONCURRENT_UPDATES = range(1, 21)
 KEEP_IMAGES = range(6)
 MAX_CONSECUTIVE_FAILED_RUNS = range(11)
+CANARY_SOAK_HOURS = range(169)
+APPROVAL_TIMEOUT_HOURS = range(1, 721)
+# DescribeAlarms takes at most 100 AlarmNames; each name is 1 to 255 characters.
+CANARY_ALARM_NAMES_MAX = 100
+ALARM_NAME_LENGTH = range(1, 256)
 NEW_IMAGE_TAGS_MAX = naming.TAGS_MAX - len(naming.RESERVED_TAG_KEYS)
 # The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
@@ -86,12 +125,13 @@ _EMAIL = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 _INTEGER = re.compile(r"-?[0-9]+")
+# CloudWatch alarm names are UTF-8 without ASCII control characters.
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RATE = re.compile(r"rate\((?P<count>[0-9]+) (?P<unit>[a-z]+)\)")
 _RATE_UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 24 * 60}
 _CRON = re.compile(r"cron\((?P<fields>.*)\)")
-_CRON_FIELD_NAMES = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
-_MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
-_WEEKDAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
+_MONTHS = "|".join(CRON_FIELDS["month"].names)
+_WEEKDAYS = "|".join(CRON_FIELDS["day-of-week"].names)
 # EventBridge Scheduler's cron: which wildcards each field accepts.
 _CRON_FIELDS = {
     "minutes": re.compile(r"[0-9,*/-]+"),
@@ -102,28 +142,9 @@ _CRON_FIELDS = {
     "year": re.compile(r"[0-9,*/-]+"),
 }
 
+# The values each field takes and their grammar (`*`, `v`, `a-b`, `/step`, lists) are shared
+# with the roll-out window's evaluator in Lambda: image_updater.rollout.window.
 
-class _CronField(NamedTuple):
-    low: int
-    high: int
-    names: tuple[str, ...] = ()  # names[i] spells low + i
-
-    def bounds(self) -> str:
-        spelled = f" (or {self.names[0]} to {self.names[-1]})" if self.names else ""
-        return f"between {self.low} and {self.high}{spelled}"
-
-
-# EventBridge Scheduler's cron: the values each field takes.
-_CRON_BOUNDS: Mapping[str, _CronField] = MappingProxyType(
-    {
-        "minutes": _CronField(0, 59),
-        "hours": _CronField(0, 23),
-        "day-of-month": _CronField(1, 31),
-        "month": _CronField(1, 12, tuple(_MONTHS.split("|"))),
-        "day-of-week": _CronField(1, 7, tuple(_WEEKDAYS.split("|"))),
-        "year": _CronField(1970, 2199),
-    }
-)
 # The forms that name no fixed values and must be their field's only value: '?' (any day);
 # day-of-month L (last day), LW (last weekday), L-n (n days before the last; undocumented, but
 # AWS support confirms it is intended), nW (weekday nearest day n); day-of-week L (Saturday),
@@ -138,7 +159,6 @@ _CRON_SPECIALS: Mapping[str, re.Pattern[str]] = MappingProxyType(
 )
 _CRON_BEFORE_LAST = range(1, 31)
 _CRON_NTH_WEEKDAY = range(1, 6)
-_DIGITS = re.compile(r"[0-9]+")
 _MINUTES_PER_DAY = 24 * 60
 # Runs closer than this overlap: rate() and cron() alike.
 _MIN_RUN_SPACING_MINUTES = 60
@@ -170,6 +190,11 @@ class UpdaterConfig:
     log_execution_data: bool
     keep_images: int
     max_consecutive_failed_runs: int
+    canary_soak_hours: int
+    canary_alarm_names: tuple[str, ...]
+    require_approval: bool
+    approval_timeout_hours: int
+    rollout_window: str  # IMMEDIATELY or a cron(...) expression in schedule_timezone
 
     @property
     def max_polls(self) -> int:
@@ -383,6 +408,11 @@ def _as_str_list(raw: object) -> tuple[str, ...]:
     raise _Unparsable(rule)
 
 
+def _as_window(raw: object) -> str:
+    text = _as_str(raw)
+    return IMMEDIATELY if text.lower() == IMMEDIATELY else text
+
+
 def _as_tags(raw: object) -> Mapping[str, str]:
     rule = "must be a JSON object whose values are strings"
     if isinstance(raw, str):
@@ -451,7 +481,7 @@ def _schedule_problems(expression: str) -> Iterator[str]:
     if rate:
         yield from _rate_problems(expression, int(rate["count"]), rate["unit"])
     elif cron:
-        yield from _cron_problems(expression, cron["fields"].split(" "))
+        yield from _cron_problems(expression, cron["fields"].split(" "), for_schedule=True)
     else:
         yield f"{expression!r} must be 'rate(N unit)' or 'cron(minutes hours dom month dow year)'"
 
@@ -472,12 +502,14 @@ def _rate_problems(expression: str, count: int, unit: str) -> Iterator[str]:
         )
 
 
-def _cron_problems(expression: str, fields: list[str]) -> Iterator[str]:
-    if len(fields) != len(_CRON_FIELD_NAMES):
-        layout = " ".join(_CRON_FIELD_NAMES)
+def _cron_problems(expression: str, fields: list[str], *, for_schedule: bool) -> Iterator[str]:
+    """The schedule's checks, or (for_schedule False) a roll-out window's: no run spacing, and
+    none of the L, W and # forms, which the window's evaluator in Lambda does not implement."""
+    if len(fields) != len(FIELD_NAMES):
+        layout = " ".join(FIELD_NAMES)
         yield f"{expression!r} must have 6 fields ({layout}), not {len(fields)}"
         return
-    cron = dict(zip(_CRON_FIELD_NAMES, fields, strict=True))
+    cron = dict(zip(FIELD_NAMES, fields, strict=True))
     if (cron["day-of-month"] == "?") == (cron["day-of-week"] == "?"):
         yield f"{expression!r} must have '?' in exactly one of day-of-month and day-of-week"
     selected: dict[str, frozenset[int]] = {}
@@ -485,11 +517,11 @@ def _cron_problems(expression: str, fields: list[str]) -> Iterator[str]:
         if not _CRON_FIELDS[name].fullmatch(value):
             yield f"{expression!r} has characters not allowed in its {name} field: {value!r}"
             continue
-        values, problems = _cron_field(name, value)
+        values, problems = _cron_field(name, value, special_forms=for_schedule)
         yield from (f"{expression!r} {problem}" for problem in problems)
         if not problems:
             selected[name] = values
-    if "minutes" in selected and "hours" in selected:
+    if for_schedule and "minutes" in selected and "hours" in selected:
         gap = _smallest_cron_gap(selected["minutes"], selected["hours"])
         if gap < _MIN_RUN_SPACING_MINUTES:
             yield (
@@ -499,76 +531,53 @@ def _cron_problems(expression: str, fields: list[str]) -> Iterator[str]:
             )
 
 
-class _CronRule(ValueError):
-    """One item of a cron field breaks a rule; the message is the rule."""
-
-
-def _cron_field(name: str, text: str) -> tuple[frozenset[int], tuple[str, ...]]:
+def _cron_field(
+    name: str, text: str, *, special_forms: bool
+) -> tuple[frozenset[int], tuple[str, ...]]:
     """The values a cron field selects, and a problem for each comma-separated item."""
     items = text.split(",")
     values: set[int] = set()
     problems: list[str] = []
     for item in items:
         try:
-            values.update(_cron_item(name, item, alone=len(items) == 1))
-        except _CronRule as rule:
+            values.update(
+                _cron_item(name, item, alone=len(items) == 1, special_forms=special_forms)
+            )
+        except WindowError as rule:
             problems.append(f"has {item!r} in its {name} field: {rule}")
     return frozenset(values), tuple(problems)
 
 
-def _cron_item(name: str, item: str, *, alone: bool) -> range:
-    """The values one item selects: `*`, `v`, `a-b`, each optionally `/step`, or a special."""
-    field = _CRON_BOUNDS[name]
+def _cron_item(name: str, item: str, *, alone: bool, special_forms: bool) -> range:
+    """The values one item selects: `*`, `v`, `a-b`, each optionally `/step`, or a special.
+
+    Raises WindowError (the shared grammar's error) naming the rule the item breaks.
+    """
+    if not special_forms and unsupported_form(name, item):
+        raise WindowError(UNSUPPORTED_FORMS)
     special = _CRON_SPECIALS[name].fullmatch(item) if name in _CRON_SPECIALS else None
-    if special:
-        if not alone:
-            raise _CronRule("'?', 'L', 'W' and '#' forms must be the field's only value")
-        found = special.groupdict()
-        if found.get("day") is not None:
-            _cron_value(field, found["day"])
-        if found.get("before_last") is not None:
-            before_last = int(found["before_last"])
-            if before_last not in _CRON_BEFORE_LAST:
-                most = _CRON_BEFORE_LAST.stop - 1
-                raise _CronRule(
-                    f"L-{before_last}: days before the month's last must be between 1 and {most}"
-                )
-        if found.get("nth") is not None:
-            nth = int(found["nth"])
-            if nth not in _CRON_NTH_WEEKDAY:
-                most = _CRON_NTH_WEEKDAY.stop - 1
-                raise _CronRule(
-                    f"#{nth}: the weekday's occurrence in the month must be between 1 and {most}"
-                )
-        return range(0)  # these select days; only minutes and hours are counted
-    base, slash, step_text = item.partition("/")
-    step = 1
-    if slash:
-        if not _DIGITS.fullmatch(step_text):
-            raise _CronRule(f"increment {step_text!r} must be a whole number")
-        step = int(step_text)
-        if step < 1:
-            raise _CronRule(f"increment {step} must be at least 1")
-    if base == "*":
-        return range(field.low, field.high + 1, step)
-    first, dash, last = base.partition("-")
-    start = _cron_value(field, first)
-    # `a/step` runs from a to the end of the field; a lone value selects itself.
-    end = _cron_value(field, last) if dash else field.high if slash else start
-    if end < start:
-        raise _CronRule(f"range {base} must go from the lower value to the higher")
-    return range(start, end + 1, step)
-
-
-def _cron_value(field: _CronField, text: str) -> int:
-    if _DIGITS.fullmatch(text):
-        number = int(text)
-        if not field.low <= number <= field.high:
-            raise _CronRule(f"{number} must be {field.bounds()}")
-        return number
-    if text.upper() in field.names:
-        return field.low + field.names.index(text.upper())
-    raise _CronRule(f"{text!r} must be a number {field.bounds()}")
+    if not special:
+        return cron_item(name, item)
+    if not alone:
+        raise WindowError("'?', 'L', 'W' and '#' forms must be the field's only value")
+    found = special.groupdict()
+    if found.get("day") is not None:
+        cron_value(CRON_FIELDS[name], found["day"])
+    if found.get("before_last") is not None:
+        before_last = int(found["before_last"])
+        if before_last not in _CRON_BEFORE_LAST:
+            most = _CRON_BEFORE_LAST.stop - 1
+            raise WindowError(
+                f"L-{before_last}: days before the month's last must be between 1 and {most}"
+            )
+    if found.get("nth") is not None:
+        nth = int(found["nth"])
+        if nth not in _CRON_NTH_WEEKDAY:
+            most = _CRON_NTH_WEEKDAY.stop - 1
+            raise WindowError(
+                f"#{nth}: the weekday's occurrence in the month must be between 1 and {most}"
+            )
+    return range(0)  # these select days; only minutes and hours are counted
 
 
 def _smallest_cron_gap(minutes: frozenset[int], hours: frozenset[int]) -> int:
@@ -580,6 +589,41 @@ def _smallest_cron_gap(minutes: frozenset[int], hours: frozenset[int]) -> int:
     runs = sorted(hour * 60 + minute for hour in hours for minute in minutes)
     wrap = runs[0] + _MINUTES_PER_DAY - runs[-1]
     return min([wrap, *(later - earlier for earlier, later in itertools.pairwise(runs))])
+
+
+def _rollout_window_problems(expression: str) -> Iterator[str]:
+    if expression == IMMEDIATELY:
+        return
+    cron = _CRON.fullmatch(expression)
+    if cron:
+        yield from _cron_problems(expression, cron["fields"].split(" "), for_schedule=False)
+    else:
+        layout = " ".join(FIELD_NAMES)
+        yield f"{expression!r} must be {IMMEDIATELY!r} or 'cron({layout})'"
+
+
+def _alarm_names_problems(names: tuple[str, ...]) -> Iterator[str]:
+    if len(names) > CANARY_ALARM_NAMES_MAX:
+        yield (
+            f"{len(names)} names, at most {CANARY_ALARM_NAMES_MAX} allowed "
+            f"(DescribeAlarms takes at most {CANARY_ALARM_NAMES_MAX} AlarmNames)"
+        )
+    for name in names:
+        if len(name) not in ALARM_NAME_LENGTH or not _is_utf8(name) or _ASCII_CONTROL.search(name):
+            yield (
+                f"{name!r} must be a CloudWatch alarm name: 1 to 255 UTF-8 characters, "
+                "no control characters"
+            )
+    yield from _duplicates(names)
+
+
+def _is_utf8(text: str) -> bool:
+    # A JSON string may hold a lone surrogate (\ud800), which no UTF-8 name can.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _timezone_problems(zone: str) -> Iterator[str]:
@@ -652,4 +696,9 @@ _READERS: dict[str, _Reader] = {
     "logExecutionData": _Reader(_as_bool, _no_problems),
     "keepImages": _Reader(_as_int, _within(KEEP_IMAGES)),
     "maxConsecutiveFailedRuns": _Reader(_as_int, _within(MAX_CONSECUTIVE_FAILED_RUNS)),
+    "canarySoakHours": _Reader(_as_int, _within(CANARY_SOAK_HOURS)),
+    "canaryAlarmNames": _Reader(_as_str_list, _alarm_names_problems),
+    "requireApproval": _Reader(_as_bool, _no_problems),
+    "approvalTimeoutHours": _Reader(_as_int, _within(APPROVAL_TIMEOUT_HOURS)),
+    "rolloutWindow": _Reader(_as_window, _rollout_window_problems),
 }

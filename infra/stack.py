@@ -13,6 +13,11 @@ from infra.constructs.functions import UpdaterFunctions
 from infra.constructs.ledger import Ledger
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.notifications import Notifications
+from infra.constructs.rollout_grants import (
+    grant_change_tagged_fleets,
+    grant_read_alarms,
+    grant_read_fleets,
+)
 from infra.constructs.schedule import UpdateSchedule
 from infra.constructs.workflow import UpdateWorkflow
 
@@ -59,6 +64,7 @@ class ImageUpdaterStack(Stack):
         notifications.allow_alarms_to_publish(monitoring.alarm_names)
         self._grant_appstream(config, functions)
         self._grant_retention(config, functions)
+        self._grant_rollout(config, functions)
         self._outputs(config, workflow, notifications, schedule, ledger)
         self._acknowledge_findings(config, functions, workflow, schedule)
 
@@ -107,6 +113,23 @@ class ImageUpdaterStack(Stack):
             iam.PolicyStatement(actions=["appstream:DescribeImages"], resources=["*"])
         )
 
+    @staticmethod
+    def _grant_rollout(config: UpdaterConfig, functions: UpdaterFunctions) -> None:
+        """The roll-out: only rollout_fleets changes fleets (tagged ones); the others read,
+        and every step that ends a milestone announces it."""
+        grant_read_fleets(functions.rollout_plan, images=True)
+        grant_read_fleets(functions.rollout_fleets, images=True)
+        grant_change_tagged_fleets(functions.rollout_fleets, config.image_names)
+        grant_read_fleets(functions.rollout_health)
+        grant_read_alarms(functions.rollout_health, config.canary_alarm_names)
+        for function in (
+            functions.rollout_fleets,
+            functions.rollout_approval,
+            functions.rollout_window,
+            functions.rollout_report,
+        ):
+            grant_put_events(function)
+
     def _grant_retention(self, config: UpdaterConfig, functions: UpdaterFunctions) -> None:
         """retain: read what protects each image, and delete only the lineages' derived
         images that still carry their lineage's tag (IAM checks the tag on the image itself,
@@ -125,6 +148,8 @@ class ImageUpdaterStack(Stack):
                 resources=["*"],
             )
         )
+        # (ListTagsForResource above also reads the fleets' rollback records: an image a
+        # fleet may go back to is never deleted.)
         for root in config.image_names:
             derived = self.format_arn(
                 service="appstream",
@@ -207,7 +232,14 @@ class ImageUpdaterStack(Stack):
             "DescribeImageBuilders and DescribeImagePermissions support no resource-level "
             "permissions; all only read"
         )
+        fleets_read = (
+            "appstream:DescribeFleets, DescribeImages and ListTagsForResource support no "
+            "resource-level permissions; all only read"
+        )
         reasons = {
+            functions.rollout_plan: f"{xray}; {fleets_read}",
+            functions.rollout_fleets: f"{xray}; {fleets_read}",
+            functions.rollout_health: f"{xray}; {fleets_read}",
             functions.check: f"{xray}; {appstream_read}",
             functions.create: f"{xray}; {retention_read}",
             functions.poll: f"{xray}; {appstream_read}",

@@ -120,6 +120,12 @@ class _StoredImage:
 
 
 @dataclass
+class _StoredFleet:
+    fleet: dict[str, Any]  # exactly what DescribeFleets returns for it
+    tags: dict[str, str]
+
+
+@dataclass
 class _InjectedFailure:
     operation: str
     code: str
@@ -156,6 +162,19 @@ _FLEET_PAGE_SIZE = 10
 # An injected "error code" that is no AppStream answer at all: the request never arrived.
 NETWORK_FAILURE = "EndpointConnectionError"
 
+# AppStream's limit on tags per resource (the Tags map's maximum in the model is per request).
+_TAGS_PER_RESOURCE = 50
+
+# Members the service requires although the model marks none required (every member of
+# UpdateFleetRequest is optional in it, so botocore lets a request without them through).
+_REQUIRED_BY_SERVICE: Mapping[str, tuple[str, ...]] = {"UpdateFleet": ("Name",)}
+
+# The members the simulation acts on, for operations whose other members it does not model:
+# ignoring one would let a test pass for a request whose effect nobody simulated.
+_MODELED_MEMBERS: Mapping[str, frozenset[str]] = {
+    "UpdateFleet": frozenset({"Name", "ImageName", "ImageArn"}),
+}
+
 
 _APPSTREAM_MODEL = get_session().get_service_model("appstream")
 
@@ -191,7 +210,8 @@ class SimulatedAppStream:
         # the next, as AWS would keep it.
         self.account_state: dict[str, Any] = {}
         self.deleted: list[str] = []  # images DeleteImage removed, in order
-        self._fleets: dict[str, dict[str, Any]] = {}
+        self._fleets: dict[str, _StoredFleet] = {}  # insertion order is the listing order
+        self._fleet_updates: list[tuple[str, str]] = []  # (fleet, image name), UpdateFleet's
         self._builders: dict[str, dict[str, Any]] = {}
         self._shares: dict[str, set[str]] = {}  # image name -> account ids
         self._operations: dict[str, Callable[[dict[str, Any], datetime], dict[str, Any]]] = {
@@ -202,6 +222,9 @@ class SimulatedAppStream:
             "DescribeImageBuilders": self._describe_image_builders,
             "DescribeImagePermissions": self._describe_image_permissions,
             "DeleteImage": self._delete_image,
+            "UpdateFleet": self._update_fleet,
+            "TagResource": self._tag_resource,
+            "UntagResource": self._untag_resource,
         }
 
     # --- activation --------------------------------------------------------------------------
@@ -350,30 +373,107 @@ class SimulatedAppStream:
         by_arn: bool = False,
         fleet_type: str = "ALWAYS_ON",
         state: str = "RUNNING",
-    ) -> None:
-        """A fleet using `image` (by name, or by ARN with `by_arn`); Elastic fleets have none."""
+        platform: str = "WINDOWS_SERVER_2022",
+        tags: Mapping[str, str] | None = None,
+        desired: int = 1,
+        running: int | None = None,
+        max_sessions_per_instance: int | None = None,
+    ) -> dict[str, Any]:
+        """A fleet using `image` (by name, or by ARN with `by_arn`); returns it as
+        DescribeFleets would. `desired` and `running` (by default `desired`, and 0 for a
+        STOPPED fleet) are its ComputeCapacityStatus. An Elastic fleet streams from app blocks,
+        so it has no image; `desired` is its MaxConcurrentSessions, as it asks for sessions,
+        not instances (ComputeCapacityStatus stays, since DescribeFleets always returns it)."""
+        _require_enum(fleet_type, "FleetType", "fleet type")
+        _require_enum(state, "FleetState", "fleet state")
+        _require_enum(platform, "PlatformType", "platform")
+        if image is not None and fleet_type == "ELASTIC":
+            raise SimulationError(f"Elastic fleet {name} streams from app blocks, not an image")
+        if running is None:
+            running = 0 if state == "STOPPED" else desired
+        elif state == "STOPPED" and running:
+            raise SimulationError(f"a STOPPED fleet runs no instances, not {running}")
+        fleet: dict[str, Any] = {
+            "Name": name,
+            "Arn": f"arn:{self.partition}:appstream:{self.region}:{self.account_id}:fleet/{name}",
+            "InstanceType": "stream.standard.medium",
+            "FleetType": fleet_type,
+            "ComputeCapacityStatus": {"Desired": desired, "Running": running},
+            "State": state,
+            "CreatedTime": self._clock(),
+            "Platform": platform,
+        }
+        if fleet_type == "ELASTIC":
+            if max_sessions_per_instance is not None:
+                # Multi-session is for Always-On and On-Demand fleets: Elastic ones have no
+                # instances of their own to share.
+                raise SimulationError("an Elastic fleet has no MaxSessionsPerInstance")
+            fleet["MaxConcurrentSessions"] = desired
+        elif max_sessions_per_instance is not None:
+            fleet["MaxSessionsPerInstance"] = max_sessions_per_instance
+        _require_valid_fleet(fleet)
+        _require_valid_fleet_tags(tags or {})
         with self._lock:
-            fleet: dict[str, Any] = {
-                "Name": name,
-                "Arn": (
-                    f"arn:{self.partition}:appstream:{self.region}:{self.account_id}:fleet/{name}"
-                ),
-                "InstanceType": "stream.standard.medium",
-                "FleetType": fleet_type,
-                "ComputeCapacityStatus": {"Desired": 1, "Running": 1},
-                "State": state,
-                "CreatedTime": self._clock(),
-            }
-            self._fleets[name] = fleet
+            if name in self._fleets:
+                raise ValueError(f"fleet {name!r} exists already")
+            self._fleets[name] = _StoredFleet(fleet, dict(tags or {}))
             self._point_fleet(name, image, by_arn=by_arn)
+            return copy.deepcopy(fleet)
 
     def set_fleet_image(self, name: str, image: str | None, *, by_arn: bool = False) -> None:
-        """What UpdateFleet does to a fleet's image (the admin moving it to a newer one)."""
+        """What UpdateFleet does to a fleet's image (the admin moving it to a newer one).
+        Not recorded in `fleet_updates`, which holds what the code under test asked for."""
         with self._lock:
             self._point_fleet(name, image, by_arn=by_arn)
 
+    def set_fleet_health(
+        self,
+        name: str,
+        *,
+        state: str | None = None,
+        errors: Sequence[tuple[str, str]] | None = None,
+        running: int | None = None,
+    ) -> None:
+        """How a fleet is doing now: its `state`, its FleetErrors as (ErrorCode, ErrorMessage)
+        pairs (an empty list clears them) and the instances `running`. A fleet set STOPPED
+        runs none unless told otherwise."""
+        if state is not None:
+            _require_enum(state, "FleetState", "fleet state")
+        for code, _message in errors or ():
+            _require_enum(code, "FleetErrorCode", "fleet error code")
+        with self._lock:
+            fleet = copy.deepcopy(self._stored_fleet(name).fleet)
+            if state is not None:
+                fleet["State"] = state
+                if state == "STOPPED" and running is None:
+                    running = 0
+            if running is not None:
+                if fleet["State"] == "STOPPED" and running:
+                    raise SimulationError(f"a STOPPED fleet runs no instances, not {running}")
+                fleet["ComputeCapacityStatus"]["Running"] = running
+            if errors is not None:
+                fleet.pop("FleetErrors", None)
+                if errors:
+                    fleet["FleetErrors"] = [
+                        {"ErrorCode": code, "ErrorMessage": message} for code, message in errors
+                    ]
+            _require_valid_fleet(fleet)  # before anything changes, so a bad script changes none
+            self._fleets[name].fleet = fleet
+
+    def fleet_tags(self, name: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._stored_fleet(name).tags)
+
+    def set_fleet_tags(self, name: str, tags: Mapping[str, str]) -> None:
+        """What an admin does in the console: the fleet's tags become exactly `tags`."""
+        _require_valid_fleet_tags(tags)
+        with self._lock:
+            self._stored_fleet(name).tags = dict(tags)
+
     def _point_fleet(self, name: str, image: str | None, *, by_arn: bool) -> None:
-        fleet = self._fleets[name]
+        fleet = self._stored_fleet(name).fleet
+        if image is not None and fleet["FleetType"] == "ELASTIC":
+            raise SimulationError(f"Elastic fleet {name} streams from app blocks, not an image")
         fleet.pop("ImageName", None)
         fleet.pop("ImageArn", None)
         if image is not None:
@@ -402,7 +502,13 @@ class SimulatedAppStream:
     @property
     def fleets(self) -> dict[str, dict[str, Any]]:
         with self._lock:
-            return copy.deepcopy(self._fleets)
+            return {name: copy.deepcopy(stored.fleet) for name, stored in self._fleets.items()}
+
+    @property
+    def fleet_updates(self) -> list[tuple[str, str]]:
+        """(fleet, image name) for each UpdateFleet that changed a fleet's image, in order."""
+        with self._lock:
+            return list(self._fleet_updates)
 
     def set_quota(
         self, *, concurrent_updates: int = 5, images: int = 10, image_builders: int = 10
@@ -498,6 +604,18 @@ class SimulatedAppStream:
                 f"{operation.name}: {len(problems)} validation error(s) detected: "
                 + "; ".join(problems),
             )
+        missing = [m for m in _REQUIRED_BY_SERVICE.get(operation.name, ()) if m not in params]
+        if missing:
+            raise self._violation(
+                "ValidationException", f"{operation.name}: {', '.join(missing)} is required"
+            )
+        modeled = _MODELED_MEMBERS.get(operation.name)
+        unmodeled = sorted(set(params) - modeled) if modeled is not None else []
+        if unmodeled:
+            raise self._violation(
+                "UnsupportedParameter",
+                f"{operation.name}: the simulation does not model {', '.join(unmodeled)}",
+            )
         self._raise_injected_failure(operation.name, params)
         return perform(params, now)
 
@@ -529,7 +647,37 @@ class SimulatedAppStream:
         return result
 
     def _list_tags_for_resource(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
-        return {"Tags": dict(self._stored_by_arn(params["ResourceArn"]).tags)}
+        return {"Tags": dict(self._tags_of(params["ResourceArn"]))}
+
+    def _tag_resource(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        # A key starting with "aws:" never gets here: the model's TagKey pattern refuses it, so
+        # it is a ValidationException (none of TagResource's modeled errors is about keys).
+        arn: str = params["ResourceArn"]
+        tags = self._tags_of(arn)
+        merged = {**tags, **params["Tags"]}  # a key it has already gets the new value
+        if len(merged) > _TAGS_PER_RESOURCE:
+            raise _ServiceError(
+                "LimitExceededException",
+                f"Resource {arn} would have {len(merged)} tags; "
+                f"the limit is {_TAGS_PER_RESOURCE} per resource.",
+            )
+        tags.update(params["Tags"])
+        return {}
+
+    def _untag_resource(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        tags = self._tags_of(params["ResourceArn"])
+        for key in params["TagKeys"]:
+            tags.pop(key, None)  # a key the resource does not have is no error
+        return {}
+
+    def _tags_of(self, arn: str) -> dict[str, str]:
+        """The tags of the fleet or image `arn` names: the stored dict itself, to change."""
+        if ":fleet/" in arn:
+            for stored in self._fleets.values():
+                if stored.fleet["Arn"] == arn:
+                    return stored.tags
+            raise _ServiceError("ResourceNotFoundException", f"Resource {arn} not found.")
+        return self._stored_by_arn(arn).tags
 
     def _create_updated_image(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
         new_name: str = params["newImageName"]
@@ -569,17 +717,72 @@ class SimulatedAppStream:
 
     def _describe_fleets(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
         names = params.get("Names")
-        fleets = [self._fleet(name) for name in names] if names else list(self._fleets.values())
+        stored = [self._stored_fleet(n) for n in names] if names else self._fleets.values()
+        fleets = [s.fleet for s in stored]
         start = self._page_start(params.get("NextToken"), len(fleets))
         result: dict[str, Any] = {"Fleets": copy.deepcopy(fleets[start : start + _FLEET_PAGE_SIZE])}
         if start + _FLEET_PAGE_SIZE < len(fleets):
             result["NextToken"] = _page_token(start + _FLEET_PAGE_SIZE)
         return result
 
-    def _fleet(self, name: str) -> dict[str, Any]:
-        if name not in self._fleets:
+    def _stored_fleet(self, name: str) -> _StoredFleet:
+        stored = self._fleets.get(name)
+        if stored is None:
             raise _ServiceError("ResourceNotFoundException", f"Fleet {name} not found.")
-        return self._fleets[name]
+        return stored
+
+    def _update_fleet(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """Moves a fleet to another image: the one UpdateFleet change the simulation models
+        (`_perform` refuses every other member, and a request without Name)."""
+        image_name: str | None = params.get("ImageName")
+        image_arn: str | None = params.get("ImageArn")
+        if image_name is not None and image_arn is not None:
+            raise _ServiceError(
+                "InvalidParameterCombinationException",
+                "ImageName and ImageArn cannot be used together.",
+            )
+        fleet = self._stored_fleet(params["Name"]).fleet
+        name = fleet["Name"]
+        if fleet["State"] in ("STARTING", "STOPPING"):
+            # The API reference says "STARTING or STOPPED state, you can't update it", and
+            # in the same breath that a STOPPED fleet can have any attribute updated: STOPPING
+            # is what it means.
+            raise _ServiceError(
+                "ConcurrentModificationException", f"Fleet {name} is {fleet['State']}."
+            )
+        if image_name is None and image_arn is None:
+            # Nothing to change. What AppStream answers is not documented: the fleet as it is.
+            return {"Fleet": copy.deepcopy(fleet)}
+        if fleet["FleetType"] == "ELASTIC":
+            raise _ServiceError(
+                "InvalidParameterCombinationException",
+                f"Fleet {name} is an Elastic fleet: Elastic fleets use app blocks, not images.",
+            )
+        if image_arn is not None:
+            image = self._stored_by_arn(image_arn).image
+        else:
+            assert image_name is not None  # one of them is given: see above
+            image = self._stored(image_name).image
+        if image["State"] != "AVAILABLE":
+            raise _ServiceError(
+                "ResourceNotAvailableException", f"Image {image['Name']} is {image['State']}."
+            )
+        if image["Platform"] != fleet["Platform"]:
+            if fleet["State"] != "STOPPED":
+                # AWS documents that moving a fleet to an image of another operating system
+                # needs the fleet stopped first; which error a running fleet gets is not
+                # documented. IncompatibleImageException is our assumption.
+                raise _ServiceError(
+                    "IncompatibleImageException",
+                    f"Image {image['Name']} is {image['Platform']} and fleet {name} runs "
+                    f"{fleet['Platform']}: stop the fleet to change its platform.",
+                )
+            fleet["Platform"] = image["Platform"]
+        # DescribeFleets shows both, whichever of them the update named.
+        fleet["ImageName"] = image["Name"]
+        fleet["ImageArn"] = image["Arn"]
+        self._fleet_updates.append((name, image["Name"]))
+        return {"Fleet": copy.deepcopy(fleet)}
 
     def _describe_image_builders(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
         builders = list(self._builders.values())
@@ -608,9 +811,9 @@ class SimulatedAppStream:
         stored = self._stored(params["Name"])
         name, arn = stored.image["Name"], stored.image["Arn"]
         users = [
-            fleet["Name"]
-            for fleet in self._fleets.values()
-            if fleet.get("ImageName") == name or fleet.get("ImageArn") == arn
+            user.fleet["Name"]
+            for user in self._fleets.values()
+            if user.fleet.get("ImageName") == name or user.fleet.get("ImageArn") == arn
         ]
         if users or self._shares.get(name):
             raise _ServiceError(
@@ -899,6 +1102,32 @@ def _require_valid(value: Mapping[str, Any], shape: Shape, what: str) -> None:
         problems.append(str(error))
     if problems:
         raise ValueError(f"not a valid AppStream {what}: " + "; ".join(problems))
+
+
+def _require_enum(value: str, shape_name: str, what: str) -> None:
+    """Scripted values must be ones the model knows (`_require_valid` does not hold returned
+    values to enums, which may be newer than the model)."""
+    allowed = _APPSTREAM_MODEL.shape_for(shape_name).metadata.get("enum", [])
+    if value not in allowed:
+        raise SimulationError(f"{value!r} is no AppStream {what}: one of {allowed}")
+
+
+def _require_valid_fleet(fleet: Mapping[str, Any]) -> None:
+    """A scripted fleet must be one DescribeFleets could return."""
+    try:
+        _require_valid(fleet, _APPSTREAM_MODEL.shape_for("Fleet"), "fleet")
+    except ValueError as error:
+        raise SimulationError(str(error)) from error
+
+
+def _require_valid_fleet_tags(tags: Mapping[str, str]) -> None:
+    """Scripted tags must be ones TagResource could have set (no "aws:" keys, at most 50)."""
+    if not tags:
+        return
+    try:
+        _require_valid(dict(tags), _APPSTREAM_MODEL.shape_for("Tags"), "tags")
+    except ValueError as error:
+        raise SimulationError(str(error)) from error
 
 
 def _require_valid_response(operation: OperationModel, result: Mapping[str, Any]) -> None:

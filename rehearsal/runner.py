@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import uuid
 import warnings
 import zipfile
@@ -143,6 +144,8 @@ class Execution:
     events: list[dict[str, Any]] = field(default_factory=list)
     # AWS requests the handlers made, by "service.Operation" (AppStream's are in `sim.calls`).
     service_calls: Counter[str] = field(default_factory=Counter)
+    # The tasks that waited for a token (roll-out approvals), answered or timed out.
+    approvals: list[ApprovalRequest] = field(default_factory=list)
 
     @property
     def oversized_states(self) -> list[str]:
@@ -178,6 +181,47 @@ class Execution:
 
 
 ProgressListener = Callable[[Invocation, timedelta], None]
+
+
+class ApprovalRequest:
+    """A task waiting for its token (the roll-out's approval), as the run's listener sees it.
+    The listener answers with the real run-now code (SendTaskSuccess on moto), may first
+    `let_time_pass`, or leaves it: an unanswered request times out, as on AWS."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        image: str | None,
+        execution_arn: str,
+        timeout_seconds: int,
+        endpoint: Any,
+        clock: SimulatedClock,
+    ) -> None:
+        self.token = token
+        self.image = image
+        self.execution_arn = execution_arn
+        self.timeout_seconds = timeout_seconds
+        self._endpoint = endpoint
+        self._clock = clock
+        self.expired = threading.Event()
+
+    @property
+    def answered(self) -> bool:
+        return self._endpoint.get_outcome() is not None
+
+    def let_time_pass(self, seconds: float) -> None:
+        """The approver answers this long after the request (on the image's timeline)."""
+        self._clock.use_lane(self.image)
+        self._clock.advance(seconds)
+
+    def expire(self) -> None:
+        """Nobody answered within the task's TimeoutSeconds."""
+        self.let_time_pass(self.timeout_seconds)
+        self.expired.set()
+
+
+ApprovalListener = Callable[[ApprovalRequest], None]
 
 
 class ListenerError(RuntimeError):
@@ -255,8 +299,11 @@ class DeployedAccount:
         execution_input: Any = None,
         *,
         on_invocation: ProgressListener | None = None,
+        on_approval: ApprovalListener | None = None,
         timeout_seconds: float = 120,
     ) -> Execution:
+        """One execution to its end. A task that waits for its token (a roll-out's approval)
+        is handed to `on_approval`; one left unanswered times out."""
         payload = self._schedule_input if execution_input is None else execution_input
         recorder = _Recorder(clock=clock, on_invocation=on_invocation)
         self._live.run = recorder
@@ -266,9 +313,15 @@ class DeployedAccount:
             input=json.dumps(payload),
         )
         arn = started["executionArn"]
-        if not _ENDED.wait_for(arn, timeout_seconds):
-            self._sfn.stop_execution(executionArn=arn, error="RehearsalTimeout")
-            raise TimeoutError(f"execution did not finish in {timeout_seconds} s")
+        deadline = time.monotonic() + timeout_seconds
+        while not _ENDED.wait_for(arn, 0.02):
+            with recorder.lock:
+                waiting, recorder.waiting = recorder.waiting, []
+            for request in waiting:
+                self._answer(request, on_approval, recorder)
+            if time.monotonic() > deadline:
+                self._sfn.stop_execution(executionArn=arn, error="RehearsalTimeout")
+                raise TimeoutError(f"execution did not finish in {timeout_seconds} s")
         if recorder.listener_errors:
             raise ListenerError("an on_invocation listener failed") from recorder.listener_errors[0]
         described = self._sfn.describe_execution(executionArn=arn)
@@ -289,7 +342,20 @@ class DeployedAccount:
             sim=self.sim,
             events=published_events(),
             service_calls=recorder.service_calls,
+            approvals=list(recorder.approvals),
         )
+
+    @staticmethod
+    def _answer(
+        request: ApprovalRequest, on_approval: ApprovalListener | None, recorder: _Recorder
+    ) -> None:
+        if on_approval is not None:
+            try:
+                on_approval(request)
+            except Exception as error:  # the rehearsal's own bug: raised after the run
+                recorder.listener_errors.append(error)
+        if not request.answered:
+            request.expire()
 
 
 @dataclass
@@ -306,6 +372,9 @@ class _Recorder:
     service_calls: Counter[str] = field(default_factory=Counter)
     listener_errors: list[Exception] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Tasks waiting for their token, in the order they began to wait; `approvals` keeps all.
+    waiting: list[ApprovalRequest] = field(default_factory=list)
+    approvals: list[ApprovalRequest] = field(default_factory=list)
 
 
 class _Live:
@@ -369,13 +438,18 @@ class WorkflowRunner:
         execution_input: Any = None,
         *,
         on_invocation: ProgressListener | None = None,
+        on_approval: ApprovalListener | None = None,
         timeout_seconds: float = 120,
     ) -> Execution:
         """Run one execution, on a deployment of its own; the input defaults to what the
         schedule sends."""
         with self.account(sim) as account:
             return account.run(
-                clock, execution_input, on_invocation=on_invocation, timeout_seconds=timeout_seconds
+                clock,
+                execution_input,
+                on_invocation=on_invocation,
+                on_approval=on_approval,
+                timeout_seconds=timeout_seconds,
             )
 
     @contextmanager
@@ -444,6 +518,7 @@ class WorkflowRunner:
             arns = self._deploy()
             capture_published_events()
             _restore_ledger(self.app.ledger_table, sim)
+            _restore_alarms(sim)
             _restore_schedule(self.app, sim, state_machine_arn=arns[0])
             try:
                 yield boto3.client("stepfunctions", region_name=REGION), *arns
@@ -455,12 +530,14 @@ class WorkflowRunner:
     def _reset_clients() -> None:
         # Clients cached by the handlers belong to a previous mock; start fresh.
         from image_updater import events, ledger, scheduler
+        from image_updater.integrations import cloudwatch
         from image_updater.integrations.appstream import client as appstream
 
         appstream.default_client.cache_clear()
         ledger.default_client.cache_clear()
         events.default_client.cache_clear()
         scheduler.default_client.cache_clear()
+        cloudwatch.default_client.cache_clear()
 
     def _deploy(self) -> tuple[str, str]:
         iam = boto3.client("iam", region_name=REGION)
@@ -503,6 +580,28 @@ def _history(execution_arn: str) -> list[dict[str, Any]]:
         return plain
 
     return [as_api_returns(event) for event in events]
+
+
+def set_alarm_state(sim: SimulatedAppStream, name: str, state: str) -> None:
+    """A CloudWatch metric alarm of the account (a canary's health signal), in `state`:
+    created in moto at every deployment, as AWS would keep it."""
+    sim.account_state.setdefault("alarms", {})[name] = state
+
+
+def _restore_alarms(sim: SimulatedAppStream) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    for name, state in sim.account_state.get("alarms", {}).items():
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="Rehearsal",
+            MetricName=name,
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="rehearsal")
 
 
 def _restore_ledger(table: Mapping[str, Any], sim: SimulatedAppStream) -> None:
@@ -832,6 +931,12 @@ def _simulated_waits(live: _Live) -> Iterator[None]:
     def job_in_its_slot(self: Any, env: Any, job: Any) -> None:
         # Each Map worker is one concurrency slot and runs its images one after the other.
         item = job.job_input
+        if isinstance(item, dict) and "outcome" in item and isinstance(item.get("image"), str):
+            # An image's roll-out (its update's result) starts once the run's steps are done.
+            live.clock.join_lanes()
+            live.clock.start_lane(item["image"], after=None)
+            original_job(self, env, job)
+            return
         image = item if isinstance(item, str) else _image_of(item)
         if image is not None:
             last_in_slot = live.run.last_in_slot
@@ -847,10 +952,73 @@ def _simulated_waits(live: _Live) -> Iterator[None]:
         live.clock.use_lane(_image_of(env.states.get_input()))
         original_retry(self, env)
 
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import (
+        Timestamp,
+    )
+
+    def timestamp_wait_seconds(self: Any, env: Any) -> int:
+        # "Wait until" counts from the simulated now, not the machine's.
+        live.clock.use_lane(_image_of(env.states.get_input()))
+        self.string.eval(env=env)
+        text = env.stack.pop()
+        moment = self._from_timestamp_string(timestamp=text)
+        if moment is None:
+            from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+                FailureEventException,
+            )
+
+            raise FailureEventException(self._create_failure_event(env, text))
+        now = live.clock.now().astimezone(UTC).replace(tzinfo=None)
+        return max(0, int((moment - now).total_seconds()))
+
     with (
+        mock.patch.object(Timestamp, "_get_wait_seconds", timestamp_wait_seconds),
+        _callbacks_answered_by_the_run(live),
         mock.patch.object(WaitFunction, "_wait_interval", wait_interval),
         mock.patch.object(retrier_decl, "time", _RetrySleep),
         mock.patch.object(retrier_decl.RetrierDecl, "_eval_body", retry_in_the_images_lane),
         mock.patch.object(iteration_worker.IterationWorker, "_eval_job", job_in_its_slot),
+    ):
+        yield
+
+
+@contextmanager
+def _callbacks_answered_by_the_run(live: _Live) -> Iterator[None]:
+    """A task waiting for its token is handed to the run (`DeployedAccount.run`), which lets
+    its listener answer through the API, or lets it time out on the simulated clock."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback,
+    )
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeTimedOut
+
+    def wait_for_token(
+        self: Any, env: Any, timeout_seconds: int, callback_endpoint: Any, heartbeat_endpoint: Any
+    ) -> Any:
+        image = _image_of(env.states.get_input())
+        live.clock.use_lane(image)
+        execution = env.states.context_object.context_object_data["Execution"]["Id"]
+        request = ApprovalRequest(
+            token=callback_endpoint.callback_id,
+            image=image,
+            execution_arn=execution,
+            timeout_seconds=timeout_seconds,
+            endpoint=callback_endpoint,
+            clock=live.clock,
+        )
+        recorder = live.run
+        with recorder.lock:
+            recorder.waiting.append(request)
+            recorder.approvals.append(request)
+        while True:
+            outcome = callback_endpoint.wait(timeout=0.02)
+            if outcome is not None:
+                live.clock.use_lane(image)
+                return outcome
+            if request.expired.is_set():
+                live.clock.use_lane(image)
+                return CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
+
+    with mock.patch.object(
+        callback.StateTaskServiceCallback, "_eval_wait_for_task_token", wait_for_token
     ):
         yield

@@ -4,6 +4,8 @@
                             [--profile P] [--region R]
     python -m tools.run_now --execution ARN     # follow a run started earlier
     python -m tools.run_now --resume-schedule   # after the breaker paused the schedule
+    python -m tools.run_now approve|reject EXECUTION_ARN [--image ROOT] [--reason TEXT]
+    python -m tools.run_now rollback --fleet NAME   # see tools/rollout_commands.py
 
 Finds the state machine from the stack's outputs, starts a run for every configured image
 (or the ones named) and shows each image's progress until the run ends. `--dry-run` only
@@ -68,6 +70,7 @@ from image_updater.errors import ImageUpdaterError
 from image_updater.ledger import Ledger
 from image_updater.scheduler import DEFAULT_GROUP, ENABLED, Schedule, SchedulerClient
 from infra.workflow import states
+from tools import rollout_commands
 
 DEFAULT_STACK = "AppStreamImageUpdater"
 OK, RUN_FAILED, USAGE, ENVIRONMENT, STOPPED_FOLLOWING = 0, 1, 2, 3, 4
@@ -638,6 +641,9 @@ def main(
     *,
     session_factory: SessionFactory = boto3.Session,
 ) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in rollout_commands.COMMANDS:
+        return rollout_commands.main(argv, out, session_factory=session_factory)
     args = parser().parse_args(argv)
     try:
         return run(args, out, session_factory)

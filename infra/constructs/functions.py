@@ -23,7 +23,8 @@ _DEFAULT_TIMEOUT = Duration.seconds(30)
 
 
 class UpdaterFunctions(Construct):
-    """plan, check, create, poll, report, retain and breaker; IAM is granted by the stack."""
+    """plan, check, create, poll, report, retain and breaker, and the roll-out's steps; IAM
+    is granted by the stack."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: UpdaterConfig) -> None:
         super().__init__(scope, construct_id)
@@ -70,6 +71,44 @@ class UpdaterFunctions(Construct):
         self.breaker.add_environment(
             "MAX_CONSECUTIVE_FAILED_RUNS", str(config.max_consecutive_failed_runs)
         )
+        # The roll-out to fleets (infra/workflow/rollout.py).
+        self.rollout_plan = self._function(
+            "RolloutPlan",
+            "rollout_plan",
+            "Finds the fleets tagged to follow a lineage and plans the roll-out",
+            timeout=Duration.minutes(2),
+        )
+        self.rollout_fleets = self._function(
+            "RolloutFleets",
+            "rollout_fleets",
+            "Puts tagged fleets on a new image, or canaries back on their previous one",
+            timeout=Duration.minutes(2),
+        )
+        self.rollout_health = self._function(
+            "RolloutHealth", "rollout_health", "Checks the canary fleets and their alarms"
+        )
+        self.rollout_approval = self._function(
+            "RolloutApproval",
+            "rollout_approval",
+            "Announces that a roll-out waits for a person's approval",
+        )
+        self.rollout_window = self._function(
+            "RolloutWindow", "rollout_window", "Finds when production fleets may change"
+        )
+        self.rollout_report = self._function(
+            "RolloutReport", "rollout_report", "Writes the roll-out's e-mails"
+        )
+        rollout_settings = {
+            "CANARY_SOAK_HOURS": str(config.canary_soak_hours),
+            "CANARY_ALARM_NAMES": json.dumps(list(config.canary_alarm_names)),
+            "REQUIRE_APPROVAL": "true" if config.require_approval else "false",
+            "APPROVAL_TIMEOUT_HOURS": str(config.approval_timeout_hours),
+            "ROLLOUT_WINDOW": config.rollout_window,
+            "SCHEDULE_TIMEZONE": config.schedule_timezone,
+        }
+        for function in (self.rollout_health, self.rollout_window, self.rollout_report):
+            for key, value in rollout_settings.items():
+                function.add_environment(key, value)
 
     @property
     def all(self) -> tuple[lambda_.Function, ...]:
@@ -81,6 +120,18 @@ class UpdaterFunctions(Construct):
             self.report,
             self.retain,
             self.breaker,
+            *self.rollout,
+        )
+
+    @property
+    def rollout(self) -> tuple[lambda_.Function, ...]:
+        return (
+            self.rollout_plan,
+            self.rollout_fleets,
+            self.rollout_health,
+            self.rollout_approval,
+            self.rollout_window,
+            self.rollout_report,
         )
 
     def _function(

@@ -30,6 +30,7 @@ from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.breaker import RecordForTheBreaker
 from infra.workflow.notify import ReportAndSend
+from infra.workflow.rollout import RollOutOneImage, rollout_hours
 from infra.workflow.tasks import invoke
 from infra.workflow.update_image import UpdateOneImage
 
@@ -41,7 +42,9 @@ def execution_timeout(config: UpdaterConfig) -> Duration:
     """Images are processed `maxConcurrentUpdates` at a time; each batch may take up to
     `maxUpdateHours` plus retries. Reaching this timeout is itself alarmed and e-mailed."""
     batches = math.ceil(len(config.image_names) / config.max_concurrent_updates)
-    return Duration.hours(batches * (config.max_update_hours + _BATCH_SLACK_HOURS))
+    updates = batches * (config.max_update_hours + _BATCH_SLACK_HOURS)
+    # The roll-outs run side by side after the updates: the longest one is what they add.
+    return Duration.hours(updates + rollout_hours(config))
 
 
 class UpdateWorkflow(Construct):
@@ -109,6 +112,43 @@ class UpdateWorkflow(Construct):
             parameters={**carried, "anyFailed.$": "States.ArrayContains($.failed, true)"},
         )
         breaker = RecordForTheBreaker(self, "Breaker", breaker=functions.breaker, topic=topic)
+        # After the breaker: a roll-out waiting days for its approval neither holds an update
+        # slot nor counts toward the breaker (a roll-out is not an update that failed).
+        roll_out_each_image = sfn.Map(
+            self,
+            states.ROLL_OUT_EACH_IMAGE,
+            items_path="$.results",
+            item_selector={
+                "rootImageName.$": "$$.Map.Item.Value.image",
+                "result.$": "$$.Map.Item.Value",
+                "executionId.$": "$$.Execution.Id",
+            },
+            result_path="$.rollouts",
+        )
+        roll_out_each_image.item_processor(
+            RollOutOneImage(
+                self, "RollOutOneImage", config=config, functions=functions, topic=topic
+            )
+        )
+        rollouts_carried = {**carried, "anyFailed.$": "$.anyFailed"}
+        list_rollout_failures = sfn.Pass(
+            self,
+            states.LIST_ROLLOUT_FAILURES,
+            parameters={
+                **rollouts_carried,
+                "rollouts.$": "$.rollouts",
+                "rolloutFailures.$": "$.rollouts[*].failed",
+            },
+        )
+        summarize_rollouts = sfn.Pass(
+            self,
+            states.SUMMARIZE_THE_ROLLOUTS,
+            parameters={
+                **rollouts_carried,
+                "rollouts.$": "$.rollouts",
+                "anyRolloutFailed.$": "States.ArrayContains($.rolloutFailures, true)",
+            },
+        )
         all_done = (
             sfn.Choice(self, states.DID_EVERY_IMAGE_SUCCEED)
             .when(
@@ -120,6 +160,15 @@ class UpdateWorkflow(Construct):
                     cause="At least one image failed to update; each failure was e-mailed.",
                 ),
             )
+            .when(
+                sfn.Condition.boolean_equals("$.anyRolloutFailed", True),
+                sfn.Fail(
+                    self,
+                    states.A_ROLLOUT_FAILED,
+                    error="RolloutFailed",
+                    cause="A roll-out to fleets failed or was rolled back; each was e-mailed.",
+                ),
+            )
             .otherwise(sfn.Succeed(self, states.ALL_IMAGES_DONE))
         )
         definition = (
@@ -127,6 +176,9 @@ class UpdateWorkflow(Construct):
             .next(list_failures)
             .next(summarize)
             .next(breaker)
+            .next(roll_out_each_image)
+            .next(list_rollout_failures)
+            .next(summarize_rollouts)
             .next(all_done)
         )
 

@@ -34,9 +34,12 @@ class ReportAndSend(sfn.StateMachineFragment):
         report: lambda_.IFunction,
         topic: sns.ITopic,
         for_refusal: bool = False,
+        label: str = "",
     ) -> None:
+        """`label` tells this use's states apart from another's (state names are unique in
+        the whole state machine); a refusal has its own."""
         super().__init__(scope, construct_id)
-        label = states.REFUSAL_LABEL if for_refusal else ""
+        label = states.REFUSAL_LABEL if for_refusal else label
         write = invoke(
             self,
             states.WRITE_THE_EMAIL + label,

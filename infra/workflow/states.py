@@ -40,6 +40,45 @@ PAUSE_EMAIL_NOT_SENT = "Pause e-mail not sent"
 SCHEDULE_LEFT_AS_IT_WAS = "Schedule left as it was"
 BREAKER_FAILED = "Breaker failed"
 
+# --- the roll-out to fleets: after the breaker, one branch per image the run built ---------
+ROLL_OUT_EACH_IMAGE = "Roll out each new image"
+NEW_IMAGE_TO_ROLL_OUT = "New image to roll out?"
+NOTHING_TO_ROLL_OUT = "Nothing to roll out"
+FIND_THE_FLEETS = "Find the fleets"
+FLEETS_TO_UPDATE = "Fleets to update?"
+NO_FLEET_FOLLOWS = "No fleet follows the lineage"
+UPDATE_THE_CANARIES = "Update the canary fleets"
+DID_EVERY_CANARY_TAKE_IT = "Did every canary take it?"
+WRITE_THE_CANARY_EMAIL = "Write the canary e-mail"
+SEND_THE_CANARY_EMAIL = "Send the canary e-mail"
+SOAK_THE_CANARIES = "Soak the canaries"
+CHECK_THE_CANARIES = "Check the canaries"
+CANARIES_HEALTHY = "Canaries healthy?"
+ROLL_BACK_THE_CANARIES = "Roll the canaries back"
+APPROVAL_NEEDED = "Approval needed?"
+WRITE_THE_APPROVAL_REQUEST = "Write the approval request"
+SEND_THE_APPROVAL_REQUEST = "Send the approval request"
+WAIT_FOR_APPROVAL = "Wait for approval"
+APPROVED = "Approved?"
+ROLLOUT_REJECTED = "Rejected"
+APPROVAL_TIMED_OUT = "Approval timed out"
+FIND_THE_WINDOW = "Find the production window"
+WAIT_FOR_THE_WINDOW = "Wait for the production window"
+UPDATE_THE_PRODUCTION_FLEETS = "Update the production fleets"
+ROLLOUT_STOPPED = "Roll-out stopped"
+ROLLOUT_LABEL = " (roll-out)"
+LIST_ROLLOUT_FAILURES = "List roll-out failures"
+SUMMARIZE_THE_ROLLOUTS = "Summarize the roll-outs"
+A_ROLLOUT_FAILED = "A roll-out failed"
+# The roll-out's steps that call AppStream (and CloudWatch): transient errors retried.
+ROLLOUT_APPSTREAM_TASKS = (
+    FIND_THE_FLEETS,
+    UPDATE_THE_CANARIES,
+    CHECK_THE_CANARIES,
+    ROLL_BACK_THE_CANARIES,
+    UPDATE_THE_PRODUCTION_FLEETS,
+)
+
 # --- e-mail (one set per use: the image's, and a refused run's with a label) ----------------
 WRITE_THE_EMAIL = "Write the e-mail"
 SEND_THE_EMAIL = "Send the e-mail"

@@ -80,12 +80,17 @@ class ScheduleUnavailable(ImageUpdaterError):
     or changed its own schedule (the breaker pausing it, or run-now resuming it)."""
 
 
+class AlarmsUnavailable(ImageUpdaterError):
+    """CloudWatch throttled or could not be reached while the canaries' alarms were read."""
+
+
 # Grouped by how the state machine treats them.
 TRANSIENT_ERRORS = (
     AppStreamBusy.__name__,
     AppStreamThrottled.__name__,
     AppStreamUnreachable.__name__,
     LedgerUnavailable.__name__,
+    AlarmsUnavailable.__name__,
 )
 QUOTA_ERRORS = (UpdateQuotaExceeded.__name__, UpdateSlotsBusy.__name__)
 # How Step Functions names a Lambda function that ran out of time (the name depends on the

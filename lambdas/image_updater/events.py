@@ -39,6 +39,25 @@ UPDATE_UNCONFIRMED = "Image Update Unconfirmed"
 IMAGES_DELETED = "Images Deleted"
 SCHEDULE_PAUSED = "Schedule Paused"
 SCHEDULE_RESUMED = "Schedule Resumed"
+# The roll-out to fleets.
+CANARY_FLEETS_UPDATED = "Canary Fleets Updated"
+CANARY_ROLLED_BACK = "Canary Rolled Back"
+APPROVAL_REQUESTED = "Rollout Approval Requested"
+ROLLOUT_APPROVED = "Rollout Approved"
+ROLLOUT_REJECTED = "Rollout Rejected"
+APPROVAL_TIMED_OUT = "Rollout Approval Timed Out"
+PRODUCTION_FLEETS_UPDATED = "Production Fleets Updated"
+FLEET_ROLLED_BACK = "Fleet Rolled Back"
+ROLLOUT_DETAIL_TYPES = (
+    CANARY_FLEETS_UPDATED,
+    CANARY_ROLLED_BACK,
+    APPROVAL_REQUESTED,
+    ROLLOUT_APPROVED,
+    ROLLOUT_REJECTED,
+    APPROVAL_TIMED_OUT,
+    PRODUCTION_FLEETS_UPDATED,
+    FLEET_ROLLED_BACK,
+)
 DETAIL_TYPES = (
     UPDATE_STARTED,
     UPDATE_SUCCEEDED,
@@ -48,6 +67,7 @@ DETAIL_TYPES = (
     IMAGES_DELETED,
     SCHEDULE_PAUSED,
     SCHEDULE_RESUMED,
+    *ROLLOUT_DETAIL_TYPES,
 )
 
 # `outcome` of the events that are not an image's final outcome.
@@ -139,6 +159,7 @@ def _error_code(error: Exception) -> str:
 def _resources(detail: Mapping[str, Any]) -> list[str]:
     arns = [detail.get("newImageArn")]
     arns += [image.get("arn") for image in detail.get("deletedImages") or ()]
+    arns += [fleet.get("fleetArn") for fleet in detail.get("fleets") or ()]
     return [arn for arn in arns if isinstance(arn, str) and arn]
 
 
@@ -309,5 +330,43 @@ def schedule_resumed(
         "consecutiveFailedRuns": 0,
         "executionArn": execution_arn,
         "outcome": RESUMED,
+        "reason": shortened(reason, REASON_MAX) if reason else None,
+    }
+
+
+# --- the roll-out ----------------------------------------------------------------------------
+
+
+def fleet_change(
+    detail_type_outcome: str,
+    *,
+    root: str,
+    new_image_name: str | None,
+    new_image_arn: str | None,
+    execution_arn: str | None,
+    stage: str | None,
+    fleets: Sequence[Mapping[str, Any]] = (),
+    reason: str | None = None,
+    by: str | None = None,
+) -> dict[str, Any]:
+    """A roll-out step: `fleets` are {"fleet", "fleetArn", "previousImage"} (what each ran
+    before, its rollback target); `by` is who approved, rejected or rolled back."""
+    return {
+        "image": root,
+        "lineageRoot": root,
+        "newImageName": new_image_name,
+        "newImageArn": new_image_arn,
+        "executionArn": execution_arn,
+        "outcome": detail_type_outcome,
+        "stage": stage,
+        "fleets": [
+            {
+                "fleet": f.get("fleet"),
+                "fleetArn": f.get("fleetArn"),
+                "previousImage": f.get("previousImage"),
+            }
+            for f in list(fleets)[:DELETED_IMAGES_MAX]
+        ],
+        "by": by,
         "reason": shortened(reason, REASON_MAX) if reason else None,
     }

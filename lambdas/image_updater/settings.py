@@ -52,3 +52,26 @@ class BreakerSettings:
         if limit == 0:  # off: the function is given neither the schedule nor the ledger
             return cls(limit)
         return cls(limit, os.environ["SCHEDULE_NAME"], os.environ["SCHEDULE_GROUP"])
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    """The roll-out's settings (the roll-out's functions only)."""
+
+    canary_soak_hours: int
+    canary_alarm_names: tuple[str, ...]
+    require_approval: bool
+    approval_timeout_hours: int
+    rollout_window: str  # "immediately" or cron(...), in `timezone`
+    timezone: str
+
+    @classmethod
+    def from_env(cls) -> RolloutSettings:
+        return cls(
+            canary_soak_hours=int(os.environ["CANARY_SOAK_HOURS"]),
+            canary_alarm_names=tuple(json.loads(os.environ["CANARY_ALARM_NAMES"])),
+            require_approval=os.environ["REQUIRE_APPROVAL"] == "true",
+            approval_timeout_hours=int(os.environ["APPROVAL_TIMEOUT_HOURS"]),
+            rollout_window=os.environ["ROLLOUT_WINDOW"],
+            timezone=os.environ["SCHEDULE_TIMEZONE"],
+        )

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from image_updater.domain import naming
+from image_updater.rollout.window import WindowError, parse_window
 from infra import config
 from infra.config import ConfigError, UpdaterConfig, load_config
 
@@ -42,7 +43,9 @@ def test_defaults_come_from_cdk_json_and_are_valid() -> None:
     assert loaded.image_names == tuple(defaults["imageNames"])
     assert loaded.notification_emails == tuple(defaults["notificationEmails"])
     assert dict(loaded.new_image_tags) == defaults["newImageTags"]
-    scalars = set(config.KEYS) - {"imageNames", "notificationEmails", "newImageTags"}
+    assert loaded.canary_alarm_names == tuple(defaults["canaryAlarmNames"])
+    lists = {"imageNames", "notificationEmails", "newImageTags", "canaryAlarmNames"}
+    scalars = set(config.KEYS) - lists
     for key in scalars:
         assert getattr(loaded, config.KEYS[key]) == defaults[key], key
 
@@ -162,6 +165,29 @@ def test_config_is_immutable_and_hashable() -> None:
         ("maxConsecutiveFailedRuns", " 10 ", 10),
         ("maxConsecutiveFailedRuns", 3.0, 3),
         ("logRetentionDays", "365", 365),
+        ("canarySoakHours", "0", 0),
+        ("canarySoakHours", " 168 ", 168),
+        ("canarySoakHours", 48.0, 48),
+        ("canaryAlarmNames", "FleetErrors, Capacity low ,", ("FleetErrors", "Capacity low")),
+        ("canaryAlarmNames", '["a,b", " padded "]', ("a,b", " padded ")),
+        ("canaryAlarmNames", ["FleetErrors"], ("FleetErrors",)),
+        ("canaryAlarmNames", "", ()),
+        ("canaryAlarmNames", ["a" * 255], ("a" * 255,)),
+        (
+            "canaryAlarmNames",
+            [f"Alarm{i}" for i in range(100)],
+            tuple(f"Alarm{i}" for i in range(100)),
+        ),
+        ("canaryAlarmNames", ["Fleet", "fleet"], ("Fleet", "fleet")),  # names are case-sensitive
+        ("requireApproval", "false", False),
+        ("requireApproval", " TRUE ", True),
+        ("requireApproval", False, False),
+        ("approvalTimeoutHours", "1", 1),
+        ("approvalTimeoutHours", "720", 720),
+        ("rolloutWindow", "Immediately", "immediately"),
+        ("rolloutWindow", " IMMEDIATELY ", "immediately"),
+        ("rolloutWindow", "cron(0 22 ? * SAT *)", "cron(0 22 ? * SAT *)"),
+        ("rolloutWindow", " cron(30 1 * * ? *) ", "cron(30 1 * * ? *)"),
     ],
 )
 def test_string_and_native_forms_parse(key: str, raw: object, expected: object) -> None:
@@ -278,6 +304,63 @@ REJECTED = [
     ("maxConsecutiveFailedRuns", "-1", ["-1", "between 0 and 10"]),
     ("maxConsecutiveFailedRuns", "three", ["'three'", "must be an integer"]),
     ("maxConsecutiveFailedRuns", False, ["False", "not a boolean"]),
+    ("canarySoakHours", 169, ["169", "between 0 and 168"]),
+    ("canarySoakHours", "-1", ["-1", "between 0 and 168"]),
+    ("canarySoakHours", "1.5", ["'1.5'", "must be an integer"]),
+    ("canarySoakHours", True, ["True", "not a boolean"]),
+    (
+        "canaryAlarmNames",
+        [f"Alarm{i}" for i in range(101)],
+        ["101 names, at most 100 allowed (DescribeAlarms takes at most 100 AlarmNames)"],
+    ),
+    (
+        "canaryAlarmNames",
+        ["a" * 256],
+        ["'" + "a" * 256 + "'", "must be a CloudWatch alarm name: 1 to 255 UTF-8 characters"],
+    ),
+    ("canaryAlarmNames", '[""]', ["'' must be a CloudWatch alarm name"]),
+    ("canaryAlarmNames", ["Fleet\nErrors"], ["'Fleet\\nErrors'", "no control characters"]),
+    ("canaryAlarmNames", ["Fleet\x00"], ["'Fleet\\x00'", "no control characters"]),
+    ("canaryAlarmNames", ["Del\x7f"], ["'Del\\x7f'", "no control characters"]),
+    ("canaryAlarmNames", '["Half \\ud800"]', ["'Half \\ud800'", "UTF-8"]),
+    ("canaryAlarmNames", "FleetErrors,FleetErrors", ["'FleetErrors' is listed more than once"]),
+    ("canaryAlarmNames", 5, ["5", "list of strings"]),
+    ("canaryAlarmNames", '["Alarm", 2]', ["list of strings"]),
+    ("requireApproval", "yes", ["'yes'", "true or false"]),
+    ("requireApproval", 1, ["1", "true or false"]),
+    ("approvalTimeoutHours", 0, ["0", "between 1 and 720"]),
+    ("approvalTimeoutHours", "721", ["721", "between 1 and 720"]),
+    ("approvalTimeoutHours", "3 days", ["'3 days'", "must be an integer"]),
+    (
+        "rolloutWindow",
+        "weekends",
+        [
+            "'weekends' must be 'immediately' or "
+            "'cron(minutes hours day-of-month month day-of-week year)'"
+        ],
+    ),
+    ("rolloutWindow", "rate(1 day)", ["'rate(1 day)' must be 'immediately' or 'cron("]),
+    ("rolloutWindow", "CRON(0 3 * * ? *)", ["must be 'immediately' or 'cron("]),
+    ("rolloutWindow", "", ["'' must be 'immediately'"]),
+    ("rolloutWindow", True, ["True", "must be a string"]),
+    ("rolloutWindow", "cron(0 3 * * ?)", ["'cron(0 3 * * ?)' must have 6 fields", "not 5"]),
+    ("rolloutWindow", "cron(0 3 * * * *)", ["'?' in exactly one of day-of-month and day-of-week"]),
+    (
+        "rolloutWindow",
+        "cron(0 24 * * ? *)",
+        ["has '24' in its hours field: 24 must be between 0 and 23"],
+    ),
+    ("rolloutWindow", "cron(0 3 ? * MON/2 *)", ["characters not allowed in its day-of-week field"]),
+    (
+        "rolloutWindow",
+        "cron(0 3 ? DEC-JAN * *)",
+        ["'DEC-JAN' in its month field", "from the lower"],
+    ),
+    (
+        "rolloutWindow",
+        "cron(0 3 * * ? 2200)",
+        ["'2200' in its year field", "between 1970 and 2199"],
+    ),
 ]
 
 
@@ -406,6 +489,131 @@ def test_cron_values_outside_their_field_or_form_are_refused(
 def test_every_documented_cron_form_within_its_bounds_is_accepted(expression: str) -> None:
     # When / Then the expression loads as written
     assert load_config({"scheduleExpression": expression}).schedule_expression == expression
+
+
+# --- rolloutWindow: the schedule's cron grammar, without run spacing and the L, W and # forms -----
+
+UNSUPPORTED = "the L, W and # forms are not supported here: list the days instead"
+
+
+@pytest.mark.parametrize(
+    ("expression", "item", "field"),
+    [
+        ("cron(0 3 L * ? *)", "L", "day-of-month"),
+        ("cron(0 3 LW * ? *)", "LW", "day-of-month"),
+        ("cron(0 3 L-3 * ? *)", "L-3", "day-of-month"),
+        ("cron(0 3 15W * ? *)", "15W", "day-of-month"),
+        ("cron(0 3 1,L * ? *)", "L", "day-of-month"),
+        ("cron(0 3 ? * L *)", "L", "day-of-week"),
+        ("cron(0 3 ? * 6L *)", "6L", "day-of-week"),
+        ("cron(0 3 ? * fril *)", "fril", "day-of-week"),
+        ("cron(0 3 ? * 2#1 *)", "2#1", "day-of-week"),
+        ("cron(0 3 ? * MON#5 *)", "MON#5", "day-of-week"),
+        ("cron(0 3 ? * SUN,2#1 *)", "2#1", "day-of-week"),
+        # out of bounds too: the form is what is refused
+        ("cron(0 3 32W * ? *)", "32W", "day-of-month"),
+        ("cron(0 3 ? * 2#6 *)", "2#6", "day-of-week"),
+    ],
+)
+def test_rollout_window_refuses_the_l_w_and_hash_forms_naming_them(
+    expression: str, item: str, field: str
+) -> None:
+    # Given a form the schedule accepts (or would check the bounds of)
+    # When it is the roll-out window
+    problems = problems_of({"rolloutWindow": expression})
+
+    # Then the key, the expression, the item and what to do instead
+    assert problems == (
+        f"rolloutWindow: {expression!r} has {item!r} in its {field} field: {UNSUPPORTED}",
+    )
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(* * * * ? *)",  # every minute: no spacing rule for a window
+        "cron(*/5 9-17 ? * MON-FRI *)",
+        "cron(0,30 22 ? * sat,SUN *)",
+        "cron(0 2 1,15 * ? *)",
+        "cron(0 2 29 2 ? *)",
+        "cron(0 3 1/10 JAN/3 ? 2026/2)",
+        "cron(59 23 31 dec ? 2199)",
+        "cron(0 0 ? * WED *)",  # W, but of a weekday name
+        "cron(0 3 ? * 1-7 1970-2199)",
+    ],
+)
+def test_rollout_window_takes_the_rest_of_the_grammar_at_any_spacing(expression: str) -> None:
+    # When / Then it loads as written, and the Lambda-side evaluator parses it
+    assert load_config({"rolloutWindow": expression}).rollout_window == expression
+    assert parse_window(expression) is not None
+
+
+def test_rollout_window_problems_are_reported_together_in_field_order() -> None:
+    # Given two bad fields
+    expression = "cron(61 3 L * ? *)"
+
+    # When / Then each is reported
+    assert problems_of({"rolloutWindow": expression}) == (
+        f"rolloutWindow: {expression!r} has '61' in its minutes field: 61 must be between 0 and 59",
+        f"rolloutWindow: {expression!r} has 'L' in its day-of-month field: {UNSUPPORTED}",
+    )
+
+
+def test_the_schedule_still_takes_the_l_w_and_hash_forms_and_the_window_not_the_spacing() -> None:
+    # Given the same expressions for both keys
+    forms = "cron(0 3 ? * 6L *)"
+    dense = "cron(*/5 * * * ? *)"
+
+    # When / Then each key keeps its own rules
+    assert load_config({"scheduleExpression": forms}).schedule_expression == forms
+    assert problems_of({"rolloutWindow": forms})
+    assert load_config({"rolloutWindow": dense}).rollout_window == dense
+    assert problems_of({"scheduleExpression": dense})
+
+
+WINDOW_TOKENS = [
+    *("*", "?", "", "0", "1", "5", "7", "12", "23", "29", "31", "59", "60", "1970", "2026"),
+    *("2199", "2200", "JAN", "dec", "Jul", "MON", "sun", "WED", "fri", "L", "LW", "L-3", "15W"),
+    *("W", "6L", "2#1", "MON#2", "#", "*/5", "5/10", "1-5", "5-1", "MON-FRI", "JAN-MAR"),
+    *("1-7/2", "*/0", "*/a", "a", "1-", "-1", "1--2", "00", "\u0661", "\u017fun", "fr\u0131"),
+    *("MON/2", "*/2", "2/3", "?/2", "L/2", "1#", "W5", "15w", "l", "6l", "*-5"),
+]
+window_field = st.lists(st.sampled_from(WINDOW_TOKENS), min_size=1, max_size=2).map(",".join)
+
+
+@st.composite
+def window_expressions(draw: st.DrawFn) -> str:
+    """A valid window, often with one field (or the field count) broken, so that each rule is
+    met on its own, including by expressions that are valid but for one item."""
+    fields = draw(window_crons())[len("cron(") : -1].split(" ")
+    broken = draw(st.integers(0, 7))  # 0-5: that field; 6: the count; 7: none
+    if broken < len(fields):
+        fields[broken] = draw(window_field)
+    elif broken == len(fields):
+        fields = fields[:-1] if draw(st.booleans()) else [*fields, "*"]
+    return f"cron({' '.join(fields)})"
+
+
+@settings(max_examples=400, deadline=None)
+@given(window_expressions())
+def test_the_synth_accepts_exactly_the_windows_the_lambda_evaluator_parses(
+    expression: str,
+) -> None:
+    # Given any expression, valid or not
+    try:
+        loaded: str | None = load_config({"rolloutWindow": expression}).rollout_window
+    except ConfigError as error:
+        assert all(problem.startswith("rolloutWindow: ") for problem in error.problems)
+        loaded = None
+    try:
+        window = parse_window(expression)
+    except WindowError:
+        window = None
+
+    # Then both accept it or both refuse it: nothing deploys that the Lambda cannot read
+    assert (loaded is None) == (window is None)
+    if window is not None:
+        assert window.expression == loaded
 
 
 def smallest_gap_by_enumeration(minutes: set[int], hours: set[int]) -> int:
@@ -581,11 +789,43 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         "logExecutionData": draw(st.booleans()),
         "keepImages": draw(st.integers(0, 5)),
         "maxConsecutiveFailedRuns": draw(st.integers(0, 10)),
+        "canarySoakHours": draw(st.integers(0, 168)),
+        "canaryAlarmNames": tuple(draw(st.lists(alarm_names, max_size=5, unique=True))),
+        "requireApproval": draw(st.booleans()),
+        "approvalTimeoutHours": draw(st.integers(1, 720)),
+        "rolloutWindow": draw(st.just("immediately") | window_crons()),
     }
+
+
+# Alarm names the comma-separated form can spell too: no commas, no surrounding spaces, not JSON.
+alarm_names = (
+    st.text(
+        st.characters(categories=("L", "N", "P", "S", "Zs"), exclude_characters=",["),
+        min_size=1,
+        max_size=40,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@st.composite
+def window_crons(draw: st.DrawFn) -> str:
+    """Roll-out windows: any spacing, the days listed (no L, W or #)."""
+    day_of_month, day_of_week = draw(
+        st.sampled_from([("?", "*"), ("?", "MON-FRI"), ("?", "sat,SUN"), ("*", "?"), ("1,15", "?")])
+    )
+    minutes = draw(st.sampled_from(["0", "*", "*/5", "0,30", "10-20", "45/5"]))
+    hours = draw(st.sampled_from(["3", "*", "22", "0-5", "*/6"]))
+    month = draw(st.sampled_from(["*", "JAN", "jan-jun", "1,7"]))
+    year = draw(st.sampled_from(["*", "2026", "2026-2030"]))
+    return f"cron({minutes} {hours} {day_of_month} {month} {day_of_week} {year})"
 
 
 def as_cli_string(value: object, draw: st.DrawFn) -> object:
     """How `cdk deploy -c key=value` could spell `value`."""
+    if value == "immediately":
+        return draw(st.sampled_from(["immediately", "IMMEDIATELY", " Immediately "]))
     if isinstance(value, bool):
         return draw(st.sampled_from([str(value).lower(), str(value), str(value).upper()]))
     if isinstance(value, int):
@@ -724,6 +964,32 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
     "logExecutionData": NOT_BOOLEANS,
     "keepImages": st.one_of(st.integers(max_value=-1), st.integers(min_value=6)),
     "maxConsecutiveFailedRuns": out_of(config.MAX_CONSECUTIVE_FAILED_RUNS),
+    "canarySoakHours": out_of(config.CANARY_SOAK_HOURS),
+    "canaryAlarmNames": st.one_of(
+        st.just([""]),
+        st.integers(256, 400).map(lambda n: ["a" * n]),
+        st.builds(
+            with_bad_character, alarm_names, st.sampled_from([*map(chr, range(32)), "\x7f"])
+        ).map(lambda name: [name]),
+        alarm_names.map(lambda name: [name, name]),
+        st.integers(101, 150).map(lambda n: [f"Alarm{i}" for i in range(n)]),
+        st.lists(st.integers(), min_size=1),
+        st.integers(),
+    ),
+    "requireApproval": NOT_BOOLEANS,
+    "approvalTimeoutHours": out_of(config.APPROVAL_TIMEOUT_HOURS),
+    "rolloutWindow": st.one_of(
+        st.sampled_from(["L", "LW", "L-2", "10W"]).map(lambda d: f"cron(0 3 {d} * ? *)"),
+        st.sampled_from(["L", "6L", "2#1", "FRI#3"]).map(lambda d: f"cron(0 3 ? * {d} *)"),
+        st.integers(1, 9).filter(lambda n: n != 6).map(lambda n: f"cron({' '.join(['1'] * n)})"),
+        st.sampled_from(["1 *", "? ?", "* *", "1 MON"]).map(lambda d: f"cron(0 3 {d} * *)"),
+        st.integers(60, 999).map(lambda n: f"cron({n} 3 * * ? *)"),
+        st.sampled_from([0, *range(13, 99)]).map(lambda n: f"cron(0 3 ? {n} MON *)"),
+        st.text(max_size=30).filter(
+            lambda t: not t.strip().startswith("cron(") and t.strip().lower() != "immediately"
+        ),
+        st.integers(),
+    ),
 }
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from image_updater.errors import InvalidExecutionInput
 from image_updater.models import UpdateTask
 from image_updater.observability import Handler, instrumented, logger
+from image_updater.rollout.models import Rollout
 
 
 def task_step(step: Callable[[UpdateTask], UpdateTask]) -> Handler:
@@ -25,6 +27,35 @@ def task_step(step: Callable[[UpdateTask], UpdateTask]) -> Handler:
                 "state": result.image.state if result.image else None,
                 "polls": result.polls,
                 "outcome": result.outcome,
+            },
+        )
+        return result.to_event()
+
+    return handler
+
+
+def rollout_step(step: Callable[[Rollout, dict[str, Any]], Rollout]) -> Handler:
+    """A handler for a roll-out step: `{"task": <roll-out>, ...}` in, the next roll-out out
+    (the other keys of the event are the step's parameters, e.g. `action`)."""
+
+    @instrumented
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        if not isinstance(event, dict):
+            raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
+        rollout = Rollout.from_event(event.get("task"))
+        logger.append_keys(
+            image=rollout.root_image_name,
+            new_image=rollout.new_image_name,
+            execution_id=rollout.execution_id,
+        )
+        result = step(rollout, event)
+        logger.info(
+            "Roll-out step done",
+            extra={
+                "outcome": result.outcome,
+                "updated": [n.fleet for n in result.updated],
+                "not_updated": [n.fleet for n in result.not_updated],
+                "healthy": result.healthy,
             },
         )
         return result.to_event()

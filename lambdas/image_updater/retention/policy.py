@@ -7,6 +7,7 @@ An image is deleted only when ALL of these hold:
 - it is not the configured root image;
 - it is AVAILABLE or FAILED, and not among the newest `keepImages` AVAILABLE ones;
 - no fleet uses it (by name or ARN), no image builder was started from it;
+- no fleet the roll-out changed records it as its previous image (its rollback target);
 - it is not shared with another account;
 - it is not the source of an update in progress;
 - it was created at least a day ago.
@@ -34,6 +35,7 @@ class LineageImage:
     image_builders: tuple[str, ...] = ()
     shared_with: tuple[str, ...] = ()
     source_of_update: str | None = None  # the image being built from it, if any
+    rollback_for: tuple[str, ...] = ()  # fleets whose recorded previous image it is
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ def protection(candidate: LineageImage, root: str, now: datetime) -> str | None:
         return f"it is {image.state}"
     if candidate.fleets:
         return "in use by fleet " + ", ".join(candidate.fleets)
+    if candidate.rollback_for:
+        return "rollback target of fleet " + ", ".join(candidate.rollback_for)
     if candidate.image_builders:
         return "image builder " + ", ".join(candidate.image_builders) + " was started from it"
     if candidate.shared_with:

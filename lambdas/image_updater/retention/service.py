@@ -31,6 +31,7 @@ class ImageUsersPort(Protocol):
 
     def fleet_images(self) -> dict[str, list[str]]: ...
     def builder_images(self) -> dict[str, list[str]]: ...
+    def rollback_targets(self) -> dict[str, list[str]]: ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def lineage_images(root: str, images: RetentionPort, users: ImageUsersPort) -> l
     members = images.lineage_members(root)
     fleets = users.fleet_images()
     builders = users.builder_images()
+    targets = users.rollback_targets()
     building_from = {
         images.tags(m.arn).get(naming.SOURCE_IMAGE_TAG, ""): m.name
         for m in members
@@ -70,6 +72,7 @@ def lineage_images(root: str, images: RetentionPort, users: ImageUsersPort) -> l
                 tag_confirmed=tags.get(naming.LINEAGE_ROOT_TAG) == root,
                 fleets=tuple(fleets.get(member.name, []) + fleets.get(member.arn, [])),
                 image_builders=tuple(builders.get(member.arn, [])),
+                rollback_for=tuple(targets.get(member.name, []) + targets.get(member.arn, [])),
                 shared_with=tuple(images.shared_with(member.name)),
                 source_of_update=building_from.get(member.name),
             )

@@ -1,0 +1,112 @@
+"""What the roll-out's functions may do, and only that.
+
+UpdateFleet, TagResource and UntagResource are allowed only on fleets whose tag
+`AppStreamImageUpdater:Image` names one of the configured images: IAM checks the tag on the
+fleet itself (the Service Authorization Reference lists `aws:ResourceTag/${TagKey}` for the
+fleet resource of all three), so a fleet without it cannot be changed, whatever the code
+decides. Tagging is further limited to the one key the updater writes (its rollback record).
+UpdateFleet also names the image (an optional resource type of the action): any image, since
+a rollback may return a fleet to an image outside the lineage, even a shared or public one.
+DescribeFleets, DescribeImages and ListTagsForResource support no resource-level
+permissions; they only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Acknowledgment, ArnFormat, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+
+from image_updater.rollout.models import FOLLOWS_TAG, PREVIOUS_IMAGE_TAG
+
+READ_FLEETS = ("appstream:DescribeFleets", "appstream:ListTagsForResource")
+READ_IMAGES = ("appstream:DescribeImages", "appstream:ListTagsForResource")
+
+
+def _arn(stack: Stack, resource: str, name: str, account: str | None = None) -> str:
+    return stack.format_arn(
+        service="appstream",
+        resource=resource,
+        resource_name=name,
+        account=account,
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
+def tagged_fleets_condition(roots: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    return {"StringEquals": {f"aws:ResourceTag/{FOLLOWS_TAG}": list(roots)}}
+
+
+def grant_read_fleets(function: lambda_.Function, *, images: bool = False) -> None:
+    actions = sorted({*READ_FLEETS, *(READ_IMAGES if images else ())})
+    function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=["*"]))
+
+
+def grant_change_tagged_fleets(function: lambda_.Function, roots: Sequence[str]) -> None:
+    """UpdateFleet on the fleets tagged to follow `roots`; the rollback record on them."""
+    stack = Stack.of(function)
+    fleets = _arn(stack, "fleet", "*")
+    function.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["appstream:UpdateFleet"],
+            resources=[fleets],
+            conditions=tagged_fleets_condition(roots),
+        )
+    )
+    any_image = _arn(stack, "image", "*", account="*")
+    function.add_to_role_policy(
+        iam.PolicyStatement(actions=["appstream:UpdateFleet"], resources=[any_image])
+    )
+    function.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["appstream:TagResource", "appstream:UntagResource"],
+            resources=[fleets],
+            conditions={
+                **tagged_fleets_condition(roots),
+                "ForAllValues:StringEquals": {"aws:TagKeys": [PREVIOUS_IMAGE_TAG]},
+            },
+        )
+    )
+    _acknowledge(
+        function,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appstream:<AWS::Region>:"
+        "<AWS::AccountId>:fleet/*]",
+        f"UpdateFleet, TagResource and UntagResource only on fleets tagged {FOLLOWS_TAG} with "
+        "a configured image (aws:ResourceTag condition); tagging only the rollback record",
+    )
+    _acknowledge(
+        function,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appstream:<AWS::Region>:*:image/*]",
+        "UpdateFleet names the image a fleet goes to: a new image of the lineage, or on "
+        "rollback the fleet's previous image, which may be any image, shared or public",
+    )
+
+
+def grant_read_alarms(function: lambda_.Function, alarm_names: Sequence[str]) -> None:
+    """DescribeAlarms on the named alarms only (metric alarms: a composite alarm would need
+    the permission on "*")."""
+    if not alarm_names:
+        return
+    stack = Stack.of(function)
+    function.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["cloudwatch:DescribeAlarms"],
+            resources=[
+                stack.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name=name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+                for name in alarm_names
+            ],
+        )
+    )
+
+
+def _acknowledge(function: lambda_.Function, finding: str, reason: str) -> None:
+    if function.role is None:
+        raise ValueError(f"{function.node.path} has no role to acknowledge {finding} on")
+    Validations.of(function.role).acknowledge(Acknowledgment(id=finding, reason=reason))

@@ -1,0 +1,315 @@
+"""One new image's roll-out to the fleets that follow its lineage, as a fragment (the item
+processor of "Roll out each new image"):
+
+New image to roll out? -- no (no update, failed, dry run) --> Nothing to roll out
+Find the fleets -> Fleets to update?
+    none follows the lineage      -> No fleet follows the lineage
+    canaries first                -> Update the canary fleets -> Did every canary take it?
+                                        no  -> Roll the canaries back -> e-mail
+                                        yes -> canary e-mail -> Soak the canaries
+                                               -> Check the canaries -> Canaries healthy?
+                                                    no  -> Roll the canaries back -> e-mail
+                                                    yes -> production
+    production only               -> production
+    nothing can take it, or superseded -> e-mail
+production: [approval e-mail -> Wait for approval (task token, approvalTimeoutHours)
+             -> Approved?  no -> Rejected -> e-mail;  timed out -> Approval timed out -> e-mail]
+            -> Find the production window -> Wait for the production window
+            -> Update the production fleets -> e-mail
+any error (after retries) -> Roll-out stopped -> e-mail
+
+Fleets are read again at every step: tags an admin changes while a roll-out waits count.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from image_updater.errors import TRANSIENT_ERRORS
+from image_updater.handlers.rollout_fleets import (
+    ROLL_BACK_CANARIES,
+    UPDATE_CANARIES,
+    UPDATE_PRODUCTION,
+)
+from image_updater.models import SUCCEEDED
+from image_updater.rollout.models import (
+    APPROVAL_REQUESTED,
+    APPROVAL_TIMED_OUT,
+    APPROVED,
+    CANARIES_UPDATED,
+    CANARY_FIRST,
+    NO_FLEETS,
+    PRODUCTION_NEXT,
+    REJECTED,
+    ROLLOUT_FAILED,
+)
+from infra.config import UpdaterConfig
+from infra.constructs.functions import UpdaterFunctions
+from infra.workflow import states
+from infra.workflow.notify import ReportAndSend
+from infra.workflow.tasks import LAMBDA_SERVICE_ERRORS, invoke
+
+# A window further away than this is refused (the run would wait for it): monthly windows fit.
+WINDOW_MAX_DAYS = 32
+# Slack for the roll-out's own steps and their retries, beyond its waits.
+_ROLLOUT_SLACK_HOURS = 2
+
+
+def rollout_hours(config: UpdaterConfig) -> int:
+    """The longest one roll-out can take: the soak, the approval and the window's wait."""
+    approval = config.approval_timeout_hours if config.require_approval else 0
+    window = 0 if config.rollout_window == "immediately" else WINDOW_MAX_DAYS * 24
+    return config.canary_soak_hours + approval + window + _ROLLOUT_SLACK_HOURS
+
+
+class RollOutOneImage(sfn.StateMachineFragment):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: UpdaterConfig,
+        functions: UpdaterFunctions,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._topic = topic
+        self._report_fn = functions.rollout_report
+        report = ReportAndSend(
+            self, "Notify", report=functions.rollout_report, topic=topic, label=states.ROLLOUT_LABEL
+        )
+        stopped = sfn.Pass(
+            self,
+            states.ROLLOUT_STOPPED,
+            result=sfn.Result.from_string(ROLLOUT_FAILED),
+            result_path="$.outcome",
+        ).next(report)
+        self._stopped = stopped
+
+        find = self._appstream_step(
+            states.FIND_THE_FLEETS,
+            functions.rollout_plan,
+            task={
+                "rootImageName.$": "$.rootImageName",
+                "newImageName.$": "$.result.newImageName",
+                "executionId.$": "$.executionId",
+            },
+        )
+        update_canaries = self._appstream_step(
+            states.UPDATE_THE_CANARIES, functions.rollout_fleets, action=UPDATE_CANARIES
+        )
+        roll_back = self._appstream_step(
+            states.ROLL_BACK_THE_CANARIES, functions.rollout_fleets, action=ROLL_BACK_CANARIES
+        )
+        roll_back.next(report)
+        check = self._appstream_step(states.CHECK_THE_CANARIES, functions.rollout_health)
+        update_production = self._appstream_step(
+            states.UPDATE_THE_PRODUCTION_FLEETS, functions.rollout_fleets, action=UPDATE_PRODUCTION
+        )
+        update_production.next(report)
+
+        find_window = invoke(
+            self,
+            states.FIND_THE_WINDOW,
+            functions.rollout_window,
+            payload=sfn.TaskInput.from_object({"task": sfn.JsonPath.entire_payload}),
+        )
+        find_window.add_catch(stopped, errors=[sfn.Errors.ALL], result_path="$.error")
+        find_window.next(
+            sfn.Wait(
+                self,
+                states.WAIT_FOR_THE_WINDOW,
+                time=sfn.WaitTime.timestamp_path("$.windowStart"),
+            )
+        ).next(update_production)
+
+        production: sfn.IChainable = find_window
+        if config.require_approval:
+            production = self._approval(config, functions, report, find_window)
+
+        healthy = (
+            sfn.Choice(self, states.CANARIES_HEALTHY)
+            .when(sfn.Condition.boolean_equals("$.healthy", True), production)
+            .otherwise(roll_back)
+        )
+        soak_and_check: sfn.IChainable = check
+        if config.canary_soak_hours:
+            soak_and_check = sfn.Wait(
+                self,
+                states.SOAK_THE_CANARIES,
+                time=sfn.WaitTime.duration(Duration.hours(config.canary_soak_hours)),
+            ).next(check)
+        check.next(healthy)
+        canary_email = self._email(
+            states.WRITE_THE_CANARY_EMAIL, states.SEND_THE_CANARY_EMAIL, CANARIES_UPDATED
+        )
+        canary_email.next(soak_and_check)
+        update_canaries.next(
+            sfn.Choice(self, states.DID_EVERY_CANARY_TAKE_IT)
+            .when(sfn.Condition.boolean_equals("$.anyUpdateRefused", True), roll_back)
+            .otherwise(canary_email)
+        )
+        result_of = {
+            "image.$": "$.rootImageName",
+            "failed": False,
+            "newImageName.$": "$.newImageName",
+        }
+        find.next(
+            sfn.Choice(self, states.FLEETS_TO_UPDATE)
+            .when(
+                sfn.Condition.string_equals("$.outcome", NO_FLEETS),
+                sfn.Pass(
+                    self,
+                    states.NO_FLEET_FOLLOWS,
+                    parameters={**result_of, "outcome": NO_FLEETS},
+                ),
+            )
+            .when(sfn.Condition.string_equals("$.outcome", CANARY_FIRST), update_canaries)
+            .when(sfn.Condition.string_equals("$.outcome", PRODUCTION_NEXT), production)
+            .otherwise(report)
+        )
+        # The image's result as it came: it is the roll-out's result too.
+        nothing = sfn.Pass(self, states.NOTHING_TO_ROLL_OUT, output_path="$.result")
+        # Rules are tried in order: a result without a new image never reaches the second.
+        self._start = (
+            sfn.Choice(self, states.NEW_IMAGE_TO_ROLL_OUT)
+            .when(sfn.Condition.not_(sfn.Condition.is_present("$.result.newImageName")), nothing)
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.string_equals("$.result.outcome", SUCCEEDED),
+                    sfn.Condition.is_string("$.result.newImageName"),
+                ),
+                find,
+            )
+            .otherwise(nothing)
+        )
+
+    def _appstream_step(
+        self,
+        name: str,
+        function: lambda_.IFunction,
+        *,
+        action: str | None = None,
+        task: dict[str, str] | None = None,
+    ) -> tasks.LambdaInvoke:
+        """A roll-out step that calls AppStream: transient errors retried for minutes (each
+        step is safe to repeat), anything else stops the roll-out with an e-mail. Its input
+        is the roll-out (or `task`), its output the next roll-out."""
+        payload: dict[str, object] = {"task": task or sfn.JsonPath.entire_payload}
+        if action:
+            payload["action"] = action
+        step = invoke(self, name, function, payload=sfn.TaskInput.from_object(payload))
+        step.add_retry(
+            errors=list(TRANSIENT_ERRORS),
+            interval=Duration.seconds(30),
+            max_attempts=6,
+            backoff_rate=1.5,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        step.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
+        return step
+
+    def _email(self, write_name: str, send_name: str, outcome: str) -> sfn.Chain:
+        """An e-mail in the middle of the roll-out: written for `outcome`, then sent. If it
+        cannot be, the roll-out stops (and says so): nobody must wait on an unsent e-mail."""
+        write = invoke(
+            self,
+            write_name,
+            self._report_fn,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "task": sfn.JsonPath.entire_payload,
+                    "executionArn": sfn.JsonPath.execution_id,
+                    "outcome": outcome,
+                }
+            ),
+            result_selector={"subject.$": "$.Payload.subject", "body.$": "$.Payload.body"},
+            result_path="$.notification",
+        )
+        send = tasks.SnsPublish(
+            self,
+            send_name,
+            topic=self._topic,
+            subject=sfn.JsonPath.string_at("$.notification.subject"),
+            message=sfn.TaskInput.from_json_path_at("$.notification.body"),
+            message_attributes={
+                "outcome": tasks.MessageAttribute(value=outcome),
+                "image": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$.rootImageName")),
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        send.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
+        for step in (write, send):
+            step.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
+        return write.next(send)
+
+    def _approval(
+        self,
+        config: UpdaterConfig,
+        functions: UpdaterFunctions,
+        report: ReportAndSend,
+        after: sfn.IChainable,
+    ) -> sfn.IChainable:
+        """The approval e-mail, then a task that waits for the approver's command."""
+        wait = tasks.LambdaInvoke(
+            self,
+            states.WAIT_FOR_APPROVAL,
+            lambda_function=functions.rollout_approval,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {"taskToken": sfn.JsonPath.task_token, "task": sfn.JsonPath.entire_payload}
+            ),
+            result_path="$.approval",
+            task_timeout=sfn.Timeout.duration(Duration.hours(config.approval_timeout_hours)),
+            retry_on_service_exceptions=False,
+        )
+        wait.add_retry(
+            errors=list(LAMBDA_SERVICE_ERRORS),
+            interval=Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=1.5,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        timed_out = sfn.Pass(
+            self,
+            states.APPROVAL_TIMED_OUT,
+            result=sfn.Result.from_string(APPROVAL_TIMED_OUT),
+            result_path="$.outcome",
+        ).next(report)
+        wait.add_catch(timed_out, errors=[sfn.Errors.TIMEOUT], result_path="$.error")
+        wait.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
+        rejected = sfn.Pass(
+            self,
+            states.ROLLOUT_REJECTED,
+            result=sfn.Result.from_string(REJECTED),
+            result_path="$.outcome",
+        ).next(report)
+        # Anything but an explicit approval is a rejection: production changes only on a yes.
+        wait.next(
+            sfn.Choice(self, states.APPROVED)
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present("$.approval.decision"),
+                    sfn.Condition.string_equals("$.approval.decision", APPROVED),
+                ),
+                after,
+            )
+            .otherwise(rejected)
+        )
+        email = self._email(
+            states.WRITE_THE_APPROVAL_REQUEST, states.SEND_THE_APPROVAL_REQUEST, APPROVAL_REQUESTED
+        )
+        return email.next(wait)
+
+    @property
+    def start_state(self) -> sfn.State:
+        return self._start
+
+    @property
+    def end_states(self) -> list[sfn.INextable]:
+        return []

@@ -1,0 +1,28 @@
+"""Checks the canary fleets after their soak: state, fleet errors, capacity, alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from image_updater import settings
+from image_updater.handlers import rollout_step
+from image_updater.integrations.appstream.fleets import AppStreamFleets
+from image_updater.integrations.cloudwatch import CloudWatchAlarms
+from image_updater.rollout import service
+from image_updater.rollout.models import Rollout
+
+
+def check(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
+    alarm_names = settings.RolloutSettings.from_env().canary_alarm_names
+    alarms = CloudWatchAlarms() if alarm_names else _NoAlarms()
+    return service.check_canaries(rollout, AppStreamFleets(), alarms, alarm_names)
+
+
+class _NoAlarms:
+    """No alarm configured: no CloudWatch client, no call."""
+
+    def states(self, names: Any) -> dict[str, str | None]:
+        return {}
+
+
+handler = rollout_step(check)

@@ -1,0 +1,18 @@
+"""Finds the fleets that follow a new image's lineage and decides which can take it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from image_updater.handlers import rollout_step
+from image_updater.integrations.appstream.fleets import AppStreamFleets
+from image_updater.integrations.appstream.images import AppStreamImages
+from image_updater.rollout import service
+from image_updater.rollout.models import Rollout
+
+
+def plan(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
+    return service.plan(rollout, AppStreamImages(), AppStreamFleets())
+
+
+handler = rollout_step(plan)

@@ -1,0 +1,322 @@
+"""The roll-out's e-mails: every change to a fleet is told, with what to do next."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from image_updater.domain.messages import (
+    MessageContext,
+    _error_details,
+    _subject,
+    _table,
+    _when,
+)
+from image_updater.models import Notification
+from image_updater.rollout.models import (
+    APPROVAL_REQUESTED,
+    APPROVAL_TIMED_OUT,
+    CANARIES_UPDATED,
+    CANARY,
+    CANARY_ROLLED_BACK,
+    FOLLOWS_TAG,
+    NOTHING_TO_ROLL_OUT,
+    PRODUCTION,
+    PRODUCTION_UPDATED,
+    REJECTED,
+    ROLLOUT_FAILED,
+    ROLLOUT_FAILURES,
+    STAGE_TAG,
+    SUPERSEDED,
+    FleetNote,
+    Rollout,
+)
+from image_updater.settings import RolloutSettings
+
+_PRODUCT = "AppStream image updater"
+SESSIONS_NOTE = (
+    'What happens to running sessions (AWS, "Update a fleet"): on a running Always-On or '
+    "On-Demand fleet, active sessions go on undisturbed on the old image; unused instances are "
+    "replaced with the new image, and instances in use are replaced once their sessions end. A "
+    "stopped fleet starts on the new image. On multi-session fleets an instance changes only "
+    "when all of its sessions have ended: drain instances (DrainSessionInstance) if they must "
+    "change sooner."
+)
+
+
+def approve_command(ctx: MessageContext, root: str) -> str:
+    return f'make run-now ARGS="approve {ctx.execution_arn} --image {root}"'
+
+
+def reject_command(ctx: MessageContext, root: str) -> str:
+    return f"make run-now ARGS=\"reject {ctx.execution_arn} --image {root} --reason '...'\""
+
+
+def rollback_command(fleet: str) -> str:
+    return f'make run-now ARGS="rollback --fleet {fleet}"'
+
+
+def _fleets(notes: Sequence[FleetNote], *, label: str) -> str:
+    if not notes:
+        return ""
+    lines = "\n".join(
+        f"  - {n.fleet}" + (f" ({n.stage})" if n.stage else "") + (f": {n.note}" if n.note else "")
+        for n in notes
+    )
+    return f"{label}:\n{lines}\n\n"
+
+
+def _changed(notes: Sequence[FleetNote], image: str, *, label: str) -> str:
+    if not notes:
+        return ""
+    lines = "\n".join(f"  - {n.fleet}: {n.note or 'no image'} -> {image}" for n in notes)
+    return f"{label}:\n{lines}\n\n"
+
+
+def _window(settings: RolloutSettings) -> str:
+    if settings.rollout_window == "immediately":
+        return "immediately"
+    return f"at the next start of {settings.rollout_window} ({settings.timezone})"
+
+
+def _footer(ctx: MessageContext) -> str:
+    return (
+        f"This run in Step Functions: {ctx.execution_url()}\n\n"
+        f"-- {_PRODUCT}. It changes only fleets tagged {FOLLOWS_TAG}=<image> and "
+        f"{STAGE_TAG}=canary|production; remove a tag to opt a fleet out.\n"
+    )
+
+
+def compose(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) -> Notification:
+    """The e-mail for a roll-out milestone (the roll-out's `outcome`)."""
+    body, subject = _BODIES.get(rollout.outcome or ROLLOUT_FAILED, _failed)(rollout, ctx, settings)
+    return Notification(
+        subject=_subject(subject),
+        body=body + _footer(ctx),
+        outcome=rollout.outcome or ROLLOUT_FAILED,
+        image=rollout.root_image_name,
+        failed=(rollout.outcome or ROLLOUT_FAILED) in ROLLOUT_FAILURES,
+        new_image_name=rollout.new_image_name,
+    )
+
+
+def _image_rows(rollout: Rollout) -> list[tuple[str, str | None]]:
+    return [
+        ("New image", rollout.new_image_name),
+        ("Lineage", rollout.root_image_name),
+        ("Platform", rollout.platform),
+    ]
+
+
+def _canaries_updated(
+    rollout: Rollout, ctx: MessageContext, settings: RolloutSettings
+) -> tuple[str, str]:
+    soak_end = ctx.now + timedelta(hours=settings.canary_soak_hours)
+    check = (
+        f"Their health is checked at {_when(soak_end)}, after {settings.canary_soak_hours} h "
+        if settings.canary_soak_hours
+        else "Their health is checked now "
+    )
+    alarms = ", ".join(settings.canary_alarm_names) or "none configured"
+    next_step = (
+        "If they are healthy, you are asked to approve production."
+        if settings.require_approval
+        else f"If they are healthy, production fleets get the image {_window(settings)}."
+    )
+    body = (
+        f"Canary fleets now run the new image {rollout.new_image_name}.\n\n"
+        f"{_table(_image_rows(rollout))}\n\n"
+        + _changed(rollout.updated_in(CANARY), rollout.new_image_name, label="Canary fleets")
+        + _fleets(rollout.not_updated, label="Not updated")
+        + _fleets(rollout.passed_over, label="Fleets following the lineage but passed over")
+        + f"{check}(fleet state, fleet errors, running vs desired capacity, alarms: {alarms}). "
+        "An unhealthy canary is put back on its previous image automatically. "
+        f"{next_step}\n\n"
+        f"{SESSIONS_NOTE}\n\n"
+    )
+    return body, f"AppStream canary fleets updated: {rollout.new_image_name}"
+
+
+def _approval_requested(
+    rollout: Rollout, ctx: MessageContext, settings: RolloutSettings
+) -> tuple[str, str]:
+    deadline = ctx.now + timedelta(hours=settings.approval_timeout_hours)
+    canaries = rollout.updated_in(CANARY)
+    if canaries:
+        tested_since = rollout.canaries_updated_at
+        tested = (
+            f"Tested on canary fleets {', '.join(n.fleet for n in canaries)} since "
+            f"{_when(tested_since)} ({_hours_since(tested_since, ctx.now)}). After the soak "
+            "they were healthy: RUNNING, no fleet errors, running capacity at the desired "
+            "level"
+            + (
+                f", alarms OK: {', '.join(settings.canary_alarm_names)}"
+                if settings.canary_alarm_names
+                else " (no alarms configured: canaryAlarmNames)"
+            )
+            + ".\n\n"
+        )
+    else:
+        tested = (
+            "No canary fleet follows this lineage, so nothing has tested this image on a "
+            f"fleet. Tag a test fleet {STAGE_TAG}=canary to have the next image tried there "
+            "first.\n\n"
+        )
+    production = ", ".join(rollout.production) or "none tagged yet"
+    body = (
+        f"Approval needed: roll {rollout.new_image_name} out to production fleets.\n\n"
+        f"{_table(_image_rows(rollout))}\n\n"
+        f"{tested}"
+        f"Production fleets (as tagged now; read again before they change): {production}\n"
+        f"They get the image {_window(settings)} after approval.\n\n"
+        "To approve (uses your own AWS credentials: you need states:GetExecutionHistory and "
+        "states:SendTaskSuccess on this state machine):\n"
+        f"  {approve_command(ctx, rollout.root_image_name)}\n"
+        "To reject:\n"
+        f"  {reject_command(ctx, rollout.root_image_name)}\n\n"
+        f"Without an answer by {_when(deadline)} ({settings.approval_timeout_hours} h, "
+        "approvalTimeoutHours) the roll-out ends and production stays as it is.\n\n"
+        f"{SESSIONS_NOTE}\n\n"
+    )
+    return body, f"Approval needed: AppStream image {rollout.new_image_name} to production"
+
+
+def _hours_since(start: str | None, now: datetime) -> str:
+    if not start:
+        return "unknown"
+    began = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    return f"{max(0.0, (now - began).total_seconds() / 3600):.0f} h"
+
+
+def _rolled_back(
+    rollout: Rollout, ctx: MessageContext, settings: RolloutSettings
+) -> tuple[str, str]:
+    problems = "\n".join(f"  - {p}" for p in rollout.problems) or "  - a canary fleet refused"
+    body = (
+        f"The canary fleets were unhealthy with {rollout.new_image_name}, so the updater put "
+        "them back on their previous images. Production fleets were not touched.\n\n"
+        f"{_table(_image_rows(rollout))}\n\n"
+        f"Why:\n{problems}\n\n"
+        + _changed(rollout.rolled_back, "its previous image", label="Rolled back")
+        + _fleets(rollout.not_updated, label="Not changed or not rolled back (check these)")
+        + "What to do: look at the canary fleets' errors and alarms in the console. The next "
+        "image the updater builds is tried on the canaries again.\n\n"
+    )
+    return body, f"AppStream canary UNHEALTHY, rolled back: {rollout.new_image_name}"
+
+
+def _canaries_left(rollout: Rollout) -> str:
+    canaries = rollout.updated_in(CANARY)
+    if not canaries:
+        return ""
+    commands = "\n".join(f"  {rollback_command(n.fleet)}" for n in canaries)
+    return (
+        "The canary fleets keep the new image. To put them back on their previous image:\n"
+        f"{commands}\n\n"
+    )
+
+
+def _rejected(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) -> tuple[str, str]:
+    approval = rollout.approval or {}
+    by = approval.get("by") or "unknown"
+    reason = approval.get("reason") or "none given"
+    body = (
+        f"The roll-out of {rollout.new_image_name} to production was rejected. Production "
+        "fleets were not touched.\n\n"
+        f"{_table([*_image_rows(rollout), ('Rejected by', str(by)), ('Reason', str(reason))])}"
+        "\n\n" + _canaries_left(rollout)
+    )
+    return body, f"AppStream roll-out rejected: {rollout.new_image_name}"
+
+
+def _timed_out(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) -> tuple[str, str]:
+    body = (
+        f"Nobody approved the roll-out of {rollout.new_image_name} within "
+        f"{settings.approval_timeout_hours} h (approvalTimeoutHours), so it ended. Production "
+        "fleets were not touched.\n\n"
+        f"{_table(_image_rows(rollout))}\n\n"
+        + _canaries_left(rollout)
+        + "The next image the updater builds starts a new roll-out, with a new approval.\n\n"
+    )
+    return body, f"AppStream roll-out approval timed out: {rollout.new_image_name}"
+
+
+def _production_updated(
+    rollout: Rollout, ctx: MessageContext, settings: RolloutSettings
+) -> tuple[str, str]:
+    production = rollout.updated_in(PRODUCTION)
+    approval = rollout.approval or {}
+    approved = f"Approved by {approval.get('by')}.\n\n" if approval.get("by") else ""
+    commands = "\n".join(f"  {rollback_command(n.fleet)}" for n in production)
+    body = (
+        f"Production fleets now run {rollout.new_image_name}.\n\n"
+        f"{_table(_image_rows(rollout))}\n\n"
+        f"{approved}"
+        + (
+            _changed(production, rollout.new_image_name, label="Production fleets")
+            if production
+            else "No production fleet was changed (none tagged, or none could take it).\n\n"
+        )
+        + _fleets(
+            [n for n in rollout.not_updated if n.stage == PRODUCTION],
+            label="Not updated (AppStream refused; check these)",
+        )
+        + _fleets(rollout.passed_over, label="Fleets following the lineage but passed over")
+        + f"{SESSIONS_NOTE}\n\n"
+        + (f"To put a fleet back on its previous image:\n{commands}\n\n" if commands else "")
+    )
+    return body, f"AppStream production fleets updated: {rollout.new_image_name}"
+
+
+def _nothing(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) -> tuple[str, str]:
+    body = (
+        f"Fleets follow the lineage of {rollout.root_image_name}, but none of them can take "
+        f"{rollout.new_image_name}; nothing was changed.\n\n"
+        f"{_table(_image_rows(rollout))}\n\n"
+        + _fleets(rollout.passed_over, label="Fleets passed over")
+    )
+    return body, f"AppStream roll-out: no fleet can take {rollout.new_image_name}"
+
+
+def _superseded(
+    rollout: Rollout, ctx: MessageContext, settings: RolloutSettings
+) -> tuple[str, str]:
+    body = (
+        f"The roll-out of {rollout.new_image_name} stopped: the lineage has a newer image, "
+        f"{rollout.superseded_by}, and fleets are never moved back to an older one. "
+        "Production fleets were not touched by this roll-out; the newer image has a roll-out "
+        "of its own.\n\n"
+        f"{_table(_image_rows(rollout))}\n\n" + _canaries_left(rollout)
+    )
+    return body, f"AppStream roll-out superseded: {rollout.new_image_name}"
+
+
+def _failed(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) -> tuple[str, str]:
+    name, cause = _error_details(rollout.error)
+    changed = rollout.updated
+    body = (
+        f"The roll-out of {rollout.new_image_name} stopped with an error.\n\n"
+        f"{_table([*_image_rows(rollout), ('Error', name), ('Cause', cause)])}\n\n"
+        + (
+            _changed(changed, rollout.new_image_name, label="Fleets already changed")
+            if changed
+            else "No fleet was changed.\n\n"
+        )
+        + "Nothing else is changed by this roll-out. Open the run below to see the failed "
+        "step. To put a changed fleet back: "
+        f"{rollback_command('<fleet>')}\n\n"
+    )
+    return body, f"AppStream roll-out FAILED: {rollout.new_image_name}"
+
+
+_BODIES = {
+    NOTHING_TO_ROLL_OUT: _nothing,
+    SUPERSEDED: _superseded,
+    CANARIES_UPDATED: _canaries_updated,
+    APPROVAL_REQUESTED: _approval_requested,
+    CANARY_ROLLED_BACK: _rolled_back,
+    REJECTED: _rejected,
+    APPROVAL_TIMED_OUT: _timed_out,
+    PRODUCTION_UPDATED: _production_updated,
+    ROLLOUT_FAILED: _failed,
+}

@@ -1,0 +1,208 @@
+"""The roll-out's records: the facts read about a fleet, and the state one image's roll-out
+carries through the workflow (camelCase JSON, like the update's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from image_updater.errors import InvalidExecutionInput, shortened
+
+# The fleet tags an admin sets to opt a fleet in (documented in the README, "Roll-out").
+FOLLOWS_TAG = "AppStreamImageUpdater:Image"  # value: the root image of the lineage it follows
+STAGE_TAG = "AppStreamImageUpdater:Stage"  # value: canary | production
+# Set by the updater on a fleet it changes: the image the fleet ran before, its rollback target.
+PREVIOUS_IMAGE_TAG = "AppStreamImageUpdater:PreviousImage"
+CANARY = "canary"
+PRODUCTION = "production"
+STAGES = (CANARY, PRODUCTION)
+
+# Outcomes of one image's roll-out (the workflow's choices read them).
+NO_FLEETS = "NO_FLEETS"  # no fleet follows the lineage: nothing is said
+NOTHING_TO_ROLL_OUT = "NOTHING_TO_ROLL_OUT"  # fleets follow it, none can take the image
+CANARY_FIRST = "CANARY_FIRST"
+PRODUCTION_NEXT = "PRODUCTION_NEXT"
+CANARIES_UPDATED = "CANARIES_UPDATED"
+CANARY_ROLLED_BACK = "CANARY_ROLLED_BACK"
+APPROVAL_REQUESTED = "APPROVAL_REQUESTED"
+REJECTED = "REJECTED"
+APPROVAL_TIMED_OUT = "APPROVAL_TIMED_OUT"
+PRODUCTION_UPDATED = "PRODUCTION_UPDATED"
+SUPERSEDED = "SUPERSEDED"  # a newer image of the lineage exists: this one goes no further
+ROLLOUT_FAILED = "ROLLOUT_FAILED"
+ROLLOUT_FAILURES = frozenset({CANARY_ROLLED_BACK, ROLLOUT_FAILED})
+
+# What an approver's command sends back (SendTaskSuccess output).
+APPROVED = "APPROVED"
+
+LISTED_MAX = 50  # fleets listed in a state; AppStream's default quota is far lower
+REASON_MAX = 300
+
+
+@dataclass(frozen=True)
+class FleetFacts:
+    """What the roll-out needs from AppStream's `Fleet` shape, with the fleet's tags."""
+
+    name: str
+    arn: str
+    fleet_type: str
+    state: str
+    platform: str | None
+    image_name: str | None
+    image_arn: str | None
+    desired: int | None
+    running: int | None
+    errors: tuple[str, ...]
+    max_sessions_per_instance: int | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_appstream(cls, fleet: dict[str, Any], tags: dict[str, str]) -> FleetFacts:
+        capacity = fleet.get("ComputeCapacityStatus") or {}
+        return cls(
+            name=fleet["Name"],
+            arn=fleet["Arn"],
+            fleet_type=fleet.get("FleetType", "ON_DEMAND"),
+            state=fleet.get("State", "UNKNOWN"),
+            platform=fleet.get("Platform"),
+            image_name=fleet.get("ImageName"),
+            image_arn=fleet.get("ImageArn"),
+            desired=capacity.get("Desired"),
+            running=capacity.get("Running"),
+            errors=tuple(
+                shortened(f"{e.get('ErrorCode', 'UNKNOWN')}: {e.get('ErrorMessage', '')}", 300)
+                for e in (fleet.get("FleetErrors") or ())[:10]
+            ),
+            max_sessions_per_instance=fleet.get("MaxSessionsPerInstance"),
+            tags=dict(tags),
+        )
+
+    @property
+    def image(self) -> str | None:
+        """The fleet's image as a rollback can name it again: its name, else its ARN."""
+        return self.image_name or self.image_arn
+
+    def runs(self, image_name: str, image_arn: str | None) -> bool:
+        return self.image_name == image_name or (
+            image_arn is not None and self.image_arn == image_arn
+        )
+
+    @property
+    def stage(self) -> str | None:
+        value = self.tags.get(STAGE_TAG, "").strip().lower()
+        return value or None
+
+
+@dataclass(frozen=True)
+class FleetNote:
+    """A fleet and what happened to it, or why not (for the e-mail and the events)."""
+
+    fleet: str
+    stage: str | None = None
+    note: str | None = None  # why skipped or refused; or the error; or what it ran before
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fleet": self.fleet, "stage": self.stage, "note": self.note}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FleetNote:
+        return cls(fleet=str(data["fleet"]), stage=data.get("stage"), note=data.get("note"))
+
+
+def _notes(data: Any) -> tuple[FleetNote, ...]:
+    return tuple(FleetNote.from_json(d) for d in (data or ()) if isinstance(d, dict))
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """One new image's way through the roll-out; each step returns an updated copy."""
+
+    root_image_name: str
+    execution_id: str
+    new_image_name: str
+    new_image_arn: str | None = None
+    platform: str | None = None
+    canaries: tuple[str, ...] = ()  # fleets planned for the canary stage
+    production: tuple[str, ...] = ()  # fleets planned for production (re-read before)
+    passed_over: tuple[FleetNote, ...] = ()  # following fleets skipped or refused, and why
+    updated: tuple[FleetNote, ...] = ()  # fleets changed; note = the image they ran before
+    not_updated: tuple[FleetNote, ...] = ()  # UpdateFleet refused; note = why
+    rolled_back: tuple[FleetNote, ...] = ()
+    canaries_updated_at: str | None = None
+    healthy: bool | None = None
+    problems: tuple[str, ...] = ()  # why the canaries are unhealthy
+    window_start: str | None = None
+    approval: dict[str, Any] | None = None  # what the approver's command sent
+    superseded_by: str | None = None
+    outcome: str | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def any_update_refused(self) -> bool:
+        return bool(self.not_updated)
+
+    @classmethod
+    def from_event(cls, event: Any) -> Rollout:
+        if not isinstance(event, dict):
+            raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
+        try:
+            return cls(
+                root_image_name=str(event["rootImageName"]),
+                execution_id=str(event["executionId"]),
+                # A step that failed on the Map's item itself still names the image.
+                new_image_name=str(
+                    event.get("newImageName") or (event.get("result") or {})["newImageName"]
+                ),
+                new_image_arn=event.get("newImageArn"),
+                platform=event.get("platform"),
+                canaries=tuple(str(f) for f in event.get("canaries") or ()),
+                production=tuple(str(f) for f in event.get("production") or ()),
+                passed_over=_notes(event.get("passedOver")),
+                updated=_notes(event.get("updated")),
+                not_updated=_notes(event.get("notUpdated")),
+                rolled_back=_notes(event.get("rolledBack")),
+                canaries_updated_at=event.get("canariesUpdatedAt"),
+                healthy=event.get("healthy"),
+                problems=tuple(str(p) for p in event.get("problems") or ()),
+                window_start=event.get("windowStart"),
+                approval=event["approval"] if isinstance(event.get("approval"), dict) else None,
+                superseded_by=event.get("supersededBy"),
+                outcome=event.get("outcome"),
+                error=event["error"] if isinstance(event.get("error"), dict) else None,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidExecutionInput(f"malformed roll-out {event!r:.300}: {error!r}") from error
+
+    def to_event(self) -> dict[str, Any]:
+        # Every key the workflow's choices read is present, null or not.
+        data: dict[str, Any] = {
+            "rootImageName": self.root_image_name,
+            "executionId": self.execution_id,
+            "newImageName": self.new_image_name,
+            "newImageArn": self.new_image_arn,
+            "platform": self.platform,
+            "canaries": list(self.canaries[:LISTED_MAX]),
+            "production": list(self.production[:LISTED_MAX]),
+            "passedOver": [n.to_json() for n in self.passed_over[:LISTED_MAX]],
+            "updated": [n.to_json() for n in self.updated[:LISTED_MAX]],
+            "notUpdated": [n.to_json() for n in self.not_updated[:LISTED_MAX]],
+            "rolledBack": [n.to_json() for n in self.rolled_back[:LISTED_MAX]],
+            "canariesUpdatedAt": self.canaries_updated_at,
+            "healthy": self.healthy,
+            "problems": [shortened(p, REASON_MAX) for p in self.problems[:LISTED_MAX]],
+            "windowStart": self.window_start,
+            "supersededBy": self.superseded_by,
+            "anyUpdateRefused": self.any_update_refused,
+            "outcome": self.outcome,
+        }
+        if self.approval is not None:
+            data["approval"] = self.approval
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+    def evolve(self, **changes: Any) -> Rollout:
+        return replace(self, **changes)
+
+    def updated_in(self, stage: str) -> list[FleetNote]:
+        return [note for note in self.updated if note.stage == stage]

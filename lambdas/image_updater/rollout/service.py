@@ -1,0 +1,200 @@
+"""The roll-out's steps: plan, change a stage's fleets, check the canaries, put canaries
+back. Each reads what it decides on at the moment it runs (tags, images, fleet states), so a
+step retried or run days after the one before it still acts on the account as it is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from image_updater.domain.lineage import Lineage
+from image_updater.errors import shortened
+from image_updater.integrations.appstream.fleets import FleetNotFound, FleetRefused
+from image_updater.models import AVAILABLE, ImageSummary
+from image_updater.rollout import policy
+from image_updater.rollout.models import (
+    CANARIES_UPDATED,
+    CANARY,
+    CANARY_FIRST,
+    CANARY_ROLLED_BACK,
+    NO_FLEETS,
+    NOTHING_TO_ROLL_OUT,
+    PREVIOUS_IMAGE_TAG,
+    PRODUCTION,
+    PRODUCTION_NEXT,
+    PRODUCTION_UPDATED,
+    SUPERSEDED,
+    FleetFacts,
+    FleetNote,
+    Rollout,
+)
+
+
+class FleetsPort(Protocol):
+    def all_fleets(self) -> list[FleetFacts]: ...
+    def fleets(self, names: Sequence[str]) -> list[FleetFacts]: ...
+    def set_image(self, name: str, image: str) -> None: ...
+    def record_previous_image(self, arn: str, image: str) -> None: ...
+    def forget_previous_image(self, arn: str) -> None: ...
+
+
+class ImagesPort(Protocol):
+    def describe(self, name: str) -> ImageSummary: ...
+    def lineage_members(self, root: str) -> list[ImageSummary]: ...
+
+
+class AlarmsPort(Protocol):
+    def states(self, names: Sequence[str]) -> dict[str, str | None]: ...
+
+
+# One fleet's refusal (gone, or AppStream said no) is reported with the others' results; it
+# does not stop them. Transient errors (busy, throttled) are raised: the step is retried, and
+# a fleet already changed counts as changed.
+_REFUSALS = (FleetNotFound, FleetRefused)
+
+
+def _newer_image(root: str, image: ImageSummary, images: ImagesPort) -> str | None:
+    """The lineage's newest AVAILABLE image, if it is newer than `image`."""
+    members = images.lineage_members(root)
+    newest = Lineage(root=None, members=tuple(members)).newest_available()
+    if newest is None or newest.name == image.name or newest.state != AVAILABLE:
+        return None
+    if (newest.created_time or "") <= (image.created_time or ""):
+        return None
+    return newest.name
+
+
+def plan(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) -> Rollout:
+    """Which fleets follow the lineage, and which of them can take the new image."""
+    image = images.describe(rollout.new_image_name)
+    rollout = rollout.evolve(new_image_arn=image.arn, platform=image.platform)
+    found = policy.plan_fleets(rollout.root_image_name, image, fleets.all_fleets())
+    rollout = rollout.evolve(
+        canaries=found.canaries, production=found.production, passed_over=found.passed_over
+    )
+    if not found.any_follower:
+        return rollout.evolve(outcome=NO_FLEETS)
+    newer = _newer_image(rollout.root_image_name, image, images)
+    if newer:
+        return rollout.evolve(outcome=SUPERSEDED, superseded_by=newer)
+    if found.canaries:
+        return rollout.evolve(outcome=CANARY_FIRST)
+    if found.production:
+        return rollout.evolve(outcome=PRODUCTION_NEXT)
+    return rollout.evolve(outcome=NOTHING_TO_ROLL_OUT)
+
+
+def _change(
+    fleets: FleetsPort,
+    targets: Sequence[FleetFacts],
+    stage: str,
+    image: str,
+    image_arn: str | None,
+) -> tuple[list[FleetNote], list[FleetNote]]:
+    """Put each target fleet on `image`, recording the image it ran before on the fleet
+    first. A fleet already on it (a retried step) counts as changed and keeps its record."""
+    changed: list[FleetNote] = []
+    refused: list[FleetNote] = []
+    for fleet in targets:
+        if fleet.runs(image, image_arn):
+            changed.append(FleetNote(fleet.name, stage, fleet.tags.get(PREVIOUS_IMAGE_TAG)))
+            continue
+        try:
+            if fleet.image:
+                fleets.record_previous_image(fleet.arn, fleet.image)
+            fleets.set_image(fleet.name, image)
+        except _REFUSALS as refusal:
+            refused.append(FleetNote(fleet.name, stage, shortened(str(refusal), 300)))
+        else:
+            changed.append(FleetNote(fleet.name, stage, fleet.image))
+    return changed, refused
+
+
+def update_canaries(rollout: Rollout, fleets: FleetsPort, now: datetime) -> Rollout:
+    """Canary fleets get the image (the workflow puts them back if any refused)."""
+    targets = [f for f in fleets.fleets(rollout.canaries) if _still(f, rollout, CANARY)]
+    changed, refused = _change(
+        fleets, targets, CANARY, rollout.new_image_name, rollout.new_image_arn
+    )
+    return rollout.evolve(
+        updated=tuple(changed),
+        not_updated=tuple(refused),
+        canaries_updated_at=now.isoformat(),
+        outcome=CANARIES_UPDATED,
+    )
+
+
+def check_canaries(
+    rollout: Rollout, fleets: FleetsPort, alarms: AlarmsPort, alarm_names: Sequence[str]
+) -> Rollout:
+    expected = [note.fleet for note in rollout.updated_in(CANARY)]
+    found = fleets.fleets(expected)
+    states = alarms.states(list(alarm_names)) if alarm_names else {}
+    problems = policy.canary_problems(found, expected, _image_of(rollout), states)
+    return rollout.evolve(healthy=not problems, problems=tuple(problems))
+
+
+def roll_back_canaries(rollout: Rollout, fleets: FleetsPort) -> Rollout:
+    """Each canary this roll-out changed, if it still runs the new image, goes back to the
+    image recorded on it; the record is then removed (it has served)."""
+    rolled_back: list[FleetNote] = []
+    not_rolled_back: list[FleetNote] = []
+    changed = rollout.updated_in(CANARY)
+    for fleet in fleets.fleets([note.fleet for note in changed]):
+        if not fleet.runs(rollout.new_image_name, rollout.new_image_arn):
+            not_rolled_back.append(
+                FleetNote(fleet.name, CANARY, f"left on {fleet.image}: changed by someone else")
+            )
+            continue
+        previous = fleet.tags.get(PREVIOUS_IMAGE_TAG)
+        if not previous:
+            not_rolled_back.append(
+                FleetNote(fleet.name, CANARY, "no previous image is recorded on the fleet")
+            )
+            continue
+        try:
+            fleets.set_image(fleet.name, previous)
+            fleets.forget_previous_image(fleet.arn)
+        except _REFUSALS as refusal:
+            not_rolled_back.append(FleetNote(fleet.name, CANARY, shortened(str(refusal), 300)))
+        else:
+            rolled_back.append(FleetNote(fleet.name, CANARY, previous))
+    return rollout.evolve(
+        rolled_back=tuple(rolled_back),
+        not_updated=rollout.not_updated + tuple(not_rolled_back),
+        outcome=CANARY_ROLLED_BACK,
+    )
+
+
+def update_production(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) -> Rollout:
+    """Production fleets, as tagged now, get the image, unless a newer image of the lineage
+    exists by now (approving an old roll-out must never move production backwards)."""
+    image = images.describe(rollout.new_image_name)
+    newer = _newer_image(rollout.root_image_name, image, images)
+    if newer:
+        return rollout.evolve(outcome=SUPERSEDED, superseded_by=newer)
+    found = policy.production_fleets(rollout.root_image_name, image, fleets.all_fleets())
+    targets = fleets.fleets(found.production)
+    changed, refused = _change(fleets, targets, PRODUCTION, image.name, image.arn)
+    return rollout.evolve(
+        production=found.production,
+        passed_over=tuple(n for n in rollout.passed_over if n.stage == CANARY) + found.passed_over,
+        updated=rollout.updated + tuple(changed),
+        not_updated=rollout.not_updated + tuple(refused),
+        outcome=PRODUCTION_UPDATED,
+    )
+
+
+def _still(fleet: FleetFacts, rollout: Rollout, stage: str) -> bool:
+    """The fleet still follows the lineage at this stage (tags can change at any time)."""
+    return policy.follows(fleet, rollout.root_image_name) and fleet.stage == stage
+
+
+def _image_of(rollout: Rollout) -> ImageSummary:
+    return ImageSummary(
+        name=rollout.new_image_name,
+        arn=rollout.new_image_arn or "",
+        state=AVAILABLE,
+        platform=rollout.platform,
+    )

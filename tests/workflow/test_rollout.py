@@ -1,0 +1,355 @@
+"""The roll-out to fleets, through the synthesized state machine: canary first, soak, health
+check, a person's approval (given with the real run-now code), production in its window,
+automatic rollback of an unhealthy canary, and the fleets it must never touch."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from image_updater import events
+from image_updater.rollout.models import APPROVED, FOLLOWS_TAG, PREVIOUS_IMAGE_TAG, STAGE_TAG
+from image_updater.rollout.models import REJECTED as REJECTED_DECISION
+from infra.workflow import states
+from rehearsal.appstream import SimulatedAppStream
+from rehearsal.runner import (
+    REGION,
+    ApprovalRequest,
+    Execution,
+    WorkflowRunner,
+    set_alarm_state,
+)
+from tests.workflow.conftest import EMAILS, AddImage, Timeline
+from tools import rollout_commands
+
+ROOT = "ImgA"
+ALARM = "CanaryErrors"
+WINDOW = "cron(0 22 ? * SAT *)"
+
+
+@pytest.fixture(scope="session")
+def rollout_runner() -> WorkflowRunner:
+    """Soak 24 h, alarm checked, approval required (72 h), production on Saturdays 22:00."""
+    return WorkflowRunner(
+        {
+            "imageNames": ROOT,
+            "notificationEmails": EMAILS,
+            "canarySoakHours": "24",
+            "canaryAlarmNames": ALARM,
+            "requireApproval": "true",
+            "approvalTimeoutHours": "72",
+            "rolloutWindow": WINDOW,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def unattended_runner() -> WorkflowRunner:
+    """No soak, no approval, production at once."""
+    return WorkflowRunner(
+        {
+            "imageNames": ROOT,
+            "notificationEmails": EMAILS,
+            "canarySoakHours": "0",
+            "requireApproval": "false",
+            "rolloutWindow": "immediately",
+        }
+    )
+
+
+def follows(stage: str, root: str = ROOT) -> dict[str, str]:
+    return {FOLLOWS_TAG: root, STAGE_TAG: stage}
+
+
+@pytest.fixture
+def fleets(sim: SimulatedAppStream, add_image: AddImage) -> SimulatedAppStream:
+    """ImgA with an update; a canary, two production fleets, and two fleets on ImgA the
+    updater was not given (one untagged, one following another lineage)."""
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Canary", image=ROOT, tags=follows("canary"))
+    sim.add_fleet("ProdA", image=ROOT, tags=follows("production"))
+    sim.add_fleet("ProdB", image=ROOT, tags=follows("production"))
+    sim.add_fleet("Untagged", image=ROOT)
+    sim.add_fleet("OtherLineage", image=ROOT, tags=follows("production", root="ImgZ"))
+    set_alarm_state(sim, ALARM, "OK")
+    return sim
+
+
+def approve_after(hours: float, decision: str = APPROVED, reason: str | None = None) -> Any:
+    """The approver, `hours` after the request, with the run-now code and own credentials."""
+
+    def approver(request: ApprovalRequest) -> None:
+        request.let_time_pass(hours * 3600)
+        code = rollout_commands.answer(
+            boto3.Session(region_name=REGION),
+            request.execution_arn,
+            decision,
+            io.StringIO(),
+            image=request.image,
+            reason=reason,
+        )
+        assert code == rollout_commands.OK
+
+    return approver
+
+
+def image_of(sim: SimulatedAppStream, fleet: str) -> str | None:
+    found = sim.fleets[fleet]
+    return found.get("ImageName") or found.get("ImageArn")
+
+
+def new_image(execution: Execution) -> str:
+    (created,) = execution.appstream_calls("CreateUpdatedImage")[-1:]
+    return str(created.params["newImageName"])
+
+
+def subjects(execution: Execution) -> list[str]:
+    return [email.subject for email in execution.emails]
+
+
+def detail_types(execution: Execution) -> list[str]:
+    return [event["detail-type"] for event in execution.events]
+
+
+def invoked_at(execution: Execution, action: str) -> list[datetime]:
+    return [
+        i.at
+        for i in execution.invocations
+        if isinstance(i.event, dict) and i.event.get("action") == action
+    ]
+
+
+def test_canary_soak_approval_then_production_in_its_window(
+    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+) -> None:
+    # Given a canary and two production fleets follow ImgA, and ImgA has an update
+    # When the run builds the image and an admin approves two hours after being asked
+    execution = rollout_runner.run(fleets, timeline.clock, on_approval=approve_after(2))
+
+    # Then the run succeeded and every following fleet is on the new image, canary first
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    built = new_image(execution)
+    assert [fleet for fleet, _ in fleets.fleet_updates] == ["Canary", "ProdA", "ProdB"]
+    assert {name: image_of(fleets, name) for name in ("Canary", "ProdA", "ProdB")} == {
+        "Canary": built,
+        "ProdA": built,
+        "ProdB": built,
+    }
+    # and each records its previous image, its rollback target
+    for name in ("Canary", "ProdA", "ProdB"):
+        assert fleets.fleet_tags(name)[PREVIOUS_IMAGE_TAG] == ROOT
+    # and the fleets it was not given are untouched
+    assert image_of(fleets, "Untagged") == ROOT
+    assert image_of(fleets, "OtherLineage") == ROOT
+    assert PREVIOUS_IMAGE_TAG not in fleets.fleet_tags("OtherLineage")
+    # and the canaries soaked 24 h before their check
+    assert 24 * 3600 in execution.waits
+    (canary_at,) = invoked_at(execution, "update-canaries")
+    (check,) = [i for i in execution.invocations if i.step == "rollout_health"]
+    assert (check.at - canary_at).total_seconds() >= 24 * 3600
+    # and production changed at the window's start (a Saturday, 22:00 UTC) after the approval
+    (production_at,) = invoked_at(execution, "update-production")
+    (approval,) = execution.approvals
+    assert production_at.weekday() == 5 and (production_at.hour, production_at.minute) == (22, 0)
+    assert production_at > check.at
+    assert approval.answered and not approval.expired.is_set()
+    # and every milestone was e-mailed, with the exact approve command in the request
+    assert subjects(execution) == [
+        f"AppStream image ready: {built}",
+        f"AppStream canary fleets updated: {built}",
+        f"Approval needed: AppStream image {built} to production",
+        f"AppStream production fleets updated: {built}",
+    ]
+    request = execution.emails[2].body
+    assert f'make run-now ARGS="approve {approval.execution_arn} --image {ROOT}"' in request
+    assert "Tested on canary fleets Canary since" in request
+    assert "alarms OK: CanaryErrors" in request
+    assert "ProdA, ProdB" in request
+    done = execution.emails[3].body
+    assert f"ProdA: {ROOT} -> {built}" in done
+    assert "active sessions go on undisturbed" in done
+    assert 'make run-now ARGS="rollback --fleet ProdA"' in done
+    # and announced as events
+    assert detail_types(execution)[-4:] == [
+        events.CANARY_FLEETS_UPDATED,
+        events.APPROVAL_REQUESTED,
+        events.ROLLOUT_APPROVED,
+        events.PRODUCTION_FLEETS_UPDATED,
+    ]
+    approved = next(e for e in execution.events if e["detail-type"] == events.ROLLOUT_APPROVED)
+    assert approved["detail"]["by"]  # who approved, from their own credentials
+
+
+def test_an_unhealthy_canary_is_rolled_back_and_production_is_never_touched(
+    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+) -> None:
+    # Given the canary's alarm is in ALARM after the soak
+    set_alarm_state(fleets, ALARM, "ALARM")
+
+    # When the run builds and rolls out the image
+    execution = rollout_runner.run(fleets, timeline.clock, on_approval=approve_after(1))
+
+    # Then the canary went to the new image and back to ImgA, and production never moved
+    built = new_image(execution)
+    assert fleets.fleet_updates == [("Canary", built), ("Canary", ROOT)]
+    assert image_of(fleets, "Canary") == ROOT
+    assert PREVIOUS_IMAGE_TAG not in fleets.fleet_tags("Canary")  # the record has served
+    assert image_of(fleets, "ProdA") == ROOT and image_of(fleets, "ProdB") == ROOT
+    # and nobody was asked to approve
+    assert execution.approvals == []
+    assert states.WAIT_FOR_APPROVAL not in execution.states
+    # and the run failed (alarmed), with an e-mail that says why
+    assert execution.status == "FAILED" and execution.error == "RolloutFailed"
+    assert subjects(execution)[-1] == f"AppStream canary UNHEALTHY, rolled back: {built}"
+    assert "alarm CanaryErrors: ALARM" in execution.emails[-1].body
+    assert "Production fleets were not touched" in execution.emails[-1].body
+    assert detail_types(execution)[-1] == events.CANARY_ROLLED_BACK
+
+
+def test_fleet_errors_make_a_canary_unhealthy(
+    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+) -> None:
+    # Given the canary reports an error and runs below its desired capacity
+    fleets.set_fleet_health(
+        "Canary", errors=[("IMAGE_NOT_FOUND", "The image could not be found")], running=0
+    )
+
+    execution = rollout_runner.run(fleets, timeline.clock)
+
+    # Then it is rolled back, for both reasons
+    assert image_of(fleets, "Canary") == ROOT
+    body = execution.emails[-1].body
+    assert "Canary: IMAGE_NOT_FOUND: The image could not be found" in body
+    assert "Canary: 0 of 1 desired instances running" in body
+
+
+def test_an_approval_nobody_gives_times_out_and_leaves_production(
+    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+) -> None:
+    # When nobody answers the approval request
+    execution = rollout_runner.run(fleets, timeline.clock)
+
+    # Then after approvalTimeoutHours the roll-out ends, production as it was
+    built = new_image(execution)
+    (approval,) = execution.approvals
+    assert approval.expired.is_set() and approval.timeout_seconds == 72 * 3600
+    assert image_of(fleets, "Canary") == built  # tested, and kept: the e-mail says how to revert
+    assert image_of(fleets, "ProdA") == ROOT and image_of(fleets, "ProdB") == ROOT
+    assert execution.status == "SUCCEEDED"
+    assert subjects(execution)[-1] == f"AppStream roll-out approval timed out: {built}"
+    assert 'make run-now ARGS="rollback --fleet Canary"' in execution.emails[-1].body
+    assert detail_types(execution)[-1] == events.APPROVAL_TIMED_OUT
+
+
+def test_a_rejection_leaves_production_and_says_who_and_why(
+    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+) -> None:
+    execution = rollout_runner.run(
+        fleets,
+        timeline.clock,
+        on_approval=approve_after(3, REJECTED_DECISION, reason="helpdesk reports crashes"),
+    )
+
+    built = new_image(execution)
+    assert image_of(fleets, "ProdA") == ROOT and image_of(fleets, "ProdB") == ROOT
+    assert subjects(execution)[-1] == f"AppStream roll-out rejected: {built}"
+    assert "helpdesk reports crashes" in execution.emails[-1].body
+    assert detail_types(execution)[-1] == events.ROLLOUT_REJECTED
+    assert execution.status == "SUCCEEDED"
+
+
+def test_elastic_and_other_platform_fleets_are_passed_over_with_the_reason(
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    # Given production fleets that cannot take a Windows Server 2022 image while running
+    add_image(ROOT, updates_available=True, platform="WINDOWS_SERVER_2022")
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    sim.add_fleet("Elastic", fleet_type="ELASTIC", tags=follows("production"))
+    sim.add_fleet("Old", image=ROOT, platform="WINDOWS_SERVER_2019", tags=follows("production"))
+
+    execution = unattended_runner.run(sim, timeline.clock)
+
+    # Then only the fleet that can take it changed, and the e-mail says why the others did not
+    built = new_image(execution)
+    assert sim.fleet_updates == [("Prod", built)]
+    body = execution.emails[-1].body
+    assert "Elastic (production): Elastic fleets run app blocks, not images: skipped" in body
+    assert "Old (production): the image's platform WINDOWS_SERVER_2022 differs" in body
+    assert "the updater never stops a fleet" in body
+    assert execution.status == "SUCCEEDED"
+
+
+def test_without_a_tagged_fleet_nothing_is_rolled_out_or_said(
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Untagged", image=ROOT)
+    sim.add_fleet("Other", image=ROOT, tags=follows("production", root="ImgZ"))
+
+    execution = unattended_runner.run(sim, timeline.clock)
+
+    assert sim.fleet_updates == []
+    assert execution.appstream_calls("TagResource") == []
+    assert subjects(execution) == [f"AppStream image ready: {new_image(execution)}"]
+    assert execution.status == "SUCCEEDED"
+
+
+def test_a_run_with_no_new_image_rolls_nothing_out(
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    add_image(ROOT, updates_available=False)
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+
+    execution = unattended_runner.run(sim, timeline.clock)
+
+    assert execution.invoked("rollout_plan") == []
+    assert execution.appstream_calls("DescribeFleets") == []
+    assert execution.status == "SUCCEEDED"
+
+
+def test_rollback_puts_a_fleet_back_on_its_recorded_image(
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    # Given production was rolled out to by the updater
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    sim.add_fleet("Untagged", image=ROOT)
+    with unattended_runner.account(sim) as account:
+        execution = account.run(timeline.clock)
+        built = new_image(execution)
+        assert image_of(sim, "Prod") == built
+        session = boto3.Session(region_name=REGION)
+        out = io.StringIO()
+
+        # When an admin rolls the fleet back with run-now
+        code = rollout_commands.roll_back(session, "Prod", out)
+
+        # Then it is on ImgA again, the record is gone, and the rollback was announced
+        assert code == rollout_commands.OK
+        assert image_of(sim, "Prod") == ROOT
+        assert PREVIOUS_IMAGE_TAG not in sim.fleet_tags("Prod")
+        assert f"Fleet Prod: {built} -> {ROOT}" in out.getvalue()
+        from rehearsal.runner import published_events
+
+        assert published_events()[-1]["detail-type"] == events.FLEET_ROLLED_BACK
+        # and a second rollback, or one of a fleet the updater never changed, is refused
+        with pytest.raises(rollout_commands.CommandError, match="no recorded previous image"):
+            rollout_commands.roll_back(session, "Prod", io.StringIO())
+        with pytest.raises(rollout_commands.CommandError, match="is not tagged"):
+            rollout_commands.roll_back(session, "Untagged", io.StringIO())

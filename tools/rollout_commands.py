@@ -1,0 +1,272 @@
+"""The roll-out's commands, run with the admin's own AWS credentials:
+
+    python -m tools.run_now approve EXECUTION_ARN [--image ROOT] [--reason TEXT]
+    python -m tools.run_now reject  EXECUTION_ARN [--image ROOT] [--reason TEXT]
+    python -m tools.run_now rollback --fleet NAME
+
+approve / reject answer a roll-out waiting for approval (its e-mail gives the exact command).
+The task token is read from the run's history (states:GetExecutionHistory) and answered with
+states:SendTaskSuccess: whoever IAM lets do both may approve, and nobody else; nothing in the
+e-mail grants anything. The answer records who gave it (sts:GetCallerIdentity) and why.
+
+rollback puts a fleet back on the image recorded on it when the updater changed it (its tag
+AppStreamImageUpdater:PreviousImage), then removes that record. Only fleets tagged
+AppStreamImageUpdater:Image are touched. Needs appstream:DescribeFleets,
+ListTagsForResource, UpdateFleet and UntagResource on the fleet.
+
+Exit codes: 0 done; 1 nothing to answer or roll back (no roll-out waiting, answered already,
+timed out, no recorded image); 2 usage; 3 AWS refused or could not be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from image_updater.errors import ImageUpdaterError
+from image_updater.integrations.appstream.fleets import AppStreamFleets
+from image_updater.rollout.models import APPROVED, FOLLOWS_TAG, PREVIOUS_IMAGE_TAG
+from image_updater.rollout.models import REJECTED as REJECTED_DECISION
+
+COMMANDS = ("approve", "reject", "rollback")
+OK, NOTHING_TO_DO, USAGE, ENVIRONMENT = 0, 1, 2, 3
+_NO_LONGER_WAITING = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+SessionFactory = Callable[..., boto3.Session]
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tools.run_now",
+        description="Answer a roll-out's approval, or roll a fleet back.",
+        epilog=__doc__[__doc__.index("Exit codes:") :],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("command", choices=COMMANDS)
+    p.add_argument("execution", nargs="?", help="the run's execution ARN (approve, reject)")
+    p.add_argument("--image", help="the image (lineage root) whose roll-out to answer")
+    p.add_argument("--reason", help="why (recorded in the run and the e-mail)")
+    p.add_argument("--fleet", help="the fleet to roll back (rollback)")
+    p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default)")
+    p.add_argument("--region", help="AWS Region (default: the execution's, or AWS_REGION)")
+    return p
+
+
+def main(
+    argv: list[str], out: IO[str] = sys.stdout, *, session_factory: SessionFactory = boto3.Session
+) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "rollback":
+            if not args.fleet or args.execution:
+                raise CommandError("rollback takes --fleet NAME and no execution.", USAGE)
+            session = session_factory(profile_name=args.profile, region_name=args.region)
+            return roll_back(session, args.fleet, out)
+        if not args.execution or not args.execution.startswith("arn:") or args.fleet:
+            raise CommandError(
+                f"{args.command} takes the run's execution ARN (from the e-mail), not --fleet.",
+                USAGE,
+            )
+        region = args.region or args.execution.split(":")[3]
+        session = session_factory(profile_name=args.profile, region_name=region)
+        decision = APPROVED if args.command == "approve" else REJECTED_DECISION
+        return answer(session, args.execution, decision, out, image=args.image, reason=args.reason)
+    except CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ENVIRONMENT
+
+
+def waiting_approvals(sfn: Any, execution_arn: str) -> dict[str, tuple[str, str]]:
+    """Image (lineage root) -> (task token, new image) of each approval task the run
+    scheduled, read from its history (every page)."""
+    found: dict[str, tuple[str, str]] = {}
+    request: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**request)
+        for event in page.get("events", []):
+            details = event.get("taskScheduledEventDetails") or {}
+            if not str(details.get("resource", "")).endswith("waitForTaskToken"):
+                continue
+            try:
+                payload = json.loads(details.get("parameters") or "{}").get("Payload") or {}
+            except ValueError:
+                continue
+            task = payload.get("task") or {}
+            if payload.get("taskToken") and task.get("rootImageName"):
+                found[task["rootImageName"]] = (
+                    str(payload["taskToken"]),
+                    str(task.get("newImageName")),
+                )
+        if not page.get("nextToken"):
+            return found
+        request["nextToken"] = page["nextToken"]
+
+
+def answer(
+    session: boto3.Session,
+    execution_arn: str,
+    decision: str,
+    out: IO[str],
+    *,
+    image: str | None = None,
+    reason: str | None = None,
+) -> int:
+    """Approve (or reject) the roll-out of `image` waiting in the run `execution_arn`."""
+    sfn = session.client("stepfunctions")
+    status = sfn.describe_execution(executionArn=execution_arn)["status"]
+    if status != "RUNNING":
+        raise CommandError(
+            f"The run is {status}: no roll-out of it waits for an answer.", NOTHING_TO_DO
+        )
+    approvals = waiting_approvals(sfn, execution_arn)
+    if image is None and len(approvals) > 1:
+        raise CommandError(
+            "Several roll-outs of this run asked for approval: name one with --image "
+            + " or ".join(sorted(approvals))
+            + ".",
+            USAGE,
+        )
+    if image is None and approvals:
+        image = next(iter(approvals))
+    if image is None or image not in approvals:
+        raise CommandError(
+            f"No roll-out {'of ' + image + ' ' if image else ''}in this run has asked for "
+            "approval (yet): its canaries may still be soaking.",
+            NOTHING_TO_DO,
+        )
+    token, new_image = approvals[image]
+    by = _caller(session)
+    output = {
+        "decision": decision,
+        "by": by,
+        "reason": reason,
+        "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    try:
+        sfn.send_task_success(taskToken=token, output=json.dumps(output))
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _NO_LONGER_WAITING:
+            raise CommandError(
+                f"The roll-out of {new_image} no longer waits: it was answered already or "
+                f"its approval timed out ({code}).",
+                NOTHING_TO_DO,
+            ) from error
+        raise
+    verb = "Approved" if decision == APPROVED else "Rejected"
+    out.write(
+        f"{verb} the roll-out of {new_image} ({image}) as {by}.\n"
+        + (
+            "Production fleets get it in their window; an e-mail follows.\n"
+            if decision == APPROVED
+            else "Production fleets stay as they are; an e-mail follows.\n"
+        )
+    )
+    return OK
+
+
+def _caller(session: boto3.Session) -> str:
+    try:
+        return str(session.client("sts").get_caller_identity()["Arn"])
+    except Exception:  # who answered is a record, not a permission: never blocks the answer
+        return "unknown"
+
+
+def roll_back(session: boto3.Session, fleet_name: str, out: IO[str]) -> int:
+    """Put `fleet_name` back on its recorded previous image and forget the record."""
+    fleets = AppStreamFleets(session.client("appstream"))
+    try:
+        found = fleets.fleets([fleet_name])
+    except ImageUpdaterError as error:
+        raise CommandError(f"Could not read fleet {fleet_name}: {error}", ENVIRONMENT) from error
+    if not found:
+        raise CommandError(f"No fleet named {fleet_name} in this Region.", NOTHING_TO_DO)
+    fleet = found[0]
+    if FOLLOWS_TAG not in fleet.tags:
+        raise CommandError(
+            f"Fleet {fleet_name} is not tagged {FOLLOWS_TAG}: the updater never changed it, "
+            "so it has nothing to roll back.",
+            NOTHING_TO_DO,
+        )
+    previous = fleet.tags.get(PREVIOUS_IMAGE_TAG)
+    if not previous:
+        raise CommandError(
+            f"Fleet {fleet_name} has no recorded previous image ({PREVIOUS_IMAGE_TAG}): it was "
+            "rolled back already, or the updater has not changed it.",
+            NOTHING_TO_DO,
+        )
+    try:
+        if fleet.image != previous:
+            fleets.set_image(fleet.name, previous)
+        fleets.forget_previous_image(fleet.arn)
+    except ImageUpdaterError as error:
+        raise CommandError(
+            f"Fleet {fleet_name} was not rolled back: {error}", ENVIRONMENT
+        ) from error
+    out.write(
+        f"Fleet {fleet_name}: {fleet.image} -> {previous} (its recorded previous image). "
+        "Active sessions go on; instances are replaced as their sessions end.\n"
+    )
+    _announce_rolled_back(
+        session,
+        fleet=fleet.name,
+        arn=fleet.arn,
+        from_image=fleet.image,
+        to_image=previous,
+        tags=fleet.tags,
+    )
+    return OK
+
+
+def _announce_rolled_back(
+    session: boto3.Session,
+    *,
+    fleet: str,
+    arn: str,
+    from_image: str | None,
+    to_image: str,
+    tags: dict[str, str],
+) -> bool:
+    """PutEvents "Fleet Rolled Back"; never raises: the rollback stands whatever happens."""
+    try:
+        from image_updater import events
+
+        detail = events.fleet_change(
+            "ROLLED_BACK",
+            root=tags.get(FOLLOWS_TAG, ""),
+            new_image_name=to_image,
+            new_image_arn=None,
+            execution_arn=None,
+            stage=tags.get("AppStreamImageUpdater:Stage"),
+            fleets=[{"fleet": fleet, "fleetArn": arn, "previousImage": from_image}],
+            by=_caller(session),
+            reason="rolled back with run-now rollback",
+        )
+        response = session.client("events").put_events(
+            Entries=[
+                {
+                    "Source": events.SOURCE,
+                    "DetailType": events.FLEET_ROLLED_BACK,
+                    "Detail": json.dumps(detail, separators=(",", ":")),
+                    "Resources": [arn],
+                }
+            ]
+        )
+    except Exception:
+        return False
+    return not response.get("FailedEntryCount")
