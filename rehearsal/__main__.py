@@ -24,13 +24,15 @@ from infra.workflow import states
 from rehearsal import year
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
+    ApprovalListener,
+    ApprovalRequest,
     Execution,
     Invocation,
     ProgressListener,
     SimulatedClock,
     WorkflowRunner,
 )
-from rehearsal.scenarios import SCENARIOS, DuringRun, Scenario
+from rehearsal.scenarios import SCENARIOS, DuringRun, Scenario, approval_by_run_now
 
 
 def _clock_text(elapsed: timedelta) -> str:
@@ -71,6 +73,12 @@ def describe(invocation: Invocation) -> tuple[str, str]:
         state = result["image"]["state"]
         ending = f" -> {result['outcome']}" if result.get("outcome") else ""
         return image, f"status check #{result['polls']}: {state}{ending}"
+    return _later_steps(invocation, image)
+
+
+def _later_steps(invocation: Invocation, image: str) -> tuple[str, str]:
+    """After the update: retention, the breaker, the roll-out, and the e-mails."""
+    event, result = invocation.event, invocation.result
     if invocation.step == "retain":
         return image, _retention_text(result.get("retention") or {})
     if invocation.step == "breaker":
@@ -78,7 +86,50 @@ def describe(invocation: Invocation) -> tuple[str, str]:
             f"run recorded for the circuit breaker: {result['action']} "
             f"({result['consecutiveFailedRuns']} failed scheduled runs in a row)"
         )
+    if invocation.step.startswith("rollout_") and invocation.step != "rollout_report":
+        return image, _rollout_text(invocation.step, event, result)
     return result.get("image", image), f"e-mail written: {result['subject']}"
+
+
+def _fleets(notes: list[dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{n['fleet']}" + (f" (was {n['note']})" if n.get("note") else "") for n in notes
+    )
+
+
+def _rollout_text(step: str, event: dict[str, Any], result: dict[str, Any]) -> str:
+    """A roll-out step, in an admin's words."""
+    outcome = result.get("outcome")
+    if step == "rollout_plan":
+        if outcome == "NO_FLEETS":
+            return "roll-out: no fleet follows this lineage"
+        passed = "; ".join(f"{n['fleet']}: {n['note']}" for n in result["passedOver"])
+        return (
+            f"roll-out planned: canary {', '.join(result['canaries']) or 'none'}; production "
+            f"{', '.join(result['production']) or 'none'}"
+            + (f"; passed over {passed}" if passed else "")
+        )
+    if step == "rollout_fleets":
+        action = event.get("action")
+        if action == "roll-back-canaries":
+            return f"canaries rolled back: {_fleets(result['rolledBack']) or 'none'}"
+        stage = "canary" if action == "update-canaries" else "production"
+        changed = [n for n in result["updated"] if n.get("stage") == stage]
+        refused = "; ".join(f"{n['fleet']}: {n['note']}" for n in result["notUpdated"])
+        return f"{stage} fleets now on {result['newImageName']}: {_fleets(changed) or 'none'}" + (
+            f"; refused: {refused}" if refused else ""
+        )
+    if step == "rollout_health":
+        if result["healthy"]:
+            return "canaries healthy after the soak"
+        return "canaries UNHEALTHY: " + "; ".join(result["problems"])
+    if step == "rollout_approval":
+        return "waiting for approval (the run-now command is in the e-mail)"
+    if step == "rollout_window":
+        approval = result.get("approval") or {}
+        by = f"approved by {approval['by']}; " if approval.get("by") else ""
+        return f"{by}production window starts {result['windowStart']}"
+    return str(outcome)
 
 
 def _retention_text(retention: dict[str, Any]) -> str:
@@ -158,6 +209,15 @@ def _print_summary(execution: Execution, seconds: float, calls_before: int = 0) 
     created = [c for c in run_calls if c.operation == "CreateUpdatedImage"]
     started = [c for c in created if not c.params.get("dryRun") and c.error is None]
     print(f"  Images created: {len(started)}")
+    for rollout in _rollouts(execution):
+        if rollout["outcome"] not in ("NO_FLEETS", "NO_UPDATE", "DRY_RUN"):
+            print(f"  Roll-out of {rollout['image']}: {rollout['outcome']}")
+    if execution.sim.fleets:
+        fleets = "; ".join(
+            f"{name} {fleet.get('ImageName') or fleet.get('ImageArn') or '(no image)'}"
+            for name, fleet in execution.sim.fleets.items()
+        )
+        print(f"  Fleets at the end: {fleets}")
 
 
 def _results(execution: Execution) -> list[dict[str, Any]]:
@@ -168,6 +228,16 @@ def _results(execution: Execution) -> list[dict[str, Any]]:
         details = event.get("mapStateExitedEventDetails") or event.get("stateExitedEventDetails")
         if details and details.get("name") == states.UPDATE_EACH_IMAGE:
             return list(json.loads(details["output"]).get("results", []))
+    return []
+
+
+def _rollouts(execution: Execution) -> list[dict[str, Any]]:
+    """Each image's roll-out result (the run's output, or its history when it failed)."""
+    for event in reversed(execution.history):
+        details = event.get("mapStateExitedEventDetails") or event.get("stateExitedEventDetails")
+        if details and details.get("name") == states.ROLL_OUT_EACH_IMAGE:
+            rollouts = json.loads(details["output"]).get("rollouts") or []
+            return [r for r in rollouts if isinstance(r, dict) and r.get("outcome")]
     return []
 
 
@@ -196,6 +266,32 @@ def _listener(
                 progress.add(elapsed, image, f"(meanwhile) {text}")
 
     return listen
+
+
+def _approver(progress: _Progress, clock: SimulatedClock, scenario: Scenario) -> ApprovalListener:
+    """Answers a roll-out's approval as the scenario says, with the real run-now tool."""
+
+    def answer(request: ApprovalRequest) -> None:
+        clock.use_lane(request.image)
+        if scenario.approval is None:
+            progress.add(
+                clock.now() - clock.start + timedelta(seconds=request.timeout_seconds),
+                str(request.image),
+                f"(meanwhile) nobody answered the approval request for "
+                f"{request.timeout_seconds // 3600} h: it timed out",
+            )
+            return
+        hours, command = scenario.approval
+        printed = approval_by_run_now(hours, command)(request)
+        clock.use_lane(request.image)
+        progress.add(
+            clock.now() - clock.start,
+            str(request.image),
+            f'(meanwhile) the admin ran: make run-now ARGS="{command} <execution> --image '
+            f'{request.image}" -> {printed.splitlines()[0]}',
+        )
+
+    return answer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,7 +326,11 @@ def main(argv: list[str] | None = None) -> int:
         began = time.monotonic()
         progress = _Progress()
         execution = runner.run(
-            sim, clock, scenario.execution_input, on_invocation=_listener(progress, sim, during)
+            sim,
+            clock,
+            scenario.execution_input,
+            on_invocation=_listener(progress, sim, during),
+            on_approval=_approver(progress, clock, scenario),
         )
         progress.print()
         _print_emails(execution)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import Invocation, StepByStepRun
+from rehearsal.runner import ApprovalRequest, Invocation, StepByStepRun, set_alarm_state
 
 # Something that happens while the first run works: called after each of its Lambda steps;
 # returns (image, what happened) lines for the progress.
@@ -27,6 +27,9 @@ class Scenario:
     later_runs: tuple[timedelta, ...] = ()
     # Makes what happens while the first run works (a fresh one per rehearsal).
     during_first_run: Callable[[], DuringRun] | None = None
+    # The approver of a roll-out: (hours after the request, "approve" or "reject"), or None
+    # when nobody answers (the approval times out).
+    approval: tuple[float, str] | None = None
 
 
 _EMAILS = "ops@example.com"
@@ -131,6 +134,64 @@ def _outlive(sim: SimulatedAppStream) -> None:
     sim.script_update("SalesApps", duration=timedelta(hours=3))
 
 
+# The roll-out: a canary, two production fleets and one fleet the updater was not given.
+ROLLOUT_ALARM = "Sales-Canary-Errors"
+_ROLLOUT_CONTEXT = {
+    "imageNames": "SalesApps",
+    "notificationEmails": _EMAILS,
+    "canarySoakHours": "24",
+    "canaryAlarmNames": ROLLOUT_ALARM,
+    "requireApproval": "true",
+    "approvalTimeoutHours": "72",
+    "rolloutWindow": "cron(0 22 ? * SAT *)",
+}
+
+
+def _rollout(sim: SimulatedAppStream) -> None:
+    from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG
+
+    sim.add_image("SalesApps", updates_available=True)
+    sim.script_update("SalesApps", duration=_TWO_HOURS)
+    for fleet, stage in (
+        ("Sales-Canary", "canary"),
+        ("Sales-Prod-1", "production"),
+        ("Sales-Prod-2", "production"),
+    ):
+        sim.add_fleet(fleet, image="SalesApps", tags={FOLLOWS_TAG: "SalesApps", STAGE_TAG: stage})
+    sim.add_fleet("Training", image="SalesApps")  # not tagged: never touched
+    set_alarm_state(sim, ROLLOUT_ALARM, "OK")
+
+
+def _rollout_unhealthy(sim: SimulatedAppStream) -> None:
+    _rollout(sim)
+    set_alarm_state(sim, ROLLOUT_ALARM, "ALARM")
+
+
+def approval_by_run_now(hours: float, command: str) -> Callable[[ApprovalRequest], str]:
+    """The approver: `hours` after the request, `make run-now ARGS="<command> ..."` with the
+    real tool, against the offline deployment (moto); returns what the tool printed."""
+
+    def approve(request: ApprovalRequest) -> str:
+        import io
+
+        import boto3
+
+        from tools import run_now
+
+        request.let_time_pass(hours * 3600)
+        out = io.StringIO()
+        argv = [command, request.execution_arn, "--image", str(request.image)]
+        argv += ["--reason", "tested on the canary by the service desk"]
+        code = run_now.main(
+            argv, out, session_factory=lambda **kw: boto3.Session(region_name="us-east-1")
+        )
+        if code != 0:
+            raise RuntimeError(f"run-now {command} exited {code}: {out.getvalue()}")
+        return out.getvalue().strip()
+
+    return approve
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -197,6 +258,33 @@ SCENARIOS: dict[str, Scenario] = {
             _outlive,
             later_runs=(timedelta(days=1), timedelta(days=2)),
             notes=["Three scheduled runs, a day apart."],
+        ),
+        Scenario(
+            "rollout",
+            "SalesApps is updated and rolled out: canary fleet, 24 h soak, health check, "
+            "approval with run-now, then two production fleets in Saturday's 22:00 window",
+            _ROLLOUT_CONTEXT,
+            _rollout,
+            approval=(3, "approve"),
+            notes=[
+                "Fleets: Sales-Canary (canary), Sales-Prod-1 and Sales-Prod-2 (production), "
+                "Training (not tagged: never touched). Alarm Sales-Canary-Errors is OK.",
+                "The admin approves 3 h after the request with the run-now tool.",
+            ],
+        ),
+        Scenario(
+            "rollout-unhealthy",
+            "the canary's alarm is in ALARM after the soak: the canary is rolled back, "
+            "production never touched",
+            _ROLLOUT_CONTEXT,
+            _rollout_unhealthy,
+        ),
+        Scenario(
+            "rollout-timeout",
+            "nobody answers the approval request: after 72 h the roll-out ends, production "
+            "as it was",
+            _ROLLOUT_CONTEXT,
+            _rollout,
         ),
         Scenario(
             "timeout",

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from app import build_app
+from infra.workflow.states import WAIT
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -84,7 +85,7 @@ class SynthesizedApp:
         """The Wait state's interval, read back from the definition."""
         references = {**self.handlers, self.topic_id: "topic"}
         states = _all_states(json.loads(self.definition(references, region="r", account="a")))
-        (seconds,) = {s["Seconds"] for s in states if s["Type"] == "Wait"}
+        (seconds,) = {s["Seconds"] for name, s in states.items() if name == WAIT}
         return int(seconds) // 60
 
     def definition(self, references: dict[str, str], *, region: str, account: str) -> str:
@@ -101,18 +102,18 @@ class SynthesizedApp:
         return resolved
 
 
-def _all_states(definition: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every state, including those inside Map and Parallel states."""
-    found = []
-    for state in definition["States"].values():
-        found.append(state)
+def _all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every state by name, including those inside Map and Parallel states."""
+    found = {}
+    for name, state in definition["States"].items():
+        found[name] = state
         for nested in (
             state.get("ItemProcessor"),
             state.get("Iterator"),
             *state.get("Branches", []),
         ):
             if nested:
-                found.extend(_all_states(nested))
+                found.update(_all_states(nested))
     return found
 
 

@@ -130,24 +130,18 @@ class UpdateWorkflow(Construct):
                 self, "RollOutOneImage", config=config, functions=functions, topic=topic
             )
         )
-        rollouts_carried = {**carried, "anyFailed.$": "$.anyFailed"}
+        # Two steps, as for the images: an intrinsic function's argument is a plain path.
         list_rollout_failures = sfn.Pass(
             self,
             states.LIST_ROLLOUT_FAILURES,
-            parameters={
-                **rollouts_carried,
-                "rollouts.$": "$.rollouts",
-                "rolloutFailures.$": "$.rollouts[*].failed",
-            },
+            parameters={"failed.$": "$.rollouts[*].failed"},
+            result_path="$.rolloutFailures",
         )
         summarize_rollouts = sfn.Pass(
             self,
             states.SUMMARIZE_THE_ROLLOUTS,
-            parameters={
-                **rollouts_carried,
-                "rollouts.$": "$.rollouts",
-                "anyRolloutFailed.$": "States.ArrayContains($.rolloutFailures, true)",
-            },
+            parameters={"anyFailed.$": "States.ArrayContains($.rolloutFailures.failed, true)"},
+            result_path="$.rolloutSummary",
         )
         all_done = (
             sfn.Choice(self, states.DID_EVERY_IMAGE_SUCCEED)
@@ -161,7 +155,7 @@ class UpdateWorkflow(Construct):
                 ),
             )
             .when(
-                sfn.Condition.boolean_equals("$.anyRolloutFailed", True),
+                sfn.Condition.boolean_equals("$.rolloutSummary.anyFailed", True),
                 sfn.Fail(
                     self,
                     states.A_ROLLOUT_FAILED,

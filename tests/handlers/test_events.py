@@ -558,6 +558,6 @@ def test_schedule_details_name_the_schedule_and_why() -> None:
 
 
 def test_detail_types_are_distinct_and_fit_eventbridge() -> None:
-    assert len(set(events.DETAIL_TYPES)) == len(events.DETAIL_TYPES) == 8
+    assert len(set(events.DETAIL_TYPES)) == len(events.DETAIL_TYPES) == 16
     assert all(0 < len(t) <= 128 for t in events.DETAIL_TYPES)  # DetailType's maximum
     assert not events.SOURCE.startswith("aws.")

@@ -208,7 +208,7 @@ def test_the_breaker_comes_after_summarize_and_never_decides_the_runs_result(
     template: Template,
 ) -> None:
     states = definition(template)["States"]
-    # Summarize -> record -> paused? -> (e-mail | left as it was) -> the run's last choice
+    # Summarize -> record -> paused? -> (e-mail | left as it was) -> roll-outs -> last choice
     assert states[names.SUMMARIZE]["Next"] == names.RECORD_THE_RUN
     record = states[names.RECORD_THE_RUN]
     assert record["Next"] == names.SCHEDULE_PAUSED
@@ -243,7 +243,11 @@ def test_the_breaker_comes_after_summarize_and_never_decides_the_runs_result(
         names.SCHEDULE_LEFT_AS_IT_WAS,
         names.BREAKER_FAILED,
     ):
-        assert states[ending]["Next"] == names.DID_EVERY_IMAGE_SUCCEED, ending
+        # the roll-outs follow (they never count toward the breaker), then the run's result
+        assert states[ending]["Next"] == names.ROLL_OUT_EACH_IMAGE, ending
+    assert states[names.ROLL_OUT_EACH_IMAGE]["Next"] == names.LIST_ROLLOUT_FAILURES
+    assert states[names.LIST_ROLLOUT_FAILURES]["Next"] == names.SUMMARIZE_THE_ROLLOUTS
+    assert states[names.SUMMARIZE_THE_ROLLOUTS]["Next"] == names.DID_EVERY_IMAGE_SUCCEED
     # and the summary it reads still carries who started the run
     for name in (names.LIST_FAILURES, names.SUMMARIZE):
         parameters = states[name]["Parameters"]

@@ -148,8 +148,12 @@ class TestWorkflow:
 
     def test_waiting_happens_in_a_wait_state_of_the_poll_interval(self, synth: Synth) -> None:
         states = all_states(definition(synth(pollIntervalMinutes="15"))["States"])
-        waits = [s for s in states.values() if s["Type"] == "Wait"]
-        assert [w["Seconds"] for w in waits] == [900]
+        waits = {name: s for name, s in states.items() if s["Type"] == "Wait"}
+        assert waits["Wait for the build"]["Seconds"] == 900
+        # and the roll-out's: the soak (canarySoakHours) and its production window
+        assert waits["Soak the canaries"]["Seconds"] == 24 * 3600
+        assert waits["Wait for the production window"]["TimestampPath"] == "$.windowStart"
+        assert len(waits) == 3
 
     def test_no_update_e_mail_only_when_configured(self, synth: Synth) -> None:
         quiet = all_states(definition(synth())["States"])
@@ -166,13 +170,20 @@ class TestWorkflow:
 
     def test_a_run_with_a_failed_image_ends_failed(self, template: Template) -> None:
         states = definition(template)["States"]
-        (rule,) = states["Did every image succeed?"]["Choices"]
-        assert rule == {
+        updates, rollouts = states["Did every image succeed?"]["Choices"]
+        assert updates == {
             "Variable": "$.anyFailed",
             "BooleanEquals": True,
             "Next": "Some images failed",
         }
         assert states["Some images failed"]["Type"] == "Fail"
+        # and so does one whose roll-out failed or rolled a canary back
+        assert rollouts == {
+            "Variable": "$.rolloutSummary.anyFailed",
+            "BooleanEquals": True,
+            "Next": "A roll-out failed",
+        }
+        assert states["A roll-out failed"]["Type"] == "Fail"
 
     def test_state_machine_logs_everything_but_execution_data_and_traces(
         self, template: Template, synth: Synth
@@ -191,9 +202,14 @@ class TestWorkflow:
         )
 
     def test_execution_timeout_covers_every_batch_of_images(self, synth: Synth) -> None:
-        # 5 images, 2 at a time -> 3 batches of (12 h + 3 h slack)
+        # 5 images, 2 at a time -> 3 batches of (12 h + 3 h slack), then the roll-outs side
+        # by side: soak 24 h + approval 72 h + a monthly window (32 days) + 2 h slack
         template = synth(imageNames="A1,A2,A3,A4,A5", maxConcurrentUpdates="2")
-        assert definition(template)["TimeoutSeconds"] == 3 * 15 * 3600
+        assert definition(template)["TimeoutSeconds"] == (3 * 15 + 24 + 72 + 2) * 3600
+        windowed = synth(imageNames="A1", rolloutWindow="cron(0 22 ? * SAT *)")
+        assert definition(windowed)["TimeoutSeconds"] == (15 + 24 + 72 + 32 * 24 + 2) * 3600
+        unattended = synth(imageNames="A1", canarySoakHours="0", requireApproval="false")
+        assert definition(unattended)["TimeoutSeconds"] == (15 + 2) * 3600
 
 
 class TestFunctions:
@@ -201,7 +217,7 @@ class TestFunctions:
         self, template: Template
     ) -> None:
         functions = template.find_resources("AWS::Lambda::Function")
-        assert len(functions) == 7
+        assert len(functions) == 13  # seven, and the roll-out's six
         layer = Capture()
         template.all_resources_properties(
             "AWS::Lambda::Function",
@@ -227,7 +243,7 @@ class TestFunctions:
     def test_every_log_group_has_the_configured_retention(self, synth: Synth) -> None:
         template = synth(logRetentionDays="30")
         groups = template.find_resources("AWS::Logs::LogGroup")
-        assert len(groups) == 8  # seven functions and the state machine
+        assert len(groups) == 14  # thirteen functions and the state machine
         for group in groups.values():
             assert group["Properties"]["RetentionInDays"] == 30
             assert group["DeletionPolicy"] == "Delete"
@@ -285,6 +301,20 @@ class TestPermissions:
                 "appstream:DeleteImage",
             }
             | {"events:PutEvents"},
+            "rollout_plan": logging | xray | read | {"appstream:DescribeFleets"},
+            "rollout_fleets": logging
+            | xray
+            | read
+            | {"appstream:DescribeFleets", "appstream:UpdateFleet"}
+            | {"appstream:TagResource", "appstream:UntagResource"}
+            | {"events:PutEvents"},
+            # canaryAlarmNames is empty here: no CloudWatch permission at all
+            "rollout_health": logging
+            | xray
+            | {"appstream:DescribeFleets", "appstream:ListTagsForResource"},
+            "rollout_approval": logging | xray | {"events:PutEvents"},
+            "rollout_window": logging | xray | {"events:PutEvents"},
+            "rollout_report": logging | xray | {"events:PutEvents"},
         }
         for module, actions in expected.items():
             assert _actions(policies[_role_of(template, module)]) == actions, module

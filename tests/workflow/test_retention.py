@@ -165,10 +165,13 @@ def test_retention_failing_never_fails_the_update(
 
     # Then nothing was deleted, the e-mail is "ready" and says retention did not run
     assert sim.deleted == []
-    (email,) = execution.emails
-    assert email.subject.startswith("AppStream image ready: Base-")
-    assert "retention did not run" in email.body
-    assert execution.status == "SUCCEEDED"
+    ready, rollout = execution.emails
+    assert ready.subject.startswith("AppStream image ready: Base-")
+    assert "retention did not run" in ready.body
+    # (the roll-out cannot read the fleets either: it says so, and that fails the run)
+    assert rollout.subject.startswith("AppStream roll-out FAILED: Base-")
+    assert "No fleet was changed" in rollout.body
+    assert execution.error == "RolloutFailed"
 
 
 def test_a_quota_refusal_says_which_quota_what_the_account_holds_and_what_is_protected(

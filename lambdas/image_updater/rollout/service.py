@@ -67,9 +67,12 @@ def _newer_image(root: str, image: ImageSummary, images: ImagesPort) -> str | No
 
 def plan(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) -> Rollout:
     """Which fleets follow the lineage, and which of them can take the new image."""
+    followers = [f for f in fleets.all_fleets() if policy.follows(f, rollout.root_image_name)]
+    if not followers:  # the common case: said without a look at the image
+        return rollout.evolve(outcome=NO_FLEETS)
     image = images.describe(rollout.new_image_name)
     rollout = rollout.evolve(new_image_arn=image.arn, platform=image.platform)
-    found = policy.plan_fleets(rollout.root_image_name, image, fleets.all_fleets())
+    found = policy.plan_fleets(rollout.root_image_name, image, followers)
     rollout = rollout.evolve(
         canaries=found.canaries, production=found.production, passed_over=found.passed_over
     )
@@ -174,8 +177,9 @@ def update_production(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) 
     newer = _newer_image(rollout.root_image_name, image, images)
     if newer:
         return rollout.evolve(outcome=SUPERSEDED, superseded_by=newer)
-    found = policy.production_fleets(rollout.root_image_name, image, fleets.all_fleets())
-    targets = fleets.fleets(found.production)
+    every_fleet = fleets.all_fleets()
+    found = policy.production_fleets(rollout.root_image_name, image, every_fleet)
+    targets = [fleet for fleet in every_fleet if fleet.name in found.production]
     changed, refused = _change(fleets, targets, PRODUCTION, image.name, image.arn)
     return rollout.evolve(
         production=found.production,
