@@ -768,8 +768,9 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
     names = draw(image_name_lists.filter(no_derived_roots))
     poll_minutes = draw(st.integers(1, 60))
     # Within the execution history quota (worked out independently of the implementation:
-    # 9 events per status check plus 150 per image and 50 per run, at most 25,000).
-    per_image_budget = (25_000 - 50) // len(names) - 150
+    # 9 events per status check plus 150 per image, 200 per roll-out and 50 per run, at most
+    # 25,000).
+    per_image_budget = (25_000 - 50) // len(names) - 150 - 200
     most_hours = min(72, per_image_budget // 9 * poll_minutes // 60)
     hours = draw(st.integers(1, max(1, most_hours)))
     return {
@@ -1022,7 +1023,8 @@ def test_every_key_has_invalid_values_to_draw_from() -> None:
     ("context", "events"),
     [
         # one image checked every minute for 72 hours: 4,320 status checks
-        ({"imageNames": "ImgA", "pollIntervalMinutes": "1", "maxUpdateHours": "72"}, 39_080),
+        # (50 + 4,320 x 9 + 150 + 200 for its roll-out)
+        ({"imageNames": "ImgA", "pollIntervalMinutes": "1", "maxUpdateHours": "72"}, 39_280),
         # 25 images every 5 minutes for 24 hours: 288 status checks each
         (
             {
@@ -1030,7 +1032,7 @@ def test_every_key_has_invalid_values_to_draw_from() -> None:
                 "pollIntervalMinutes": "5",
                 "maxUpdateHours": "24",
             },
-            68_600,
+            73_600,  # 50 + 25 x (288 x 9 + 150 + 200)
         ),
     ],
     ids=["one-image-every-minute", "25-images-every-5-minutes"],

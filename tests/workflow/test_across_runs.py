@@ -482,5 +482,7 @@ def test_history_grows_by_the_events_the_synth_check_counts_per_status_check(
     # and both runs stayed within its estimate
     loaded = load_config(BASE_CONTEXT)
     assert (len(long.history) - len(short.history)) / 3 == config.EVENTS_PER_STATUS_CHECK
-    per_image = config.EVENTS_PER_IMAGE + config.EVENTS_PER_STATUS_CHECK * 5
+    per_image = (
+        config.EVENTS_PER_IMAGE + config.EVENTS_PER_ROLLOUT + config.EVENTS_PER_STATUS_CHECK * 5
+    )
     assert len(long.history) <= config.EVENTS_PER_RUN + len(loaded.image_names) * per_image

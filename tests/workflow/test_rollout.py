@@ -5,7 +5,7 @@ automatic rollback of an unhealthy canary, and the fleets it must never touch.""
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -353,3 +353,124 @@ def test_rollback_puts_a_fleet_back_on_its_recorded_image(
             rollout_commands.roll_back(session, "Prod", io.StringIO())
         with pytest.raises(rollout_commands.CommandError, match="is not tagged"):
             rollout_commands.roll_back(session, "Untagged", io.StringIO())
+
+
+def test_a_busy_fleet_is_retried_and_then_updated(
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    # Given AppStream answers ConcurrentModificationException to the first UpdateFleet
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    sim.fail("UpdateFleet", "ConcurrentModificationException", times=1)
+
+    execution = unattended_runner.run(sim, timeline.clock)
+
+    # Then the step was retried after a wait, and the fleet updated once, its record intact
+    built = new_image(execution)
+    assert sim.fleet_updates == [("Prod", built)]
+    assert sim.fleet_tags("Prod")[PREVIOUS_IMAGE_TAG] == ROOT
+    assert execution.retry_waits
+    assert execution.status == "SUCCEEDED"
+
+
+def test_a_canary_appstream_refuses_puts_the_other_canaries_back(
+    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+) -> None:
+    # Given a second canary, and AppStream refusing the image for the first one
+    fleets.add_fleet("Canary2", image=ROOT, tags=follows("canary"))
+    fleets.fail(
+        "UpdateFleet",
+        "IncompatibleImageException",
+        times=1,
+        message="The image can't be updated because it's not compatible for updates.",
+        when=lambda params: params.get("Name") == "Canary",
+    )
+
+    execution = rollout_runner.run(fleets, timeline.clock, on_approval=approve_after(1))
+
+    # Then the canary that took it is put back, nothing soaked, production untouched
+    built = new_image(execution)
+    assert fleets.fleet_updates == [("Canary2", built), ("Canary2", ROOT)]
+    assert image_of(fleets, "Canary") == ROOT and image_of(fleets, "Canary2") == ROOT
+    assert image_of(fleets, "ProdA") == ROOT
+    assert states.SOAK_THE_CANARIES not in execution.states
+    body = execution.emails[-1].body
+    assert "Canary (canary): IncompatibleImageException" in body
+    assert execution.error == "RolloutFailed"
+
+
+def test_a_stopped_fleet_is_updated_directly(
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Weekend", image=ROOT, state="STOPPED", tags=follows("production"))
+
+    execution = unattended_runner.run(sim, timeline.clock)
+
+    assert sim.fleet_updates == [("Weekend", new_image(execution))]
+    assert sim.fleets["Weekend"]["State"] == "STOPPED"  # the updater never starts or stops one
+
+
+def test_an_approval_given_after_a_newer_image_never_moves_production_back(
+    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+) -> None:
+    # Given, while the roll-out waits for approval, a newer image of the lineage appears
+    # (another run built it)
+    def approve_late(request: ApprovalRequest) -> None:
+        fleets.add_image(
+            f"{ROOT}-20991231-000000",
+            created_time=timeline.now().replace(year=2099),
+            tags={"AppStreamImageUpdater:LineageRoot": ROOT},
+        )
+        approve_after(1)(request)
+
+    execution = rollout_runner.run(fleets, timeline.clock, on_approval=approve_late)
+
+    # Then the approved, older roll-out stops before production
+    assert image_of(fleets, "ProdA") == ROOT and image_of(fleets, "ProdB") == ROOT
+    assert subjects(execution)[-1] == f"AppStream roll-out superseded: {new_image(execution)}"
+    assert execution.status == "SUCCEEDED"
+
+
+def test_retention_never_deletes_a_fleets_rollback_target(
+    sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
+) -> None:
+    # Given keepImages=1 and production rolled out to by the updater twice: after the second
+    # roll-out, the first new image is production's recorded previous image
+    keep_one = WorkflowRunner(
+        {
+            "imageNames": ROOT,
+            "notificationEmails": EMAILS,
+            "keepImages": "1",
+            "canarySoakHours": "0",
+            "requireApproval": "false",
+        }
+    )
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    with keep_one.account(sim) as account:
+        first = new_image(account.run(timeline.clock))
+        sim.set_updates_available(first, True)
+        timeline.next_run(after=timedelta(days=8))
+        account.use_clock(timeline.clock)
+        second_run = account.run(timeline.clock)
+        second = new_image(second_run)
+        assert image_of(sim, "Prod") == second
+        assert sim.fleet_tags("Prod")[PREVIOUS_IMAGE_TAG] == first
+        sim.set_updates_available(second, True)
+        timeline.next_run(after=timedelta(days=8))
+        third_run = account.run(timeline.clock)
+
+    # Then the third run's retention kept the first image, production's rollback target
+    # (it was neither in use nor among the newest keepImages=1), and it still exists
+    (retained,) = third_run.invoked("retain")
+    kept = {k["name"]: k["reason"] for k in retained.result["retention"]["kept"]}
+    assert kept[first] == "rollback target of fleet Prod"
+    assert first in sim.images and first not in sim.deleted
+    assert second_run.status == third_run.status == "SUCCEEDED"
