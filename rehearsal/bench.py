@@ -22,7 +22,11 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ROOT = Path(__file__).resolve().parents[1]
-HANDLERS = ("plan", "check", "create", "poll", "report", "retain")
+HANDLERS = (
+    *("plan", "check", "create", "poll", "report", "retain", "breaker"),
+    *("rollout_plan", "rollout_fleets", "rollout_health", "rollout_approval"),
+    *("rollout_window", "rollout_report"),
+)
 RUNS = 25
 IMPORT_TARGET = 1.25
 ASSET_TARGET_KIB = 64

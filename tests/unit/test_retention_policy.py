@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from image_updater.domain import naming
 from image_updater.models import ImageSummary
 from image_updater.retention.policy import LineageImage, plan_retention, protection
+from image_updater.retention.service import lineage_images, retire_old_images
 
 NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 ROOT = "Base"
@@ -136,3 +138,104 @@ def test_untagged_images_do_not_count_toward_keep_images() -> None:
     assert sorted(plan.keep_newest) == sorted([images[1].image.name, images[2].image.name])
     assert plan.to_delete == []
     assert [d.name for d in plan.kept] == [images[0].image.name]
+
+
+# --- rollback targets: an image a fleet can be rolled back to ---------------------------------
+
+
+def test_a_fleets_rollback_target_is_kept_with_the_fleets_named() -> None:
+    # Given three images, the oldest recorded as the previous image of two fleets
+    images = [member(10), member(20), member(30, rollback_for=("CanaryA", "ProdB"))]
+
+    # When
+    plan = plan_retention(ROOT, images, keep=2, now=NOW)
+
+    # Then it is kept, saying whose rollback target it is
+    assert plan.to_delete == []
+    (kept,) = plan.kept
+    assert (kept.name, kept.reason) == (
+        images[2].image.name,
+        "rollback target of fleet CanaryA, ProdB",
+    )
+
+
+def test_a_rollback_target_is_protected_even_when_failed_or_old() -> None:
+    # Given a FAILED image a year old, recorded as a fleet's previous image
+    target = member(365, state="FAILED", rollback_for=("Prod",))
+
+    # When / Then
+    assert protection(target, ROOT, NOW) == "rollback target of fleet Prod"
+    assert plan_retention(ROOT, [member(10), target], keep=1, now=NOW).to_delete == []
+
+
+class FakeLineage:
+    """RetentionPort: the lineage's images, every one tagged as the updater's own."""
+
+    def __init__(self, images: list[ImageSummary]) -> None:
+        self.images = images
+        self.deleted: list[str] = []
+
+    def describe(self, name: str) -> ImageSummary:
+        return next(i for i in self.images if i.name == name)
+
+    def tags(self, arn: str) -> dict[str, str]:
+        return {naming.LINEAGE_ROOT_TAG: ROOT}
+
+    def lineage_members(self, root: str) -> list[ImageSummary]:
+        return list(self.images)
+
+    def shared_with(self, name: str) -> list[str]:
+        return []
+
+    def delete(self, name: str) -> None:
+        self.deleted.append(name)
+
+
+class FakeUsers:
+    """ImageUsersPort: no fleet or builder runs an image; `targets` are the recorded ones."""
+
+    def __init__(self, targets: dict[str, list[str]]) -> None:
+        self.targets = targets
+
+    def fleet_images(self) -> dict[str, list[str]]:
+        return {}
+
+    def builder_images(self) -> dict[str, list[str]]:
+        return {}
+
+    def rollback_targets(self) -> dict[str, list[str]]:
+        return self.targets
+
+
+def test_rollback_targets_recorded_by_name_or_by_arn_both_protect() -> None:
+    # Given four old images: one recorded by name on a fleet, one by ARN on another
+    images = [member(day).image for day in (10, 20, 30, 40)]
+    by_name, by_arn = images[2], images[3]
+    port = FakeLineage(images)
+    users = FakeUsers({by_name.name: ["CanaryA"], by_arn.arn: ["ProdB"], "Elsewhere": ["X"]})
+
+    # When
+    known = {c.image.name: c for c in lineage_images(ROOT, port, users)}
+    result = retire_old_images(ROOT, port, users, keep=1, now=NOW)
+
+    # Then both are kept with their fleet named, and only the unprotected one goes
+    assert known[by_name.name].rollback_for == ("CanaryA",)
+    assert known[by_arn.name].rollback_for == ("ProdB",)
+    assert known[images[1].name].rollback_for == ()
+    assert port.deleted == [images[1].name]
+    assert dict(result.kept) == {
+        by_name.name: "rollback target of fleet CanaryA",
+        by_arn.name: "rollback target of fleet ProdB",
+    }
+
+
+def test_an_image_recorded_by_name_and_by_arn_names_every_fleet() -> None:
+    # Given one image recorded by name on one fleet and by ARN on another
+    image = member(30).image
+    users = FakeUsers({image.name: ["CanaryA"], image.arn: ["ProdB"]})
+
+    # When
+    (found,) = lineage_images(ROOT, FakeLineage([image]), users)
+
+    # Then
+    assert found.rollback_for == ("CanaryA", "ProdB")

@@ -1,0 +1,368 @@
+"""The roll-out's e-mails: each milestone says what changed on which fleet and what to do next;
+the approval request gives the exact commands and the deadline."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from image_updater.domain.messages import MessageContext
+from image_updater.rollout.messages import compose
+from image_updater.rollout.models import (
+    APPROVAL_REQUESTED,
+    APPROVAL_TIMED_OUT,
+    CANARIES_UPDATED,
+    CANARY,
+    CANARY_ROLLED_BACK,
+    NOTHING_TO_ROLL_OUT,
+    PRODUCTION,
+    PRODUCTION_UPDATED,
+    REJECTED,
+    ROLLOUT_FAILED,
+    SUPERSEDED,
+    FleetNote,
+    Rollout,
+)
+from image_updater.settings import RolloutSettings
+
+NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
+ROOT = "ImgA"
+OLD = "ImgA-20260501-030000"
+NEW = "ImgA-20260601-030000"
+EXECUTION = "arn:aws:states:eu-west-1:111122223333:execution:ImageUpdater:run-1"
+CTX = MessageContext(
+    region="eu-west-1",
+    partition="aws",
+    execution_arn=EXECUTION,
+    now=NOW,
+    max_update_hours=8,
+)
+SETTINGS = RolloutSettings(
+    canary_soak_hours=24,
+    canary_alarm_names=("CanaryErrors",),
+    require_approval=True,
+    approval_timeout_hours=72,
+    rollout_window="cron(0 22 ? * SAT *)",
+    timezone="Europe/Paris",
+)
+EVERY_OUTCOME = [
+    NOTHING_TO_ROLL_OUT,
+    SUPERSEDED,
+    CANARIES_UPDATED,
+    APPROVAL_REQUESTED,
+    CANARY_ROLLED_BACK,
+    REJECTED,
+    APPROVAL_TIMED_OUT,
+    PRODUCTION_UPDATED,
+    ROLLOUT_FAILED,
+]
+LAMBDA_ERROR = {
+    "Error": "AppStreamThrottled",
+    "Cause": json.dumps(
+        {
+            "errorMessage": "Rate exceeded for UpdateFleet",
+            "errorType": "AppStreamThrottled",
+            "requestId": "1",
+            "stackTrace": ['  File "/var/task/x.py"'],
+        }
+    ),
+}
+
+
+def rollout(outcome: str | None, *, root: str = ROOT, new: str = NEW, **changes: object) -> Rollout:
+    """A roll-out of ImgA with two canaries changed, two production fleets and one passed
+    over, at the milestone `outcome`."""
+    base = Rollout(
+        root_image_name=root,
+        execution_id=EXECUTION,
+        new_image_name=new,
+        new_image_arn=f"arn:aws:appstream:eu-west-1:111122223333:image/{new}",
+        platform="WINDOWS_SERVER_2022",
+        canaries=("CanaryA", "CanaryB"),
+        production=("ProdA", "ProdB"),
+        passed_over=(FleetNote("Elastic", PRODUCTION, "Elastic fleets run app blocks"),),
+        updated=(FleetNote("CanaryA", CANARY, OLD), FleetNote("CanaryB", CANARY, OLD)),
+        canaries_updated_at=(NOW - timedelta(hours=24)).isoformat(),
+        healthy=True,
+        superseded_by="ImgA-20260608-030000",
+        outcome=outcome,
+    )
+    return base.evolve(**changes)
+
+
+def body_of(outcome: str | None, **changes: object) -> str:
+    return compose(rollout(outcome, **changes), CTX, SETTINGS).body
+
+
+# --- every milestone ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", EVERY_OUTCOME)
+def test_every_outcome_has_a_short_ascii_subject_and_names_the_new_image(outcome: str) -> None:
+    # Given an image name as long as AppStream allows (100 characters)
+    root = "R" * 84
+    new = f"{root}-20260601-030000"
+
+    # When
+    notification = compose(rollout(outcome, root=root, new=new, error=LAMBDA_ERROR), CTX, SETTINGS)
+
+    # Then the subject fits SNS (at most 100 printable ASCII characters) and the body names it
+    assert len(new) == 100
+    assert 0 < len(notification.subject) <= 99
+    assert all(32 <= ord(c) < 127 for c in notification.subject)
+    assert new in notification.body
+    assert f"executions/details/{EXECUTION}" in notification.body
+    assert (notification.outcome, notification.image, notification.new_image_name) == (
+        outcome,
+        root,
+        new,
+    )
+
+
+@pytest.mark.parametrize("outcome", EVERY_OUTCOME)
+def test_each_outcome_has_its_own_subject_naming_the_image(outcome: str) -> None:
+    # Given / When
+    subjects = {o: compose(rollout(o), CTX, SETTINGS).subject for o in EVERY_OUTCOME}
+
+    # Then
+    assert NEW in subjects[outcome]
+    assert list(subjects.values()).count(subjects[outcome]) == 1
+
+
+@pytest.mark.parametrize("outcome", EVERY_OUTCOME)
+def test_only_a_rollback_or_a_failure_is_a_failed_roll_out(outcome: str) -> None:
+    # When
+    notification = compose(rollout(outcome, error=LAMBDA_ERROR), CTX, SETTINGS)
+
+    # Then
+    assert notification.failed is (outcome in (CANARY_ROLLED_BACK, ROLLOUT_FAILED))
+
+
+def test_a_rollout_without_an_outcome_is_told_as_failed() -> None:
+    # When
+    notification = compose(rollout(None, error=LAMBDA_ERROR), CTX, SETTINGS)
+
+    # Then
+    assert (notification.outcome, notification.failed) == (ROLLOUT_FAILED, True)
+    assert "stopped with an error" in notification.body
+
+
+def test_every_email_links_the_run() -> None:
+    # When
+    body = body_of(CANARIES_UPDATED)
+
+    # Then
+    assert (
+        "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/"
+        f"details/{EXECUTION}" in body
+    )
+
+
+# --- the approval request -------------------------------------------------------------------------
+
+
+def test_the_approval_request_gives_the_exact_commands_for_this_run_and_lineage() -> None:
+    # When
+    body = body_of(APPROVAL_REQUESTED)
+
+    # Then
+    assert f'  make run-now ARGS="approve {EXECUTION} --image {ROOT}"\n' in body
+    assert f"  make run-now ARGS=\"reject {EXECUTION} --image {ROOT} --reason '...'\"\n" in body
+
+
+def test_the_approval_request_says_until_when_it_waits() -> None:
+    # When (now is 2026-06-01 04:00 UTC; approvalTimeoutHours 72)
+    body = body_of(APPROVAL_REQUESTED)
+
+    # Then
+    assert "Without an answer by 2026-06-04 04:00 UTC (72 h, approvalTimeoutHours)" in body
+
+
+def test_the_approval_request_says_where_and_how_long_the_image_was_tested() -> None:
+    # When
+    body = body_of(APPROVAL_REQUESTED)
+
+    # Then
+    assert "Tested on canary fleets CanaryA, CanaryB since 2026-05-31 04:00 UTC (24 h)" in body
+    assert "alarms OK: CanaryErrors" in body
+    assert "Production fleets (as tagged now; read again before they change): ProdA, ProdB" in (
+        body
+    )
+    assert "at the next start of cron(0 22 ? * SAT *) (Europe/Paris)" in body
+
+
+def test_without_canaries_the_approval_request_says_nothing_was_tested_on_a_fleet() -> None:
+    # When
+    body = body_of(APPROVAL_REQUESTED, canaries=(), updated=())
+
+    # Then
+    assert "nothing has tested this image on a fleet" in body
+    assert "Tested on canary fleets" not in body
+    assert "AppStreamImageUpdater:Stage=canary" in body
+
+
+def test_without_alarms_the_approval_request_says_none_was_configured() -> None:
+    # When
+    body = compose(
+        rollout(APPROVAL_REQUESTED),
+        CTX,
+        RolloutSettings(24, (), True, 72, "immediately", "UTC"),
+    ).body
+
+    # Then
+    assert "(no alarms configured: canaryAlarmNames)" in body
+    assert "They get the image immediately after approval." in body
+
+
+# --- the other milestones -------------------------------------------------------------------------
+
+
+def test_canaries_updated_says_which_fleets_and_when_they_are_checked() -> None:
+    # When
+    body = body_of(CANARIES_UPDATED)
+
+    # Then
+    assert f"  - CanaryA: {OLD} -> {NEW}" in body
+    assert "checked at 2026-06-02 04:00 UTC, after 24 h" in body
+    assert "alarms: CanaryErrors" in body
+    assert "you are asked to approve production" in body
+    assert "  - Elastic (production): Elastic fleets run app blocks" in body
+
+
+def test_rolled_back_lists_the_problems_and_says_production_was_not_touched() -> None:
+    # Given
+    problems = ("CanaryA: the fleet is STOPPED, so it tested nothing", "alarm CanaryErrors: ALARM")
+
+    # When
+    body = body_of(
+        CANARY_ROLLED_BACK,
+        healthy=False,
+        problems=problems,
+        rolled_back=(FleetNote("CanaryA", CANARY, OLD),),
+        not_updated=(FleetNote("CanaryB", CANARY, "left on Hotfix: changed by someone else"),),
+    )
+
+    # Then
+    assert f"Why:\n  - {problems[0]}\n  - {problems[1]}\n" in body
+    assert "Production fleets were not touched." in body
+    assert "  - CanaryB (canary): left on Hotfix: changed by someone else" in body
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "messages._rolled_back formats rolled-back fleets with _changed(notes, 'its previous "
+        "image'), whose lines read 'fleet: <note> -> <image>'; the note is the image the "
+        "fleet went BACK to, so it reads 'CanaryA: <previous> -> its previous image'"
+    ),
+)
+def test_rolled_back_says_each_canary_went_from_the_new_image_to_its_previous_one() -> None:
+    # When
+    body = body_of(CANARY_ROLLED_BACK, rolled_back=(FleetNote("CanaryA", CANARY, OLD),))
+
+    # Then
+    assert f"  - CanaryA: {NEW} -> {OLD}" in body
+
+
+def test_a_rollback_caused_by_a_refusal_alone_says_so() -> None:
+    # When
+    body = body_of(CANARY_ROLLED_BACK, problems=())
+
+    # Then
+    assert "Why:\n  - a canary fleet refused\n" in body
+
+
+def test_a_failed_rollout_shows_the_lambda_errors_message_not_its_json() -> None:
+    # When
+    body = body_of(ROLLOUT_FAILED, error=LAMBDA_ERROR)
+
+    # Then
+    assert "AppStreamThrottled" in body
+    assert "Rate exceeded for UpdateFleet" in body
+    assert "stackTrace" not in body
+    assert f"  - CanaryA: {OLD} -> {NEW}" in body
+
+
+def test_a_failed_rollout_before_any_change_says_no_fleet_was_changed() -> None:
+    # When
+    body = body_of(ROLLOUT_FAILED, updated=(), error={"Error": "States.Timeout", "Cause": "late"})
+
+    # Then
+    assert "No fleet was changed." in body
+    assert "States.Timeout" in body and "late" in body
+
+
+def test_rejected_says_who_and_why_and_how_to_put_the_canaries_back() -> None:
+    # When
+    body = body_of(
+        REJECTED,
+        approval={"decision": "REJECTED", "by": "arn:aws:iam::1:user/bob", "reason": "Friday"},
+    )
+
+    # Then
+    assert "arn:aws:iam::1:user/bob" in body and "Friday" in body
+    assert "Production fleets were not touched." in body
+    assert '  make run-now ARGS="rollback --fleet CanaryA"\n' in body
+    assert '  make run-now ARGS="rollback --fleet CanaryB"\n' in body
+
+
+def test_timed_out_says_the_timeout_and_how_to_put_the_canaries_back() -> None:
+    # When
+    body = body_of(APPROVAL_TIMED_OUT)
+
+    # Then
+    assert "within 72 h (approvalTimeoutHours)" in body
+    assert '  make run-now ARGS="rollback --fleet CanaryA"\n' in body
+
+
+def test_production_updated_lists_each_fleet_and_its_rollback_command() -> None:
+    # Given the canary and two production fleets changed, one refused
+    updated = (
+        FleetNote("CanaryA", CANARY, OLD),
+        FleetNote("ProdA", PRODUCTION, OLD),
+        FleetNote("ProdB", PRODUCTION, None),
+    )
+
+    # When
+    body = body_of(
+        PRODUCTION_UPDATED,
+        updated=updated,
+        not_updated=(FleetNote("ProdC", PRODUCTION, "IncompatibleImageException: no"),),
+        approval={"decision": "APPROVED", "by": "alice"},
+    )
+
+    # Then
+    assert "Approved by alice." in body
+    assert f"  - ProdA: {OLD} -> {NEW}" in body
+    assert f"  - ProdB: no image -> {NEW}" in body
+    assert "  - ProdC (production): IncompatibleImageException: no" in body
+    assert '  make run-now ARGS="rollback --fleet ProdA"\n' in body
+    assert "rollback --fleet CanaryA" not in body
+
+
+def test_production_updated_without_a_change_says_so() -> None:
+    # When
+    body = body_of(PRODUCTION_UPDATED)
+
+    # Then
+    assert "No production fleet was changed" in body
+    assert "rollback --fleet" not in body
+
+
+def test_superseded_names_the_newer_image() -> None:
+    # When
+    body = body_of(SUPERSEDED)
+
+    # Then
+    assert "the lineage has a newer image, ImgA-20260608-030000" in body
+
+
+def test_nothing_to_roll_out_lists_why_each_fleet_was_passed_over() -> None:
+    # When
+    body = body_of(NOTHING_TO_ROLL_OUT)
+
+    # Then
+    assert "  - Elastic (production): Elastic fleets run app blocks" in body
+    assert "nothing was changed" in body
