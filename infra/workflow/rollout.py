@@ -48,14 +48,13 @@ from image_updater.rollout.models import (
     REJECTED,
     ROLLOUT_FAILED,
 )
+from image_updater.rollout.window import IMMEDIATELY, WINDOW_MAX_DAYS
 from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.notify import ReportAndSend
 from infra.workflow.tasks import LAMBDA_SERVICE_ERRORS, invoke
 
-# A window further away than this is refused (the run would wait for it): monthly windows fit.
-WINDOW_MAX_DAYS = 32
 # Slack for the roll-out's own steps and their retries, beyond its waits.
 _ROLLOUT_SLACK_HOURS = 2
 
@@ -63,7 +62,7 @@ _ROLLOUT_SLACK_HOURS = 2
 def rollout_hours(config: UpdaterConfig) -> int:
     """The longest one roll-out can take: the soak, the approval and the window's wait."""
     approval = config.approval_timeout_hours if config.require_approval else 0
-    window = 0 if config.rollout_window == "immediately" else WINDOW_MAX_DAYS * 24
+    window = 0 if config.rollout_window == IMMEDIATELY else WINDOW_MAX_DAYS * 24
     return config.canary_soak_hours + approval + window + _ROLLOUT_SLACK_HOURS
 
 

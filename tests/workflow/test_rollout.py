@@ -474,3 +474,28 @@ def test_retention_never_deletes_a_fleets_rollback_target(
     assert kept[first] == "rollback target of fleet Prod"
     assert first in sim.images and first not in sim.deleted
     assert second_run.status == third_run.status == "SUCCEEDED"
+
+
+def test_a_window_too_far_away_stops_before_production(
+    sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
+) -> None:
+    # Given a window that next starts in two years, far beyond what the run may wait
+    far = WorkflowRunner(
+        {
+            "imageNames": ROOT,
+            "notificationEmails": EMAILS,
+            "requireApproval": "false",
+            "rolloutWindow": f"cron(0 0 1 1 ? {timeline.now().year + 2})",
+        }
+    )
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+
+    execution = far.run(sim, timeline.clock)
+
+    # Then production is untouched, and the e-mail says why
+    assert sim.fleet_updates == []
+    assert states.WAIT_FOR_THE_WINDOW not in execution.states
+    assert subjects(execution)[-1] == f"AppStream roll-out FAILED: {new_image(execution)}"
+    assert "more than 32 days away" in execution.emails[-1].body
+    assert execution.error == "RolloutFailed"

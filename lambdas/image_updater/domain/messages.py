@@ -333,7 +333,9 @@ def _success(task: UpdateTask, ctx: MessageContext) -> Notification:
         f"{_table(_image_rows(task, ctx, end_label='Finished'))}\n\n"
         f"{_retention(task)}"
         "Next: test the image (start an image builder or a staging fleet from it), then "
-        "point your fleets at it.\n\n"
+        "point your fleets at it. Fleets tagged AppStreamImageUpdater:Image="
+        f"{task.root_image_name} get it from the updater's roll-out instead, canary first, "
+        "with e-mails of their own.\n\n"
         f"{_footer(ctx)}\n"
     )
     return Notification(

@@ -27,11 +27,12 @@ def change_fleets(rollout: Rollout, event: dict[str, Any]) -> Rollout:
         _announce(events.CANARY_FLEETS_UPDATED, result, CANARY, result.updated_in(CANARY))
     elif action == ROLL_BACK_CANARIES:
         result = service.roll_back_canaries(rollout, fleets)
+        # Each fleet ran the new image before it went back: that is its previous image here.
         _announce(
             events.CANARY_ROLLED_BACK,
             result,
             CANARY,
-            result.rolled_back,
+            [FleetNote(n.fleet, n.stage, rollout.new_image_name) for n in result.rolled_back],
             reason="; ".join(result.problems) or "a canary fleet refused the image",
         )
     elif action == UPDATE_PRODUCTION:

@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from image_updater import clock, events
 from image_updater.handlers import rollout_step
 from image_updater.rollout.models import APPROVED, Rollout
-from image_updater.rollout.window import next_window_start, parse_window, zone_named
+from image_updater.rollout.window import (
+    WINDOW_MAX_DAYS,
+    WindowError,
+    next_window_start,
+    parse_window,
+    zone_named,
+)
 from image_updater.settings import RolloutSettings
 
 
@@ -33,6 +39,12 @@ def find_window(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
     now = clock.utc_now()
     window = parse_window(settings.rollout_window)
     start = now if window is None else next_window_start(window, now, zone_named(settings.timezone))
+    if start - now > timedelta(days=WINDOW_MAX_DAYS):
+        # The execution's timeout allows this much waiting: never wait past it.
+        raise WindowError(
+            f"{settings.rollout_window} next starts at {start:%Y-%m-%d %H:%M} UTC, more than "
+            f"{WINDOW_MAX_DAYS} days away: production was left as it is"
+        )
     return rollout.evolve(window_start=start.astimezone(UTC).isoformat().replace("+00:00", "Z"))
 
 

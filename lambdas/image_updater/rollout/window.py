@@ -44,6 +44,11 @@ _MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "
 _WEEKDAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
 
+# The longest the workflow waits for a window (infra/workflow/rollout.py adds it to the
+# execution's timeout): a monthly window fits.
+WINDOW_MAX_DAYS = 32
+
+
 class WindowError(ValueError):
     """An invalid window, one that never starts, or an unknown time zone; the message says which."""
 
