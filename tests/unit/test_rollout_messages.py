@@ -250,14 +250,6 @@ def test_rolled_back_lists_the_problems_and_says_production_was_not_touched() ->
     assert "  - CanaryB (canary): left on Hotfix: changed by someone else" in body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "messages._rolled_back formats rolled-back fleets with _changed(notes, 'its previous "
-        "image'), whose lines read 'fleet: <note> -> <image>'; the note is the image the "
-        "fleet went BACK to, so it reads 'CanaryA: <previous> -> its previous image'"
-    ),
-)
 def test_rolled_back_says_each_canary_went_from_the_new_image_to_its_previous_one() -> None:
     # When
     body = body_of(CANARY_ROLLED_BACK, rolled_back=(FleetNote("CanaryA", CANARY, OLD),))

@@ -600,14 +600,6 @@ def test_only_canaries_are_rolled_back() -> None:
     assert (fleets.image_of("Canary"), fleets.image_of("Prod")) == (OLD, NEW)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "service.roll_back_canaries: a canary rolled back before the step was retried runs "
-        "its previous image and has no record any more, so the retry reports it as 'changed "
-        "by someone else' in not_updated instead of rolled_back"
-    ),
-)
 def test_a_retried_rollback_counts_the_canary_it_put_back_before_as_rolled_back() -> None:
     # Given the rollback put CanaryA back, then AppStream was busy for CanaryB
     fleets = FakeFleets()
@@ -749,14 +741,6 @@ def test_production_passed_over_keeps_the_plans_canary_notes_and_reads_the_rest_
     assert [n.fleet for n in result.updated_in(PRODUCTION)] == ["ProdLate"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "service.update_production: a fleet changed before the step was retried is re-read "
-        "as 'already on this image' by policy.refusal, so it lands in passed_over instead of "
-        "updated (the _change retry branch is never reached for production)"
-    ),
-)
 def test_a_retried_production_step_counts_the_fleet_it_changed_before_as_changed() -> None:
     # Given the production step changed ProdA, then AppStream was busy for ProdB
     fleets = FakeFleets()

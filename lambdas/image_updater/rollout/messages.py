@@ -73,6 +73,13 @@ def _changed(notes: Sequence[FleetNote], image: str, *, label: str) -> str:
     return f"{label}:\n{lines}\n\n"
 
 
+def _went_back(notes: Sequence[FleetNote], image: str) -> str:
+    if not notes:
+        return ""
+    lines = "\n".join(f"  - {n.fleet}: {image} -> {n.note}" for n in notes)
+    return f"Rolled back:\n{lines}\n\n"
+
+
 def _window(settings: RolloutSettings) -> str:
     if settings.rollout_window == "immediately":
         return "immediately"
@@ -198,7 +205,7 @@ def _rolled_back(
         "them back on their previous images. Production fleets were not touched.\n\n"
         f"{_table(_image_rows(rollout))}\n\n"
         f"Why:\n{problems}\n\n"
-        + _changed(rollout.rolled_back, "its previous image", label="Rolled back")
+        + _went_back(rollout.rolled_back, rollout.new_image_name)
         + _fleets(rollout.not_updated, label="Not changed or not rolled back (check these)")
         + "What to do: look at the canary fleets' errors and alarms in the console. The next "
         "image the updater builds is tried on the canaries again.\n\n"

@@ -144,7 +144,16 @@ def roll_back_canaries(rollout: Rollout, fleets: FleetsPort) -> Rollout:
     rolled_back: list[FleetNote] = []
     not_rolled_back: list[FleetNote] = []
     changed = rollout.updated_in(CANARY)
+    ran_before = {note.fleet: note.note for note in changed}
     for fleet in fleets.fleets([note.fleet for note in changed]):
+        before = ran_before.get(fleet.name)
+        if before and before in (fleet.image_name, fleet.image_arn):
+            # Back on the image it ran before this roll-out: put back by this step before it
+            # was retried (its record then served, or is removed now).
+            if fleet.tags.get(PREVIOUS_IMAGE_TAG):
+                fleets.forget_previous_image(fleet.arn)
+            rolled_back.append(FleetNote(fleet.name, CANARY, before))
+            continue
         if not fleet.runs(rollout.new_image_name, rollout.new_image_arn):
             not_rolled_back.append(
                 FleetNote(fleet.name, CANARY, f"left on {fleet.image}: changed by someone else")
@@ -179,7 +188,21 @@ def update_production(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) 
         return rollout.evolve(outcome=SUPERSEDED, superseded_by=newer)
     every_fleet = fleets.all_fleets()
     found = policy.production_fleets(rollout.root_image_name, image, every_fleet)
-    targets = [fleet for fleet in every_fleet if fleet.name in found.production]
+    # A fleet this step changed before it was retried already runs the image, with the record
+    # written right before its UpdateFleet: it counts as changed, not as passed over.
+    retried = {
+        fleet.name
+        for fleet in every_fleet
+        if _still(fleet, rollout, PRODUCTION)
+        and fleet.runs(image.name, image.arn)
+        and fleet.tags.get(PREVIOUS_IMAGE_TAG)
+    }
+    targets = [f for f in every_fleet if f.name in found.production or f.name in retried]
+    found = policy.FleetPlan(
+        canaries=(),
+        production=tuple(sorted({*found.production, *retried})),
+        passed_over=tuple(n for n in found.passed_over if n.fleet not in retried),
+    )
     changed, refused = _change(fleets, targets, PRODUCTION, image.name, image.arn)
     return rollout.evolve(
         production=found.production,
