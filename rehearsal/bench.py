@@ -2,7 +2,7 @@
 
 - cold import of each handler module in a fresh interpreter, as a ratio to `import boto3`
   alone (median of several runs; target <= 1.25);
-- the zipped Lambda asset, as `cdk synth` stages it (target <= 64 KiB);
+- each zipped Lambda asset, as `cdk synth` stages it (target <= 64 KiB each);
 - one simulated two-hour update at the default poll interval: state transitions, Lambda
   invocations and AppStream calls, calls made while waiting (target 0), and how long after
   the image became AVAILABLE the e-mail was written (target <= one poll interval).
@@ -67,23 +67,28 @@ def cold_imports() -> list[tuple[str, float, float]]:
     return [(name, seconds, seconds / baseline) for name, seconds in medians.items()]
 
 
-def asset_size() -> tuple[int, int]:
-    """(zipped bytes, files) of the Lambda asset that `cdk synth` stages."""
+def asset_sizes() -> dict[str, tuple[int, int]]:
+    """Each Lambda asset `cdk synth` stages (the update's, the roll-out's): its handlers ->
+    (zipped bytes, files)."""
     import aws_cdk as cdk
 
     from app import build_app
 
+    sizes: dict[str, tuple[int, int]] = {}
     with tempfile.TemporaryDirectory() as outdir:
         app = cdk.App(outdir=outdir)
         build_app(app)
         app.synth()
-        (asset,) = [p for p in Path(outdir).glob("asset.*") if p.is_dir()]
-        files = [p for p in asset.rglob("*") if p.is_file()]
-        archive = Path(outdir) / "asset.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-            for path in files:
-                bundle.write(path, path.relative_to(asset))
-        return archive.stat().st_size, len(files)
+        for asset in sorted(p for p in Path(outdir).glob("asset.*") if p.is_dir()):
+            files = [p for p in asset.rglob("*") if p.is_file()]
+            archive = Path(outdir) / f"{asset.name}.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+                for path in files:
+                    bundle.write(path, path.relative_to(asset))
+            handlers = sorted(p.stem for p in (asset / "image_updater" / "handlers").glob("*.py"))
+            label = ", ".join(h for h in handlers if h != "__init__")
+            sizes[label] = (archive.stat().st_size, len(files))
+    return sizes
 
 
 def simulated_update() -> dict[str, float]:
@@ -124,11 +129,11 @@ def main() -> int:
     for name, seconds, ratio in cold_imports():
         worst = max(worst, ratio)
         print(f"  {name:<34} {seconds * 1000:>8.1f} {ratio:>7.2f}")
-    size, files = asset_size()
-    print(
-        f"\nLambda asset: {files} files, {size / 1024:.1f} KiB zipped "
-        f"(target <= {ASSET_TARGET_KIB} KiB)"
-    )
+    sizes = asset_sizes()
+    print(f"\nLambda assets, zipped (target <= {ASSET_TARGET_KIB} KiB each)")
+    for handlers, (zipped, files) in sizes.items():
+        print(f"  {zipped / 1024:5.1f} KiB, {files} files: {handlers}")
+    size = max(zipped for zipped, _ in sizes.values())
     print("\nOne simulated two-hour update, default poll interval")
     figures = simulated_update()
     for name, value in figures.items():

@@ -13,13 +13,22 @@ from constructs import Construct
 from image_updater.observability import NAMESPACE, SERVICE
 from infra import powertools
 from infra.config import UpdaterConfig
-from infra.constructs import log_groups
+from infra.constructs import lambda_code, log_groups
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 # The newest Lambda Python runtime; Powertools publishes its layer for it (python3.14).
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 _DEFAULT_TIMEOUT = Duration.seconds(30)
+UPDATE, ROLLOUT = "update", "rollout"
+# Handler modules by asset.
+ASSET_GROUPS = {
+    UPDATE: ("plan", "check", "create", "poll", "report", "retain", "breaker"),
+    ROLLOUT: (
+        *("rollout_plan", "rollout_fleets", "rollout_health"),
+        *("rollout_approval", "rollout_window", "rollout_report"),
+    ),
+}
 
 
 class UpdaterFunctions(Construct):
@@ -29,9 +38,14 @@ class UpdaterFunctions(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: UpdaterConfig) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        self._code = lambda_.Code.from_asset(
-            str(LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache"]
-        )
+        # Two assets: the update's functions and the roll-out's, each with only the modules
+        # its handlers import (infra/constructs/lambda_code.py).
+        self._code = {
+            group: lambda_.Code.from_asset(
+                str(LAMBDAS_DIR), exclude=lambda_code.excluded(LAMBDAS_DIR, handlers)
+            )
+            for group, handlers in ASSET_GROUPS.items()
+        }
         self._layer = powertools.layer(
             self, "PowertoolsLayer", runtime=RUNTIME, architecture=ARCHITECTURE
         )
@@ -163,7 +177,7 @@ class UpdaterFunctions(Construct):
             description=f"AppStream image updater: {description}",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=self._code,
+            code=self._code[ROLLOUT if module in ASSET_GROUPS[ROLLOUT] else UPDATE],
             handler=f"image_updater.handlers.{module}.handler",
             layers=[self._layer],
             memory_size=256,

@@ -1,0 +1,79 @@
+"""What each function's asset holds: its handlers and the runtime modules they import, found by
+reading the imports (not by a hand-kept list, which would drift). The update's functions and
+the roll-out's share little, so each group gets its own, smaller asset; the package keeps its
+one name, `image_updater`, in both."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+PACKAGE = "image_updater"
+
+
+def _module_file(root: Path, module: str) -> Path | None:
+    """The file of `module` (a dotted name) under `root`, if it is one of ours."""
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every `image_updater` module `path` imports, at module level or inside functions
+    (`from image_updater import events` names the module `image_updater.events`)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith(PACKAGE)}
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and (node.module == PACKAGE or node.module.startswith(PACKAGE + "."))
+        ):
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+@cache
+def runtime_files(root: Path, handlers: tuple[str, ...]) -> frozenset[str]:
+    """Paths (relative to `root`, POSIX) of the files the handler modules need: each module
+    they import, transitively, and the `__init__.py` of every package on the way."""
+    pending = [f"{PACKAGE}.handlers.{handler}" for handler in handlers]
+    seen: set[str] = set()
+    files: set[str] = set()
+    while pending:
+        module = pending.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _module_file(root, module)
+        if path is None:  # a name imported from a module, not a module itself
+            continue
+        files.add(path.relative_to(root).as_posix())
+        parts = module.split(".")
+        pending += [".".join(parts[:end]) for end in range(1, len(parts))]
+        pending += sorted(_imported_modules(path))
+    return frozenset(files)
+
+
+def excluded(root: Path, handlers: Iterable[str]) -> list[str]:
+    """`Code.from_asset` exclude patterns: every file under `root` the handlers do not need,
+    and bytecode caches."""
+    needed = runtime_files(root, tuple(sorted(handlers)))
+    others = sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+    return [
+        "**/__pycache__",
+        "**/*.pyc",
+        "**/.mypy_cache",
+        *(path for path in others if path not in needed),
+    ]
