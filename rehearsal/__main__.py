@@ -303,8 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list:
         for scenario in SCENARIOS.values():
-            print(f"{scenario.name:<12} {scenario.summary}")
-        print(f"{'year':<12} {year.SUMMARY}")
+            print(f"{scenario.name:<18} {scenario.summary}")
+        print(f"{'year':<18} {year.SUMMARY}")
         return 0
     if args.scenario == "year":
         return year.main()

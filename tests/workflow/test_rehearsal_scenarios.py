@@ -126,3 +126,56 @@ def test_a_listener_that_fails_is_the_rehearsals_error_not_a_functions() -> None
         runner.run(sim, clock, on_invocation=broken)
     assert isinstance(raised.value.__cause__, KeyError)
     assert calls == ["plan", "check", "breaker"]
+
+
+def test_rollout_rehearsal_shows_canary_soak_approval_and_production_in_its_window(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given / When
+    assert main(["rollout"]) == 0
+    output = capsys.readouterr().out
+
+    # Then the whole path is there, in simulated time, in order
+    steps = [
+        r"\+02:00  SalesApps +roll-out planned: canary Sales-Canary; "
+        r"production Sales-Prod-1, Sales-Prod-2",
+        r"\+02:00  SalesApps +canary fleets now on SalesApps-\S+: Sales-Canary \(was SalesApps\)",
+        r"\+26:00  SalesApps +canaries healthy after the soak",
+        r"\+26:00  SalesApps +waiting for approval",
+        r"\+29:00  SalesApps +\(meanwhile\) the admin ran: make run-now "
+        r'ARGS="approve <execution> --image SalesApps" -> Approved the roll-out',
+        r"production window starts \S+T22:00:00Z",
+        r"SalesApps +production fleets now on SalesApps-\S+: Sales-Prod-1 \(was SalesApps\), "
+        r"Sales-Prod-2 \(was SalesApps\)",
+    ]
+    positions = [re.search(step, output) for step in steps]
+    assert all(positions), [s for s, p in zip(steps, positions, strict=True) if not p]
+    assert [p.start() for p in positions if p] == sorted(p.start() for p in positions if p)
+    assert [s.split(":")[0] for s in subjects(output)] == [
+        "AppStream image ready",
+        "AppStream canary fleets updated",
+        "Approval needed",
+        "AppStream production fleets updated",
+    ]
+    # and the fleet nobody tagged kept its image
+    assert re.search(r"Fleets at the end: .*Training SalesApps$", output, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "last_subject", "outcome"),
+    [
+        ("rollout-unhealthy", "AppStream canary UNHEALTHY, rolled back", "CANARY_ROLLED_BACK"),
+        ("rollout-timeout", "AppStream roll-out approval timed out", "APPROVAL_TIMED_OUT"),
+    ],
+)
+def test_rollout_rehearsals_that_leave_production_alone(
+    capsys: pytest.CaptureFixture[str], scenario: str, last_subject: str, outcome: str
+) -> None:
+    assert main([scenario]) == 0
+    output = capsys.readouterr().out
+
+    assert subjects(output)[-1].startswith(last_subject)
+    assert f"Roll-out of SalesApps: {outcome}" in output
+    assert re.search(
+        r"Fleets at the end: .*Sales-Prod-1 SalesApps; Sales-Prod-2 SalesApps;", output
+    )
