@@ -121,6 +121,8 @@ class ImageUpdaterStack(Stack):
         grant_read_fleets(functions.rollout_fleets, images=True)
         grant_change_tagged_fleets(functions.rollout_fleets, config.image_names)
         grant_read_fleets(functions.rollout_health)
+        # A roll-out that failed says which fleets run the new image now.
+        grant_read_fleets(functions.rollout_report)
         grant_read_alarms(functions.rollout_health, config.canary_alarm_names)
         for function in (
             functions.rollout_fleets,
@@ -240,6 +242,7 @@ class ImageUpdaterStack(Stack):
             functions.rollout_plan: f"{xray}; {fleets_read}",
             functions.rollout_fleets: f"{xray}; {fleets_read}",
             functions.rollout_health: f"{xray}; {fleets_read}",
+            functions.rollout_report: f"{xray}; {fleets_read}",
             functions.check: f"{xray}; {appstream_read}",
             functions.create: f"{xray}; {retention_read}",
             functions.poll: f"{xray}; {appstream_read}",

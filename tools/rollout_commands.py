@@ -229,6 +229,7 @@ def roll_back(session: boto3.Session, fleet_name: str, out: IO[str]) -> int:
         from_image=fleet.image,
         to_image=previous,
         tags=fleet.tags,
+        stage=fleet.stage,
     )
     return OK
 
@@ -241,6 +242,7 @@ def _announce_rolled_back(
     from_image: str | None,
     to_image: str,
     tags: dict[str, str],
+    stage: str | None,
 ) -> bool:
     """PutEvents "Fleet Rolled Back"; never raises: the rollback stands whatever happens."""
     try:
@@ -252,7 +254,7 @@ def _announce_rolled_back(
             new_image_name=to_image,
             new_image_arn=None,
             execution_arn=None,
-            stage=tags.get("AppStreamImageUpdater:Stage"),
+            stage=stage,
             fleets=[{"fleet": fleet, "fleetArn": arn, "previousImage": from_image}],
             by=_caller(session),
             reason="rolled back with run-now rollback",

@@ -4,7 +4,7 @@ UpdateFleet, TagResource and UntagResource are allowed only on fleets whose tag
 `AppStreamImageUpdater:Image` names one of the configured images: IAM checks the tag on the
 fleet itself (the Service Authorization Reference lists `aws:ResourceTag/${TagKey}` for the
 fleet resource of all three), so a fleet without it cannot be changed, whatever the code
-decides. Tagging is further limited to the one key the updater writes (its rollback record).
+decides. Tagging is further limited to the two keys the updater writes (its rollback record).
 UpdateFleet also names the image (an optional resource type of the action): any image, since
 a rollback may return a fleet to an image outside the lineage, even a shared or public one.
 DescribeFleets, DescribeImages and ListTagsForResource support no resource-level
@@ -19,7 +19,7 @@ from aws_cdk import Acknowledgment, ArnFormat, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
-from image_updater.rollout.models import FOLLOWS_TAG, PREVIOUS_IMAGE_TAG
+from image_updater.rollout.models import FOLLOWS_TAG, RECORD_TAGS
 
 READ_FLEETS = ("appstream:DescribeFleets", "appstream:ListTagsForResource")
 READ_IMAGES = ("appstream:DescribeImages", "appstream:ListTagsForResource")
@@ -65,7 +65,7 @@ def grant_change_tagged_fleets(function: lambda_.Function, roots: Sequence[str])
             resources=[fleets],
             conditions={
                 **tagged_fleets_condition(roots),
-                "ForAllValues:StringEquals": {"aws:TagKeys": [PREVIOUS_IMAGE_TAG]},
+                "ForAllValues:StringEquals": {"aws:TagKeys": list(RECORD_TAGS)},
             },
         )
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-from image_updater.rollout.models import FOLLOWS_TAG, PREVIOUS_IMAGE_TAG
+from image_updater.rollout.models import FOLLOWS_TAG, PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
 from infra.workflow import states as names
 from tests.infra.conftest import Synth, all_states, definition
 from tests.infra.test_stack import _actions, _policies_by_role, _role_of
@@ -68,7 +68,7 @@ def test_the_rollback_record_is_the_only_tag_it_may_write(template: Template) ->
         assert statement["Resource"] == f"{ARN}:fleet/*"
         assert statement["Condition"] == {
             "StringEquals": {f"aws:ResourceTag/{FOLLOWS_TAG}": ["ImgA", "ImgB"]},
-            "ForAllValues:StringEquals": {"aws:TagKeys": [PREVIOUS_IMAGE_TAG]},
+            "ForAllValues:StringEquals": {"aws:TagKeys": [PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG]},
         }
 
 

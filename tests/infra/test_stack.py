@@ -314,7 +314,10 @@ class TestPermissions:
             | {"appstream:DescribeFleets", "appstream:ListTagsForResource"},
             "rollout_approval": logging | xray | {"events:PutEvents"},
             "rollout_window": logging | xray | {"events:PutEvents"},
-            "rollout_report": logging | xray | {"events:PutEvents"},
+            "rollout_report": logging
+            | xray
+            | {"appstream:DescribeFleets", "appstream:ListTagsForResource"}
+            | {"events:PutEvents"},
         }
         for module, actions in expected.items():
             assert _actions(policies[_role_of(template, module)]) == actions, module

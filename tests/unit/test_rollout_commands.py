@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -133,9 +133,14 @@ class FakeSession:
         return self.clients[name]
 
 
+def boto3_like(session: FakeSession) -> boto3.Session:
+    """The fake where the commands' signatures ask for a boto3 Session."""
+    return cast(boto3.Session, session)
+
+
 def approve(session: FakeSession, **kwargs: Any) -> tuple[int, str]:
     out = io.StringIO()
-    code = rollout_commands.answer(session, EXECUTION, APPROVED, out, **kwargs)  # type: ignore[arg-type]
+    code = rollout_commands.answer(boto3_like(session), EXECUTION, APPROVED, out, **kwargs)
     return code, out.getvalue()
 
 
@@ -176,7 +181,7 @@ def test_reject_sends_the_rejection() -> None:
 
     # When
     code = rollout_commands.answer(
-        FakeSession(stepfunctions=sfn, sts=FakeSts()),  # type: ignore[arg-type]
+        boto3_like(FakeSession(stepfunctions=sfn, sts=FakeSts())),
         EXECUTION,
         REJECTED,
         out,
@@ -385,7 +390,7 @@ def test_main_maps_failures_to_exit_codes(sfn: FakeStepFunctions, expected: int)
     code = rollout_commands.main(
         ["reject", EXECUTION],
         io.StringIO(),
-        session_factory=lambda **_: FakeSession(stepfunctions=sfn, sts=FakeSts()),
+        session_factory=lambda **_: boto3_like(FakeSession(stepfunctions=sfn, sts=FakeSts())),
     )
 
     # Then
@@ -412,7 +417,7 @@ def appstream_session(sim: SimulatedAppStream) -> FakeSession:
 
 def roll_back(session: FakeSession, fleet: str) -> tuple[int, str]:
     out = io.StringIO()
-    code = rollout_commands.roll_back(session, fleet, out)  # type: ignore[arg-type]
+    code = rollout_commands.roll_back(boto3_like(session), fleet, out)
     return code, out.getvalue()
 
 
@@ -526,7 +531,7 @@ def test_main_rolls_back_through_the_session_it_opens(sim: SimulatedAppStream) -
     code = rollout_commands.main(
         ["rollback", "--fleet", "Canary", "--region", sim.region],
         io.StringIO(),
-        session_factory=lambda **_: session,
+        session_factory=lambda **_: boto3_like(session),
     )
 
     # Then

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ LAMBDA_ERROR = {
 }
 
 
-def rollout(outcome: str | None, *, root: str = ROOT, new: str = NEW, **changes: object) -> Rollout:
+def rollout(outcome: str | None, *, root: str = ROOT, new: str = NEW, **changes: Any) -> Rollout:
     """A roll-out of ImgA with two canaries changed, two production fleets and one passed
     over, at the milestone `outcome`."""
     base = Rollout(
@@ -92,7 +93,7 @@ def rollout(outcome: str | None, *, root: str = ROOT, new: str = NEW, **changes:
     return base.evolve(**changes)
 
 
-def body_of(outcome: str | None, **changes: object) -> str:
+def body_of(outcome: str | None, **changes: Any) -> str:
     return compose(rollout(outcome, **changes), CTX, SETTINGS).body
 
 
@@ -282,7 +283,7 @@ def test_a_failed_rollout_before_any_change_says_no_fleet_was_changed() -> None:
     body = body_of(ROLLOUT_FAILED, updated=(), error={"Error": "States.Timeout", "Cause": "late"})
 
     # Then
-    assert "No fleet was changed." in body
+    assert "No fleet of this lineage runs the new image." in body
     assert "States.Timeout" in body and "late" in body
 
 

@@ -26,6 +26,8 @@ from image_updater.rollout.models import (
     PRODUCTION,
     PRODUCTION_NEXT,
     PRODUCTION_UPDATED,
+    RECORD_TAGS,
+    ROLLED_OUT_TAG,
     STAGE_TAG,
     SUPERSEDED,
     FleetFacts,
@@ -61,11 +63,12 @@ class FakeImages:
 
     def __init__(self, *members: ImageSummary) -> None:
         self.members = list(members or (OLD_IMAGE, NEW_IMAGE))
+        self.described = {m.name: m for m in self.members}
         self.asked: list[tuple[str, str]] = []
 
     def describe(self, name: str) -> ImageSummary:
         self.asked.append(("describe", name))
-        return next(m for m in self.members if m.name == name)
+        return self.described[name]
 
     def lineage_members(self, root: str) -> list[ImageSummary]:
         self.asked.append(("lineage_members", root))
@@ -80,6 +83,7 @@ class FakeFleets:
         self.by_name: dict[str, FleetFacts] = {}
         self.calls: list[tuple[str, ...]] = []
         self.refusals: dict[str, Exception] = {}
+        self.untag_refusals: dict[str, Exception] = {}  # the same, for the record's removal
 
     def add(
         self,
@@ -165,17 +169,19 @@ class FakeFleets:
         else:
             self.move(name, image)
 
-    def record_previous_image(self, arn: str, image: str) -> None:
+    def record_previous_image(self, arn: str, image: str, rolled_out: str) -> None:
         self.calls.append(("record", arn.rsplit("/", 1)[1], image))
         facts = self._by_arn(arn)
         self.by_name[facts.name] = dataclasses.replace(
-            facts, tags={**facts.tags, PREVIOUS_IMAGE_TAG: image}
+            facts, tags={**facts.tags, PREVIOUS_IMAGE_TAG: image, ROLLED_OUT_TAG: rolled_out}
         )
 
     def forget_previous_image(self, arn: str) -> None:
         self.calls.append(("forget", arn.rsplit("/", 1)[1]))
         facts = self._by_arn(arn)
-        tags = {k: v for k, v in facts.tags.items() if k != PREVIOUS_IMAGE_TAG}
+        if facts.name in self.untag_refusals:
+            raise self.untag_refusals.pop(facts.name)
+        tags = {k: v for k, v in facts.tags.items() if k not in RECORD_TAGS}
         self.by_name[facts.name] = dataclasses.replace(facts, tags=tags)
 
     def _by_arn(self, arn: str) -> FleetFacts:
@@ -309,6 +315,21 @@ def test_an_image_that_is_not_newer_and_available_does_not_supersede(
     rollout = service.plan(started(), FakeImages(OLD_IMAGE, NEW_IMAGE, newer), fleets)
 
     # Then
+    assert (rollout.outcome, rollout.superseded_by) == (CANARY_FIRST, None)
+
+
+def test_an_older_image_never_supersedes_the_new_one_missing_from_the_lineage_list() -> None:
+    # Given the new image is not (yet) listed among the lineage's members: OLD is the newest
+    # AVAILABLE one listed
+    fleets = FakeFleets()
+    fleets.add("Canary")
+    images = FakeImages(OLD_IMAGE, NEW_IMAGE)
+    images.members = [OLD_IMAGE]
+
+    # When
+    rollout = service.plan(started(), images, fleets)
+
+    # Then the roll-out goes on: fleets are never moved back to an older image
     assert (rollout.outcome, rollout.superseded_by) == (CANARY_FIRST, None)
 
 
@@ -618,6 +639,26 @@ def test_a_retried_rollback_counts_the_canary_it_put_back_before_as_rolled_back(
     assert result.not_updated == ()
 
 
+def test_a_retried_rollback_removes_the_record_the_first_attempt_could_not() -> None:
+    # Given the rollback put the canary back, then AppStream was busy removing its record
+    fleets = FakeFleets()
+    fleets.add("Canary")
+    rollout = canaries_updated(fleets)
+    fleets.untag_refusals["Canary"] = AppStreamBusy("ConcurrentModificationException: busy")
+    with pytest.raises(AppStreamBusy):
+        service.roll_back_canaries(rollout, fleets)
+    fleets.calls.clear()
+
+    # When the workflow retries the step
+    result = service.roll_back_canaries(rollout, fleets)
+
+    # Then the record is removed now (its image stays protected from retention otherwise),
+    # without a second UpdateFleet
+    assert fleets.changes() == [("forget", "Canary")]
+    assert (fleets.image_of("Canary"), fleets.tag_of("Canary")) == (OLD, None)
+    assert result.rolled_back == (FleetNote("Canary", CANARY, OLD),)
+
+
 def test_a_canary_recorded_by_arn_goes_back_by_arn() -> None:
     # Given a canary whose previous image was a shared one, known by ARN
     shared = f"{ARNS.replace('111122223333', '444455556666')}:image/Shared"
@@ -761,3 +802,43 @@ def test_a_retried_production_step_counts_the_fleet_it_changed_before_as_changed
         FleetNote("ProdB", PRODUCTION, OLD),
     )
     assert result.passed_over == ()
+
+
+def test_a_production_fleet_moved_to_the_image_by_hand_is_not_claimed_as_changed() -> None:
+    # Given ProdA was changed by an earlier roll-out (its record names that roll-out's image
+    # before), then an admin put it on NEW by hand before this roll-out's approval
+    earlier = "ImgA-20260301-030000"
+    fleets = FakeFleets()
+    fleets.add("ProdA", PRODUCTION, image=NEW, previous=earlier)
+    fleets.add("ProdB", PRODUCTION)
+    rollout = planned(fleets)
+    assert rollout.production == ("ProdB",)
+
+    # When (the step's first and only attempt)
+    result = service.update_production(rollout, FakeImages(), fleets)
+
+    # Then only ProdB was changed by this roll-out; ProdA is reported as it is
+    assert result.updated == (FleetNote("ProdB", PRODUCTION, OLD),)
+    assert (fleets.image_of("ProdA"), fleets.tag_of("ProdA")) == (NEW, earlier)
+    assert [(n.fleet, n.note) for n in result.passed_over] == [("ProdA", "already on this image")]
+
+
+@pytest.mark.parametrize("earlier", [None, "ImgA-20260301-030000"])
+def test_a_refused_fleet_keeps_the_rollback_record_it_had(earlier: str | None) -> None:
+    # Given ProdA carries an earlier roll-out's record (or none), and refuses the new image
+    fleets = FakeFleets()
+    fleets.add("ProdA", PRODUCTION, previous=earlier)
+    if earlier:
+        facts = fleets.by_name["ProdA"]
+        fleets.by_name["ProdA"] = dataclasses.replace(
+            facts, tags={**facts.tags, ROLLED_OUT_TAG: OLD}
+        )
+    before = dict(fleets.by_name["ProdA"].tags)
+    rollout = planned(fleets)
+    fleets.refusals["ProdA"] = FleetRefused("IncompatibleImageException: no")
+
+    # When
+    service.update_production(rollout, FakeImages(), fleets)
+
+    # Then its record is what it was: the earlier rollback target is not lost
+    assert fleets.by_name["ProdA"].tags == before

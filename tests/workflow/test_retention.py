@@ -170,7 +170,7 @@ def test_retention_failing_never_fails_the_update(
     assert "retention did not run" in ready.body
     # (the roll-out cannot read the fleets either: it says so, and that fails the run)
     assert rollout.subject.startswith("AppStream roll-out FAILED: Base-")
-    assert "No fleet was changed" in rollout.body
+    assert "The fleets could not be read for this e-mail" in rollout.body
     assert execution.error == "RolloutFailed"
 
 

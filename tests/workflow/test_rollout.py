@@ -499,3 +499,33 @@ def test_a_window_too_far_away_stops_before_production(
     assert subjects(execution)[-1] == f"AppStream roll-out FAILED: {new_image(execution)}"
     assert "more than 32 days away" in execution.emails[-1].body
     assert execution.error == "RolloutFailed"
+
+
+def test_a_failed_step_still_e_mails_the_fleets_it_changed_before_it_failed(
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    # Given ProdA takes the image and ProdB stays busy through every retry
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("ProdA", image=ROOT, tags=follows("production"))
+    sim.add_fleet("ProdB", image=ROOT, tags=follows("production"))
+    sim.fail(
+        "UpdateFleet",
+        "ConcurrentModificationException",
+        times=None,
+        when=lambda params: params.get("Name") == "ProdB",
+    )
+
+    execution = unattended_runner.run(sim, timeline.clock)
+
+    # Then the failure e-mail names ProdA as on the new image (its change is not in the state
+    # the step failed with: the report read the fleets again), with how to put it back
+    built = new_image(execution)
+    assert image_of(sim, "ProdA") == built and image_of(sim, "ProdB") == ROOT
+    body = execution.emails[-1].body
+    assert subjects(execution)[-1] == f"AppStream roll-out FAILED: {built}"
+    assert f"Fleets of this lineage on the new image now:\n  - ProdA: {ROOT} -> {built}" in body
+    assert "ProdB:" not in body.split("Fleets of this lineage")[1].split("\n\n")[0]
+    assert execution.error == "RolloutFailed"

@@ -7,9 +7,18 @@ from typing import Any
 
 from image_updater import clock, events, settings
 from image_updater.domain.messages import MessageContext
+from image_updater.errors import shortened
+from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.observability import instrumented, logger
-from image_updater.rollout import messages
-from image_updater.rollout.models import APPROVAL_TIMED_OUT, REJECTED, ROLLOUT_FAILED, Rollout
+from image_updater.rollout import messages, policy
+from image_updater.rollout.models import (
+    APPROVAL_TIMED_OUT,
+    PREVIOUS_IMAGE_TAG,
+    REJECTED,
+    ROLLOUT_FAILED,
+    FleetNote,
+    Rollout,
+)
 
 _ENDING_EVENTS = {REJECTED: events.ROLLOUT_REJECTED, APPROVAL_TIMED_OUT: events.APPROVAL_TIMED_OUT}
 
@@ -23,6 +32,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         rollout = rollout.evolve(outcome=event["outcome"])
     if rollout.error and rollout.outcome is None:
         rollout = rollout.evolve(outcome=ROLLOUT_FAILED)
+    if rollout.outcome == ROLLOUT_FAILED:
+        rollout = _fleets_on_the_new_image(rollout)
     ctx = MessageContext(
         region=region,
         partition=partition,
@@ -52,3 +63,23 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         extra={"outcome": notification.outcome, "subject": notification.subject},
     )
     return notification.to_event()
+
+
+def _fleets_on_the_new_image(rollout: Rollout) -> Rollout:
+    """A step that failed for good may have changed fleets before it did (its changes are not
+    in the state it failed with): read them again, so the e-mail says what is true now."""
+    try:
+        on_it = [
+            fleet
+            for fleet in AppStreamFleets().all_fleets()
+            if policy.follows(fleet, rollout.root_image_name)
+            and fleet.runs(rollout.new_image_name, rollout.new_image_arn)
+        ]
+    except Exception as error:  # the e-mail goes out whatever happens here
+        return rollout.evolve(fleets_read_error=shortened(f"{type(error).__name__}: {error}", 300))
+    return rollout.evolve(
+        updated=tuple(
+            FleetNote(fleet.name, fleet.stage, fleet.tags.get(PREVIOUS_IMAGE_TAG))
+            for fleet in on_it
+        )
+    )

@@ -302,17 +302,25 @@ def _superseded(
 def _failed(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) -> tuple[str, str]:
     name, cause = _error_details(rollout.error)
     changed = rollout.updated
+    if rollout.fleets_read_error:
+        fleets = (
+            "The fleets could not be read for this e-mail "
+            f"({rollout.fleets_read_error}): check the fleets tagged {FOLLOWS_TAG}="
+            f"{rollout.root_image_name}; each one the updater changed carries its previous "
+            "image in the tag AppStreamImageUpdater:PreviousImage.\n\n"
+        )
+    elif changed:
+        fleets = _changed(
+            changed, rollout.new_image_name, label="Fleets of this lineage on the new image now"
+        )
+    else:
+        fleets = "No fleet of this lineage runs the new image.\n\n"
     body = (
         f"The roll-out of {rollout.new_image_name} stopped with an error.\n\n"
         f"{_table([*_image_rows(rollout), ('Error', name), ('Cause', cause)])}\n\n"
-        + (
-            _changed(changed, rollout.new_image_name, label="Fleets already changed")
-            if changed
-            else "No fleet was changed.\n\n"
-        )
-        + "Nothing else is changed by this roll-out. Open the run below to see the failed "
-        "step. To put a changed fleet back: "
-        f"{rollback_command('<fleet>')}\n\n"
+        + fleets
+        + "The roll-out changes nothing more. Open the run below to see the failed step. To "
+        f"put a fleet back on its previous image: {rollback_command('<fleet>')}\n\n"
     )
     return body, f"AppStream roll-out FAILED: {rollout.new_image_name}"
 

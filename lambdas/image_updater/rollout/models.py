@@ -13,6 +13,9 @@ FOLLOWS_TAG = "AppStreamImageUpdater:Image"  # value: the root image of the line
 STAGE_TAG = "AppStreamImageUpdater:Stage"  # value: canary | production
 # Set by the updater on a fleet it changes: the image the fleet ran before, its rollback target.
 PREVIOUS_IMAGE_TAG = "AppStreamImageUpdater:PreviousImage"
+# ... and the image that change put it on: a retried step knows its own change by it.
+ROLLED_OUT_TAG = "AppStreamImageUpdater:RolledOutImage"
+RECORD_TAGS = (PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG)
 CANARY = "canary"
 PRODUCTION = "production"
 STAGES = (CANARY, PRODUCTION)
@@ -136,6 +139,7 @@ class Rollout:
     superseded_by: str | None = None
     outcome: str | None = None
     error: dict[str, Any] | None = None
+    fleets_read_error: str | None = None  # the failure e-mail could not read the fleets
 
     @property
     def any_update_refused(self) -> bool:

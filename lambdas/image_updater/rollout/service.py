@@ -24,6 +24,7 @@ from image_updater.rollout.models import (
     PRODUCTION,
     PRODUCTION_NEXT,
     PRODUCTION_UPDATED,
+    ROLLED_OUT_TAG,
     SUPERSEDED,
     FleetFacts,
     FleetNote,
@@ -35,7 +36,7 @@ class FleetsPort(Protocol):
     def all_fleets(self) -> list[FleetFacts]: ...
     def fleets(self, names: Sequence[str]) -> list[FleetFacts]: ...
     def set_image(self, name: str, image: str) -> None: ...
-    def record_previous_image(self, arn: str, image: str) -> None: ...
+    def record_previous_image(self, arn: str, image: str, rolled_out: str) -> None: ...
     def forget_previous_image(self, arn: str) -> None: ...
 
 
@@ -96,19 +97,22 @@ def _change(
     image_arn: str | None,
 ) -> tuple[list[FleetNote], list[FleetNote]]:
     """Put each target fleet on `image`, recording the image it ran before on the fleet
-    first. A fleet already on it (a retried step) counts as changed and keeps its record."""
+    first. A fleet this roll-out already put on it (a retried step: its record says so)
+    counts as changed and keeps its record."""
     changed: list[FleetNote] = []
     refused: list[FleetNote] = []
     for fleet in targets:
         if fleet.runs(image, image_arn):
-            changed.append(FleetNote(fleet.name, stage, fleet.tags.get(PREVIOUS_IMAGE_TAG)))
+            if fleet.tags.get(ROLLED_OUT_TAG) == image:
+                changed.append(FleetNote(fleet.name, stage, fleet.tags.get(PREVIOUS_IMAGE_TAG)))
             continue
         try:
             if fleet.image:
-                fleets.record_previous_image(fleet.arn, fleet.image)
+                fleets.record_previous_image(fleet.arn, fleet.image, image)
             fleets.set_image(fleet.name, image)
         except _REFUSALS as refusal:
             refused.append(FleetNote(fleet.name, stage, shortened(str(refusal), 300)))
+            _restore_record(fleets, fleet)
         else:
             changed.append(FleetNote(fleet.name, stage, fleet.image))
     return changed, refused
@@ -195,7 +199,7 @@ def update_production(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) 
         for fleet in every_fleet
         if _still(fleet, rollout, PRODUCTION)
         and fleet.runs(image.name, image.arn)
-        and fleet.tags.get(PREVIOUS_IMAGE_TAG)
+        and fleet.tags.get(ROLLED_OUT_TAG) == image.name
     }
     targets = [f for f in every_fleet if f.name in found.production or f.name in retried]
     found = policy.FleetPlan(
@@ -211,6 +215,19 @@ def update_production(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) 
         not_updated=rollout.not_updated + tuple(refused),
         outcome=PRODUCTION_UPDATED,
     )
+
+
+def _restore_record(fleets: FleetsPort, fleet: FleetFacts) -> None:
+    """UpdateFleet refused: the fleet's record goes back to what it was (an earlier roll-out's
+    rollback target is not lost to a change that never happened)."""
+    previous, rolled_out = fleet.tags.get(PREVIOUS_IMAGE_TAG), fleet.tags.get(ROLLED_OUT_TAG)
+    try:
+        if previous and rolled_out:
+            fleets.record_previous_image(fleet.arn, previous, rolled_out)
+        elif fleet.image:
+            fleets.forget_previous_image(fleet.arn)
+    except _REFUSALS:
+        pass  # the fleet is gone or refuses tags too: its refusal is already reported
 
 
 def _still(fleet: FleetFacts, rollout: Rollout, stage: str) -> bool:

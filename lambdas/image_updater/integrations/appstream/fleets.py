@@ -15,7 +15,12 @@ from image_updater.integrations.appstream.client import (
     default_client,
     translated_errors,
 )
-from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, FleetFacts
+from image_updater.rollout.models import (
+    PREVIOUS_IMAGE_TAG,
+    RECORD_TAGS,
+    ROLLED_OUT_TAG,
+    FleetFacts,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_appstream import AppStreamClient
@@ -139,13 +144,16 @@ class AppStreamFleets:
             else:
                 self._client.update_fleet(Name=name, ImageName=image)
 
-    def record_previous_image(self, arn: str, image: str) -> None:
+    def record_previous_image(self, arn: str, image: str, rolled_out: str) -> None:
+        """The rollback record: `image` the fleet runs now, `rolled_out` the one it gets."""
         with _fleet_errors():
-            self._client.tag_resource(ResourceArn=arn, Tags={PREVIOUS_IMAGE_TAG: image})
+            self._client.tag_resource(
+                ResourceArn=arn, Tags={PREVIOUS_IMAGE_TAG: image, ROLLED_OUT_TAG: rolled_out}
+            )
 
     def forget_previous_image(self, arn: str) -> None:
         with _fleet_errors():
-            self._client.untag_resource(ResourceArn=arn, TagKeys=[PREVIOUS_IMAGE_TAG])
+            self._client.untag_resource(ResourceArn=arn, TagKeys=list(RECORD_TAGS))
 
     def _all_fleets(self) -> Iterator[dict[str, Any]]:
         token: str | None = None
