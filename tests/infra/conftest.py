@@ -43,6 +43,16 @@ def synth() -> Synth:
     return _synth
 
 
+# Roll-out settings other than the defaults, in two synths the infra tests share (each
+# configuration is synthesized once per worker).
+ATTENDED = {
+    "approvalTimeoutHours": "48",
+    "canaryAlarmNames": "Canary-Errors,Canary-Latency",
+    "rolloutWindow": "cron(0 22 ? * SAT *)",
+}
+UNATTENDED = {"requireApproval": "false", "canarySoakHours": "0"}
+
+
 @pytest.fixture(scope="session")
 def template(synth: Synth) -> Template:
     return synth()

@@ -8,7 +8,7 @@ from aws_cdk.assertions import Template
 
 from image_updater.rollout.models import FOLLOWS_TAG, PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
 from infra.workflow import states as names
-from tests.infra.conftest import Synth, all_states, definition
+from tests.infra.conftest import ATTENDED, UNATTENDED, Synth, all_states, definition
 from tests.infra.test_stack import _actions, _policies_by_role, _role_of
 
 ARN = "arn:aws:appstream:us-east-1:123456789012"
@@ -82,7 +82,7 @@ def test_alarms_are_read_only_by_name_and_only_when_configured(
     )
 
     # When alarms are named
-    named = synth(canaryAlarmNames="Canary-Errors,Canary-Latency")
+    named = synth(**ATTENDED)
 
     # Then the health check may describe exactly those
     (statement,) = _statements_with(named, "cloudwatch:DescribeAlarms")[
@@ -95,7 +95,7 @@ def test_alarms_are_read_only_by_name_and_only_when_configured(
 
 
 def test_the_approval_waits_for_its_token_with_a_timeout(synth: Synth) -> None:
-    states = all_states(definition(synth(approvalTimeoutHours="48"))["States"])
+    states = all_states(definition(synth(**ATTENDED))["States"])
     wait = states[names.WAIT_FOR_APPROVAL]
     assert wait["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
     assert wait["TimeoutSeconds"] == 48 * 3600
@@ -117,7 +117,7 @@ def test_the_approval_waits_for_its_token_with_a_timeout(synth: Synth) -> None:
 
 
 def test_without_approval_or_soak_those_states_do_not_exist(synth: Synth) -> None:
-    states = all_states(definition(synth(requireApproval="false", canarySoakHours="0"))["States"])
+    states = all_states(definition(synth(**UNATTENDED))["States"])
     assert names.WAIT_FOR_APPROVAL not in states
     assert names.SOAK_THE_CANARIES not in states
     assert states[names.CANARIES_HEALTHY]["Choices"][0]["Next"] == names.FIND_THE_WINDOW

@@ -14,7 +14,7 @@ from image_updater.errors import QUOTA_ERRORS, TRANSIENT_ERRORS
 from infra.config import cdk_json_feature_flags
 from infra.powertools import POWERTOOLS_VERSION
 from infra.workflow import states as names
-from tests.infra.conftest import Synth, all_states, definition
+from tests.infra.conftest import ATTENDED, UNATTENDED, Synth, all_states, definition
 
 APPSTREAM_TASKS = names.APPSTREAM_TASKS
 
@@ -203,12 +203,14 @@ class TestWorkflow:
 
     def test_execution_timeout_covers_every_batch_of_images(self, synth: Synth) -> None:
         # 5 images, 2 at a time -> 3 batches of (12 h + 3 h slack), then the roll-outs side
-        # by side: soak 24 h + approval 72 h + a monthly window (32 days) + 2 h slack
+        # by side: soak 24 h + approval 72 h + 2 h slack
         template = synth(imageNames="A1,A2,A3,A4,A5", maxConcurrentUpdates="2")
         assert definition(template)["TimeoutSeconds"] == (3 * 15 + 24 + 72 + 2) * 3600
-        windowed = synth(imageNames="A1", rolloutWindow="cron(0 22 ? * SAT *)")
-        assert definition(windowed)["TimeoutSeconds"] == (15 + 24 + 72 + 32 * 24 + 2) * 3600
-        unattended = synth(imageNames="A1", canarySoakHours="0", requireApproval="false")
+        # (2 images, 2 at a time: one batch) + soak + a 48 h approval + a window up to 32 days
+        windowed = synth(**ATTENDED)
+        assert definition(windowed)["TimeoutSeconds"] == (15 + 24 + 48 + 32 * 24 + 2) * 3600
+        # no soak, no approval, production at once
+        unattended = synth(**UNATTENDED)
         assert definition(unattended)["TimeoutSeconds"] == (15 + 2) * 3600
 
 

@@ -49,7 +49,7 @@ def rollout_runner() -> WorkflowRunner:
 
 @pytest.fixture(scope="session")
 def unattended_runner() -> WorkflowRunner:
-    """No soak, no approval, production at once."""
+    """No soak, no approval, production at once; keeps one image per lineage."""
     return WorkflowRunner(
         {
             "imageNames": ROOT,
@@ -57,6 +57,7 @@ def unattended_runner() -> WorkflowRunner:
             "canarySoakHours": "0",
             "requireApproval": "false",
             "rolloutWindow": "immediately",
+            "keepImages": "1",
         }
     )
 
@@ -439,22 +440,16 @@ def test_an_approval_given_after_a_newer_image_never_moves_production_back(
 
 
 def test_retention_never_deletes_a_fleets_rollback_target(
-    sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
 ) -> None:
     # Given keepImages=1 and production rolled out to by the updater twice: after the second
     # roll-out, the first new image is production's recorded previous image
-    keep_one = WorkflowRunner(
-        {
-            "imageNames": ROOT,
-            "notificationEmails": EMAILS,
-            "keepImages": "1",
-            "canarySoakHours": "0",
-            "requireApproval": "false",
-        }
-    )
     add_image(ROOT, updates_available=True)
     sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
-    with keep_one.account(sim) as account:
+    with unattended_runner.account(sim) as account:
         first = new_image(account.run(timeline.clock))
         sim.set_updates_available(first, True)
         timeline.next_run(after=timedelta(days=8))
