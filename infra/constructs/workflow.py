@@ -2,13 +2,19 @@
 
     Plan -> Map over images ( UpdateOneImage: Check -> [Create] -> Wait -> Poll -> ...
                               -> ReportAndSend )
-         -> Summarize -> RecordForTheBreaker -> Succeed | Fail
+         -> Summarize -> RecordForTheBreaker
+         -> Map over the results ( RollOutOneImage: fleets tagged for a new image's lineage:
+                                   canary -> soak -> health -> approval -> window -> production )
+         -> Summarize the roll-outs -> Succeed | Fail
 
 Every error inside an image's branch is caught into that image's failure e-mail, so one
 image never stops the others; the execution still ends FAILED when any image failed, so
 the alarm sees it. A dry run sends no e-mail: its errors become part of its results.
 The breaker's step (infra/workflow/breaker.py) counts failed scheduled runs and may pause
-the schedule; whatever happens to it, the run still ends as its images decided.
+the schedule; whatever happens to it, the run still ends as its images decided. The roll-outs
+(infra/workflow/rollout.py) come after it, side by side without a concurrency limit: one
+waiting days for its approval holds no update slot, and none counts toward the breaker; a
+failed or rolled-back roll-out still ends the run FAILED, so the alarm sees it.
 
 No state holds more than the execution input itself (256 KiB at most): the input goes to
 Plan unwrapped, and what the Lambdas return is capped (see `errors.shortened`), because
