@@ -30,7 +30,6 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from image_updater.errors import TRANSIENT_ERRORS
 from image_updater.handlers.rollout_fleets import (
     ROLL_BACK_CANARIES,
     UPDATE_CANARIES,
@@ -53,7 +52,7 @@ from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.notify import ReportAndSend
-from infra.workflow.tasks import LAMBDA_SERVICE_ERRORS, invoke
+from infra.workflow.tasks import invoke, retry_lambda_service_errors, retry_transient_errors
 
 # Slack for the roll-out's own steps and their retries, beyond its waits.
 _ROLLOUT_SLACK_HOURS = 2
@@ -82,12 +81,7 @@ class RollOutOneImage(sfn.StateMachineFragment):
         report = ReportAndSend(
             self, "Notify", report=functions.rollout_report, topic=topic, label=states.ROLLOUT_LABEL
         )
-        stopped = sfn.Pass(
-            self,
-            states.ROLLOUT_STOPPED,
-            result=sfn.Result.from_string(ROLLOUT_FAILED),
-            result_path="$.outcome",
-        ).next(report)
+        stopped = self._outcome(states.ROLLOUT_STOPPED, ROLLOUT_FAILED).next(report)
         self._stopped = stopped
 
         find = self._appstream_step(
@@ -188,6 +182,10 @@ class RollOutOneImage(sfn.StateMachineFragment):
             .otherwise(nothing)
         )
 
+    def _outcome(self, name: str, outcome: str) -> sfn.Pass:
+        """A state that sets the roll-out's outcome (the report's e-mail follows it)."""
+        return sfn.Pass(self, name, result=sfn.Result.from_string(outcome), result_path="$.outcome")
+
     def _appstream_step(
         self,
         name: str,
@@ -202,13 +200,8 @@ class RollOutOneImage(sfn.StateMachineFragment):
         payload: dict[str, object] = {"task": task or sfn.JsonPath.entire_payload}
         if action:
             payload["action"] = action
-        step = invoke(self, name, function, payload=sfn.TaskInput.from_object(payload))
-        step.add_retry(
-            errors=list(TRANSIENT_ERRORS),
-            interval=Duration.seconds(30),
-            max_attempts=6,
-            backoff_rate=1.5,
-            jitter_strategy=sfn.JitterType.FULL,
+        step = retry_transient_errors(
+            invoke(self, name, function, payload=sfn.TaskInput.from_object(payload))
         )
         step.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
         return step
@@ -267,27 +260,11 @@ class RollOutOneImage(sfn.StateMachineFragment):
             task_timeout=sfn.Timeout.duration(Duration.hours(config.approval_timeout_hours)),
             retry_on_service_exceptions=False,
         )
-        wait.add_retry(
-            errors=list(LAMBDA_SERVICE_ERRORS),
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=1.5,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        timed_out = sfn.Pass(
-            self,
-            states.APPROVAL_TIMED_OUT,
-            result=sfn.Result.from_string(APPROVAL_TIMED_OUT),
-            result_path="$.outcome",
-        ).next(report)
+        retry_lambda_service_errors(wait)
+        timed_out = self._outcome(states.APPROVAL_TIMED_OUT, APPROVAL_TIMED_OUT).next(report)
         wait.add_catch(timed_out, errors=[sfn.Errors.TIMEOUT], result_path="$.error")
         wait.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
-        rejected = sfn.Pass(
-            self,
-            states.ROLLOUT_REJECTED,
-            result=sfn.Result.from_string(REJECTED),
-            result_path="$.outcome",
-        ).next(report)
+        rejected = self._outcome(states.ROLLOUT_REJECTED, REJECTED).next(report)
         # Anything but an explicit approval is a rejection: production changes only on a yes.
         wait.next(
             sfn.Choice(self, states.APPROVED)

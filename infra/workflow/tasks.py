@@ -43,9 +43,27 @@ def invoke(
         # non-integral BackoffRate; CDK's default is 2).
         retry_on_service_exceptions=False,
     )
+    return retry_lambda_service_errors(step)
+
+
+def retry_lambda_service_errors(step: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+    """Retries what the Lambda service (not the function) failed with: CDK's default set,
+    with a backoff statelint accepts (for tasks built with retry_on_service_exceptions=False)."""
     step.add_retry(
         errors=list(LAMBDA_SERVICE_ERRORS),
         interval=Duration.seconds(2),
+        max_attempts=6,
+        backoff_rate=1.5,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    return step
+
+
+def retry_transient_errors(step: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+    """Retries throttling, network errors and busy answers for about ten minutes."""
+    step.add_retry(
+        errors=list(TRANSIENT_ERRORS),
+        interval=Duration.seconds(30),
         max_attempts=6,
         backoff_rate=1.5,
         jitter_strategy=sfn.JitterType.FULL,
@@ -58,14 +76,7 @@ def appstream_step(
 ) -> tasks.LambdaInvoke:
     """A step that calls AppStream: transient errors retried for minutes, quotas for over an
     hour, anything else caught into `on_error` with the error at `$.error`."""
-    step = invoke(scope, name, function)
-    step.add_retry(
-        errors=list(TRANSIENT_ERRORS),
-        interval=Duration.seconds(30),
-        max_attempts=6,
-        backoff_rate=1.5,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
+    step = retry_transient_errors(invoke(scope, name, function))
     # AppStream's quotas free up only when other updates finish: wait much longer.
     step.add_retry(
         errors=list(QUOTA_ERRORS),
