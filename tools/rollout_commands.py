@@ -76,7 +76,7 @@ def main(
             return roll_back(session, args.fleet, out)
         if not args.execution or not args.execution.startswith("arn:") or args.fleet:
             raise CommandError(
-                f"{args.command} takes the run's execution ARN (from the e-mail), not --fleet.",
+                f"{args.command} takes the run's execution ARN (from the e-mail), and no --fleet.",
                 USAGE,
             )
         region = args.region or args.execution.split(":")[3]
