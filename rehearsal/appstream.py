@@ -205,6 +205,7 @@ class SimulatedAppStream:
         self._image_builder_quota = 10
         self._image_builders = 0  # the account's own image builders (not the updates')
         self._max_concurrent_updates_seen = 0
+        self._listing_lag = timedelta(0)  # see lag_listing
         # The account's other durable state that runs leave behind (the updater's DynamoDB
         # ledger): the workflow runner saves it here after each run and restores it before
         # the next, as AWS would keep it.
@@ -326,6 +327,17 @@ class SimulatedAppStream:
         )
         with self._lock:
             self._scripts[source_name] = script
+
+    def lag_listing(self, lag: timedelta) -> None:
+        """DescribeImages shows an image only `lag` after its creation (by name too: until
+        then, ResourceNotFoundException), as an eventually consistent listing could. AWS does
+        not document that it lists a new image at once; CreateUpdatedImage still refuses the
+        name meanwhile."""
+        with self._lock:
+            self._listing_lag = lag
+
+    def _not_yet_listed(self, stored: _StoredImage, now: datetime) -> bool:
+        return bool(self._listing_lag) and now < stored.image["CreatedTime"] + self._listing_lag
 
     def set_updates_available(self, name: str, available: bool) -> None:
         with self._lock:
@@ -631,6 +643,10 @@ class SimulatedAppStream:
             selected = [self._stored_by_arn(arn) for arn in dict.fromkeys(arns)]
         else:
             selected = list(self._images.values())
+        lagging = [s for s in selected if self._not_yet_listed(s, now)]
+        if lagging and (names or arns):
+            raise _ServiceError("ResourceNotFoundException", "Image not found.")
+        selected = [s for s in selected if not self._not_yet_listed(s, now)]
         if names or arns:
             # Asking about an image being built is what moves a poll-scripted build along.
             for stored in selected:

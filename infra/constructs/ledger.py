@@ -34,9 +34,11 @@ class Ledger(Construct):
         )
 
     def grant_lineage_lock(self, function: lambda_.Function) -> None:
-        """create: take and release a lineage's lock (conditional PutItem and DeleteItem),
-        and record the report its new image owes (PutItem)."""
-        self._use(function, "dynamodb:PutItem", "dynamodb:DeleteItem")
+        """create: take and release a lineage's lock and the account-wide updates lock
+        (conditional PutItem and DeleteItem), record each create it sends and forget one
+        AppStream refused (PutItem, DeleteItem), read the creates on record (Query), and
+        record the report its new image owes (PutItem)."""
+        self._use(function, "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query")
 
     def grant_report_tracking(self, function: lambda_.Function) -> None:
         """check: list the reports a lineage owes (Query) and record one (PutItem)."""

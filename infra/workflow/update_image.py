@@ -21,7 +21,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from image_updater.errors import LAMBDA_TIMEOUT_ERRORS, TRANSIENT_ERRORS, LineageBusy
+from image_updater.errors import (
+    LAMBDA_TIMEOUT_ERRORS,
+    TRANSIENT_ERRORS,
+    LineageBusy,
+    UpdatesLockBusy,
+)
 from image_updater.models import (
     FAILED,
     FOLLOW,
@@ -70,11 +75,12 @@ class UpdateOneImage(sfn.StateMachineFragment):
         create = appstream_step(self, states.CREATE, functions.create, on_error)
         # Create looks at the lineage again before it starts anything; a retry after a Lambda
         # timeout therefore follows an update the timed-out attempt did start.
-        # Waits of 1, 2.5 and 6.25 minutes: longer together than a lock is ever held.
+        # Waits of 1, 2.5, 6.25 and 15.6 minutes: longer together than a lock is ever held,
+        # and than a create on record is believed while AppStream does not list its image.
         create.add_retry(
-            errors=[LineageBusy.__name__],
+            errors=[LineageBusy.__name__, UpdatesLockBusy.__name__],
             interval=Duration.minutes(1),
-            max_attempts=3,
+            max_attempts=4,
             backoff_rate=2.5,
         )
         create.add_retry(

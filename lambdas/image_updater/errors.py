@@ -59,6 +59,11 @@ class LineageBusy(ImageUpdaterError):
     the retry then follows the update that run started."""
 
 
+class UpdatesLockBusy(ImageUpdaterError):
+    """Another create in this account is counting the updates running and starting one right
+    now (the account-wide lock behind maxConcurrentUpdates); retried shortly, like LineageBusy."""
+
+
 class AppStreamBusy(ImageUpdaterError):
     """ConcurrentModificationException: AppStream asks to try again in a few minutes."""
 

@@ -11,6 +11,10 @@ Two kinds of item, both keyed by the lineage's root image:
   write), so each image gets exactly one "ready" or "failed" e-mail, even when several runs
   follow it or the run that started it has given up.
 
+Under the key `#updates` (see `ledger_creates.py`): the account-wide lock under which a
+create counts the updates running and starts one, and the record of each create sent
+(`create#<name>`), which a later look at a lineage believes while AppStream's listing lags.
+
 And one item of the breaker's, keyed `#breaker` (no image name starts with `#`): how many
 scheduled runs in a row failed, the last few of them, and which run is pausing the schedule
 right now. It does not expire: only a successful run or a resume resets it.
@@ -89,12 +93,18 @@ class Ledger:
 
     def acquire_lineage(self, root: str, owner: str, now: datetime) -> bool:
         """Take the lineage's lock for `owner`, if it is free, expired, or `owner`'s already."""
+        return self._take_lock(root, owner, now)
+
+    def release_lineage(self, root: str, owner: str) -> None:
+        self._give_back_lock(root, owner)
+
+    def _take_lock(self, pk: str, owner: str, now: datetime) -> bool:
         try:
             with _translated_errors():
                 self._client.put_item(
                     TableName=self._table,
                     Item={
-                        "pk": {"S": root},
+                        "pk": {"S": pk},
                         "sk": {"S": LOCK_KEY},
                         "owner": {"S": owner},
                         "expiresAt": {"N": _epoch(now + LOCK_HOLD)},
@@ -114,12 +124,12 @@ class Ledger:
             raise
         return True
 
-    def release_lineage(self, root: str, owner: str) -> None:
+    def _give_back_lock(self, pk: str, owner: str) -> None:
         try:
             with _translated_errors():
                 self._client.delete_item(
                     TableName=self._table,
-                    Key={"pk": {"S": root}, "sk": {"S": LOCK_KEY}},
+                    Key={"pk": {"S": pk}, "sk": {"S": LOCK_KEY}},
                     ConditionExpression="#owner = :owner",
                     ExpressionAttributeNames={"#owner": "owner"},
                     ExpressionAttributeValues={":owner": {"S": owner}},

@@ -279,7 +279,7 @@ class TestPermissions:
             | xray
             | read
             | {"appstream:CreateUpdatedImage", "appstream:TagResource"}
-            | {"dynamodb:PutItem", "dynamodb:DeleteItem"}
+            | {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
             | {
                 "appstream:DescribeFleets",
                 "appstream:DescribeImageBuilders",

@@ -39,7 +39,7 @@ CAUSE_MAX = 1500
 # Errors that say nothing about the image itself: AppStream or the updater could not be
 # asked, or a step ran out of time. After them the update may well be fine.
 _COULD_NOT_ASK = frozenset(
-    {*TRANSIENT_ERRORS, *LAMBDA_TIMEOUT_ERRORS, LineageBusy.__name__}
+    {*TRANSIENT_ERRORS, *LAMBDA_TIMEOUT_ERRORS, LineageBusy.__name__, "UpdatesLockBusy"}
 ) | frozenset({"Lambda.ServiceException", "Lambda.TooManyRequestsException"})
 _LAMBDA_TIMEOUT_HINT = (
     "A step of the updater ran out of time (its Lambda function timed out), usually because "
@@ -121,8 +121,12 @@ REMEDIATION_HINTS: dict[str, str] = {
         "if this repeats, check that the table of this stack still exists."
     ),
     "LineageBusy": (
-        "Another run kept the lineage locked while it started an update. The next run "
-        "follows that update; nothing to do."
+        "Another run kept the lineage locked while it started an update, or started one "
+        "AppStream did not list yet. The next run follows that update; nothing to do."
+    ),
+    "UpdatesLockBusy": (
+        "Other runs kept the account's updates lock (held while one counts the updates "
+        "running and starts one) for over 25 minutes. The next run tries again; nothing to do."
     ),
     "ImageNameTaken": (
         "An image with the name the updater derives already exists and was not created by "

@@ -6,7 +6,7 @@ from image_updater import clock, events, service, settings
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.ledger import Ledger
+from image_updater.ledger_creates import CreateLedger
 from image_updater.models import UpdateTask
 from image_updater.observability import count
 
@@ -15,7 +15,7 @@ def create(task: UpdateTask) -> UpdateTask:
     result = service.create(
         task,
         AppStreamImages(),
-        Ledger(),
+        CreateLedger(),
         service.CreateSettings(
             extra_tags=settings.new_image_tags(),
             configured_images=settings.configured_images(),
