@@ -1,5 +1,6 @@
-"""The updater's memory across runs: lineage locks, the final reports still owed, and the
-circuit breaker's count of failed scheduled runs.
+"""The updater's memory across runs: lineage locks, the account-wide updates lock and the
+creates on record, the final reports still owed, and the circuit breaker's count of failed
+scheduled runs.
 
 On-demand DynamoDB: nothing runs and nothing is billed while no run is active (a handful of
 requests per run, and a few kilobytes stored). Items expire by themselves (TTL), but for the

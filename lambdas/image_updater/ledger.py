@@ -3,9 +3,9 @@
 Two kinds of item, both keyed by the lineage's root image:
 
 - `lock`: held by the run that is about to start an update of the lineage, from its last
-  look at the lineage until AppStream has accepted the create. It expires by itself (a
+  look at the lineage until AppStream has answered the create. It expires by itself (a
   crashed Lambda cannot leave it behind), and the state machine retries a run that finds it
-  taken; that retry then sees the new image and follows it.
+  taken; that retry then sees the new image (or its record, below) and follows it.
 - `image#<name>`: an image the updater started (or followed) whose final outcome has not
   been e-mailed yet. Whichever run first sees it settle claims the report (a conditional
   write), so each image gets exactly one "ready" or "failed" e-mail, even when several runs
