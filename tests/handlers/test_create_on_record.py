@@ -84,6 +84,30 @@ def test_a_run_a_minute_after_an_accepted_create_the_listing_does_not_show_waits
     assert real_creates(lagging) == [first["newImageName"]]
 
 
+def test_a_retry_of_the_same_create_after_a_lost_answer_waits_for_its_own_image(
+    lagging: SimulatedAppStream, clock: ManualClock, lambda_context: LambdaContext
+) -> None:
+    # Given the create was accepted but its answer lost, so Step Functions runs it again
+    # while the listing does not show the image yet
+    task = checked(lambda_context)
+    create.handler(task, lambda_context)
+
+    # When the retry looks again, and again once the image is listed
+    with pytest.raises(Exception) as held:
+        create.handler(task, lambda_context)
+    clock.advance(timedelta(minutes=5))
+    followed = create.handler(task, lambda_context)
+
+    # Then it waited for its own image and followed it, and AppStream was asked once only
+    assert held.typename == "LineageBusy"
+    assert (followed["action"], followed["image"]["name"]) == (FOLLOW, task["newImageName"])
+    assert [
+        c.params["newImageName"]
+        for c in lagging.calls
+        if c.operation == "CreateUpdatedImage" and not c.params["dryRun"]
+    ] == [task["newImageName"]]
+
+
 def test_a_create_whose_outcome_is_unknown_holds_the_lineage_15_minutes_then_is_stale(
     sim: SimulatedAppStream, clock: ManualClock, lambda_context: LambdaContext
 ) -> None:
