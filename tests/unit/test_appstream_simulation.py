@@ -41,12 +41,13 @@ def sim(clock: ManualClock) -> Iterator[SimulatedAppStream]:
         yield simulation
 
 
-def new_client() -> Any:
+def new_client(config: Config | None = None) -> Any:
     return boto3.client(
         "appstream",
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
+        config=config,
     )
 
 
@@ -321,10 +322,11 @@ def test_a_timed_update_finishes_when_the_clock_says_so(
     assert due == "AVAILABLE"
 
 
-def test_injected_errors_count_down_and_are_recorded(sim: SimulatedAppStream, client: Any) -> None:
-    # Given
+def test_injected_errors_count_down_and_are_recorded(sim: SimulatedAppStream) -> None:
+    # Given two calls that fail, sent by a client that sends each call at most 3 times
     sim.add_image("SalesApps")
-    sim.fail("DescribeImages", "ThrottlingException", times=2, message="Rate exceeded")
+    sim.fail("DescribeImages", "ThrottlingException", calls=2, message="Rate exceeded")
+    client = new_client(Config(retries={"mode": "standard", "total_max_attempts": 3}))
 
     # When
     codes = []
@@ -335,9 +337,11 @@ def test_injected_errors_count_down_and_are_recorded(sim: SimulatedAppStream, cl
         except ClientError as error:
             codes.append(error_code(error))
 
-    # Then
+    # Then each failing call failed on every send, and every send is recorded
     assert codes == ["ThrottlingException", "ThrottlingException", None]
-    assert [call.error for call in sim.calls] == codes
+    throttled = ("ThrottlingException",) * 3
+    assert [call.error for call in sim.calls] == [*throttled, *throttled, None]
+    assert [call.attempt for call in sim.calls] == [1, 2, 3, 1, 2, 3, 1]
     assert sim.calls[0].params == {"Names": ["SalesApps"]}
     assert sim.calls[0].timestamp == START
 
@@ -348,11 +352,11 @@ def test_injected_errors_can_target_some_calls(sim: SimulatedAppStream, client: 
     sim.fail(
         "CreateUpdatedImage",
         "ConcurrentModificationException",
-        times=None,
+        calls=None,
         when=lambda params: not params.get("dryRun", False),
     )
 
-    # When
+    # When (ConcurrentModificationException is no error botocore re-sends)
     dry_run = client.create_updated_image(
         existingImageName="SalesApps", newImageName="SalesApps-1", dryRun=True
     )

@@ -206,11 +206,11 @@ def test_throttling_and_concurrent_modification_are_retried(
     # real create with ConcurrentModificationException
     add_image("ImgA", updates_available=True)
     add_image("ImgB", updates_available=False)
-    sim.fail("DescribeImages", "ThrottlingException", times=3)
+    sim.fail("DescribeImages", "ThrottlingException", calls=3)
     sim.fail(
         "CreateUpdatedImage",
         "ConcurrentModificationException",
-        times=1,
+        calls=1,
         when=lambda params: not params.get("dryRun", False),
     )
 
@@ -244,7 +244,7 @@ def test_quota_is_retried_at_length_then_reported(
     sim.fail(
         "CreateUpdatedImage",
         "LimitExceededException",
-        times=None,
+        calls=None,
         message="The number of images exceeds the quota for this account.",
         when=lambda params: not params.get("dryRun", False),
     )
@@ -405,7 +405,7 @@ def _create_then_answer_already_exists(sim: SimulatedAppStream, timeline: Timeli
         sim._start_update(source, params, timeline.now())
         return True
 
-    sim.fail("CreateUpdatedImage", "ResourceAlreadyExistsException", times=1, when=started)
+    sim.fail("CreateUpdatedImage", "ResourceAlreadyExistsException", calls=1, when=started)
 
 
 def test_create_that_finds_its_own_image_carries_on(
