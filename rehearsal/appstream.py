@@ -269,6 +269,15 @@ class SimulatedAppStream:
         finally:
             self.deactivate()
 
+    @contextmanager
+    def pausing_with(self, pause: Callable[[float], None]) -> Iterator[None]:
+        """Within the block, botocore's pauses before re-sends call `pause` instead."""
+        before, self._pause = self._pause, pause
+        try:
+            yield
+        finally:
+            self._pause = before
+
     # --- scripting ---------------------------------------------------------------------------
 
     def add_image(

@@ -391,6 +391,10 @@ class _Live:
     def now(self) -> datetime:
         return self.run.clock.now()
 
+    def pass_time(self, seconds: float) -> None:
+        """On the clock of the run under way (a deployment serves one run after another)."""
+        self.run.clock.advance(seconds)
+
 
 class _LambdaContext:
     """What Powertools reads from a Lambda context object."""
@@ -510,6 +514,8 @@ class WorkflowRunner:
             mock.patch("image_updater.clock.utc_now", live.now),
             warnings.catch_warnings(),
             sim.active(),
+            # botocore's pause before re-sending an AppStream request passes simulated time.
+            sim.pausing_with(live.pass_time),
         ):
             # Steps that publish no metric (plan, most reports) are normal here.
             warnings.filterwarnings("ignore", "No application metrics to publish")
