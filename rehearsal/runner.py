@@ -704,6 +704,15 @@ def published_events() -> list[dict[str, Any]]:
         "Messages", []
     ):
         received += [json.loads(message["Body"]) for message in messages]
+        # Deleted, not left to the visibility timeout (30 s of the machine's time, which a
+        # loaded machine spends within one simulated week): else a later call returns it again.
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                for index, message in enumerate(messages)
+            ],
+        )
     return received
 
 
