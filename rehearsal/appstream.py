@@ -2,7 +2,10 @@
 
 Real `boto3.client("appstream")` calls are answered in-process through botocore's event system,
 so the code under test keeps its real client, client-side validation and exception classes, and
-nothing reaches the network. The simulation also checks what the service checks and botocore
+nothing reaches the network. Each request is answered where botocore would send it, with an
+HTTP response in AppStream's wire protocol (`rehearsal.appstream_wire`): botocore parses it and
+applies its retry policy as it does against AWS, and every request it sends, re-sends
+included, is one entry in `calls`. The simulation also checks what the service checks and botocore
 does not (`pattern`, `max`, `enum`, map sizes) and records each breach in `violations`; and it
 checks its own responses against the model, so a fault in the simulation cannot pass for one in
 the code under test.
@@ -25,7 +28,6 @@ import binascii
 import copy
 import re
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,10 +37,7 @@ from typing import Any, Literal
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import botocore.handlers  # type: ignore[import-untyped, unused-ignore]
 import regex  # type: ignore[import-untyped, unused-ignore]
-from botocore.awsrequest import (  # type: ignore[import-untyped, unused-ignore]
-    AWSResponse,
-    HTTPHeaders,
-)
+from botocore.awsrequest import AWSResponse  # type: ignore[import-untyped, unused-ignore]
 from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
     EndpointConnectionError,
     ParamValidationError,
@@ -52,6 +51,8 @@ from botocore.model import (  # type: ignore[import-untyped, unused-ignore]
 )
 from botocore.session import get_session  # type: ignore[import-untyped, unused-ignore]
 from botocore.validate import validate_parameters  # type: ignore[import-untyped, unused-ignore]
+
+from rehearsal import appstream_wire as wire
 
 Clock = Callable[[], datetime]
 ParamsPredicate = Callable[[Mapping[str, Any]], bool]
@@ -69,12 +70,14 @@ class SimulationError(AssertionError):
 
 @dataclass(frozen=True)
 class Call:
-    """One API call as the simulation saw it: `error` is the returned error code, or None."""
+    """One request as the simulation saw it: `error` is the returned error code, or None;
+    `attempt` counts the SDK's sends of the same call (2 and up: botocore re-sent it)."""
 
     operation: str
     params: dict[str, Any]
     error: str | None
     timestamp: datetime
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,18 @@ class _InjectedFailure:
     operation: str
     code: str
     message: str
-    remaining: int | None  # None: forever
+    remaining: int | None  # None: until cleared
     when: ParamsPredicate | None
+    whole_calls: bool  # counts calls, each failed on every send; else counts sends
+
+
+@dataclass
+class _PendingCall:
+    """One call of a client, across the requests botocore sends for it (its context's)."""
+
+    model: OperationModel
+    params: dict[str, Any]
+    failure: _InjectedFailure | None = None  # the injected failure that took this call
 
 
 class _ServiceError(Exception):
@@ -189,7 +202,10 @@ class SimulatedAppStream:
         region: str = "us-east-1",
         partition: str = "aws",
         clock: Clock | None = None,
+        pause: Callable[[float], None] | None = None,
     ) -> None:
+        """`pause`: what botocore's pause before a re-send does (e.g. advance a simulated
+        clock); by default nothing. Either way it is recorded in `sdk_pauses`."""
         self.account_id = account_id
         self.region = region
         self.partition = partition
@@ -199,6 +215,8 @@ class SimulatedAppStream:
         self._scripts: dict[str, _UpdateScript] = {}
         self._failures: list[_InjectedFailure] = []
         self._calls: list[Call] = []
+        self._pause = pause
+        self._sdk_pauses: list[float] = []
         self._violations: list[str] = []
         self._concurrent_update_quota = 5
         self._image_quota = 10
@@ -251,6 +269,15 @@ class SimulatedAppStream:
             yield self
         finally:
             self.deactivate()
+
+    @contextmanager
+    def pausing_with(self, pause: Callable[[float], None]) -> Iterator[None]:
+        """Within the block, botocore's pauses before re-sends call `pause` instead."""
+        before, self._pause = self._pause, pause
+        try:
+            yield
+        finally:
+            self._pause = before
 
     # --- scripting ---------------------------------------------------------------------------
 
@@ -348,24 +375,58 @@ class SimulatedAppStream:
         operation: str,
         code: str,
         *,
-        times: int | None = 1,
+        calls: int | None = 1,
         message: str | None = None,
         when: ParamsPredicate | None = None,
     ) -> None:
-        """The next `times` calls of `operation` whose params satisfy `when` return error `code`
-        (`times=None`: all of them). They come after the checks against the model, so they
-        never hide a violation of it. `NETWORK_FAILURE` makes the call fail as an unreachable
+        """The next `calls` calls of `operation` whose params satisfy `when` fail with error
+        `code` on every request the SDK sends for them, re-sends included: the code sees the
+        error whatever its client's retry policy (`calls=None`: every call until
+        `clear_failures`). Failures come after the checks against the model, so they never
+        hide a violation of it. `NETWORK_FAILURE` makes a request fail as an unreachable
         endpoint does, with botocore's EndpointConnectionError."""
+        self._inject(operation, code, calls, message, when, whole_calls=True)
+
+    def fail_sends(
+        self,
+        operation: str,
+        code: str,
+        *,
+        sends: int | None = 1,
+        message: str | None = None,
+        when: ParamsPredicate | None = None,
+    ) -> None:
+        """The next `sends` requests of `operation` (whichever calls they belong to) fail with
+        `code`, as `fail` says: a brief fault, which the SDK's re-sends may absorb."""
+        self._inject(operation, code, sends, message, when, whole_calls=False)
+
+    def clear_failures(self, operation: str | None = None) -> None:
+        """No further injected failures (of `operation`, or of any). A call already failing
+        goes on failing on its re-sends."""
+        with self._lock:
+            self._failures = [f for f in self._failures if operation not in (None, f.operation)]
+
+    def _inject(
+        self,
+        operation: str,
+        code: str,
+        count: int | None,
+        message: str | None,
+        when: ParamsPredicate | None,
+        *,
+        whole_calls: bool,
+    ) -> None:
         if operation not in self._operations:
             raise ValueError(f"the simulation does not implement {operation!r}")
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1, or None for always")
+        if count is not None and count < 1:
+            raise ValueError("the count must be at least 1, or None for until cleared")
         failure = _InjectedFailure(
             operation=operation,
             code=code,
             message=message or f"{code} (injected by the simulation)",
-            remaining=times,
+            remaining=count,
             when=when,
+            whole_calls=whole_calls,
         )
         with self._lock:
             self._failures.append(failure)
@@ -545,6 +606,12 @@ class SimulatedAppStream:
             return list(self._calls)
 
     @property
+    def sdk_pauses(self) -> list[float]:
+        """The seconds botocore paused before each re-send, in order."""
+        with self._lock:
+            return list(self._sdk_pauses)
+
+    @property
     def images(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             self._finish_due_builds(self._clock())
@@ -578,30 +645,33 @@ class SimulatedAppStream:
 
     # --- the service -------------------------------------------------------------------------
 
-    def _answer(
-        self, operation: OperationModel, request: dict[str, Any]
-    ) -> tuple[AWSResponse, dict[str, Any]]:
-        """One API call: the (HTTP response, parsed response) pair botocore expects from a
-        `before-call` handler. `request` is the caller's parameters, a copy kept as the record."""
+    def _answer(self, call: _PendingCall, url: str, attempt: int) -> AWSResponse:
+        """One request of `call`, answered as AppStream's HTTP response; `attempt` counts the
+        SDK's sends of the call. A network failure is raised, as sending it would."""
+        operation = call.model
+        request = copy.deepcopy(call.params)  # the record's own copy
         with self._lock:
             now = self._clock()
             self._finish_due_builds(now)
             try:
-                result = self._perform(operation, request, now)
+                result = self._perform(call, request, now)
             except _ServiceError as error:
-                self._calls.append(Call(operation.name, request, error.code, now))
+                self._calls.append(Call(operation.name, request, error.code, now, attempt))
                 if error.code == NETWORK_FAILURE:
-                    raise EndpointConnectionError(
-                        endpoint_url=f"https://appstream2.{self.region}.amazonaws.com/"
-                    ) from None
-                return _error_response(self.region, error)
+                    raise EndpointConnectionError(endpoint_url=url) from None
+                return wire.error(url, operation, error.code, error.message)
             _require_valid_response(operation, result)
-            self._calls.append(Call(operation.name, request, None, now))
-            return _success_response(self.region, result)
+            self._calls.append(Call(operation.name, request, None, now, attempt))
+            return wire.success(url, operation, result)
 
-    def _perform(
-        self, operation: OperationModel, params: dict[str, Any], now: datetime
-    ) -> dict[str, Any]:
+    def _pause_before_resend(self, seconds: float) -> None:
+        with self._lock:
+            self._sdk_pauses.append(seconds)
+        if self._pause is not None:
+            self._pause(seconds)
+
+    def _perform(self, call: _PendingCall, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        operation = call.model
         perform = self._operations.get(operation.name)
         if perform is None:
             raise self._violation(
@@ -628,7 +698,7 @@ class SimulatedAppStream:
                 "UnsupportedParameter",
                 f"{operation.name}: the simulation does not model {', '.join(unmodeled)}",
             )
-        self._raise_injected_failure(operation.name, params)
+        self._raise_injected_failure(call, params)
         return perform(params, now)
 
     def _describe_images(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -917,9 +987,11 @@ class SimulatedAppStream:
                 ]
             stored.build = None
 
-    def _raise_injected_failure(self, operation: str, params: dict[str, Any]) -> None:
+    def _raise_injected_failure(self, call: _PendingCall, params: dict[str, Any]) -> None:
+        if call.failure is not None:  # a re-send of a call a failure took: it fails again
+            raise _ServiceError(call.failure.code, call.failure.message)
         for failure in self._failures:
-            if failure.operation != operation:
+            if failure.operation != call.model.name:
                 continue
             if failure.when is not None and not failure.when(copy.deepcopy(params)):
                 continue
@@ -927,6 +999,8 @@ class SimulatedAppStream:
                 failure.remaining -= 1
                 if failure.remaining == 0:
                     self._failures.remove(failure)
+            if failure.whole_calls:
+                call.failure = failure
             raise _ServiceError(failure.code, failure.message)
 
     def _violation(self, code: str, message: str) -> _ServiceError:
@@ -985,27 +1059,37 @@ class _Activation:
 _activation = _Activation()
 
 
-def _capture_params(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
-    # before-call only sees the CBOR-serialized request. Both events of one call share its
-    # request context, so that carries the parameters across, whichever thread makes the call.
+def _capture_params(
+    params: Mapping[str, Any], model: OperationModel, context: dict[str, Any], **_: Any
+) -> None:
+    # before-send only sees the CBOR-serialized request. Every request botocore sends for one
+    # call carries the call's context, so that holds the parameters, whichever thread sends.
     if _activation.simulation is not None:
-        context[_CONTEXT_KEY] = copy.deepcopy(dict(params))
+        context[_CONTEXT_KEY] = _PendingCall(model, copy.deepcopy(dict(params)))
 
 
-def _answer_call(
-    model: OperationModel, context: dict[str, Any], **_: Any
-) -> tuple[AWSResponse, dict[str, Any]] | None:
+def _answer_request(request: Any, event_name: str, **_: Any) -> AWSResponse | None:
+    # `request` is an AWSPreparedRequest; its `context` (the call's) is missing from the stubs.
     simulation = _activation.simulation
     if simulation is None:
         return None
-    if _CONTEXT_KEY not in context:
-        raise SimulationError(f"{model.name} began before the simulation was activated")
-    return simulation._answer(model, context.pop(_CONTEXT_KEY))
+    call = request.context.get(_CONTEXT_KEY)
+    if call is None:
+        raise SimulationError(f"{event_name}: the call began before the simulation was activated")
+    wire.answering(simulation._pause_before_resend)
+    attempt = request.context.get("retries", {}).get("attempt", 1)
+    return simulation._answer(call, request.url, attempt)
+
+
+def _call_done(**_: Any) -> None:
+    wire.answering(None)
 
 
 _HOOKS = (
     ("before-parameter-build.appstream", _capture_params),
-    ("before-call.appstream", _answer_call),
+    ("before-send.appstream", _answer_request),
+    ("after-call.appstream", _call_done),
+    ("after-call-error.appstream", _call_done),
 )
 
 
@@ -1030,6 +1114,7 @@ def install_hooks() -> None:
     for hook in _HOOKS:
         if hook not in botocore.handlers.BUILTIN_HANDLERS:
             botocore.handlers.BUILTIN_HANDLERS.append(hook)
+    wire.install_paused_resends()
 
 
 install_hooks()
@@ -1152,33 +1237,6 @@ def _require_valid_response(operation: OperationModel, result: Mapping[str, Any]
         _require_valid(result, operation.output_shape, f"{operation.name} response")
     except ValueError as error:
         raise SimulationError(f"the simulation produced an invalid response: {error}") from error
-
-
-def _success_response(region: str, result: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
-    return _http_response(region, 200), {**result, "ResponseMetadata": _metadata(200)}
-
-
-def _error_response(region: str, error: _ServiceError) -> tuple[AWSResponse, dict[str, Any]]:
-    parsed = {
-        "Error": {"Code": error.code, "Message": error.message},
-        "ResponseMetadata": _metadata(400),
-    }
-    return _http_response(region, 400), parsed
-
-
-def _http_response(region: str, status: int) -> AWSResponse:
-    return AWSResponse(
-        f"https://appstream2.{region}.amazonaws.com/", status, HTTPHeaders(), raw=None
-    )
-
-
-def _metadata(status: int) -> dict[str, Any]:
-    return {
-        "RequestId": str(uuid.uuid4()),
-        "HTTPStatusCode": status,
-        "HTTPHeaders": {},
-        "RetryAttempts": 0,
-    }
 
 
 def _page_token(offset: int) -> str:

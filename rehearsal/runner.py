@@ -391,6 +391,10 @@ class _Live:
     def now(self) -> datetime:
         return self.run.clock.now()
 
+    def pass_time(self, seconds: float) -> None:
+        """On the clock of the run under way (a deployment serves one run after another)."""
+        self.run.clock.advance(seconds)
+
 
 class _LambdaContext:
     """What Powertools reads from a Lambda context object."""
@@ -510,6 +514,8 @@ class WorkflowRunner:
             mock.patch("image_updater.clock.utc_now", live.now),
             warnings.catch_warnings(),
             sim.active(),
+            # botocore's pause before re-sending an AppStream request passes simulated time.
+            sim.pausing_with(live.pass_time),
         ):
             # Steps that publish no metric (plan, most reports) are normal here.
             warnings.filterwarnings("ignore", "No application metrics to publish")
@@ -700,6 +706,15 @@ def published_events() -> list[dict[str, Any]]:
         QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=43200
     ).get("Messages", []):
         received += [json.loads(message["Body"]) for message in messages]
+        # Deleted, not left to the visibility timeout (30 s of the machine's time, which a
+        # loaded machine spends within one simulated week): else a later call returns it again.
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                for index, message in enumerate(messages)
+            ],
+        )
     return received
 
 

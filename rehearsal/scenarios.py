@@ -56,11 +56,11 @@ def _failure(sim: SimulatedAppStream) -> None:
 
 def _throttling(sim: SimulatedAppStream) -> None:
     _default(sim)
-    sim.fail("DescribeImages", "ThrottlingException", times=2)
+    sim.fail("DescribeImages", "ThrottlingException", calls=2)
     sim.fail(
         "CreateUpdatedImage",
         "ConcurrentModificationException",
-        times=1,
+        calls=1,
         when=lambda params: not params.get("dryRun", False),
     )
 
@@ -70,7 +70,7 @@ def _quota(sim: SimulatedAppStream) -> None:
     sim.fail(
         "CreateUpdatedImage",
         "LimitExceededException",
-        times=None,
+        calls=None,
         message="The number of images exceeds the quota for this account.",
         when=lambda params: not params.get("dryRun", False),
     )
@@ -100,7 +100,7 @@ def _overlap(sim: SimulatedAppStream) -> None:
     sim.fail(
         "CreateUpdatedImage",
         "LimitExceededException",
-        times=1,
+        calls=1,
         message="The number of images exceeds the quota for this account.",
         when=lambda params: not params.get("dryRun", False),
     )

@@ -69,11 +69,13 @@ class AppStreamBusy(ImageUpdaterError):
 
 
 class AppStreamThrottled(ImageUpdaterError):
-    """The request rate is too high even after the SDK's own retries."""
+    """The request rate is too high: for a read, even after the SDK's own retries (a change is
+    never re-sent by the SDK: the workflow retries its whole step)."""
 
 
 class AppStreamUnreachable(ImageUpdaterError):
-    """The network failed (connection refused, timed out) even after the SDK's own retries."""
+    """The network failed (connection refused, timed out) or AppStream answered with a 5xx: for
+    a read, even after the SDK's own retries (a change is never re-sent by the SDK)."""
 
 
 class LedgerUnavailable(ImageUpdaterError):

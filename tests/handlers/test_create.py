@@ -127,7 +127,7 @@ def test_an_own_image_not_yet_listed_answers_already_exists_and_is_treated_as_st
     sim.fail(
         "DescribeImages",
         "ThrottlingException",
-        times=None,
+        calls=None,
         when=lambda params: params.get("Type") == "PRIVATE",
     )
 

@@ -41,12 +41,13 @@ def sim(clock: ManualClock) -> Iterator[SimulatedAppStream]:
         yield simulation
 
 
-def new_client() -> Any:
+def new_client(config: Config | None = None) -> Any:
     return boto3.client(
         "appstream",
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
+        config=config,
     )
 
 
@@ -91,6 +92,104 @@ def test_an_unknown_name_raises_the_modeled_not_found_error(
     # Then
     assert "Typo" in raised.value.response["Error"]["Message"]
     assert sim.calls[-1].error == "ResourceNotFoundException"
+
+
+def test_a_modeled_error_is_an_http_answer_that_botocore_parses(
+    sim: SimulatedAppStream, client: Any
+) -> None:
+    # Given
+    sim.add_image("SalesApps")
+
+    # When
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as raised:
+        client.describe_images(Names=["Typo"])
+
+    # Then botocore read the error from an HTTP answer: a 400, a request id, and the error
+    # shape's own member (filled in only for an error the model defines)
+    response = raised.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert response["ResponseMetadata"]["RequestId"]
+    assert response["Message"] == response["Error"]["Message"] == "Image Typo not found."
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("ThrottlingException", 400), ("InternalFailure", 500)]
+)
+def test_injected_errors_carry_the_status_aws_answers_them_with(
+    sim: SimulatedAppStream, code: str, status: int
+) -> None:
+    # Given a client that sends each call once
+    sim.add_image("SalesApps")
+    sim.fail("DescribeImages", code)
+    client = new_client(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+    # When
+    with pytest.raises(ClientError) as raised:
+        client.describe_images(Names=["SalesApps"])
+
+    # Then
+    assert error_code(raised.value) == code
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+
+@pytest.mark.parametrize("protocol", ["json", "smithy-rpc-v2-cbor"])
+def test_the_simulation_answers_in_the_protocol_the_client_speaks(
+    sim: SimulatedAppStream, monkeypatch: pytest.MonkeyPatch, protocol: str
+) -> None:
+    # Given a client that speaks `protocol` (AppStream's model offers both; botocore picks)
+    import botocore.model
+
+    preferred = (protocol, *botocore.model.PRIORITY_ORDERED_SUPPORTED_PROTOCOLS)
+    monkeypatch.setattr(botocore.model, "PRIORITY_ORDERED_SUPPORTED_PROTOCOLS", preferred)
+    client = new_client()
+    assert client.meta.service_model.resolved_protocol == protocol
+    added = sim.add_image("SalesApps", description="Sales apps")
+
+    # When
+    images = client.describe_images(Names=["SalesApps"])["Images"]
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as raised:
+        client.describe_images(Names=["Typo"])
+
+    # Then botocore parsed both answers, timestamps included
+    assert images == [added]
+    assert raised.value.response["Message"] == "Image Typo not found."
+
+
+def test_botocore_pauses_before_a_re_send_on_the_simulations_terms(
+    sim: SimulatedAppStream, client: Any, clock: ManualClock
+) -> None:
+    # Given a throttled first send, and pauses that pass on the test's clock
+    sim.add_image("SalesApps")
+    sim.fail_sends("DescribeImages", "ThrottlingException")
+
+    # When
+    with sim.pausing_with(lambda seconds: clock.advance(timedelta(seconds=seconds))):
+        client.describe_images(Names=["SalesApps"])
+
+    # Then the SDK re-sent the call after its pause, which passed on the clock, not for real
+    (pause,) = sim.sdk_pauses
+    first, resent = sim.calls
+    assert (first.attempt, first.error, resent.attempt, resent.error) == (
+        1,
+        "ThrottlingException",
+        2,
+        None,
+    )
+    assert resent.timestamp == first.timestamp + timedelta(seconds=pause)
+
+
+def test_a_cleared_failure_fails_no_further_call(sim: SimulatedAppStream, client: Any) -> None:
+    # Given
+    sim.add_image("SalesApps")
+    sim.fail("DescribeImages", "ResourceInUseException", calls=None)
+    with pytest.raises(ClientError):
+        client.describe_images(Names=["SalesApps"])
+
+    # When
+    sim.clear_failures("DescribeImages")
+
+    # Then
+    assert client.describe_images(Names=["SalesApps"])["Images"]
 
 
 @pytest.mark.parametrize(("count", "page_sizes"), [(5, [2, 2, 1]), (4, [2, 2])])
@@ -321,10 +420,11 @@ def test_a_timed_update_finishes_when_the_clock_says_so(
     assert due == "AVAILABLE"
 
 
-def test_injected_errors_count_down_and_are_recorded(sim: SimulatedAppStream, client: Any) -> None:
-    # Given
+def test_injected_errors_count_down_and_are_recorded(sim: SimulatedAppStream) -> None:
+    # Given two calls that fail, sent by a client that sends each call at most 3 times
     sim.add_image("SalesApps")
-    sim.fail("DescribeImages", "ThrottlingException", times=2, message="Rate exceeded")
+    sim.fail("DescribeImages", "ThrottlingException", calls=2, message="Rate exceeded")
+    client = new_client(Config(retries={"mode": "standard", "total_max_attempts": 3}))
 
     # When
     codes = []
@@ -335,9 +435,11 @@ def test_injected_errors_count_down_and_are_recorded(sim: SimulatedAppStream, cl
         except ClientError as error:
             codes.append(error_code(error))
 
-    # Then
+    # Then each failing call failed on every send, and every send is recorded
     assert codes == ["ThrottlingException", "ThrottlingException", None]
-    assert [call.error for call in sim.calls] == codes
+    throttled = ("ThrottlingException",) * 3
+    assert [call.error for call in sim.calls] == [*throttled, *throttled, None]
+    assert [call.attempt for call in sim.calls] == [1, 2, 3, 1, 2, 3, 1]
     assert sim.calls[0].params == {"Names": ["SalesApps"]}
     assert sim.calls[0].timestamp == START
 
@@ -348,11 +450,11 @@ def test_injected_errors_can_target_some_calls(sim: SimulatedAppStream, client: 
     sim.fail(
         "CreateUpdatedImage",
         "ConcurrentModificationException",
-        times=None,
+        calls=None,
         when=lambda params: not params.get("dryRun", False),
     )
 
-    # When
+    # When (ConcurrentModificationException is no error botocore re-sends)
     dry_run = client.create_updated_image(
         existingImageName="SalesApps", newImageName="SalesApps-1", dryRun=True
     )

@@ -233,7 +233,7 @@ def test_a_lost_status_check_is_worded_as_such_and_the_outcome_comes_later(
     sim.fail(
         "DescribeImages",
         "ThrottlingException",
-        times=None,
+        calls=None,
         when=lambda p: throttled["on"] and str(p.get("Names", [""])[0]).startswith("ImgA-"),
     )
     first = run(runner)
@@ -387,7 +387,7 @@ def test_a_dry_run_with_a_missing_and_a_throttled_image_sends_no_e_mail(
     # Given ImgA exists and has updates but AppStream keeps throttling its dry run, and ImgB
     # does not exist
     add_image("ImgA", updates_available=True)
-    sim.fail("CreateUpdatedImage", "ThrottlingException", times=None)
+    sim.fail("CreateUpdatedImage", "ThrottlingException", calls=None)
 
     # When a dry run is started by hand
     execution = run(runner, {"images": list(BASE_IMAGES), "dryRun": True})
@@ -445,7 +445,7 @@ def test_network_errors_that_outlast_the_sdk_are_retried_by_the_workflow(
     # Given the AppStream endpoint cannot be reached for the first three requests
     add_image("ImgA", updates_available=True)
     add_image("ImgB", updates_available=False)
-    sim.fail("DescribeImages", NETWORK_FAILURE, times=3)
+    sim.fail("DescribeImages", NETWORK_FAILURE, calls=3)
 
     # When
     execution = run(runner)

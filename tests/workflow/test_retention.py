@@ -158,7 +158,7 @@ def test_retention_failing_never_fails_the_update(
     old_member(add_image, timeline, 40, updates_available=True)
     old_member(add_image, timeline, 50)
     old_member(add_image, timeline, 60)
-    sim.fail("DescribeFleets", "ThrottlingException", times=None)
+    sim.fail("DescribeFleets", "ThrottlingException", calls=None)
 
     # When an update succeeds
     execution = run(keep_two)

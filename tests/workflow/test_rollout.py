@@ -365,7 +365,7 @@ def test_a_busy_fleet_is_retried_and_then_updated(
     # Given AppStream answers ConcurrentModificationException to the first UpdateFleet
     add_image(ROOT, updates_available=True)
     sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
-    sim.fail("UpdateFleet", "ConcurrentModificationException", times=1)
+    sim.fail("UpdateFleet", "ConcurrentModificationException", calls=1)
 
     execution = unattended_runner.run(sim, timeline.clock)
 
@@ -385,7 +385,7 @@ def test_a_canary_appstream_refuses_puts_the_other_canaries_back(
     fleets.fail(
         "UpdateFleet",
         "IncompatibleImageException",
-        times=1,
+        calls=1,
         message="The image can't be updated because it's not compatible for updates.",
         when=lambda params: params.get("Name") == "Canary",
     )
@@ -509,7 +509,7 @@ def test_a_failed_step_still_e_mails_the_fleets_it_changed_before_it_failed(
     sim.fail(
         "UpdateFleet",
         "ConcurrentModificationException",
-        times=None,
+        calls=None,
         when=lambda params: params.get("Name") == "ProdB",
     )
 

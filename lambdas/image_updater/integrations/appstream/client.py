@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import boto3
 from botocore.config import Config
@@ -42,7 +42,7 @@ _THROTTLING_CODES = frozenset(
         "RequestLimitExceeded",
     }
 )
-# What is left of a network failure once the SDK's own retries are spent.
+# A network failure (what is left of it once a read's SDK retries are spent).
 _NETWORK_ERRORS = (
     EndpointConnectionError,
     ConnectTimeoutError,
@@ -58,11 +58,40 @@ _REFUSAL_CODES = frozenset(
 )
 
 
+CallKind = Literal["read", "change"]
+_RETRIES: dict[CallKind, Config] = {
+    # Reads (Describe*, ListTagsForResource, a dry run) are safe to repeat: the SDK re-sends
+    # them on throttling, 5xx and network errors (standard mode).
+    "read": Config(retries={"mode": "standard"}),
+    # Changes (CreateUpdatedImage, UpdateFleet, DeleteImage, tagging) are sent once. The
+    # standard mode would re-send one refused with LimitExceededException or a 5xx at once,
+    # without the lock and the fresh look each step takes first; the state machine retries
+    # the whole step instead (these errors become the named errors it retries).
+    "change": Config(retries={"mode": "standard", "total_max_attempts": 1}),
+}
+
+
 @cache
-def default_client() -> AppStreamClient:
-    """Created on first use, not at import: keeps cold start lean and lets tests install
-    their simulation before any client exists."""
-    return boto3.client("appstream", config=Config(retries={"mode": "standard"}))
+def default_client(kind: CallKind = "read") -> AppStreamClient:
+    """The client for one kind of call. Created on first use, not at import: keeps cold start
+    lean and lets tests install their simulation before any client exists."""
+    return boto3.client("appstream", config=_RETRIES[kind])
+
+
+class Clients:
+    """The read and change clients of an adapter, each created when first used; or one given
+    client for both (a test double, or a session's client from a command)."""
+
+    def __init__(self, given: AppStreamClient | None) -> None:
+        self._given = given
+
+    @property
+    def reads(self) -> AppStreamClient:
+        return self._given or default_client("read")
+
+    @property
+    def changes(self) -> AppStreamClient:
+        return self._given or default_client("change")
 
 
 class ImageNotFound(ImageUpdaterError):
@@ -96,6 +125,8 @@ def translated_errors() -> Iterator[None]:
             raise AppStreamThrottled(message) from error
         if code in _REFUSAL_CODES:
             raise UpdateNotPermitted(message) from error
+        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+            raise AppStreamUnreachable(message) from error
         raise
     except _NETWORK_ERRORS as error:
         raise AppStreamUnreachable(f"{type(error).__name__}: {error}") from error

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from image_updater.errors import AppStreamBusy, ImageUpdaterError
 from image_updater.integrations.appstream.client import (
     PAGE_SIZE,
-    default_client,
+    Clients,
     translated_errors,
 )
 from image_updater.rollout.models import (
@@ -68,7 +68,8 @@ def _fleet_errors() -> Iterator[None]:
 
 class AppStreamFleets:
     def __init__(self, client: AppStreamClient | None = None) -> None:
-        self._client = client or default_client()
+        # Reads may be re-sent by the SDK; changes (UpdateFleet, tagging) never are.
+        self._clients = Clients(client)
 
     # --- what images are in use (retention) ------------------------------------------------
 
@@ -98,11 +99,11 @@ class AppStreamFleets:
         while True:
             with translated_errors():
                 if token:
-                    page = self._client.describe_image_builders(
+                    page = self._clients.reads.describe_image_builders(
                         MaxResults=PAGE_SIZE, NextToken=token
                     )
                 else:
-                    page = self._client.describe_image_builders(MaxResults=PAGE_SIZE)
+                    page = self._clients.reads.describe_image_builders(MaxResults=PAGE_SIZE)
             for builder in page.get("ImageBuilders", []):
                 if builder.get("ImageArn"):
                     used.setdefault(builder["ImageArn"], []).append(builder["Name"])
@@ -125,7 +126,7 @@ class AppStreamFleets:
         for name in names:
             try:
                 with _fleet_errors():
-                    described = self._client.describe_fleets(Names=[name])["Fleets"]
+                    described = self._clients.reads.describe_fleets(Names=[name])["Fleets"]
             except FleetNotFound:
                 continue
             found += [FleetFacts.from_appstream(dict(f), self.tags(f["Arn"])) for f in described]
@@ -133,36 +134,36 @@ class AppStreamFleets:
 
     def tags(self, arn: str) -> dict[str, str]:
         with _fleet_errors():
-            return dict(self._client.list_tags_for_resource(ResourceArn=arn).get("Tags", {}))
+            return dict(self._clients.reads.list_tags_for_resource(ResourceArn=arn).get("Tags", {}))
 
     def set_image(self, name: str, image: str) -> None:
         """UpdateFleet with only the image: by ARN when given one (a shared or public image),
         else by name."""
         with _fleet_errors():
             if image.startswith("arn:"):
-                self._client.update_fleet(Name=name, ImageArn=image)
+                self._clients.changes.update_fleet(Name=name, ImageArn=image)
             else:
-                self._client.update_fleet(Name=name, ImageName=image)
+                self._clients.changes.update_fleet(Name=name, ImageName=image)
 
     def record_previous_image(self, arn: str, image: str, rolled_out: str) -> None:
         """The rollback record: `image` the fleet runs now, `rolled_out` the one it gets."""
         with _fleet_errors():
-            self._client.tag_resource(
+            self._clients.changes.tag_resource(
                 ResourceArn=arn, Tags={PREVIOUS_IMAGE_TAG: image, ROLLED_OUT_TAG: rolled_out}
             )
 
     def forget_previous_image(self, arn: str) -> None:
         with _fleet_errors():
-            self._client.untag_resource(ResourceArn=arn, TagKeys=list(RECORD_TAGS))
+            self._clients.changes.untag_resource(ResourceArn=arn, TagKeys=list(RECORD_TAGS))
 
     def _all_fleets(self) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
             with translated_errors():
                 page = (
-                    self._client.describe_fleets(NextToken=token)
+                    self._clients.reads.describe_fleets(NextToken=token)
                     if token
-                    else self._client.describe_fleets()
+                    else self._clients.reads.describe_fleets()
                 )
             yield from (dict(fleet) for fleet in page.get("Fleets", []))
             token = page.get("NextToken")

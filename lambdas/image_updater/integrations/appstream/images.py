@@ -12,9 +12,9 @@ from image_updater.domain import naming
 from image_updater.errors import AppStreamBusy, UpdateNotPermitted
 from image_updater.integrations.appstream.client import (
     PAGE_SIZE,
+    Clients,
     DeletionRefused,
     ImageNotFound,
-    default_client,
     translated_errors,
 )
 from image_updater.models import SETTLED_STATES, ImageSummary
@@ -25,18 +25,19 @@ if TYPE_CHECKING:
 
 class AppStreamImages:
     def __init__(self, client: AppStreamClient | None = None) -> None:
-        self._client = client or default_client()
+        # Reads may be re-sent by the SDK; changes (start_update, delete) never are.
+        self._clients = Clients(client)
 
     def describe(self, name: str) -> ImageSummary:
         with translated_errors():
-            images = self._client.describe_images(Names=[name])["Images"]
+            images = self._clients.reads.describe_images(Names=[name])["Images"]
         if not images:
             raise ImageNotFound(f"DescribeImages returned no image named {name!r}")
         return ImageSummary.from_appstream(dict(images[0]))
 
     def tags(self, arn: str) -> dict[str, str]:
         with translated_errors():
-            return dict(self._client.list_tags_for_resource(ResourceArn=arn).get("Tags", {}))
+            return dict(self._clients.reads.list_tags_for_resource(ResourceArn=arn).get("Tags", {}))
 
     def lineage_members(self, root: str) -> list[ImageSummary]:
         """Images the updater created from `root` (see `naming.is_lineage_member`)."""
@@ -74,11 +75,11 @@ class AppStreamImages:
         while True:
             with translated_errors():
                 if token:
-                    page = self._client.describe_images(
+                    page = self._clients.reads.describe_images(
                         Type="PRIVATE", MaxResults=PAGE_SIZE, NextToken=token
                     )
                 else:
-                    page = self._client.describe_images(Type="PRIVATE", MaxResults=PAGE_SIZE)
+                    page = self._clients.reads.describe_images(Type="PRIVATE", MaxResults=PAGE_SIZE)
             for image in page.get("Images", []):
                 yield dict(image)
             token = page.get("NextToken")
@@ -92,9 +93,11 @@ class AppStreamImages:
         while True:
             with translated_errors():
                 if token:
-                    page = self._client.describe_image_permissions(Name=name, NextToken=token)
+                    page = self._clients.reads.describe_image_permissions(
+                        Name=name, NextToken=token
+                    )
                 else:
-                    page = self._client.describe_image_permissions(Name=name)
+                    page = self._clients.reads.describe_image_permissions(Name=name)
             accounts += [p["sharedAccountId"] for p in page.get("SharedImagePermissionsList", [])]
             token = page.get("NextToken")
             if not token:
@@ -104,13 +107,13 @@ class AppStreamImages:
         """DeleteImage. Irreversible: callers decide with `retention.policy` first."""
         try:
             with translated_errors():
-                self._client.delete_image(Name=name)
+                self._clients.changes.delete_image(Name=name)
         except (ImageNotFound, UpdateNotPermitted, AppStreamBusy, ClientError) as error:
             raise DeletionRefused(str(error)) from error
 
     def can_update(self, source: str, new_name: str) -> bool:
         with translated_errors():
-            response = self._client.create_updated_image(
+            response = self._clients.reads.create_updated_image(
                 existingImageName=source, newImageName=new_name, dryRun=True
             )
         return bool(response.get("canUpdateImage"))
@@ -125,7 +128,7 @@ class AppStreamImages:
         tags: Mapping[str, str],
     ) -> ImageSummary:
         with translated_errors():
-            response = self._client.create_updated_image(
+            response = self._clients.changes.create_updated_image(
                 existingImageName=source,
                 newImageName=new_name,
                 newImageDescription=description,
