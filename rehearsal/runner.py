@@ -700,11 +700,9 @@ def published_events() -> list[dict[str, Any]]:
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.get_queue_url(QueueName=EVENTS_QUEUE)["QueueUrl"]
     received: list[dict[str, Any]] = []
-    # Received messages stay invisible for the whole rehearsal (moto's default, 30 s of wall
-    # time, is shorter than a year's rehearsal on a loaded machine: they came back, twice).
-    while messages := sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=43200
-    ).get("Messages", []):
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
         received += [json.loads(message["Body"]) for message in messages]
         # Deleted, not left to the visibility timeout (30 s of the machine's time, which a
         # loaded machine spends within one simulated week): else a later call returns it again.

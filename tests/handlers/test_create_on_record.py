@@ -119,7 +119,7 @@ def test_a_create_whose_outcome_is_unknown_holds_the_lineage_15_minutes_then_is_
     sim.fail(
         "CreateUpdatedImage",
         NETWORK_FAILURE,
-        times=None,
+        calls=None,
         when=lambda p: network["down"] and not p["dryRun"],
     )
     with pytest.raises(Exception) as lost:
