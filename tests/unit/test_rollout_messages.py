@@ -188,9 +188,10 @@ def test_the_approval_request_says_where_and_how_long_the_image_was_tested() -> 
     # Then
     assert "Tested on canary fleets CanaryA, CanaryB since 2026-05-31 04:00 UTC (24 h)" in body
     assert "alarms OK: CanaryErrors" in body
-    assert "Production fleets (as tagged now; read again before they change): ProdA, ProdB" in (
-        body
-    )
+    assert (
+        "Production fleets (only these may change; one untagged by then is left out, one "
+        "tagged after this e-mail waits for the next approved roll-out): ProdA, ProdB"
+    ) in body
     assert "at the next start of cron(0 22 ? * SAT *) (Europe/Paris)" in body
 
 
@@ -199,7 +200,8 @@ def test_without_canaries_the_approval_request_says_nothing_was_tested_on_a_flee
     body = body_of(APPROVAL_REQUESTED, canaries=(), updated=())
 
     # Then
-    assert "nothing has tested this image on a fleet" in body
+    assert "UNTESTED: no canary fleet is tagged for this lineage, so no canary ran this" in body
+    assert "If you approve, production gets it untested." in body
     assert "Tested on canary fleets" not in body
     assert "AppStreamImageUpdater:Stage=canary" in body
 
