@@ -17,6 +17,7 @@ from image_updater.rollout.models import (
     CANARIES_UPDATED,
     CANARY,
     CANARY_ROLLED_BACK,
+    HELD_BACK,
     NOTHING_TO_ROLL_OUT,
     PRODUCTION,
     PRODUCTION_UPDATED,
@@ -49,6 +50,7 @@ SETTINGS = RolloutSettings(
     timezone="Europe/Paris",
 )
 EVERY_OUTCOME = [
+    HELD_BACK,
     NOTHING_TO_ROLL_OUT,
     SUPERSEDED,
     CANARIES_UPDATED,
@@ -259,6 +261,46 @@ def test_rolled_back_says_each_canary_went_from_the_new_image_to_its_previous_on
 
     # Then
     assert f"  - CanaryA: {NEW} -> {OLD}" in body
+
+
+def test_an_unhealthy_canary_the_roll_out_never_changed_is_not_said_to_be_rolled_back() -> None:
+    # Given the only canary was already on the image (so this roll-out changed no canary)
+    notification = compose(
+        rollout(CANARY_ROLLED_BACK, updated=(), problems=("alarm CanaryErrors: ALARM",)),
+        CTX,
+        SETTINGS,
+    )
+
+    # Then
+    assert notification.subject == f"AppStream canary UNHEALTHY: {NEW}"
+    assert "none of them was changed by this roll-out (already on it)" in notification.body
+
+
+def test_held_back_names_the_canary_why_and_what_to_do() -> None:
+    # When
+    body = body_of(
+        HELD_BACK,
+        canaries=(),
+        updated=(),
+        held_back=(FleetNote("CanaryA", CANARY, "the canary is STARTING: ..."),),
+    )
+
+    # Then
+    assert (
+        "Canary fleets that cannot test it:\n  - CanaryA (canary): the canary is STARTING" in body
+    )
+    assert "What to do: make each canary able to take the image" in body
+    assert "Production fleets left as they are:\n  - ProdA (production)\n" in body
+
+
+def test_held_back_without_a_canary_says_how_to_let_production_go() -> None:
+    # When
+    body = body_of(HELD_BACK, canaries=(), updated=())
+
+    # Then
+    assert "No canary fleet is tagged for this lineage" in body
+    assert f"AppStreamImageUpdater:Image={ROOT} and AppStreamImageUpdater:Stage=canary" in body
+    assert "-c requireApproval=true" in body and "-c allowUntestedProduction=true" in body
 
 
 def test_a_rollback_caused_by_a_refusal_alone_says_so() -> None:

@@ -141,6 +141,8 @@ def test_a_canary_already_on_the_image_still_soaks_and_must_pass_the_check(
     assert image_of(fleets, "ProdA") == ROOT and image_of(fleets, "ProdB") == ROOT
     assert execution.approvals == []
     assert "alarm CanaryErrors: ALARM" in execution.emails[-1].body
+    # and the e-mail does not claim a rollback this roll-out had nothing to do
+    assert subjects(execution)[-1] == f"AppStream canary UNHEALTHY: {built}"
 
 
 def test_without_a_canary_production_is_held_back_by_default(

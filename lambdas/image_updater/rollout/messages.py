@@ -204,9 +204,15 @@ def _rolled_back(
     rollout: Rollout, ctx: MessageContext, settings: RolloutSettings
 ) -> tuple[str, str]:
     problems = "\n".join(f"  - {p}" for p in rollout.problems) or "  - a canary fleet refused"
+    changed = bool(rollout.updated_in(CANARY))
+    what = (
+        "so the updater put them back on their previous images"
+        if changed
+        else "and none of them was changed by this roll-out (already on it), so none was put back"
+    )
     body = (
-        f"The canary fleets were unhealthy with {rollout.new_image_name}, so the updater put "
-        "them back on their previous images. Production fleets were not touched.\n\n"
+        f"The canary fleets were unhealthy with {rollout.new_image_name}, {what}. Production "
+        "fleets were not touched.\n\n"
         f"{_table(_image_rows(rollout))}\n\n"
         f"Why:\n{problems}\n\n"
         + _went_back(rollout.rolled_back, rollout.new_image_name)
@@ -214,7 +220,8 @@ def _rolled_back(
         + "What to do: look at the canary fleets' errors and alarms in the console. The next "
         "image the updater builds is tried on the canaries again.\n\n"
     )
-    return body, f"AppStream canary UNHEALTHY, rolled back: {rollout.new_image_name}"
+    rolled = ", rolled back" if changed else ""
+    return body, f"AppStream canary UNHEALTHY{rolled}: {rollout.new_image_name}"
 
 
 def _canaries_left(rollout: Rollout) -> str:
