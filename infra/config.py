@@ -55,6 +55,7 @@ KEYS: Mapping[str, str] = MappingProxyType(
         "requireApproval": "require_approval",
         "approvalTimeoutHours": "approval_timeout_hours",
         "rolloutWindow": "rollout_window",
+        "allowUntestedProduction": "allow_untested_production",
     }
 )
 
@@ -98,6 +99,10 @@ KEY_DOCS: dict[str, str] = {
     "rolloutWindow": (
         "when production fleets may get the image: `immediately`, or the start times of a "
         "`cron(...)` expression in scheduleTimezone (no L, W or # forms)"
+    ),
+    "allowUntestedProduction": (
+        "with no canary fleet tagged and requireApproval=false, production fleets still get "
+        "each new image, untested (default: held back with an e-mail)"
     ),
 }
 
@@ -195,6 +200,7 @@ class UpdaterConfig:
     require_approval: bool
     approval_timeout_hours: int
     rollout_window: str  # IMMEDIATELY or a cron(...) expression in schedule_timezone
+    allow_untested_production: bool
 
     @property
     def max_polls(self) -> int:
@@ -707,4 +713,5 @@ _READERS: dict[str, _Reader] = {
     "requireApproval": _Reader(_as_bool, _no_problems),
     "approvalTimeoutHours": _Reader(_as_int, _within(APPROVAL_TIMEOUT_HOURS)),
     "rolloutWindow": _Reader(_as_window, _rollout_window_problems),
+    "allowUntestedProduction": _Reader(_as_bool, _no_problems),
 }

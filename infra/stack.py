@@ -120,7 +120,7 @@ class ImageUpdaterStack(Stack):
         grant_read_fleets(functions.rollout_plan, images=True)
         grant_read_fleets(functions.rollout_fleets, images=True)
         grant_change_tagged_fleets(functions.rollout_fleets, config.image_names)
-        grant_read_fleets(functions.rollout_health)
+        grant_read_fleets(functions.rollout_health, images=True)
         # A roll-out that failed says which fleets run the new image now.
         grant_read_fleets(functions.rollout_report)
         grant_read_alarms(functions.rollout_health, config.canary_alarm_names)

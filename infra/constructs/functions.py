@@ -119,8 +119,14 @@ class UpdaterFunctions(Construct):
             "APPROVAL_TIMEOUT_HOURS": str(config.approval_timeout_hours),
             "ROLLOUT_WINDOW": config.rollout_window,
             "SCHEDULE_TIMEZONE": config.schedule_timezone,
+            "ALLOW_UNTESTED_PRODUCTION": "true" if config.allow_untested_production else "false",
         }
-        for function in (self.rollout_health, self.rollout_window, self.rollout_report):
+        for function in (
+            self.rollout_plan,
+            self.rollout_health,
+            self.rollout_window,
+            self.rollout_report,
+        ):
             for key, value in rollout_settings.items():
                 function.add_environment(key, value)
 

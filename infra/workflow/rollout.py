@@ -8,9 +8,13 @@ Find the fleets -> Fleets to update?
                                         no  -> Roll the canaries back -> e-mail
                                         yes -> canary e-mail -> Soak the canaries
                                                -> Check the canaries -> Canaries healthy?
-                                                    no  -> Roll the canaries back -> e-mail
                                                     yes -> production
-    production only               -> production
+                                                    a canary moved to a newer image -> e-mail
+                                                    only a capacity dip (up to DIP_RECHECKS)
+                                                        -> Wait DIP_RECHECK_MINUTES -> Check
+                                                    no  -> Roll the canaries back -> e-mail
+    production only (approval, or allowUntestedProduction) -> production
+    held back (a canary cannot test it; no canary and nobody may let it go untested),
     nothing can take it, or superseded -> e-mail
 production: [approval e-mail -> Wait for approval (task token, approvalTimeoutHours)
              -> Approved?  no -> Rejected -> e-mail;  timed out -> Approval timed out -> e-mail]
@@ -18,7 +22,8 @@ production: [approval e-mail -> Wait for approval (task token, approvalTimeoutHo
             -> Update the production fleets -> e-mail
 any error (after retries) -> Roll-out stopped -> e-mail
 
-Fleets are read again at every step: tags an admin changes while a roll-out waits count.
+Fleets are read again at every step: tags an admin changes while a roll-out waits count,
+but production changes only fleets named when it was planned (the approval e-mail's list).
 """
 
 from __future__ import annotations
@@ -46,7 +51,9 @@ from image_updater.rollout.models import (
     PRODUCTION_NEXT,
     REJECTED,
     ROLLOUT_FAILED,
+    SUPERSEDED,
 )
+from image_updater.rollout.policy import DIP_RECHECK_MINUTES
 from image_updater.rollout.window import IMMEDIATELY, WINDOW_MAX_DAYS
 from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
@@ -125,9 +132,17 @@ class RollOutOneImage(sfn.StateMachineFragment):
         if config.require_approval:
             production = self._approval(config, functions, report, find_window)
 
+        check_again = sfn.Wait(
+            self,
+            states.WAIT_TO_CHECK_AGAIN,
+            time=sfn.WaitTime.duration(Duration.minutes(DIP_RECHECK_MINUTES)),
+        ).next(check)
         healthy = (
             sfn.Choice(self, states.CANARIES_HEALTHY)
             .when(sfn.Condition.boolean_equals("$.healthy", True), production)
+            # A newer image's roll-out has the canaries now: nothing to roll back.
+            .when(sfn.Condition.string_equals("$.outcome", SUPERSEDED), report)
+            .when(sfn.Condition.boolean_equals("$.recheck", True), check_again)
             .otherwise(roll_back)
         )
         soak_and_check: sfn.IChainable = check

@@ -64,6 +64,7 @@ class RolloutSettings:
     approval_timeout_hours: int
     rollout_window: str  # "immediately" or cron(...), in `timezone`
     timezone: str
+    allow_untested_production: bool = False  # production may go first without any canary
 
     @classmethod
     def from_env(cls) -> RolloutSettings:
@@ -74,4 +75,5 @@ class RolloutSettings:
             approval_timeout_hours=int(os.environ["APPROVAL_TIMEOUT_HOURS"]),
             rollout_window=os.environ["ROLLOUT_WINDOW"],
             timezone=os.environ["SCHEDULE_TIMEZONE"],
+            allow_untested_production=os.environ["ALLOW_UNTESTED_PRODUCTION"] == "true",
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Template
 
 from image_updater.rollout.models import FOLLOWS_TAG, PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
+from image_updater.rollout.policy import DIP_RECHECK_MINUTES
 from infra.workflow import states as names
 from tests.infra.conftest import ATTENDED, UNATTENDED, Synth, all_states, definition
 from tests.infra.test_stack import _actions, _policies_by_role, _role_of
@@ -121,6 +123,43 @@ def test_without_approval_or_soak_those_states_do_not_exist(synth: Synth) -> Non
     assert names.WAIT_FOR_APPROVAL not in states
     assert names.SOAK_THE_CANARIES not in states
     assert states[names.CANARIES_HEALTHY]["Choices"][0]["Next"] == names.FIND_THE_WINDOW
+
+
+def test_a_capacity_dip_is_checked_again_after_a_wait_and_superseded_is_no_failure(
+    synth: Synth,
+) -> None:
+    states = all_states(definition(synth(**ATTENDED))["States"])
+    healthy = states[names.CANARIES_HEALTHY]
+    rules = {
+        json.dumps({k: v for k, v in rule.items() if k != "Next"}, sort_keys=True): rule["Next"]
+        for rule in healthy["Choices"]
+    }
+    assert rules[json.dumps({"BooleanEquals": True, "Variable": "$.healthy"}, sort_keys=True)] == (
+        names.WRITE_THE_APPROVAL_REQUEST
+    )
+    superseded = json.dumps({"StringEquals": "SUPERSEDED", "Variable": "$.outcome"}, sort_keys=True)
+    assert rules[superseded] != names.ROLL_BACK_THE_CANARIES
+    recheck = json.dumps({"BooleanEquals": True, "Variable": "$.recheck"}, sort_keys=True)
+    assert rules[recheck] == names.WAIT_TO_CHECK_AGAIN
+    assert healthy["Default"] == names.ROLL_BACK_THE_CANARIES
+    wait = states[names.WAIT_TO_CHECK_AGAIN]
+    assert (wait["Type"], wait["Seconds"], wait["Next"]) == (
+        "Wait",
+        DIP_RECHECK_MINUTES * 60,
+        names.CHECK_THE_CANARIES,
+    )
+
+
+def test_the_plan_and_the_health_check_know_allow_untested_production(synth: Synth) -> None:
+    template = synth(allowUntestedProduction="true")
+    for module in ("rollout_plan", "rollout_health", "rollout_report"):
+        (function,) = [
+            f
+            for f in template.find_resources("AWS::Lambda::Function").values()
+            if f["Properties"]["Handler"] == f"image_updater.handlers.{module}.handler"
+        ]
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["ALLOW_UNTESTED_PRODUCTION"] == "true", module
 
 
 def test_the_roll_outs_run_after_the_breaker_side_by_side(template: Template) -> None:

@@ -150,10 +150,12 @@ class TestWorkflow:
         states = all_states(definition(synth(pollIntervalMinutes="15"))["States"])
         waits = {name: s for name, s in states.items() if s["Type"] == "Wait"}
         assert waits["Wait for the build"]["Seconds"] == 900
-        # and the roll-out's: the soak (canarySoakHours) and its production window
+        # and the roll-out's: the soak (canarySoakHours), a canary's capacity dip checked again,
+        # and its production window
         assert waits["Soak the canaries"]["Seconds"] == 24 * 3600
+        assert waits["Wait to check the canaries again"]["Seconds"] == 5 * 60
         assert waits["Wait for the production window"]["TimestampPath"] == "$.windowStart"
-        assert len(waits) == 3
+        assert len(waits) == 4
 
     def test_no_update_e_mail_only_when_configured(self, synth: Synth) -> None:
         quiet = all_states(definition(synth())["States"])
@@ -310,10 +312,9 @@ class TestPermissions:
             | {"appstream:DescribeFleets", "appstream:UpdateFleet"}
             | {"appstream:TagResource", "appstream:UntagResource"}
             | {"events:PutEvents"},
-            # canaryAlarmNames is empty here: no CloudWatch permission at all
-            "rollout_health": logging
-            | xray
-            | {"appstream:DescribeFleets", "appstream:ListTagsForResource"},
+            # canaryAlarmNames is empty here: no CloudWatch permission at all; the lineage's
+            # images tell a canary moved on by a newer image's roll-out
+            "rollout_health": logging | xray | read | {"appstream:DescribeFleets"},
             "rollout_approval": logging | xray | {"events:PutEvents"},
             "rollout_window": logging | xray | {"events:PutEvents"},
             "rollout_report": logging

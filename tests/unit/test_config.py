@@ -795,6 +795,7 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         "requireApproval": draw(st.booleans()),
         "approvalTimeoutHours": draw(st.integers(1, 720)),
         "rolloutWindow": draw(st.just("immediately") | window_crons()),
+        "allowUntestedProduction": draw(st.booleans()),
     }
 
 
@@ -991,6 +992,7 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         ),
         st.integers(),
     ),
+    "allowUntestedProduction": NOT_BOOLEANS,
 }
 
 

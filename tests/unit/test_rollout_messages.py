@@ -17,6 +17,7 @@ from image_updater.rollout.models import (
     CANARIES_UPDATED,
     CANARY,
     CANARY_ROLLED_BACK,
+    HELD_BACK,
     NOTHING_TO_ROLL_OUT,
     PRODUCTION,
     PRODUCTION_UPDATED,
@@ -49,6 +50,7 @@ SETTINGS = RolloutSettings(
     timezone="Europe/Paris",
 )
 EVERY_OUTCOME = [
+    HELD_BACK,
     NOTHING_TO_ROLL_OUT,
     SUPERSEDED,
     CANARIES_UPDATED,
@@ -188,9 +190,10 @@ def test_the_approval_request_says_where_and_how_long_the_image_was_tested() -> 
     # Then
     assert "Tested on canary fleets CanaryA, CanaryB since 2026-05-31 04:00 UTC (24 h)" in body
     assert "alarms OK: CanaryErrors" in body
-    assert "Production fleets (as tagged now; read again before they change): ProdA, ProdB" in (
-        body
-    )
+    assert (
+        "Production fleets (only these may change; one untagged by then is left out, one "
+        "tagged after this e-mail waits for the next approved roll-out): ProdA, ProdB"
+    ) in body
     assert "at the next start of cron(0 22 ? * SAT *) (Europe/Paris)" in body
 
 
@@ -199,7 +202,8 @@ def test_without_canaries_the_approval_request_says_nothing_was_tested_on_a_flee
     body = body_of(APPROVAL_REQUESTED, canaries=(), updated=())
 
     # Then
-    assert "nothing has tested this image on a fleet" in body
+    assert "UNTESTED: no canary fleet is tagged for this lineage, so no canary ran this" in body
+    assert "If you approve, production gets it untested." in body
     assert "Tested on canary fleets" not in body
     assert "AppStreamImageUpdater:Stage=canary" in body
 
@@ -257,6 +261,46 @@ def test_rolled_back_says_each_canary_went_from_the_new_image_to_its_previous_on
 
     # Then
     assert f"  - CanaryA: {NEW} -> {OLD}" in body
+
+
+def test_an_unhealthy_canary_the_roll_out_never_changed_is_not_said_to_be_rolled_back() -> None:
+    # Given the only canary was already on the image (so this roll-out changed no canary)
+    notification = compose(
+        rollout(CANARY_ROLLED_BACK, updated=(), problems=("alarm CanaryErrors: ALARM",)),
+        CTX,
+        SETTINGS,
+    )
+
+    # Then
+    assert notification.subject == f"AppStream canary UNHEALTHY: {NEW}"
+    assert "none of them was changed by this roll-out (already on it)" in notification.body
+
+
+def test_held_back_names_the_canary_why_and_what_to_do() -> None:
+    # When
+    body = body_of(
+        HELD_BACK,
+        canaries=(),
+        updated=(),
+        held_back=(FleetNote("CanaryA", CANARY, "the canary is STARTING: ..."),),
+    )
+
+    # Then
+    assert (
+        "Canary fleets that cannot test it:\n  - CanaryA (canary): the canary is STARTING" in body
+    )
+    assert "What to do: make each canary able to take the image" in body
+    assert "Production fleets left as they are:\n  - ProdA (production)\n" in body
+
+
+def test_held_back_without_a_canary_says_how_to_let_production_go() -> None:
+    # When
+    body = body_of(HELD_BACK, canaries=(), updated=())
+
+    # Then
+    assert "No canary fleet is tagged for this lineage" in body
+    assert f"AppStreamImageUpdater:Image={ROOT} and AppStreamImageUpdater:Stage=canary" in body
+    assert "-c requireApproval=true" in body and "-c allowUntestedProduction=true" in body
 
 
 def test_a_rollback_caused_by_a_refusal_alone_says_so() -> None:

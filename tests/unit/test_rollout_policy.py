@@ -22,10 +22,11 @@ from image_updater.rollout.models import (
     Rollout,
 )
 from image_updater.rollout.policy import (
+    approved_production,
+    canary_health,
     canary_problems,
     follows,
     plan_fleets,
-    production_fleets,
     refusal,
 )
 
@@ -88,7 +89,7 @@ def on_new(name: str = "Canary", **overrides: Any) -> FleetFacts:
     ("tags", "expected"),
     [
         ({FOLLOWS_TAG: ROOT}, True),
-        ({FOLLOWS_TAG: f"  {ROOT}\t"}, True),
+        ({FOLLOWS_TAG: f"  {ROOT}\t"}, False),
         ({FOLLOWS_TAG: "ImgB"}, False),
         ({FOLLOWS_TAG: f"{ROOT}-20260501-030000"}, False),
         ({FOLLOWS_TAG: ""}, False),
@@ -129,16 +130,9 @@ def test_fleets_of_other_lineages_and_untagged_fleets_are_not_even_passed_over()
 
 @pytest.mark.parametrize(
     ("stage", "planned_as"),
-    [
-        ("canary", CANARY),
-        ("Canary", CANARY),
-        (" CANARY ", CANARY),
-        ("production", PRODUCTION),
-        ("PRODUCTION", PRODUCTION),
-        ("Production\n", PRODUCTION),
-    ],
+    [("canary", CANARY), ("production", PRODUCTION)],
 )
-def test_the_stage_tag_is_read_in_any_case(stage: str, planned_as: str) -> None:
+def test_the_stage_tag_is_read_exactly(stage: str, planned_as: str) -> None:
     # Given a following fleet with this stage tag
     facts = fleet("F", stage=stage)
 
@@ -148,7 +142,48 @@ def test_the_stage_tag_is_read_in_any_case(stage: str, planned_as: str) -> None:
     # Then
     expected = (("F",), ()) if planned_as == CANARY else ((), ("F",))
     assert (plan.canaries, plan.production) == expected
-    assert plan.passed_over == ()
+    assert plan.passed_over == plan.held_back == ()
+
+
+@pytest.mark.parametrize(
+    ("tags", "why"),
+    [
+        ({FOLLOWS_TAG: f" {ROOT}", STAGE_TAG: PRODUCTION}, f"is ' {ROOT}', not exactly '{ROOT}'"),
+        ({FOLLOWS_TAG: ROOT.lower(), STAGE_TAG: PRODUCTION}, "not exactly 'ImgA'"),
+        ({FOLLOWS_TAG: ROOT, STAGE_TAG: "Production"}, "'Production', not exactly 'production'"),
+        ({FOLLOWS_TAG: ROOT, STAGE_TAG: "production\n"}, "not exactly 'production'"),
+    ],
+    ids=["image tag with a space", "image tag in other case", "stage in capitals", "stage+LF"],
+)
+def test_a_production_tag_iam_would_not_match_skips_that_fleet_only(
+    tags: dict[str, str], why: str
+) -> None:
+    # Given a production fleet whose tag matches only loosely, and a well-tagged one
+    fleets = [fleet("Loose", root=None, stage=None, tags=tags), fleet("Prod", stage=PRODUCTION)]
+
+    # When
+    plan = plan_fleets(ROOT, IMAGE, fleets)
+
+    # Then the loose one is passed over with the reason, the other goes on
+    assert plan.production == ("Prod",)
+    (note,) = plan.passed_over
+    assert (note.fleet, note.stage) == ("Loose", PRODUCTION)
+    assert why in (note.note or "")
+    assert plan.held_back == ()
+
+
+def test_a_canary_tag_iam_would_not_match_holds_the_roll_out_back() -> None:
+    # Given a canary whose stage tag is " Canary " and a production fleet
+    fleets = [fleet("Canary", stage=" Canary "), fleet("Prod", stage=PRODUCTION)]
+
+    # When
+    plan = plan_fleets(ROOT, IMAGE, fleets)
+
+    # Then the canary cannot test the image: it holds the roll-out back, with the reason
+    (note,) = plan.held_back
+    assert (note.fleet, note.stage) == ("Canary", CANARY)
+    assert "not exactly 'canary'" in (note.note or "")
+    assert plan.canaries == ()
 
 
 @pytest.mark.parametrize(
@@ -191,31 +226,76 @@ def test_a_following_fleet_without_a_stage_tag_is_passed_over() -> None:
     ("facts", "reason"),
     [
         (
-            fleet("F", fleet_type="ELASTIC", image=None),
+            fleet("F", stage=PRODUCTION, fleet_type="ELASTIC", image=None),
             "Elastic fleets run app blocks, not images: skipped",
         ),
-        (fleet("F", image=NEW), "already on this image"),
-        (fleet("F", image=None, image_arn=IMAGE.arn), "already on this image"),
+        (fleet("F", stage=PRODUCTION, image=NEW), "already on this image"),
         (
-            fleet("F", state="STARTING"),
+            fleet("F", stage=PRODUCTION, image=None, image_arn=IMAGE.arn),
+            "already on this image",
+        ),
+        (
+            fleet("F", stage=PRODUCTION, state="STARTING"),
             "the fleet is STARTING; AppStream updates only RUNNING or STOPPED fleets",
         ),
         (
-            fleet("F", state="STOPPING"),
+            fleet("F", stage=PRODUCTION, state="STOPPING"),
             "the fleet is STOPPING; AppStream updates only RUNNING or STOPPED fleets",
         ),
     ],
     ids=["elastic", "on the image by name", "on the image by ARN", "starting", "stopping"],
 )
-def test_a_fleet_that_cannot_take_the_image_is_passed_over_with_the_reason(
+def test_a_production_fleet_that_cannot_take_the_image_is_passed_over_with_the_reason(
     facts: FleetFacts, reason: str
 ) -> None:
     # When
     plan = plan_fleets(ROOT, IMAGE, [facts])
 
     # Then
-    assert (plan.canaries, plan.production) == ((), ())
-    assert plan.passed_over == (FleetNote("F", CANARY, reason),)
+    assert (plan.canaries, plan.production, plan.held_back) == ((), (), ())
+    assert plan.passed_over == (FleetNote("F", PRODUCTION, reason),)
+
+
+@pytest.mark.parametrize(
+    ("facts", "reason"),
+    [
+        (fleet("F", fleet_type="ELASTIC", image=None), "an Elastic fleet runs app blocks"),
+        (fleet("F", state="STARTING"), "the canary is STARTING: only a RUNNING canary"),
+        (fleet("F", state="STOPPING"), "the canary is STOPPING: only a RUNNING canary"),
+        (fleet("F", state="STOPPED", running=0), "the canary is STOPPED: only a RUNNING"),
+        (fleet("F", platform="WINDOWS_SERVER_2019"), "differs from the canary's"),
+    ],
+    ids=["elastic", "starting", "stopping", "stopped", "another platform"],
+)
+def test_a_canary_that_cannot_test_the_image_holds_the_roll_out_back(
+    facts: FleetFacts, reason: str
+) -> None:
+    # Given that canary and a production fleet that could take the image
+    fleets = [facts, fleet("Prod", stage=PRODUCTION)]
+
+    # When
+    plan = plan_fleets(ROOT, IMAGE, fleets)
+
+    # Then the canary is held back with the reason (production is still planned: the service
+    # decides that a held-back canary stops the whole roll-out)
+    (note,) = plan.held_back
+    assert (note.fleet, note.stage) == ("F", CANARY)
+    assert reason in (note.note or "")
+    assert plan.canaries == ()
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [fleet("F", image=NEW), fleet("F", image=None, image_arn=IMAGE.arn)],
+    ids=["by name", "by ARN"],
+)
+def test_a_canary_already_on_the_image_is_still_a_canary(facts: FleetFacts) -> None:
+    # When
+    plan = plan_fleets(ROOT, IMAGE, [facts])
+
+    # Then it soaks and is checked like the others
+    assert plan.canaries == ("F",)
+    assert plan.passed_over == plan.held_back == ()
 
 
 def test_a_fleet_on_another_platform_is_refused_for_the_updater_never_stops_a_fleet() -> None:
@@ -236,9 +316,9 @@ def test_a_fleet_on_another_platform_is_refused_for_the_updater_never_stops_a_fl
 @pytest.mark.parametrize(
     "facts",
     [
-        fleet("F", state="STOPPED", running=0),
-        fleet("F", platform=None),
-        fleet("F", image=None),
+        fleet("F", stage=PRODUCTION, state="STOPPED", running=0),
+        fleet("F", stage=PRODUCTION, platform=None),
+        fleet("F", stage=PRODUCTION, image=None),
     ],
     ids=["stopped, same platform", "fleet platform unknown", "fleet without an image"],
 )
@@ -247,7 +327,7 @@ def test_a_fleet_that_can_take_the_image_is_planned(facts: FleetFacts) -> None:
     plan = plan_fleets(ROOT, IMAGE, [facts])
 
     # Then
-    assert plan.canaries == ("F",)
+    assert plan.production == ("F",)
     assert plan.passed_over == ()
     assert refusal(facts, IMAGE) is None
 
@@ -283,7 +363,7 @@ def test_the_plan_lists_every_group_sorted_by_fleet_name() -> None:
         fleet("beta", stage=CANARY),
         fleet("Alpha", stage=CANARY),
         fleet("Mid", stage=PRODUCTION),
-        fleet("Stuck", state="STOPPING"),
+        fleet("Stuck", stage=PRODUCTION, state="STOPPING"),
         fleet("Odd", stage="qa"),
     ]
 
@@ -360,7 +440,11 @@ def test_a_canary_that_is_not_running_tested_nothing(state: str) -> None:
     problems = canary_problems([canary], ["Canary"], IMAGE, {})
 
     # Then
-    assert problems == [f"Canary: the fleet is {state}, so it tested nothing"]
+    assert problems == [
+        f"Canary: the fleet is {state}, so it tested nothing",
+        "Canary: desired and running capacity are 0, so it ran no instance of the image and "
+        "tested nothing",
+    ]
 
 
 def test_each_fleet_error_is_a_problem() -> None:
@@ -394,7 +478,7 @@ def test_fewer_running_instances_than_desired_is_a_problem(
     assert canary_problems([canary], ["Canary"], IMAGE, {}) == [problem]
 
 
-@pytest.mark.parametrize(("desired", "running"), [(None, 0), (None, None), (2, 3)])
+@pytest.mark.parametrize(("desired", "running"), [(2, 3), (None, 1)])
 def test_unknown_desired_capacity_or_more_than_desired_is_fine(
     desired: int | None, running: int | None
 ) -> None:
@@ -403,6 +487,49 @@ def test_unknown_desired_capacity_or_more_than_desired_is_fine(
 
     # When / Then
     assert canary_problems([canary], ["Canary"], IMAGE, {}) == []
+
+
+@pytest.mark.parametrize(("desired", "running"), [(0, 0), (None, 0), (None, None)])
+def test_a_canary_that_runs_no_instance_tested_nothing(
+    desired: int | None, running: int | None
+) -> None:
+    # Given a RUNNING canary on the image with no instance (and none desired)
+    canary = on_new(desired=desired, running=running)
+
+    # When
+    health = canary_health([canary], ["Canary"], IMAGE, {})
+
+    # Then it counts against, and at once: nothing will start by waiting
+    assert health.problems == (
+        "Canary: desired and running capacity are 0, so it ran no instance of the image and "
+        "tested nothing",
+    )
+    assert not health.only_dips
+
+
+def test_running_below_desired_alone_is_a_dip_to_check_again() -> None:
+    # Given one canary short of capacity, the other fine
+    health = canary_health(
+        [on_new("A", desired=2, running=1), on_new("B")], ["A", "B"], IMAGE, ALL_FINE
+    )
+
+    # Then it is a problem, but only a dip (checked again before it counts)
+    assert health.problems == ("A: 1 of 2 desired instances running",)
+    assert health.only_dips
+
+
+def test_a_dip_with_any_other_problem_is_no_mere_dip() -> None:
+    health = canary_health(
+        [on_new("A", desired=2, running=1)], ["A"], IMAGE, {"CanaryErrors": "ALARM"}
+    )
+
+    assert not health.only_dips
+
+
+def test_no_canary_at_all_is_no_evidence() -> None:
+    assert canary_health([], [], IMAGE, {}).problems == (
+        "no canary ran the image, so nothing tested it",
+    )
 
 
 @pytest.mark.parametrize(
@@ -459,7 +586,9 @@ def test_production_leaves_the_canaries_and_their_notes_out() -> None:
     ]
 
     # When
-    plan = production_fleets(ROOT, IMAGE, fleets)
+    plan = approved_production(
+        ROOT, IMAGE, fleets, ["ProdA", "ProdB", "ProdStarting"], after="the approval"
+    )
 
     # Then only production fleets are planned, and only production notes are kept
     assert plan.canaries == ()
@@ -469,7 +598,9 @@ def test_production_leaves_the_canaries_and_their_notes_out() -> None:
 
 def test_production_still_reports_a_following_fleet_of_unknown_stage() -> None:
     # Given a fleet whose stage tag was changed to a typo while the approval waited
-    plan = production_fleets(ROOT, IMAGE, [fleet("Prod", stage="prodution")])
+    plan = approved_production(
+        ROOT, IMAGE, [fleet("Prod", stage="prodution")], ["Prod"], after="the approval"
+    )
 
     # Then it is reported, not silently dropped
     assert plan.production == ()
@@ -506,7 +637,7 @@ def test_fleet_facts_from_appstream_read_the_fleet_and_its_tags() -> None:
     )
     assert (facts.desired, facts.running, facts.max_sessions_per_instance) == (3, 1, 5)
     assert facts.errors == ("INTERNAL_SERVICE_ERROR: oops",)
-    assert (facts.image, facts.stage) == (OLD, CANARY)
+    assert (facts.image, facts.stage) == (OLD, " Canary ")  # as it is: matched exactly
     assert facts.tags == tags and facts.tags is not tags
 
 

@@ -20,6 +20,7 @@ from image_updater.rollout.models import (
     CANARY_FIRST,
     CANARY_ROLLED_BACK,
     FOLLOWS_TAG,
+    HELD_BACK,
     NO_FLEETS,
     NOTHING_TO_ROLL_OUT,
     PREVIOUS_IMAGE_TAG,
@@ -253,7 +254,7 @@ def test_canary_first_when_a_canary_can_take_the_image() -> None:
     assert fleets.changes() == []
 
 
-def test_production_next_when_no_canary_can_take_it() -> None:
+def test_a_canary_already_on_the_image_is_still_the_canary_stage() -> None:
     # Given a canary already on the image and a production fleet
     fleets = FakeFleets()
     fleets.add("Canary", image=NEW)
@@ -262,15 +263,46 @@ def test_production_next_when_no_canary_can_take_it() -> None:
     # When
     rollout = service.plan(started(), FakeImages(), fleets)
 
+    # Then it must still soak and pass the check before production
+    assert rollout.outcome == CANARY_FIRST
+    assert (rollout.canaries, rollout.production) == (("Canary",), ("Prod",))
+
+
+@pytest.mark.parametrize(("untested", "outcome"), [(True, PRODUCTION_NEXT), (False, HELD_BACK)])
+def test_without_a_canary_production_goes_only_if_untested_production_is_allowed(
+    untested: bool, outcome: str
+) -> None:
+    # Given a production fleet and no canary
+    fleets = FakeFleets()
+    fleets.add("Prod", PRODUCTION)
+
+    # When
+    rollout = service.plan(started(), FakeImages(), fleets, untested_production=untested)
+
     # Then
-    assert rollout.outcome == PRODUCTION_NEXT
-    assert (rollout.canaries, rollout.production) == ((), ("Prod",))
+    assert rollout.outcome == outcome
+    assert fleets.changes() == []
+
+
+def test_a_canary_that_cannot_test_the_image_holds_production_back() -> None:
+    # Given a STARTING canary and a production fleet, untested production allowed even
+    fleets = FakeFleets()
+    fleets.add("Canary", state="STARTING")
+    fleets.add("Prod", PRODUCTION)
+
+    # When
+    rollout = service.plan(started(), FakeImages(), fleets, untested_production=True)
+
+    # Then
+    assert rollout.outcome == HELD_BACK
+    assert [n.fleet for n in rollout.held_back] == ["Canary"]
+    assert fleets.changes() == []
 
 
 def test_nothing_to_roll_out_when_every_follower_is_passed_over() -> None:
     # Given followers that cannot take the image
     fleets = FakeFleets()
-    fleets.add("Stopping", state="STOPPING")
+    fleets.add("Stopping", PRODUCTION, state="STOPPING")
     fleets.add("Linux", PRODUCTION, platform="AMAZON_LINUX2")
     fleets.add("Typo", "prod")
 
@@ -470,7 +502,7 @@ def test_healthy_canaries_are_healthy() -> None:
     alarms = FakeAlarms({"CanaryErrors": "OK"})
 
     # When
-    result = service.check_canaries(rollout, fleets, alarms, ["CanaryErrors"])
+    result = service.check_canaries(rollout, fleets, alarms, ["CanaryErrors"], FakeImages())
 
     # Then
     assert (result.healthy, result.problems) == (True, ())
@@ -485,7 +517,7 @@ def test_no_alarm_configured_asks_for_none() -> None:
     alarms = FakeAlarms({})
 
     # When
-    result = service.check_canaries(rollout, fleets, alarms, [])
+    result = service.check_canaries(rollout, fleets, alarms, [], FakeImages())
 
     # Then
     assert result.healthy is True
@@ -501,7 +533,7 @@ def test_a_missing_alarm_and_a_moved_canary_are_unhealthy() -> None:
     fleets.move("CanaryA", OLD)
 
     # When
-    result = service.check_canaries(rollout, fleets, FakeAlarms({}), ["CanaryErrors"])
+    result = service.check_canaries(rollout, fleets, FakeAlarms({}), ["CanaryErrors"], FakeImages())
 
     # Then
     assert result.healthy is False
@@ -684,8 +716,8 @@ def approved(fleets: FakeFleets) -> Rollout:
     return rollout.evolve(approval={"decision": "APPROVED", "by": "alice"})
 
 
-def test_production_is_read_again_from_the_tags_when_it_is_updated() -> None:
-    # Given ProdA and ProdB planned; then ProdB was untagged and ProdC tagged production
+def test_production_changes_only_the_approved_fleets_still_tagged() -> None:
+    # Given ProdA and ProdB approved; then ProdB was untagged and ProdC tagged production
     fleets = FakeFleets()
     fleets.add("Canary")
     fleets.add("ProdA", PRODUCTION)
@@ -694,20 +726,29 @@ def test_production_is_read_again_from_the_tags_when_it_is_updated() -> None:
     rollout = approved(fleets)
     assert rollout.production == ("ProdA", "ProdB")
     fleets.retag("ProdB", follows=None)
-    fleets.retag("ProdC", stage="Production")
+    fleets.retag("ProdC", stage="production")
 
     # When
     result = service.update_production(rollout, FakeImages(), fleets)
 
-    # Then
+    # Then ProdB dropped out, ProdC (never approved) waits for the next approved roll-out
     assert result.outcome == PRODUCTION_UPDATED
-    assert result.production == ("ProdA", "ProdC")
-    assert [fleets.image_of(n) for n in ("ProdA", "ProdB", "ProdC")] == [NEW, OLD, NEW]
-    assert [fleets.tag_of(n) for n in ("ProdA", "ProdB", "ProdC")] == [OLD, None, OLD]
+    assert result.production == ("ProdA",)
+    assert [fleets.image_of(n) for n in ("ProdA", "ProdB", "ProdC")] == [NEW, OLD, OLD]
+    assert [fleets.tag_of(n) for n in ("ProdA", "ProdB", "ProdC")] == [OLD, None, None]
     assert result.updated == (
         FleetNote("Canary", CANARY, OLD),
         FleetNote("ProdA", PRODUCTION, OLD),
-        FleetNote("ProdC", PRODUCTION, OLD),
+    )
+    assert (
+        FleetNote(
+            "ProdC", PRODUCTION, "tagged after the approval: waits for the next approved roll-out"
+        )
+        in result.passed_over
+    )
+    assert (
+        FleetNote("ProdB", PRODUCTION, "no longer tagged for production: left as it is")
+        in result.passed_over
     )
     # the canary is not touched again
     assert all(c[1] != "Canary" for c in fleets.changes())
@@ -764,7 +805,6 @@ def test_production_passed_over_keeps_the_plans_canary_notes_and_reads_the_rest_
     # time that is RUNNING by approval, and one that became STOPPING
     fleets = FakeFleets()
     fleets.add("Canary")
-    fleets.add("CanaryStopping", state="STOPPING")
     fleets.add("ProdLate", PRODUCTION, state="STARTING")
     fleets.add("ProdNow", PRODUCTION)
     rollout = approved(fleets)
@@ -775,11 +815,13 @@ def test_production_passed_over_keeps_the_plans_canary_notes_and_reads_the_rest_
     result = service.update_production(rollout, FakeImages(), fleets)
 
     # Then
+    # (ProdLate was not in the approved set: it could not take the image then)
     assert [(n.fleet, n.stage) for n in result.passed_over] == [
-        ("CanaryStopping", CANARY),
         ("ProdNow", PRODUCTION),
+        ("ProdLate", PRODUCTION),
     ]
-    assert [n.fleet for n in result.updated_in(PRODUCTION)] == ["ProdLate"]
+    assert "waits for the next approved roll-out" in (result.passed_over[1].note or "")
+    assert result.updated_in(PRODUCTION) == []
 
 
 def test_a_retried_production_step_counts_the_fleet_it_changed_before_as_changed() -> None:

@@ -49,13 +49,15 @@ def rollout_runner() -> WorkflowRunner:
 
 @pytest.fixture(scope="session")
 def unattended_runner() -> WorkflowRunner:
-    """No soak, no approval, production at once; keeps one image per lineage."""
+    """No soak, no approval, production at once, even with no canary tagged (the admin's
+    explicit allowUntestedProduction); keeps one image per lineage."""
     return WorkflowRunner(
         {
             "imageNames": ROOT,
             "notificationEmails": EMAILS,
             "canarySoakHours": "0",
             "requireApproval": "false",
+            "allowUntestedProduction": "true",
             "rolloutWindow": "immediately",
             "keepImages": "1",
         }
@@ -480,6 +482,7 @@ def test_a_window_too_far_away_stops_before_production(
             "imageNames": ROOT,
             "notificationEmails": EMAILS,
             "requireApproval": "false",
+            "allowUntestedProduction": "true",
             "rolloutWindow": f"cron(0 0 1 1 ? {timeline.now().year + 2})",
         }
     )

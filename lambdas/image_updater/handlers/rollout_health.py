@@ -1,4 +1,5 @@
-"""Checks the canary fleets after their soak: state, fleet errors, capacity, alarms."""
+"""Checks the canary fleets after their soak: state, fleet errors, capacity, alarms (and
+whether a newer image's roll-out has moved them on)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from image_updater import settings
 from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
+from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.integrations.cloudwatch import CloudWatchAlarms
 from image_updater.rollout import service
 from image_updater.rollout.models import Rollout
@@ -15,7 +17,9 @@ from image_updater.rollout.models import Rollout
 def check(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
     alarm_names = settings.RolloutSettings.from_env().canary_alarm_names
     alarms = CloudWatchAlarms() if alarm_names else _NoAlarms()
-    return service.check_canaries(rollout, AppStreamFleets(), alarms, alarm_names)
+    return service.check_canaries(
+        rollout, AppStreamFleets(), alarms, alarm_names, AppStreamImages()
+    )
 
 
 class _NoAlarms:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from image_updater import settings
 from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
@@ -12,7 +13,15 @@ from image_updater.rollout.models import Rollout
 
 
 def plan(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
-    return service.plan(rollout, AppStreamImages(), AppStreamFleets())
+    rules = settings.RolloutSettings.from_env()
+    return service.plan(
+        rollout,
+        AppStreamImages(),
+        AppStreamFleets(),
+        # Without a canary, production goes only if a person approves it (the approval e-mail
+        # says nothing tested it) or the admin said so.
+        untested_production=rules.require_approval or rules.allow_untested_production,
+    )
 
 
 handler = rollout_step(plan)

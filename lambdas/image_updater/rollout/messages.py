@@ -20,6 +20,7 @@ from image_updater.rollout.models import (
     CANARY,
     CANARY_ROLLED_BACK,
     FOLLOWS_TAG,
+    HELD_BACK,
     NOTHING_TO_ROLL_OUT,
     PRODUCTION,
     PRODUCTION_UPDATED,
@@ -136,7 +137,8 @@ def _canaries_updated(
         + _changed(rollout.updated_in(CANARY), rollout.new_image_name, label="Canary fleets")
         + _fleets(rollout.not_updated, label="Not updated")
         + _fleets(rollout.passed_over, label="Fleets following the lineage but passed over")
-        + f"{check}(fleet state, fleet errors, running vs desired capacity, alarms: {alarms}). "
+        + f"{check}(fleet state, fleet errors, at least one instance running and running vs "
+        f"desired capacity, a dip re-checked a few times minutes apart, alarms: {alarms}). "
         "An unhealthy canary is put back on its previous image automatically. "
         f"{next_step}\n\n"
         f"{SESSIONS_NOTE}\n\n"
@@ -148,14 +150,14 @@ def _approval_requested(
     rollout: Rollout, ctx: MessageContext, settings: RolloutSettings
 ) -> tuple[str, str]:
     deadline = ctx.now + timedelta(hours=settings.approval_timeout_hours)
-    canaries = rollout.updated_in(CANARY)
+    canaries = rollout.canaries if rollout.canaries_updated_at else ()
     if canaries:
         tested_since = rollout.canaries_updated_at
         tested = (
-            f"Tested on canary fleets {', '.join(n.fleet for n in canaries)} since "
+            f"Tested on canary fleets {', '.join(canaries)} since "
             f"{_when(tested_since)} ({_hours_since(tested_since, ctx.now)}). After the soak "
-            "they were healthy: RUNNING, no fleet errors, running capacity at the desired "
-            "level"
+            "they were healthy: RUNNING, no fleet errors, at least one instance running and "
+            "running capacity at the desired level"
             + (
                 f", alarms OK: {', '.join(settings.canary_alarm_names)}"
                 if settings.canary_alarm_names
@@ -165,16 +167,18 @@ def _approval_requested(
         )
     else:
         tested = (
-            "No canary fleet follows this lineage, so nothing has tested this image on a "
-            f"fleet. Tag a test fleet {STAGE_TAG}=canary to have the next image tried there "
-            "first.\n\n"
+            "UNTESTED: no canary fleet is tagged for this lineage, so no canary ran this "
+            "image and nothing has tested it on a fleet. If you approve, production gets it "
+            f"untested. Tag a test fleet {STAGE_TAG}=canary to have the next image tried "
+            "there first.\n\n"
         )
     production = ", ".join(rollout.production) or "none tagged yet"
     body = (
         f"Approval needed: roll {rollout.new_image_name} out to production fleets.\n\n"
         f"{_table(_image_rows(rollout))}\n\n"
         f"{tested}"
-        f"Production fleets (as tagged now; read again before they change): {production}\n"
+        "Production fleets (only these may change; one untagged by then is left out, one "
+        f"tagged after this e-mail waits for the next approved roll-out): {production}\n"
         f"They get the image {_window(settings)} after approval.\n\n"
         "To approve (with your own AWS credentials: states:GetExecutionHistory on this "
         "state machine's executions, and states:SendTaskSuccess; nothing in this e-mail "
@@ -200,9 +204,15 @@ def _rolled_back(
     rollout: Rollout, ctx: MessageContext, settings: RolloutSettings
 ) -> tuple[str, str]:
     problems = "\n".join(f"  - {p}" for p in rollout.problems) or "  - a canary fleet refused"
+    changed = bool(rollout.updated_in(CANARY))
+    what = (
+        "so the updater put them back on their previous images"
+        if changed
+        else "and none of them was changed by this roll-out (already on it), so none was put back"
+    )
     body = (
-        f"The canary fleets were unhealthy with {rollout.new_image_name}, so the updater put "
-        "them back on their previous images. Production fleets were not touched.\n\n"
+        f"The canary fleets were unhealthy with {rollout.new_image_name}, {what}. Production "
+        "fleets were not touched.\n\n"
         f"{_table(_image_rows(rollout))}\n\n"
         f"Why:\n{problems}\n\n"
         + _went_back(rollout.rolled_back, rollout.new_image_name)
@@ -210,11 +220,13 @@ def _rolled_back(
         + "What to do: look at the canary fleets' errors and alarms in the console. The next "
         "image the updater builds is tried on the canaries again.\n\n"
     )
-    return body, f"AppStream canary UNHEALTHY, rolled back: {rollout.new_image_name}"
+    rolled = ", rolled back" if changed else ""
+    return body, f"AppStream canary UNHEALTHY{rolled}: {rollout.new_image_name}"
 
 
 def _canaries_left(rollout: Rollout) -> str:
-    canaries = rollout.updated_in(CANARY)
+    moved_on = {n.fleet for n in rollout.passed_over}
+    canaries = [n for n in rollout.updated_in(CANARY) if n.fleet not in moved_on]
     if not canaries:
         return ""
     commands = "\n".join(f"  {rollback_command(n.fleet)}" for n in canaries)
@@ -294,7 +306,12 @@ def _superseded(
         f"{rollout.superseded_by}, and fleets are never moved back to an older one. "
         "Production fleets were not touched by this roll-out; the newer image has a roll-out "
         "of its own.\n\n"
-        f"{_table(_image_rows(rollout))}\n\n" + _canaries_left(rollout)
+        f"{_table(_image_rows(rollout))}\n\n"
+        + _fleets(
+            [n for n in rollout.passed_over if n.stage == CANARY],
+            label="Canary fleets moved on or passed over",
+        )
+        + _canaries_left(rollout)
     )
     return body, f"AppStream roll-out superseded: {rollout.new_image_name}"
 
@@ -325,7 +342,42 @@ def _failed(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) ->
     return body, f"AppStream roll-out FAILED: {rollout.new_image_name}"
 
 
+def _held_back(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) -> tuple[str, str]:
+    if rollout.held_back:
+        why = (
+            "A canary fleet of this lineage cannot test it now, and production fleets get an "
+            "image only after the canaries ran it healthily.\n\n"
+            + _fleets(rollout.held_back, label="Canary fleets that cannot test it")
+            + "What to do: make each canary able to take the image (RUNNING, an image of the "
+            "same platform, not Elastic, tags exactly as documented), or remove its "
+            f"{STAGE_TAG} tag if it is no canary. The next image the updater builds is "
+            "rolled out under the same rules.\n\n"
+        )
+    else:
+        why = (
+            "No canary fleet is tagged for this lineage, so nothing would test the image "
+            "before production, and this deployment lets production take an untested image "
+            "neither with a person's approval (requireApproval=false) nor without "
+            "(allowUntestedProduction=false).\n\n"
+            f"What to do: tag a test fleet {FOLLOWS_TAG}={rollout.root_image_name} and "
+            f"{STAGE_TAG}=canary (recommended), or deploy with -c requireApproval=true (you "
+            "are asked, and told it is untested) or -c allowUntestedProduction=true.\n\n"
+        )
+    body = (
+        f"The roll-out of {rollout.new_image_name} is held back: no fleet was changed.\n\n"
+        f"{_table(_image_rows(rollout))}\n\n"
+        + why
+        + _fleets(
+            [FleetNote(f, PRODUCTION) for f in rollout.production],
+            label="Production fleets left as they are",
+        )
+        + _fleets(rollout.passed_over, label="Fleets following the lineage but passed over")
+    )
+    return body, f"AppStream roll-out HELD BACK: {rollout.new_image_name}"
+
+
 _BODIES = {
+    HELD_BACK: _held_back,
     NOTHING_TO_ROLL_OUT: _nothing,
     SUPERSEDED: _superseded,
     CANARIES_UPDATED: _canaries_updated,

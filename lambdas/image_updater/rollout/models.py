@@ -32,6 +32,9 @@ REJECTED = "REJECTED"
 APPROVAL_TIMED_OUT = "APPROVAL_TIMED_OUT"
 PRODUCTION_UPDATED = "PRODUCTION_UPDATED"
 SUPERSEDED = "SUPERSEDED"  # a newer image of the lineage exists: this one goes no further
+# A canary cannot test the image now, or none is tagged and nobody may let production go
+# untested: production waits, nothing is changed (an e-mail says which fleet and why).
+HELD_BACK = "HELD_BACK"
 ROLLOUT_FAILED = "ROLLOUT_FAILED"
 ROLLOUT_FAILURES = frozenset({CANARY_ROLLED_BACK, ROLLOUT_FAILED})
 
@@ -92,8 +95,8 @@ class FleetFacts:
 
     @property
     def stage(self) -> str | None:
-        value = self.tags.get(STAGE_TAG, "").strip().lower()
-        return value or None
+        """The stage tag as it is: IAM and the updater match tag values exactly."""
+        return self.tags.get(STAGE_TAG) or None
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,9 @@ class Rollout:
     outcome: str | None = None
     error: dict[str, Any] | None = None
     fleets_read_error: str | None = None  # the failure e-mail could not read the fleets
+    held_back: tuple[FleetNote, ...] = ()  # canaries that cannot test the image now, and why
+    health_checks: int = 0  # checks of the canaries so far (a capacity dip is checked again)
+    recheck: bool = False  # only a capacity dip so far: check again after a short wait
 
     @property
     def any_update_refused(self) -> bool:
@@ -173,6 +179,9 @@ class Rollout:
                 superseded_by=event.get("supersededBy"),
                 outcome=event.get("outcome"),
                 error=event["error"] if isinstance(event.get("error"), dict) else None,
+                held_back=_notes(event.get("heldBack")),
+                health_checks=int(event.get("healthChecks") or 0),
+                recheck=event.get("recheck") is True,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidExecutionInput(f"malformed roll-out {event!r:.300}: {error!r}") from error
@@ -198,6 +207,9 @@ class Rollout:
             "supersededBy": self.superseded_by,
             "anyUpdateRefused": self.any_update_refused,
             "outcome": self.outcome,
+            "heldBack": [n.to_json() for n in self.held_back[:LISTED_MAX]],
+            "healthChecks": self.health_checks,
+            "recheck": self.recheck,
         }
         if self.approval is not None:
             data["approval"] = self.approval

@@ -2,7 +2,13 @@
 read by the service; every rule is here, and tested here.
 
 A fleet takes part only when its tag `AppStreamImageUpdater:Image` names the lineage's root
-and its tag `AppStreamImageUpdater:Stage` says canary or production. Among those:
+and its tag `AppStreamImageUpdater:Stage` says canary or production, both exactly: IAM's
+`StringEquals aws:ResourceTag/...` would deny UpdateFleet on a value that matches only with its
+spaces stripped or its case ignored, so such a fleet is passed over with that reason (a canary
+so tagged holds the roll-out back: it was meant to test the image). Canaries are the evidence:
+one that cannot test the image now (Elastic, not RUNNING, another platform) holds the whole
+roll-out back; one already on the image is a canary like the others (it soaks and is checked).
+Among the production fleets:
 - an Elastic fleet is skipped: it runs app blocks, not images (AWS, "Update a fleet");
 - a fleet already on the image is skipped;
 - a fleet STARTING or STOPPING is refused for now: AppStream cannot update it in that state;
@@ -23,6 +29,7 @@ from image_updater.rollout.models import (
     CANARY,
     FOLLOWS_TAG,
     PRODUCTION,
+    STAGE_TAG,
     STAGES,
     FleetFacts,
     FleetNote,
@@ -31,6 +38,11 @@ from image_updater.rollout.models import (
 ELASTIC = "ELASTIC"
 UPDATABLE_STATES = frozenset({"RUNNING", "STOPPED"})
 HEALTHY_ALARM_STATE = "OK"
+# A canary below its desired capacity is checked again this many times, this many minutes
+# apart (a Wait in the workflow), before the dip counts against it: an instance replaced as
+# a session ends, or a scale-out, takes minutes; a fleet that cannot run the image stays low.
+DIP_RECHECKS = 3
+DIP_RECHECK_MINUTES = 5
 
 
 @dataclass(frozen=True)
@@ -38,14 +50,67 @@ class FleetPlan:
     canaries: tuple[str, ...]
     production: tuple[str, ...]
     passed_over: tuple[FleetNote, ...]
+    held_back: tuple[FleetNote, ...] = ()  # canaries that cannot test the image now
 
     @property
     def any_follower(self) -> bool:
-        return bool(self.canaries or self.production or self.passed_over)
+        return bool(self.canaries or self.production or self.passed_over or self.held_back)
 
 
 def follows(fleet: FleetFacts, root: str) -> bool:
-    return fleet.tags.get(FOLLOWS_TAG, "").strip() == root
+    """Exactly as IAM's StringEquals on the tag matches it."""
+    return fleet.tags.get(FOLLOWS_TAG) == root
+
+
+def _loosely(value: str | None) -> str:
+    return (value or "").strip().casefold()
+
+
+def nearly_follows(fleet: FleetFacts, root: str) -> bool:
+    """Its image tag names the root only with spaces stripped or case ignored: the admin meant
+    it to follow, IAM would refuse to let the updater change it."""
+    value = fleet.tags.get(FOLLOWS_TAG)
+    return value is not None and value != root and _loosely(value) == _loosely(root)
+
+
+def _meant_stage(fleet: FleetFacts) -> str | None:
+    """The stage the admin meant, read loosely (only to decide, never to change a fleet)."""
+    loose = _loosely(fleet.stage)
+    return loose if loose in STAGES else None
+
+
+def _tag_problem(fleet: FleetFacts, root: str) -> str | None:
+    if nearly_follows(fleet, root):
+        return (
+            f"its tag {FOLLOWS_TAG} is {fleet.tags.get(FOLLOWS_TAG)!r}, not exactly {root!r}: "
+            "IAM matches tag values exactly (StringEquals), so the updater may not change it; "
+            "correct the tag"
+        )
+    stage = fleet.stage
+    if stage not in STAGES and _meant_stage(fleet):
+        return (
+            f"its tag {STAGE_TAG} is {stage!r}, not exactly {_meant_stage(fleet)!r}: tag "
+            "values are matched exactly (no spaces, lower case); correct the tag"
+        )
+    return None
+
+
+def canary_refusal(fleet: FleetFacts, image: ImageSummary) -> str | None:
+    """Why canary `fleet` cannot test `image` now, or None when it can (also when it already
+    runs it: it is then checked like the others)."""
+    if fleet.fleet_type == ELASTIC:
+        return "an Elastic fleet runs app blocks, not images: it cannot test an image"
+    if fleet.state != "RUNNING":
+        return (
+            f"the canary is {fleet.state}: only a RUNNING canary runs the image, so this one "
+            "cannot test it"
+        )
+    if fleet.platform and image.platform and fleet.platform != image.platform:
+        return (
+            f"the image's platform {image.platform} differs from the canary's {fleet.platform}: "
+            "AWS requires the fleet to be stopped for that, and the updater never stops a fleet"
+        )
+    return None
 
 
 def refusal(fleet: FleetFacts, image: ImageSummary) -> str | None:
@@ -65,14 +130,23 @@ def refusal(fleet: FleetFacts, image: ImageSummary) -> str | None:
 
 
 def plan_fleets(root: str, image: ImageSummary, fleets: Iterable[FleetFacts]) -> FleetPlan:
-    """Each fleet that follows the lineage of `root`: canary, production, or passed over."""
+    """Each fleet that follows the lineage of `root`: canary, production, passed over, or a
+    canary that holds the roll-out back."""
     canaries: list[str] = []
     production: list[str] = []
     passed_over: list[FleetNote] = []
+    held_back: list[FleetNote] = []
     for fleet in sorted(fleets, key=lambda f: f.name):
-        if not follows(fleet, root):
+        if not (follows(fleet, root) or nearly_follows(fleet, root)):
             continue
         stage = fleet.stage
+        tag_problem = _tag_problem(fleet, root)
+        if tag_problem:
+            meant = _meant_stage(fleet)
+            (held_back if meant == CANARY else passed_over).append(
+                FleetNote(fleet.name, meant or stage, tag_problem)
+            )
+            continue
         if stage not in STAGES:
             passed_over.append(
                 FleetNote(
@@ -82,27 +156,46 @@ def plan_fleets(root: str, image: ImageSummary, fleets: Iterable[FleetFacts]) ->
                 )
             )
             continue
+        if stage == CANARY:
+            reason = canary_refusal(fleet, image)
+            if reason:
+                held_back.append(FleetNote(fleet.name, stage, reason))
+            else:
+                canaries.append(fleet.name)
+            continue
         reason = refusal(fleet, image)
         if reason:
             passed_over.append(FleetNote(fleet.name, stage, reason))
-        elif stage == CANARY:
-            canaries.append(fleet.name)
         else:
             production.append(fleet.name)
-    return FleetPlan(tuple(canaries), tuple(production), tuple(passed_over))
+    return FleetPlan(tuple(canaries), tuple(production), tuple(passed_over), tuple(held_back))
 
 
-def canary_problems(
+@dataclass(frozen=True)
+class CanaryHealth:
+    problems: tuple[str, ...]
+    # Every problem is running capacity below a desired capacity above 0: what an instance
+    # being replaced or a scale-out looks like for minutes, so it is checked again first.
+    only_dips: bool
+
+
+def canary_health(
     canaries: Sequence[FleetFacts],
     expected: Sequence[str],
     image: ImageSummary,
     alarms: Mapping[str, str | None],
-) -> list[str]:
-    """Why the canaries are unhealthy after their soak (empty: healthy). `alarms` maps each
-    configured alarm name to its state, None when no such metric alarm exists: a missing
-    alarm, or one without data, proves nothing, so it counts against the canary."""
+) -> CanaryHealth:
+    """Whether the canaries are evidence that `image` works. `alarms` maps each configured
+    alarm name to its state, None when no such metric alarm exists: a missing alarm, or one
+    without data, proves nothing, so it counts against the canary. AppStream says which image
+    a fleet is set to, not which image each instance runs: a canary counts as having run the
+    image when it is RUNNING on it with at least one instance running and running capacity at
+    its desired level (unused instances are replaced with the new image at once)."""
     problems: list[str] = []
+    dips = 0
     found = {fleet.name: fleet for fleet in canaries}
+    if not expected:
+        problems.append("no canary ran the image, so nothing tested it")
     for name in expected:
         fleet = found.get(name)
         if fleet is None:
@@ -117,36 +210,92 @@ def canary_problems(
         if fleet.state != "RUNNING":
             problems.append(f"{name}: the fleet is {fleet.state}, so it tested nothing")
         problems.extend(f"{name}: {error}" for error in fleet.errors)
-        if fleet.desired is not None and (fleet.running or 0) < fleet.desired:
+        desired, running = fleet.desired or 0, fleet.running or 0
+        if desired == 0 and running == 0:
             problems.append(
-                f"{name}: {fleet.running or 0} of {fleet.desired} desired instances running"
+                f"{name}: desired and running capacity are 0, so it ran no instance of the "
+                "image and tested nothing"
             )
+        elif running < desired:
+            dips += 1
+            problems.append(f"{name}: {running} of {desired} desired instances running")
     for alarm, state in alarms.items():
         if state is None:
             problems.append(f"alarm {alarm}: no such metric alarm")
         elif state != HEALTHY_ALARM_STATE:
             problems.append(f"alarm {alarm}: {state}")
-    return problems
+    return CanaryHealth(tuple(problems), only_dips=0 < dips == len(problems))
 
 
-def production_fleets(root: str, image: ImageSummary, fleets: Iterable[FleetFacts]) -> FleetPlan:
-    """The production stage as the tags say now (an admin may have changed them while the
-    approval waited): canary fleets are left out, they were handled."""
+def canary_problems(
+    canaries: Sequence[FleetFacts],
+    expected: Sequence[str],
+    image: ImageSummary,
+    alarms: Mapping[str, str | None],
+) -> list[str]:
+    """Why the canaries are unhealthy (empty: healthy); see `canary_health`."""
+    return list(canary_health(canaries, expected, image, alarms).problems)
+
+
+def approved_production(
+    root: str,
+    image: ImageSummary,
+    fleets: Iterable[FleetFacts],
+    approved: Sequence[str],
+    *,
+    after: str,
+    passed_over_then: Sequence[str] = (),
+) -> FleetPlan:
+    """The production fleets that may change now: those named when production was planned
+    (the approval e-mail's list) that are still tagged for it and can take the image. Any
+    other fleet tagged for production now is left alone, with the reason; one that dropped
+    out is said. `after` is what fixed the set ("the approval", "this roll-out was planned");
+    `passed_over_then` are production fleets that could not take the image at that time."""
     plan = plan_fleets(root, image, fleets)
+    named = set(approved)
+    then = set(passed_over_then)
+    known = named | then  # named, or said to be passed over, when the set was fixed
+
+    def waits(name: str) -> FleetNote:
+        if name in then:
+            why = f"not in the set fixed by {after} (it could not take the image then)"
+        else:
+            why = f"tagged after {after}"
+        return FleetNote(name, PRODUCTION, f"{why}: waits for the next approved roll-out")
+
+    production_passed_over = {n.fleet for n in plan.passed_over if n.stage == PRODUCTION}
+    reported = {*plan.production, *(n.fleet for n in plan.passed_over)}
     return FleetPlan(
         canaries=(),
-        production=plan.production,
-        passed_over=tuple(note for note in plan.passed_over if note.stage != CANARY),
+        production=tuple(name for name in plan.production if name in named),
+        passed_over=tuple(
+            note
+            for note in plan.passed_over
+            if note.stage != CANARY and (note.fleet in known or note.stage != PRODUCTION)
+        )
+        + tuple(
+            waits(name)
+            for name in sorted({*plan.production, *(production_passed_over - known)} - named)
+        )
+        + tuple(
+            FleetNote(name, PRODUCTION, "no longer tagged for production: left as it is")
+            for name in approved
+            if name not in reported
+        ),
     )
 
 
 __all__ = [
     "CANARY",
     "PRODUCTION",
+    "CanaryHealth",
     "FleetPlan",
+    "approved_production",
+    "canary_health",
     "canary_problems",
+    "canary_refusal",
     "follows",
+    "nearly_follows",
     "plan_fleets",
-    "production_fleets",
     "refusal",
 ]

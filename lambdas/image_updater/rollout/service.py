@@ -18,6 +18,7 @@ from image_updater.rollout.models import (
     CANARY,
     CANARY_FIRST,
     CANARY_ROLLED_BACK,
+    HELD_BACK,
     NO_FLEETS,
     NOTHING_TO_ROLL_OUT,
     PREVIOUS_IMAGE_TAG,
@@ -66,26 +67,45 @@ def _newer_image(root: str, image: ImageSummary, images: ImagesPort) -> str | No
     return newest.name
 
 
-def plan(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) -> Rollout:
-    """Which fleets follow the lineage, and which of them can take the new image."""
-    followers = [f for f in fleets.all_fleets() if policy.follows(f, rollout.root_image_name)]
+def plan(
+    rollout: Rollout,
+    images: ImagesPort,
+    fleets: FleetsPort,
+    *,
+    untested_production: bool = False,
+) -> Rollout:
+    """Which fleets follow the lineage, and which of them can take the new image. Production
+    goes first only with `untested_production` (a person approves it, told that nothing tested
+    it, or the admin allowed it): otherwise a roll-out without a canary is held back, as is
+    one whose canary cannot test the image now."""
+    followers = [
+        f
+        for f in fleets.all_fleets()
+        if policy.follows(f, rollout.root_image_name)
+        or policy.nearly_follows(f, rollout.root_image_name)
+    ]
     if not followers:  # the common case: said without a look at the image
         return rollout.evolve(outcome=NO_FLEETS)
     image = images.describe(rollout.new_image_name)
     rollout = rollout.evolve(new_image_arn=image.arn, platform=image.platform)
     found = policy.plan_fleets(rollout.root_image_name, image, followers)
     rollout = rollout.evolve(
-        canaries=found.canaries, production=found.production, passed_over=found.passed_over
+        canaries=found.canaries,
+        production=found.production,
+        passed_over=found.passed_over,
+        held_back=found.held_back,
     )
     if not found.any_follower:
         return rollout.evolve(outcome=NO_FLEETS)
     newer = _newer_image(rollout.root_image_name, image, images)
     if newer:
         return rollout.evolve(outcome=SUPERSEDED, superseded_by=newer)
+    if found.held_back:
+        return rollout.evolve(outcome=HELD_BACK)
     if found.canaries:
         return rollout.evolve(outcome=CANARY_FIRST)
     if found.production:
-        return rollout.evolve(outcome=PRODUCTION_NEXT)
+        return rollout.evolve(outcome=PRODUCTION_NEXT if untested_production else HELD_BACK)
     return rollout.evolve(outcome=NOTHING_TO_ROLL_OUT)
 
 
@@ -124,7 +144,10 @@ def update_canaries(rollout: Rollout, fleets: FleetsPort, now: datetime) -> Roll
     changed, refused = _change(
         fleets, targets, CANARY, rollout.new_image_name, rollout.new_image_arn
     )
+    # The canaries are the evidence: those changed now and those already on the image alike
+    # (each soaks and is checked); one no longer tagged as a canary is not.
     return rollout.evolve(
+        canaries=tuple(f.name for f in targets),
         updated=tuple(changed),
         not_updated=tuple(refused),
         canaries_updated_at=now.isoformat(),
@@ -133,13 +156,56 @@ def update_canaries(rollout: Rollout, fleets: FleetsPort, now: datetime) -> Roll
 
 
 def check_canaries(
-    rollout: Rollout, fleets: FleetsPort, alarms: AlarmsPort, alarm_names: Sequence[str]
+    rollout: Rollout,
+    fleets: FleetsPort,
+    alarms: AlarmsPort,
+    alarm_names: Sequence[str],
+    images: ImagesPort,
 ) -> Rollout:
-    expected = [note.fleet for note in rollout.updated_in(CANARY)]
+    """Whether the canaries ran the image healthily. A canary a newer image's roll-out moved
+    on ends this one as superseded (nothing to roll back: it is the newer roll-out's now)."""
+    expected = list(rollout.canaries)
     found = fleets.fleets(expected)
+    newer = _moved_to_newer(rollout, found, images)
+    if newer:
+        moved = tuple(
+            FleetNote(f.name, CANARY, f"moved to {f.image}, a newer image of the lineage")
+            for f in found
+            if f.image in newer
+        )
+        return rollout.evolve(
+            outcome=SUPERSEDED,
+            superseded_by=max(newer.values()),
+            passed_over=rollout.passed_over + moved,
+            recheck=False,
+        )
     states = alarms.states(list(alarm_names)) if alarm_names else {}
-    problems = policy.canary_problems(found, expected, _image_of(rollout), states)
-    return rollout.evolve(healthy=not problems, problems=tuple(problems))
+    health = policy.canary_health(found, expected, _image_of(rollout), states)
+    checks = rollout.health_checks + 1
+    return rollout.evolve(
+        healthy=not health.problems,
+        problems=health.problems,
+        health_checks=checks,
+        recheck=health.only_dips and checks <= policy.DIP_RECHECKS,
+    )
+
+
+def _moved_to_newer(
+    rollout: Rollout, canaries: Sequence[FleetFacts], images: ImagesPort
+) -> dict[str, str]:
+    """Images (by name and ARN, to their names) of the lineage newer than the roll-out's that
+    a canary runs now; empty when none does."""
+    away = [f for f in canaries if not f.runs(rollout.new_image_name, rollout.new_image_arn)]
+    if not away:
+        return {}
+    ours = images.describe(rollout.new_image_name)
+    newer: dict[str, str] = {}
+    for member in images.lineage_members(rollout.root_image_name):
+        if (member.created_time or "") > (ours.created_time or ""):
+            newer[member.name] = member.name
+            if member.arn:
+                newer[member.arn] = member.name
+    return {key: name for key, name in newer.items() if any(f.image == key for f in away)}
 
 
 def roll_back_canaries(rollout: Rollout, fleets: FleetsPort) -> Rollout:
@@ -184,20 +250,30 @@ def roll_back_canaries(rollout: Rollout, fleets: FleetsPort) -> Rollout:
 
 
 def update_production(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) -> Rollout:
-    """Production fleets, as tagged now, get the image, unless a newer image of the lineage
-    exists by now (approving an old roll-out must never move production backwards)."""
+    """The production fleets named when production was planned (the approval e-mail's list)
+    and still tagged for it get the image; a fleet tagged since waits for the next roll-out.
+    Nothing changes if a newer image of the lineage exists by now (approving an old roll-out
+    must never move production backwards)."""
     image = images.describe(rollout.new_image_name)
     newer = _newer_image(rollout.root_image_name, image, images)
     if newer:
         return rollout.evolve(outcome=SUPERSEDED, superseded_by=newer)
     every_fleet = fleets.all_fleets()
-    found = policy.production_fleets(rollout.root_image_name, image, every_fleet)
+    found = policy.approved_production(
+        rollout.root_image_name,
+        image,
+        every_fleet,
+        rollout.production,
+        after="the approval" if rollout.approval is not None else "this roll-out was planned",
+        passed_over_then=[n.fleet for n in rollout.passed_over if n.stage == PRODUCTION],
+    )
     # A fleet this step changed before it was retried already runs the image, with the record
     # written right before its UpdateFleet: it counts as changed, not as passed over.
     retried = {
         fleet.name
         for fleet in every_fleet
-        if _still(fleet, rollout, PRODUCTION)
+        if fleet.name in rollout.production
+        and _still(fleet, rollout, PRODUCTION)
         and fleet.runs(image.name, image.arn)
         and fleet.tags.get(ROLLED_OUT_TAG) == image.name
     }
