@@ -309,6 +309,10 @@ class DeployLimits:
         return "AppStreamImageUpdater-DeployLimits"
 
     @property
+    def version(self) -> str | None:
+        return None
+
+    @property
     def rule_ids(self) -> list[str]:
         return [ENVIRONMENT_RULE, POLICY_RULE]
 
