@@ -62,12 +62,20 @@ def never_firing_problems(
         ("rolloutWindow", rollout_window),
     ):
         window = _cron_window(expression)
-        if window is None:
-            continue
-        try:
-            next_window_start(window, after, zone_named(zone_name))
-        except WindowError:
+        if window is not None and next_firing(expression, zone_name, after) is None:
             yield f"{key}: {expression!r} never fires: {_why(window, after)}"
+
+
+def next_firing(expression: str, zone_name: str, after: datetime) -> datetime | None:
+    """When a cron expression next fires at or after `after` (UTC), within SEARCH_YEARS; None
+    if it does not (or for rate(...) and `immediately`, which are not cron)."""
+    window = _cron_window(expression)
+    if window is None:
+        return None
+    try:
+        return next_window_start(window, after, zone_named(zone_name))
+    except WindowError:
+        return None
 
 
 def _cron_window(expression: str) -> Window | None:

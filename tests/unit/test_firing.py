@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from infra.config import ConfigError, load_app_config
-from infra.firing import never_firing_problems
+from infra.firing import never_firing_problems, next_firing
 
 NOW = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
 
@@ -85,3 +85,27 @@ def test_the_app_refuses_both_together_naming_each_key() -> None:
         "scheduleExpression",
         "rolloutWindow",
     ]
+
+
+@pytest.mark.parametrize(
+    ("expression", "fires"),
+    [
+        ("cron(0 3 1W 5 ? 2027)", "2027-05-03"),  # 1 May is a Saturday: the Monday after
+        ("cron(0 3 15W 8 ? 2027)", "2027-08-16"),  # 15 August a Sunday: the Monday after
+        ("cron(0 3 30W 1 ? 2027)", "2027-01-29"),  # 30 January a Saturday: the Friday before
+        ("cron(0 3 31W 1 ? 2027)", "2027-01-29"),  # the 31st a Sunday and the last: Friday
+        ("cron(0 3 LW 1 ? 2027)", "2027-01-29"),
+        ("cron(0 3 L 2 ? 2028)", "2028-02-29"),
+        ("cron(0 3 L-3 2 ? 2027)", "2027-02-25"),
+        ("cron(0 3 ? 3 6L 2027)", "2027-03-26"),  # the last Friday of March
+        ("cron(0 3 ? 3 FRI#2 2027)", "2027-03-12"),
+        ("cron(0 3 ? 3 L 2027)", "2027-03-06"),  # L alone: Saturday
+    ],
+)
+def test_the_schedules_l_w_and_hash_forms_fire_on_eventbridges_days(
+    expression: str, fires: str
+) -> None:
+    # Given / When the next firing after 2026-12-02 is computed in UTC
+    found = next_firing(expression, "UTC", NOW)
+    # Then it is the day EventBridge Scheduler's documentation gives the form
+    assert found is not None and found.date().isoformat() == fires
