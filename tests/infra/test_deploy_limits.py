@@ -4,6 +4,9 @@ checked on the synthesized template (infra/limits.py), and the workflow's log gr
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +210,39 @@ class TestWorkflowLogGroup:
 def template() -> Template:
     app = cdk.App(context={**cdk_json_feature_flags(), **CONTEXT})
     return Template.from_stack(build_app(app))
+
+
+def _app_py(tmp_path: Path, context: dict[str, str], **environment: str) -> Any:
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=root,
+        env={
+            **os.environ,
+            "CDK_CONTEXT_JSON": json.dumps(context),
+            "CDK_OUTDIR": str(tmp_path),
+            **environment,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_app_py_stops_on_a_limit_with_the_finding_and_no_traceback(tmp_path: Path) -> None:
+    # Given `cdk synth -c canaryAlarmNames=...` with 100 names of 211 characters
+    result = _app_py(tmp_path, {"canaryAlarmNames": _alarm_names(100, 211)})
+    # Then app.py exits non-zero with the finding, not a Python traceback
+    assert result.returncode != 0
+    assert "ERROR Lambda function rollout_health" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_app_py_stops_in_a_region_without_appstream(tmp_path: Path) -> None:
+    # Given `cdk deploy` with us-west-1 (no AppStream endpoint in botocore's data)
+    result = _app_py(tmp_path, {}, CDK_DEFAULT_REGION="us-west-1")
+    # Then app.py exits naming the Region, and writes no template
+    assert result.returncode != 0
+    assert "Region us-west-1 has no AppStream 2.0 endpoint" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*.template.json"))
