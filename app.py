@@ -18,6 +18,8 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import ConfigError, config_warnings, load_app_config
+from infra.limits import DeployLimits
+from infra.regions import RegionWithoutAppStreamError, refuse_region_without_appstream
 from infra.stack import ImageUpdaterStack
 
 STACK_NAME = "AppStreamImageUpdater"
@@ -33,8 +35,19 @@ def build_app(app: cdk.App) -> ImageUpdaterStack:
     )
     for warning_id, message in config_warnings(config).items():
         cdk.Annotations.of(stack).add_warning_v2(warning_id, message)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    region = deploy_region(stack)
+    refuse_region_without_appstream(region)
+    # Lambda's and IAM's size limits, on the template as synthesized (infra/limits.py).
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), DeployLimits(region))
     return stack
+
+
+def deploy_region(stack: cdk.Stack) -> str | None:
+    """The Region `cdk deploy` puts the stack in, where the synth knows it: the stack's own,
+    or for this environment-agnostic stack the CLI's default Region (CDK_DEFAULT_REGION)."""
+    if not cdk.Token.is_unresolved(stack.region):
+        return stack.region
+    return os.environ.get("CDK_DEFAULT_REGION") or None
 
 
 def main() -> None:
@@ -43,7 +56,15 @@ def main() -> None:
         build_app(app)
     except ConfigError as error:
         sys.exit(f"Invalid configuration (cdk.json context or -c key=value):\n{error}")
-    app.synth()
+    except RegionWithoutAppStreamError as error:
+        sys.exit(f"Unsupported Region:\n{error}")
+    try:
+        app.synth()
+    except RuntimeError as error:
+        # A validation plugin's findings (cdk-nag, infra/limits.py) are printed above.
+        if "ValidationFailed" not in str(error):
+            raise
+        sys.exit(str(error))
 
 
 if __name__ == "__main__":

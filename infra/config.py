@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,6 +31,7 @@ from image_updater.rollout.window import (
     cron_value,
     unsupported_form,
 )
+from infra.firing import never_firing_problems
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
@@ -319,18 +321,25 @@ def unknown_key_problems(keys: Iterable[str]) -> list[str]:
     return problems
 
 
-def load_app_config(context: Mapping[str, Any]) -> UpdaterConfig:
+def load_app_config(context: Mapping[str, Any], now: datetime | None = None) -> UpdaterConfig:
     """`load_config` for an app's whole context (`app.node.get_all_context()`).
 
     Also refuses unknown keys; their problems come first, then the values' (one synth shows all).
+    And cron expressions that no longer fire (infra/firing.py): that depends on the day the
+    synth runs (`now`), so it is checked here rather than among load_config's timeless rules.
     """
     unknown = unknown_key_problems(context)
     try:
         config = load_config(context)
     except ConfigError as error:
         raise ConfigError([*unknown, *error.problems]) from None
-    if unknown:
-        raise ConfigError(unknown)
+    never = list(
+        never_firing_problems(
+            config.schedule_expression, config.rollout_window, config.schedule_timezone, now
+        )
+    )
+    if unknown or never:
+        raise ConfigError([*unknown, *never])
     return config
 
 

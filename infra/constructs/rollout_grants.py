@@ -23,6 +23,9 @@ from image_updater.rollout.models import FOLLOWS_TAG, RECORD_TAGS
 
 READ_FLEETS = ("appstream:DescribeFleets", "appstream:ListTagsForResource")
 READ_IMAGES = ("appstream:DescribeImages", "appstream:ListTagsForResource")
+# At most 25 alarm ARNs per statement: within the 4 KB the names can take in the functions'
+# environment (infra/limits.py), 25 of them stay well under a managed policy's 6,144 characters.
+ALARMS_PER_STATEMENT = 25
 
 
 def _arn(stack: Stack, resource: str, name: str, account: str | None = None) -> str:
@@ -90,20 +93,25 @@ def grant_read_alarms(function: lambda_.Function, alarm_names: Sequence[str]) ->
     if not alarm_names:
         return
     stack = Stack.of(function)
-    function.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["cloudwatch:DescribeAlarms"],
-            resources=[
-                stack.format_arn(
-                    service="cloudwatch",
-                    resource="alarm",
-                    resource_name=name,
-                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                )
-                for name in alarm_names
-            ],
+    arns = [
+        stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-    )
+        for name in alarm_names
+    ]
+    # One statement per few names: CDK moves whole statements into overflow managed policies
+    # (6,144 characters each), so a single statement of 100 names (8,707 characters with
+    # 30-character names) would fail the deploy; split, they spread over the policies.
+    for first in range(0, len(arns), ALARMS_PER_STATEMENT):
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=arns[first : first + ALARMS_PER_STATEMENT],
+            )
+        )
 
 
 def _acknowledge(function: lambda_.Function, finding: str, reason: str) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -182,7 +182,12 @@ class UpdateWorkflow(Construct):
             .next(all_done)
         )
 
-        log_group = log_groups.create(self, "Logs", config.log_retention_days)
+        log_group = log_groups.create(
+            self,
+            "Logs",
+            config.log_retention_days,
+            name=log_groups.workflow_log_group_name(Stack.of(self).stack_name),
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
