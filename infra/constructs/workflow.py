@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 
 from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -62,6 +63,7 @@ class UpdateWorkflow(Construct):
         config: UpdaterConfig,
         functions: UpdaterFunctions,
         topic: sns.ITopic,
+        ledger: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -84,7 +86,14 @@ class UpdateWorkflow(Construct):
             result_path="$.results",
         )
         update_each_image.item_processor(
-            UpdateOneImage(self, "UpdateOneImage", config=config, functions=functions, topic=topic)
+            UpdateOneImage(
+                self,
+                "UpdateOneImage",
+                config=config,
+                functions=functions,
+                topic=topic,
+                ledger=ledger,
+            )
         )
         # The refusal keeps only the error (never the input), and ends FAILED whether or
         # not its e-mail could be sent.
