@@ -31,6 +31,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from image_updater.models import CHECK_FAILED
 from infra.config import UpdaterConfig
 from infra.constructs import log_groups
 from infra.constructs.functions import UpdaterFunctions
@@ -119,12 +120,21 @@ class UpdateWorkflow(Construct):
         list_failures = sfn.Pass(
             self,
             states.LIST_FAILURES,
-            parameters={**carried, "failed.$": "$.results[*].failed"},
+            parameters={
+                **carried,
+                "failed.$": "$.results[*].failed",
+                "outcomes.$": "$.results[*].outcome",
+            },
         )
         summarize = sfn.Pass(
             self,
             states.SUMMARIZE,
-            parameters={**carried, "anyFailed.$": "States.ArrayContains($.failed, true)"},
+            parameters={
+                **carried,
+                "anyFailed.$": "States.ArrayContains($.failed, true)",
+                # "Could not check" is no failure, nor a success the breaker may reset on.
+                "anyUnchecked.$": f"States.ArrayContains($.outcomes, '{CHECK_FAILED}')",
+            },
         )
         breaker = RecordForTheBreaker(self, "Breaker", breaker=functions.breaker, topic=topic)
         # After the breaker: a roll-out waiting days for its approval neither holds an update
