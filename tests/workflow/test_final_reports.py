@@ -225,6 +225,7 @@ def test_a_create_whose_ledger_write_was_lost_is_reported_by_the_next_run(
     # before it records the report owed (the ledger never hears of the image)
     add_image("ImgA", updates_available=True)
     add_image("ImgB", updates_available=False)
+    sim.script_update("ImgA", duration=timedelta(hours=2))
 
     def timed_out(*args: Any, **kwargs: Any) -> None:
         raise TimedOut("Task timed out after 30.00 seconds")
@@ -243,6 +244,8 @@ def test_a_create_whose_ledger_write_was_lost_is_reported_by_the_next_run(
     second = run(runner)
 
     # Then, as that e-mail said, it e-mails the result, and built nothing more
+    checked = {i.event["rootImageName"]: i.result["action"] for i in second.invoked("check")}
+    assert checked == {"ImgA": "LATE_REPORT", "ImgB": "NO_UPDATE"}
     (email,) = second.emails
     assert email.subject == f"AppStream image ready: {created}"
     assert started_updates(sim.calls) == [created]
