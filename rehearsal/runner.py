@@ -557,8 +557,6 @@ class WorkflowRunner:
             references[logical_id] = function["FunctionArn"]
         topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="updates")["TopicArn"]
         references[self.app.topic_id] = topic_arn
-        # The ledger's name offline is its logical id (the workflow marks reports sent in it).
-        references[self.app.ledger_table["name"]] = self.app.ledger_table["name"]
         definition = self.app.definition(references, region=REGION, account=ACCOUNT)
         machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name="AppStreamImageUpdater", definition=definition, roleArn=role

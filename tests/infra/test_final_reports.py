@@ -44,7 +44,9 @@ def test_the_state_machine_may_only_update_items_of_the_ledger(template: Templat
         if any(a.startswith("dynamodb:") for a in _actions([s]))
     ]
     assert _actions(statements) == {"dynamodb:UpdateItem"}
-    assert [s["Resource"] for s in statements] == [{"Fn::GetAtt": [table_id, "Arn"]}]
+    (statement,) = statements
+    assert statement["Resource"]["Fn::Join"][1][-2:] == [":table/", {"Ref": table_id}]
+    assert statement["Resource"]["Fn::Join"][1][2] == ":dynamodb:"
 
 
 # A bound for one attempt of a service integration (SNS Publish, DynamoDB UpdateItem).
