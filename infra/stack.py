@@ -39,8 +39,15 @@ class ImageUpdaterStack(Stack):
         grant_put_events(functions.create)
         grant_put_events(functions.report)
         grant_put_events(functions.retain)
+        # The workflow marks each final report sent in the ledger (UpdateItem, granted by its
+        # DynamoDB task) once SNS accepted the e-mail.
         workflow = UpdateWorkflow(
-            self, "Workflow", config=config, functions=functions, topic=notifications.topic
+            self,
+            "Workflow",
+            config=config,
+            functions=functions,
+            topic=notifications.topic,
+            ledger=ledger.table,
         )
         schedule = UpdateSchedule(
             self, "Schedule", config=config, state_machine=workflow.state_machine

@@ -96,8 +96,11 @@ class SynthesizedApp:
             "AWS::AccountId": account,
             "AWS::URLSuffix": "amazonaws.com",
         }
+        # The ledger's name offline is its logical id (the workflow marks reports sent in it).
+        ledger = self.ledger_table["name"]
         resolved: str = _resolve(
-            self.state_machine["Properties"]["DefinitionString"], {**pseudo, **references}
+            self.state_machine["Properties"]["DefinitionString"],
+            {**pseudo, ledger: ledger, **references},
         )
         return resolved
 

@@ -3,9 +3,9 @@ creates on record, the final reports still owed, and the circuit breaker's count
 scheduled runs.
 
 On-demand DynamoDB: nothing runs and nothing is billed while no run is active (a handful of
-requests per run, and a few kilobytes stored). Items expire by themselves (TTL), but for the
-breaker's one item, and the code never trusts an expired lock, so nothing stale can block a
-lineage. See
+requests per run, and a few kilobytes stored). Locks and sent reports expire by themselves
+(TTL), and the code never trusts an expired lock, so nothing stale can block a lineage; reports
+owed or claimed, and the breaker's item, never expire (TTL deletion is lazy, but real). See
 lambdas/image_updater/ledger.py for what the items mean.
 """
 
@@ -42,7 +42,8 @@ class Ledger(Construct):
         self._use(function, "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query")
 
     def grant_report_tracking(self, function: lambda_.Function) -> None:
-        """check: list the reports a lineage owes (Query) and record one (PutItem)."""
+        """check: list the lineage's report items (Query) and record one owed (PutItem).
+        (The state machine's role marks reports sent: its DynamoDB task grants UpdateItem.)"""
         self._use(function, "dynamodb:Query", "dynamodb:PutItem")
 
     def grant_report_claims(self, function: lambda_.Function) -> None:

@@ -11,7 +11,9 @@ Every error inside an image's branch is caught into that image's failure e-mail,
 image never stops the others; the execution still ends FAILED when any image failed, so
 the alarm sees it. A dry run sends no e-mail: its errors become part of its results.
 The breaker's step (infra/workflow/breaker.py) counts failed scheduled runs and may pause
-the schedule; whatever happens to it, the run still ends as its images decided. The roll-outs
+the schedule; whatever happens to it, the run still ends as its images decided. An image that
+could not be checked is no failure (domain/could_not_check.py): Summarize passes it on as
+`anyUnchecked`, on which the breaker neither counts nor resets. The roll-outs
 (infra/workflow/rollout.py) come after it, side by side without a concurrency limit: one
 waiting days for its approval holds no update slot, and none counts toward the breaker; a
 failed or rolled-back roll-out still ends the run FAILED, so the alarm sees it.
@@ -26,10 +28,12 @@ from __future__ import annotations
 import math
 
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from image_updater.models import CHECK_FAILED
 from infra.config import UpdaterConfig
 from infra.constructs import log_groups
 from infra.constructs.functions import UpdaterFunctions
@@ -62,6 +66,7 @@ class UpdateWorkflow(Construct):
         config: UpdaterConfig,
         functions: UpdaterFunctions,
         topic: sns.ITopic,
+        ledger: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -84,7 +89,14 @@ class UpdateWorkflow(Construct):
             result_path="$.results",
         )
         update_each_image.item_processor(
-            UpdateOneImage(self, "UpdateOneImage", config=config, functions=functions, topic=topic)
+            UpdateOneImage(
+                self,
+                "UpdateOneImage",
+                config=config,
+                functions=functions,
+                topic=topic,
+                ledger=ledger,
+            )
         )
         # The refusal keeps only the error (never the input), and ends FAILED whether or
         # not its e-mail could be sent.
@@ -110,12 +122,21 @@ class UpdateWorkflow(Construct):
         list_failures = sfn.Pass(
             self,
             states.LIST_FAILURES,
-            parameters={**carried, "failed.$": "$.results[*].failed"},
+            parameters={
+                **carried,
+                "failed.$": "$.results[*].failed",
+                "outcomes.$": "$.results[*].outcome",
+            },
         )
         summarize = sfn.Pass(
             self,
             states.SUMMARIZE,
-            parameters={**carried, "anyFailed.$": "States.ArrayContains($.failed, true)"},
+            parameters={
+                **carried,
+                "anyFailed.$": "States.ArrayContains($.failed, true)",
+                # "Could not check" is no failure, nor a success the breaker may reset on.
+                "anyUnchecked.$": f"States.ArrayContains($.outcomes, '{CHECK_FAILED}')",
+            },
         )
         breaker = RecordForTheBreaker(self, "Breaker", breaker=functions.breaker, topic=topic)
         # After the breaker: a roll-out waiting days for its approval neither holds an update

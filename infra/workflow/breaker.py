@@ -48,6 +48,7 @@ class RecordForTheBreaker(sfn.StateMachineFragment):
                     "startedBy": sfn.JsonPath.string_at("$.startedBy"),
                     "dryRun": sfn.JsonPath.string_at("$.dryRun"),
                     "anyFailed": sfn.JsonPath.string_at("$.anyFailed"),
+                    "anyUnchecked": sfn.JsonPath.string_at("$.anyUnchecked"),
                 }
             ),
             result_selector={field + ".$": f"$.Payload.{field}" for field in _RESULT_FIELDS},

@@ -1,28 +1,44 @@
-"""The e-mail sub-flow: write it (Lambda), send it (SNS), return the image's result.
+"""The e-mail sub-flow: write it (Lambda), send it (SNS), mark an image's final report sent
+(DynamoDB), return the image's result.
 
-    Write the e-mail -> Send the e-mail -> Result
-      | report failed      | not sent
-      v                    v
-    Send the fallback e-mail -> Report failed     E-mail not sent
+    Write the e-mail -> Send the e-mail -> Final report claimed? -> Mark the report sent -> Result
+      | report failed      | not sent          | no                   | not marked
+      v                    v                   v                      v
+    Send the fallback e-mail -> Report failed     E-mail not sent     Result
+    (a claimed report not sent stays CLAIMED: a later run sends it, see reports.CLAIM_HOLD)
 
 If the report cannot be written, a plain fallback e-mail still goes out. Every ending, sent or
 not, is an end state of the fragment, so whatever follows it follows all of them.
+
+The mark is a direct DynamoDB UpdateItem (no Lambda to write, bill or time out), conditional on
+this run still holding the claim; the state machine's role gets UpdateItem on the ledger only.
 """
 
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from image_updater.reports import CLAIMED, REPORTED
 from infra.workflow import states
 from infra.workflow.tasks import invoke, with_execution
 
 _NOTIFICATION_FIELDS = ("subject", "body", "outcome", "image", "failed", "newImageName")
 _RESULT_FIELDS = ("image", "outcome", "failed", "newImageName")
+# How Step Functions names DynamoDB's retryable errors in an optimized integration.
+_DYNAMODB_TRANSIENT_ERRORS = (
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.AmazonDynamoDBException",
+    "DynamoDB.SdkClientException",
+)
 
 
 class ReportAndSend(sfn.StateMachineFragment):
@@ -35,9 +51,11 @@ class ReportAndSend(sfn.StateMachineFragment):
         topic: sns.ITopic,
         for_refusal: bool = False,
         label: str = "",
+        ledger: dynamodb.ITable | None = None,
     ) -> None:
         """`label` tells this use's states apart from another's (state names are unique in
-        the whole state machine); a refusal has its own."""
+        the whole state machine); a refusal has its own. With `ledger`, an image's final
+        report is marked sent there once SNS accepted it."""
         super().__init__(scope, construct_id)
         label = states.REFUSAL_LABEL if for_refusal else label
         write = invoke(
@@ -45,7 +63,10 @@ class ReportAndSend(sfn.StateMachineFragment):
             states.WRITE_THE_EMAIL + label,
             report,
             payload=with_execution("task"),
-            result_selector={field + ".$": f"$.Payload.{field}" for field in _NOTIFICATION_FIELDS},
+            result_selector={
+                field + ".$": f"$.Payload.{field}"
+                for field in (*_NOTIFICATION_FIELDS, *(("reportClaim",) if ledger else ()))
+            },
             result_path="$.notification",
         )
         send = tasks.SnsPublish(
@@ -95,7 +116,18 @@ class ReportAndSend(sfn.StateMachineFragment):
             states.RESULT + label,
             parameters={field + ".$": f"$.notification.{field}" for field in _RESULT_FIELDS},
         )
-        write.next(send).next(result)
+        write.next(send)
+        if ledger is None:
+            send.next(result)
+        else:
+            send.next(
+                sfn.Choice(self, states.FINAL_REPORT_CLAIMED + label)
+                .when(
+                    sfn.Condition.is_not_null("$.notification.reportClaim"),
+                    _mark_sent(self, label, ledger, then=result),
+                )
+                .otherwise(result)
+            )
         self._start = write
         self._ends = [result, not_sent, report_failed]
 
@@ -106,3 +138,45 @@ class ReportAndSend(sfn.StateMachineFragment):
     @property
     def end_states(self) -> list[sfn.INextable]:
         return list(self._ends)
+
+
+def _mark_sent(
+    scope: Construct, label: str, ledger: dynamodb.ITable, *, then: sfn.Pass
+) -> tasks.DynamoUpdateItem:
+    """REPORTED (kept for reports.REPORTED_KEEP), only while this run holds the claim. If it
+    cannot be written, the e-mail went out all the same: the claim stays, and a run that finds
+    it older than CLAIM_HOLD sends the report again (the one duplicate the README admits)."""
+
+    def claim(field: str) -> str:
+        return sfn.JsonPath.string_at(f"$.notification.reportClaim.{field}")
+
+    mark = tasks.DynamoUpdateItem(
+        scope,
+        states.MARK_THE_REPORT_SENT + label,
+        table=ledger,
+        key={
+            "pk": tasks.DynamoAttributeValue.from_string(claim("pk")),
+            "sk": tasks.DynamoAttributeValue.from_string(claim("sk")),
+        },
+        update_expression="SET #status = :reported, expiresAt = :keepUntil",
+        condition_expression="#status = :claimed AND claimer = :me",
+        expression_attribute_names={"#status": "status"},
+        expression_attribute_values={
+            ":reported": tasks.DynamoAttributeValue.from_string(REPORTED),
+            ":claimed": tasks.DynamoAttributeValue.from_string(CLAIMED),
+            ":me": tasks.DynamoAttributeValue.from_string(claim("claimer")),
+            ":keepUntil": tasks.DynamoAttributeValue.number_from_string(claim("keepUntil")),
+        },
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    mark.add_retry(
+        errors=list(_DYNAMODB_TRANSIENT_ERRORS),
+        interval=Duration.seconds(2),
+        max_attempts=4,
+        backoff_rate=2.5,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    not_marked = sfn.Pass(scope, states.REPORT_NOT_MARKED_SENT + label)
+    mark.add_catch(not_marked.next(then), errors=[sfn.Errors.ALL], result_path="$.markError")
+    mark.next(then)
+    return mark

@@ -12,11 +12,13 @@ Wait for the build -> Check the build -> Image settled?
     ready or failed     -> Retire older images -> e-mail
     otherwise           -> e-mail
 any error (after retries) -> Dry run? -> keep it in the results | e-mail
+e-mail: write, send, and for a final report this run claimed, mark it sent (notify.py)
 """
 
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -51,9 +53,10 @@ class UpdateOneImage(sfn.StateMachineFragment):
         config: UpdaterConfig,
         functions: UpdaterFunctions,
         topic: sns.ITopic,
+        ledger: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
-        report = ReportAndSend(self, "Notify", report=functions.report, topic=topic)
+        report = ReportAndSend(self, "Notify", report=functions.report, topic=topic, ledger=ledger)
         on_error = (
             sfn.Choice(self, states.DRY_RUN_ON_ERROR)
             .when(

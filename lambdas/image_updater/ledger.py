@@ -6,10 +6,13 @@ Two kinds of item, both keyed by the lineage's root image:
   look at the lineage until AppStream has answered the create. It expires by itself (a
   crashed Lambda cannot leave it behind), and the state machine retries a run that finds it
   taken; that retry then sees the new image (or its record, below) and follows it.
-- `image#<name>`: an image the updater started (or followed) whose final outcome has not
-  been e-mailed yet. Whichever run first sees it settle claims the report (a conditional
-  write), so each image gets exactly one "ready" or "failed" e-mail, even when several runs
-  follow it or the run that started it has given up.
+- `image#<name>`: an image the updater started (or followed) and its final report: PENDING
+  (owed), CLAIMED by the run sending it (claimer = its execution id, claimedAt), REPORTED once
+  SNS accepted the e-mail (the workflow's "Mark the report sent" step writes that). Whichever
+  run first sees the image settle claims the report (a conditional write a retry of the same
+  run passes again), so each image gets one "ready" or "failed" e-mail, even when several runs
+  follow it or the run that started it has given up; a claim never marked sent is owed again
+  after `reports.CLAIM_HOLD`. Only REPORTED items expire (see `reports.py`).
 
 Under the key `#updates` (see `ledger_creates.py`): the account-wide lock under which a
 create counts the updates running and starts one, and the record of each create sent
@@ -25,7 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -34,20 +37,23 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from image_updater.errors import LedgerUnavailable
+from image_updater.reports import (
+    CLAIM_HOLD,
+    CLAIMED,
+    IMAGE_PREFIX,
+    PENDING,
+    REPORTED,
+    ReportRecord,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 LOCK_KEY = "lock"
-_IMAGE_PREFIX = "image#"
-PENDING, REPORTED = "PENDING", "REPORTED"
+_IMAGE_PREFIX = IMAGE_PREFIX
 # Longer than any create step can take (its Lambda timeout is 30 s), short enough that a
 # crashed holder delays the lineage's next attempt by minutes only.
 LOCK_HOLD = timedelta(minutes=3)
-# Pending reports outlive any update (maxUpdateHours is at most 72 h); sent ones are kept a
-# while so that a late run still knows it must not report again.
-PENDING_KEEP = timedelta(days=30)
-REPORTED_KEEP = timedelta(days=90)
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _BREAKER_KEY = {"pk": {"S": "#breaker"}, "sk": {"S": "state"}}
 # The failed runs the breaker remembers (for its e-mail); maxConsecutiveFailedRuns is at most 10.
@@ -150,8 +156,7 @@ class Ledger:
                     Item={
                         "pk": {"S": root},
                         "sk": {"S": _IMAGE_PREFIX + image},
-                        "status": {"S": PENDING},
-                        "expiresAt": {"N": _epoch(now + PENDING_KEEP)},
+                        "status": {"S": PENDING},  # no expiresAt: a report owed never expires
                     },
                     ConditionExpression="attribute_not_exists(pk)",
                 )
@@ -180,20 +185,56 @@ class Ledger:
                 pending.update(item["sk"]["S"][len(_IMAGE_PREFIX) :] for item in page["Items"])
         return pending
 
-    def claim_report(self, root: str, image: str, now: datetime) -> bool:
-        """True for exactly one caller per image: the one that must send its final report."""
+    def report_records(self, root: str) -> dict[str, ReportRecord]:
+        """Every report item of the lineage, owed, claimed or sent, by image name."""
+        records: dict[str, ReportRecord] = {}
+        query = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :root AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":root": {"S": root},
+                ":prefix": {"S": _IMAGE_PREFIX},
+            },
+            "ConsistentRead": True,
+        }
+        with _translated_errors():
+            paginator = self._client.get_paginator("query")
+            for page in paginator.paginate(**query):  # type: ignore[arg-type]
+                for item in page["Items"]:
+                    claimed_at = item.get("claimedAt", {}).get("N")
+                    records[item["sk"]["S"][len(_IMAGE_PREFIX) :]] = ReportRecord(
+                        status=item.get("status", {}).get("S", REPORTED),
+                        claimer=item.get("claimer", {}).get("S"),
+                        claimed_at=(
+                            datetime.fromtimestamp(int(claimed_at), UTC) if claimed_at else None
+                        ),
+                    )
+        return records
+
+    def claim_report(self, root: str, image: str, claimer: str, now: datetime) -> bool:
+        """True for the one run that must send `image`'s final report: the first to claim it
+        (it may have no item yet: a create whose ledger write was lost), the claimer again (a
+        retry of its step, or the SDK re-sending this very request after a lost response), or
+        whoever finds a claim older than CLAIM_HOLD that was never marked sent."""
         try:
             with _translated_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key={"pk": {"S": root}, "sk": {"S": _IMAGE_PREFIX + image}},
-                    UpdateExpression="SET #status = :reported, expiresAt = :expires",
-                    ConditionExpression="attribute_not_exists(pk) OR #status = :pending",
+                    UpdateExpression=(
+                        "SET #status = :claimed, claimer = :me, claimedAt = :now REMOVE expiresAt"
+                    ),
+                    ConditionExpression=(
+                        "attribute_not_exists(pk) OR #status = :pending OR "
+                        "(#status = :claimed AND (claimer = :me OR claimedAt < :stale))"
+                    ),
                     ExpressionAttributeNames={"#status": "status"},
                     ExpressionAttributeValues={
-                        ":reported": {"S": REPORTED},
+                        ":claimed": {"S": CLAIMED},
                         ":pending": {"S": PENDING},
-                        ":expires": {"N": _epoch(now + REPORTED_KEEP)},
+                        ":me": {"S": claimer},
+                        ":now": {"N": _epoch(now)},
+                        ":stale": {"N": _epoch(now - CLAIM_HOLD)},
                     },
                 )
         except ClientError as error:

@@ -7,7 +7,8 @@ Runs overlap (a hand-started run during a scheduled one) and outlive their wait
 (`maxUpdateHours`), so two promises rest on the ledger (see `ledger.py`) as well as on
 AppStream: one update per lineage at a time (create takes the lineage's lock and looks at
 the lineage again right before every real CreateUpdatedImage), and exactly one final
-report per image the updater created (whichever run sees it settle claims it).
+report per image the updater created (whichever run sees it settle claims it, and the
+workflow marks it sent after SNS accepted the e-mail; see `reports.py`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from image_updater.models import (
     ImageSummary,
     UpdateTask,
 )
+from image_updater.reports import ReportRecord, owed, unrecorded
 from image_updater.retention.service import ImageUsersPort, QuotaFactsPort, explain_quota
 
 
@@ -72,8 +74,8 @@ class LedgerPort(Protocol):
     def acquire_lineage(self, root: str, owner: str, now: datetime) -> bool: ...
     def release_lineage(self, root: str, owner: str) -> None: ...
     def expect_report(self, root: str, image: str, now: datetime) -> None: ...
-    def pending_reports(self, root: str) -> set[str]: ...
-    def claim_report(self, root: str, image: str, now: datetime) -> bool: ...
+    def report_records(self, root: str) -> dict[str, ReportRecord]: ...
+    def claim_report(self, root: str, image: str, claimer: str, now: datetime) -> bool: ...
 
 
 _FINAL_OUTCOMES = {AVAILABLE: SUCCEEDED, FAILED: FAILED}
@@ -104,8 +106,10 @@ def check(task: UpdateTask, images: ImagesPort, ledger: LedgerPort, now: datetim
     lineage = _lineage(root, images)
     task = task.evolve(root_missing=lineage.root is None)
 
-    unreported = lineage.newest_settled_of(ledger.pending_reports(root))
-    if unreported and (task.dry_run or ledger.claim_report(root, unreported.name, now)):
+    unreported = _unreported(task, lineage, images, ledger, now)
+    if unreported and (
+        task.dry_run or ledger.claim_report(root, unreported.name, task.execution_id, now)
+    ):
         return task.evolve(
             action=LATE_REPORT,
             new_image_name=unreported.name,
@@ -124,6 +128,17 @@ def check(task: UpdateTask, images: ImagesPort, ledger: LedgerPort, now: datetim
     if images.can_update(source.name, new_name):
         return task.evolve(action=UPDATE, source=source, new_image_name=new_name)
     return task.evolve(action=NO_UPDATE, source=source, outcome=NO_UPDATE)
+
+
+def _unreported(
+    task: UpdateTask, lineage: Lineage, images: ImagesPort, ledger: LedgerPort, now: datetime
+) -> ImageSummary | None:
+    """The settled image whose report is owed (or whose claim was abandoned); else the
+    lineage's newest image if the ledger never heard of it (its create's write was lost)."""
+    records = ledger.report_records(task.root_image_name)
+    return lineage.newest_settled_of(owed(records, now)) or unrecorded(
+        task.root_image_name, lineage, records, now, images.tags
+    )
 
 
 def _newest_available(lineage: Lineage) -> ImageSummary:
@@ -349,7 +364,9 @@ def poll(
         ) from error
     polls = task.polls + 1
     outcome = _FINAL_OUTCOMES.get(image.state)
-    if outcome and not ledger.claim_report(task.root_image_name, image.name, now):
+    if outcome and not ledger.claim_report(
+        task.root_image_name, image.name, task.execution_id, now
+    ):
         outcome = REPORTED_ELSEWHERE
     elif outcome is None and polls >= max_polls:
         outcome = TIMED_OUT

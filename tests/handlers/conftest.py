@@ -125,6 +125,37 @@ def ledger_items() -> list[dict[str, Any]]:
     return list(boto3.client("dynamodb").scan(TableName=LEDGER_TABLE)["Items"])
 
 
+def reported(*images: str, root: str = ROOT) -> None:
+    """The ledger remembers that earlier runs e-mailed these images' final reports (as it
+    does for every image the updater built; see reports.unrecorded)."""
+    import boto3
+
+    for image in images:
+        boto3.client("dynamodb").put_item(
+            TableName=LEDGER_TABLE,
+            Item={"pk": {"S": root}, "sk": {"S": "image#" + image}, "status": {"S": "REPORTED"}},
+        )
+
+
+def mark_sent(task: dict[str, Any]) -> None:
+    """What the workflow's "Mark the report sent" step does once SNS accepted the e-mail of
+    the report `task`'s run claimed (see infra/workflow/notify.py)."""
+    import boto3
+
+    boto3.client("dynamodb").update_item(
+        TableName=LEDGER_TABLE,
+        Key={"pk": {"S": task["rootImageName"]}, "sk": {"S": "image#" + task["newImageName"]}},
+        UpdateExpression="SET #status = :reported",
+        ConditionExpression="#status = :claimed AND claimer = :me",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":reported": {"S": "REPORTED"},
+            ":claimed": {"S": "CLAIMED"},
+            ":me": {"S": task["executionId"]},
+        },
+    )
+
+
 @pytest.fixture
 def sim(clock: ManualClock) -> Iterator[SimulatedAppStream]:
     simulation = SimulatedAppStream(account_id=ACCOUNT, region=REGION, clock=clock)

@@ -18,7 +18,9 @@ from tests.handlers.conftest import (
     ManualClock,
     emitted_metrics,
     lineage_tags,
+    mark_sent,
     new_task,
+    reported,
 )
 
 
@@ -100,6 +102,7 @@ def test_after_an_earlier_update_the_newest_image_of_the_lineage_is_checked(
     clock.advance(timedelta(hours=2))
     task = poll.handler(task, lambda_context)
     assert (task["outcome"], task["image"]["state"]) == ("SUCCEEDED", "AVAILABLE")
+    mark_sent(task)  # the workflow sent its e-mail
     assert dry_runs(sim)[0]["existingImageName"] == ROOT  # the root still has updates
 
     # When the next day's run checks the lineage
@@ -124,6 +127,7 @@ def test_new_updates_of_the_newest_member_are_built_from_it_under_a_root_derived
     older, newer = "ImgA-20251101-030000", "ImgA-20251201-030000"
     sim.add_image(older, tags=lineage_tags(), created_time=START - timedelta(days=60))
     sim.add_image(newer, tags=lineage_tags(source=older), created_time=START - timedelta(days=30))
+    reported(older, newer)
 
     # When
     result = check.handler(new_task(), lambda_context)
@@ -180,6 +184,7 @@ def test_a_deleted_root_leaves_its_lineage_to_carry_on_from_its_newest_image(
     # Given the configured image was deleted, but an image the updater built from it remains
     sim.add_image("ImgB")
     sim.add_image("ImgA-20260101-030000", tags=lineage_tags(), updates_available=True)
+    reported("ImgA-20260101-030000")
 
     # When
     result = check.handler(new_task(), lambda_context)
@@ -214,6 +219,7 @@ def test_no_available_image_in_the_lineage_raises_no_available_image(
     # Given the root failed and the only member did too
     sim.add_image(ROOT, state="FAILED")
     sim.add_image("ImgA-20260101-030000", state="FAILED", tags=lineage_tags())
+    reported("ImgA-20260101-030000")
 
     # When
     with pytest.raises(Exception) as raised:
@@ -248,6 +254,7 @@ def test_members_beyond_the_first_page_of_private_images_are_found(
         sim.add_image(f"Other{number:02d}", created_time=START - timedelta(days=80))
     member = "ImgA-20251201-030000"
     sim.add_image(member, tags=lineage_tags(), created_time=START - timedelta(days=30))
+    reported(member)
 
     # When
     result = check.handler(new_task(), lambda_context)
@@ -272,6 +279,7 @@ def test_only_candidates_named_like_the_lineage_have_their_tags_read(
     for number in range(5):
         sim.add_image(f"Other{number}")
     sim.add_image(DERIVED.replace("0105", "0101"), tags=lineage_tags())
+    reported(DERIVED.replace("0105", "0101"))
 
     # When
     check.handler(new_task(), lambda_context)
@@ -296,6 +304,7 @@ def test_a_lineage_image_the_account_shares_with_others_is_still_a_member(
         updates_available=False,
         created_time=START - timedelta(days=4),
     )
+    reported(shared)
 
     # When
     result = check.handler(new_task(), lambda_context)

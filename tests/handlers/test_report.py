@@ -60,8 +60,10 @@ def test_a_successful_update_is_reported_with_the_new_image(
     # When
     mail = report.handler(report_event(task), lambda_context)
 
-    # Then
-    assert set(mail) == NOTIFICATION_KEYS
+    # Then (with the report this run claimed, which the workflow marks sent after SNS)
+    assert set(mail) == NOTIFICATION_KEYS | {"reportClaim"}
+    assert mail["reportClaim"]["pk"] == ROOT
+    assert mail["reportClaim"]["sk"] == f"image#{DERIVED}"
     assert mail["subject"] == f"AppStream image ready: {DERIVED}"
     assert (mail["outcome"], mail["failed"], mail["image"], mail["newImageName"]) == (
         "SUCCEEDED",

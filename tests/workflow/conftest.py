@@ -16,6 +16,7 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from image_updater.domain.naming import LINEAGE_ROOT_TAG
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Execution, SimulatedClock, WorkflowRunner
 
@@ -119,6 +120,13 @@ def add_image(sim: SimulatedAppStream, timeline: Timeline) -> AddImage:
 
     def _add(name: str, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("created_time", timeline.before_first_run)
+        root = (kwargs.get("tags") or {}).get(LINEAGE_ROOT_TAG)
+        if root:
+            # An image an earlier run of the updater built: that run reported it, and the
+            # ledger remembers (else the next run reports it late: reports.unrecorded).
+            sim.account_state.setdefault("ledger", []).append(
+                {"pk": {"S": root}, "sk": {"S": f"image#{name}"}, "status": {"S": "REPORTED"}}
+            )
         return sim.add_image(name, **kwargs)
 
     return _add

@@ -6,7 +6,10 @@ What counts:
 - any run that succeeded (every image fine), scheduled or started by hand: the count starts
   again from 0;
 - a run started by hand that failed, and any dry run: nothing. Someone is trying things out;
-  their run neither trips the breaker nor clears it.
+  their run neither trips the breaker nor clears it;
+- a run in which nothing failed but some image could not be checked (AppStream or the ledger
+  throttled or unreachable after retries, see domain/could_not_check.py): nothing either. It
+  is no failure of the updates, and no evidence that they work.
 When the count reaches `maxConsecutiveFailedRuns`, exactly one run pauses the schedule (see
 `Ledger.claim_pause`) and the workflow e-mails that once. A schedule found paused already (by
 an earlier trip, or by hand) is left as it is, without an e-mail.
@@ -41,6 +44,7 @@ class FinishedRun:
     started_by: str | None
     dry_run: bool
     any_failed: bool
+    any_unchecked: bool = False  # an image's result was "could not check"
 
     @property
     def scheduled(self) -> bool:
@@ -52,14 +56,16 @@ class FinishedRun:
             raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
         arn, started_by = event.get("executionArn"), event.get("startedBy")
         dry_run, any_failed = event.get("dryRun"), event.get("anyFailed")
+        any_unchecked = event.get("anyUnchecked", False)
         if (
             not isinstance(arn, str)
             or not (started_by is None or isinstance(started_by, str))
             or not isinstance(dry_run, bool)
             or not isinstance(any_failed, bool)
+            or not isinstance(any_unchecked, bool)
         ):
             raise InvalidExecutionInput(f"malformed run summary {dict(event)!r:.300}")
-        return cls(arn, started_by, dry_run, any_failed)
+        return cls(arn, started_by, dry_run, any_failed, any_unchecked)
 
 
 class BreakerLedger(Protocol):
@@ -107,6 +113,8 @@ def record_run(
     if limit < 1:
         return BreakerResult(OFF)
     if run.dry_run:
+        return BreakerResult(IGNORED)
+    if not run.any_failed and run.any_unchecked:
         return BreakerResult(IGNORED)
     if not run.any_failed:
         return BreakerResult(RESET, cleared=ledger.reset_breaker())

@@ -12,16 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from image_updater.errors import (
-    LAMBDA_TIMEOUT_ERRORS,
-    TRANSIENT_ERRORS,
-    LineageBusy,
-    shortened,
-)
+from image_updater.errors import LAMBDA_TIMEOUT_ERRORS, shortened
 from image_updater.models import (
     CHECK_FAILED,
     FAILED,
-    FOLLOW,
     LATE_REPORT,
     NO_UPDATE,
     REJECTED,
@@ -36,11 +30,6 @@ SUBJECT_MAX = 99
 _PRODUCT = "AppStream image updater"
 # An e-mail quotes at most this much of any one cause (the full text is in the run's history).
 CAUSE_MAX = 1500
-# Errors that say nothing about the image itself: AppStream or the updater could not be
-# asked, or a step ran out of time. After them the update may well be fine.
-_COULD_NOT_ASK = frozenset(
-    {*TRANSIENT_ERRORS, *LAMBDA_TIMEOUT_ERRORS, LineageBusy.__name__, "UpdatesLockBusy"}
-) | frozenset({"Lambda.ServiceException", "Lambda.TooManyRequestsException"})
 _LAMBDA_TIMEOUT_HINT = (
     "A step of the updater ran out of time (its Lambda function timed out), usually because "
     "AppStream answered very slowly. Nothing to do if it happens once: the next run picks "
@@ -256,12 +245,15 @@ def compose(
 def _compose(
     task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None = None
 ) -> Notification:
+    # The "could not check" e-mail lives in its own module, which builds on this one.
+    from image_updater.domain import could_not_check
+
     if error:
         name, _ = _error_details(error)
         if task.action == UPDATE and task.image is None and name in LAMBDA_TIMEOUT_ERRORS:
             return _start_unconfirmed(task, ctx, error)
-        if task.action in (FOLLOW, LATE_REPORT, UPDATE) and name in _COULD_NOT_ASK:
-            return _check_failed(task, ctx, error)
+        if could_not_check.applies(name):
+            return could_not_check.compose(task, ctx, error)
         return _failure(task, ctx, error)
     if task.outcome == SUCCEEDED:
         return _success(task, ctx)
@@ -410,35 +402,6 @@ def _start_unconfirmed(
         image=task.root_image_name,
         failed=True,
         new_image_name=task.new_image_name,
-    )
-
-
-def _check_failed(task: UpdateTask, ctx: MessageContext, error: dict[str, Any]) -> Notification:
-    """The run lost track of the update: that is not the update failing."""
-    name, cause = _error_details(error)
-    building = task.image is not None
-    rows = [*_image_rows(task, ctx), ("Error", name)]
-    if building:
-        situation = (
-            f"This run could not check the update of {task.root_image_name}: AppStream was "
-            f"still building {task.new_image_name} when it last looked. The update itself "
-            "may well be fine."
-        )
-        next_step = "the next run follows the image and e-mails its final result (ready or failed)."
-    else:
-        situation = f"This run could not start the update of {task.root_image_name}."
-        next_step = "the next scheduled run tries again."
-    lines = [situation, _table(rows)]
-    if cause:
-        lines.append(f"What happened: {cause}")
-    lines.append(f"What to do: nothing for this image; {next_step} {_hint(name)}")
-    return Notification(
-        subject=_subject(f"AppStream image updater could not check: {task.root_image_name}"),
-        body="\n\n".join(lines) + f"\n\n{_footer(ctx)}\n",
-        outcome=CHECK_FAILED,
-        image=task.root_image_name,
-        failed=True,
-        new_image_name=task.new_image_name if building else None,
     )
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, events, settings
+from image_updater import clock, events, reports, settings
 from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
-from image_updater.models import UpdateTask
+from image_updater.models import FAILED, SUCCEEDED, UpdateTask
 from image_updater.observability import count, instrumented, logger
 
 
@@ -39,10 +39,27 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             events.publish(*outcome_event)
     else:
         notification = compose_rejected_run(ctx, error or {"Error": "Unknown", "Cause": str(state)})
+    claim = _report_claim(task, error, ctx) if "rootImageName" in state else None
     if error:
         count("UpdatesFailed")
     logger.append_keys(image=notification.image, execution_id=execution_arn)
     logger.info(
         "Report written", extra={"outcome": notification.outcome, "subject": notification.subject}
     )
-    return notification.to_event()
+    return {**notification.to_event(), "reportClaim": claim}
+
+
+def _report_claim(
+    task: UpdateTask, error: dict[str, Any] | None, ctx: MessageContext
+) -> dict[str, str] | None:
+    """The ledger item the workflow marks REPORTED once SNS accepted this e-mail: the image's
+    final report, which this run claimed (poll or check set the outcome only after claiming
+    it; an error on the way means no outcome was set)."""
+    if error or task.dry_run or task.outcome not in (SUCCEEDED, FAILED) or not task.new_image_name:
+        return None
+    return {
+        "pk": task.root_image_name,
+        "sk": reports.report_key(task.new_image_name),
+        "claimer": task.execution_id,
+        "keepUntil": str(int((ctx.now + reports.REPORTED_KEEP).timestamp())),
+    }
