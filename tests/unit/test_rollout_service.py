@@ -34,6 +34,7 @@ from image_updater.rollout.models import (
     FleetNote,
     Rollout,
 )
+from image_updater.rollout.records import RollbackRecord
 
 NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 ROOT = "ImgA"
@@ -84,6 +85,7 @@ class FakeFleets:
         self.calls: list[tuple[str, ...]] = []
         self.refusals: dict[str, Exception] = {}
         self.untag_refusals: dict[str, Exception] = {}  # the same, for the record's removal
+        self.records: dict[str, RollbackRecord] = {}  # the ledger's; the tags mirror them
 
     def add(
         self,
@@ -95,6 +97,7 @@ class FakeFleets:
         state: str = "RUNNING",
         platform: str = PLATFORM,
         previous: str | None = None,
+        rolled_out: str | None = None,  # what the earlier roll-out put it on (default: image)
     ) -> FleetFacts:
         tags = {}
         if root is not None:
@@ -102,7 +105,16 @@ class FakeFleets:
         if stage is not None:
             tags[STAGE_TAG] = stage
         if previous is not None:
-            tags[PREVIOUS_IMAGE_TAG] = previous
+            # an earlier roll-out's record (to the image the fleet runs now), and its mirror
+            self.records[name] = RollbackRecord(
+                fleet=name,
+                previous_image=previous,
+                previous_image_arn=previous if previous.startswith("arn:") else image_arn(previous),
+                rolled_out=str(rolled_out or image),
+                execution_id="earlier-run",
+                recorded_at=NOW.isoformat(),
+            )
+            tags.update(self.records[name].mirror())
         facts = FleetFacts(
             name=name,
             arn=f"{ARNS}:fleet/{name}",
@@ -169,20 +181,55 @@ class FakeFleets:
         else:
             self.move(name, image)
 
-    def record_previous_image(self, arn: str, image: str, rolled_out: str) -> None:
-        self.calls.append(("record", arn.rsplit("/", 1)[1], image))
-        facts = self._by_arn(arn)
-        self.by_name[facts.name] = dataclasses.replace(
-            facts, tags={**facts.tags, PREVIOUS_IMAGE_TAG: image, ROLLED_OUT_TAG: rolled_out}
-        )
+    def rollback_record(self, fleet: str) -> RollbackRecord | None:
+        self.calls.append(("read", fleet))
+        return self.records.get(fleet)
 
-    def forget_previous_image(self, arn: str) -> None:
-        self.calls.append(("forget", arn.rsplit("/", 1)[1]))
-        facts = self._by_arn(arn)
+    def record_previous_image(
+        self, fleet: FleetFacts, rolled_out: str, execution_id: str
+    ) -> RollbackRecord:
+        self.calls.append(("record", fleet.name, str(fleet.image)))
+        record = RollbackRecord(
+            fleet=fleet.name,
+            previous_image=str(fleet.image),
+            previous_image_arn=fleet.image_arn,
+            rolled_out=rolled_out,
+            execution_id=execution_id,
+            recorded_at=NOW.isoformat(),
+        )
+        self._keep(fleet, record)
+        return record
+
+    def restore_record(self, fleet: FleetFacts, record: RollbackRecord) -> None:
+        self.calls.append(("restore", fleet.name, record.previous_image))
+        self._keep(fleet, record)
+
+    def forget_previous_image(self, fleet: FleetFacts) -> None:
+        self.calls.append(("forget", fleet.name))
+        self.records.pop(fleet.name, None)  # the ledger first, then the mirror
+        facts = self._by_arn(fleet.arn)
         if facts.name in self.untag_refusals:
             raise self.untag_refusals.pop(facts.name)
         tags = {k: v for k, v in facts.tags.items() if k not in RECORD_TAGS}
         self.by_name[facts.name] = dataclasses.replace(facts, tags=tags)
+
+    def record_of(self, name: str) -> str | None:
+        record = self.records.get(name)
+        return record.previous_image if record else None
+
+    def tamper(self, name: str, previous: str) -> None:
+        """Someone who may tag the fleet rewrites its PreviousImage tag."""
+        facts = self.by_name[name]
+        self.by_name[name] = dataclasses.replace(
+            facts, tags={**facts.tags, PREVIOUS_IMAGE_TAG: previous}
+        )
+
+    def _keep(self, fleet: FleetFacts, record: RollbackRecord) -> None:
+        facts = self._by_arn(fleet.arn)
+        self.records[fleet.name] = record
+        self.by_name[facts.name] = dataclasses.replace(
+            facts, tags={**facts.tags, **record.mirror()}
+        )
 
     def _by_arn(self, arn: str) -> FleetFacts:
         found = [f for f in self.by_name.values() if f.arn == arn]
@@ -524,11 +571,11 @@ def test_each_changed_canary_goes_back_to_its_recorded_image_and_the_record_is_r
     # When
     result = service.roll_back_canaries(rollout, fleets)
 
-    # Then
+    # Then each goes back by its image's ARN (the record's: a shared image has no other name)
     assert fleets.changes() == [
-        ("set_image", "CanaryA", OLD),
+        ("set_image", "CanaryA", image_arn(OLD)),
         ("forget", "CanaryA"),
-        ("set_image", "CanaryB", "ImgA-20260415-030000"),
+        ("set_image", "CanaryB", image_arn("ImgA-20260415-030000")),
         ("forget", "CanaryB"),
     ]
     assert (fleets.image_of("CanaryA"), fleets.image_of("CanaryB")) == (
@@ -564,11 +611,11 @@ def test_a_canary_moved_by_someone_else_is_left_alone() -> None:
 
 
 def test_a_canary_without_a_record_is_reported_not_guessed() -> None:
-    # Given the record was removed by hand during the soak
+    # Given the updater's record is missing (its mirror on the fleet is left)
     fleets = FakeFleets()
     fleets.add("Canary")
     rollout = canaries_updated(fleets)
-    fleets.forget_previous_image(fleets.by_name["Canary"].arn)
+    fleets.records.clear()
     fleets.calls.clear()
 
     # When
@@ -579,7 +626,9 @@ def test_a_canary_without_a_record_is_reported_not_guessed() -> None:
     assert fleets.image_of("Canary") == NEW
     assert result.rolled_back == ()
     assert result.not_updated == (
-        FleetNote("Canary", CANARY, "no previous image is recorded on the fleet"),
+        FleetNote(
+            "Canary", CANARY, "not rolled back: the updater holds no record of its previous image"
+        ),
     )
 
 
@@ -809,7 +858,7 @@ def test_a_production_fleet_moved_to_the_image_by_hand_is_not_claimed_as_changed
     # before), then an admin put it on NEW by hand before this roll-out's approval
     earlier = "ImgA-20260301-030000"
     fleets = FakeFleets()
-    fleets.add("ProdA", PRODUCTION, image=NEW, previous=earlier)
+    fleets.add("ProdA", PRODUCTION, image=NEW, previous=earlier, rolled_out=OLD)
     fleets.add("ProdB", PRODUCTION)
     rollout = planned(fleets)
     assert rollout.production == ("ProdB",)
