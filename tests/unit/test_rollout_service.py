@@ -883,11 +883,14 @@ def test_a_refused_fleet_keeps_the_rollback_record_it_had(earlier: str | None) -
             facts, tags={**facts.tags, ROLLED_OUT_TAG: OLD}
         )
     before = dict(fleets.by_name["ProdA"].tags)
+    record_before = fleets.records.get("ProdA")
     rollout = planned(fleets)
     fleets.refusals["ProdA"] = FleetRefused("IncompatibleImageException: no")
 
     # When
     service.update_production(rollout, FakeImages(), fleets)
 
-    # Then its record is what it was: the earlier rollback target is not lost
+    # Then its record (the ledger's, and its mirror) is what it was: the earlier rollback
+    # target is not lost
     assert fleets.by_name["ProdA"].tags == before
+    assert fleets.records.get("ProdA") == record_before
