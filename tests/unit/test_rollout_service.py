@@ -632,6 +632,44 @@ def test_a_canary_without_a_record_is_reported_not_guessed() -> None:
     )
 
 
+def test_a_canary_whose_tag_was_rewritten_is_not_rolled_back_anywhere() -> None:
+    # Given the updater recorded OLD for CanaryA; someone rewrote its PreviousImage tag
+    fleets = FakeFleets()
+    fleets.add("CanaryA")
+    fleets.add("CanaryB")
+    rollout = canaries_updated(fleets)
+    fleets.tamper("CanaryA", "arn:aws:appstream:eu-west-1:444455556666:image/Planted")
+
+    # When
+    result = service.roll_back_canaries(rollout, fleets)
+
+    # Then CanaryA stays on NEW with its record, the refusal names both values; CanaryB
+    # goes back as recorded
+    assert fleets.image_of("CanaryA") == NEW and fleets.record_of("CanaryA") == OLD
+    assert [c[1] for c in fleets.changes()] == ["CanaryB", "CanaryB"]
+    ((fleet, note),) = [(n.fleet, n.note) for n in result.not_updated]
+    assert fleet == "CanaryA" and note is not None
+    assert note.startswith(f"not rolled back, left on {NEW}: its tags say")
+    assert "Planted" in note and f"recorded '{OLD}'" in note
+    assert [n.fleet for n in result.rolled_back] == ["CanaryB"]
+
+
+def test_a_record_of_another_change_is_not_rolled_back_to() -> None:
+    # Given the fleet's record (and its mirror) is of a change to another image
+    fleets = FakeFleets()
+    fleets.add("Canary", image=NEW, previous=OLD, rolled_out=NEWER)
+    rollout = started().evolve(updated=(FleetNote("Canary", CANARY, OLD),))
+
+    # When
+    result = service.roll_back_canaries(rollout, fleets)
+
+    # Then
+    assert fleets.changes() == [] and fleets.image_of("Canary") == NEW
+    assert [n.note for n in result.not_updated] == [
+        f"not rolled back: the updater's record is of its change to {NEWER}"
+    ]
+
+
 def test_a_refused_rollback_is_reported_with_the_refusals_of_the_update() -> None:
     # Given CanaryA was refused at update, CanaryB updated; CanaryB's rollback is refused
     fleets = FakeFleets()
