@@ -58,6 +58,7 @@ KEYS: Mapping[str, str] = MappingProxyType(
         "approvalTimeoutHours": "approval_timeout_hours",
         "rolloutWindow": "rollout_window",
         "allowUntestedProduction": "allow_untested_production",
+        "rollbackImageAccounts": "rollback_image_accounts",
     }
 )
 
@@ -105,6 +106,11 @@ KEY_DOCS: dict[str, str] = {
     "allowUntestedProduction": (
         "with no canary fleet tagged and requireApproval=false, production fleets still get "
         "each new image, untested (default: held back with an e-mail)"
+    ),
+    "rollbackImageAccounts": (
+        "AWS account IDs whose images shared with this account fleets may be put on (a "
+        "rollback to a shared image); UpdateFleet is otherwise limited to this account's "
+        "images and AWS's public ones"
     ),
 }
 
@@ -203,6 +209,7 @@ class UpdaterConfig:
     approval_timeout_hours: int
     rollout_window: str  # IMMEDIATELY or a cron(...) expression in schedule_timezone
     allow_untested_production: bool
+    rollback_image_accounts: tuple[str, ...]
 
     @property
     def max_polls(self) -> int:
@@ -638,6 +645,16 @@ def _alarm_names_problems(names: tuple[str, ...]) -> Iterator[str]:
     yield from _duplicates(names)
 
 
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+
+
+def _account_ids_problems(accounts: tuple[str, ...]) -> Iterator[str]:
+    for account in accounts:
+        if not _ACCOUNT_ID.fullmatch(account):
+            yield f"{account!r} must be an AWS account ID: 12 digits"
+    yield from _duplicates(accounts)
+
+
 def _is_utf8(text: str) -> bool:
     # A JSON string may hold a lone surrogate (\ud800), which no UTF-8 name can.
     try:
@@ -723,4 +740,5 @@ _READERS: dict[str, _Reader] = {
     "approvalTimeoutHours": _Reader(_as_int, _within(APPROVAL_TIMEOUT_HOURS)),
     "rolloutWindow": _Reader(_as_window, _rollout_window_problems),
     "allowUntestedProduction": _Reader(_as_bool, _no_problems),
+    "rollbackImageAccounts": _Reader(_as_str_list, _account_ids_problems),
 }

@@ -34,6 +34,11 @@ class ImageUpdaterStack(Stack):
         ledger.grant_report_tracking(functions.check)
         ledger.grant_report_claims(functions.check)
         ledger.grant_report_claims(functions.poll)
+        # Rollback records: written and used by the function that changes fleets; listed by
+        # retention (never delete a rollback target) and by create's quota e-mail.
+        ledger.grant_rollback_records(functions.rollout_fleets, "PutItem", "GetItem", "DeleteItem")
+        ledger.grant_rollback_records(functions.retain, "Query")
+        ledger.grant_rollback_records(functions.create, "Query")
         # Own EventBridge events: create announces a start, report each update's end, retain
         # what it deleted.
         grant_put_events(functions.create)
@@ -126,7 +131,9 @@ class ImageUpdaterStack(Stack):
         and every step that ends a milestone announces it."""
         grant_read_fleets(functions.rollout_plan, images=True)
         grant_read_fleets(functions.rollout_fleets, images=True)
-        grant_change_tagged_fleets(functions.rollout_fleets, config.image_names)
+        grant_change_tagged_fleets(
+            functions.rollout_fleets, config.image_names, config.rollback_image_accounts
+        )
         grant_read_fleets(functions.rollout_health, images=True)
         # A roll-out that failed says which fleets run the new image now.
         grant_read_fleets(functions.rollout_report)

@@ -64,6 +64,9 @@ _RESERVED_NAME_PREFIXES = ("Amazon", "AWS", "AppStream")
 _CONTEXT_KEY = "rehearsal.appstream.params"
 
 
+_SHARING_ACCOUNT = "210987654321"  # shares the SHARED images a test adds without an owner
+
+
 class SimulationError(AssertionError):
     """The simulation, or the way a test drives it, is wrong. Never an AppStream error."""
 
@@ -295,13 +298,20 @@ class SimulatedAppStream:
         display_name: str | None = None,
         description: str | None = None,
         shared_with_others: bool = False,
+        owner_account: str | None = None,
     ) -> dict[str, Any]:
         """Add an image as it would exist already; returns it as DescribeImages would.
         An image added in a non-terminal state stays in it: start a managed update through
-        the API to get one that progresses."""
+        the API to get one that progresses. A SHARED image (shared into this account) has
+        its `owner_account` (by default another one) in its ARN, and UpdateFleet finds it by
+        that ARN only."""
+        if owner_account is not None and visibility != "SHARED":
+            raise SimulationError(f"a {visibility} image has no other owner_account")
+        if visibility == "SHARED":
+            owner_account = owner_account or _SHARING_ACCOUNT
         image: dict[str, Any] = {
             "Name": name,
-            "Arn": self._image_arn(name, visibility),
+            "Arn": self._image_arn(name, visibility, owner_account),
             "State": state,
             "Visibility": visibility,
             "Platform": platform,
@@ -849,6 +859,13 @@ class SimulatedAppStream:
         else:
             assert image_name is not None  # one of them is given: see above
             image = self._stored(image_name).image
+            if image["Visibility"] == "SHARED":
+                # A consumer names an image shared with it by its ARN: by name, AppStream
+                # looks for an image of this account (and says so).
+                raise _ServiceError(
+                    "ResourceNotFoundException",
+                    f"The image {image_name} for account {self.account_id} does not exist.",
+                )
         if image["State"] != "AVAILABLE":
             raise _ServiceError(
                 "ResourceNotAvailableException", f"Image {image['Name']} is {image['State']}."
@@ -1039,9 +1056,9 @@ class SimulatedAppStream:
     def _private_image_count(self) -> int:
         return sum(1 for s in self._images.values() if s.image["Visibility"] == "PRIVATE")
 
-    def _image_arn(self, name: str, visibility: str) -> str:
+    def _image_arn(self, name: str, visibility: str, owner: str | None = None) -> str:
         # AWS's public base images belong to no account: their ARNs leave it empty.
-        account = "" if visibility == "PUBLIC" else self.account_id
+        account = "" if visibility == "PUBLIC" else owner or self.account_id
         return f"arn:{self.partition}:appstream:{self.region}:{account}:image/{name}"
 
 

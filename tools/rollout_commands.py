@@ -9,13 +9,17 @@ The task token is read from the run's history (states:GetExecutionHistory) and a
 states:SendTaskSuccess: whoever IAM lets do both may approve, and nobody else; nothing in the
 e-mail grants anything. The answer records who gave it (sts:GetCallerIdentity) and why.
 
-rollback puts a fleet back on the image recorded on it when the updater changed it (its tag
-AppStreamImageUpdater:PreviousImage), then removes that record. Only fleets tagged
-AppStreamImageUpdater:Image are touched. Needs appstream:DescribeFleets,
-ListTagsForResource, UpdateFleet and UntagResource on the fleet.
+rollback puts a fleet back on the image the updater recorded in its ledger when it changed
+the fleet (by ARN, so a shared image works), then removes that record. The fleet's tags
+AppStreamImageUpdater:PreviousImage and :RolledOutImage only mirror the record: if they
+disagree with it (someone changed them), nothing is moved. Only fleets tagged
+AppStreamImageUpdater:Image are touched. Needs cloudformation:DescribeStacks on the stack
+(for its LedgerTableName output), dynamodb:GetItem and dynamodb:DeleteItem on that table,
+and appstream:DescribeFleets, ListTagsForResource, UpdateFleet and UntagResource on the fleet.
 
 Exit codes: 0 done; 1 nothing to answer or roll back (no roll-out waiting, answered already,
-timed out, no recorded image); 2 usage; 3 AWS refused or could not be reached.
+timed out, no recorded image); 2 usage; 3 AWS refused or could not be reached; 4 rollback
+refused: the fleet's tags disagree with the updater's record (nothing was moved).
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from image_updater.errors import ImageUpdaterError
 from image_updater.integrations.appstream.fleets import AppStreamFleets
-from image_updater.rollout.models import APPROVED, FOLLOWS_TAG, PREVIOUS_IMAGE_TAG
+from image_updater.rollout.models import APPROVED, FOLLOWS_TAG
 from image_updater.rollout.models import REJECTED as REJECTED_DECISION
+from image_updater.rollout.records import RollbackRecords, disagreement
 
 COMMANDS = ("approve", "reject", "rollback")
-OK, NOTHING_TO_DO, USAGE, ENVIRONMENT = 0, 1, 2, 3
+OK, NOTHING_TO_DO, USAGE, ENVIRONMENT, TAMPERED = 0, 1, 2, 3, 4
+DEFAULT_STACK = "AppStreamImageUpdater"
 _NO_LONGER_WAITING = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 SessionFactory = Callable[..., boto3.Session]
 
@@ -59,6 +65,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--image", help="the image (lineage root) whose roll-out to answer")
     p.add_argument("--reason", help="why (recorded in the run and the e-mail)")
     p.add_argument("--fleet", help="the fleet to roll back (rollback)")
+    p.add_argument(
+        "--stack", default=DEFAULT_STACK, help=f"stack name (rollback; default {DEFAULT_STACK})"
+    )
     p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default)")
     p.add_argument("--region", help="AWS Region (default: the execution's, or AWS_REGION)")
     return p
@@ -73,7 +82,7 @@ def main(
             if not args.fleet or args.execution:
                 raise CommandError("rollback takes --fleet NAME and no execution.", USAGE)
             session = session_factory(profile_name=args.profile, region_name=args.region)
-            return roll_back(session, args.fleet, out)
+            return roll_back(session, args.fleet, out, table=ledger_table(session, args.stack))
         if not args.execution or not args.execution.startswith("arn:") or args.fleet:
             raise CommandError(
                 f"{args.command} takes the run's execution ARN (from the e-mail), and no --fleet.",
@@ -187,11 +196,29 @@ def _caller(session: boto3.Session) -> str:
         return "unknown"
 
 
-def roll_back(session: boto3.Session, fleet_name: str, out: IO[str]) -> int:
-    """Put `fleet_name` back on its recorded previous image and forget the record."""
-    fleets = AppStreamFleets(session.client("appstream"))
+def ledger_table(session: boto3.Session, stack: str) -> str:
+    """The stack's ledger table (its LedgerTableName output), where rollback records are."""
+    try:
+        (found,) = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as error:
+        raise CommandError(
+            f"Stack {stack!r} was not found: pass --stack and --region ({error}).", ENVIRONMENT
+        ) from error
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+    if "LedgerTableName" not in outputs:
+        raise CommandError(f"Stack {stack!r} has no LedgerTableName output.", ENVIRONMENT)
+    return str(outputs["LedgerTableName"])
+
+
+def roll_back(session: boto3.Session, fleet_name: str, out: IO[str], *, table: str) -> int:
+    """Put `fleet_name` back on the previous image the updater recorded in its ledger
+    (`table`), if the fleet's tags still show that record, and forget the record."""
+    fleets = AppStreamFleets(
+        session.client("appstream"), RollbackRecords(table, session.client("dynamodb"))
+    )
     try:
         found = fleets.fleets([fleet_name])
+        record = fleets.rollback_record(fleet_name) if found else None
     except ImageUpdaterError as error:
         raise CommandError(f"Could not read fleet {fleet_name}: {error}", ENVIRONMENT) from error
     if not found:
@@ -203,31 +230,39 @@ def roll_back(session: boto3.Session, fleet_name: str, out: IO[str]) -> int:
             "so it has nothing to roll back.",
             NOTHING_TO_DO,
         )
-    previous = fleet.tags.get(PREVIOUS_IMAGE_TAG)
-    if not previous:
+    if record is None:
         raise CommandError(
-            f"Fleet {fleet_name} has no recorded previous image ({PREVIOUS_IMAGE_TAG}): it was "
-            "rolled back already, or the updater has not changed it.",
+            f"Fleet {fleet_name} has no recorded previous image in the updater's ledger "
+            f"({table}): it was rolled back already, or the updater has not changed it.",
             NOTHING_TO_DO,
         )
+    tampered = disagreement(record, fleet.tags)
+    if tampered:
+        raise CommandError(
+            f"Fleet {fleet_name} was not rolled back (nothing was moved): {tampered}. Find "
+            "out who changed them; to roll back to the recorded image, tag the fleet back "
+            "as recorded and run this again.",
+            TAMPERED,
+        )
     try:
-        if fleet.image != previous:
-            fleets.set_image(fleet.name, previous)
-        fleets.forget_previous_image(fleet.arn)
+        if not record.names(fleet.image_name) and not record.names(fleet.image_arn):
+            fleets.set_image(fleet.name, record.target)
+        fleets.forget_previous_image(fleet)
     except ImageUpdaterError as error:
         raise CommandError(
             f"Fleet {fleet_name} was not rolled back: {error}", ENVIRONMENT
         ) from error
     out.write(
-        f"Fleet {fleet_name}: {fleet.image} -> {previous} (its recorded previous image). "
-        "Active sessions go on; instances are replaced as their sessions end.\n"
+        f"Fleet {fleet_name}: {fleet.image} -> {record.previous_image} (the previous image "
+        f"the updater recorded, run {record.execution_id or 'unknown'}). Active sessions go "
+        "on; instances are replaced as their sessions end.\n"
     )
     _announce_rolled_back(
         session,
         fleet=fleet.name,
         arn=fleet.arn,
         from_image=fleet.image,
-        to_image=previous,
+        to_image=record.previous_image,
         tags=fleet.tags,
         stage=fleet.stage,
     )

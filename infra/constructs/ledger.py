@@ -1,20 +1,24 @@
 """The updater's memory across runs: lineage locks, the account-wide updates lock and the
-creates on record, the final reports still owed, and the circuit breaker's count of failed
-scheduled runs.
+creates on record, the final reports still owed, the circuit breaker's count of failed
+scheduled runs, and each fleet's rollback record (the image it ran before the updater changed
+it; see lambdas/image_updater/rollout/records.py).
 
 On-demand DynamoDB: nothing runs and nothing is billed while no run is active (a handful of
 requests per run, and a few kilobytes stored). Locks and sent reports expire by themselves
 (TTL), and the code never trusts an expired lock, so nothing stale can block a lineage; reports
-owed or claimed, and the breaker's item, never expire (TTL deletion is lazy, but real). See
-lambdas/image_updater/ledger.py for what the items mean.
+owed or claimed, the breaker's item and the rollback records never expire (TTL deletion is
+lazy, but real). See lambdas/image_updater/ledger.py for what the items mean.
 """
 
 from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
+
+from image_updater.rollout.records import PARTITION as ROLLBACK_PARTITION
 
 
 class Ledger(Construct):
@@ -54,6 +58,21 @@ class Ledger(Construct):
         """breaker: count failed scheduled runs and claim the pause (conditional UpdateItem),
         read the count back after a retry (GetItem), and reset it (DeleteItem)."""
         self._use(function, "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
+
+    def grant_rollback_records(self, function: lambda_.Function, *actions: str) -> None:
+        """The rollback records' partition only (`dynamodb:LeadingKeys`): rollout_fleets
+        writes, reads and removes them (PutItem, GetItem, DeleteItem); retention, and
+        create's quota e-mail, list them (Query)."""
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=sorted(f"dynamodb:{action}" for action in actions),
+                resources=[self.table.table_arn],
+                conditions={
+                    "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [ROLLBACK_PARTITION]}
+                },
+            )
+        )
+        function.add_environment("LEDGER_TABLE", self.table.table_name)
 
     def _use(self, function: lambda_.Function, *actions: str) -> None:
         self.table.grant(function, *actions)

@@ -5,8 +5,11 @@ UpdateFleet, TagResource and UntagResource are allowed only on fleets whose tag
 fleet itself (the Service Authorization Reference lists `aws:ResourceTag/${TagKey}` for the
 fleet resource of all three), so a fleet without it cannot be changed, whatever the code
 decides. Tagging is further limited to the two keys the updater writes (its rollback record).
-UpdateFleet also names the image (an optional resource type of the action): any image, since
-a rollback may return a fleet to an image outside the lineage, even a shared or public one.
+UpdateFleet also names the image (an optional resource type of the action): only this
+account's images, AWS's public base images (their ARNs have an empty account field:
+`arn:aws:appstream:us-east-1::image/AppStream-WinServer2022-...`), and images of the accounts
+the admin names in `rollbackImageAccounts` (shared with this one). An image shared into the
+account by anyone else cannot be put on a fleet with the updater's role.
 DescribeFleets, DescribeImages and ListTagsForResource support no resource-level
 permissions; they only read.
 """
@@ -47,7 +50,19 @@ def grant_read_fleets(function: lambda_.Function, *, images: bool = False) -> No
     function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=["*"]))
 
 
-def grant_change_tagged_fleets(function: lambda_.Function, roots: Sequence[str]) -> None:
+def fleet_image_resources(stack: Stack, accounts: Sequence[str] = ()) -> list[str]:
+    """The images UpdateFleet may put a fleet on: this account's, AWS's public ones (empty
+    account field), and those of `accounts`."""
+    return [
+        _arn(stack, "image", "*"),
+        _arn(stack, "image", "*", account=""),
+        *(_arn(stack, "image", "*", account=account) for account in accounts),
+    ]
+
+
+def grant_change_tagged_fleets(
+    function: lambda_.Function, roots: Sequence[str], image_accounts: Sequence[str] = ()
+) -> None:
     """UpdateFleet on the fleets tagged to follow `roots`; the rollback record on them."""
     stack = Stack.of(function)
     fleets = _arn(stack, "fleet", "*")
@@ -58,9 +73,11 @@ def grant_change_tagged_fleets(function: lambda_.Function, roots: Sequence[str])
             conditions=tagged_fleets_condition(roots),
         )
     )
-    any_image = _arn(stack, "image", "*", account="*")
     function.add_to_role_policy(
-        iam.PolicyStatement(actions=["appstream:UpdateFleet"], resources=[any_image])
+        iam.PolicyStatement(
+            actions=["appstream:UpdateFleet"],
+            resources=fleet_image_resources(stack, image_accounts),
+        )
     )
     function.add_to_role_policy(
         iam.PolicyStatement(
@@ -79,12 +96,22 @@ def grant_change_tagged_fleets(function: lambda_.Function, roots: Sequence[str])
         f"UpdateFleet, TagResource and UntagResource only on fleets tagged {FOLLOWS_TAG} with "
         "a configured image (aws:ResourceTag condition); tagging only the rollback record",
     )
-    _acknowledge(
-        function,
-        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appstream:<AWS::Region>:*:image/*]",
+    images = (
         "UpdateFleet names the image a fleet goes to: a new image of the lineage, or on "
-        "rollback the fleet's previous image, which may be any image, shared or public",
+        "rollback the fleet's recorded previous image"
     )
+    for account in ("<AWS::AccountId>", "", *image_accounts):
+        _acknowledge(
+            function,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:appstream:<AWS::Region>:"
+            f"{account}:image/*]",
+            images
+            + (
+                ", in this account"
+                if account.startswith("<")
+                else (", an AWS public base image" if not account else ", shared by it")
+            ),
+        )
 
 
 def grant_read_alarms(function: lambda_.Function, alarm_names: Sequence[str]) -> None:

@@ -49,7 +49,8 @@ def test_only_the_fleets_step_changes_fleets_and_only_tagged_ones(template: Temp
     fleets_role = _role_of(template, "rollout_fleets")
 
     # Then UpdateFleet is held by that one function: on fleets only when tagged with a
-    # configured image, and on images (the one it goes to) without a fleet in the statement
+    # configured image, and on images (the one it goes to) of this account and AWS's public
+    # base images only (empty account field), without a fleet in the statement
     updates = _statements_with(template, "appstream:UpdateFleet")
     assert list(updates) == [fleets_role]
     on_fleets, on_images = updates[fleets_role]
@@ -57,9 +58,30 @@ def test_only_the_fleets_step_changes_fleets_and_only_tagged_ones(template: Temp
     assert on_fleets["Condition"] == {
         "StringEquals": {f"aws:ResourceTag/{FOLLOWS_TAG}": ["ImgA", "ImgB"]}
     }
-    assert on_images["Resource"] == "arn:aws:appstream:us-east-1:*:image/*"
-    assert "Condition" not in on_images
+    assert on_images == {
+        "Action": "appstream:UpdateFleet",
+        "Effect": "Allow",
+        "Resource": [f"{ARN}:image/*", "arn:aws:appstream:us-east-1::image/*"],
+    }
     assert "fleet" not in str(on_images["Resource"])
+
+
+def test_images_shared_by_the_accounts_the_admin_names_may_be_put_on_fleets(
+    synth: Synth,
+) -> None:
+    # Given the admin names two accounts whose shared images fleets may go back to
+    template = synth(rollbackImageAccounts="111122223333,444455556666")
+
+    # Then UpdateFleet's image resource adds exactly their images, and no other account's
+    (_, on_images) = _statements_with(template, "appstream:UpdateFleet")[
+        _role_of(template, "rollout_fleets")
+    ]
+    assert sorted(on_images["Resource"]) == [
+        "arn:aws:appstream:us-east-1:111122223333:image/*",
+        f"{ARN}:image/*",
+        "arn:aws:appstream:us-east-1:444455556666:image/*",
+        "arn:aws:appstream:us-east-1::image/*",
+    ]
 
 
 def test_the_rollback_record_is_the_only_tag_it_may_write(template: Template) -> None:

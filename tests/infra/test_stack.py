@@ -281,7 +281,8 @@ class TestPermissions:
             | xray
             | read
             | {"appstream:CreateUpdatedImage", "appstream:TagResource"}
-            | {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+            | {"dynamodb:PutItem", "dynamodb:DeleteItem"}
+            | {"dynamodb:Query"}  # creates on record, and rollback records for the quota e-mail
             | {
                 "appstream:DescribeFleets",
                 "appstream:DescribeImageBuilders",
@@ -304,6 +305,7 @@ class TestPermissions:
                 "appstream:DescribeImagePermissions",
                 "appstream:DeleteImage",
             }
+            | {"dynamodb:Query"}  # rollback records: never delete a rollback target
             | {"events:PutEvents"},
             "rollout_plan": logging | xray | read | {"appstream:DescribeFleets"},
             "rollout_fleets": logging
@@ -311,6 +313,7 @@ class TestPermissions:
             | read
             | {"appstream:DescribeFleets", "appstream:UpdateFleet"}
             | {"appstream:TagResource", "appstream:UntagResource"}
+            | {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}  # rollback records
             | {"events:PutEvents"},
             # canaryAlarmNames is empty here: no CloudWatch permission at all; the lineage's
             # images tell a canary moved on by a newer image's roll-out
@@ -371,6 +374,44 @@ class TestPermissions:
             (function,) = functions.values()
             variables = function["Properties"]["Environment"]["Variables"]
             assert (variables.get("LEDGER_TABLE") == {"Ref": table_id}) is told, module
+
+    def test_rollback_records_are_reached_only_in_their_own_partition(
+        self, template: Template
+    ) -> None:
+        # Given the functions that keep or read rollback records
+        (table_id,) = template.find_resources("AWS::DynamoDB::GlobalTable")
+        policies = _policies_by_role(template)
+        expected = {
+            "rollout_fleets": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
+            "retain": "dynamodb:Query",
+            "create": "dynamodb:Query",
+        }
+        for module, actions in expected.items():
+            # Then each holds exactly these actions on the records' partition only
+            statements = [
+                s
+                for s in policies[_role_of(template, module)]
+                if s.get("Condition", {})
+                .get("ForAllValues:StringEquals", {})
+                .get("dynamodb:LeadingKeys")
+            ]
+            assert statements == [
+                {
+                    "Action": actions,
+                    "Effect": "Allow",
+                    "Resource": {"Fn::GetAtt": [table_id, "Arn"]},
+                    "Condition": {
+                        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["#rollback"]}
+                    },
+                }
+            ], module
+            # and is told the table's name
+            (function,) = template.find_resources(
+                "AWS::Lambda::Function",
+                {"Properties": {"Handler": f"image_updater.handlers.{module}.handler"}},
+            ).values()
+            variables = function["Properties"]["Environment"]["Variables"]
+            assert variables["LEDGER_TABLE"] == {"Ref": table_id}, module
 
     def test_the_ledger_costs_nothing_at_rest_and_forgets_by_itself(
         self, template: Template

@@ -44,7 +44,9 @@ def test_defaults_come_from_cdk_json_and_are_valid() -> None:
     assert loaded.notification_emails == tuple(defaults["notificationEmails"])
     assert dict(loaded.new_image_tags) == defaults["newImageTags"]
     assert loaded.canary_alarm_names == tuple(defaults["canaryAlarmNames"])
+    assert loaded.rollback_image_accounts == tuple(defaults["rollbackImageAccounts"])
     lists = {"imageNames", "notificationEmails", "newImageTags", "canaryAlarmNames"}
+    lists |= {"rollbackImageAccounts"}
     scalars = set(config.KEYS) - lists
     for key in scalars:
         assert getattr(loaded, config.KEYS[key]) == defaults[key], key
@@ -325,6 +327,9 @@ REJECTED = [
     ("canaryAlarmNames", '["Half \\ud800"]', ["'Half \\ud800'", "UTF-8"]),
     ("canaryAlarmNames", "FleetErrors,FleetErrors", ["'FleetErrors' is listed more than once"]),
     ("canaryAlarmNames", 5, ["5", "list of strings"]),
+    ("rollbackImageAccounts", "12345", ["'12345' must be an AWS account ID: 12 digits"]),
+    ("rollbackImageAccounts", ["1234567890123"], ["'1234567890123'", "12 digits"]),
+    ("rollbackImageAccounts", "111122223333,111122223333", ["listed more than once"]),
     ("canaryAlarmNames", '["Alarm", 2]', ["list of strings"]),
     ("requireApproval", "yes", ["'yes'", "true or false"]),
     ("requireApproval", 1, ["1", "true or false"]),
@@ -796,6 +801,9 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         "approvalTimeoutHours": draw(st.integers(1, 720)),
         "rolloutWindow": draw(st.just("immediately") | window_crons()),
         "allowUntestedProduction": draw(st.booleans()),
+        "rollbackImageAccounts": tuple(
+            draw(st.lists(st.from_regex(r"[0-9]{12}", fullmatch=True), max_size=3, unique=True))
+        ),
     }
 
 
@@ -993,6 +1001,14 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         st.integers(),
     ),
     "allowUntestedProduction": NOT_BOOLEANS,
+    "rollbackImageAccounts": st.one_of(
+        st.from_regex(r"[0-9]{1,11}|[0-9]{13,14}", fullmatch=True).map(lambda a: [a]),
+        st.sampled_from(["12345678901a", "arn:aws:iam::123456789012:root", "١٢٣٤٥٦٧٨٩٠١٢"]).map(
+            lambda a: [a]
+        ),
+        st.just(["123456789012", "123456789012"]),
+        st.integers(),
+    ),
 }
 
 

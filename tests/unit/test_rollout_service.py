@@ -35,6 +35,7 @@ from image_updater.rollout.models import (
     FleetNote,
     Rollout,
 )
+from image_updater.rollout.records import RollbackRecord
 
 NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 ROOT = "ImgA"
@@ -85,6 +86,7 @@ class FakeFleets:
         self.calls: list[tuple[str, ...]] = []
         self.refusals: dict[str, Exception] = {}
         self.untag_refusals: dict[str, Exception] = {}  # the same, for the record's removal
+        self.records: dict[str, RollbackRecord] = {}  # the ledger's; the tags mirror them
 
     def add(
         self,
@@ -96,6 +98,7 @@ class FakeFleets:
         state: str = "RUNNING",
         platform: str = PLATFORM,
         previous: str | None = None,
+        rolled_out: str | None = None,  # what the earlier roll-out put it on (default: image)
     ) -> FleetFacts:
         tags = {}
         if root is not None:
@@ -103,7 +106,16 @@ class FakeFleets:
         if stage is not None:
             tags[STAGE_TAG] = stage
         if previous is not None:
-            tags[PREVIOUS_IMAGE_TAG] = previous
+            # an earlier roll-out's record (to the image the fleet runs now), and its mirror
+            self.records[name] = RollbackRecord(
+                fleet=name,
+                previous_image=previous,
+                previous_image_arn=previous if previous.startswith("arn:") else image_arn(previous),
+                rolled_out=str(rolled_out or image),
+                execution_id="earlier-run",
+                recorded_at=NOW.isoformat(),
+            )
+            tags.update(self.records[name].mirror())
         facts = FleetFacts(
             name=name,
             arn=f"{ARNS}:fleet/{name}",
@@ -170,20 +182,55 @@ class FakeFleets:
         else:
             self.move(name, image)
 
-    def record_previous_image(self, arn: str, image: str, rolled_out: str) -> None:
-        self.calls.append(("record", arn.rsplit("/", 1)[1], image))
-        facts = self._by_arn(arn)
-        self.by_name[facts.name] = dataclasses.replace(
-            facts, tags={**facts.tags, PREVIOUS_IMAGE_TAG: image, ROLLED_OUT_TAG: rolled_out}
-        )
+    def rollback_record(self, fleet: str) -> RollbackRecord | None:
+        self.calls.append(("read", fleet))
+        return self.records.get(fleet)
 
-    def forget_previous_image(self, arn: str) -> None:
-        self.calls.append(("forget", arn.rsplit("/", 1)[1]))
-        facts = self._by_arn(arn)
+    def record_previous_image(
+        self, fleet: FleetFacts, rolled_out: str, execution_id: str
+    ) -> RollbackRecord:
+        self.calls.append(("record", fleet.name, str(fleet.image)))
+        record = RollbackRecord(
+            fleet=fleet.name,
+            previous_image=str(fleet.image),
+            previous_image_arn=fleet.image_arn,
+            rolled_out=rolled_out,
+            execution_id=execution_id,
+            recorded_at=NOW.isoformat(),
+        )
+        self._keep(fleet, record)
+        return record
+
+    def restore_record(self, fleet: FleetFacts, record: RollbackRecord) -> None:
+        self.calls.append(("restore", fleet.name, record.previous_image))
+        self._keep(fleet, record)
+
+    def forget_previous_image(self, fleet: FleetFacts) -> None:
+        self.calls.append(("forget", fleet.name))
+        self.records.pop(fleet.name, None)  # the ledger first, then the mirror
+        facts = self._by_arn(fleet.arn)
         if facts.name in self.untag_refusals:
             raise self.untag_refusals.pop(facts.name)
         tags = {k: v for k, v in facts.tags.items() if k not in RECORD_TAGS}
         self.by_name[facts.name] = dataclasses.replace(facts, tags=tags)
+
+    def record_of(self, name: str) -> str | None:
+        record = self.records.get(name)
+        return record.previous_image if record else None
+
+    def tamper(self, name: str, previous: str) -> None:
+        """Someone who may tag the fleet rewrites its PreviousImage tag."""
+        facts = self.by_name[name]
+        self.by_name[name] = dataclasses.replace(
+            facts, tags={**facts.tags, PREVIOUS_IMAGE_TAG: previous}
+        )
+
+    def _keep(self, fleet: FleetFacts, record: RollbackRecord) -> None:
+        facts = self._by_arn(fleet.arn)
+        self.records[fleet.name] = record
+        self.by_name[facts.name] = dataclasses.replace(
+            facts, tags={**facts.tags, **record.mirror()}
+        )
 
     def _by_arn(self, arn: str) -> FleetFacts:
         found = [f for f in self.by_name.values() if f.arn == arn]
@@ -556,11 +603,11 @@ def test_each_changed_canary_goes_back_to_its_recorded_image_and_the_record_is_r
     # When
     result = service.roll_back_canaries(rollout, fleets)
 
-    # Then
+    # Then each goes back by its image's ARN (the record's: a shared image has no other name)
     assert fleets.changes() == [
-        ("set_image", "CanaryA", OLD),
+        ("set_image", "CanaryA", image_arn(OLD)),
         ("forget", "CanaryA"),
-        ("set_image", "CanaryB", "ImgA-20260415-030000"),
+        ("set_image", "CanaryB", image_arn("ImgA-20260415-030000")),
         ("forget", "CanaryB"),
     ]
     assert (fleets.image_of("CanaryA"), fleets.image_of("CanaryB")) == (
@@ -596,11 +643,11 @@ def test_a_canary_moved_by_someone_else_is_left_alone() -> None:
 
 
 def test_a_canary_without_a_record_is_reported_not_guessed() -> None:
-    # Given the record was removed by hand during the soak
+    # Given the updater's record is missing (its mirror on the fleet is left)
     fleets = FakeFleets()
     fleets.add("Canary")
     rollout = canaries_updated(fleets)
-    fleets.forget_previous_image(fleets.by_name["Canary"].arn)
+    fleets.records.clear()
     fleets.calls.clear()
 
     # When
@@ -611,8 +658,48 @@ def test_a_canary_without_a_record_is_reported_not_guessed() -> None:
     assert fleets.image_of("Canary") == NEW
     assert result.rolled_back == ()
     assert result.not_updated == (
-        FleetNote("Canary", CANARY, "no previous image is recorded on the fleet"),
+        FleetNote(
+            "Canary", CANARY, "not rolled back: the updater holds no record of its previous image"
+        ),
     )
+
+
+def test_a_canary_whose_tag_was_rewritten_is_not_rolled_back_anywhere() -> None:
+    # Given the updater recorded OLD for CanaryA; someone rewrote its PreviousImage tag
+    fleets = FakeFleets()
+    fleets.add("CanaryA")
+    fleets.add("CanaryB")
+    rollout = canaries_updated(fleets)
+    fleets.tamper("CanaryA", "arn:aws:appstream:eu-west-1:444455556666:image/Planted")
+
+    # When
+    result = service.roll_back_canaries(rollout, fleets)
+
+    # Then CanaryA stays on NEW with its record, the refusal names both values; CanaryB
+    # goes back as recorded
+    assert fleets.image_of("CanaryA") == NEW and fleets.record_of("CanaryA") == OLD
+    assert [c[1] for c in fleets.changes()] == ["CanaryB", "CanaryB"]
+    ((fleet, note),) = [(n.fleet, n.note) for n in result.not_updated]
+    assert fleet == "CanaryA" and note is not None
+    assert note.startswith(f"not rolled back, left on {NEW}: its tags say")
+    assert "Planted" in note and f"recorded '{OLD}'" in note
+    assert [n.fleet for n in result.rolled_back] == ["CanaryB"]
+
+
+def test_a_record_of_another_change_is_not_rolled_back_to() -> None:
+    # Given the fleet's record (and its mirror) is of a change to another image
+    fleets = FakeFleets()
+    fleets.add("Canary", image=NEW, previous=OLD, rolled_out=NEWER)
+    rollout = started().evolve(updated=(FleetNote("Canary", CANARY, OLD),))
+
+    # When
+    result = service.roll_back_canaries(rollout, fleets)
+
+    # Then
+    assert fleets.changes() == [] and fleets.image_of("Canary") == NEW
+    assert [n.note for n in result.not_updated] == [
+        f"not rolled back: the updater's record is of its change to {NEWER}"
+    ]
 
 
 def test_a_refused_rollback_is_reported_with_the_refusals_of_the_update() -> None:
@@ -851,7 +938,7 @@ def test_a_production_fleet_moved_to_the_image_by_hand_is_not_claimed_as_changed
     # before), then an admin put it on NEW by hand before this roll-out's approval
     earlier = "ImgA-20260301-030000"
     fleets = FakeFleets()
-    fleets.add("ProdA", PRODUCTION, image=NEW, previous=earlier)
+    fleets.add("ProdA", PRODUCTION, image=NEW, previous=earlier, rolled_out=OLD)
     fleets.add("ProdB", PRODUCTION)
     rollout = planned(fleets)
     assert rollout.production == ("ProdB",)
@@ -876,11 +963,14 @@ def test_a_refused_fleet_keeps_the_rollback_record_it_had(earlier: str | None) -
             facts, tags={**facts.tags, ROLLED_OUT_TAG: OLD}
         )
     before = dict(fleets.by_name["ProdA"].tags)
+    record_before = fleets.records.get("ProdA")
     rollout = planned(fleets)
     fleets.refusals["ProdA"] = FleetRefused("IncompatibleImageException: no")
 
     # When
     service.update_production(rollout, FakeImages(), fleets)
 
-    # Then its record is what it was: the earlier rollback target is not lost
+    # Then its record (the ledger's, and its mirror) is what it was: the earlier rollback
+    # target is not lost
     assert fleets.by_name["ProdA"].tags == before
+    assert fleets.records.get("ProdA") == record_before

@@ -12,7 +12,13 @@ import boto3
 import pytest
 
 from image_updater import events
-from image_updater.rollout.models import APPROVED, FOLLOWS_TAG, PREVIOUS_IMAGE_TAG, STAGE_TAG
+from image_updater.rollout.models import (
+    APPROVED,
+    FOLLOWS_TAG,
+    PREVIOUS_IMAGE_TAG,
+    ROLLED_OUT_TAG,
+    STAGE_TAG,
+)
 from image_updater.rollout.models import REJECTED as REJECTED_DECISION
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
@@ -28,6 +34,7 @@ from tools import rollout_commands
 
 ROOT = "ImgA"
 ALARM = "CanaryErrors"
+SHARING_ACCOUNT = "444455556666"  # shares images with the updater's account
 WINDOW = "cron(0 22 ? * SAT *)"
 
 
@@ -341,7 +348,8 @@ def test_rollback_puts_a_fleet_back_on_its_recorded_image(
         out = io.StringIO()
 
         # When an admin rolls the fleet back with run-now
-        code = rollout_commands.roll_back(session, "Prod", out)
+        table = account.deployment.ledger_table
+        code = rollout_commands.roll_back(session, "Prod", out, table=table)
 
         # Then it is on ImgA again, the record is gone, and the rollback was announced
         assert code == rollout_commands.OK
@@ -353,9 +361,116 @@ def test_rollback_puts_a_fleet_back_on_its_recorded_image(
         assert published_events()[-1]["detail-type"] == events.FLEET_ROLLED_BACK
         # and a second rollback, or one of a fleet the updater never changed, is refused
         with pytest.raises(rollout_commands.CommandError, match="no recorded previous image"):
-            rollout_commands.roll_back(session, "Prod", io.StringIO())
+            rollout_commands.roll_back(session, "Prod", io.StringIO(), table=table)
         with pytest.raises(rollout_commands.CommandError, match="is not tagged"):
-            rollout_commands.roll_back(session, "Untagged", io.StringIO())
+            rollout_commands.roll_back(session, "Untagged", io.StringIO(), table=table)
+
+
+def after_canaries_updated(act: Any) -> Any:
+    """An `on_invocation` listener that calls `act()` once the canaries got the image."""
+
+    def listener(invocation: Any, _: timedelta) -> None:
+        if isinstance(invocation.event, dict) and invocation.event.get("action") == (
+            "update-canaries"
+        ):
+            act()
+
+    return listener
+
+
+def test_a_rewritten_rollback_tag_is_refused_and_the_canary_is_not_moved(
+    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+) -> None:
+    # Given an image shared into the account, and, during the soak, someone who may tag the
+    # canary rewrites its PreviousImage tag to that image; then the canary's alarm fires
+    planted = fleets.add_image(
+        "Planted", visibility="SHARED", owner_account=SHARING_ACCOUNT, updates_available=False
+    )
+    set_alarm_state(fleets, ALARM, "ALARM")
+
+    def rewrite() -> None:
+        tags = fleets.fleet_tags("Canary")
+        fleets.set_fleet_tags("Canary", {**tags, PREVIOUS_IMAGE_TAG: planted["Arn"]})
+
+    # When the run rolls out the image and then rolls the unhealthy canary back
+    execution = rollout_runner.run(
+        fleets,
+        timeline.clock,
+        on_invocation=after_canaries_updated(rewrite),
+        on_approval=approve_after(1),
+    )
+
+    # Then the canary was never put on the planted image (nor anywhere else): the updater's
+    # record says ImgA, the tag disagrees, so the rollback is refused
+    built = new_image(execution)
+    assert fleets.fleet_updates == [("Canary", built)]
+    assert image_of(fleets, "Canary") == built
+    # and the e-mail says why, naming both images
+    body = execution.emails[-1].body
+    assert f"Canary (canary): not rolled back, left on {built}" in body
+    assert planted["Arn"] in body and f"recorded '{ROOT}'" in body
+    assert execution.status == "FAILED" and execution.error == "RolloutFailed"
+    assert image_of(fleets, "ProdA") == ROOT  # production never moved
+
+
+def test_run_now_rollback_refuses_a_fleet_whose_tag_was_rewritten(
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    # Given production rolled out to, then its PreviousImage tag rewritten to a shared image
+    add_image(ROOT, updates_available=True)
+    planted = sim.add_image("Planted", visibility="SHARED", owner_account=SHARING_ACCOUNT)
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    with unattended_runner.account(sim) as account:
+        built = new_image(account.run(timeline.clock))
+        sim.set_fleet_tags("Prod", {**sim.fleet_tags("Prod"), PREVIOUS_IMAGE_TAG: planted["Arn"]})
+
+        # When an admin runs rollback
+        with pytest.raises(rollout_commands.CommandError) as refused:
+            rollout_commands.roll_back(
+                boto3.Session(region_name=REGION),
+                "Prod",
+                io.StringIO(),
+                table=account.deployment.ledger_table,
+            )
+
+    # Then it is refused with its own exit code, and the fleet stays where it is
+    assert refused.value.exit_code == rollout_commands.TAMPERED
+    assert "nothing was moved" in str(refused.value)
+    assert image_of(sim, "Prod") == built
+    assert sim.fleet_updates == [("Prod", built)]
+
+
+def test_a_canary_on_a_shared_image_is_rolled_back_to_it_by_arn(
+    rollout_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    # Given a canary following ImgA that an admin put on an image another account shares
+    # (by ARN, the only way AppStream finds it; DescribeFleets then shows its name and ARN),
+    # and its alarm fires after the soak
+    add_image(ROOT, updates_available=True)
+    shared = sim.add_image("Partner", visibility="SHARED", owner_account=SHARING_ACCOUNT)
+    sim.add_fleet("Canary", image=ROOT, tags=follows("canary"))
+    with sim.active():
+        admin = boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+        admin.client("appstream").update_fleet(Name="Canary", ImageArn=shared["Arn"])
+    assert sim.fleets["Canary"]["ImageName"] == "Partner"
+    set_alarm_state(sim, ALARM, "ALARM")
+
+    # When
+    execution = rollout_runner.run(sim, timeline.clock, on_approval=approve_after(1))
+
+    # Then the canary went to the new image and back to the shared one, by its ARN
+    built = new_image(execution)
+    assert sim.fleet_updates == [("Canary", "Partner"), ("Canary", built), ("Canary", "Partner")]
+    assert sim.fleets["Canary"]["ImageArn"] == shared["Arn"]
+    assert ROLLED_OUT_TAG not in sim.fleet_tags("Canary")
+    update_fleets = execution.appstream_calls("UpdateFleet")
+    assert update_fleets[-1].params == {"Name": "Canary", "ImageArn": shared["Arn"]}
 
 
 def test_a_busy_fleet_is_retried_and_then_updated(
@@ -471,6 +586,34 @@ def test_retention_never_deletes_a_fleets_rollback_target(
     assert kept[first] == "rollback target of fleet Prod"
     assert first in sim.images and first not in sim.deleted
     assert second_run.status == third_run.status == "SUCCEEDED"
+
+
+def test_retention_keeps_a_rollback_target_whose_tags_were_removed(
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    # Given keepImages=1, production rolled out to twice, then the rollback record's mirror
+    # tags removed from the fleet by someone
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    with unattended_runner.account(sim) as account:
+        first = new_image(account.run(timeline.clock))
+        sim.set_updates_available(first, True)
+        timeline.next_run(after=timedelta(days=8))
+        account.use_clock(timeline.clock)
+        second = new_image(account.run(timeline.clock))
+        sim.set_fleet_tags("Prod", follows("production"))
+        sim.set_updates_available(second, True)
+        timeline.next_run(after=timedelta(days=8))
+        third_run = account.run(timeline.clock)
+
+    # Then the ledger's record still protects the first image, production's rollback target
+    (retained,) = third_run.invoked("retain")
+    kept = {k["name"]: k["reason"] for k in retained.result["retention"]["kept"]}
+    assert kept[first] == "rollback target of fleet Prod"
+    assert first in sim.images and first not in sim.deleted
 
 
 def test_a_window_too_far_away_stops_before_production(

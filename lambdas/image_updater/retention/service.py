@@ -72,7 +72,9 @@ def lineage_images(root: str, images: RetentionPort, users: ImageUsersPort) -> l
                 tag_confirmed=tags.get(naming.LINEAGE_ROOT_TAG) == root,
                 fleets=tuple(fleets.get(member.name, []) + fleets.get(member.arn, [])),
                 image_builders=tuple(builders.get(member.arn, [])),
-                rollback_for=tuple(targets.get(member.name, []) + targets.get(member.arn, [])),
+                rollback_for=tuple(
+                    dict.fromkeys(targets.get(member.name, []) + targets.get(member.arn, []))
+                ),
                 shared_with=tuple(images.shared_with(member.name)),
                 source_of_update=building_from.get(member.name),
             )

@@ -21,24 +21,29 @@ from image_updater.rollout.models import (
     HELD_BACK,
     NO_FLEETS,
     NOTHING_TO_ROLL_OUT,
-    PREVIOUS_IMAGE_TAG,
     PRODUCTION,
     PRODUCTION_NEXT,
     PRODUCTION_UPDATED,
-    ROLLED_OUT_TAG,
+    RECORD_TAGS,
     SUPERSEDED,
     FleetFacts,
     FleetNote,
     Rollout,
 )
+from image_updater.rollout.records import RollbackRecord, disagreement
 
 
 class FleetsPort(Protocol):
     def all_fleets(self) -> list[FleetFacts]: ...
     def fleets(self, names: Sequence[str]) -> list[FleetFacts]: ...
     def set_image(self, name: str, image: str) -> None: ...
-    def record_previous_image(self, arn: str, image: str, rolled_out: str) -> None: ...
-    def forget_previous_image(self, arn: str) -> None: ...
+    # The rollback record: kept in the ledger, mirrored on the fleet's tags.
+    def rollback_record(self, fleet: str) -> RollbackRecord | None: ...
+    def record_previous_image(
+        self, fleet: FleetFacts, rolled_out: str, execution_id: str
+    ) -> RollbackRecord: ...
+    def restore_record(self, fleet: FleetFacts, record: RollbackRecord) -> None: ...
+    def forget_previous_image(self, fleet: FleetFacts) -> None: ...
 
 
 class ImagesPort(Protocol):
@@ -115,24 +120,30 @@ def _change(
     stage: str,
     image: str,
     image_arn: str | None,
+    *,
+    execution_id: str,
 ) -> tuple[list[FleetNote], list[FleetNote]]:
-    """Put each target fleet on `image`, recording the image it ran before on the fleet
-    first. A fleet this roll-out already put on it (a retried step: its record says so)
+    """Put each target fleet on `image`, recording the image it ran before in the ledger
+    first. A fleet this roll-out already put on it (a retried step: the record says so)
     counts as changed and keeps its record."""
     changed: list[FleetNote] = []
     refused: list[FleetNote] = []
     for fleet in targets:
+        earlier = fleets.rollback_record(fleet.name)
         if fleet.runs(image, image_arn):
-            if fleet.tags.get(ROLLED_OUT_TAG) == image:
-                changed.append(FleetNote(fleet.name, stage, fleet.tags.get(PREVIOUS_IMAGE_TAG)))
+            if earlier is not None and earlier.rolled_out == image:
+                changed.append(FleetNote(fleet.name, stage, earlier.previous_image))
             continue
         try:
             if fleet.image:
-                fleets.record_previous_image(fleet.arn, fleet.image, image)
+                fleets.record_previous_image(fleet, image, execution_id)
             fleets.set_image(fleet.name, image)
         except _REFUSALS as refusal:
             refused.append(FleetNote(fleet.name, stage, shortened(str(refusal), 300)))
-            _restore_record(fleets, fleet)
+            # (a record of this very change, left by an attempt before a retry, is no
+            # earlier record: it goes)
+            mine = earlier is not None and earlier.rolled_out == image
+            _restore_record(fleets, fleet, None if mine else earlier)
         else:
             changed.append(FleetNote(fleet.name, stage, fleet.image))
     return changed, refused
@@ -142,7 +153,12 @@ def update_canaries(rollout: Rollout, fleets: FleetsPort, now: datetime) -> Roll
     """Canary fleets get the image (the workflow puts them back if any refused)."""
     targets = [f for f in fleets.fleets(rollout.canaries) if _still(f, rollout, CANARY)]
     changed, refused = _change(
-        fleets, targets, CANARY, rollout.new_image_name, rollout.new_image_arn
+        fleets,
+        targets,
+        CANARY,
+        rollout.new_image_name,
+        rollout.new_image_arn,
+        execution_id=rollout.execution_id,
     )
     # The canaries are the evidence: those changed now and those already on the image alike
     # (each soaks and is checked); one no longer tagged as a canary is not.
@@ -210,18 +226,21 @@ def _moved_to_newer(
 
 def roll_back_canaries(rollout: Rollout, fleets: FleetsPort) -> Rollout:
     """Each canary this roll-out changed, if it still runs the new image, goes back to the
-    image recorded on it; the record is then removed (it has served)."""
+    image the updater recorded in the ledger (never to what the fleet's tags say: a fleet
+    whose tags disagree with the record stays, and the e-mail says why); the record is then
+    removed (it has served)."""
     rolled_back: list[FleetNote] = []
     not_rolled_back: list[FleetNote] = []
     changed = rollout.updated_in(CANARY)
     ran_before = {note.fleet: note.note for note in changed}
     for fleet in fleets.fleets([note.fleet for note in changed]):
         before = ran_before.get(fleet.name)
+        record = fleets.rollback_record(fleet.name)
         if before and before in (fleet.image_name, fleet.image_arn):
             # Back on the image it ran before this roll-out: put back by this step before it
             # was retried (its record then served, or is removed now).
-            if fleet.tags.get(PREVIOUS_IMAGE_TAG):
-                fleets.forget_previous_image(fleet.arn)
+            if record is not None or any(tag in fleet.tags for tag in RECORD_TAGS):
+                fleets.forget_previous_image(fleet)
             rolled_back.append(FleetNote(fleet.name, CANARY, before))
             continue
         if not fleet.runs(rollout.new_image_name, rollout.new_image_arn):
@@ -229,24 +248,34 @@ def roll_back_canaries(rollout: Rollout, fleets: FleetsPort) -> Rollout:
                 FleetNote(fleet.name, CANARY, f"left on {fleet.image}: changed by someone else")
             )
             continue
-        previous = fleet.tags.get(PREVIOUS_IMAGE_TAG)
-        if not previous:
-            not_rolled_back.append(
-                FleetNote(fleet.name, CANARY, "no previous image is recorded on the fleet")
-            )
+        refusal = _rollback_refusal(record, fleet, rollout.new_image_name)
+        if refusal or record is None:
+            not_rolled_back.append(FleetNote(fleet.name, CANARY, refusal))
             continue
         try:
-            fleets.set_image(fleet.name, previous)
-            fleets.forget_previous_image(fleet.arn)
-        except _REFUSALS as refusal:
-            not_rolled_back.append(FleetNote(fleet.name, CANARY, shortened(str(refusal), 300)))
+            fleets.set_image(fleet.name, record.target)
+            fleets.forget_previous_image(fleet)
+        except _REFUSALS as error:
+            not_rolled_back.append(FleetNote(fleet.name, CANARY, shortened(str(error), 300)))
         else:
-            rolled_back.append(FleetNote(fleet.name, CANARY, previous))
+            rolled_back.append(FleetNote(fleet.name, CANARY, record.previous_image))
     return rollout.evolve(
         rolled_back=tuple(rolled_back),
         not_updated=rollout.not_updated + tuple(not_rolled_back),
         outcome=CANARY_ROLLED_BACK,
     )
+
+
+def _rollback_refusal(record: RollbackRecord | None, fleet: FleetFacts, image: str) -> str | None:
+    """Why `fleet` must not go back to `record` (left on `image`), or None."""
+    if record is None:
+        return "not rolled back: the updater holds no record of its previous image"
+    if record.rolled_out != image:
+        return f"not rolled back: the updater's record is of its change to {record.rolled_out}"
+    tampered = disagreement(record, fleet.tags)
+    if tampered:
+        return shortened(f"not rolled back, left on {image}: {tampered}", 300)
+    return None
 
 
 def update_production(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) -> Rollout:
@@ -267,15 +296,16 @@ def update_production(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) 
         after="the approval" if rollout.approval is not None else "this roll-out was planned",
         passed_over_then=[n.fleet for n in rollout.passed_over if n.stage == PRODUCTION],
     )
-    # A fleet this step changed before it was retried already runs the image, with the record
-    # written right before its UpdateFleet: it counts as changed, not as passed over.
+    # A fleet this step changed before it was retried already runs the image, with the
+    # ledger's record written right before its UpdateFleet: it counts as changed, not as
+    # passed over (the record, not the fleet's tags: anyone who can tag a fleet can edit those).
     retried = {
         fleet.name
         for fleet in every_fleet
         if fleet.name in rollout.production
         and _still(fleet, rollout, PRODUCTION)
         and fleet.runs(image.name, image.arn)
-        and fleet.tags.get(ROLLED_OUT_TAG) == image.name
+        and _rolled_out_by_record(fleets, fleet.name) == image.name
     }
     targets = [f for f in every_fleet if f.name in found.production or f.name in retried]
     found = policy.FleetPlan(
@@ -283,7 +313,9 @@ def update_production(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) 
         production=tuple(sorted({*found.production, *retried})),
         passed_over=tuple(n for n in found.passed_over if n.fleet not in retried),
     )
-    changed, refused = _change(fleets, targets, PRODUCTION, image.name, image.arn)
+    changed, refused = _change(
+        fleets, targets, PRODUCTION, image.name, image.arn, execution_id=rollout.execution_id
+    )
     return rollout.evolve(
         production=found.production,
         passed_over=tuple(n for n in rollout.passed_over if n.stage == CANARY) + found.passed_over,
@@ -293,15 +325,19 @@ def update_production(rollout: Rollout, images: ImagesPort, fleets: FleetsPort) 
     )
 
 
-def _restore_record(fleets: FleetsPort, fleet: FleetFacts) -> None:
+def _rolled_out_by_record(fleets: FleetsPort, fleet: str) -> str | None:
+    record = fleets.rollback_record(fleet)
+    return record.rolled_out if record is not None else None
+
+
+def _restore_record(fleets: FleetsPort, fleet: FleetFacts, earlier: RollbackRecord | None) -> None:
     """UpdateFleet refused: the fleet's record goes back to what it was (an earlier roll-out's
     rollback target is not lost to a change that never happened)."""
-    previous, rolled_out = fleet.tags.get(PREVIOUS_IMAGE_TAG), fleet.tags.get(ROLLED_OUT_TAG)
     try:
-        if previous and rolled_out:
-            fleets.record_previous_image(fleet.arn, previous, rolled_out)
+        if earlier is not None:
+            fleets.restore_record(fleet, earlier)
         elif fleet.image:
-            fleets.forget_previous_image(fleet.arn)
+            fleets.forget_previous_image(fleet)
     except _REFUSALS:
         pass  # the fleet is gone or refuses tags too: its refusal is already reported
 
