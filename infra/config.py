@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from image_updater.domain import naming
+from infra import approvers
 from image_updater.rollout.window import (
     CRON_FIELDS,
     FIELD_NAMES,
@@ -54,6 +55,7 @@ KEYS: Mapping[str, str] = MappingProxyType(
         "canaryAlarmNames": "canary_alarm_names",
         "requireApproval": "require_approval",
         "approvalTimeoutHours": "approval_timeout_hours",
+        "approvers": "approvers",
         "rolloutWindow": "rollout_window",
     }
 )
@@ -94,6 +96,11 @@ KEY_DOCS: dict[str, str] = {
     ),
     "approvalTimeoutHours": (
         "hours an approval is waited for; then production is left as it was (1 to 720)"
+    ),
+    "approvers": (
+        "IAM role or user ARNs who may approve or reject a roll-out (through the approval "
+        "function's IAM-authenticated URL; a role covers its sessions; at most 10; empty: "
+        "nobody can approve)"
     ),
     "rolloutWindow": (
         "when production fleets may get the image: `immediately`, or the start times of a "
@@ -195,6 +202,7 @@ class UpdaterConfig:
     require_approval: bool
     approval_timeout_hours: int
     rollout_window: str  # IMMEDIATELY or a cron(...) expression in schedule_timezone
+    approvers: tuple[str, ...] = ()  # IAM role or user ARNs (infra/approvers.py)
 
     @property
     def max_polls(self) -> int:
@@ -212,6 +220,7 @@ def config_warnings(config: UpdaterConfig) -> dict[str, str]:
             "-c notificationEmails=a@example.com or in cdk.json's context, then confirm the "
             "subscription from the e-mail SNS sends: nothing is delivered until it is confirmed."
         )
+    warnings.update(approvers.approval_warnings(config))
     return warnings
 
 
@@ -262,6 +271,7 @@ def load_config(context: Mapping[str, Any] | Callable[[str], Any]) -> UpdaterCon
     # pollIntervalMinutes <= maxUpdateHours * 60 needs no check: the two ranges imply it.
     config = UpdaterConfig(**values)
     problems.extend(_history_problems(config))
+    problems.extend(approvers.approval_problems(config))
     if problems:
         raise ConfigError(problems)
     return config
@@ -706,5 +716,6 @@ _READERS: dict[str, _Reader] = {
     "canaryAlarmNames": _Reader(_as_str_list, _alarm_names_problems),
     "requireApproval": _Reader(_as_bool, _no_problems),
     "approvalTimeoutHours": _Reader(_as_int, _within(APPROVAL_TIMEOUT_HOURS)),
+    "approvers": _Reader(_as_str_list, approvers.approvers_problems),
     "rolloutWindow": _Reader(_as_window, _rollout_window_problems),
 }
