@@ -20,7 +20,6 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from image_updater.domain import naming
-from infra import approvers
 from image_updater.rollout.window import (
     CRON_FIELDS,
     FIELD_NAMES,
@@ -31,6 +30,7 @@ from image_updater.rollout.window import (
     cron_value,
     unsupported_form,
 )
+from infra import approvers
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 

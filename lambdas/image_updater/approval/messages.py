@@ -21,9 +21,10 @@ def ignored(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) ->
         "Who sent it: AWS CloudTrail records the SendTaskSuccess call with the caller's "
         "identity (event source states.amazonaws.com). Treat it as an attempt to bypass the "
         "approval, and find out who holds states:SendTaskSuccess.\n\n"
-        f"The roll-out waits again for an approver's decision until {_when(approval.get('deadline'))} "
-        "(the original deadline). Approvers answer with the approve or reject command from "
-        "the approval request e-mail; only the principals named in `approvers` can.\n\n"
+        "The roll-out waits again for an approver's decision until "
+        f"{_when(approval.get('deadline'))} (the original deadline). "
+        "Approvers answer with the approve or reject command from the approval request e-mail;"
+        " only the principals named in `approvers` can.\n\n"
         f"Ignored answers so far: {approval.get('ignored', 1)}.\n\n"
     )
     return body, f"IGNORED: an approval answer for {rollout.new_image_name} bypassed approval"
