@@ -15,9 +15,9 @@ from image_updater import events
 from image_updater.rollout.models import APPROVED, FOLLOWS_TAG, PREVIOUS_IMAGE_TAG, STAGE_TAG
 from image_updater.rollout.models import REJECTED as REJECTED_DECISION
 from infra.workflow import states
-from rehearsal.appstream import SimulatedAppStream
 from rehearsal.approvals import APPROVER, APPROVERS_ROLE, LocalFunctionUrl
 from rehearsal.approvals import URL as APPROVAL_URL
+from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
     REGION,
     ApprovalRequest,
