@@ -55,8 +55,8 @@ KEYS: Mapping[str, str] = MappingProxyType(
         "canaryAlarmNames": "canary_alarm_names",
         "requireApproval": "require_approval",
         "approvalTimeoutHours": "approval_timeout_hours",
-        "approvers": "approvers",
         "rolloutWindow": "rollout_window",
+        "approvers": "approvers",
     }
 )
 
@@ -97,14 +97,14 @@ KEY_DOCS: dict[str, str] = {
     "approvalTimeoutHours": (
         "hours an approval is waited for; then production is left as it was (1 to 720)"
     ),
+    "rolloutWindow": (
+        "when production fleets may get the image: `immediately`, or the start times of a "
+        "`cron(...)` expression in scheduleTimezone (no L, W or # forms)"
+    ),
     "approvers": (
         "IAM role or user ARNs who may approve or reject a roll-out (through the approval "
         "function's IAM-authenticated URL; a role covers its sessions; at most 10; empty: "
         "nobody can approve)"
-    ),
-    "rolloutWindow": (
-        "when production fleets may get the image: `immediately`, or the start times of a "
-        "`cron(...)` expression in scheduleTimezone (no L, W or # forms)"
     ),
 }
 

@@ -70,8 +70,12 @@ def signed_request(session: boto3.Session, url: str, body: dict[str, Any]) -> AW
 def send(request: AWSRequest) -> tuple[int, str]:
     """The signed request over HTTPS; the status and body whatever the status."""
     prepared = request.prepare()
+    body = prepared.body
     http = urllib.request.Request(
-        prepared.url, data=prepared.body, headers=dict(prepared.headers), method="POST"
+        prepared.url,
+        data=body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else None,
+        headers=dict(prepared.headers),
+        method="POST",
     )
     try:
         with urllib.request.urlopen(http, timeout=_TIMEOUT_SECONDS) as response:

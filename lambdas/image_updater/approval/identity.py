@@ -101,4 +101,4 @@ def parse_answer(body: Any, *, partition: str, region: str, account: str) -> Ans
     reason = body.get("reason")
     if reason is not None and (not isinstance(reason, str) or len(reason) > REASON_MAX):
         raise AnswerRefused(400, f"reason must be text of at most {REASON_MAX} characters")
-    return Answer(execution, image, str(decision), reason or None)
+    return Answer(str(execution), image, str(decision), reason or None)
