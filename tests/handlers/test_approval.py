@@ -82,7 +82,7 @@ def test_an_approvers_decision_is_recorded_with_the_verified_identity_and_answer
     lambda_context: LambdaContext,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level("DEBUG")
+    caplog.set_level("INFO")  # the functions log at INFO (POWERTOOLS_LOG_LEVEL)
     # Given the roll-out waits (the wait step kept its token)
     wait(lambda_context)
 
