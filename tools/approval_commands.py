@@ -119,6 +119,12 @@ def answer(
                 if decision == APPROVED
                 else "Production fleets stay as they are; an e-mail follows.\n"
             )
+            + (
+                ""
+                if reply.get("delivered", True)
+                else "(Recorded; the roll-out was not waiting at this moment: it takes the "
+                "decision when it next waits, or says in an e-mail that its time was up.)\n"
+            )
         )
         return OK
     why = str(reply.get("error") or reply.get("Message") or reply.get("message") or text)[:500]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from image_updater.approval.ledger import ApprovalLedger
+from image_updater.approval.ledger import ApprovalAlreadyDecided, ApprovalLedger
 from image_updater.handlers import approval_url, rollout_approval, rollout_verify
 from image_updater.observability import logger
 from rehearsal.approvals import function_url_event
@@ -163,16 +163,22 @@ def test_a_wait_that_started_again_gets_the_answer_on_its_new_token(
     lambda_context: LambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given the old token is gone (an ignored answer ended that wait), and the wait starts
-    # again with a new token while the approver answers
+    # Given the roll-out waits, and starts waiting again (new token; an ignored answer ended
+    # the old wait) after the function read the old token, before it records the decision
     wait(lambda_context)
-    sfn.refuse = ["InvalidToken"]
-    monkeypatch.setattr(
-        approval_url, "_pause", lambda _s: wait(lambda_context, token="NEW-TOKEN", ignored=1)
-    )
+    decide = ApprovalLedger.decide
 
+    def new_wait_first(self: ApprovalLedger, *args: Any, **kwargs: Any) -> None:
+        wait(lambda_context, token="NEW-TOKEN", ignored=1)
+        decide(self, *args, **kwargs)
+
+    monkeypatch.setattr(ApprovalLedger, "decide", new_wait_first)
+    sfn.refuse = ["InvalidToken"]  # the old token is gone
+
+    # When the approver approves
     status, reply = answer(lambda_context)
 
+    # Then the answer reaches the new wait
     assert status == 200 and reply["delivered"] is True
     assert [a["taskToken"] for a in sfn.answered] == ["NEW-TOKEN"]
 
@@ -204,3 +210,25 @@ def test_the_deadline_passing_is_not_an_ignored_answer(
     approval = verify(lambda_context, error={"Error": "States.Timeout"})["approval"]
 
     assert approval["ignored"] == 0 and approval["waitSeconds"] == 0
+
+
+def test_a_decision_recorded_between_two_waits_is_taken_at_once(
+    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
+) -> None:
+    # Given an approver decided while no wait was running (its answer reached no token)
+    wait(lambda_context)
+    sfn.refuse = ["InvalidToken"] * 3
+    status, reply = answer(lambda_context)
+    assert status == 200 and reply["delivered"] is False
+
+    # When the roll-out starts waiting again, the wait step fails at once, by name (the
+    # state machine then goes to the verify step, which takes the recorded decision)
+    with pytest.raises(ApprovalAlreadyDecided):
+        rollout_approval.announce(
+            rollout_approval.Rollout.from_event(rollout(waitSeconds=3600, ignored=1)),
+            {"taskToken": "T2"},
+        )
+    assert (
+        verify(lambda_context, error={"Error": "ApprovalAlreadyDecided"})["approval"]["decision"]
+        == "APPROVED"
+    )

@@ -35,6 +35,12 @@ class AlreadyDecided(Exception):
     """The approval has a recorded decision already."""
 
 
+class ApprovalAlreadyDecided(Exception):
+    """The wait step found a decision already recorded (it came while the roll-out was
+    between two waits): the workflow goes straight to the verify step, which takes it. The
+    state machine's Catch matches this class name."""
+
+
 @dataclass(frozen=True)
 class ApprovalRecord:
     execution_arn: str
@@ -78,25 +84,37 @@ class ApprovalLedger:
         self, execution_arn: str, image: str, new_image_name: str, token: str, deadline: datetime
     ) -> None:
         """The wait step's token; `deadline` counts only the first time (waits after an
-        ignored answer keep the original deadline)."""
-        with _translated_errors():
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(execution_arn, image),
-                UpdateExpression=(
-                    "SET #token = :token, newImageName = :new, "
-                    "deadline = if_not_exists(deadline, :deadline), "
-                    "expiresAt = if_not_exists(expiresAt, :expires) ADD waits :one"
-                ),
-                ExpressionAttributeNames={"#token": "token"},
-                ExpressionAttributeValues={
-                    ":token": {"S": token},
-                    ":new": {"S": new_image_name},
-                    ":deadline": {"S": _iso(deadline)},
-                    ":expires": {"N": str(int((deadline + KEEP_AFTER_DEADLINE).timestamp()))},
-                    ":one": {"N": "1"},
-                },
-            )
+        ignored answer keep the original deadline). ApprovalAlreadyDecided if a decision is
+        recorded already: no answer would come to this new token."""
+        try:
+            with _translated_errors():
+                self._update_wait(execution_arn, image, new_image_name, token, deadline)
+        except ClientError as error:
+            if _condition_failed(error):
+                raise ApprovalAlreadyDecided(execution_arn) from error
+            raise
+
+    def _update_wait(
+        self, execution_arn: str, image: str, new_image_name: str, token: str, deadline: datetime
+    ) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_key(execution_arn, image),
+            UpdateExpression=(
+                "SET #token = :token, newImageName = :new, "
+                "deadline = if_not_exists(deadline, :deadline), "
+                "expiresAt = if_not_exists(expiresAt, :expires) ADD waits :one"
+            ),
+            ConditionExpression="attribute_not_exists(decision)",
+            ExpressionAttributeNames={"#token": "token"},
+            ExpressionAttributeValues={
+                ":token": {"S": token},
+                ":new": {"S": new_image_name},
+                ":deadline": {"S": _iso(deadline)},
+                ":expires": {"N": str(int((deadline + KEEP_AFTER_DEADLINE).timestamp()))},
+                ":one": {"N": "1"},
+            },
+        )
 
     def get(self, execution_arn: str, image: str) -> ApprovalRecord | None:
         with _translated_errors():

@@ -98,8 +98,8 @@ def answer(event: Any, function_arn: str) -> dict[str, Any]:
 
 def _deliver(ledger: ApprovalLedger, token: str, execution_arn: str, image: str) -> bool:
     """Answer the waiting task (the content is not what counts: the verify step reads the
-    ledger). False if no wait took it: the deadline passed, and the step after the wait
-    read the decision from the ledger, or will."""
+    ledger). False if no wait took it: the roll-out was between two waits (the next wait
+    finds the decision and goes on at once: ApprovalAlreadyDecided), or its deadline passed."""
     for look in range(_TOKEN_LOOKS):
         try:
             _sfn().send_task_success(taskToken=token, output=json.dumps({"recorded": True}))
