@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -49,6 +50,18 @@ def sfn(monkeypatch: pytest.MonkeyPatch) -> FakeStepFunctions:
     return fake
 
 
+@pytest.fixture
+def function_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """What the functions write to their log (CloudWatch Logs), at the deployed level (INFO;
+    the rehearsal's runner lowers it for its own output)."""
+    written = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", written)
+    previous = logger.log_level
+    logger.setLevel("INFO")
+    yield written
+    logger.setLevel(previous)
+
+
 def rollout(**approval: Any) -> dict[str, Any]:
     return {
         "rootImageName": ROOT,
@@ -82,11 +95,9 @@ def test_an_approvers_decision_is_recorded_with_the_verified_identity_and_answer
     sfn: FakeStepFunctions,
     clock: ManualClock,
     lambda_context: LambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
+    function_log: io.StringIO,
 ) -> None:
-    # What the functions write to their log (CloudWatch Logs) goes here instead
-    written = io.StringIO()
-    monkeypatch.setattr(logger.registered_handler, "stream", written)
+    written = function_log
     # Given the roll-out waits (the wait step kept its token)
     wait(lambda_context)
 
