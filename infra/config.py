@@ -31,6 +31,7 @@ from image_updater.rollout.window import (
     cron_value,
     unsupported_form,
 )
+from infra import approvers
 from infra.firing import never_firing_problems
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
@@ -59,6 +60,7 @@ KEYS: Mapping[str, str] = MappingProxyType(
         "rolloutWindow": "rollout_window",
         "allowUntestedProduction": "allow_untested_production",
         "rollbackImageAccounts": "rollback_image_accounts",
+        "approvers": "approvers",
     }
 )
 
@@ -111,6 +113,11 @@ KEY_DOCS: dict[str, str] = {
         "AWS account IDs whose images shared with this account fleets may be put on (a "
         "rollback to a shared image); UpdateFleet is otherwise limited to this account's "
         "images and AWS's public ones"
+    ),
+    "approvers": (
+        "IAM role or user ARNs who may approve or reject a roll-out (through the approval "
+        "function's IAM-authenticated URL; a role covers its sessions; at most 10; empty: "
+        "nobody can approve)"
     ),
 }
 
@@ -210,6 +217,7 @@ class UpdaterConfig:
     rollout_window: str  # IMMEDIATELY or a cron(...) expression in schedule_timezone
     allow_untested_production: bool
     rollback_image_accounts: tuple[str, ...]
+    approvers: tuple[str, ...] = ()  # IAM role or user ARNs (infra/approvers.py)
 
     @property
     def max_polls(self) -> int:
@@ -227,6 +235,7 @@ def config_warnings(config: UpdaterConfig) -> dict[str, str]:
             "-c notificationEmails=a@example.com or in cdk.json's context, then confirm the "
             "subscription from the e-mail SNS sends: nothing is delivered until it is confirmed."
         )
+    warnings.update(approvers.approval_warnings(config))
     return warnings
 
 
@@ -277,6 +286,7 @@ def load_config(context: Mapping[str, Any] | Callable[[str], Any]) -> UpdaterCon
     # pollIntervalMinutes <= maxUpdateHours * 60 needs no check: the two ranges imply it.
     config = UpdaterConfig(**values)
     problems.extend(_history_problems(config))
+    problems.extend(approvers.approval_problems(config))
     if problems:
         raise ConfigError(problems)
     return config
@@ -738,6 +748,7 @@ _READERS: dict[str, _Reader] = {
     "canaryAlarmNames": _Reader(_as_str_list, _alarm_names_problems),
     "requireApproval": _Reader(_as_bool, _no_problems),
     "approvalTimeoutHours": _Reader(_as_int, _within(APPROVAL_TIMEOUT_HOURS)),
+    "approvers": _Reader(_as_str_list, approvers.approvers_problems),
     "rolloutWindow": _Reader(_as_window, _rollout_window_problems),
     "allowUntestedProduction": _Reader(_as_bool, _no_problems),
     "rollbackImageAccounts": _Reader(_as_str_list, _account_ids_problems),

@@ -8,6 +8,7 @@ from constructs import Construct, IConstruct
 
 from image_updater.domain import naming
 from infra.config import UpdaterConfig
+from infra.constructs.approval import SEND_TASK_SUCCESS_REASON, wire_approval
 from infra.constructs.events import grant_put_events
 from infra.constructs.functions import UpdaterFunctions
 from infra.constructs.ledger import Ledger
@@ -77,6 +78,7 @@ class ImageUpdaterStack(Stack):
         self._grant_appstream(config, functions)
         self._grant_retention(config, functions)
         self._grant_rollout(config, functions)
+        wire_approval(self, config, functions, ledger)
         self._outputs(config, workflow, notifications, schedule, ledger)
         self._acknowledge_findings(config, functions, workflow, schedule)
 
@@ -262,6 +264,8 @@ class ImageUpdaterStack(Stack):
             functions.poll: f"{xray}; {appstream_read}",
             functions.retain: f"{xray}; {retention_read}",
         }
+        if functions.approval_url is not None:
+            reasons[functions.approval_url] = f"{xray}; {SEND_TASK_SUCCESS_REASON}"
         for function in functions.all:
             _acknowledge(
                 function.role, "AwsSolutions-IAM5[Resource::*]", reasons.get(function, xray)

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HANDLERS = (
     *("plan", "check", "create", "poll", "report", "retain", "breaker"),
     *("rollout_plan", "rollout_fleets", "rollout_health", "rollout_approval"),
-    *("rollout_window", "rollout_report"),
+    *("rollout_window", "rollout_report", "rollout_verify", "approval_url"),
 )
 RUNS = 25
 IMPORT_TARGET = 1.25

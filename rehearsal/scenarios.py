@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from rehearsal.approvals import APPROVERS_ROLE
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import ApprovalRequest, Invocation, StepByStepRun, set_alarm_state
 
@@ -143,6 +144,7 @@ _ROLLOUT_CONTEXT = {
     "canaryAlarmNames": ROLLOUT_ALARM,
     "requireApproval": "true",
     "approvalTimeoutHours": "72",
+    "approvers": APPROVERS_ROLE,
     "rolloutWindow": "cron(0 22 ? * SAT *)",
 }
 
@@ -173,18 +175,23 @@ def approval_by_run_now(hours: float, command: str) -> Callable[[ApprovalRequest
 
     def approve(request: ApprovalRequest) -> str:
         import io
+        from unittest import mock
 
         import boto3
 
-        from tools import run_now
+        from rehearsal.approvals import URL, LocalFunctionUrl
+        from tools import approval_commands, run_now
 
         request.let_time_pass(hours * 3600)
         out = io.StringIO()
-        argv = [command, request.execution_arn, "--image", str(request.image)]
+        argv = [command, request.execution_arn, "--image", str(request.image), "--url", URL]
         argv += ["--reason", "tested on the canary by the service desk"]
-        code = run_now.main(
-            argv, out, session_factory=lambda **kw: boto3.Session(region_name="us-east-1")
-        )
+        # The function URL as AWS serves it (SigV4 checked, the approver's identity passed
+        # on), in front of the real approval function.
+        with mock.patch.object(approval_commands, "send", LocalFunctionUrl()):
+            code = run_now.main(
+                argv, out, session_factory=lambda **kw: boto3.Session(region_name="us-east-1")
+            )
         if code != 0:
             raise RuntimeError(f"run-now {command} exited {code}: {out.getvalue()}")
         return out.getvalue().strip()

@@ -1,13 +1,14 @@
 """The roll-out's commands, run with the admin's own AWS credentials:
 
-    python -m tools.run_now approve EXECUTION_ARN [--image ROOT] [--reason TEXT]
-    python -m tools.run_now reject  EXECUTION_ARN [--image ROOT] [--reason TEXT]
+    python -m tools.run_now approve EXECUTION_ARN --image ROOT [--reason TEXT] [--stack NAME]
+    python -m tools.run_now reject  EXECUTION_ARN --image ROOT [--reason TEXT] [--url URL]
     python -m tools.run_now rollback --fleet NAME
 
-approve / reject answer a roll-out waiting for approval (its e-mail gives the exact command).
-The task token is read from the run's history (states:GetExecutionHistory) and answered with
-states:SendTaskSuccess: whoever IAM lets do both may approve, and nobody else; nothing in the
-e-mail grants anything. The answer records who gave it (sts:GetCallerIdentity) and why.
+approve / reject answer a roll-out waiting for approval (its e-mail gives the exact command)
+through the updater's approval function (tools/approval_commands.py): a request signed with
+the approver's own credentials to its IAM-authenticated URL, which only the principals named
+in `approvers` may call. The function records who AWS says answered; the command never sees
+a task token. Needs cloudformation:DescribeStacks on the stack (for the URL; not with --url).
 
 rollback puts a fleet back on the image the updater recorded in its ledger when it changed
 the fleet (by ARN, so a shared image works), then removes that record. The fleet's tags
@@ -28,22 +29,22 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from image_updater.errors import ImageUpdaterError
+from image_updater.integrations.appstream.client import client_config
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.rollout.models import APPROVED, FOLLOWS_TAG
 from image_updater.rollout.models import REJECTED as REJECTED_DECISION
 from image_updater.rollout.records import RollbackRecords, disagreement
+from tools import approval_commands
 
 COMMANDS = ("approve", "reject", "rollback")
 OK, NOTHING_TO_DO, USAGE, ENVIRONMENT, TAMPERED = 0, 1, 2, 3, 4
-DEFAULT_STACK = "AppStreamImageUpdater"
-_NO_LONGER_WAITING = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+DEFAULT_STACK = approval_commands.DEFAULT_STACK
 SessionFactory = Callable[..., boto3.Session]
 
 
@@ -66,8 +67,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="why (recorded in the run and the e-mail)")
     p.add_argument("--fleet", help="the fleet to roll back (rollback)")
     p.add_argument(
-        "--stack", default=DEFAULT_STACK, help=f"stack name (rollback; default {DEFAULT_STACK})"
+        "--stack",
+        default=DEFAULT_STACK,
+        help=f"the updater's stack (default {DEFAULT_STACK}): its ApprovalUrl output "
+        "(approve, reject) and LedgerTableName output (rollback)",
     )
+    p.add_argument("--url", help="the approval function's URL, instead of the stack's output")
     p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default)")
     p.add_argument("--region", help="AWS Region (default: the execution's, or AWS_REGION)")
     return p
@@ -91,39 +96,22 @@ def main(
         region = args.region or args.execution.split(":")[3]
         session = session_factory(profile_name=args.profile, region_name=region)
         decision = APPROVED if args.command == "approve" else REJECTED_DECISION
-        return answer(session, args.execution, decision, out, image=args.image, reason=args.reason)
+        return answer(
+            session,
+            args.execution,
+            decision,
+            out,
+            image=args.image,
+            reason=args.reason,
+            stack=args.stack,
+            url=args.url,
+        )
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except (BotoCoreError, ClientError) as error:
         print(f"error: {error}", file=sys.stderr)
         return ENVIRONMENT
-
-
-def waiting_approvals(sfn: Any, execution_arn: str) -> dict[str, tuple[str, str]]:
-    """Image (lineage root) -> (task token, new image) of each approval task the run
-    scheduled, read from its history (every page)."""
-    found: dict[str, tuple[str, str]] = {}
-    request: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**request)
-        for event in page.get("events", []):
-            details = event.get("taskScheduledEventDetails") or {}
-            if not str(details.get("resource", "")).endswith("waitForTaskToken"):
-                continue
-            try:
-                payload = json.loads(details.get("parameters") or "{}").get("Payload") or {}
-            except ValueError:
-                continue
-            task = payload.get("task") or {}
-            if payload.get("taskToken") and task.get("rootImageName"):
-                found[task["rootImageName"]] = (
-                    str(payload["taskToken"]),
-                    str(task.get("newImageName")),
-                )
-        if not page.get("nextToken"):
-            return found
-        request["nextToken"] = page["nextToken"]
 
 
 def answer(
@@ -134,59 +122,25 @@ def answer(
     *,
     image: str | None = None,
     reason: str | None = None,
+    stack: str = approval_commands.DEFAULT_STACK,
+    url: str | None = None,
+    transport: approval_commands.Send | None = None,
 ) -> int:
     """Approve (or reject) the roll-out of `image` waiting in the run `execution_arn`."""
-    sfn = session.client("stepfunctions")
-    status = sfn.describe_execution(executionArn=execution_arn)["status"]
-    if status != "RUNNING":
-        raise CommandError(
-            f"The run is {status}: no roll-out of it waits for an answer.", NOTHING_TO_DO
-        )
-    approvals = waiting_approvals(sfn, execution_arn)
-    if image is None and len(approvals) > 1:
-        raise CommandError(
-            "Several roll-outs of this run asked for approval: name one with --image "
-            + " or ".join(sorted(approvals))
-            + ".",
-            USAGE,
-        )
-    if image is None and approvals:
-        image = next(iter(approvals))
-    if image is None or image not in approvals:
-        raise CommandError(
-            f"No roll-out {'of ' + image + ' ' if image else ''}in this run has asked for "
-            "approval (yet): its canaries may still be soaking.",
-            NOTHING_TO_DO,
-        )
-    token, new_image = approvals[image]
-    by = _caller(session)
-    output = {
-        "decision": decision,
-        "by": by,
-        "reason": reason,
-        "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-    }
     try:
-        sfn.send_task_success(taskToken=token, output=json.dumps(output))
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in _NO_LONGER_WAITING:
-            raise CommandError(
-                f"The roll-out of {new_image} no longer waits: it was answered already or "
-                f"its approval timed out ({code}).",
-                NOTHING_TO_DO,
-            ) from error
-        raise
-    verb = "Approved" if decision == APPROVED else "Rejected"
-    out.write(
-        f"{verb} the roll-out of {new_image} ({image}) as {by}.\n"
-        + (
-            "Production fleets get it in their window; an e-mail follows.\n"
-            if decision == APPROVED
-            else "Production fleets stay as they are; an e-mail follows.\n"
+        return approval_commands.answer(
+            session,
+            execution_arn,
+            decision,
+            out,
+            image=image,
+            reason=reason,
+            stack=stack,
+            url=url,
+            transport=transport,
         )
-    )
-    return OK
+    except approval_commands.ApprovalError as error:
+        raise CommandError(str(error), error.exit_code) from error
 
 
 def _caller(session: boto3.Session) -> str:
@@ -213,8 +167,11 @@ def ledger_table(session: boto3.Session, stack: str) -> str:
 def roll_back(session: boto3.Session, fleet_name: str, out: IO[str], *, table: str) -> int:
     """Put `fleet_name` back on the previous image the updater recorded in its ledger
     (`table`), if the fleet's tags still show that record, and forget the record."""
+    # One client for the command's reads and its UpdateFleet and tagging: sent once, never
+    # re-sent by the SDK behind the record check (the admin runs the command again instead).
     fleets = AppStreamFleets(
-        session.client("appstream"), RollbackRecords(table, session.client("dynamodb"))
+        session.client("appstream", config=client_config("change")),
+        RollbackRecords(table, session.client("dynamodb")),
     )
     try:
         found = fleets.fleets([fleet_name])

@@ -27,6 +27,7 @@ ASSET_GROUPS = {
     ROLLOUT: (
         *("rollout_plan", "rollout_fleets", "rollout_health"),
         *("rollout_approval", "rollout_window", "rollout_report"),
+        *("rollout_verify", "approval_url"),
     ),
 }
 
@@ -112,6 +113,21 @@ class UpdaterFunctions(Construct):
         self.rollout_report = self._function(
             "RolloutReport", "rollout_report", "Writes the roll-out's e-mails"
         )
+        # Approval by the approvers only (image_updater/approval/): created when it is required.
+        self.rollout_verify: lambda_.Function | None = None
+        self.approval_url: lambda_.Function | None = None
+        if config.require_approval:
+            self.rollout_verify = self._function(
+                "RolloutVerify",
+                "rollout_verify",
+                "Accepts only an approval the approval function recorded",
+            )
+            self.approval_url = self._function(
+                "ApprovalUrl",
+                "approval_url",
+                "Records an approver's decision (IAM-authenticated function URL)",
+            )
+            self.approval_url.add_environment("APPROVERS", json.dumps(list(config.approvers)))
         rollout_settings = {
             "CANARY_SOAK_HOURS": str(config.canary_soak_hours),
             "CANARY_ALARM_NAMES": json.dumps(list(config.canary_alarm_names)),
@@ -152,6 +168,7 @@ class UpdaterFunctions(Construct):
             self.rollout_approval,
             self.rollout_window,
             self.rollout_report,
+            *(f for f in (self.rollout_verify, self.approval_url) if f is not None),
         )
 
     def _function(

@@ -16,8 +16,11 @@ Find the fleets -> Fleets to update?
     production only (approval, or allowUntestedProduction) -> production
     held back (a canary cannot test it; no canary and nobody may let it go untested),
     nothing can take it, or superseded -> e-mail
-production: [approval e-mail -> Wait for approval (task token, approvalTimeoutHours)
-             -> Approved?  no -> Rejected -> e-mail;  timed out -> Approval timed out -> e-mail]
+production: [approval e-mail -> Start the approval clock -> Wait for approval (task token,
+             answer discarded) -> Verify the approval (the ledger's record, from the approval
+             function) -> Approved?  no -> Rejected -> e-mail;
+             no record, time left -> ignored-answer e-mail -> Wait for approval (again);
+             no record, deadline passed -> Approval timed out -> e-mail]
             -> Find the production window -> Wait for the production window
             -> Update the production fleets -> e-mail
 any error (after retries) -> Roll-out stopped -> e-mail
@@ -35,6 +38,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from image_updater.approval.ledger import ApprovalAlreadyDecided
+from image_updater.approval.messages import APPROVAL_IGNORED
 from image_updater.handlers.rollout_fleets import (
     ROLL_BACK_CANARIES,
     UPDATE_CANARIES,
@@ -262,7 +267,19 @@ class RollOutOneImage(sfn.StateMachineFragment):
         report: ReportAndSend,
         after: sfn.IChainable,
     ) -> sfn.IChainable:
-        """The approval e-mail, then a task that waits for the approver's command."""
+        """The approval e-mail, then a task that waits for the approval function's answer,
+        then the verify step: only a decision the approval function recorded in the ledger
+        (with the identity AWS verified) counts. Any other answer is ignored, e-mailed, and
+        the wait starts again (new token) until the original deadline."""
+        assert functions.rollout_verify is not None  # created whenever approval is required
+        clock = sfn.Pass(
+            self,
+            states.START_THE_APPROVAL_CLOCK,
+            result=sfn.Result.from_object(
+                {"waitSeconds": config.approval_timeout_hours * 3600, "ignored": 0}
+            ),
+            result_path="$.approval",
+        )
         wait = tasks.LambdaInvoke(
             self,
             states.WAIT_FOR_APPROVAL,
@@ -271,31 +288,55 @@ class RollOutOneImage(sfn.StateMachineFragment):
             payload=sfn.TaskInput.from_object(
                 {"taskToken": sfn.JsonPath.task_token, "task": sfn.JsonPath.entire_payload}
             ),
-            result_path="$.approval",
-            task_timeout=sfn.Timeout.duration(Duration.hours(config.approval_timeout_hours)),
+            # The answer's content is never read (the ledger holds the decision): discarded,
+            # so an oversized forged answer cannot end the run (States.DataLimitExceeded).
+            result_path=sfn.JsonPath.DISCARD,
+            task_timeout=sfn.Timeout.at("$.approval.waitSeconds"),
             retry_on_service_exceptions=False,
         )
         retry_lambda_service_errors(wait)
-        timed_out = self._outcome(states.APPROVAL_TIMED_OUT, APPROVAL_TIMED_OUT).next(report)
-        wait.add_catch(timed_out, errors=[sfn.Errors.TIMEOUT], result_path="$.error")
+        verify = invoke(
+            self,
+            states.VERIFY_THE_APPROVAL,
+            functions.rollout_verify,
+            payload=sfn.TaskInput.from_object({"task": sfn.JsonPath.entire_payload}),
+        )
+        verify.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
+        # A timeout is verified too: a decision recorded just before the deadline counts; so
+        # is a decision recorded while the roll-out was between two waits.
+        wait.add_catch(
+            verify,
+            errors=[sfn.Errors.TIMEOUT, ApprovalAlreadyDecided.__name__],
+            result_path="$.error",
+        )
         wait.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
+        wait.next(verify)
+        timed_out = self._outcome(states.APPROVAL_TIMED_OUT, APPROVAL_TIMED_OUT).next(report)
         rejected = self._outcome(states.ROLLOUT_REJECTED, REJECTED).next(report)
-        # Anything but an explicit approval is a rejection: production changes only on a yes.
-        wait.next(
+        ignored = self._email(
+            states.WRITE_THE_IGNORED_ANSWER_EMAIL,
+            states.SEND_THE_IGNORED_ANSWER_EMAIL,
+            APPROVAL_IGNORED,
+        )
+        ignored.next(wait)
+        decided = sfn.Condition.is_present("$.approval.decision")
+        # Anything but a recorded approval is not one: production changes only on a yes.
+        verify.next(
             sfn.Choice(self, states.APPROVED)
             .when(
                 sfn.Condition.and_(
-                    sfn.Condition.is_present("$.approval.decision"),
-                    sfn.Condition.string_equals("$.approval.decision", APPROVED),
+                    decided, sfn.Condition.string_equals("$.approval.decision", APPROVED)
                 ),
                 after,
             )
-            .otherwise(rejected)
+            .when(decided, rejected)
+            .when(sfn.Condition.number_greater_than("$.approval.waitSeconds", 0), ignored)
+            .otherwise(timed_out)
         )
         email = self._email(
             states.WRITE_THE_APPROVAL_REQUEST, states.SEND_THE_APPROVAL_REQUEST, APPROVAL_REQUESTED
         )
-        return email.next(wait)
+        return email.next(clock).next(wait)
 
     @property
     def start_state(self) -> sfn.State:

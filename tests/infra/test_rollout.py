@@ -118,28 +118,6 @@ def test_alarms_are_read_only_by_name_and_only_when_configured(
     ]
 
 
-def test_the_approval_waits_for_its_token_with_a_timeout(synth: Synth) -> None:
-    states = all_states(definition(synth(**ATTENDED))["States"])
-    wait = states[names.WAIT_FOR_APPROVAL]
-    assert wait["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
-    assert wait["TimeoutSeconds"] == 48 * 3600
-    assert wait["Parameters"]["Payload"] == {"taskToken.$": "$$.Task.Token", "task.$": "$"}
-    assert wait["ResultPath"] == "$.approval"
-    # a timeout ends the roll-out with its own e-mail; any other error stops it
-    assert [c["ErrorEquals"] for c in wait["Catch"]] == [["States.Timeout"], ["States.ALL"]]
-    assert wait["Catch"][0]["Next"] == names.APPROVAL_TIMED_OUT
-    # and only an explicit approval moves on to production
-    (rule,) = states[names.APPROVED]["Choices"]
-    assert rule == {
-        "And": [
-            {"Variable": "$.approval.decision", "IsPresent": True},
-            {"Variable": "$.approval.decision", "StringEquals": "APPROVED"},
-        ],
-        "Next": names.FIND_THE_WINDOW,
-    }
-    assert states[names.APPROVED]["Default"] == names.ROLLOUT_REJECTED
-
-
 def test_without_approval_or_soak_those_states_do_not_exist(synth: Synth) -> None:
     states = all_states(definition(synth(**UNATTENDED))["States"])
     assert names.WAIT_FOR_APPROVAL not in states

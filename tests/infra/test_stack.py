@@ -198,7 +198,8 @@ class TestWorkflow:
                 "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": False},
             },
         )
-        synth(logExecutionData="true").has_resource_properties(
+        # (execution data is logged only without approvals: the task token would be)
+        synth(logExecutionData="true", requireApproval="false").has_resource_properties(
             "AWS::StepFunctions::StateMachine",
             {"LoggingConfiguration": {"IncludeExecutionData": True}},
         )
@@ -221,7 +222,7 @@ class TestFunctions:
         self, template: Template
     ) -> None:
         functions = template.find_resources("AWS::Lambda::Function")
-        assert len(functions) == 13  # seven, and the roll-out's six
+        assert len(functions) == 15  # seven, the roll-out's six, verify and the approval
         layer = Capture()
         template.all_resources_properties(
             "AWS::Lambda::Function",
@@ -247,7 +248,7 @@ class TestFunctions:
     def test_every_log_group_has_the_configured_retention(self, synth: Synth) -> None:
         template = synth(logRetentionDays="30")
         groups = template.find_resources("AWS::Logs::LogGroup")
-        assert len(groups) == 14  # thirteen functions and the state machine
+        assert len(groups) == 16  # fifteen functions and the state machine
         for group in groups.values():
             assert group["Properties"]["RetentionInDays"] == 30
             assert group["DeletionPolicy"] == "Delete"
@@ -318,7 +319,12 @@ class TestPermissions:
             # canaryAlarmNames is empty here: no CloudWatch permission at all; the lineage's
             # images tell a canary moved on by a newer image's roll-out
             "rollout_health": logging | xray | read | {"appstream:DescribeFleets"},
-            "rollout_approval": logging | xray | {"events:PutEvents"},
+            # the approval (tests/infra/test_approval.py traces it)
+            "rollout_approval": logging | xray | {"events:PutEvents", "dynamodb:UpdateItem"},
+            "rollout_verify": logging | xray | {"dynamodb:GetItem"},
+            "approval_url": logging
+            | xray
+            | {"states:SendTaskSuccess", "dynamodb:GetItem", "dynamodb:UpdateItem"},
             "rollout_window": logging | xray | {"events:PutEvents"},
             "rollout_report": logging
             | xray
@@ -611,6 +617,7 @@ class TestOutputs:
             "ScheduleName",
             "ConfiguredImages",
             "LedgerTableName",
+            "ApprovalUrl",
         }
         assert outputs["ConfiguredImages"]["Value"] == "ImgA,ImgB"
         assert all(output["Description"] for output in outputs.values())

@@ -45,7 +45,8 @@ def test_defaults_come_from_cdk_json_and_are_valid() -> None:
     assert dict(loaded.new_image_tags) == defaults["newImageTags"]
     assert loaded.canary_alarm_names == tuple(defaults["canaryAlarmNames"])
     assert loaded.rollback_image_accounts == tuple(defaults["rollbackImageAccounts"])
-    lists = {"imageNames", "notificationEmails", "newImageTags", "canaryAlarmNames"}
+    assert loaded.approvers == tuple(defaults["approvers"])
+    lists = {"imageNames", "notificationEmails", "newImageTags", "canaryAlarmNames", "approvers"}
     lists |= {"rollbackImageAccounts"}
     scalars = set(config.KEYS) - lists
     for key in scalars:
@@ -193,8 +194,10 @@ def test_config_is_immutable_and_hashable() -> None:
     ],
 )
 def test_string_and_native_forms_parse(key: str, raw: object, expected: object) -> None:
-    # When a key is given as cdk deploy -c would give it
-    loaded = load_config({key: raw})
+    # When a key is given as cdk deploy -c would give it (execution data is logged only
+    # without approvals: infra/approvers.py)
+    context = {key: raw, **({"requireApproval": False} if key == "logExecutionData" else {})}
+    loaded = load_config(context)
 
     # Then
     assert getattr(loaded, config.KEYS[key]) == expected
@@ -666,8 +669,9 @@ def test_tz_database_zones_and_their_links_are_accepted(zone: str) -> None:
 
 def test_only_an_empty_notification_list_draws_a_warning() -> None:
     # Given the same settings without and with an address
-    silent = load_config({"notificationEmails": ""})
-    heard = load_config({"notificationEmails": "ops@example.com"})
+    approvers = "arn:aws:iam::111122223333:role/Approvers"
+    silent = load_config({"notificationEmails": "", "approvers": approvers})
+    heard = load_config({"notificationEmails": "ops@example.com", "approvers": approvers})
 
     # When
     warned, quiet = config.config_warnings(silent), config.config_warnings(heard)
@@ -778,6 +782,7 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
     per_image_budget = (25_000 - 50) // len(names) - 150 - 200
     most_hours = min(72, per_image_budget // 9 * poll_minutes // 60)
     hours = draw(st.integers(1, max(1, most_hours)))
+    require_approval = draw(st.booleans())
     return {
         "imageNames": tuple(names),
         "notificationEmails": tuple(
@@ -792,19 +797,31 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         "newImageTags": draw(tag_maps),
         "scheduleEnabled": draw(st.booleans()),
         "logRetentionDays": draw(st.sampled_from(config.LOG_RETENTION_DAYS)),
-        "logExecutionData": draw(st.booleans()),
+        # With approvals, execution data is never logged (the task token would be).
+        "logExecutionData": draw(st.booleans()) and not require_approval,
         "keepImages": draw(st.integers(0, 5)),
         "maxConsecutiveFailedRuns": draw(st.integers(0, 10)),
         "canarySoakHours": draw(st.integers(0, 168)),
         "canaryAlarmNames": tuple(draw(st.lists(alarm_names, max_size=5, unique=True))),
-        "requireApproval": draw(st.booleans()),
+        "requireApproval": require_approval,
         "approvalTimeoutHours": draw(st.integers(1, 720)),
         "rolloutWindow": draw(st.just("immediately") | window_crons()),
         "allowUntestedProduction": draw(st.booleans()),
         "rollbackImageAccounts": tuple(
             draw(st.lists(st.from_regex(r"[0-9]{12}", fullmatch=True), max_size=3, unique=True))
         ),
+        "approvers": tuple(draw(st.lists(approver_arns, max_size=4, unique=True))),
     }
+
+
+approver_arns = st.builds(
+    "arn:{}:iam::{}:{}/{}{}".format,
+    st.just("aws"),
+    st.from_regex(r"\A[0-9]{12}\Z"),
+    st.sampled_from(["role", "user"]),
+    st.sampled_from(["", "team/", "a/b/"]),
+    st.from_regex(r"\A[A-Za-z0-9+=.@_-]{1,40}\Z"),
+)
 
 
 # Alarm names the comma-separated form can spell too: no commas, no surrounding spaces, not JSON.
@@ -1007,6 +1024,24 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
             lambda a: [a]
         ),
         st.just(["123456789012", "123456789012"]),
+        st.integers(),
+    ),
+    "approvers": st.one_of(
+        st.sampled_from(
+            [
+                ["arn:aws:iam::111122223333:group/Admins"],
+                ["arn:aws:sts::111122223333:assumed-role/Admins/alice"],
+                ["arn:aws:iam::1111:role/Admins"],
+                ["arn:aws:iam::111122223333:root"],
+                ["arn:aws:iam::111122223333:role/Admins", "arn:aws:iam::111122223333:role/Admins"],
+                ["arn:aws:iam::111122223333:role/A", "arn:aws-cn:iam::111122223333:role/B"],
+            ]
+        ),
+        st.integers(11, 20).map(
+            lambda n: [f"arn:aws:iam::111122223333:role/R{i}" for i in range(n)]
+        ),
+        st.text(string.ascii_letters, min_size=1).filter(lambda t: not t.startswith("arn")),
+        st.lists(st.integers(), min_size=1),
         st.integers(),
     ),
 }

@@ -1,6 +1,7 @@
-"""The roll-out's commands, run with an admin's credentials: approve and reject find the task
-token in the run's history and answer it; rollback puts a fleet back on its recorded image.
-Step Functions, STS and EventBridge are small fakes; AppStream is the simulation."""
+"""The roll-out's commands, run with an admin's credentials: their usage errors, and rollback,
+which puts a fleet back on its recorded image (approve and reject:
+tests/tools/test_approval_commands.py). STS and EventBridge are small fakes; AppStream is the
+simulation."""
 
 from __future__ import annotations
 
@@ -15,10 +16,8 @@ from botocore.exceptions import ClientError
 
 from image_updater import events
 from image_updater.rollout.models import (
-    APPROVED,
     FOLLOWS_TAG,
     PREVIOUS_IMAGE_TAG,
-    REJECTED,
     ROLLED_OUT_TAG,
     STAGE_TAG,
 )
@@ -38,72 +37,6 @@ EXECUTION = "arn:aws:states:eu-west-1:111122223333:execution:ImageUpdater:run-1"
 CALLER = "arn:aws:iam::111122223333:user/alice"
 OLD = "ImgA-20260501-030000"
 NEW = "ImgA-20260601-030000"
-
-
-def scheduled(
-    token: str, root: str, new: str, *, resource: str = "invoke.waitForTaskToken"
-) -> dict[str, Any]:
-    """A TaskScheduled event of the Lambda approval task, as GetExecutionHistory gives it."""
-    parameters = {
-        "FunctionName": "arn:aws:lambda:eu-west-1:111122223333:function:Approval",
-        "Payload": {
-            "taskToken": token,
-            "task": {"rootImageName": root, "newImageName": new},
-            "executionArn": EXECUTION,
-        },
-    }
-    return {
-        "id": 7,
-        "type": "TaskScheduled",
-        "taskScheduledEventDetails": {
-            "resourceType": "lambda",
-            "resource": resource,
-            "region": "eu-west-1",
-            "parameters": json.dumps(parameters),
-        },
-    }
-
-
-def other_event(kind: str = "TaskStateEntered") -> dict[str, Any]:
-    return {"id": 3, "type": kind, "stateEnteredEventDetails": {"name": "Plan", "input": "{}"}}
-
-
-class FakeStepFunctions:
-    """One run: its status, its history in pages, and what SendTaskSuccess answers."""
-
-    def __init__(
-        self,
-        pages: list[list[dict[str, Any]]],
-        *,
-        status: str = "RUNNING",
-        answer_error: str | None = None,
-    ) -> None:
-        self.pages = pages
-        self.status = status
-        self.answer_error = answer_error
-        self.history_requests: list[dict[str, Any]] = []
-        self.answers: list[dict[str, Any]] = []
-
-    def describe_execution(self, *, executionArn: str) -> dict[str, Any]:
-        assert executionArn == EXECUTION
-        return {"executionArn": executionArn, "status": self.status}
-
-    def get_execution_history(self, **request: Any) -> dict[str, Any]:
-        self.history_requests.append(request)
-        assert request["executionArn"] == EXECUTION
-        index = int(request.get("nextToken", "page-0").split("-")[1])
-        page: dict[str, Any] = {"events": self.pages[index]}
-        if index + 1 < len(self.pages):
-            page["nextToken"] = f"page-{index + 1}"
-        return page
-
-    def send_task_success(self, *, taskToken: str, output: str) -> dict[str, Any]:
-        if self.answer_error:
-            raise ClientError(
-                {"Error": {"Code": self.answer_error, "Message": "no"}}, "SendTaskSuccess"
-            )
-        self.answers.append({"taskToken": taskToken, "output": json.loads(output)})
-        return {}
 
 
 class FakeSts:
@@ -147,188 +80,6 @@ def boto3_like(session: FakeSession) -> boto3.Session:
     return cast(boto3.Session, session)
 
 
-def approve(session: FakeSession, **kwargs: Any) -> tuple[int, str]:
-    out = io.StringIO()
-    code = rollout_commands.answer(boto3_like(session), EXECUTION, APPROVED, out, **kwargs)
-    return code, out.getvalue()
-
-
-# --- approve / reject -----------------------------------------------------------------------------
-
-
-def test_the_token_is_found_on_any_page_of_the_history_and_answered() -> None:
-    # Given the approval task was scheduled on the second page of the history, after a
-    # Lambda task without a token wait on the first
-    plain_task = scheduled("NOT-THIS", "ImgA", NEW, resource="invoke")
-    sfn = FakeStepFunctions(
-        [[other_event(), plain_task], [other_event(), scheduled("T", "ImgA", NEW)]]
-    )
-    session = FakeSession(stepfunctions=sfn, sts=FakeSts())
-
-    # When
-    code, said = approve(session, reason="tested on Canary")
-
-    # Then the token is answered with the decision, who gave it and why
-    assert code == OK
-    (answered,) = sfn.answers
-    assert answered["taskToken"] == "T"
-    output = answered["output"]
-    assert (output["decision"], output["by"], output["reason"]) == (
-        APPROVED,
-        CALLER,
-        "tested on Canary",
-    )
-    assert output["at"].endswith("Z")
-    assert [r.get("nextToken") for r in sfn.history_requests] == [None, "page-1"]
-    assert f"Approved the roll-out of {NEW} (ImgA) as {CALLER}." in said
-
-
-def test_reject_sends_the_rejection() -> None:
-    # Given
-    sfn = FakeStepFunctions([[scheduled("T", "ImgA", NEW)]])
-    out = io.StringIO()
-
-    # When
-    code = rollout_commands.answer(
-        boto3_like(FakeSession(stepfunctions=sfn, sts=FakeSts())),
-        EXECUTION,
-        REJECTED,
-        out,
-        reason="not this week",
-    )
-
-    # Then
-    assert code == OK
-    assert sfn.answers[0]["output"]["decision"] == REJECTED
-    assert sfn.answers[0]["output"]["reason"] == "not this week"
-    assert "Rejected the roll-out" in out.getvalue()
-
-
-def test_who_answered_is_unknown_when_sts_refuses_and_the_answer_still_goes() -> None:
-    # Given
-    sfn = FakeStepFunctions([[scheduled("T", "ImgA", NEW)]])
-
-    # When
-    code, _ = approve(FakeSession(stepfunctions=sfn, sts=FakeSts(arn=None)))
-
-    # Then
-    assert code == OK
-    assert sfn.answers[0]["output"]["by"] == "unknown"
-
-
-@pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"])
-def test_a_run_that_is_not_running_has_nothing_to_answer(status: str) -> None:
-    # Given
-    sfn = FakeStepFunctions([[scheduled("T", "ImgA", NEW)]], status=status)
-
-    # When
-    with pytest.raises(CommandError) as raised:
-        approve(FakeSession(stepfunctions=sfn, sts=FakeSts()))
-
-    # Then
-    assert raised.value.exit_code == NOTHING_TO_DO
-    assert status in str(raised.value)
-    assert sfn.answers == [] and sfn.history_requests == []
-
-
-def test_two_images_waiting_need_image_to_say_which() -> None:
-    # Given two lineages of the run wait for approval
-    sfn = FakeStepFunctions([[scheduled("TA", "ImgA", NEW), scheduled("TB", "ImgB", "ImgB-1")]])
-    session = FakeSession(stepfunctions=sfn, sts=FakeSts())
-
-    # When
-    with pytest.raises(CommandError) as raised:
-        approve(session)
-
-    # Then nothing is answered, and both are named
-    assert raised.value.exit_code == USAGE
-    assert "--image ImgA or ImgB" in str(raised.value)
-    assert sfn.answers == []
-
-
-def test_image_picks_the_roll_out_to_answer() -> None:
-    # Given
-    sfn = FakeStepFunctions([[scheduled("TA", "ImgA", NEW)], [scheduled("TB", "ImgB", "ImgB-1")]])
-
-    # When
-    code, said = approve(FakeSession(stepfunctions=sfn, sts=FakeSts()), image="ImgB")
-
-    # Then
-    assert code == OK
-    assert [a["taskToken"] for a in sfn.answers] == ["TB"]
-    assert "ImgB-1 (ImgB)" in said
-
-
-@pytest.mark.parametrize("image", [None, "ImgB"], ids=["any", "named"])
-def test_no_approval_scheduled_is_nothing_to_do(image: str | None) -> None:
-    # Given a run still soaking its canaries (only ImgA asked, and not with a token wait)
-    sfn = FakeStepFunctions(
-        [[other_event(), scheduled("X", "ImgA", NEW, resource="invoke")], [other_event()]]
-    )
-
-    # When
-    with pytest.raises(CommandError) as raised:
-        approve(FakeSession(stepfunctions=sfn, sts=FakeSts()), image=image)
-
-    # Then
-    assert raised.value.exit_code == NOTHING_TO_DO
-    assert sfn.answers == []
-
-
-def test_an_image_that_did_not_ask_is_nothing_to_do_even_when_another_did() -> None:
-    # Given
-    sfn = FakeStepFunctions([[scheduled("TA", "ImgA", NEW)]])
-
-    # When
-    with pytest.raises(CommandError) as raised:
-        approve(FakeSession(stepfunctions=sfn, sts=FakeSts()), image="ImgB")
-
-    # Then
-    assert raised.value.exit_code == NOTHING_TO_DO
-    assert "ImgB" in str(raised.value)
-    assert sfn.answers == []
-
-
-@pytest.mark.parametrize("code", ["TaskTimedOut", "InvalidToken", "TaskDoesNotExist"])
-def test_an_approval_no_longer_waiting_is_nothing_to_do(code: str) -> None:
-    # Given the approval was answered already, or timed out
-    sfn = FakeStepFunctions([[scheduled("T", "ImgA", NEW)]], answer_error=code)
-
-    # When
-    with pytest.raises(CommandError) as raised:
-        approve(FakeSession(stepfunctions=sfn, sts=FakeSts()))
-
-    # Then
-    assert raised.value.exit_code == NOTHING_TO_DO
-    assert code in str(raised.value) and NEW in str(raised.value)
-
-
-def test_access_denied_is_not_taken_for_nothing_to_do() -> None:
-    # Given the admin may not SendTaskSuccess
-    sfn = FakeStepFunctions([[scheduled("T", "ImgA", NEW)]], answer_error="AccessDeniedException")
-
-    # When / Then
-    with pytest.raises(ClientError):
-        approve(FakeSession(stepfunctions=sfn, sts=FakeSts()))
-
-
-def test_waiting_approvals_skip_unreadable_parameters() -> None:
-    # Given a token-wait task whose parameters are not JSON, and one without a task
-    broken = scheduled("T", "ImgA", NEW)
-    broken["taskScheduledEventDetails"]["parameters"] = "{not json"
-    no_task = scheduled("T2", "ImgA", NEW)
-    no_task["taskScheduledEventDetails"]["parameters"] = json.dumps(
-        {"Payload": {"taskToken": "T2"}}
-    )
-    sfn = FakeStepFunctions([[broken, no_task, scheduled("T3", "ImgB", "ImgB-1")]])
-
-    # When
-    found = rollout_commands.waiting_approvals(sfn, EXECUTION)
-
-    # Then
-    assert found == {"ImgB": ("T3", "ImgB-1")}
-
-
 # --- main -----------------------------------------------------------------------------------------
 
 
@@ -361,49 +112,6 @@ def test_usage_errors_exit_2_without_touching_aws(argv: list[str]) -> None:
 
     # Then
     assert code == USAGE
-
-
-def test_main_opens_the_session_in_the_runs_region_and_exits_with_the_commands_code() -> None:
-    # Given
-    sfn = FakeStepFunctions([[scheduled("T", "ImgA", NEW)]])
-    opened: list[dict[str, Any]] = []
-
-    def factory(**kwargs: Any) -> Any:
-        opened.append(kwargs)
-        return FakeSession(stepfunctions=sfn, sts=FakeSts())
-
-    # When
-    code = rollout_commands.main(
-        ["approve", EXECUTION, "--profile", "admin"], io.StringIO(), session_factory=factory
-    )
-
-    # Then
-    assert code == OK
-    assert opened == [{"profile_name": "admin", "region_name": "eu-west-1"}]
-    assert sfn.answers[0]["output"]["decision"] == APPROVED
-
-
-@pytest.mark.parametrize(
-    ("sfn", "expected"),
-    [
-        (FakeStepFunctions([[]], status="SUCCEEDED"), NOTHING_TO_DO),
-        (
-            FakeStepFunctions([[scheduled("T", "ImgA", NEW)]], answer_error="AccessDenied"),
-            ENVIRONMENT,
-        ),
-    ],
-    ids=["nothing to do", "AWS refused"],
-)
-def test_main_maps_failures_to_exit_codes(sfn: FakeStepFunctions, expected: int) -> None:
-    # When
-    code = rollout_commands.main(
-        ["reject", EXECUTION],
-        io.StringIO(),
-        session_factory=lambda **_: boto3_like(FakeSession(stepfunctions=sfn, sts=FakeSts())),
-    )
-
-    # Then
-    assert code == expected
 
 
 # --- rollback -------------------------------------------------------------------------------------

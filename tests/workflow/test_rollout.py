@@ -21,6 +21,8 @@ from image_updater.rollout.models import (
 )
 from image_updater.rollout.models import REJECTED as REJECTED_DECISION
 from infra.workflow import states
+from rehearsal.approvals import APPROVER, APPROVERS_ROLE, LocalFunctionUrl
+from rehearsal.approvals import URL as APPROVAL_URL
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
     REGION,
@@ -50,6 +52,7 @@ def rollout_runner() -> WorkflowRunner:
             "requireApproval": "true",
             "approvalTimeoutHours": "72",
             "rolloutWindow": WINDOW,
+            "approvers": APPROVERS_ROLE,
         }
     )
 
@@ -90,7 +93,8 @@ def fleets(sim: SimulatedAppStream, add_image: AddImage) -> SimulatedAppStream:
 
 
 def approve_after(hours: float, decision: str = APPROVED, reason: str | None = None) -> Any:
-    """The approver, `hours` after the request, with the run-now code and own credentials."""
+    """The approver, `hours` after the request, with the run-now code and own credentials,
+    through the approval function's URL (AWS's part played by LocalFunctionUrl)."""
 
     def approver(request: ApprovalRequest) -> None:
         request.let_time_pass(hours * 3600)
@@ -101,6 +105,8 @@ def approve_after(hours: float, decision: str = APPROVED, reason: str | None = N
             io.StringIO(),
             image=request.image,
             reason=reason,
+            url=APPROVAL_URL,
+            transport=LocalFunctionUrl(APPROVER),
         )
         assert code == rollout_commands.OK
 
@@ -191,7 +197,9 @@ def test_canary_soak_approval_then_production_in_its_window(
         events.PRODUCTION_FLEETS_UPDATED,
     ]
     approved = next(e for e in execution.events if e["detail-type"] == events.ROLLOUT_APPROVED)
-    assert approved["detail"]["by"]  # who approved, from their own credentials
+    # who approved: the identity AWS verified for the function URL's caller
+    assert approved["detail"]["by"] == APPROVER
+    assert f"Approved by {APPROVER}" in done
 
 
 def test_an_unhealthy_canary_is_rolled_back_and_production_is_never_touched(

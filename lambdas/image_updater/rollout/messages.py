@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from image_updater.approval.messages import APPROVAL_IGNORED, ignored
 from image_updater.domain.messages import (
     MessageContext,
     _error_details,
@@ -180,9 +181,9 @@ def _approval_requested(
         "Production fleets (only these may change; one untagged by then is left out, one "
         f"tagged after this e-mail waits for the next approved roll-out): {production}\n"
         f"They get the image {_window(settings)} after approval.\n\n"
-        "To approve (with your own AWS credentials: states:GetExecutionHistory on this "
-        "state machine's executions, and states:SendTaskSuccess; nothing in this e-mail "
-        "grants anything):\n"
+        "To approve (with your own AWS credentials, as one of the principals named in "
+        "`approvers`: the command calls the updater's approval function, which records who "
+        "AWS says you are; nothing in this e-mail grants anything):\n"
         f"  {approve_command(ctx, rollout.root_image_name)}\n"
         "To reject:\n"
         f"  {reject_command(ctx, rollout.root_image_name)}\n\n"
@@ -387,4 +388,5 @@ _BODIES = {
     APPROVAL_TIMED_OUT: _timed_out,
     PRODUCTION_UPDATED: _production_updated,
     ROLLOUT_FAILED: _failed,
+    APPROVAL_IGNORED: ignored,
 }

@@ -71,6 +71,12 @@ _RETRIES: dict[CallKind, Config] = {
 }
 
 
+def client_config(kind: CallKind) -> Config:
+    """The SDK configuration for one kind of call (also for clients a command builds from its
+    own session)."""
+    return _RETRIES[kind]
+
+
 @cache
 def default_client(kind: CallKind = "read") -> AppStreamClient:
     """The client for one kind of call. Created on first use, not at import: keeps cold start
