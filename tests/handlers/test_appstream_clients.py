@@ -25,6 +25,7 @@ from image_updater.handlers import check, create
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.models import FOLLOW, UPDATE
+from image_updater.rollout.models import FleetFacts
 from rehearsal.appstream import NETWORK_FAILURE, SimulatedAppStream
 from tests.handlers.conftest import (
     ACCOUNT,
@@ -43,6 +44,21 @@ IMAGE_ARN = f"arn:aws:appstream:{REGION}:{ACCOUNT}:image/{ROOT}"
 # among its throttling codes), a 5xx, and a request that never arrived.
 RESENT_BY_STANDARD_MODE = ["ThrottlingException", "LimitExceededException", "ServiceUnavailable"]
 
+# The fleet as the roll-out sees it (its rollback record goes to the ledger, then its tags).
+PROD = FleetFacts(
+    name="Prod",
+    arn=FLEET_ARN,
+    fleet_type="ALWAYS_ON",
+    state="RUNNING",
+    platform=None,
+    image_name=ROOT,
+    image_arn=IMAGE_ARN,
+    desired=1,
+    running=1,
+    errors=(),
+    max_sessions_per_instance=None,
+)
+
 READS: dict[str, tuple[str, Callable[[AppStreamImages, AppStreamFleets], Any]]] = {
     "describe": ("DescribeImages", lambda images, _: images.describe(ROOT)),
     "tags": ("ListTagsForResource", lambda images, _: images.tags(IMAGE_ARN)),
@@ -60,8 +76,8 @@ CHANGES: dict[str, tuple[str, Callable[[AppStreamImages, AppStreamFleets], Any]]
     ),
     "update fleet": ("UpdateFleet", lambda _, fleets: fleets.set_image("Prod", ROOT)),
     "delete": ("DeleteImage", lambda images, _: images.delete(ROOT)),
-    "tag": ("TagResource", lambda _, fleets: fleets.record_previous_image(FLEET_ARN, ROOT, "B")),
-    "untag": ("UntagResource", lambda _, fleets: fleets.forget_previous_image(FLEET_ARN)),
+    "tag": ("TagResource", lambda _, fleets: fleets.record_previous_image(PROD, "B", "run")),
+    "untag": ("UntagResource", lambda _, fleets: fleets.forget_previous_image(PROD)),
 }
 
 

@@ -53,6 +53,7 @@ class TestEnvironmentSize:
         # variable that fills it and the setting to shorten
         environment = [f for f in findings if f.startswith("Lambda function")]
         assert {f.split(" ")[2] for f in environment} == {
+            "rollout_plan",
             "rollout_health",
             "rollout_window",
             "rollout_report",

@@ -67,9 +67,11 @@ class FakeSession:
     def __init__(self, **clients: Any) -> None:
         self.clients = clients
         self.asked: list[str] = []
+        self.configs: dict[str, Any] = {}
 
-    def client(self, name: str) -> Any:
+    def client(self, name: str, config: Any = None) -> Any:
         self.asked.append(name)
+        self.configs[name] = config
         if name not in self.clients:
             raise AssertionError(f"the command asked for a {name} client it does not need")
         return self.clients[name]
@@ -231,6 +233,21 @@ def test_rollback_puts_the_fleet_on_its_recorded_image_and_removes_the_record(
     assert detail["fleets"][0]["previousImage"] == NEW
     assert (detail["lineageRoot"], detail["by"]) == ("ImgA", CALLER)
     assert entry["Resources"] == [sim.fleets["Canary"]["Arn"]]
+
+
+def test_rollback_asks_for_an_appstream_client_that_sends_each_change_once(
+    sim: SimulatedAppStream,
+) -> None:
+    # Given a canary the updater moved from OLD to NEW
+    sim.add_fleet("Canary", image=NEW, tags=updater_tags())
+    recorded(sim, "Canary")
+    session = appstream_session(sim)
+
+    # When
+    roll_back(session, "Canary")
+
+    # Then UpdateFleet and the tagging are never re-sent by the SDK behind the record check
+    assert session.configs["appstream"].retries["total_max_attempts"] == 1
 
 
 def test_rollback_of_a_fleet_on_its_recorded_image_only_removes_the_record(

@@ -278,7 +278,7 @@ def test_a_check_throttled_while_an_earlier_update_builds_says_could_not_check(
     sim.fail(
         "DescribeImages",
         "ThrottlingException",
-        times=None,
+        calls=None,
         when=lambda p: throttled["on"] and p.get("Names") == ["ImgA"],
     )
 
