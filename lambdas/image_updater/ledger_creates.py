@@ -24,7 +24,7 @@ RECORD_KEEP = UNCONFIRMED_HOLD + timedelta(days=1)
 
 
 class CreateLedger(Ledger):
-    """The ledger as the create step uses it."""
+    """The ledger as the create step uses it (and poll, which reads one create's record)."""
 
     def acquire_updates(self, owner: str, now: datetime) -> bool:
         """Take the account-wide updates lock for `owner` (free, expired, or its own)."""
@@ -57,6 +57,16 @@ class CreateLedger(Ledger):
                 TableName=self._table,
                 Key={"pk": {"S": UPDATES_KEY}, "sk": {"S": _CREATE_PREFIX + name}},
             )
+
+    def recorded_create(self, name: str) -> RecordedCreate | None:
+        """The record of the create of image `name`, read strongly consistent, if any."""
+        with _translated_errors():
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": UPDATES_KEY}, "sk": {"S": _CREATE_PREFIX + name}},
+                ConsistentRead=True,
+            ).get("Item")
+        return _record(item) if item else None
 
     def recorded_creates(self) -> list[RecordedCreate]:
         """Every create on record, read strongly consistent (stale ones included)."""
