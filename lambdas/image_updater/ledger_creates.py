@@ -5,8 +5,9 @@ Both live under the key `#updates` (no image name starts with `#`): `lock`, the 
 lock as a lineage's, held while a create counts the updates running and starts one, so that
 two runs cannot both see a free slot (`maxConcurrentUpdates`); and `create#<name>`, one item
 per create, written before CreateUpdatedImage is sent, marked accepted after, and deleted only
-when AppStream refused for sure. Records expire (TTL) a day after they stop mattering; the
-code never relies on that, it ignores records older than `UNCONFIRMED_HOLD`.
+when AppStream refused for sure. Poll reads one record (an image AppStream does not find is
+still being built while its record holds). Records expire (TTL) a day after they stop
+mattering; the code never relies on that, it ignores records older than `UNCONFIRMED_HOLD`.
 """
 
 from __future__ import annotations
