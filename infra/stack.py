@@ -35,6 +35,7 @@ class ImageUpdaterStack(Stack):
         ledger.grant_report_tracking(functions.check)
         ledger.grant_report_claims(functions.check)
         ledger.grant_report_claims(functions.poll)
+        ledger.grant_create_records_read(functions.poll)
         # Rollback records: written and used by the function that changes fleets; listed by
         # retention (never delete a rollback target) and by create's quota e-mail.
         ledger.grant_rollback_records(functions.rollout_fleets, "PutItem", "GetItem", "DeleteItem")

@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from image_updater.ledger_creates import UPDATES_KEY
 from image_updater.rollout.records import PARTITION as ROLLBACK_PARTITION
 
 
@@ -63,13 +64,20 @@ class Ledger(Construct):
         """The rollback records' partition only (`dynamodb:LeadingKeys`): rollout_fleets
         writes, reads and removes them (PutItem, GetItem, DeleteItem); retention, and
         create's quota e-mail, list them (Query)."""
+        self._use_partition(function, ROLLBACK_PARTITION, *actions)
+
+    def grant_create_records_read(self, function: lambda_.Function) -> None:
+        """poll: read the record of one create (GetItem, strongly consistent) in the
+        `#updates` partition only: a new image the listing does not show yet is still being
+        built while that record holds."""
+        self._use_partition(function, UPDATES_KEY, "GetItem")
+
+    def _use_partition(self, function: lambda_.Function, partition: str, *actions: str) -> None:
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=sorted(f"dynamodb:{action}" for action in actions),
                 resources=[self.table.table_arn],
-                conditions={
-                    "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [ROLLBACK_PARTITION]}
-                },
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [partition]}},
             )
         )
         function.add_environment("LEDGER_TABLE", self.table.table_name)

@@ -5,8 +5,9 @@ Both live under the key `#updates` (no image name starts with `#`): `lock`, the 
 lock as a lineage's, held while a create counts the updates running and starts one, so that
 two runs cannot both see a free slot (`maxConcurrentUpdates`); and `create#<name>`, one item
 per create, written before CreateUpdatedImage is sent, marked accepted after, and deleted only
-when AppStream refused for sure. Records expire (TTL) a day after they stop mattering; the
-code never relies on that, it ignores records older than `UNCONFIRMED_HOLD`.
+when AppStream refused for sure. Poll reads one record (an image AppStream does not find is
+still being built while its record holds). Records expire (TTL) a day after they stop
+mattering; the code never relies on that, it ignores records older than `UNCONFIRMED_HOLD`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ RECORD_KEEP = UNCONFIRMED_HOLD + timedelta(days=1)
 
 
 class CreateLedger(Ledger):
-    """The ledger as the create step uses it."""
+    """The ledger as the create step uses it (and poll, which reads one create's record)."""
 
     def acquire_updates(self, owner: str, now: datetime) -> bool:
         """Take the account-wide updates lock for `owner` (free, expired, or its own)."""
@@ -57,6 +58,16 @@ class CreateLedger(Ledger):
                 TableName=self._table,
                 Key={"pk": {"S": UPDATES_KEY}, "sk": {"S": _CREATE_PREFIX + name}},
             )
+
+    def recorded_create(self, name: str) -> RecordedCreate | None:
+        """The record of the create of image `name`, read strongly consistent, if any."""
+        with _translated_errors():
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": UPDATES_KEY}, "sk": {"S": _CREATE_PREFIX + name}},
+                ConsistentRead=True,
+            ).get("Item")
+        return _record(item) if item else None
 
     def recorded_creates(self) -> list[RecordedCreate]:
         """Every create on record, read strongly consistent (stale ones included)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from image_updater.domain.recorded_creates import UNCONFIRMED_HOLD
 from image_updater.handlers import check, create, poll
 from rehearsal.appstream import SimulatedAppStream
 from tests.handlers.conftest import (
@@ -179,5 +180,45 @@ def test_an_image_deleted_while_building_raises_image_disappeared(
         poll.handler(following(DERIVED), lambda_context)
 
     # Then
+    assert raised.typename == "ImageDisappeared"
+    assert DERIVED in str(raised.value)
+
+
+# --- a listing that lags behind the create --------------------------------------------------------
+
+
+def test_an_image_the_listing_does_not_show_yet_is_still_building_while_its_record_holds(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
+) -> None:
+    # Given AppStream lists a new image only 12 minutes after accepting its create (longer
+    # than the poll interval), and the update finishes on the second status check
+    sim.lag_listing(POLL_INTERVAL + timedelta(minutes=2))
+    sim.script_update(ROOT, polls=2)
+    task = started_update(sim, lambda_context)
+
+    # When the workflow polls it
+    results = poll_until_settled(task, lambda_context, clock)
+
+    # Then the first check (image not found, its create on record) waits again, and the
+    # update is reported once listed
+    assert [(r["outcome"], r["polls"]) for r in results] == [(None, 1), (None, 2), ("SUCCEEDED", 3)]
+
+
+def test_an_image_still_not_found_after_its_record_s_hold_has_disappeared(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
+) -> None:
+    # Given a created image that AppStream does not find for longer than UNCONFIRMED_HOLD
+    sim.lag_listing(UNCONFIRMED_HOLD + timedelta(hours=1))
+    task = started_update(sim, lambda_context)
+
+    # When the workflow polls it within the hold, then after it
+    clock.advance(UNCONFIRMED_HOLD - timedelta(seconds=1))
+    within = poll.handler(task, lambda_context)
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(Exception) as raised:
+        poll.handler(within, lambda_context)
+
+    # Then it was still building, and then it had disappeared, as before
+    assert (within["outcome"], within["polls"]) == (None, 1)
     assert raised.typename == "ImageDisappeared"
     assert DERIVED in str(raised.value)

@@ -290,7 +290,10 @@ class TestPermissions:
                 "appstream:DescribeImagePermissions",
             }
             | {"events:PutEvents"},
-            "poll": logging | xray | {"appstream:DescribeImages", "dynamodb:UpdateItem"},
+            "poll": logging
+            | xray
+            | {"appstream:DescribeImages", "dynamodb:UpdateItem"}
+            | {"dynamodb:GetItem"},  # the record of one create, in its partition only
             "report": logging | xray | {"events:PutEvents"},
             "breaker": logging
             | xray
@@ -418,6 +421,23 @@ class TestPermissions:
             ).values()
             variables = function["Properties"]["Environment"]["Variables"]
             assert variables["LEDGER_TABLE"] == {"Ref": table_id}, module
+
+    def test_poll_reads_only_the_records_of_creates(self, template: Template) -> None:
+        # Given the poll function (a new image the listing does not show yet is still being
+        # built while the ledger's record of its create holds)
+        (table_id,) = template.find_resources("AWS::DynamoDB::GlobalTable")
+        statements = _policies_by_role(template)[_role_of(template, "poll")]
+
+        # Then it may read items in the creates' partition only (and claim reports, as before)
+        reads = [s for s in statements if s["Action"] == "dynamodb:GetItem"]
+        assert reads == [
+            {
+                "Action": "dynamodb:GetItem",
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [table_id, "Arn"]},
+                "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["#updates"]}},
+            }
+        ]
 
     def test_the_ledger_costs_nothing_at_rest_and_forgets_by_itself(
         self, template: Template

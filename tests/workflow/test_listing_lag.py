@@ -12,7 +12,7 @@ import pytest
 from image_updater.models import FOLLOW, UPDATE
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import WorkflowRunner
-from tests.workflow.conftest import AddImage, Timeline
+from tests.workflow.conftest import AddImage, Run, Timeline
 from tests.workflow.test_across_runs import OtherRun, between_runs, lineage_of, run_with
 from tests.workflow.test_workflow import started_updates
 
@@ -81,3 +81,27 @@ def test_an_update_the_listing_does_not_show_yet_counts_toward_max_concurrent_up
     assert sim.max_concurrent_updates_seen == 1
     assert started_updates(sim.calls)[0] == theirs
     assert len(started_updates(sim.calls)) == 2
+
+
+def test_a_listing_that_lags_longer_than_the_poll_interval_is_no_disappeared_image(
+    short_runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
+) -> None:
+    # Given AppStream lists a new image only 12 minutes after accepting its create, and the
+    # workflow first checks its status after 10 minutes (pollIntervalMinutes=10)
+    add_image("ImgA", updates_available=True)
+    add_image("ImgB", updates_available=False)
+    sim.lag_listing(timedelta(minutes=12))
+    sim.script_update("ImgA", polls=3)
+
+    # When the schedule starts a run
+    execution = run(short_runner)
+
+    # Then the first check, which AppStream answered "not found", waited again (the create is
+    # on record), and the run built one image and e-mailed it ready
+    polls = execution.invoked("poll")
+    assert [p.error for p in polls] == [None] * len(polls)
+    assert polls[0].result["outcome"] is None
+    (created,) = lineage_of(sim, "ImgA")
+    (email,) = execution.emails
+    assert email.subject == f"AppStream image ready: {created}"
+    assert execution.status == "SUCCEEDED"

@@ -37,6 +37,10 @@ class RecordedCreate:
     def holds_until(self) -> datetime:
         return self.recorded_at + UNCONFIRMED_HOLD
 
+    def holds(self, now: datetime) -> bool:
+        """Whether an image the listing does not show still counts as being built."""
+        return now < self.holds_until()
+
 
 def unconfirmed(
     records: Iterable[RecordedCreate], listed: Sequence[str], now: datetime
@@ -44,5 +48,5 @@ def unconfirmed(
     """The recorded creates that still count as updates in progress although the listing
     (`listed`: the image names AppStream showed) does not show them. Oldest first."""
     shown = set(listed)
-    live = [r for r in records if r.name not in shown and now < r.holds_until()]
+    live = [r for r in records if r.name not in shown and r.holds(now)]
     return sorted(live, key=lambda r: r.recorded_at)

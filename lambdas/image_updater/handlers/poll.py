@@ -7,7 +7,7 @@ from datetime import datetime
 from image_updater import clock, service, settings
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.ledger import Ledger
+from image_updater.ledger_creates import CreateLedger
 from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT, UpdateTask
 from image_updater.observability import MetricUnit, count
 
@@ -19,7 +19,9 @@ _OUTCOME_METRICS = {
 
 
 def poll(task: UpdateTask) -> UpdateTask:
-    result = service.poll(task, AppStreamImages(), Ledger(), settings.max_polls(), clock.utc_now())
+    result = service.poll(
+        task, AppStreamImages(), CreateLedger(), settings.max_polls(), clock.utc_now()
+    )
     if result.outcome in _OUTCOME_METRICS:
         count(_OUTCOME_METRICS[result.outcome])
         if result.image and result.image.created_time:
