@@ -169,7 +169,7 @@ def skipped_canary(runner: WorkflowRunner, progress: Progress) -> list[Check]:
     act.emails(execution, "cannot test", "only a RUNNING canary", "left as they are")
     held = f"AppStream roll-out HELD BACK: {act.built()}"
     return [
-        ("production untouched", _production_untouched(act) and act.sim.fleet_updates == []),
+        ("production untouched", _production_untouched(act)),
         ("HELD BACK e-mail", any(e.subject == held for e in execution.emails)),
         ("nobody asked to approve", execution.approvals == []),
     ]
@@ -194,7 +194,7 @@ def forged_answer(runner: WorkflowRunner, progress: Progress) -> list[Check]:
     return [
         ("forged answer ignored", seen[1:] == [ROOT]),
         ("IGNORED e-mail", any(e.subject.startswith("IGNORED") for e in execution.emails)),
-        ("production moved by the real approval", act.image_of(PRODUCTION[0]) == act.built()),
+        ("production on the new image in the end", act.image_of(PRODUCTION[0]) == act.built()),
         ("verified approver named", last is not None and f"Approved by {APPROVER}." in last.body),
         ("claimed approver named nowhere", not any(CLAIMED in e.body for e in execution.emails)),
     ]

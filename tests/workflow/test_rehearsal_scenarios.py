@@ -210,8 +210,8 @@ def test_rollout_attacks_rehearsal_keeps_each_promise_in_order(
     assert all(title.startswith(act) for (title, _), act in zip(found, ACTS, strict=True))
     expected = [
         "production untouched: yes; HELD BACK e-mail: yes; nobody asked to approve: yes",
-        "forged answer ignored: yes; IGNORED e-mail: yes; production moved by the real "
-        "approval: yes; verified approver named: yes; claimed approver named nowhere: yes",
+        "forged answer ignored: yes; IGNORED e-mail: yes; production on the new image in the "
+        "end: yes; verified approver named: yes; claimed approver named nowhere: yes",
         "approved fleets updated: yes; late fleet left alone: yes; listed in the production "
         "e-mail: yes",
         "canary never put on the planted image: yes; refusal e-mailed with its reason: yes; "
