@@ -136,7 +136,8 @@ class _Act:
     def approve(self, hours: float) -> Callable[[ApprovalRequest], None]:
         def answer(request: ApprovalRequest) -> None:
             printed = approval_by_run_now(hours, "approve")(request)
-            self.meanwhile(f'an approver ran: make run-now ARGS="approve ..." -> {printed}')
+            first = printed.splitlines()[0]
+            self.meanwhile(f'an approver ran: make run-now ARGS="approve ..." -> {first}')
 
         return answer
 
@@ -261,6 +262,7 @@ def tampered_tag(runner: WorkflowRunner, progress: Progress) -> list[Check]:
             said = "rolled back"
         except rollout_commands.CommandError as refused:
             code, said = refused.exit_code, str(refused)
+    # run-now's rollback command itself (its --stack lookup aside: no CloudFormation here)
     print(f'  Then: make run-now ARGS="rollback --fleet Sales-Canary" -> exit {code}: {said}')
     built = act.built()
     moved = [image for fleet, image in act.sim.fleet_updates if fleet == "Sales-Canary"]
