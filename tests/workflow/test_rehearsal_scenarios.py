@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from rehearsal import attacks
 from rehearsal.__main__ import main
 
 pytestmark = pytest.mark.workflow
@@ -221,3 +222,23 @@ def test_rollout_attacks_rehearsal_keeps_each_promise_in_order(
     assert [line for _, line in found] == [f"{v} -> promise kept" for v in expected]
     assert "5 of 5 promises kept" in output
     assert code == 0
+
+
+def test_rollout_attacks_exits_non_zero_when_a_promise_is_broken(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an act whose run breaks one of its checks (no deployment needed to say so)
+    def broken(*_: object) -> list[tuple[str, bool]]:
+        return [("production untouched", False), ("HELD BACK e-mail", True)]
+
+    monkeypatch.setattr(attacks, "WorkflowRunner", lambda context: None)
+    monkeypatch.setattr(attacks, "ACTS", (("an act", broken),))
+
+    # When
+    code = main(["rollout-attacks"])
+
+    # Then the verdict names the broken check and the command fails
+    output = capsys.readouterr().out
+    assert "Verdict: production untouched: NO; HELD BACK e-mail: yes -> PROMISE BROKEN" in output
+    assert "0 of 1 promises kept; broken: act 1" in output
+    assert code == 1
