@@ -21,7 +21,7 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from infra.workflow import states
-from rehearsal import year
+from rehearsal import attacks, year
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
     ApprovalListener,
@@ -125,6 +125,11 @@ def _rollout_text(step: str, event: dict[str, Any], result: dict[str, Any]) -> s
         return "canaries UNHEALTHY: " + "; ".join(result["problems"])
     if step == "rollout_approval":
         return "waiting for approval (the run-now command is in the e-mail)"
+    if step == "rollout_verify":
+        approval = result.get("approval") or {}
+        if approval.get("by"):
+            return f"answer verified: {approval.get('decision')}, recorded for {approval['by']}"
+        return "no decision recorded by the approval function: what ended the wait is ignored"
     if step == "rollout_window":
         approval = result.get("approval") or {}
         by = f"approved by {approval['by']}; " if approval.get("by") else ""
@@ -297,17 +302,23 @@ def _approver(progress: _Progress, clock: SimulatedClock, scenario: Scenario) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__.split("\n")[0])
     parser.add_argument(
-        "scenario", nargs="?", default="default", choices=sorted([*SCENARIOS, "year"])
+        "scenario",
+        nargs="?",
+        default="default",
+        choices=sorted([*SCENARIOS, "rollout-attacks", "year"]),
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
     if args.list:
         for scenario in SCENARIOS.values():
             print(f"{scenario.name:<18} {scenario.summary}")
+        print(f"{'rollout-attacks':<18} {attacks.SUMMARY}")
         print(f"{'year':<18} {year.SUMMARY}")
         return 0
     if args.scenario == "year":
         return year.main()
+    if args.scenario == "rollout-attacks":
+        return attacks.main(_Progress)
 
     scenario = SCENARIOS[args.scenario]
     runner = WorkflowRunner(scenario.context)

@@ -10,23 +10,17 @@ could not run while an earlier update builds.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 from unittest import mock
 
 import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ConnectionClosedError
 
-from image_updater import ledger as product_ledger
 from image_updater.ledger import Ledger
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
+from rehearsal.attacks import first_claim_response_lost
 from rehearsal.runner import REGION, Invocation, WorkflowRunner
 from tests.workflow.conftest import BASE_IMAGES, AddImage, Run, Timeline
 from tests.workflow.test_across_runs import TimedOut, between_runs, run_with
@@ -52,35 +46,6 @@ def ttl_sweep(sim: SimulatedAppStream, now: datetime) -> None:
 
 
 # --- 1. the claim's response is lost, and the SDK sends the claim again --------------------------
-
-
-@contextmanager
-def first_claim_response_lost() -> Iterator[list[dict[str, Any]]]:
-    """The ledger's client as the handlers build it (standard retry mode), with the first
-    report claim applied by DynamoDB (moto) but its response lost on the way back: botocore
-    sees a closed connection and re-sends the same UpdateItem, as it would against AWS."""
-    lost: list[dict[str, Any]] = []
-
-    def lose_the_response(request: Any, **kwargs: Any) -> None:
-        body = json.loads(request.body or b"{}")
-        if lost or not str(body.get("Key", {}).get("sk", {}).get("S", "")).startswith("image#"):
-            return
-        if "UpdateItem" not in str(request.headers.get("X-Amz-Target", b"")):
-            return
-        from moto.core.models import botocore_stubber
-
-        botocore_stubber("before-send.dynamodb.UpdateItem", request)  # DynamoDB applies it
-        lost.append(body)
-        raise ConnectionClosedError(endpoint_url=request.url)
-
-    @cache
-    def client() -> Any:
-        created = boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
-        created.meta.events.register_first("before-send.dynamodb.UpdateItem", lose_the_response)
-        return created
-
-    with mock.patch.object(product_ledger, "default_client", client):
-        yield lost
 
 
 def test_a_claim_whose_response_was_lost_still_ends_in_exactly_one_email(

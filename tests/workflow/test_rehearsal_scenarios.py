@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from rehearsal import attacks
 from rehearsal.__main__ import main
 
 pytestmark = pytest.mark.workflow
@@ -179,3 +180,65 @@ def test_rollout_rehearsals_that_leave_production_alone(
     assert re.search(
         r"Fleets at the end: .*Sales-Prod-1 SalesApps; Sales-Prod-2 SalesApps;", output
     )
+
+
+ACTS = [
+    "a skipped canary holds production back",
+    "a forged answer is ignored",
+    "a fleet tagged for production after the approval is left alone",
+    "a tampered rollback tag is refused",
+    "a lost claim response still ends in exactly one e-mail",
+]
+
+
+def verdicts(output: str) -> list[tuple[str, str]]:
+    """(act title, verdict line) for each act, in the order printed."""
+    acts = re.findall(r"^===== act \d of 5: (.*?) =+$", output, flags=re.MULTILINE)
+    lines = re.findall(r"^  Verdict: (.*)$", output, flags=re.MULTILINE)
+    return list(zip(acts, lines, strict=True))
+
+
+def test_rollout_attacks_rehearsal_keeps_each_promise_in_order(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given / When the five attacks are rehearsed
+    code = main(["rollout-attacks"])
+    output = capsys.readouterr().out
+
+    # Then the acts came in the issue's order, each with its verdict computed from the run
+    found = verdicts(output)
+    assert len(found) == len(ACTS)
+    assert all(title.startswith(act) for (title, _), act in zip(found, ACTS, strict=True))
+    expected = [
+        "production untouched: yes; HELD BACK e-mail: yes; nobody asked to approve: yes",
+        "forged answer ignored: yes; IGNORED e-mail: yes; production on the new image in the "
+        "end: yes; verified approver named: yes; claimed approver named nowhere: yes",
+        "approved fleets updated: yes; late fleet left alone: yes; listed in the production "
+        "e-mail: yes",
+        "canary never put on the planted image: yes; refusal e-mailed with its reason: yes; "
+        "run-now rollback exits 4: yes; production untouched: yes",
+        "claim response lost and re-sent: yes; exactly one e-mail: yes; marked sent: yes",
+    ]
+    assert [line for _, line in found] == [f"{v} -> promise kept" for v in expected]
+    assert "5 of 5 promises kept" in output
+    assert code == 0
+
+
+def test_rollout_attacks_exits_non_zero_when_a_promise_is_broken(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an act whose run breaks one of its checks (no deployment needed to say so)
+    def broken(*_: object) -> list[tuple[str, bool]]:
+        return [("production untouched", False), ("HELD BACK e-mail", True)]
+
+    monkeypatch.setattr(attacks, "WorkflowRunner", lambda context: None)
+    monkeypatch.setattr(attacks, "ACTS", (("an act", broken),))
+
+    # When
+    code = main(["rollout-attacks"])
+
+    # Then the verdict names the broken check and the command fails
+    output = capsys.readouterr().out
+    assert "Verdict: production untouched: NO; HELD BACK e-mail: yes -> PROMISE BROKEN" in output
+    assert "0 of 1 promises kept; broken: act 1" in output
+    assert code == 1
