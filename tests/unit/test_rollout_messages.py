@@ -276,6 +276,29 @@ def test_an_unhealthy_canary_the_roll_out_never_changed_is_not_said_to_be_rolled
     assert "none of them was changed by this roll-out (already on it)" in notification.body
 
 
+@pytest.mark.parametrize(
+    ("rolled_back", "subject", "said"),
+    [
+        (("CanaryA", "CanaryB"), ", rolled back", "put them back on their previous images"),
+        (("CanaryA",), ", NOT all rolled back", "CanaryB could not be put back"),
+        ((), ", NOT rolled back", "could not put them back"),
+    ],
+)
+def test_the_rollback_subject_says_only_what_was_put_back(
+    rolled_back: tuple[str, ...], subject: str, said: str
+) -> None:
+    # Given both canaries were changed by the roll-out, and only some went back (a tampered
+    # record or a refusal keeps the others where they are)
+    notes = tuple(FleetNote(fleet, CANARY, OLD) for fleet in rolled_back)
+
+    # When
+    notification = compose(rollout(CANARY_ROLLED_BACK, rolled_back=notes), CTX, SETTINGS)
+
+    # Then
+    assert notification.subject == f"AppStream canary UNHEALTHY{subject}: {NEW}"
+    assert said in notification.body
+
+
 def test_held_back_names_the_canary_why_and_what_to_do() -> None:
     # When
     body = body_of(

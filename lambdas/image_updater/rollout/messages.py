@@ -205,12 +205,25 @@ def _rolled_back(
     rollout: Rollout, ctx: MessageContext, settings: RolloutSettings
 ) -> tuple[str, str]:
     problems = "\n".join(f"  - {p}" for p in rollout.problems) or "  - a canary fleet refused"
-    changed = bool(rollout.updated_in(CANARY))
-    what = (
-        "so the updater put them back on their previous images"
-        if changed
-        else "and none of them was changed by this roll-out (already on it), so none was put back"
-    )
+    changed = [note.fleet for note in rollout.updated_in(CANARY)]
+    back = {note.fleet for note in rollout.rolled_back}
+    left = [fleet for fleet in changed if fleet not in back]
+    # The subject says what happened to the canaries this roll-out changed, never more.
+    if not changed:
+        what, rolled = (
+            "and none of them was changed by this roll-out (already on it), so none was put back",
+            "",
+        )
+    elif not left:
+        what, rolled = "so the updater put them back on their previous images", ", rolled back"
+    elif back:
+        what, rolled = (
+            f"so the updater put {', '.join(sorted(back))} back on their previous images; "
+            f"{', '.join(left)} could not be put back (below)",
+            ", NOT all rolled back",
+        )
+    else:
+        what, rolled = "but the updater could not put them back (below)", ", NOT rolled back"
     body = (
         f"The canary fleets were unhealthy with {rollout.new_image_name}, {what}. Production "
         "fleets were not touched.\n\n"
@@ -221,7 +234,6 @@ def _rolled_back(
         + "What to do: look at the canary fleets' errors and alarms in the console. The next "
         "image the updater builds is tried on the canaries again.\n\n"
     )
-    rolled = ", rolled back" if changed else ""
     return body, f"AppStream canary UNHEALTHY{rolled}: {rollout.new_image_name}"
 
 
