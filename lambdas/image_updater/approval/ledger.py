@@ -37,8 +37,8 @@ class AlreadyDecided(Exception):
 
 class ApprovalAlreadyDecided(Exception):
     """The wait step found a decision already recorded (it came while the roll-out was
-    between two waits): the workflow goes straight to the verify step, which takes it. The
-    state machine's Catch matches this class name."""
+    between two waits): the workflow goes straight to the verify step (the wait's Catch of
+    every error), which takes it."""
 
 
 @dataclass(frozen=True)
