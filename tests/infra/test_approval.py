@@ -172,6 +172,14 @@ def test_who_may_call_what_and_which_policy_allows_it(synth: Synth) -> None:
         (USER, "lambda:InvokeFunctionUrl", "approval function"),
         (USER, "lambda:InvokeFunction", "approval function"),
     }
+    # each of those ledger grants reaches the approvals' partition only: none of the three can
+    # write a rollback record (a rollback target) or a report
+    for role in roles:
+        for statement in _policies_by_role(template)[role]:
+            if any(a.startswith("dynamodb:") for a in _actions_of(statement)):
+                assert statement["Condition"] == {
+                    "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["#approval"]}
+                }
     # and the state machine's role only invokes the wait and verify functions it runs
     machine_actions = _actions(_policies_by_role(template)[machine_role])
     assert "states:SendTaskSuccess" not in machine_actions

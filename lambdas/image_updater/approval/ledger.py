@@ -25,7 +25,8 @@ from image_updater.ledger import _condition_failed, _translated_errors, default_
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_PK = "#approval"
+PARTITION = "#approval"  # the approval functions' grants are limited to it (LeadingKeys)
+_PK = PARTITION
 # Kept well past the deadline (TTL deletes lazily, never early): a late answer still finds
 # its record, and a decided record is kept for the audit.
 KEEP_AFTER_DEADLINE = timedelta(days=30)
