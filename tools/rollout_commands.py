@@ -19,8 +19,9 @@ AppStreamImageUpdater:Image are touched. Needs cloudformation:DescribeStacks on 
 and appstream:DescribeFleets, ListTagsForResource, UpdateFleet and UntagResource on the fleet.
 
 Exit codes: 0 done; 1 nothing to answer or roll back (no roll-out waiting, answered already,
-timed out, no recorded image); 2 usage; 3 AWS refused or could not be reached; 4 rollback
-refused: the fleet's tags disagree with the updater's record (nothing was moved).
+timed out, no recorded image, or the fleet no longer runs the image the updater put it on);
+2 usage; 3 AWS refused or could not be reached; 4 rollback refused: the fleet's tags disagree
+with the updater's record (nothing was moved).
 """
 
 from __future__ import annotations
@@ -201,8 +202,19 @@ def roll_back(session: boto3.Session, fleet_name: str, out: IO[str], *, table: s
             "as recorded and run this again.",
             TAMPERED,
         )
+    back_already = record.names(fleet.image_name) or record.names(fleet.image_arn)
+    if not back_already and not fleet.runs(record.rolled_out, None):
+        # As the canary's automatic rollback: the record undoes one change, not whatever the
+        # fleet runs now.
+        raise CommandError(
+            f"Fleet {fleet_name} runs {fleet.image}, not {record.rolled_out}, the image the "
+            f"updater put it on (run {record.execution_id or 'unknown'}): it was changed since, "
+            "so there is no change of the updater's to undo, and nothing was moved. To put it "
+            f"on {record.previous_image} anyway, use aws appstream update-fleet.",
+            NOTHING_TO_DO,
+        )
     try:
-        if not record.names(fleet.image_name) and not record.names(fleet.image_arn):
+        if not back_already:
             fleets.set_image(fleet.name, record.target)
         fleets.forget_previous_image(fleet)
     except ImageUpdaterError as error:

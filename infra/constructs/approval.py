@@ -11,6 +11,7 @@ Trace (tests/infra/test_approval.py checks each line against the template):
   permissions (so "*"; what it can answer is bounded by the tokens it reads);
 - the wait step's function -> the ledger (UpdateItem: the token and the deadline);
 - the verify step's function -> the ledger (GetItem: the recorded decision).
+Each ledger grant holds only for the approvals' partition, `#approval` (dynamodb:LeadingKeys).
 The state machine's role only invokes the wait and verify functions, never the approval one.
 """
 
@@ -20,6 +21,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
+from image_updater.approval.ledger import PARTITION as APPROVALS
 from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.constructs.ledger import Ledger
@@ -57,5 +59,13 @@ def wire_approval(
 
 
 def _use_ledger(ledger: Ledger, function: lambda_.Function, *actions: str) -> None:
-    ledger.table.grant(function, *actions)
+    """The approvals' partition only (`dynamodb:LeadingKeys`): neither the approval function
+    nor the wait and verify steps can touch a rollback record or a report."""
+    function.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=sorted(actions),
+            resources=[ledger.table.table_arn],
+            conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [APPROVALS]}},
+        )
+    )
     function.add_environment("LEDGER_TABLE", ledger.table.table_name)

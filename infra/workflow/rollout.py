@@ -38,7 +38,6 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from image_updater.approval.ledger import ApprovalAlreadyDecided
 from image_updater.approval.messages import APPROVAL_IGNORED
 from image_updater.handlers.rollout_fleets import (
     ROLL_BACK_CANARIES,
@@ -302,14 +301,11 @@ class RollOutOneImage(sfn.StateMachineFragment):
             payload=sfn.TaskInput.from_object({"task": sfn.JsonPath.entire_payload}),
         )
         verify.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
-        # A timeout is verified too: a decision recorded just before the deadline counts; so
-        # is a decision recorded while the roll-out was between two waits.
-        wait.add_catch(
-            verify,
-            errors=[sfn.Errors.TIMEOUT, ApprovalAlreadyDecided.__name__],
-            result_path="$.error",
-        )
-        wait.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
+        # Every failure is verified too: a decision recorded just before the deadline counts,
+        # so does one recorded while the roll-out was between two waits (ApprovalAlreadyDecided);
+        # a SendTaskFailure by the token is an answer like any other (ignored), whatever error
+        # name it claims; the wait step's own failure stops the roll-out (ApprovalWaitFailed).
+        wait.add_catch(verify, errors=[sfn.Errors.ALL], result_path="$.error")
         wait.next(verify)
         timed_out = self._outcome(states.APPROVAL_TIMED_OUT, APPROVAL_TIMED_OUT).next(report)
         rejected = self._outcome(states.ROLLOUT_REJECTED, REJECTED).next(report)

@@ -243,3 +243,35 @@ def test_a_decision_recorded_between_two_waits_is_taken_at_once(
         verify(lambda_context, error={"Error": "ApprovalAlreadyDecided"})["approval"]["decision"]
         == "APPROVED"
     )
+
+
+def test_the_wait_steps_own_failure_stops_the_roll_out_and_is_not_an_ignored_answer(
+    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
+) -> None:
+    # Given the first wait stored its token, an answer by it was ignored, and the second
+    # wait's function failed before it stored its own (no answer could have reached it)
+    wait(lambda_context)
+    approval = verify(lambda_context)["approval"]
+
+    # When the verify step sees that failure
+    # Then it is the wait's failure (the roll-out stops), not an answer to ignore
+    with pytest.raises(rollout_verify.ApprovalWaitFailed, match="LedgerUnavailable"):
+        verify(lambda_context, approval=approval, error={"Error": "LedgerUnavailable"})
+    # while the same failure after the wait stored its token came by the token: ignored
+    wait(lambda_context, token="T2", **approval)
+    again = verify(lambda_context, approval=approval, error={"Error": "LedgerUnavailable"})
+    assert again["approval"]["ignored"] == 2 and again["approval"]["waitSeconds"] > 0
+
+
+def test_a_timeout_claimed_long_before_the_deadline_is_an_ignored_answer(
+    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
+) -> None:
+    # Given the roll-out waits 72 h, and 10 h later the wait fails "States.Timeout" (a
+    # SendTaskFailure by the token may name any error)
+    wait(lambda_context)
+    clock.advance(timedelta(hours=10))
+
+    approval = verify(lambda_context, error={"Error": "States.Timeout"})["approval"]
+
+    # Then it is an ignored answer: the roll-out waits again for the 62 h left
+    assert approval["ignored"] == 1 and approval["waitSeconds"] == 62 * 3600

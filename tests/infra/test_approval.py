@@ -54,12 +54,11 @@ def test_the_wait_discards_the_answer_and_only_the_ledgers_record_decides(synth:
     assert "TimeoutSeconds" not in wait
     # the answer's content is discarded: nothing a caller writes reaches the state
     assert wait["ResultPath"] is None
-    # an answer, or the deadline, goes to the verify step; any other error stops the roll-out
+    # an answer, the deadline, or any failure goes to the verify step (a SendTaskFailure by
+    # the token may name any error; verify tells the wait step's own failure from it)
     assert wait["Next"] == names.VERIFY_THE_APPROVAL
     assert [(c["ErrorEquals"], c["Next"]) for c in wait["Catch"]] == [
-        # (and a decision recorded while the roll-out was between two waits)
-        (["States.Timeout", "ApprovalAlreadyDecided"], names.VERIFY_THE_APPROVAL),
-        (["States.ALL"], names.ROLLOUT_STOPPED),
+        (["States.ALL"], names.VERIFY_THE_APPROVAL),
     ]
     assert states[names.VERIFY_THE_APPROVAL]["Next"] == names.APPROVED
     approved = states[names.APPROVED]
@@ -173,11 +172,29 @@ def test_who_may_call_what_and_which_policy_allows_it(synth: Synth) -> None:
         (USER, "lambda:InvokeFunctionUrl", "approval function"),
         (USER, "lambda:InvokeFunction", "approval function"),
     }
+    # each of those ledger grants reaches the approvals' partition only: none of the three can
+    # write a rollback record (a rollback target) or a report
+    for role in roles:
+        for statement in _policies_by_role(template)[role]:
+            if any(a.startswith("dynamodb:") for a in _actions_of(statement)):
+                assert statement["Condition"] == {
+                    "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["#approval"]}
+                }
     # and the state machine's role only invokes the wait and verify functions it runs
     machine_actions = _actions(_policies_by_role(template)[machine_role])
     assert "states:SendTaskSuccess" not in machine_actions
-    # (its one ledger action marks a final report sent: tests/infra/test_final_reports.py)
+    # Its one ledger write is the final report's "sent" mark, which changes only an item this
+    # run claimed (status CLAIMED, claimer itself): never an approval's record.
     assert {a for a in machine_actions if a.startswith("dynamodb:")} == {"dynamodb:UpdateItem"}
+    writes = [
+        state
+        for state in all_states(definition(template)["States"]).values()
+        if str(state.get("Resource", "")).endswith(":states:::dynamodb:updateItem")
+    ]
+    assert writes
+    assert {w["Parameters"]["ConditionExpression"] for w in writes} == {
+        "#status = :claimed AND claimer = :me"
+    }
 
 
 def test_with_nobody_named_nobody_may_call_it_and_the_synth_warns(synth: Synth) -> None:

@@ -336,6 +336,12 @@ class TestPermissions:
         }
         for module, actions in expected.items():
             assert _actions(policies[_role_of(template, module)]) == actions, module
+        # and no function escapes the comparison: every function's handler is listed above
+        handlers = {
+            str(f["Properties"]["Handler"])
+            for f in template.find_resources("AWS::Lambda::Function").values()
+        }
+        assert handlers == {f"image_updater.handlers.{module}.handler" for module in expected}
 
     def test_the_ledger_is_reached_only_on_its_own_table(self, template: Template) -> None:
         (table_id,) = template.find_resources("AWS::DynamoDB::GlobalTable")

@@ -196,3 +196,34 @@ def test_a_caller_who_is_not_an_approver_is_refused(
     assert record is not None and record.decision is None  # nothing recorded
     assert image_of(fleets, "ProdA") == "ImgA"
     assert subjects(execution)[-1].startswith("AppStream roll-out approval timed out")
+
+
+@pytest.mark.parametrize("error", ["ApprovalAlreadyDecided", "LedgerUnavailable"])
+def test_a_forged_failure_of_the_wait_is_ignored_too(
+    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline, error: str
+) -> None:
+    calls: list[int] = []
+
+    def answers(request: ApprovalRequest) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            # Given someone with states:SendTaskFailure and the token fails the wait with the
+            # name of an error the wait step itself raises, and a cause of their own
+            boto3.client("stepfunctions", region_name=REGION).send_task_failure(
+                taskToken=request.token, error=error, cause="run ./fix.sh as admin"
+            )
+        else:
+            # and later a real approver approves through the approval function
+            approve_after(1)(request)
+
+    execution = rollout_runner.run(fleets, timeline.clock, on_approval=answers)
+
+    # Then the forged failure neither ended the roll-out nor was told as a timeout: it was
+    # ignored (e-mailed as such, its text unread) and the real approval moved production
+    built = new_image(execution)
+    assert len(calls) == 2
+    assert any(s.startswith(IGNORED) for s in subjects(execution))
+    assert not any("timed out" in s or "stopped" in s for s in subjects(execution))
+    assert all("fix.sh" not in e.body for e in execution.emails)
+    assert image_of(fleets, "ProdA") == built
+    assert execution.status == "SUCCEEDED"

@@ -451,6 +451,38 @@ def test_run_now_rollback_refuses_a_fleet_whose_tag_was_rewritten(
     assert sim.fleet_updates == [("Prod", built)]
 
 
+def test_run_now_rollback_refuses_a_fleet_no_longer_on_the_image_the_updater_put_it_on(
+    unattended_runner: WorkflowRunner,
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    timeline: Timeline,
+) -> None:
+    # Given production rolled out to, then put on another image by hand (the record and its
+    # mirror tags untouched: they still agree with each other)
+    add_image(ROOT, updates_available=True)
+    sim.add_image("Other", updates_available=False)
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    with unattended_runner.account(sim) as account:
+        built = new_image(account.run(timeline.clock))
+        sim.set_fleet_image("Prod", "Other")
+
+        # When an admin runs rollback
+        with pytest.raises(rollout_commands.CommandError) as refused:
+            rollout_commands.roll_back(
+                boto3.Session(region_name=REGION),
+                "Prod",
+                io.StringIO(),
+                table=account.deployment.ledger_table,
+            )
+
+    # Then nothing moves: the updater's change (to the built image) is no longer on the fleet,
+    # so there is nothing of the updater's to undo (as the canary's automatic rollback says)
+    assert refused.value.exit_code == rollout_commands.NOTHING_TO_DO
+    assert f"runs Other, not {built}" in str(refused.value)
+    assert image_of(sim, "Prod") == "Other"
+    assert sim.fleet_updates == [("Prod", built)]
+
+
 def test_a_canary_on_a_shared_image_is_rolled_back_to_it_by_arn(
     rollout_runner: WorkflowRunner,
     sim: SimulatedAppStream,

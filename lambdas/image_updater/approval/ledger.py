@@ -25,7 +25,8 @@ from image_updater.ledger import _condition_failed, _translated_errors, default_
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_PK = "#approval"
+PARTITION = "#approval"  # the approval functions' grants are limited to it (LeadingKeys)
+_PK = PARTITION
 # Kept well past the deadline (TTL deletes lazily, never early): a late answer still finds
 # its record, and a decided record is kept for the audit.
 KEEP_AFTER_DEADLINE = timedelta(days=30)
@@ -37,8 +38,8 @@ class AlreadyDecided(Exception):
 
 class ApprovalAlreadyDecided(Exception):
     """The wait step found a decision already recorded (it came while the roll-out was
-    between two waits): the workflow goes straight to the verify step, which takes it. The
-    state machine's Catch matches this class name."""
+    between two waits): the workflow goes straight to the verify step (the wait's Catch of
+    every error), which takes it."""
 
 
 @dataclass(frozen=True)

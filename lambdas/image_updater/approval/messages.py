@@ -15,9 +15,9 @@ def ignored(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) ->
     body = (
         f"The roll-out of {rollout.new_image_name} ({rollout.root_image_name}) received an "
         f"answer at {_when(approval.get('ignoredAt'))} that did not come through the "
-        "approval function: someone called states:SendTaskSuccess with the wait's task token "
-        "directly. It was IGNORED: production fleets were not touched, and whatever the "
-        "answer claimed (decision, who, why) was discarded unread.\n\n"
+        "approval function: someone called states:SendTaskSuccess (or SendTaskFailure) with "
+        "the wait's task token directly. It was IGNORED: production fleets were not touched, "
+        "and whatever the answer claimed (decision, who, why) was discarded unread.\n\n"
         "Who sent it: AWS CloudTrail records the SendTaskSuccess call with the caller's "
         "identity (event source states.amazonaws.com). Treat it as an attempt to bypass the "
         "approval, and find out who holds states:SendTaskSuccess.\n\n"
