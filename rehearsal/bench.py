@@ -68,7 +68,7 @@ def cold_imports() -> list[tuple[str, float, float]]:
 
 
 def asset_sizes() -> dict[str, tuple[int, int]]:
-    """Each Lambda asset `cdk synth` stages (the update's, the roll-out's): its handlers ->
+    """Each Lambda asset `cdk synth` stages (one per function): its handler ->
     (zipped bytes, files)."""
     import aws_cdk as cdk
 

@@ -20,16 +20,6 @@ LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 _DEFAULT_TIMEOUT = Duration.seconds(30)
-UPDATE, ROLLOUT = "update", "rollout"
-# Handler modules by asset.
-ASSET_GROUPS = {
-    UPDATE: ("plan", "check", "create", "poll", "report", "retain", "breaker"),
-    ROLLOUT: (
-        *("rollout_plan", "rollout_fleets", "rollout_health"),
-        *("rollout_approval", "rollout_window", "rollout_report"),
-        *("rollout_verify", "approval_url"),
-    ),
-}
 
 
 class UpdaterFunctions(Construct):
@@ -39,14 +29,6 @@ class UpdaterFunctions(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: UpdaterConfig) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        # Two assets: the update's functions and the roll-out's, each with only the modules
-        # its handlers import (infra/constructs/lambda_code.py).
-        self._code = {
-            group: lambda_.Code.from_asset(
-                str(LAMBDAS_DIR), exclude=lambda_code.excluded(LAMBDAS_DIR, handlers)
-            )
-            for group, handlers in ASSET_GROUPS.items()
-        }
         self._layer = powertools.layer(
             self, "PowertoolsLayer", runtime=RUNTIME, architecture=ARCHITECTURE
         )
@@ -200,7 +182,13 @@ class UpdaterFunctions(Construct):
             description=f"AppStream image updater: {description}",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=self._code[ROLLOUT if module in ASSET_GROUPS[ROLLOUT] else UPDATE],
+            # One asset per function, holding only the modules its handler imports
+            # (infra/constructs/lambda_code.py): the smallest code each cold start loads, and
+            # no function ships another's (the roll-out's code is not in the update's, and
+            # only the approval function's asset holds the code that answers a waiting task).
+            code=lambda_.Code.from_asset(
+                str(LAMBDAS_DIR), exclude=lambda_code.excluded(LAMBDAS_DIR, (module,))
+            ),
             handler=f"image_updater.handlers.{module}.handler",
             layers=[self._layer],
             memory_size=256,

@@ -1,7 +1,6 @@
 """What each function's asset holds: its handlers and the runtime modules they import, found by
-reading the imports (not by a hand-kept list, which would drift). The update's functions and
-the roll-out's share little, so each group gets its own, smaller asset; the package keeps its
-one name, `image_updater`, in both."""
+reading the imports (not by a hand-kept list, which would drift). Each function gets an asset
+of its own; the package keeps its one name, `image_updater`, in every one."""
 
 from __future__ import annotations
 
