@@ -31,10 +31,10 @@ class ImageUpdaterStack(Stack):
         notifications = Notifications(self, "Notifications", emails=config.notification_emails)
         functions = UpdaterFunctions(self, "Functions", config=config)
         ledger = Ledger(self, "Ledger")
-        ledger.grant_lineage_lock(functions.create)
-        ledger.grant_report_tracking(functions.check)
-        ledger.grant_report_claims(functions.check)
-        ledger.grant_report_claims(functions.poll)
+        ledger.grant_lineage_lock(functions.create, config.image_names)
+        ledger.grant_report_tracking(functions.check, config.image_names)
+        ledger.grant_report_claims(functions.check, config.image_names)
+        ledger.grant_report_claims(functions.poll, config.image_names)
         ledger.grant_create_records_read(functions.poll)
         # Rollback records: written and used by the function that changes fleets; listed by
         # retention (never delete a rollback target) and by create's quota e-mail.

@@ -12,12 +12,15 @@ lazy, but real). See lambdas/image_updater/ledger.py for what the items mean.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from image_updater.ledger import BREAKER_PARTITION
 from image_updater.ledger_creates import UPDATES_KEY
 from image_updater.rollout.records import PARTITION as ROLLBACK_PARTITION
 
@@ -39,49 +42,53 @@ class Ledger(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-    def grant_lineage_lock(self, function: lambda_.Function) -> None:
+    # Each function reaches only the partitions it uses (`dynamodb:LeadingKeys`): the
+    # lineages' roots for locks and reports, `#updates`, `#breaker`, `#rollback`, `#approval`.
+    # No function can write another kind's items (a rollback target, an approval's record).
+
+    def grant_lineage_lock(self, function: lambda_.Function, roots: Sequence[str]) -> None:
         """create: take and release a lineage's lock and the account-wide updates lock
         (conditional PutItem and DeleteItem), record each create it sends and forget one
         AppStream refused (PutItem, DeleteItem), read the creates on record (Query), and
         record the report its new image owes (PutItem)."""
-        self._use(function, "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query")
+        self._use_partitions(function, [*roots, UPDATES_KEY], "PutItem", "DeleteItem", "Query")
 
-    def grant_report_tracking(self, function: lambda_.Function) -> None:
+    def grant_report_tracking(self, function: lambda_.Function, roots: Sequence[str]) -> None:
         """check: list the lineage's report items (Query) and record one owed (PutItem).
         (The state machine's role marks reports sent: its DynamoDB task grants UpdateItem.)"""
-        self._use(function, "dynamodb:Query", "dynamodb:PutItem")
+        self._use_partitions(function, roots, "Query", "PutItem")
 
-    def grant_report_claims(self, function: lambda_.Function) -> None:
+    def grant_report_claims(self, function: lambda_.Function, roots: Sequence[str]) -> None:
         """check and poll: claim an image's final report (conditional UpdateItem)."""
-        self._use(function, "dynamodb:UpdateItem")
+        self._use_partitions(function, roots, "UpdateItem")
 
     def grant_breaker(self, function: lambda_.Function) -> None:
         """breaker: count failed scheduled runs and claim the pause (conditional UpdateItem),
         read the count back after a retry (GetItem), and reset it (DeleteItem)."""
-        self._use(function, "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
+        self._use_partitions(function, [BREAKER_PARTITION], "UpdateItem", "GetItem", "DeleteItem")
 
     def grant_rollback_records(self, function: lambda_.Function, *actions: str) -> None:
         """The rollback records' partition only (`dynamodb:LeadingKeys`): rollout_fleets
         writes, reads and removes them (PutItem, GetItem, DeleteItem); retention, and
         create's quota e-mail, list them (Query)."""
-        self._use_partition(function, ROLLBACK_PARTITION, *actions)
+        self._use_partitions(function, [ROLLBACK_PARTITION], *actions)
 
     def grant_create_records_read(self, function: lambda_.Function) -> None:
         """poll: read the record of one create (GetItem, strongly consistent) in the
         `#updates` partition only: a new image the listing does not show yet is still being
         built while that record holds."""
-        self._use_partition(function, UPDATES_KEY, "GetItem")
+        self._use_partitions(function, [UPDATES_KEY], "GetItem")
 
-    def _use_partition(self, function: lambda_.Function, partition: str, *actions: str) -> None:
+    def _use_partitions(
+        self, function: lambda_.Function, partitions: Sequence[str], *actions: str
+    ) -> None:
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=sorted(f"dynamodb:{action}" for action in actions),
                 resources=[self.table.table_arn],
-                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [partition]}},
+                conditions={
+                    "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": sorted(set(partitions))}
+                },
             )
         )
-        function.add_environment("LEDGER_TABLE", self.table.table_name)
-
-    def _use(self, function: lambda_.Function, *actions: str) -> None:
-        self.table.grant(function, *actions)
         function.add_environment("LEDGER_TABLE", self.table.table_name)

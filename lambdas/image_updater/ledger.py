@@ -55,7 +55,8 @@ _IMAGE_PREFIX = IMAGE_PREFIX
 # crashed holder delays the lineage's next attempt by minutes only.
 LOCK_HOLD = timedelta(minutes=3)
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-_BREAKER_KEY = {"pk": {"S": "#breaker"}, "sk": {"S": "state"}}
+BREAKER_PARTITION = "#breaker"
+_BREAKER_KEY = {"pk": {"S": BREAKER_PARTITION}, "sk": {"S": "state"}}
 # The failed runs the breaker remembers (for its e-mail); maxConsecutiveFailedRuns is at most 10.
 RECENT_FAILURES_MAX = 10
 # Longer than the breaker's step takes (its Lambda timeout is 30 s): while one run pauses the

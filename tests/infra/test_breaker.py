@@ -76,11 +76,12 @@ def test_the_breaker_holds_exactly_what_it_calls_on_exactly_its_resources(
             "Effect": "Allow",
             "Resource": "*",
         },
-        # the breaker's one ledger item: count, claim, read back, reset
+        # the breaker's one ledger item (its partition only): count, claim, read back, reset
         {
             "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [table, "Arn"]},
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["#breaker"]}},
         },
         # this stack's schedule only
         {

@@ -409,6 +409,7 @@ class TestPermissions:
                 if s.get("Condition", {})
                 .get("ForAllValues:StringEquals", {})
                 .get("dynamodb:LeadingKeys")
+                == ["#rollback"]
             ]
             assert statements == [
                 {
@@ -427,6 +428,47 @@ class TestPermissions:
             ).values()
             variables = function["Properties"]["Environment"]["Variables"]
             assert variables["LEDGER_TABLE"] == {"Ref": table_id}, module
+
+    def test_no_function_reaches_the_ledger_beyond_its_own_partitions(
+        self, template: Template
+    ) -> None:
+        # Given every function role's statements on the ledger table
+        (table_id,) = template.find_resources("AWS::DynamoDB::GlobalTable")
+        roots = ["ImgA", "ImgB"]  # CONTEXT's imageNames
+        expected = {
+            "check": {"dynamodb:PutItem": roots, "dynamodb:Query": roots},
+            "create": {
+                "dynamodb:DeleteItem": [*roots, "#updates"],
+                "dynamodb:PutItem": [*roots, "#updates"],
+                "dynamodb:Query": [*roots, "#updates"],
+            },
+            "breaker": {
+                "dynamodb:DeleteItem": ["#breaker"],
+                "dynamodb:GetItem": ["#breaker"],
+                "dynamodb:UpdateItem": ["#breaker"],
+            },
+        }
+        for role, statements in _policies_by_role(template).items():
+            on_ledger = [
+                s for s in statements if s.get("Resource") == {"Fn::GetAtt": [table_id, "Arn"]}
+            ]
+            # Then each statement names the partitions it may reach: none reaches the whole
+            # table (a rollback target, an approval's record, another lineage's report)
+            for statement in on_ledger:
+                keys = statement.get("Condition", {}).get("ForAllValues:StringEquals", {})
+                assert keys.get("dynamodb:LeadingKeys"), (role, statement)
+        for module, partitions_by_action in expected.items():
+            reached: dict[str, set[str]] = {}
+            for statement in _policies_by_role(template)[_role_of(template, module)]:
+                if statement.get("Resource") != {"Fn::GetAtt": [table_id, "Arn"]}:
+                    continue
+                actions = statement["Action"]
+                keys = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+                for action in [actions] if isinstance(actions, str) else actions:
+                    reached.setdefault(action, set()).update(keys)
+            for action, partitions in partitions_by_action.items():
+                assert reached[action] >= set(partitions), (module, action)
+                assert reached[action] <= {*partitions, "#rollback"}, (module, action)
 
     def test_poll_reads_only_the_records_of_creates(self, template: Template) -> None:
         # Given the poll function (a new image the listing does not show yet is still being
