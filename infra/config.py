@@ -95,8 +95,8 @@ KEY_DOCS: dict[str, str] = {
         "counts as unhealthy; at most 100)"
     ),
     "requireApproval": (
-        'wait for a person\'s approval (`make run-now ARGS="approve <execution>"`) before '
-        "production fleets get the image"
+        'wait for an approver\'s yes (`make run-now ARGS="approve <execution> --image <root>"`, '
+        "one of `approvers`) before production fleets get the image"
     ),
     "approvalTimeoutHours": (
         "hours an approval is waited for; then production is left as it was (1 to 720)"

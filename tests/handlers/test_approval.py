@@ -146,6 +146,23 @@ def test_nothing_waiting_or_answered_already_is_refused(
     assert len(sfn.answered) == 1
 
 
+def test_an_answer_after_the_deadline_is_refused_and_records_nothing(
+    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
+) -> None:
+    # Given a roll-out that waited 72 h for an answer, and the 72 h have passed
+    wait(lambda_context)
+    clock.advance(timedelta(hours=72))
+
+    # When an approver answers now
+    status, reply = answer(lambda_context)
+
+    # Then nothing is recorded or sent: the roll-out has ended, production as it was
+    assert status == 409 and "timed out" in reply["error"]
+    record = ApprovalLedger().get(EXECUTION, ROOT)
+    assert record is not None and record.decision is None
+    assert sfn.answered == []
+
+
 def test_a_caller_who_is_not_an_approver_records_nothing(
     sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
 ) -> None:

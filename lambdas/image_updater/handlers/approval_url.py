@@ -72,6 +72,13 @@ def answer(event: Any, function_arn: str) -> dict[str, Any]:
         )
     if record.decision is not None:
         raise AnswerRefused(409, f"answered already: {record.decision} by {record.by}")
+    if clock.utc_now() >= record.deadline:
+        # Recording it now would say "approved" for a roll-out that has ended (timed out).
+        raise AnswerRefused(
+            409,
+            f"the approval of {record.new_image_name} timed out at "
+            f"{record.deadline:%Y-%m-%d %H:%M} UTC; production was left as it was",
+        )
     try:
         ledger.decide(
             record,

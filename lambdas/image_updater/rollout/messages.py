@@ -336,8 +336,9 @@ def _failed(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) ->
         fleets = (
             "The fleets could not be read for this e-mail "
             f"({rollout.fleets_read_error}): check the fleets tagged {FOLLOWS_TAG}="
-            f"{rollout.root_image_name}; each one the updater changed carries its previous "
-            "image in the tag AppStreamImageUpdater:PreviousImage.\n\n"
+            f"{rollout.root_image_name}; for each one the updater changed, its previous image "
+            "is recorded in the updater's ledger (mirrored in the tag "
+            "AppStreamImageUpdater:PreviousImage), and `run-now rollback --fleet` uses it.\n\n"
         )
     elif changed:
         fleets = _changed(

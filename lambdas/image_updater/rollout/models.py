@@ -38,7 +38,7 @@ HELD_BACK = "HELD_BACK"
 ROLLOUT_FAILED = "ROLLOUT_FAILED"
 ROLLOUT_FAILURES = frozenset({CANARY_ROLLED_BACK, ROLLOUT_FAILED})
 
-# What an approver's command sends back (SendTaskSuccess output).
+# An approver's decision, as the approval function records it in the ledger.
 APPROVED = "APPROVED"
 
 LISTED_MAX = 50  # fleets listed in a state; AppStream's default quota is far lower
