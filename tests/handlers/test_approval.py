@@ -229,6 +229,21 @@ def test_an_answer_the_function_did_not_record_is_ignored_until_the_original_dea
     assert record.deadline.isoformat().startswith("2026-01-08T03:00")
 
 
+def test_answers_replayed_past_the_cap_stop_the_roll_out(
+    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
+) -> None:
+    # Given a roll-out that has ignored IGNORED_MAX answers already
+    wait(lambda_context)
+    task = {"approval": {"ignored": rollout_verify.IGNORED_MAX, "waitSeconds": 3600}}
+
+    # When one more answer ends the wait without the approval function
+    with pytest.raises(rollout_verify.TooManyIgnoredAnswers) as stopped:
+        verify(lambda_context, **task)
+
+    # Then the roll-out stops (its e-mail says why), production untouched
+    assert "production fleets were left as they are" in str(stopped.value)
+
+
 def test_the_deadline_passing_is_not_an_ignored_answer(
     sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from image_updater import clock
 from image_updater.approval.ledger import ApprovalLedger
+from image_updater.errors import ImageUpdaterError
 from image_updater.handlers import rollout_step
 from image_updater.rollout.models import Rollout
 
@@ -18,6 +19,14 @@ _TIMEOUT = "States.Timeout"
 # The task's timeout starts a moment before the wait step writes the deadline: a timeout
 # this close to the deadline is the real one; an earlier "States.Timeout" came by the token.
 _TIMEOUT_SLACK = timedelta(minutes=5)
+# Each ignored answer costs an e-mail and about ten history events: past this many, someone
+# is replaying a leaked token, and the roll-out stops (production untouched) rather than let
+# them fill the team's inbox and the run's 25,000-event history.
+IGNORED_MAX = 20
+
+
+class TooManyIgnoredAnswers(ImageUpdaterError):
+    """More than IGNORED_MAX answers ended the wait without the approval function."""
 
 
 class ApprovalWaitFailed(Exception):
@@ -43,6 +52,13 @@ def verify(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
     timed_out = record is None or (name == _TIMEOUT and now >= record.deadline - _TIMEOUT_SLACK)
     remaining = 0 if timed_out or record is None else int((record.deadline - now).total_seconds())
     ignored = before + (0 if timed_out else 1)
+    if ignored > IGNORED_MAX:
+        raise TooManyIgnoredAnswers(
+            f"{ignored} answers ended the wait for approval without coming from the approval "
+            "function (a leaked task token replayed with states:SendTaskSuccess or "
+            "SendTaskFailure: see CloudTrail for who sent them). The roll-out stopped; "
+            "production fleets were left as they are."
+        )
     return rollout.evolve(
         approval={
             "ignored": ignored,
