@@ -71,7 +71,7 @@ def default_client() -> DynamoDBClient:
 
 
 @contextmanager
-def _translated_errors() -> Iterator[None]:
+def translated_errors() -> Iterator[None]:
     try:
         yield
     except ClientError as error:
@@ -83,11 +83,11 @@ def _translated_errors() -> Iterator[None]:
         raise LedgerUnavailable(f"{type(error).__name__}: {error}") from error
 
 
-def _condition_failed(error: ClientError) -> bool:
+def condition_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == _CONDITION_FAILED
 
 
-def _epoch(moment: datetime) -> str:
+def epoch(moment: datetime) -> str:
     return str(int(moment.timestamp()))
 
 
@@ -107,33 +107,33 @@ class Ledger:
 
     def _take_lock(self, pk: str, owner: str, now: datetime) -> bool:
         try:
-            with _translated_errors():
+            with translated_errors():
                 self._client.put_item(
                     TableName=self._table,
                     Item={
                         "pk": {"S": pk},
                         "sk": {"S": LOCK_KEY},
                         "owner": {"S": owner},
-                        "expiresAt": {"N": _epoch(now + LOCK_HOLD)},
+                        "expiresAt": {"N": epoch(now + LOCK_HOLD)},
                     },
                     ConditionExpression=(
                         "attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner"
                     ),
                     ExpressionAttributeNames={"#owner": "owner"},
                     ExpressionAttributeValues={
-                        ":now": {"N": _epoch(now)},
+                        ":now": {"N": epoch(now)},
                         ":owner": {"S": owner},
                     },
                 )
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False
             raise
         return True
 
     def _give_back_lock(self, pk: str, owner: str) -> None:
         try:
-            with _translated_errors():
+            with translated_errors():
                 self._client.delete_item(
                     TableName=self._table,
                     Key={"pk": {"S": pk}, "sk": {"S": LOCK_KEY}},
@@ -142,7 +142,7 @@ class Ledger:
                     ExpressionAttributeValues={":owner": {"S": owner}},
                 )
         except ClientError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
             # Expired and taken by another run meanwhile: theirs now, leave it.
 
@@ -151,7 +151,7 @@ class Ledger:
     def expect_report(self, root: str, image: str, now: datetime) -> None:
         """Remember that `image` owes its final report (once; a report sent stays sent)."""
         try:
-            with _translated_errors():
+            with translated_errors():
                 self._client.put_item(
                     TableName=self._table,
                     Item={
@@ -162,7 +162,7 @@ class Ledger:
                     ConditionExpression="attribute_not_exists(pk)",
                 )
         except ClientError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
 
     def pending_reports(self, root: str) -> set[str]:
@@ -180,7 +180,7 @@ class Ledger:
             },
             "ConsistentRead": True,
         }
-        with _translated_errors():
+        with translated_errors():
             paginator = self._client.get_paginator("query")
             for page in paginator.paginate(**query):  # type: ignore[arg-type]
                 pending.update(item["sk"]["S"][len(_IMAGE_PREFIX) :] for item in page["Items"])
@@ -198,7 +198,7 @@ class Ledger:
             },
             "ConsistentRead": True,
         }
-        with _translated_errors():
+        with translated_errors():
             paginator = self._client.get_paginator("query")
             for page in paginator.paginate(**query):  # type: ignore[arg-type]
                 for item in page["Items"]:
@@ -218,7 +218,7 @@ class Ledger:
         retry of its step, or the SDK re-sending this very request after a lost response), or
         whoever finds a claim older than CLAIM_HOLD that was never marked sent."""
         try:
-            with _translated_errors():
+            with translated_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key={"pk": {"S": root}, "sk": {"S": _IMAGE_PREFIX + image}},
@@ -234,12 +234,12 @@ class Ledger:
                         ":claimed": {"S": CLAIMED},
                         ":pending": {"S": PENDING},
                         ":me": {"S": claimer},
-                        ":now": {"N": _epoch(now)},
-                        ":stale": {"N": _epoch(now - CLAIM_HOLD)},
+                        ":now": {"N": epoch(now)},
+                        ":stale": {"N": epoch(now - CLAIM_HOLD)},
                     },
                 )
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -253,7 +253,7 @@ class Ledger:
         once; a retried step does not count its run twice). Returns the count and the last
         failed runs, oldest first."""
         try:
-            with _translated_errors():
+            with translated_errors():
                 updated = self._client.update_item(
                     TableName=self._table,
                     Key=_BREAKER_KEY,
@@ -271,13 +271,13 @@ class Ledger:
                         ":none": {"L": []},
                         ":arns": {"L": [{"S": execution_arn}]},
                         ":arn": {"S": execution_arn},
-                        ":now": {"N": _epoch(now)},
+                        ":now": {"N": epoch(now)},
                     },
                     ReturnValues="ALL_NEW",
                 )
             item = updated["Attributes"]
         except ClientError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
             item = self._breaker_item()  # counted already, by an earlier attempt of this step
         count = int(item.get("failedRuns", {}).get("N", "0"))
@@ -291,7 +291,7 @@ class Ledger:
         changed it: that run trims it then)."""
         extra = length - RECENT_FAILURES_MAX
         try:
-            with _translated_errors():
+            with translated_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key=_BREAKER_KEY,
@@ -301,11 +301,11 @@ class Ledger:
                     ExpressionAttributeValues={":length": {"N": str(length)}},
                 )
         except ClientError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
 
     def _breaker_item(self) -> dict[str, Any]:
-        with _translated_errors():
+        with translated_errors():
             found = self._client.get_item(
                 TableName=self._table, Key=_BREAKER_KEY, ConsistentRead=True
             )
@@ -318,7 +318,7 @@ class Ledger:
     def reset_breaker(self) -> int:
         """Forget the failed runs (a run succeeded, or the schedule was resumed); returns the
         count it had."""
-        with _translated_errors():
+        with translated_errors():
             deleted = self._client.delete_item(
                 TableName=self._table, Key=_BREAKER_KEY, ReturnValues="ALL_OLD"
             )
@@ -328,7 +328,7 @@ class Ledger:
         """Whether this run may pause the schedule: exactly one of several runs that trip the
         breaker together may (for PAUSE_HOLD; a retry of the same run holds it again)."""
         try:
-            with _translated_errors():
+            with translated_errors():
                 updated = self._client.update_item(
                     TableName=self._table,
                     Key=_BREAKER_KEY,
@@ -339,25 +339,25 @@ class Ledger:
                     ),
                     ExpressionAttributeValues={
                         ":arn": {"S": execution_arn},
-                        ":until": {"N": _epoch(now + PAUSE_HOLD)},
-                        ":now": {"N": _epoch(now)},
+                        ":until": {"N": epoch(now + PAUSE_HOLD)},
+                        ":now": {"N": epoch(now)},
                     },
                     ReturnValues="ALL_OLD",
                 )
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return PauseClaim(held=False, again=False)
             raise
         before = updated.get("Attributes", {})
         again = before.get("pausingBy", {}).get("S") == execution_arn and int(
             before.get("pausingUntil", {}).get("N", "0")
-        ) >= int(_epoch(now))
+        ) >= int(epoch(now))
         return PauseClaim(held=True, again=again)
 
     def release_pause(self, execution_arn: str) -> None:
         """Give the claim up (the pause failed): the next failed scheduled run tries again."""
         try:
-            with _translated_errors():
+            with translated_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key=_BREAKER_KEY,
@@ -366,7 +366,7 @@ class Ledger:
                     ExpressionAttributeValues={":arn": {"S": execution_arn}},
                 )
         except ClientError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
 
 

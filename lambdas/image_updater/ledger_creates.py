@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from image_updater.domain.recorded_creates import UNCONFIRMED_HOLD, RecordedCreate
-from image_updater.ledger import Ledger, _epoch, _translated_errors
+from image_updater.ledger import Ledger, epoch, translated_errors
 
 UPDATES_KEY = "#updates"
 _CREATE_PREFIX = "create#"
@@ -36,7 +36,7 @@ class CreateLedger(Ledger):
 
     def record_create(self, create: RecordedCreate) -> None:
         """Write (or overwrite, to mark it accepted) the record of one create."""
-        with _translated_errors():
+        with translated_errors():
             self._client.put_item(
                 TableName=self._table,
                 Item={
@@ -45,15 +45,15 @@ class CreateLedger(Ledger):
                     "root": {"S": create.root},
                     "source": {"S": create.source},
                     "run": {"S": create.run},
-                    "recordedAt": {"N": _epoch(create.recorded_at)},
+                    "recordedAt": {"N": epoch(create.recorded_at)},
                     "accepted": {"BOOL": create.accepted},
-                    "expiresAt": {"N": _epoch(create.recorded_at + RECORD_KEEP)},
+                    "expiresAt": {"N": epoch(create.recorded_at + RECORD_KEEP)},
                 },
             )
 
     def forget_create(self, name: str) -> None:
         """AppStream refused the create for sure: it never happened."""
-        with _translated_errors():
+        with translated_errors():
             self._client.delete_item(
                 TableName=self._table,
                 Key={"pk": {"S": UPDATES_KEY}, "sk": {"S": _CREATE_PREFIX + name}},
@@ -61,7 +61,7 @@ class CreateLedger(Ledger):
 
     def recorded_create(self, name: str) -> RecordedCreate | None:
         """The record of the create of image `name`, read strongly consistent, if any."""
-        with _translated_errors():
+        with translated_errors():
             item = self._client.get_item(
                 TableName=self._table,
                 Key={"pk": {"S": UPDATES_KEY}, "sk": {"S": _CREATE_PREFIX + name}},
@@ -72,7 +72,7 @@ class CreateLedger(Ledger):
     def recorded_creates(self) -> list[RecordedCreate]:
         """Every create on record, read strongly consistent (stale ones included)."""
         records: list[RecordedCreate] = []
-        with _translated_errors():
+        with translated_errors():
             paginator = self._client.get_paginator("query")
             for page in paginator.paginate(
                 TableName=self._table,

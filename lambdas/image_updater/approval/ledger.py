@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from image_updater.ledger import _condition_failed, _translated_errors, default_client
+from image_updater.ledger import condition_failed, default_client, translated_errors
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -88,10 +88,10 @@ class ApprovalLedger:
         ignored answer keep the original deadline). ApprovalAlreadyDecided if a decision is
         recorded already: no answer would come to this new token."""
         try:
-            with _translated_errors():
+            with translated_errors():
                 self._update_wait(execution_arn, image, new_image_name, token, deadline)
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise ApprovalAlreadyDecided(execution_arn) from error
             raise
 
@@ -118,7 +118,7 @@ class ApprovalLedger:
         )
 
     def get(self, execution_arn: str, image: str) -> ApprovalRecord | None:
-        with _translated_errors():
+        with translated_errors():
             item = self._client.get_item(
                 TableName=self._table, Key=_key(execution_arn, image), ConsistentRead=True
             ).get("Item")
@@ -157,7 +157,7 @@ class ApprovalLedger:
             values[":reason"] = {"S": reason}
             update += ", reason = :reason"
         try:
-            with _translated_errors():
+            with translated_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key=_key(record.execution_arn, record.image),
@@ -167,6 +167,6 @@ class ApprovalLedger:
                     ExpressionAttributeValues=values,
                 )
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise AlreadyDecided(record.execution_arn) from error
             raise

@@ -12,15 +12,10 @@ may rewrite them). A rollback whose fleet's tags disagree with its record is ref
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from image_updater.errors import LedgerUnavailable
-from image_updater.ledger import default_client
+from image_updater.ledger import default_client, translated_errors
 from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
 
 if TYPE_CHECKING:
@@ -63,18 +58,6 @@ def disagreement(record: RollbackRecord, tags: dict[str, str]) -> str | None:
     )
 
 
-@contextmanager
-def _translated_errors() -> Iterator[None]:
-    # As the ledger's: the workflow retries LedgerUnavailable.
-    try:
-        yield
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        raise LedgerUnavailable(f"{code}: {error}") from error
-    except BotoCoreError as error:
-        raise LedgerUnavailable(f"{type(error).__name__}: {error}") from error
-
-
 def _key(fleet: str) -> dict[str, Any]:
     return {"pk": {"S": PARTITION}, "sk": {"S": fleet}}
 
@@ -100,7 +83,7 @@ class RollbackRecords:
         self._client = client or default_client()
 
     def get(self, fleet: str) -> RollbackRecord | None:
-        with _translated_errors():
+        with translated_errors():
             item = self._client.get_item(
                 TableName=self._table, Key=_key(fleet), ConsistentRead=True
             ).get("Item")
@@ -116,11 +99,11 @@ class RollbackRecords:
         }
         if record.previous_image_arn:
             item["previousImageArn"] = {"S": record.previous_image_arn}
-        with _translated_errors():
+        with translated_errors():
             self._client.put_item(TableName=self._table, Item=item)
 
     def forget(self, fleet: str) -> None:
-        with _translated_errors():
+        with translated_errors():
             self._client.delete_item(TableName=self._table, Key=_key(fleet))
 
     def every(self) -> list[RollbackRecord]:
@@ -133,7 +116,7 @@ class RollbackRecords:
             "ConsistentRead": True,
         }
         while True:
-            with _translated_errors():
+            with translated_errors():
                 page = self._client.query(**request)
             found += [_from_item(dict(item)) for item in page.get("Items", [])]
             if not page.get("LastEvaluatedKey"):
