@@ -26,37 +26,20 @@ from rehearsal.approvals import (
 )
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import REGION, ApprovalRequest, WorkflowRunner, set_alarm_state
-from tests.workflow.conftest import EMAILS, AddImage, Timeline
+from tests.workflow.conftest import AddImage, Timeline
 from tests.workflow.test_rollout import (
     ALARM,
     ROOT,
-    WINDOW,
     approve_after,
     follows,
     image_of,
     new_image,
+    rollout_runner,  # noqa: F401 (a fixture: test_rollout.py's configuration)
     subjects,
 )
 from tools import rollout_commands
 
 IGNORED = "IGNORED: an approval answer for"
-
-
-@pytest.fixture(scope="session")
-def rollout_runner() -> WorkflowRunner:
-    """test_rollout.py's: soak 24 h, approval by APPROVERS_ROLE (72 h), Saturday window."""
-    return WorkflowRunner(
-        {
-            "imageNames": ROOT,
-            "notificationEmails": EMAILS,
-            "canarySoakHours": "24",
-            "canaryAlarmNames": ALARM,
-            "requireApproval": "true",
-            "approvalTimeoutHours": "72",
-            "rolloutWindow": WINDOW,
-            "approvers": APPROVERS_ROLE,
-        }
-    )
 
 
 @pytest.fixture
@@ -82,7 +65,9 @@ def claim(decision: str = APPROVED) -> str:
 
 
 def test_a_forged_answer_moves_nothing_and_a_real_approval_still_works(
-    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+    rollout_runner: WorkflowRunner,  # noqa: F811
+    fleets: SimulatedAppStream,
+    timeline: Timeline,
 ) -> None:
     seen: list[dict[str, Any]] = []
 
@@ -118,7 +103,9 @@ def test_a_forged_answer_moves_nothing_and_a_real_approval_still_works(
 
 
 def test_a_forged_rejection_is_ignored_too(
-    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+    rollout_runner: WorkflowRunner,  # noqa: F811
+    fleets: SimulatedAppStream,
+    timeline: Timeline,
 ) -> None:
     calls: list[int] = []
 
@@ -136,7 +123,9 @@ def test_a_forged_rejection_is_ignored_too(
 
 
 def test_an_oversized_forged_answer_does_not_break_the_run(
-    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+    rollout_runner: WorkflowRunner,  # noqa: F811
+    fleets: SimulatedAppStream,
+    timeline: Timeline,
 ) -> None:
     calls: list[int] = []
 
@@ -163,7 +152,9 @@ def test_an_oversized_forged_answer_does_not_break_the_run(
 
 
 def test_a_caller_who_is_not_an_approver_is_refused(
-    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline
+    rollout_runner: WorkflowRunner,  # noqa: F811
+    fleets: SimulatedAppStream,
+    timeline: Timeline,
 ) -> None:
     refused: list[Any] = []
 
@@ -200,7 +191,10 @@ def test_a_caller_who_is_not_an_approver_is_refused(
 
 @pytest.mark.parametrize("error", ["ApprovalAlreadyDecided", "LedgerUnavailable"])
 def test_a_forged_failure_of_the_wait_is_ignored_too(
-    rollout_runner: WorkflowRunner, fleets: SimulatedAppStream, timeline: Timeline, error: str
+    rollout_runner: WorkflowRunner,  # noqa: F811
+    fleets: SimulatedAppStream,
+    timeline: Timeline,
+    error: str,
 ) -> None:
     calls: list[int] = []
 
