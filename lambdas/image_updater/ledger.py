@@ -91,11 +91,21 @@ def epoch(moment: datetime) -> str:
     return str(int(moment.timestamp()))
 
 
-class Ledger:
+class LedgerTable:
+    """The ledger's table, or a given one, and its client."""
+
     def __init__(self, table: str | None = None, client: DynamoDBClient | None = None) -> None:
         self._table = table or os.environ["LEDGER_TABLE"]
-        self._client = client or default_client()
+        self._given_client = client
 
+    @property
+    def _client(self) -> DynamoDBClient:
+        """Created on the first call, not with the ledger: poll reads the table only when
+        AppStream does not find the image, so its usual invocation never pays for it."""
+        return self._given_client or default_client()
+
+
+class Ledger(LedgerTable):
     # --- the lineage lock --------------------------------------------------------------------
 
     def acquire_lineage(self, root: str, owner: str, now: datetime) -> bool:

@@ -153,7 +153,7 @@ def test_the_bench_refuses_an_asset_with_bytecode(cloud_assembly: Path, tmp_path
         bench.imported_files(bench.Function(poll.module, copy, poll.environment))
 
 
-def test_the_poll_invocation_makes_one_describe_images_call(cloud_assembly: Path) -> None:
+def test_the_bench_times_poll_with_its_one_describe_images_call(cloud_assembly: Path) -> None:
     # Given the poll function as staged and the bench's local endpoint
     poll = bench.functions(cloud_assembly)["poll"]
 
