@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from image_updater.domain import naming
 from image_updater.domain.lineage import Lineage
@@ -50,7 +50,11 @@ from image_updater.models import (
     UpdateTask,
 )
 from image_updater.reports import ReportRecord, owed, unrecorded
-from image_updater.retention.service import ImageUsersPort, QuotaFactsPort, explain_quota
+
+if TYPE_CHECKING:
+    # Types only: retention's code is loaded when create explains a quota refusal, so check
+    # and poll do not compile it at cold start.
+    from image_updater.retention.service import ImageUsersPort, QuotaFactsPort
 
 
 class ImagesPort(Protocol):
@@ -160,8 +164,10 @@ class CreateSettings:
     keep_images: int = 2
 
 
-class CreatePort(ImagesPort, QuotaFactsPort, Protocol):
-    """What create needs: the images, and the facts a quota e-mail explains."""
+if TYPE_CHECKING:
+
+    class CreatePort(ImagesPort, QuotaFactsPort, Protocol):
+        """What create needs: the images, and the facts a quota e-mail explains."""
 
 
 class CreateLedgerPort(LedgerPort, Protocol):
@@ -335,6 +341,8 @@ def _start(
             tags=naming.new_image_tags(settings.extra_tags, root, source.name),
         )
     except UpdateQuotaExceeded as error:
+        from image_updater.retention.service import explain_quota
+
         raise UpdateQuotaExceeded(
             explain_quota(str(error), root, images, settings.keep_images, now, users=users)
         ) from error
