@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, events, settings
+from image_updater import clock, settings
 from image_updater.breaker.service import OFF, BreakerResult, FinishedRun, record_run
-from image_updater.domain.messages import MessageContext, compose_schedule_paused
 from image_updater.ledger import Ledger
 from image_updater.observability import count, instrumented, logger
 from image_updater.scheduler import Schedule
@@ -46,6 +45,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if not result.paused:
         return output
     count("SchedulePaused")
+    # The e-mail's and the event's code is loaded only here: most runs end without a pause.
+    from image_updater import events
+    from image_updater.domain.messages import MessageContext, compose_schedule_paused
+
     _, partition, _, region, *_ = run.execution_arn.split(":")
     ctx = MessageContext(
         region=region,
