@@ -15,7 +15,7 @@ from image_updater.domain.messages import compose
 from image_updater.domain.naming import LINEAGE_ROOT_TAG
 from image_updater.errors import InvalidExecutionInput
 from image_updater.models import CHECK_FAILED, FAILED, FOLLOW, ImageSummary
-from image_updater.reports import (
+from image_updater.update.reports import (
     CLAIM_HOLD,
     CLAIMED,
     PENDING,

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from image_updater import clock, events, settings
+from image_updater.breaker.ledger import BreakerLedger
 from image_updater.breaker.service import OFF, BreakerResult, FinishedRun, record_run
 from image_updater.domain.messages import MessageContext, compose_schedule_paused
-from image_updater.ledger import Ledger
 from image_updater.observability import count, instrumented, logger
 from image_updater.scheduler import Schedule
 
@@ -20,7 +20,7 @@ def _record(run: FinishedRun, breaker: settings.BreakerSettings) -> BreakerResul
         return BreakerResult(OFF)
     return record_run(
         run,
-        Ledger(),
+        BreakerLedger(),
         Schedule(breaker.schedule_name, breaker.schedule_group),
         breaker.max_consecutive_failed_runs,
         clock.utc_now(),

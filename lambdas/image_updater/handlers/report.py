@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, events, reports, settings
+from image_updater import clock, events, settings
 from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
 from image_updater.models import FAILED, SUCCEEDED, UpdateTask
 from image_updater.observability import count, instrumented, logger
+from image_updater.update import reports
 
 
 @instrumented
