@@ -15,12 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from image_updater.domain.messages import (
-    MessageContext,
-    compose,
-    compose_rejected_run,
-    compose_schedule_paused,
-)
+from image_updater.breaker.messages import compose_schedule_paused
+from image_updater.domain.messages import MessageContext
 from image_updater.models import (
     FAILED,
     FOLLOW,
@@ -33,6 +29,8 @@ from image_updater.models import (
     ImageSummary,
     UpdateTask,
 )
+from image_updater.update.messages import compose
+from image_updater.update.messages.run_refused import compose_rejected_run
 from infra.config import KEY_DOCS, KEYS, cdk_json_context
 
 README = Path(__file__).resolve().parents[1] / "README.md"

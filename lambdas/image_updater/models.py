@@ -29,7 +29,7 @@ LATE_REPORT = "LATE_REPORT"
 SUCCEEDED = "SUCCEEDED"
 TIMED_OUT = "TIMED_OUT"
 REJECTED = "REJECTED"  # the run's input was refused before any image was looked at
-# The run could not check (see domain/could_not_check.py): not a failure, despite the name
+# The run could not check (see update/messages/could_not_check.py): not a failure, despite the name
 # (kept: subscribers filter on it). Also "update not confirmed", which is a failure.
 CHECK_FAILED = "CHECK_FAILED"
 REPORTED_ELSEWHERE = "REPORTED_ELSEWHERE"  # another run sent this image's final report

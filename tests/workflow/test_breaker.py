@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from image_updater.breaker.ledger import BreakerLedger
-from image_updater.domain.messages import SCHEDULE_PAUSED
+from image_updater.breaker.messages import SCHEDULE_PAUSED
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Deployment, Execution, WorkflowRunner

@@ -8,7 +8,7 @@ What counts:
 - a run started by hand that failed, and any dry run: nothing. Someone is trying things out;
   their run neither trips the breaker nor clears it;
 - a run in which nothing failed but some image could not be checked (AppStream or the ledger
-  throttled or unreachable after retries, see domain/could_not_check.py): nothing
+  throttled or unreachable after retries, see update/messages/could_not_check.py): nothing
   either. It is no failure of the updates, and no evidence that they work.
 When the count reaches `maxConsecutiveFailedRuns`, exactly one run pauses the schedule (see
 `BreakerLedger.claim_pause`) and the workflow e-mails that once. A schedule found paused already (by
