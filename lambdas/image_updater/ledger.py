@@ -16,11 +16,11 @@ Each capability keeps its items under keys of its own (no image name starts with
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+_Answer = TypeVar("_Answer")
 
 
 @cache
@@ -67,3 +68,14 @@ class LedgerTable:
     def __init__(self, table: str | None = None, client: DynamoDBClient | None = None) -> None:
         self._table = table or os.environ["LEDGER_TABLE"]
         self._client = client or default_client()
+
+    def _if_condition_holds(self, write: Callable[..., _Answer], **request: Any) -> _Answer | None:
+        """Send a conditional write (`request`, on this table): DynamoDB's answer, or None when
+        the item's condition did not hold and nothing was written."""
+        try:
+            with translated_errors():
+                return write(TableName=self._table, **request)
+        except ClientError as error:
+            if condition_failed(error):
+                return None
+            raise

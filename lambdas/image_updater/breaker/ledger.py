@@ -9,9 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from botocore.exceptions import ClientError
-
-from image_updater.ledger import LedgerTable, condition_failed, epoch, translated_errors
+from image_updater.ledger import LedgerTable, epoch, translated_errors
 
 BREAKER_PARTITION = "#breaker"
 _BREAKER_KEY = {"pk": {"S": BREAKER_PARTITION}, "sk": {"S": "state"}}
@@ -31,34 +29,28 @@ class BreakerLedger(LedgerTable):
         """Count one more failed scheduled run (atomically, so overlapping runs each count
         once; a retried step does not count its run twice). Returns the count and the last
         failed runs, oldest first."""
-        try:
-            with translated_errors():
-                updated = self._client.update_item(
-                    TableName=self._table,
-                    Key=_BREAKER_KEY,
-                    UpdateExpression=(
-                        "ADD failedRuns :one SET failedExecutions = "
-                        "list_append(if_not_exists(failedExecutions, :none), :arns), "
-                        "updatedAt = :now"
-                    ),
-                    ConditionExpression=(
-                        "attribute_not_exists(failedExecutions) OR "
-                        "NOT contains(failedExecutions, :arn)"
-                    ),
-                    ExpressionAttributeValues={
-                        ":one": {"N": "1"},
-                        ":none": {"L": []},
-                        ":arns": {"L": [{"S": execution_arn}]},
-                        ":arn": {"S": execution_arn},
-                        ":now": {"N": epoch(now)},
-                    },
-                    ReturnValues="ALL_NEW",
-                )
-            item = updated["Attributes"]
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
-            item = self._breaker_item()  # counted already, by an earlier attempt of this step
+        updated = self._if_condition_holds(
+            self._client.update_item,
+            Key=_BREAKER_KEY,
+            UpdateExpression=(
+                "ADD failedRuns :one SET failedExecutions = "
+                "list_append(if_not_exists(failedExecutions, :none), :arns), "
+                "updatedAt = :now"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(failedExecutions) OR NOT contains(failedExecutions, :arn)"
+            ),
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":none": {"L": []},
+                ":arns": {"L": [{"S": execution_arn}]},
+                ":arn": {"S": execution_arn},
+                ":now": {"N": epoch(now)},
+            },
+            ReturnValues="ALL_NEW",
+        )
+        # None: counted already, by an earlier attempt of this step.
+        item = dict(updated["Attributes"]) if updated is not None else self._breaker_item()
         count = int(item.get("failedRuns", {}).get("N", "0"))
         arns = [value["S"] for value in item.get("failedExecutions", {}).get("L", [])]
         if len(arns) > RECENT_FAILURES_MAX:
@@ -69,19 +61,14 @@ class BreakerLedger(LedgerTable):
         """Trim the list to its last RECENT_FAILURES_MAX entries (unless another run has just
         changed it: that run trims it then)."""
         extra = length - RECENT_FAILURES_MAX
-        try:
-            with translated_errors():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_BREAKER_KEY,
-                    UpdateExpression="REMOVE "
-                    + ", ".join(f"failedExecutions[{index}]" for index in range(extra)),
-                    ConditionExpression="size(failedExecutions) = :length",
-                    ExpressionAttributeValues={":length": {"N": str(length)}},
-                )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
+        self._if_condition_holds(
+            self._client.update_item,
+            Key=_BREAKER_KEY,
+            UpdateExpression="REMOVE "
+            + ", ".join(f"failedExecutions[{index}]" for index in range(extra)),
+            ConditionExpression="size(failedExecutions) = :length",
+            ExpressionAttributeValues={":length": {"N": str(length)}},
+        )
 
     def _breaker_item(self) -> dict[str, Any]:
         with translated_errors():
@@ -106,27 +93,22 @@ class BreakerLedger(LedgerTable):
     def claim_pause(self, execution_arn: str, now: datetime) -> PauseClaim:
         """Whether this run may pause the schedule: exactly one of several runs that trip the
         breaker together may (for PAUSE_HOLD; a retry of the same run holds it again)."""
-        try:
-            with translated_errors():
-                updated = self._client.update_item(
-                    TableName=self._table,
-                    Key=_BREAKER_KEY,
-                    UpdateExpression="SET pausingBy = :arn, pausingUntil = :until",
-                    ConditionExpression=(
-                        "attribute_not_exists(pausingUntil) OR pausingUntil < :now "
-                        "OR pausingBy = :arn"
-                    ),
-                    ExpressionAttributeValues={
-                        ":arn": {"S": execution_arn},
-                        ":until": {"N": epoch(now + PAUSE_HOLD)},
-                        ":now": {"N": epoch(now)},
-                    },
-                    ReturnValues="ALL_OLD",
-                )
-        except ClientError as error:
-            if condition_failed(error):
-                return PauseClaim(held=False, again=False)
-            raise
+        updated = self._if_condition_holds(
+            self._client.update_item,
+            Key=_BREAKER_KEY,
+            UpdateExpression="SET pausingBy = :arn, pausingUntil = :until",
+            ConditionExpression=(
+                "attribute_not_exists(pausingUntil) OR pausingUntil < :now OR pausingBy = :arn"
+            ),
+            ExpressionAttributeValues={
+                ":arn": {"S": execution_arn},
+                ":until": {"N": epoch(now + PAUSE_HOLD)},
+                ":now": {"N": epoch(now)},
+            },
+            ReturnValues="ALL_OLD",
+        )
+        if updated is None:
+            return PauseClaim(held=False, again=False)
         before = updated.get("Attributes", {})
         again = before.get("pausingBy", {}).get("S") == execution_arn and int(
             before.get("pausingUntil", {}).get("N", "0")
@@ -135,18 +117,13 @@ class BreakerLedger(LedgerTable):
 
     def release_pause(self, execution_arn: str) -> None:
         """Give the claim up (the pause failed): the next failed scheduled run tries again."""
-        try:
-            with translated_errors():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_BREAKER_KEY,
-                    UpdateExpression="REMOVE pausingBy, pausingUntil",
-                    ConditionExpression="pausingBy = :arn",
-                    ExpressionAttributeValues={":arn": {"S": execution_arn}},
-                )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
+        self._if_condition_holds(
+            self._client.update_item,
+            Key=_BREAKER_KEY,
+            UpdateExpression="REMOVE pausingBy, pausingUntil",
+            ConditionExpression="pausingBy = :arn",
+            ExpressionAttributeValues={":arn": {"S": execution_arn}},
+        )
 
 
 class PauseClaim(NamedTuple):

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from botocore.exceptions import ClientError
-
-from image_updater.ledger import LedgerTable, condition_failed, epoch, translated_errors
+from image_updater.ledger import LedgerTable, epoch, translated_errors
 from image_updater.update.reports import (
     CLAIM_HOLD,
     CLAIMED,
@@ -50,64 +48,43 @@ class UpdateLedger(LedgerTable):
         self._give_back_lock(root, owner)
 
     def _take_lock(self, pk: str, owner: str, now: datetime) -> bool:
-        try:
-            with translated_errors():
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={
-                        "pk": {"S": pk},
-                        "sk": {"S": LOCK_KEY},
-                        "owner": {"S": owner},
-                        "expiresAt": {"N": epoch(now + LOCK_HOLD)},
-                    },
-                    ConditionExpression=(
-                        "attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner"
-                    ),
-                    ExpressionAttributeNames={"#owner": "owner"},
-                    ExpressionAttributeValues={
-                        ":now": {"N": epoch(now)},
-                        ":owner": {"S": owner},
-                    },
-                )
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+        taken = self._if_condition_holds(
+            self._client.put_item,
+            Item={
+                "pk": {"S": pk},
+                "sk": {"S": LOCK_KEY},
+                "owner": {"S": owner},
+                "expiresAt": {"N": epoch(now + LOCK_HOLD)},
+            },
+            ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":now": {"N": epoch(now)}, ":owner": {"S": owner}},
+        )
+        return taken is not None
 
     def _give_back_lock(self, pk: str, owner: str) -> None:
-        try:
-            with translated_errors():
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key={"pk": {"S": pk}, "sk": {"S": LOCK_KEY}},
-                    ConditionExpression="#owner = :owner",
-                    ExpressionAttributeNames={"#owner": "owner"},
-                    ExpressionAttributeValues={":owner": {"S": owner}},
-                )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
-            # Expired and taken by another run meanwhile: theirs now, leave it.
+        # Not given back (None) when it expired and another run took it meanwhile: theirs now.
+        self._if_condition_holds(
+            self._client.delete_item,
+            Key={"pk": {"S": pk}, "sk": {"S": LOCK_KEY}},
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":owner": {"S": owner}},
+        )
 
     # --- reports owed ------------------------------------------------------------------------
 
     def expect_report(self, root: str, image: str, now: datetime) -> None:
         """Remember that `image` owes its final report (once; a report sent stays sent)."""
-        try:
-            with translated_errors():
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={
-                        "pk": {"S": root},
-                        "sk": {"S": IMAGE_PREFIX + image},
-                        "status": {"S": PENDING},  # no expiresAt: a report owed never expires
-                    },
-                    ConditionExpression="attribute_not_exists(pk)",
-                )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
+        self._if_condition_holds(
+            self._client.put_item,
+            Item={
+                "pk": {"S": root},
+                "sk": {"S": IMAGE_PREFIX + image},
+                "status": {"S": PENDING},  # no expiresAt: a report owed never expires
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
 
     def report_records(self, root: str) -> dict[str, ReportRecord]:
         """Every report item of the lineage, owed, claimed or sent, by image name."""
@@ -140,29 +117,23 @@ class UpdateLedger(LedgerTable):
         (it may have no item yet: a create whose ledger write was lost), the claimer again (a
         retry of its step, or the SDK re-sending this very request after a lost response), or
         whoever finds a claim older than CLAIM_HOLD that was never marked sent."""
-        try:
-            with translated_errors():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key={"pk": {"S": root}, "sk": {"S": IMAGE_PREFIX + image}},
-                    UpdateExpression=(
-                        "SET #status = :claimed, claimer = :me, claimedAt = :now REMOVE expiresAt"
-                    ),
-                    ConditionExpression=(
-                        "attribute_not_exists(pk) OR #status = :pending OR "
-                        "(#status = :claimed AND (claimer = :me OR claimedAt < :stale))"
-                    ),
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={
-                        ":claimed": {"S": CLAIMED},
-                        ":pending": {"S": PENDING},
-                        ":me": {"S": claimer},
-                        ":now": {"N": epoch(now)},
-                        ":stale": {"N": epoch(now - CLAIM_HOLD)},
-                    },
-                )
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+        claimed = self._if_condition_holds(
+            self._client.update_item,
+            Key={"pk": {"S": root}, "sk": {"S": IMAGE_PREFIX + image}},
+            UpdateExpression=(
+                "SET #status = :claimed, claimer = :me, claimedAt = :now REMOVE expiresAt"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(pk) OR #status = :pending OR "
+                "(#status = :claimed AND (claimer = :me OR claimedAt < :stale))"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":claimed": {"S": CLAIMED},
+                ":pending": {"S": PENDING},
+                ":me": {"S": claimer},
+                ":now": {"N": epoch(now)},
+                ":stale": {"N": epoch(now - CLAIM_HOLD)},
+            },
+        )
+        return claimed is not None
