@@ -193,8 +193,8 @@ def _start(task: UpdateTask, source: ImageSummary, using: Creating, now: datetim
     assert new_name is not None
     try:
         return images.start_update(
-            source=source.name,
-            new_name=new_name,
+            source.name,
+            new_name,
             description=naming.new_image_description(source.name, task.started_at_time),
             display_name=naming.new_image_display_name(root, task.started_at_time),
             tags=naming.new_image_tags(settings.extra_tags, root, source.name),

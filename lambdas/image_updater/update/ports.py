@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from image_updater.models import ImageSummary
 from image_updater.update.reports import ReportRecord
+
+
+class NewImage(TypedDict):
+    """What the updater gives each image it builds, beside its name (see `domain/naming.py`)."""
+
+    description: str
+    display_name: str
+    tags: Mapping[str, str]
 
 
 class ImagesPort(Protocol):
@@ -17,15 +25,8 @@ class ImagesPort(Protocol):
     def updates_in_progress(self, roots: Sequence[str]) -> list[str]: ...
     def can_update(self, source: str, new_name: str) -> bool: ...
 
-    # Keyword arguments only: the one call that builds (and bills) an image names each part.
     def start_update(
-        self,
-        *,
-        source: str,
-        new_name: str,
-        description: str,
-        display_name: str,
-        tags: Mapping[str, str],
+        self, source: str, new_name: str, **image: Unpack[NewImage]
     ) -> ImageSummary: ...
 
 
