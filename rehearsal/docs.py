@@ -17,12 +17,8 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from image_updater.domain.messages import (
-    MessageContext,
-    compose,
-    compose_rejected_run,
-    compose_schedule_paused,
-)
+from image_updater.breaker.messages import compose_schedule_paused
+from image_updater.domain.messages import MessageContext
 from image_updater.models import (
     FAILED,
     FOLLOW,
@@ -36,6 +32,8 @@ from image_updater.models import (
     Notification,
     UpdateTask,
 )
+from image_updater.update.messages import compose
+from image_updater.update.messages.run_refused import compose_rejected_run
 from infra.config import KEY_DOCS, KEYS, cdk_json_context
 
 ROOT = Path(__file__).resolve().parents[1]
