@@ -363,9 +363,9 @@ def _schedule_state(deployed: DeployedAccount) -> str:
 
 
 def _breaker_count(deployed: DeployedAccount) -> int:
-    from image_updater.ledger import Ledger
+    from image_updater.breaker.ledger import BreakerLedger
 
-    return Ledger(deployed.deployment.ledger_table).failed_scheduled_runs()
+    return BreakerLedger(deployed.deployment.ledger_table).failed_scheduled_runs()
 
 
 def _iter_months(weeks: list[Week]) -> Iterator[tuple[str, list[Week]]]:

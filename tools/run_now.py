@@ -66,8 +66,8 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as EndpointUnreachable
 
+from image_updater.breaker.ledger import BreakerLedger
 from image_updater.errors import ImageUpdaterError
-from image_updater.ledger import Ledger
 from image_updater.scheduler import DEFAULT_GROUP, ENABLED, Schedule, SchedulerClient
 from infra.workflow import states
 from tools import rollout_commands
@@ -464,7 +464,7 @@ def resume_schedule(session: boto3.Session, name: str, table: str, out: IO[str])
     # The count first: a schedule turned on with the count still at its limit would be
     # paused again by the next failed run.
     try:
-        cleared = Ledger(table, session.client("dynamodb")).reset_breaker()
+        cleared = BreakerLedger(table, session.client("dynamodb")).reset_breaker()
     except ImageUpdaterError as error:
         raise ToolError(
             f"Nothing was changed: the breaker's count in table {table} could not be reset "

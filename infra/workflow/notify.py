@@ -24,7 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from image_updater.reports import CLAIMED, REPORTED
+from image_updater.update.reports import CLAIMED, REPORTED
 from infra.workflow import states
 from infra.workflow.tasks import invoke, with_execution
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from image_updater.domain.recorded_creates import UNCONFIRMED_HOLD
 from image_updater.handlers import check, create, poll
+from image_updater.update.recorded_creates import UNCONFIRMED_HOLD
 from rehearsal.appstream import SimulatedAppStream
 from tests.handlers.conftest import (
     DERIVED,

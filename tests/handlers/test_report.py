@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from image_updater.domain.messages import REMEDIATION_HINTS
 from image_updater.handlers import check, create, plan, poll, report
+from image_updater.update.messages.hints import REMEDIATION_HINTS
 from rehearsal.appstream import SimulatedAppStream
 from tests.handlers.conftest import (
     DERIVED,

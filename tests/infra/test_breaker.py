@@ -218,7 +218,7 @@ def test_the_breaker_comes_after_summarize_and_never_decides_the_runs_result(
         "startedBy.$": "$.startedBy",
         "dryRun.$": "$.dryRun",
         "anyFailed.$": "$.anyFailed",
-        # "could not check" neither counts nor resets (domain/could_not_check.py)
+        # "could not check" neither counts nor resets (update/messages/could_not_check.py)
         "anyUnchecked.$": "$.anyUnchecked",
     }
     assert record["ResultPath"] == "$.breaker"

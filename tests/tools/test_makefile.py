@@ -195,6 +195,7 @@ GENERATED = {
     "node_modules/": "node_modules/.bin/cdk",
     ".tools/": ".tools/checkov/bin/checkov",
     "build/": "build/lib/x.py",
+    "site/": "site/index.html",
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from image_updater.ledger import Ledger
+from image_updater.breaker.ledger import BreakerLedger
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
     Deployment,
@@ -64,7 +64,7 @@ def schedule(deployment: Deployment) -> dict[str, Any]:
 
 def pause(deployment: Deployment, failed_runs: int = 3) -> dict[str, Any]:
     """What the breaker leaves: the schedule DISABLED (nothing else changed), runs counted."""
-    ledger = Ledger(deployment.ledger_table)
+    ledger = BreakerLedger(deployment.ledger_table)
     for index in range(failed_runs):
         ledger.record_failed_scheduled_run(f"arn:aws:states:::execution:m:run-{index}", NOW)
     current = schedule(deployment)
@@ -107,7 +107,7 @@ def test_resume_turns_the_schedule_on_keeps_the_rest_and_resets_the_count(
         **without_modification_date(paused),
         "State": "ENABLED",
     }
-    assert Ledger(deployment.ledger_table).failed_scheduled_runs() == 0
+    assert BreakerLedger(deployment.ledger_table).failed_scheduled_runs() == 0
     # and the tool says what it did
     assert output.splitlines() == [
         f"Schedule {deployment.schedule_name} resumed: DISABLED -> ENABLED, every other setting "
@@ -126,7 +126,7 @@ def test_resume_turns_the_schedule_on_keeps_the_rest_and_resets_the_count(
 @pytest.mark.workflow
 def test_resume_when_already_on_changes_nothing_but_the_count(deployment: Deployment) -> None:
     # Given a schedule resumed in the console (on, its count still at 2)
-    ledger = Ledger(deployment.ledger_table)
+    ledger = BreakerLedger(deployment.ledger_table)
     for index in range(2):
         ledger.record_failed_scheduled_run(f"arn:aws:states:::execution:m:run-{index}", NOW)
     before = schedule(deployment)

@@ -11,6 +11,8 @@ from typing import Any
 import botocore.session
 import pytest
 
+from image_updater.breaker.ledger import PauseClaim
+from image_updater.breaker.messages import compose_schedule_paused
 from image_updater.breaker.service import (
     ALREADY_PAUSED,
     COUNTED,
@@ -21,12 +23,7 @@ from image_updater.breaker.service import (
     FinishedRun,
     record_run,
 )
-from image_updater.domain.messages import (
-    SUBJECT_MAX,
-    MessageContext,
-    compose_schedule_paused,
-)
-from image_updater.ledger import PauseClaim
+from image_updater.domain.messages import SUBJECT_MAX, MessageContext
 from image_updater.scheduler import DISABLED, ENABLED, StateChange, update_request
 
 NOW = datetime(2026, 12, 4, 3, 41, tzinfo=UTC)

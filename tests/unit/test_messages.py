@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from image_updater.domain import messages
-from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
+from image_updater.domain.messages import MessageContext
 from image_updater.models import (
     FAILED,
     FOLLOW,
@@ -24,6 +24,8 @@ from image_updater.models import (
     Notification,
     UpdateTask,
 )
+from image_updater.update.messages import compose, hints
+from image_updater.update.messages.run_refused import compose_rejected_run
 
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:ImageUpdater:run-1"
 NOW = datetime(2026, 1, 5, 5, 30, tzinfo=UTC)
@@ -201,7 +203,7 @@ def test_timed_out_says_the_update_may_still_finish() -> None:
     assert mail.subject == "AppStream image update still running: SalesApps"
     assert "after 12 h (maxUpdateHours)" in mail.body
     assert rows(mail.body)["State"] == "PENDING"
-    assert f"What to do: {messages.REMEDIATION_HINTS[TIMED_OUT]}" in mail.body
+    assert f"What to do: {hints.REMEDIATION_HINTS[TIMED_OUT]}" in mail.body
     assert (mail.outcome, mail.failed, mail.new_image_name) == (TIMED_OUT, True, NEW_NAME)
 
 
@@ -230,7 +232,7 @@ def test_failed_image_reports_the_reason_every_image_error_and_a_hint() -> None:
     assert rows(mail.body)["Reason"] == "IMAGE_UPDATE_FAILURE: The image update failed."
     assert "  - IMAGE_UPDATE_FAILURE: Windows Update failed (2026-01-05 04:00 UTC)" in mail.body
     assert "  - DISK_FULL: No space left on C: (2026-01-05 04:01 UTC)" in mail.body
-    assert messages.REMEDIATION_HINTS["IMAGE_UPDATE_FAILURE"] in mail.body
+    assert hints.REMEDIATION_HINTS["IMAGE_UPDATE_FAILURE"] in mail.body
     assert (mail.outcome, mail.failed, mail.new_image_name) == (FAILED, True, NEW_NAME)
 
 
@@ -249,7 +251,7 @@ def test_failed_image_hint_falls_back_to_an_image_error_code() -> None:
     # Then
     assert rows(mail.body)["Reason"] == "SOMETHING_NEW: ?"
     assert "  - IMAGE_BUILDER_NOT_AVAILABLE: no capacity (unknown)" in mail.body
-    assert messages.REMEDIATION_HINTS["IMAGE_BUILDER_NOT_AVAILABLE"] in mail.body
+    assert hints.REMEDIATION_HINTS["IMAGE_BUILDER_NOT_AVAILABLE"] in mail.body
 
 
 def test_failed_image_without_reason_says_unknown() -> None:
@@ -274,8 +276,8 @@ def test_unknown_codes_get_the_generic_hint() -> None:
     mail = compose(task(image=failed, outcome=FAILED), context())
 
     # Then
-    assert f"What to do: {messages._GENERIC_HINT}" in mail.body
-    for hint in messages.REMEDIATION_HINTS.values():
+    assert f"What to do: {hints._GENERIC_HINT}" in mail.body
+    for hint in hints.REMEDIATION_HINTS.values():
         assert hint not in mail.body
 
 
@@ -295,7 +297,7 @@ def test_caught_error_extracts_the_lambda_error_message_from_the_cause() -> None
     assert rows(mail.body)["Error"] == "UpdateQuotaExceeded"
     assert "What happened: LimitExceededException: too many images" in mail.body
     assert "stackTrace" not in mail.body
-    assert messages.REMEDIATION_HINTS["UpdateQuotaExceeded"] in mail.body
+    assert hints.REMEDIATION_HINTS["UpdateQuotaExceeded"] in mail.body
     assert (mail.outcome, mail.failed) == (FAILED, True)
 
 
@@ -309,7 +311,7 @@ def test_caught_error_wins_over_an_outcome_already_set() -> None:
     # Then it is reported as a failure with the plain-text cause
     assert mail.outcome == FAILED
     assert "What happened: The image was deleted." in mail.body
-    assert messages.REMEDIATION_HINTS["ImageDisappeared"] in mail.body
+    assert hints.REMEDIATION_HINTS["ImageDisappeared"] in mail.body
 
 
 def test_caught_error_with_a_cause_that_only_looks_like_json_keeps_it() -> None:
@@ -321,7 +323,7 @@ def test_caught_error_with_a_cause_that_only_looks_like_json_keeps_it() -> None:
 
     # Then the cause is kept as it is, and the unknown error gets the generic hint
     assert "What happened: {not json" in mail.body
-    assert f"What to do: {messages._GENERIC_HINT}" in mail.body
+    assert f"What to do: {hints._GENERIC_HINT}" in mail.body
 
 
 def test_caught_error_name_hint_wins_over_the_image_reason() -> None:
@@ -333,8 +335,8 @@ def test_caught_error_name_hint_wins_over_the_image_reason() -> None:
     mail = compose(task(image=failed), context(), error)
 
     # Then
-    assert messages.REMEDIATION_HINTS["ImageDisappeared"] in mail.body
-    assert messages.REMEDIATION_HINTS["INTERNAL_ERROR"] not in mail.body
+    assert hints.REMEDIATION_HINTS["ImageDisappeared"] in mail.body
+    assert hints.REMEDIATION_HINTS["INTERNAL_ERROR"] not in mail.body
 
 
 # --- console links ---------------------------------------------------------------------------
@@ -384,7 +386,7 @@ def test_rejected_run_explains_the_invalid_input() -> None:
     assert mail.subject == "AppStream image updater: run refused (invalid input)"
     assert "Error: InvalidExecutionInput" in mail.body
     assert "What happened: The run was not started: bad input." in mail.body
-    assert messages.REMEDIATION_HINTS["InvalidExecutionInput"] in mail.body
+    assert hints.REMEDIATION_HINTS["InvalidExecutionInput"] in mail.body
     assert EXECUTION_ARN in mail.body
     assert (mail.outcome, mail.failed, mail.image, mail.new_image_name) == (
         REJECTED,
@@ -404,7 +406,7 @@ def test_rejected_run_for_another_reason_says_it_could_not_start() -> None:
     # Then
     assert mail.subject == "AppStream image updater: run could not start"
     assert "What happened: Lambda is unavailable" in mail.body
-    assert f"What to do: {messages._GENERIC_HINT}" in mail.body
+    assert f"What to do: {hints._GENERIC_HINT}" in mail.body
 
 
 def test_rejected_run_without_a_cause_does_not_invent_one() -> None:

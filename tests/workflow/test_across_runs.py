@@ -17,10 +17,10 @@ from unittest import mock
 import pytest
 
 from image_updater import clock as product_clock
-from image_updater import service
 from image_updater.domain import naming
-from image_updater.ledger import Ledger
 from image_updater.models import FOLLOW, REPORTED_ELSEWHERE, UPDATE
+from image_updater.update import create
+from image_updater.update.ledger import UpdateLedger
 from infra import config
 from infra.config import load_config
 from rehearsal.appstream import NETWORK_FAILURE, SimulatedAppStream
@@ -151,7 +151,7 @@ def test_a_lock_left_by_a_crashed_run_expires_and_the_update_goes_ahead(
 
     def crash_holding_the_lock(invocation: Invocation, _: timedelta) -> None:
         if invocation.step == "check" and invocation.event.get("rootImageName") == "ImgA":
-            assert Ledger().acquire_lineage("ImgA", "crashed-run", timeline.now())
+            assert UpdateLedger().acquire_lineage("ImgA", "crashed-run", timeline.now())
 
     # When
     execution = run_with(runner, sim, timeline, crash_holding_the_lock)
@@ -272,7 +272,7 @@ def test_a_create_that_times_out_after_appstream_accepted_is_followed_not_repeat
     # Given the create step's Lambda times out right after AppStream accepted the update
     add_image("ImgA", updates_available=True)
     add_image("ImgB", updates_available=False)
-    real = service._create_locked
+    real = create._create_locked
     attempts: list[str | None] = []
 
     def accepted_then_timed_out(*args: Any, **kwargs: Any) -> Any:
@@ -283,7 +283,7 @@ def test_a_create_that_times_out_after_appstream_accepted_is_followed_not_repeat
         return result
 
     # When
-    with mock.patch.object(service, "_create_locked", accepted_then_timed_out):
+    with mock.patch.object(create, "_create_locked", accepted_then_timed_out):
         execution = run(runner)
 
     # Then the retry looked again, followed the image, and only one was built and announced
@@ -304,13 +304,13 @@ def test_a_create_that_keeps_timing_out_names_the_image_and_the_next_run_reports
     # accepted the update
     add_image("ImgA", updates_available=True)
     add_image("ImgB", updates_available=False)
-    real = service._create_locked
+    real = create._create_locked
 
     def always_timed_out(*args: Any, **kwargs: Any) -> Any:
         real(*args, **kwargs)
         raise TimedOut("Task timed out after 30.00 seconds")
 
-    with mock.patch.object(service, "_create_locked", always_timed_out):
+    with mock.patch.object(create, "_create_locked", always_timed_out):
         first = run(runner)
 
     # Then the e-mail names the image now building and says the next run follows it

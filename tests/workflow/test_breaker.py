@@ -13,8 +13,8 @@ from unittest import mock
 import boto3
 import pytest
 
-from image_updater.domain.messages import SCHEDULE_PAUSED
-from image_updater.ledger import Ledger
+from image_updater.breaker.ledger import BreakerLedger
+from image_updater.breaker.messages import SCHEDULE_PAUSED
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Deployment, Execution, WorkflowRunner
@@ -259,9 +259,11 @@ def test_a_breaker_error_never_changes_the_runs_result(
 ) -> None:
     # Given the breaker's table cannot be written
     broken = mock.patch.object(
-        Ledger, "record_failed_scheduled_run", side_effect=RuntimeError("table gone")
+        BreakerLedger, "record_failed_scheduled_run", side_effect=RuntimeError("table gone")
     )
-    resets = mock.patch.object(Ledger, "reset_breaker", side_effect=RuntimeError("table gone"))
+    resets = mock.patch.object(
+        BreakerLedger, "reset_breaker", side_effect=RuntimeError("table gone")
+    )
 
     # When a scheduled run fails, and another succeeds
     with broken, resets:

@@ -17,7 +17,8 @@ from unittest import mock
 import boto3
 import pytest
 
-from image_updater.ledger import Ledger
+from image_updater.breaker.ledger import BreakerLedger
+from image_updater.update.ledger import UpdateLedger
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.attacks import first_claim_response_lost
@@ -195,7 +196,7 @@ def test_a_create_whose_ledger_write_was_lost_is_reported_by_the_next_run(
     def timed_out(*args: Any, **kwargs: Any) -> None:
         raise TimedOut("Task timed out after 30.00 seconds")
 
-    with mock.patch.object(Ledger, "expect_report", timed_out):
+    with mock.patch.object(UpdateLedger, "expect_report", timed_out):
         first = run(runner)
     (created,) = started_updates(sim.calls)
     assert ledger_item(sim, created) is None
@@ -237,7 +238,7 @@ def test_a_check_throttled_while_an_earlier_update_builds_says_could_not_check(
     sim.script_update("ImgA", duration=timedelta(hours=30))
     run(short_runner)  # "still running" after maxUpdateHours: one failed scheduled run
     with between_runs(short_runner, sim, timeline):
-        counted_before = Ledger().failed_scheduled_runs()
+        counted_before = BreakerLedger().failed_scheduled_runs()
     timeline.next_run()
     throttled = {"on": True}
     sim.fail(
@@ -260,4 +261,4 @@ def test_a_check_throttled_while_an_earlier_update_builds_says_could_not_check(
     assert second.status == "SUCCEEDED"
     # and the breaker neither counted it nor took it for a success
     with between_runs(short_runner, sim, timeline):
-        assert Ledger().failed_scheduled_runs() == counted_before == 1
+        assert BreakerLedger().failed_scheduled_runs() == counted_before == 1

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from image_updater import clock, events, service, settings
+from image_updater import clock, events, settings
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.ledger_creates import CreateLedger
 from image_updater.models import UpdateTask
 from image_updater.observability import count
+from image_updater.update import create as update
+from image_updater.update.ledger_creates import CreateLedger
 
 
 def create(task: UpdateTask) -> UpdateTask:
-    result = service.create(
+    result = update.create(
         task,
-        AppStreamImages(),
-        CreateLedger(),
-        service.CreateSettings(
-            extra_tags=settings.new_image_tags(),
-            configured_images=settings.configured_images(),
-            max_concurrent_updates=settings.max_concurrent_updates(),
-            keep_images=settings.keep_images(),
+        update.Creating(
+            images=AppStreamImages(),
+            ledger=CreateLedger(),
+            users=AppStreamFleets(),
+            settings=update.CreateSettings(
+                extra_tags=settings.new_image_tags(),
+                configured_images=settings.configured_images(),
+                max_concurrent_updates=settings.max_concurrent_updates(),
+                keep_images=settings.keep_images(),
+            ),
         ),
         clock.utc_now(),
-        users=AppStreamFleets(),
     )
     if started_by_this_run(task, result):
         count("UpdatesStarted")

@@ -1,5 +1,5 @@
 """The create step's part of the ledger: the account-wide updates lock and the record of every
-create the updater sent (see `domain/recorded_creates.py` for what a record decides).
+create the updater sent (see `recorded_creates.py` for what a record decides).
 
 Both live under the key `#updates` (no image name starts with `#`): `lock`, the same expiring
 lock as a lineage's, held while a create counts the updates running and starts one, so that
@@ -16,15 +16,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from image_updater.domain.recorded_creates import UNCONFIRMED_HOLD, RecordedCreate
-from image_updater.ledger import Ledger, epoch, translated_errors
+from image_updater.ledger import epoch, translated_errors
+from image_updater.update.ledger import UpdateLedger
+from image_updater.update.recorded_creates import UNCONFIRMED_HOLD, RecordedCreate
 
 UPDATES_KEY = "#updates"
 _CREATE_PREFIX = "create#"
 RECORD_KEEP = UNCONFIRMED_HOLD + timedelta(days=1)
 
 
-class CreateLedger(Ledger):
+class CreateLedger(UpdateLedger):
     """The ledger as the create step uses it (and poll, which reads one create's record)."""
 
     def acquire_updates(self, owner: str, now: datetime) -> bool:

@@ -7,7 +7,7 @@ lock. Whatever the step (the first check, the create, a status check) and whethe
 update is building, such a run could not check: it is e-mailed as CHECK_FAILED with
 `failed: false`. Nothing failed, so it never ends the run FAILED and the breaker neither counts
 nor resets for it (breaker/service.py); the next run tries again, or follows the image and
-e-mails its final result. (A create step that timed out is the one exception: messages.py
+e-mails its final result. (A create step that timed out is the one exception: not_confirmed.py
 e-mails it as "update not confirmed", since AppStream may have accepted it.)
 """
 
@@ -15,15 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater.domain.messages import (
-    MessageContext,
-    _error_details,
-    _footer,
-    _hint,
-    _image_rows,
-    _subject,
-    _table,
-)
+from image_updater.domain.messages import MessageContext, email, error_details, table
 from image_updater.errors import (
     LAMBDA_TIMEOUT_ERRORS,
     TRANSIENT_ERRORS,
@@ -31,6 +23,8 @@ from image_updater.errors import (
     UpdatesLockBusy,
 )
 from image_updater.models import CHECK_FAILED, Notification, UpdateTask
+from image_updater.update.messages.hints import hint
+from image_updater.update.messages.parts import footer, image_rows
 
 COULD_NOT_CHECK_ERRORS = frozenset(
     {
@@ -50,9 +44,9 @@ def applies(error_name: str | None) -> bool:
 
 def compose(task: UpdateTask, ctx: MessageContext, error: dict[str, Any]) -> Notification:
     """This run lost track of the image, or never got to look: not a failure of the update."""
-    name, cause = _error_details(error)
+    name, cause = error_details(error)
     building = task.image is not None
-    rows = [*_image_rows(task, ctx), ("Error", name)]
+    rows = [*image_rows(task, ctx), ("Error", name)]
     if building:
         situation = (
             f"This run could not check the update of {task.root_image_name}: AppStream was "
@@ -72,13 +66,13 @@ def compose(task: UpdateTask, ctx: MessageContext, error: dict[str, Any]) -> Not
             "and nothing was changed."
         )
         next_step = "the next scheduled run tries again."
-    lines = [situation, _table(rows)]
-    if cause:
-        lines.append(f"What happened: {cause}")
-    lines.append(f"What to do: nothing for this image; {next_step} {_hint(name)}")
-    return Notification(
-        subject=_subject(f"AppStream image updater could not check: {task.root_image_name}"),
-        body="\n\n".join(lines) + f"\n\n{_footer(ctx)}\n",
+    return email(
+        f"AppStream image updater could not check: {task.root_image_name}",
+        situation,
+        table(rows),
+        f"What happened: {cause}" if cause else "",
+        f"What to do: nothing for this image; {next_step} {hint(name)}",
+        footer(task, ctx),
         outcome=CHECK_FAILED,
         image=task.root_image_name,
         failed=False,
