@@ -425,3 +425,54 @@ def test_notification_event_has_every_key_even_when_null() -> None:
     # Then the state machine's paths always find their keys
     assert set(event) == {"subject", "body", "outcome", "image", "failed", "newImageName"}
     assert event["newImageName"] is None
+
+
+# --- what every e-mail is made of ------------------------------------------------------------
+
+
+def test_an_email_leaves_empty_parts_out_and_keeps_one_blank_line_between_the_others() -> None:
+    # Given parts of an e-mail, one of them with nothing to say
+    # When
+    mail = messages.email("Subject", "First.", "", "Second\nline.", outcome=FAILED, image="Img")
+
+    # Then the body has the others one blank line apart, and ends with one newline
+    assert mail.body == "First.\n\nSecond\nline.\n"
+    assert (mail.subject, mail.outcome, mail.image, mail.failed, mail.new_image_name) == (
+        "Subject",
+        FAILED,
+        "Img",
+        False,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "mail",
+    [
+        compose(task(image=summary(), outcome=SUCCEEDED), context()),
+        compose(task(image=summary(), outcome=SUCCEEDED, action="LATE_REPORT"), context()),
+        compose(task(image=None, outcome=NO_UPDATE, action=NO_UPDATE), context()),
+        compose(task(image=summary(state="PENDING"), outcome=TIMED_OUT), context()),
+        compose(task(image=summary(state="FAILED"), outcome=FAILED), context()),
+        compose(task(), context(), {"Error": "States.Timeout"}),
+        compose(task(action=FOLLOW, image=summary()), context(), {"Error": "AppStreamThrottled"}),
+        compose(task(root_missing=True, image=summary(), outcome=SUCCEEDED), context()),
+        compose_rejected_run(context(), {"Error": "InvalidExecutionInput"}),
+    ],
+    ids=lambda mail: mail.subject,
+)
+def test_no_email_has_an_empty_paragraph(mail: Notification) -> None:
+    assert "\n\n\n" not in mail.body
+    assert mail.body.endswith("\n") and not mail.body.endswith("\n\n")
+
+
+def test_the_context_of_a_run_is_read_from_its_arn() -> None:
+    # Given a run in the China partition
+    arn = "arn:aws-cn:states:cn-north-1:123456789012:execution:ImageUpdater:run-1"
+
+    # When
+    ctx = MessageContext.of_run(arn, NOW, 12)
+
+    # Then its console links go to that partition and Region
+    assert (ctx.partition, ctx.region, ctx.execution_arn) == ("aws-cn", "cn-north-1", arn)
+    assert ctx.console == "https://cn-north-1.console.amazonaws.cn"
