@@ -67,7 +67,13 @@ class LedgerTable:
 
     def __init__(self, table: str | None = None, client: DynamoDBClient | None = None) -> None:
         self._table = table or os.environ["LEDGER_TABLE"]
-        self._client = client or default_client()
+        self._given_client = client
+
+    @property
+    def _client(self) -> DynamoDBClient:
+        """Created on the first call, not with the ledger: poll reads the table only when
+        AppStream does not find the image, so its usual invocation never builds the client."""
+        return self._given_client or default_client()
 
     def _if_condition_holds(self, write: Callable[..., _Answer], **request: Any) -> _Answer | None:
         """Send a conditional write (`request`, on this table): DynamoDB's answer, or None when

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, events, settings
+from image_updater import clock, settings
 from image_updater.breaker.ledger import BreakerLedger
-from image_updater.breaker.messages import compose_schedule_paused
 from image_updater.breaker.service import OFF, BreakerResult, FinishedRun, record_run
-from image_updater.domain.messages import MessageContext
 from image_updater.observability import count, instrumented, logger
 from image_updater.scheduler import Schedule
 
@@ -47,6 +45,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if not result.paused:
         return output
     count("SchedulePaused")
+    # The e-mail's and the event's code is loaded only here: most runs end without a pause.
+    from image_updater import events
+    from image_updater.breaker.messages import compose_schedule_paused
+    from image_updater.domain.messages import MessageContext
+
     notification = compose_schedule_paused(
         MessageContext.of_run(run.execution_arn, clock.utc_now(), settings.max_update_hours()),
         schedule=result.schedule or {"Name": breaker.schedule_name},

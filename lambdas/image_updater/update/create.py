@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from image_updater.domain import naming
 from image_updater.domain.lineage import Lineage
@@ -22,10 +22,14 @@ from image_updater.errors import (
 )
 from image_updater.integrations.appstream.client import ImageNotFound, NameAlreadyExists
 from image_updater.models import FOLLOW, NO_UPDATE, SETTLED_STATES, ImageSummary, UpdateTask
-from image_updater.retention.service import ImageUsersPort, QuotaFactsPort, explain_quota
 from image_updater.update.check import lineage_of, newest_available
 from image_updater.update.ports import ImagesPort, LedgerPort
 from image_updater.update.recorded_creates import RecordedCreate, unconfirmed
+
+if TYPE_CHECKING:
+    # Types only: retention's code is loaded when a quota refusal is explained, so a create
+    # AppStream accepts does not compile it at cold start.
+    from image_updater.retention.service import ImageUsersPort, QuotaFactsPort
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,10 @@ class CreateSettings:
     keep_images: int = 2
 
 
-class CreatePort(ImagesPort, QuotaFactsPort, Protocol):
-    """What create needs: the images, and the facts a quota e-mail explains."""
+if TYPE_CHECKING:
+
+    class CreatePort(ImagesPort, QuotaFactsPort, Protocol):
+        """What create needs: the images, and the facts a quota e-mail explains."""
 
 
 class CreateLedgerPort(LedgerPort, Protocol):
@@ -200,6 +206,8 @@ def _start(task: UpdateTask, source: ImageSummary, using: Creating, now: datetim
             tags=naming.new_image_tags(settings.extra_tags, root, source.name),
         )
     except UpdateQuotaExceeded as error:
+        from image_updater.retention.service import explain_quota
+
         raise UpdateQuotaExceeded(
             explain_quota(str(error), root, images, settings.keep_images, now, users=using.users)
         ) from error
