@@ -23,7 +23,7 @@ from constructs import Construct
 
 from image_updater.errors import TRANSIENT_ERRORS
 from infra.workflow import states
-from infra.workflow.tasks import invoke
+from infra.workflow.tasks import Retry, invoke
 
 _RESULT_FIELDS = ("action", "paused", "consecutiveFailedRuns", "notification")
 
@@ -38,6 +38,7 @@ class RecordForTheBreaker(sfn.StateMachineFragment):
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
+        failed = sfn.Pass(self, states.BREAKER_FAILED)
         record = invoke(
             self,
             states.RECORD_THE_RUN,
@@ -53,17 +54,12 @@ class RecordForTheBreaker(sfn.StateMachineFragment):
             ),
             result_selector={field + ".$": f"$.Payload.{field}" for field in _RESULT_FIELDS},
             result_path="$.breaker",
+            # Counting and claiming the pause are idempotent per run: a retry counts nothing
+            # twice.
+            retries=(Retry(TRANSIENT_ERRORS, Duration.seconds(10), 3, 1.5, jitter=True),),
+            on_error=failed,
+            error_path="$.breakerError",
         )
-        # Counting and claiming the pause are idempotent per run: a retry counts nothing twice.
-        record.add_retry(
-            errors=list(TRANSIENT_ERRORS),
-            interval=Duration.seconds(10),
-            max_attempts=3,
-            backoff_rate=1.5,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        failed = sfn.Pass(self, states.BREAKER_FAILED)
-        record.add_catch(failed, errors=[sfn.Errors.ALL], result_path="$.breakerError")
         send = tasks.SnsPublish(
             self,
             states.SEND_THE_PAUSE_EMAIL,

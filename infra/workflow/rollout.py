@@ -63,7 +63,7 @@ from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.notify import ReportAndSend
-from infra.workflow.tasks import invoke, retry_lambda_service_errors, retry_transient_errors
+from infra.workflow.tasks import LAMBDA_SERVICE_RETRY, TRANSIENT_RETRY, guard, invoke
 
 # Slack for the roll-out's own steps and their retries, beyond its waits.
 _ROLLOUT_SLACK_HOURS = 2
@@ -122,8 +122,8 @@ class RollOutOneImage(sfn.StateMachineFragment):
             states.FIND_THE_WINDOW,
             functions.rollout_window,
             payload=sfn.TaskInput.from_object({"task": sfn.JsonPath.entire_payload}),
+            on_error=stopped,
         )
-        find_window.add_catch(stopped, errors=[sfn.Errors.ALL], result_path="$.error")
         find_window.next(
             sfn.Wait(
                 self,
@@ -219,11 +219,14 @@ class RollOutOneImage(sfn.StateMachineFragment):
         payload: dict[str, object] = {"task": task or sfn.JsonPath.entire_payload}
         if action:
             payload["action"] = action
-        step = retry_transient_errors(
-            invoke(self, name, function, payload=sfn.TaskInput.from_object(payload))
+        return invoke(
+            self,
+            name,
+            function,
+            payload=sfn.TaskInput.from_object(payload),
+            retries=(TRANSIENT_RETRY,),
+            on_error=self._stopped,
         )
-        step.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
-        return step
 
     def _email(self, write_name: str, send_name: str, outcome: str) -> sfn.Chain:
         """An e-mail in the middle of the roll-out: written for `outcome`, then sent. If it
@@ -293,19 +296,18 @@ class RollOutOneImage(sfn.StateMachineFragment):
             task_timeout=sfn.Timeout.at("$.approval.waitSeconds"),
             retry_on_service_exceptions=False,
         )
-        retry_lambda_service_errors(wait)
         verify = invoke(
             self,
             states.VERIFY_THE_APPROVAL,
             functions.rollout_verify,
             payload=sfn.TaskInput.from_object({"task": sfn.JsonPath.entire_payload}),
+            on_error=self._stopped,
         )
-        verify.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
         # Every failure is verified too: a decision recorded just before the deadline counts,
         # so does one recorded while the roll-out was between two waits (ApprovalAlreadyDecided);
         # a SendTaskFailure by the token is an answer like any other (ignored), whatever error
         # name it claims; the wait step's own failure stops the roll-out (ApprovalWaitFailed).
-        wait.add_catch(verify, errors=[sfn.Errors.ALL], result_path="$.error")
+        guard(wait, retries=(LAMBDA_SERVICE_RETRY,), on_error=verify)
         wait.next(verify)
         timed_out = self._outcome(states.APPROVAL_TIMED_OUT, APPROVAL_TIMED_OUT).next(report)
         rejected = self._outcome(states.ROLLOUT_REJECTED, REJECTED).next(report)

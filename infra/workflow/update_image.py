@@ -41,7 +41,17 @@ from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.notify import ReportAndSend
-from infra.workflow.tasks import appstream_step, invoke
+from infra.workflow.tasks import APPSTREAM_RETRIES, Retry, invoke
+
+# Create looks at the lineage again before it starts anything; a retry after a Lambda timeout
+# therefore follows an update the timed-out attempt did start.
+# Waits of 1, 2.5, 6.25 and 15.6 minutes: longer together than a lock is ever held, and than a
+# create on record is believed while AppStream does not list its image.
+_LOCK_BUSY_RETRY = Retry(
+    (LineageBusy.__name__, UpdatesLockBusy.__name__), Duration.minutes(1), 4, 2.5
+)
+_CREATE_TIMED_OUT_RETRY = Retry(LAMBDA_TIMEOUT_ERRORS, Duration.seconds(30), 2)
+_RETENTION_RETRY = Retry(TRANSIENT_ERRORS, Duration.seconds(30), 4, 1.5, jitter=True)
 
 
 class UpdateOneImage(sfn.StateMachineFragment):
@@ -74,32 +84,28 @@ class UpdateOneImage(sfn.StateMachineFragment):
             )
             .otherwise(report)
         )
-        check = appstream_step(self, states.CHECK, functions.check, on_error)
-        create = appstream_step(self, states.CREATE, functions.create, on_error)
-        # Create looks at the lineage again before it starts anything; a retry after a Lambda
-        # timeout therefore follows an update the timed-out attempt did start.
-        # Waits of 1, 2.5, 6.25 and 15.6 minutes: longer together than a lock is ever held,
-        # and than a create on record is believed while AppStream does not list its image.
-        create.add_retry(
-            errors=[LineageBusy.__name__, UpdatesLockBusy.__name__],
-            interval=Duration.minutes(1),
-            max_attempts=4,
-            backoff_rate=2.5,
+        check = invoke(
+            self, states.CHECK, functions.check, retries=APPSTREAM_RETRIES, on_error=on_error
         )
-        create.add_retry(
-            errors=list(LAMBDA_TIMEOUT_ERRORS), interval=Duration.seconds(30), max_attempts=2
+        create = invoke(
+            self,
+            states.CREATE,
+            functions.create,
+            retries=(*APPSTREAM_RETRIES, _LOCK_BUSY_RETRY, _CREATE_TIMED_OUT_RETRY),
+            on_error=on_error,
         )
-        poll = appstream_step(self, states.POLL, functions.poll, on_error)
+        poll = invoke(
+            self, states.POLL, functions.poll, retries=APPSTREAM_RETRIES, on_error=on_error
+        )
         # Retention never fails the update it follows: any error goes into the e-mail.
-        retire = invoke(self, states.RETIRE_OLDER_IMAGES, functions.retain)
-        retire.add_retry(
-            errors=list(TRANSIENT_ERRORS),
-            interval=Duration.seconds(30),
-            max_attempts=4,
-            backoff_rate=1.5,
-            jitter_strategy=sfn.JitterType.FULL,
+        retire = invoke(
+            self,
+            states.RETIRE_OLDER_IMAGES,
+            functions.retain,
+            retries=(_RETENTION_RETRY,),
+            on_error=report,
+            error_path="$.retention",
         )
-        retire.add_catch(report, errors=[sfn.Errors.ALL], result_path="$.retention")
         retire.next(report)
         # Retention runs after every update that settled, failed ones too: a failing month
         # must not pile up FAILED images (they hold quota and can start nothing).
