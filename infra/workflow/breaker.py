@@ -18,11 +18,11 @@ from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from image_updater.errors import TRANSIENT_ERRORS
 from infra.workflow import states
+from infra.workflow.emails import send_email
 from infra.workflow.tasks import Retry, invoke
 
 _RESULT_FIELDS = ("action", "paused", "consecutiveFailedRuns", "notification")
@@ -60,25 +60,15 @@ class RecordForTheBreaker(sfn.StateMachineFragment):
             on_error=failed,
             error_path="$.breakerError",
         )
-        send = tasks.SnsPublish(
+        not_sent = sfn.Pass(self, states.PAUSE_EMAIL_NOT_SENT)
+        send = send_email(
             self,
             states.SEND_THE_PAUSE_EMAIL,
-            topic=topic,
-            subject=sfn.JsonPath.string_at("$.breaker.notification.subject"),
-            message=sfn.TaskInput.from_json_path_at("$.breaker.notification.body"),
-            message_attributes={
-                "outcome": tasks.MessageAttribute(
-                    value=sfn.JsonPath.string_at("$.breaker.notification.outcome")
-                ),
-                "image": tasks.MessageAttribute(
-                    value=sfn.JsonPath.string_at("$.breaker.notification.image")
-                ),
-            },
-            result_path=sfn.JsonPath.DISCARD,
+            topic,
+            at="$.breaker.notification",
+            on_error=not_sent,
+            error_path="$.breakerError",
         )
-        send.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
-        not_sent = sfn.Pass(self, states.PAUSE_EMAIL_NOT_SENT)
-        send.add_catch(not_sent, result_path="$.breakerError")
         left = sfn.Pass(self, states.SCHEDULE_LEFT_AS_IT_WAS)
         record.next(
             sfn.Choice(self, states.SCHEDULE_PAUSED)

@@ -26,7 +26,8 @@ from constructs import Construct
 
 from image_updater.reports import CLAIMED, REPORTED
 from infra.workflow import states
-from infra.workflow.tasks import invoke, with_execution
+from infra.workflow.emails import publish, send_email, write_email
+from infra.workflow.tasks import Retry, guard
 
 _NOTIFICATION_FIELDS = ("subject", "body", "outcome", "image", "failed", "newImageName")
 _RESULT_FIELDS = ("image", "outcome", "failed", "newImageName")
@@ -39,6 +40,7 @@ _DYNAMODB_TRANSIENT_ERRORS = (
     "DynamoDB.AmazonDynamoDBException",
     "DynamoDB.SdkClientException",
 )
+_DYNAMODB_RETRY = Retry(_DYNAMODB_TRANSIENT_ERRORS, Duration.seconds(2), 4, 2.5, jitter=True)
 
 
 class ReportAndSend(sfn.StateMachineFragment):
@@ -58,45 +60,16 @@ class ReportAndSend(sfn.StateMachineFragment):
         report is marked sent there once SNS accepted it."""
         super().__init__(scope, construct_id)
         label = states.REFUSAL_LABEL if for_refusal else label
-        write = invoke(
-            self,
-            states.WRITE_THE_EMAIL + label,
-            report,
-            payload=with_execution("task"),
-            result_selector={
-                field + ".$": f"$.Payload.{field}"
-                for field in (*_NOTIFICATION_FIELDS, *(("reportClaim",) if ledger else ()))
-            },
-            result_path="$.notification",
-        )
-        send = tasks.SnsPublish(
-            self,
-            states.SEND_THE_EMAIL + label,
-            topic=topic,
-            subject=sfn.JsonPath.string_at("$.notification.subject"),
-            message=sfn.TaskInput.from_json_path_at("$.notification.body"),
-            message_attributes={
-                "outcome": tasks.MessageAttribute(
-                    value=sfn.JsonPath.string_at("$.notification.outcome")
-                ),
-                "image": tasks.MessageAttribute(
-                    value=sfn.JsonPath.string_at("$.notification.image")
-                ),
-            },
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        send.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
         failed_result = (
             {"image": "-", "outcome": "FAILED", "failed": True}
             if for_refusal
             else {"image.$": "$.rootImageName", "outcome": "FAILED", "failed": True}
         )
-        not_sent = sfn.Pass(self, states.EMAIL_NOT_SENT + label, parameters=failed_result)
-        send.add_catch(not_sent, result_path="$.sendError")
-        fallback = tasks.SnsPublish(
+        report_failed = sfn.Pass(self, states.REPORT_FAILED + label, parameters=failed_result)
+        fallback = publish(
             self,
             states.SEND_THE_FALLBACK_EMAIL + label,
-            topic=topic,
+            topic,
             subject=f"AppStream image updater: a run needs attention{label}",
             message=sfn.TaskInput.from_text(
                 sfn.JsonPath.format(
@@ -106,11 +79,23 @@ class ReportAndSend(sfn.StateMachineFragment):
                     sfn.JsonPath.execution_id,
                 )
             ),
-            result_path=sfn.JsonPath.DISCARD,
         )
-        fallback.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
-        report_failed = sfn.Pass(self, states.REPORT_FAILED + label, parameters=failed_result)
-        write.add_catch(fallback.next(report_failed), result_path="$.reportError")
+        write = write_email(
+            self,
+            states.WRITE_THE_EMAIL + label,
+            report,
+            fields=(*_NOTIFICATION_FIELDS, *(("reportClaim",) if ledger else ())),
+            on_error=fallback.next(report_failed),
+            error_path="$.reportError",
+        )
+        not_sent = sfn.Pass(self, states.EMAIL_NOT_SENT + label, parameters=failed_result)
+        send = send_email(
+            self,
+            states.SEND_THE_EMAIL + label,
+            topic,
+            on_error=not_sent,
+            error_path="$.sendError",
+        )
         result = sfn.Pass(
             self,
             states.RESULT + label,
@@ -169,14 +154,12 @@ def _mark_sent(
         },
         result_path=sfn.JsonPath.DISCARD,
     )
-    mark.add_retry(
-        errors=list(_DYNAMODB_TRANSIENT_ERRORS),
-        interval=Duration.seconds(2),
-        max_attempts=4,
-        backoff_rate=2.5,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
     not_marked = sfn.Pass(scope, states.REPORT_NOT_MARKED_SENT + label)
-    mark.add_catch(not_marked.next(then), errors=[sfn.Errors.ALL], result_path="$.markError")
+    guard(
+        mark,
+        retries=(_DYNAMODB_RETRY,),
+        on_error=not_marked.next(then),
+        error_path="$.markError",
+    )
     mark.next(then)
     return mark

@@ -62,6 +62,7 @@ from image_updater.rollout.window import IMMEDIATELY, WINDOW_MAX_DAYS
 from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
+from infra.workflow.emails import send_email, write_email
 from infra.workflow.notify import ReportAndSend
 from infra.workflow.tasks import LAMBDA_SERVICE_RETRY, TRANSIENT_RETRY, guard, invoke
 
@@ -231,35 +232,17 @@ class RollOutOneImage(sfn.StateMachineFragment):
     def _email(self, write_name: str, send_name: str, outcome: str) -> sfn.Chain:
         """An e-mail in the middle of the roll-out: written for `outcome`, then sent. If it
         cannot be, the roll-out stops (and says so): nobody must wait on an unsent e-mail."""
-        write = invoke(
-            self,
-            write_name,
-            self._report_fn,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "task": sfn.JsonPath.entire_payload,
-                    "executionArn": sfn.JsonPath.execution_id,
-                    "outcome": outcome,
-                }
-            ),
-            result_selector={"subject.$": "$.Payload.subject", "body.$": "$.Payload.body"},
-            result_path="$.notification",
+        write = write_email(
+            self, write_name, self._report_fn, outcome=outcome, on_error=self._stopped
         )
-        send = tasks.SnsPublish(
+        send = send_email(
             self,
             send_name,
-            topic=self._topic,
-            subject=sfn.JsonPath.string_at("$.notification.subject"),
-            message=sfn.TaskInput.from_json_path_at("$.notification.body"),
-            message_attributes={
-                "outcome": tasks.MessageAttribute(value=outcome),
-                "image": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$.rootImageName")),
-            },
-            result_path=sfn.JsonPath.DISCARD,
+            self._topic,
+            outcome=outcome,
+            image_at="$.rootImageName",
+            on_error=self._stopped,
         )
-        send.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
-        for step in (write, send):
-            step.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
         return write.next(send)
 
     def _approval(

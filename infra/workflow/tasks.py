@@ -100,10 +100,3 @@ def invoke(
     return guard(
         step, retries=(LAMBDA_SERVICE_RETRY, *retries), on_error=on_error, error_path=error_path
     )
-
-
-def with_execution(key: str) -> sfn.TaskInput:
-    """The state as `key`, plus the execution's ARN (for console links)."""
-    return sfn.TaskInput.from_object(
-        {key: sfn.JsonPath.entire_payload, "executionArn": sfn.JsonPath.execution_id}
-    )
