@@ -23,7 +23,7 @@ from constructs import Construct
 from image_updater.errors import TRANSIENT_ERRORS
 from infra.workflow import states
 from infra.workflow.emails import send_email
-from infra.workflow.tasks import Retry, invoke
+from infra.workflow.tasks import Catch, Retry, invoke
 
 _RESULT_FIELDS = ("action", "paused", "consecutiveFailedRuns", "notification")
 
@@ -57,8 +57,7 @@ class RecordForTheBreaker(sfn.StateMachineFragment):
             # Counting and claiming the pause are idempotent per run: a retry counts nothing
             # twice.
             retries=(Retry(TRANSIENT_ERRORS, Duration.seconds(10), 3, 1.5, jitter=True),),
-            on_error=failed,
-            error_path="$.breakerError",
+            catch=Catch(failed, "$.breakerError"),
         )
         not_sent = sfn.Pass(self, states.PAUSE_EMAIL_NOT_SENT)
         send = send_email(
@@ -66,8 +65,7 @@ class RecordForTheBreaker(sfn.StateMachineFragment):
             states.SEND_THE_PAUSE_EMAIL,
             topic,
             at="$.breaker.notification",
-            on_error=not_sent,
-            error_path="$.breakerError",
+            catch=Catch(not_sent, "$.breakerError"),
         )
         left = sfn.Pass(self, states.SCHEDULE_LEFT_AS_IT_WAS)
         record.next(

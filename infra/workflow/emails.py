@@ -13,7 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.workflow.tasks import Retry, guard, invoke
+from infra.workflow.tasks import Catch, Retry, guard, invoke, task_input
 
 NOTIFICATION = "$.notification"
 SNS_RETRY = Retry((sfn.Errors.ALL,), Duration.seconds(5), 3)
@@ -26,26 +26,18 @@ def write_email(
     *,
     fields: Sequence[str] = ("subject", "body"),
     outcome: str | None = None,
-    on_error: sfn.IChainable | None = None,
-    error_path: str = "$.error",
+    catch: Catch | None = None,
 ) -> tasks.LambdaInvoke:
     """The report function writes the e-mail about the state (for `outcome`, when given); the
-    `fields` it returns land at `$.notification`. Errors as `tasks.invoke`."""
-    payload: dict[str, object] = {
-        "task": sfn.JsonPath.entire_payload,
-        "executionArn": sfn.JsonPath.execution_id,
-    }
-    if outcome:
-        payload["outcome"] = outcome
+    `fields` it returns land at `$.notification`."""
     return invoke(
         scope,
         name,
         report,
-        payload=sfn.TaskInput.from_object(payload),
+        payload=task_input(executionArn=sfn.JsonPath.execution_id, outcome=outcome),
         result_selector={field + ".$": f"$.Payload.{field}" for field in fields},
         result_path=NOTIFICATION,
-        on_error=on_error,
-        error_path=error_path,
+        catch=catch,
     )
 
 
@@ -57,8 +49,7 @@ def send_email(
     at: str = NOTIFICATION,
     outcome: str | None = None,
     image_at: str | None = None,
-    on_error: sfn.IChainable | None = None,
-    error_path: str = "$.error",
+    catch: Catch | None = None,
 ) -> tasks.SnsPublish:
     """Sends the e-mail written at `at` (its subject and body). Its message attributes
     `outcome` and `image`, for subscribers' filters, come from the e-mail unless given (an
@@ -77,8 +68,7 @@ def send_email(
                 value=sfn.JsonPath.string_at(image_at or f"{at}.image")
             ),
         },
-        on_error=on_error,
-        error_path=error_path,
+        catch=catch,
     )
 
 
@@ -90,11 +80,10 @@ def publish(
     subject: str,
     message: sfn.TaskInput,
     message_attributes: dict[str, tasks.MessageAttribute] | None = None,
-    on_error: sfn.IChainable | None = None,
-    error_path: str = "$.error",
+    catch: Catch | None = None,
 ) -> tasks.SnsPublish:
     """A message to the topic, its result discarded; any error retried a few times, then
-    caught into `on_error` when given."""
+    caught by `catch` when given."""
     step = tasks.SnsPublish(
         scope,
         name,
@@ -104,4 +93,4 @@ def publish(
         message_attributes=message_attributes,
         result_path=sfn.JsonPath.DISCARD,
     )
-    return guard(step, retries=(SNS_RETRY,), on_error=on_error, error_path=error_path)
+    return guard(step, retries=(SNS_RETRY,), catch=catch)

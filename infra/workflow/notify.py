@@ -27,7 +27,7 @@ from constructs import Construct
 from image_updater.reports import CLAIMED, REPORTED
 from infra.workflow import states
 from infra.workflow.emails import publish, send_email, write_email
-from infra.workflow.tasks import Retry, guard
+from infra.workflow.tasks import Catch, Retry, guard
 
 _NOTIFICATION_FIELDS = ("subject", "body", "outcome", "image", "failed", "newImageName")
 _RESULT_FIELDS = ("image", "outcome", "failed", "newImageName")
@@ -85,16 +85,14 @@ class ReportAndSend(sfn.StateMachineFragment):
             states.WRITE_THE_EMAIL + label,
             report,
             fields=(*_NOTIFICATION_FIELDS, *(("reportClaim",) if ledger else ())),
-            on_error=fallback.next(report_failed),
-            error_path="$.reportError",
+            catch=Catch(fallback.next(report_failed), "$.reportError"),
         )
         not_sent = sfn.Pass(self, states.EMAIL_NOT_SENT + label, parameters=failed_result)
         send = send_email(
             self,
             states.SEND_THE_EMAIL + label,
             topic,
-            on_error=not_sent,
-            error_path="$.sendError",
+            catch=Catch(not_sent, "$.sendError"),
         )
         result = sfn.Pass(
             self,
@@ -158,8 +156,7 @@ def _mark_sent(
     guard(
         mark,
         retries=(_DYNAMODB_RETRY,),
-        on_error=not_marked.next(then),
-        error_path="$.markError",
+        catch=Catch(not_marked.next(then), "$.markError"),
     )
     mark.next(then)
     return mark

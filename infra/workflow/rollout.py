@@ -64,7 +64,14 @@ from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.emails import send_email, write_email
 from infra.workflow.notify import ReportAndSend
-from infra.workflow.tasks import LAMBDA_SERVICE_RETRY, TRANSIENT_RETRY, guard, invoke
+from infra.workflow.tasks import (
+    LAMBDA_SERVICE_RETRY,
+    TRANSIENT_RETRY,
+    Catch,
+    guard,
+    invoke,
+    task_input,
+)
 
 # Slack for the roll-out's own steps and their retries, beyond its waits.
 _ROLLOUT_SLACK_HOURS = 2
@@ -122,8 +129,8 @@ class RollOutOneImage(sfn.StateMachineFragment):
             self,
             states.FIND_THE_WINDOW,
             functions.rollout_window,
-            payload=sfn.TaskInput.from_object({"task": sfn.JsonPath.entire_payload}),
-            on_error=stopped,
+            payload=task_input(),
+            catch=Catch(stopped),
         )
         find_window.next(
             sfn.Wait(
@@ -217,23 +224,20 @@ class RollOutOneImage(sfn.StateMachineFragment):
         """A roll-out step that calls AppStream: transient errors retried for minutes (each
         step is safe to repeat), anything else stops the roll-out with an e-mail. Its input
         is the roll-out (or `task`), its output the next roll-out."""
-        payload: dict[str, object] = {"task": task or sfn.JsonPath.entire_payload}
-        if action:
-            payload["action"] = action
         return invoke(
             self,
             name,
             function,
-            payload=sfn.TaskInput.from_object(payload),
+            payload=task_input(task or sfn.JsonPath.entire_payload, action=action),
             retries=(TRANSIENT_RETRY,),
-            on_error=self._stopped,
+            catch=Catch(self._stopped),
         )
 
     def _email(self, write_name: str, send_name: str, outcome: str) -> sfn.Chain:
         """An e-mail in the middle of the roll-out: written for `outcome`, then sent. If it
         cannot be, the roll-out stops (and says so): nobody must wait on an unsent e-mail."""
         write = write_email(
-            self, write_name, self._report_fn, outcome=outcome, on_error=self._stopped
+            self, write_name, self._report_fn, outcome=outcome, catch=Catch(self._stopped)
         )
         send = send_email(
             self,
@@ -241,7 +245,7 @@ class RollOutOneImage(sfn.StateMachineFragment):
             self._topic,
             outcome=outcome,
             image_at="$.rootImageName",
-            on_error=self._stopped,
+            catch=Catch(self._stopped),
         )
         return write.next(send)
 
@@ -283,14 +287,14 @@ class RollOutOneImage(sfn.StateMachineFragment):
             self,
             states.VERIFY_THE_APPROVAL,
             functions.rollout_verify,
-            payload=sfn.TaskInput.from_object({"task": sfn.JsonPath.entire_payload}),
-            on_error=self._stopped,
+            payload=task_input(),
+            catch=Catch(self._stopped),
         )
         # Every failure is verified too: a decision recorded just before the deadline counts,
         # so does one recorded while the roll-out was between two waits (ApprovalAlreadyDecided);
         # a SendTaskFailure by the token is an answer like any other (ignored), whatever error
         # name it claims; the wait step's own failure stops the roll-out (ApprovalWaitFailed).
-        guard(wait, retries=(LAMBDA_SERVICE_RETRY,), on_error=verify)
+        guard(wait, retries=(LAMBDA_SERVICE_RETRY,), catch=Catch(verify))
         wait.next(verify)
         timed_out = self._outcome(states.APPROVAL_TIMED_OUT, APPROVAL_TIMED_OUT).next(report)
         rejected = self._outcome(states.ROLLOUT_REJECTED, REJECTED).next(report)

@@ -47,6 +47,16 @@ QUOTA_RETRY = Retry(QUOTA_ERRORS, Duration.minutes(10), 4, 1.5)
 # A step that calls AppStream: transient errors retried for minutes, quotas for over an hour.
 APPSTREAM_RETRIES = (TRANSIENT_RETRY, QUOTA_RETRY)
 
+
+@dataclass(frozen=True)
+class Catch:
+    """Where a step's errors go once its retries are spent (all of them: a step never fails
+    the run), and where in the state the error is kept for the next steps to read."""
+
+    handler: sfn.IChainable
+    error_path: str = "$.error"
+
+
 Task = TypeVar("Task", bound=sfn.TaskStateBase)
 
 
@@ -54,11 +64,9 @@ def guard(
     step: Task,
     *,
     retries: Sequence[Retry] = (),
-    on_error: sfn.IChainable | None = None,
-    error_path: str = "$.error",
+    catch: Catch | None = None,
 ) -> Task:
-    """`step` with `retries` (tried in order), and with `on_error` every error left after
-    them caught there, the error kept at `error_path`."""
+    """`step` with `retries` (tried in order), then `catch`, when given."""
     for rule in retries:
         step.add_retry(
             errors=list(rule.errors),
@@ -67,8 +75,8 @@ def guard(
             backoff_rate=rule.backoff_rate,
             jitter_strategy=sfn.JitterType.FULL if rule.jitter else None,
         )
-    if on_error is not None:
-        step.add_catch(on_error, errors=[sfn.Errors.ALL], result_path=error_path)
+    if catch is not None:
+        step.add_catch(catch.handler, errors=[sfn.Errors.ALL], result_path=catch.error_path)
     return step
 
 
@@ -81,11 +89,10 @@ def invoke(
     result_selector: dict[str, str] | None = None,
     result_path: str | None = None,
     retries: Sequence[Retry] = (),
-    on_error: sfn.IChainable | None = None,
-    error_path: str = "$.error",
+    catch: Catch | None = None,
 ) -> tasks.LambdaInvoke:
     """A Lambda step whose output is the function's result: Lambda service errors retried,
-    then `retries`; with `on_error`, any error left is caught there (see `guard`)."""
+    then `retries`, then `catch` (see `guard`)."""
     step = tasks.LambdaInvoke(
         scope,
         name,
@@ -97,6 +104,11 @@ def invoke(
         # Replaced by LAMBDA_SERVICE_RETRY, whose backoff statelint accepts.
         retry_on_service_exceptions=False,
     )
-    return guard(
-        step, retries=(LAMBDA_SERVICE_RETRY, *retries), on_error=on_error, error_path=error_path
+    return guard(step, retries=(LAMBDA_SERVICE_RETRY, *retries), catch=catch)
+
+
+def task_input(task: object = sfn.JsonPath.entire_payload, **fields: object) -> sfn.TaskInput:
+    """A handler's input: `task` (by default the whole state) and the `fields` given a value."""
+    return sfn.TaskInput.from_object(
+        {"task": task, **{key: value for key, value in fields.items() if value is not None}}
     )

@@ -41,7 +41,7 @@ from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.notify import ReportAndSend
-from infra.workflow.tasks import APPSTREAM_RETRIES, Retry, invoke
+from infra.workflow.tasks import APPSTREAM_RETRIES, Catch, Retry, invoke
 
 # Create looks at the lineage again before it starts anything; a retry after a Lambda timeout
 # therefore follows an update the timed-out attempt did start.
@@ -67,7 +67,7 @@ class UpdateOneImage(sfn.StateMachineFragment):
     ) -> None:
         super().__init__(scope, construct_id)
         report = ReportAndSend(self, "Notify", report=functions.report, topic=topic, ledger=ledger)
-        on_error = (
+        on_error = Catch(
             sfn.Choice(self, states.DRY_RUN_ON_ERROR)
             .when(
                 sfn.Condition.boolean_equals("$.dryRun", True),
@@ -85,26 +85,23 @@ class UpdateOneImage(sfn.StateMachineFragment):
             .otherwise(report)
         )
         check = invoke(
-            self, states.CHECK, functions.check, retries=APPSTREAM_RETRIES, on_error=on_error
+            self, states.CHECK, functions.check, retries=APPSTREAM_RETRIES, catch=on_error
         )
         create = invoke(
             self,
             states.CREATE,
             functions.create,
             retries=(*APPSTREAM_RETRIES, _LOCK_BUSY_RETRY, _CREATE_TIMED_OUT_RETRY),
-            on_error=on_error,
+            catch=on_error,
         )
-        poll = invoke(
-            self, states.POLL, functions.poll, retries=APPSTREAM_RETRIES, on_error=on_error
-        )
+        poll = invoke(self, states.POLL, functions.poll, retries=APPSTREAM_RETRIES, catch=on_error)
         # Retention never fails the update it follows: any error goes into the e-mail.
         retire = invoke(
             self,
             states.RETIRE_OLDER_IMAGES,
             functions.retain,
             retries=(_RETENTION_RETRY,),
-            on_error=report,
-            error_path="$.retention",
+            catch=Catch(report, "$.retention"),
         )
         retire.next(report)
         # Retention runs after every update that settled, failed ones too: a failing month
