@@ -23,12 +23,13 @@ from constructs import Construct
 from image_updater.errors import TRANSIENT_ERRORS
 from infra.workflow import states
 from infra.workflow.emails import send_email
+from infra.workflow.fragment import Fragment
 from infra.workflow.tasks import Catch, Retry, invoke
 
 _RESULT_FIELDS = ("action", "paused", "consecutiveFailedRuns", "notification")
 
 
-class RecordForTheBreaker(sfn.StateMachineFragment):
+class RecordForTheBreaker(Fragment):
     def __init__(
         self,
         scope: Construct,
@@ -73,13 +74,4 @@ class RecordForTheBreaker(sfn.StateMachineFragment):
             .when(sfn.Condition.boolean_equals("$.breaker.paused", True), send)
             .otherwise(left)
         )
-        self._start = record
-        self._ends: list[sfn.INextable] = [send, not_sent, left, failed]
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
-        return list(self._ends)
+        self.begins_with(record, send, not_sent, left, failed)

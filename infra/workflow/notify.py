@@ -27,6 +27,7 @@ from constructs import Construct
 from image_updater.reports import CLAIMED, REPORTED
 from infra.workflow import states
 from infra.workflow.emails import publish, send_email, write_email
+from infra.workflow.fragment import Fragment, image_result
 from infra.workflow.tasks import Catch, Retry, guard
 
 _NOTIFICATION_FIELDS = ("subject", "body", "outcome", "image", "failed", "newImageName")
@@ -43,7 +44,7 @@ _DYNAMODB_TRANSIENT_ERRORS = (
 _DYNAMODB_RETRY = Retry(_DYNAMODB_TRANSIENT_ERRORS, Duration.seconds(2), 4, 2.5, jitter=True)
 
 
-class ReportAndSend(sfn.StateMachineFragment):
+class ReportAndSend(Fragment):
     def __init__(
         self,
         scope: Construct,
@@ -63,7 +64,7 @@ class ReportAndSend(sfn.StateMachineFragment):
         failed_result = (
             {"image": "-", "outcome": "FAILED", "failed": True}
             if for_refusal
-            else {"image.$": "$.rootImageName", "outcome": "FAILED", "failed": True}
+            else image_result("FAILED", failed=True)
         )
         report_failed = sfn.Pass(self, states.REPORT_FAILED + label, parameters=failed_result)
         fallback = publish(
@@ -111,16 +112,7 @@ class ReportAndSend(sfn.StateMachineFragment):
                 )
                 .otherwise(result)
             )
-        self._start = write
-        self._ends = [result, not_sent, report_failed]
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
-        return list(self._ends)
+        self.begins_with(write, result, not_sent, report_failed)
 
 
 def _mark_sent(

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -63,6 +62,7 @@ from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.emails import send_email, write_email
+from infra.workflow.fragment import Fragment, WorkflowParts
 from infra.workflow.notify import ReportAndSend
 from infra.workflow.tasks import (
     LAMBDA_SERVICE_RETRY,
@@ -84,21 +84,18 @@ def rollout_hours(config: UpdaterConfig) -> int:
     return config.canary_soak_hours + approval + window + _ROLLOUT_SLACK_HOURS
 
 
-class RollOutOneImage(sfn.StateMachineFragment):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: UpdaterConfig,
-        functions: UpdaterFunctions,
-        topic: sns.ITopic,
-    ) -> None:
+class RollOutOneImage(Fragment):
+    def __init__(self, scope: Construct, construct_id: str, parts: WorkflowParts) -> None:
         super().__init__(scope, construct_id)
-        self._topic = topic
+        config, functions = parts.config, parts.functions
+        self._topic = parts.topic
         self._report_fn = functions.rollout_report
         report = ReportAndSend(
-            self, "Notify", report=functions.rollout_report, topic=topic, label=states.ROLLOUT_LABEL
+            self,
+            "Notify",
+            report=functions.rollout_report,
+            topic=parts.topic,
+            label=states.ROLLOUT_LABEL,
         )
         stopped = self._outcome(states.ROLLOUT_STOPPED, ROLLOUT_FAILED).next(report)
         self._stopped = stopped
@@ -196,7 +193,7 @@ class RollOutOneImage(sfn.StateMachineFragment):
         # The image's result as it came: it is the roll-out's result too.
         nothing = sfn.Pass(self, states.NOTHING_TO_ROLL_OUT, output_path="$.result")
         # Rules are tried in order: a result without a new image never reaches the second.
-        self._start = (
+        self.begins_with(
             sfn.Choice(self, states.NEW_IMAGE_TO_ROLL_OUT)
             .when(sfn.Condition.not_(sfn.Condition.is_present("$.result.newImageName")), nothing)
             .when(
@@ -322,11 +319,3 @@ class RollOutOneImage(sfn.StateMachineFragment):
             states.WRITE_THE_APPROVAL_REQUEST, states.SEND_THE_APPROVAL_REQUEST, APPROVAL_REQUESTED
         )
         return email.next(clock).next(wait)
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
-        return []

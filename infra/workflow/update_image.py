@@ -18,8 +18,6 @@ e-mail: write, send, and for a final report this run claimed, mark it sent (noti
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -37,9 +35,8 @@ from image_updater.models import (
     REPORTED_ELSEWHERE,
     SUCCEEDED,
 )
-from infra.config import UpdaterConfig
-from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
+from infra.workflow.fragment import Fragment, WorkflowParts, image_result
 from infra.workflow.notify import ReportAndSend
 from infra.workflow.tasks import APPSTREAM_RETRIES, Catch, Retry, invoke
 
@@ -54,33 +51,18 @@ _CREATE_TIMED_OUT_RETRY = Retry(LAMBDA_TIMEOUT_ERRORS, Duration.seconds(30), 2)
 _RETENTION_RETRY = Retry(TRANSIENT_ERRORS, Duration.seconds(30), 4, 1.5, jitter=True)
 
 
-class UpdateOneImage(sfn.StateMachineFragment):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: UpdaterConfig,
-        functions: UpdaterFunctions,
-        topic: sns.ITopic,
-        ledger: dynamodb.ITable,
-    ) -> None:
+class UpdateOneImage(Fragment):
+    def __init__(self, scope: Construct, construct_id: str, parts: WorkflowParts) -> None:
         super().__init__(scope, construct_id)
-        report = ReportAndSend(self, "Notify", report=functions.report, topic=topic, ledger=ledger)
+        config, functions = parts.config, parts.functions
+        report = ReportAndSend(
+            self, "Notify", report=functions.report, topic=parts.topic, ledger=parts.ledger
+        )
         on_error = Catch(
             sfn.Choice(self, states.DRY_RUN_ON_ERROR)
             .when(
                 sfn.Condition.boolean_equals("$.dryRun", True),
-                sfn.Pass(
-                    self,
-                    states.DRY_RUN_KEEP_THE_ERROR,
-                    parameters={
-                        "image.$": "$.rootImageName",
-                        "outcome": "DRY_RUN",
-                        "error.$": "$.error",
-                        "failed": False,
-                    },
-                ),
+                self._result(states.DRY_RUN_KEEP_THE_ERROR, "DRY_RUN", error="$.error"),
             )
             .otherwise(report)
         )
@@ -118,26 +100,17 @@ class UpdateOneImage(sfn.StateMachineFragment):
         no_update: sfn.IChainable = (
             report
             if config.notify_no_update
-            else sfn.Pass(
-                self,
-                states.ALREADY_UP_TO_DATE,
-                parameters={"image.$": "$.rootImageName", "outcome": NO_UPDATE, "failed": False},
-            )
+            else self._result(states.ALREADY_UP_TO_DATE, NO_UPDATE)
         )
         decide = (
             sfn.Choice(self, states.UPDATE_AVAILABLE)
             .when(
                 sfn.Condition.boolean_equals("$.dryRun", True),
-                sfn.Pass(
-                    self,
+                self._result(
                     states.DRY_RUN_REPORT_ONLY,
-                    parameters={
-                        "image.$": "$.rootImageName",
-                        "outcome": "DRY_RUN",
-                        "action.$": "$.action",
-                        "newImageName.$": "$.newImageName",
-                        "failed": False,
-                    },
+                    "DRY_RUN",
+                    action="$.action",
+                    newImageName="$.newImageName",
                 ),
             )
             .when(
@@ -161,15 +134,10 @@ class UpdateOneImage(sfn.StateMachineFragment):
             .when(sfn.Condition.is_null("$.outcome"), wait)
             .when(
                 sfn.Condition.string_equals("$.outcome", REPORTED_ELSEWHERE),
-                sfn.Pass(
-                    self,
+                self._result(
                     states.REPORTED_BY_ANOTHER_RUN,
-                    parameters={
-                        "image.$": "$.rootImageName",
-                        "outcome": REPORTED_ELSEWHERE,
-                        "newImageName.$": "$.newImageName",
-                        "failed": False,
-                    },
+                    REPORTED_ELSEWHERE,
+                    newImageName="$.newImageName",
                 ),
             )
             .when(settled_update, retire)
@@ -179,13 +147,9 @@ class UpdateOneImage(sfn.StateMachineFragment):
         wait.next(poll)
         poll.next(settled)
         check.next(decide)
-        self._start = check
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
         # The branch ends in its own terminal states: nothing follows it inside the Map.
-        return []
+        self.begins_with(check)
+
+    def _result(self, name: str, outcome: str, **paths: str) -> sfn.Pass:
+        """An end of the branch that is no failure: the image's result (see image_result)."""
+        return sfn.Pass(self, name, parameters=image_result(outcome, paths=paths))
