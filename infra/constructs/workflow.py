@@ -147,20 +147,20 @@ class UpdateWorkflow(Construct):
         )
 
     def _update_each_image(self, parts: WorkflowParts) -> sfn.Map:
-        update_each_image = sfn.Map(
+        each_image = {
+            "rootImageName.$": "$$.Map.Item.Value",
+            "executionId.$": "$$.Execution.Id",
+            "startedAt.$": "$$.Execution.StartTime",
+            "dryRun.$": "$.dryRun",
+        }
+        return sfn.Map(
             self,
             states.UPDATE_EACH_IMAGE,
             items_path="$.images",
             max_concurrency=parts.config.max_concurrent_updates,
-            item_selector={
-                "rootImageName.$": "$$.Map.Item.Value",
-                "executionId.$": "$$.Execution.Id",
-                "startedAt.$": "$$.Execution.StartTime",
-                "dryRun.$": "$.dryRun",
-            },
+            item_selector=each_image,
             result_path="$.results",
-        )
-        return update_each_image.item_processor(UpdateOneImage(self, "UpdateOneImage", parts))
+        ).item_processor(UpdateOneImage(self, "UpdateOneImage", parts))
 
     def _summarize(self) -> sfn.Chain:
         """Two steps, because an intrinsic function's argument is best a plain path. The
@@ -190,18 +190,18 @@ class UpdateWorkflow(Construct):
     def _roll_out_each_image(self, parts: WorkflowParts) -> sfn.Map:
         """After the breaker: a roll-out waiting days for its approval neither holds an update
         slot nor counts toward the breaker (a roll-out is not an update that failed)."""
-        roll_out_each_image = sfn.Map(
+        each_result = {
+            "rootImageName.$": "$$.Map.Item.Value.image",
+            "result.$": "$$.Map.Item.Value",
+            "executionId.$": "$$.Execution.Id",
+        }
+        return sfn.Map(
             self,
             states.ROLL_OUT_EACH_IMAGE,
             items_path="$.results",
-            item_selector={
-                "rootImageName.$": "$$.Map.Item.Value.image",
-                "result.$": "$$.Map.Item.Value",
-                "executionId.$": "$$.Execution.Id",
-            },
+            item_selector=each_result,
             result_path="$.rollouts",
-        )
-        return roll_out_each_image.item_processor(RollOutOneImage(self, "RollOutOneImage", parts))
+        ).item_processor(RollOutOneImage(self, "RollOutOneImage", parts))
 
     def _summarize_the_rollouts(self) -> sfn.Chain:
         """Two steps, as for the images: an intrinsic function's argument is a plain path."""

@@ -91,11 +91,7 @@ class RollOutOneImage(Fragment):
         self._topic = parts.topic
         self._report_fn = functions.rollout_report
         report = ReportAndSend(
-            self,
-            "Notify",
-            report=functions.rollout_report,
-            topic=parts.topic,
-            label=states.ROLLOUT_LABEL,
+            self, "Notify", report=self._report_fn, topic=self._topic, label=states.ROLLOUT_LABEL
         )
         stopped = self._outcome(states.ROLLOUT_STOPPED, ROLLOUT_FAILED).next(report)
         self._stopped = stopped
