@@ -85,7 +85,6 @@ class UpdateOneImage(Fragment):
             retries=(_RETENTION_RETRY,),
             catch=Catch(report, "$.retention"),
         )
-        retire.next(report)
         # Retention runs after every update that settled, failed ones too: a failing month
         # must not pile up FAILED images (they hold quota and can start nothing).
         settled_update = sfn.Condition.or_(
@@ -102,7 +101,8 @@ class UpdateOneImage(Fragment):
             if config.notify_no_update
             else self._result(states.ALREADY_UP_TO_DATE, NO_UPDATE)
         )
-        decide = (
+        # Check for updates -> Update available?
+        check.next(
             sfn.Choice(self, states.UPDATE_AVAILABLE)
             .when(
                 sfn.Condition.boolean_equals("$.dryRun", True),
@@ -124,12 +124,14 @@ class UpdateOneImage(Fragment):
             .when(sfn.Condition.string_equals("$.action", FOLLOW), wait)
             .otherwise(create)
         )
-        started = (
+        # Start the update -> Started, or done by another run?
+        create.next(
             sfn.Choice(self, states.STARTED_OR_DONE_ELSEWHERE)
             .when(sfn.Condition.string_equals("$.action", NO_UPDATE), no_update)
             .otherwise(wait)
         )
-        settled = (
+        # Wait for the build -> Check the build -> Image settled?
+        wait.next(poll).next(
             sfn.Choice(self, states.IMAGE_SETTLED)
             .when(sfn.Condition.is_null("$.outcome"), wait)
             .when(
@@ -143,10 +145,7 @@ class UpdateOneImage(Fragment):
             .when(settled_update, retire)
             .otherwise(report)
         )
-        create.next(started)
-        wait.next(poll)
-        poll.next(settled)
-        check.next(decide)
+        retire.next(report)
         # The branch ends in its own terminal states: nothing follows it inside the Map.
         self.begins_with(check)
 
