@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from rehearsal.appstream.state import (
     AccountState,
@@ -17,17 +17,19 @@ from rehearsal.appstream.state import (
 NETWORK_FAILURE = "EndpointConnectionError"
 
 
+class Failing(TypedDict, total=False):
+    """How an injected failure fails: its `message` (by default one naming the code), and
+    `when`: which calls' params it takes (by default every call's)."""
+
+    message: str | None
+    when: ParamsPredicate | None
+
+
 class Failures(AccountState):
     """Injected failures, taken before an operation acts (after the model's checks)."""
 
     def fail(
-        self,
-        operation: str,
-        code: str,
-        *,
-        calls: int | None = 1,
-        message: str | None = None,
-        when: ParamsPredicate | None = None,
+        self, operation: str, code: str, *, calls: int | None = 1, **how: Unpack[Failing]
     ) -> None:
         """The next `calls` calls of `operation` whose params satisfy `when` fail with error
         `code` on every request the SDK sends for them, re-sends included: the code sees the
@@ -35,20 +37,14 @@ class Failures(AccountState):
         `clear_failures`). Failures come after the checks against the model, so they never
         hide a violation of it. `NETWORK_FAILURE` makes a request fail as an unreachable
         endpoint does, with botocore's EndpointConnectionError."""
-        self._inject(operation, code, calls, message, when, whole_calls=True)
+        self._inject(operation, code, calls, whole_calls=True, **how)
 
     def fail_sends(
-        self,
-        operation: str,
-        code: str,
-        *,
-        sends: int | None = 1,
-        message: str | None = None,
-        when: ParamsPredicate | None = None,
+        self, operation: str, code: str, *, sends: int | None = 1, **how: Unpack[Failing]
     ) -> None:
         """The next `sends` requests of `operation` (whichever calls they belong to) fail with
         `code`, as `fail` says: a brief fault, which the SDK's re-sends may absorb."""
-        self._inject(operation, code, sends, message, when, whole_calls=False)
+        self._inject(operation, code, sends, whole_calls=False, **how)
 
     def clear_failures(self, operation: str | None = None) -> None:
         """No further injected failures (of `operation`, or of any). A call already failing
@@ -61,10 +57,10 @@ class Failures(AccountState):
         operation: str,
         code: str,
         count: int | None,
-        message: str | None,
-        when: ParamsPredicate | None,
         *,
         whole_calls: bool,
+        message: str | None = None,
+        when: ParamsPredicate | None = None,
     ) -> None:
         if operation not in self._operations:
             raise ValueError(f"the simulation does not implement {operation!r}")

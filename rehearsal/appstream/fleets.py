@@ -12,7 +12,13 @@ from rehearsal.appstream.constraints import (
     require_valid_fleet,
     require_valid_fleet_tags,
 )
-from rehearsal.appstream.state import AccountState, ServiceError, SimulationError, StoredFleet
+from rehearsal.appstream.state import (
+    AccountState,
+    ServiceError,
+    SimulationError,
+    StoredFleet,
+    require_available,
+)
 
 # DescribeFleets takes no MaxResults: the simulation pages its answer at this size.
 _FLEET_PAGE_SIZE = 10
@@ -198,10 +204,7 @@ class Fleets(AccountState):
                     "ResourceNotFoundException",
                     f"The image {image_name} for account {self.account_id} does not exist.",
                 )
-        if image["State"] != "AVAILABLE":
-            raise ServiceError(
-                "ResourceNotAvailableException", f"Image {image['Name']} is {image['State']}."
-            )
+        require_available(image, "ResourceNotAvailableException")
         if image["Platform"] != fleet["Platform"]:
             if fleet["State"] != "STOPPED":
                 # AWS documents that moving a fleet to an image of another operating system

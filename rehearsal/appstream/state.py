@@ -117,6 +117,12 @@ class ServiceError(Exception):
         self.message = message
 
 
+def require_available(image: Mapping[str, Any], code: str) -> None:
+    """An image that is not AVAILABLE cannot be used: `code` is what the operation answers."""
+    if image["State"] != "AVAILABLE":
+        raise ServiceError(code, f"Image {image['Name']} is {image['State']}.")
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -18,6 +18,7 @@ from rehearsal.appstream.state import (
     StoredImage,
     UpdateOutcome,
     UpdateScript,
+    require_available,
 )
 
 _RESERVED_NAME_PREFIXES = ("Amazon", "AWS", "AppStream")
@@ -115,10 +116,7 @@ class Updates(Quotas):
                 "IncompatibleImageException",
                 f"Managed image updates do not support {image['Platform']} images such as {name}.",
             )
-        if image["State"] != "AVAILABLE":
-            raise ServiceError(
-                "OperationNotPermittedException", f"Image {name} is {image['State']}."
-            )
+        require_available(image, "OperationNotPermittedException")
 
     def _start_update(
         self, source: StoredImage, params: Mapping[str, Any], now: datetime
