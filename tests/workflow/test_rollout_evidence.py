@@ -15,7 +15,7 @@ from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG, Rollout
 from image_updater.rollout.policy import DIP_RECHECK_MINUTES, DIP_RECHECKS
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import Invocation, WorkflowRunner, _LambdaContext, set_alarm_state
+from rehearsal.runner import Invocation, LambdaContext, WorkflowRunner, set_alarm_state
 from tests.workflow.conftest import EMAILS, AddImage, Timeline
 from tests.workflow.test_rollout import (
     ALARM,
@@ -303,7 +303,7 @@ def test_a_canary_moved_on_by_a_newer_images_roll_out_supersedes_this_one(
         )
         rollout_fleets.handler(
             {"task": other.to_event(), "action": rollout_fleets.UPDATE_CANARIES},
-            _LambdaContext("newer-roll-out"),
+            LambdaContext("newer-roll-out"),
         )
 
     # When
