@@ -12,7 +12,7 @@ image never stops the others; the execution still ends FAILED when any image fai
 the alarm sees it. A dry run sends no e-mail: its errors become part of its results.
 The breaker's step (infra/workflow/breaker.py) counts failed scheduled runs and may pause
 the schedule; whatever happens to it, the run still ends as its images decided. An image that
-could not be checked is no failure (domain/could_not_check.py): Summarize passes it on as
+could not be checked is no failure (update/messages/could_not_check.py): Summarize passes it on as
 `anyUnchecked`, on which the breaker neither counts nor resets. The roll-outs
 (infra/workflow/rollout.py) come after it, side by side without a concurrency limit: one
 waiting days for its approval holds no update slot, and none counts toward the breaker; a
