@@ -62,7 +62,7 @@ FAILING_MONTH = 7
 RESUMED_AFTER_PAUSE = timedelta(days=9)
 # Months in which the admin moves the production fleet to the newest image (on the 20th).
 FLEET_MOVES = (3, 6, 9, 12)
-# What `make run-now` starts (tools/run_now.py): no "startedBy", so the breaker does not count it.
+# What `make run-now` starts (tools/run_now/): no "startedBy", so the breaker does not count it.
 BY_HAND_INPUT = {"images": [ROOT], "dryRun": False}
 FAILURE_REASON = "Windows Update returned 0x80070643 while installing KB5034441."
 
@@ -344,10 +344,10 @@ def _run_week(
 
 def _resume(deployed: DeployedAccount, account: _Account) -> tuple[str, list[str]]:
     """The admin, after fixing the cause: `make run-now ARGS=--resume-schedule`."""
-    from tools import run_now
+    from tools.run_now.resume import resume_schedule
 
     deployed.use_clock(account.clock)
-    run_now.resume_schedule(
+    resume_schedule(
         boto3.Session(region_name=REGION),
         deployed.deployment.schedule_name,
         deployed.deployment.ledger_table,

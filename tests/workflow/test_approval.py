@@ -37,7 +37,8 @@ from tests.workflow.test_rollout import (
     rollout_runner,  # noqa: F401 (a fixture: test_rollout.py's configuration)
     subjects,
 )
-from tools import rollout_commands
+from tools.run_now.approve import answer
+from tools.run_now.errors import ENVIRONMENT, ToolError
 
 IGNORED = "IGNORED: an approval answer for"
 
@@ -161,8 +162,8 @@ def test_a_caller_who_is_not_an_approver_is_refused(
     def stranger(request: ApprovalRequest) -> None:
         body = {"executionArn": request.execution_arn, "image": ROOT, "decision": APPROVED}
         # Given a principal the URL's resource policy does not name: AWS refuses the call
-        with pytest.raises(rollout_commands.CommandError) as error:
-            rollout_commands.answer(
+        with pytest.raises(ToolError) as error:
+            answer(
                 boto3.Session(region_name=REGION),
                 request.execution_arn,
                 APPROVED,
@@ -181,7 +182,7 @@ def test_a_caller_who_is_not_an_approver_is_refused(
     execution = rollout_runner.run(fleets, timeline.clock, on_approval=stranger)
 
     code, (status, reply), anonymous, record = refused
-    assert code == rollout_commands.ENVIRONMENT
+    assert code == ENVIRONMENT
     assert status == 403 and "not one of the approvers" in reply["error"]
     assert anonymous == 403
     assert record is not None and record.decision is None  # nothing recorded

@@ -20,6 +20,8 @@ from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Deployment, Execution, WorkflowRunner
 from tests.workflow.conftest import EMAILS, AddImage, Run, Timeline
 from tools import run_now
+from tools.run_now.aws import DEFAULT_STACK
+from tools.run_now.errors import OK
 
 pytestmark = pytest.mark.workflow
 
@@ -298,7 +300,7 @@ def test_after_resume_schedule_the_schedule_runs_again_and_the_count_starts_from
         code = run_now.main(["--resume-schedule"], out=out)
 
     # Then the schedule is ENABLED with every other field kept, and the count reset
-    assert code == run_now.OK, out.getvalue()
+    assert code == OK, out.getvalue()
     assert sim.account_state["schedule"] == {**paused, "State": "ENABLED"}
     assert counted(sim) == 0
     assert "resumed: DISABLED -> ENABLED" in out.getvalue()
@@ -325,5 +327,5 @@ def _stack_for_run_now(deployment: Deployment) -> None:
         },
     }
     boto3.client("cloudformation", region_name=deployment.region).create_stack(
-        StackName=run_now.DEFAULT_STACK, TemplateBody=json.dumps(template)
+        StackName=DEFAULT_STACK, TemplateBody=json.dumps(template)
     )

@@ -32,7 +32,9 @@ from rehearsal.runner import (
     set_alarm_state,
 )
 from tests.workflow.conftest import EMAILS, AddImage, Timeline
-from tools import rollout_commands
+from tools.run_now.approve import answer
+from tools.run_now.errors import NOTHING_TO_DO, OK, TAMPERED, ToolError
+from tools.run_now.rollback import roll_back
 
 ROOT = "ImgA"
 ALARM = "CanaryErrors"
@@ -98,7 +100,7 @@ def approve_after(hours: float, decision: str = APPROVED, reason: str | None = N
 
     def approver(request: ApprovalRequest) -> None:
         request.let_time_pass(hours * 3600)
-        code = rollout_commands.answer(
+        code = answer(
             boto3.Session(region_name=REGION),
             request.execution_arn,
             decision,
@@ -108,7 +110,7 @@ def approve_after(hours: float, decision: str = APPROVED, reason: str | None = N
             url=APPROVAL_URL,
             transport=LocalFunctionUrl(APPROVER),
         )
-        assert code == rollout_commands.OK
+        assert code == OK
 
     return approver
 
@@ -357,10 +359,10 @@ def test_rollback_puts_a_fleet_back_on_its_recorded_image(
 
         # When an admin rolls the fleet back with run-now
         table = account.deployment.ledger_table
-        code = rollout_commands.roll_back(session, "Prod", out, table=table)
+        code = roll_back(session, "Prod", out, table=table)
 
         # Then it is on ImgA again, the record is gone, and the rollback was announced
-        assert code == rollout_commands.OK
+        assert code == OK
         assert image_of(sim, "Prod") == ROOT
         assert PREVIOUS_IMAGE_TAG not in sim.fleet_tags("Prod")
         assert f"Fleet Prod: {built} -> {ROOT}" in out.getvalue()
@@ -368,10 +370,10 @@ def test_rollback_puts_a_fleet_back_on_its_recorded_image(
 
         assert published_events()[-1]["detail-type"] == events.FLEET_ROLLED_BACK
         # and a second rollback, or one of a fleet the updater never changed, is refused
-        with pytest.raises(rollout_commands.CommandError, match="no recorded previous image"):
-            rollout_commands.roll_back(session, "Prod", io.StringIO(), table=table)
-        with pytest.raises(rollout_commands.CommandError, match="is not tagged"):
-            rollout_commands.roll_back(session, "Untagged", io.StringIO(), table=table)
+        with pytest.raises(ToolError, match="no recorded previous image"):
+            roll_back(session, "Prod", io.StringIO(), table=table)
+        with pytest.raises(ToolError, match="is not tagged"):
+            roll_back(session, "Untagged", io.StringIO(), table=table)
 
 
 def after_canaries_updated(act: Any) -> Any:
@@ -436,8 +438,8 @@ def test_run_now_rollback_refuses_a_fleet_whose_tag_was_rewritten(
         sim.set_fleet_tags("Prod", {**sim.fleet_tags("Prod"), PREVIOUS_IMAGE_TAG: planted["Arn"]})
 
         # When an admin runs rollback
-        with pytest.raises(rollout_commands.CommandError) as refused:
-            rollout_commands.roll_back(
+        with pytest.raises(ToolError) as refused:
+            roll_back(
                 boto3.Session(region_name=REGION),
                 "Prod",
                 io.StringIO(),
@@ -445,7 +447,7 @@ def test_run_now_rollback_refuses_a_fleet_whose_tag_was_rewritten(
             )
 
     # Then it is refused with its own exit code, and the fleet stays where it is
-    assert refused.value.exit_code == rollout_commands.TAMPERED
+    assert refused.value.exit_code == TAMPERED
     assert "nothing was moved" in str(refused.value)
     assert image_of(sim, "Prod") == built
     assert sim.fleet_updates == [("Prod", built)]
@@ -467,8 +469,8 @@ def test_run_now_rollback_refuses_a_fleet_no_longer_on_the_image_the_updater_put
         sim.set_fleet_image("Prod", "Other")
 
         # When an admin runs rollback
-        with pytest.raises(rollout_commands.CommandError) as refused:
-            rollout_commands.roll_back(
+        with pytest.raises(ToolError) as refused:
+            roll_back(
                 boto3.Session(region_name=REGION),
                 "Prod",
                 io.StringIO(),
@@ -477,7 +479,7 @@ def test_run_now_rollback_refuses_a_fleet_no_longer_on_the_image_the_updater_put
 
     # Then nothing moves: the updater's change (to the built image) is no longer on the fleet,
     # so there is nothing of the updater's to undo (as the canary's automatic rollback says)
-    assert refused.value.exit_code == rollout_commands.NOTHING_TO_DO
+    assert refused.value.exit_code == NOTHING_TO_DO
     assert f"runs Other, not {built}" in str(refused.value)
     assert image_of(sim, "Prod") == "Other"
     assert sim.fleet_updates == [("Prod", built)]
