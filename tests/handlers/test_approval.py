@@ -86,6 +86,13 @@ def answer(
     return int(reply["statusCode"]), json.loads(reply["body"])
 
 
+def nothing_recorded_or_answered(sfn: FakeStepFunctions) -> None:
+    """Then-step: the roll-out's approval is still undecided, and no token was answered."""
+    record = ApprovalLedger().get(EXECUTION, ROOT)
+    assert record is not None and record.decision is None
+    assert sfn.answered == []
+
+
 def verify(context: LambdaContext, **task: Any) -> dict[str, Any]:
     result: dict[str, Any] = rollout_verify.handler({"task": {**rollout(), **task}}, context)
     return result
@@ -158,9 +165,7 @@ def test_an_answer_after_the_deadline_is_refused_and_records_nothing(
 
     # Then nothing is recorded or sent: the roll-out has ended, production as it was
     assert status == 409 and "timed out" in reply["error"]
-    record = ApprovalLedger().get(EXECUTION, ROOT)
-    assert record is not None and record.decision is None
-    assert sfn.answered == []
+    nothing_recorded_or_answered(sfn)
 
 
 def test_a_caller_who_is_not_an_approver_records_nothing(
@@ -172,9 +177,7 @@ def test_a_caller_who_is_not_an_approver_records_nothing(
     status, reply = answer(lambda_context, caller=stranger)
 
     assert status == 403 and "not one of the approvers" in reply["error"]
-    record = ApprovalLedger().get(EXECUTION, ROOT)
-    assert record is not None and record.decision is None
-    assert sfn.answered == []
+    nothing_recorded_or_answered(sfn)
 
 
 def test_an_oversized_reason_is_refused(

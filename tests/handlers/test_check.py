@@ -22,6 +22,7 @@ from tests.handlers.conftest import (
     new_task,
     reported,
 )
+from tests.handlers.steps import raised_by
 
 
 def calls_of(sim: SimulatedAppStream, operation: str) -> list[Call]:
@@ -204,8 +205,7 @@ def test_a_missing_root_with_nothing_left_of_its_lineage_raises_source_image_not
     sim.add_image(DERIVED)
 
     # When
-    with pytest.raises(Exception) as raised:
-        check.handler(new_task(), lambda_context)
+    raised = raised_by(check.handler, new_task(), lambda_context)
 
     # Then
     assert raised.typename == "SourceImageNotFound"
@@ -222,8 +222,7 @@ def test_no_available_image_in_the_lineage_raises_no_available_image(
     reported("ImgA-20260101-030000")
 
     # When
-    with pytest.raises(Exception) as raised:
-        check.handler(new_task(), lambda_context)
+    raised = raised_by(check.handler, new_task(), lambda_context)
 
     # Then
     assert raised.typename == "NoAvailableImage"
@@ -237,8 +236,7 @@ def test_a_root_that_cannot_be_updated_raises_update_not_permitted(
     sim.add_image(ROOT, platform="AMAZON_LINUX2")
 
     # When
-    with pytest.raises(Exception) as raised:
-        check.handler(new_task(), lambda_context)
+    raised = raised_by(check.handler, new_task(), lambda_context)
 
     # Then
     assert raised.typename == "UpdateNotPermitted"

@@ -25,6 +25,7 @@ from tests.handlers.conftest import (
     lineage_tags,
     new_task,
 )
+from tests.handlers.steps import raised_by
 
 
 def checked_task(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict[str, Any]:
@@ -132,8 +133,7 @@ def test_an_own_image_not_yet_listed_answers_already_exists_and_is_treated_as_st
     )
 
     # When the listing cannot be read, the step fails before any create: it never guesses
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then nothing was requested from AppStream, and the error is the retried one
     assert type(raised.value).__name__ == "AppStreamThrottled"
@@ -154,8 +154,7 @@ def test_an_existing_image_of_someone_else_raises_image_name_taken(
     sim.add_image(DERIVED, tags=tags)
 
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then
     assert raised.typename == "ImageNameTaken"
@@ -172,8 +171,7 @@ def test_the_image_quota_raises_update_quota_exceeded(
     task = checked_task(sim, lambda_context)
 
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then
     assert raised.typename == "UpdateQuotaExceeded"
@@ -202,8 +200,7 @@ def test_a_quota_refusal_is_explained_with_the_configured_keep_images(
     task = checked_task(sim, lambda_context)
 
     # When / Then the explanation uses that setting, not a default
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
     assert raised.typename == "UpdateQuotaExceeded"
     assert said in str(raised.value)
 
@@ -220,8 +217,7 @@ def test_the_concurrent_update_quota_raises_update_quota_exceeded(
     task = checked_task(sim, lambda_context)
 
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then
     assert raised.typename == "UpdateQuotaExceeded"
@@ -242,8 +238,7 @@ def test_updates_still_building_from_earlier_runs_hold_new_ones_back(
     task = checked_task(sim, lambda_context)
 
     # When ImgA's update would start
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then it waits for a slot (the state machine retries this error for over an hour)
     assert raised.typename == "UpdateSlotsBusy"
@@ -290,8 +285,7 @@ def test_appstream_errors_are_raised_under_the_names_the_state_machine_matches(
     sim.fail("CreateUpdatedImage", code, when=lambda params: not params["dryRun"])
 
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then the error carries the name Retry/Catch match, and AppStream's code in its message
     assert raised.typename == error_type
@@ -315,8 +309,7 @@ def test_an_image_that_is_not_windows_raises_update_not_permitted(
     ).to_event()
 
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then
     assert raised.typename == "UpdateNotPermitted"
@@ -329,8 +322,9 @@ def test_a_malformed_task_raises_invalid_execution_input(
 ) -> None:
     # Given a task without its root image
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler({"executionId": EXECUTION_ARN, "startedAt": STARTED_AT}, lambda_context)
+    raised = raised_by(
+        create.handler, {"executionId": EXECUTION_ARN, "startedAt": STARTED_AT}, lambda_context
+    )
 
     # Then
     assert raised.typename == "InvalidExecutionInput"

@@ -22,6 +22,7 @@ from tests.handlers.conftest import (
     ledger_items,
     new_task,
 )
+from tests.handlers.steps import raised_by
 
 SECOND_RUN = EXECUTION_ARN.replace("run-1", "run-2")
 SECOND_STARTED_AT = "2026-01-05T03:01:00.000Z"  # a minute after the first run
@@ -69,8 +70,7 @@ def test_a_run_a_minute_after_an_accepted_create_the_listing_does_not_show_waits
     task = second_run(lambda_context)
 
     # When the second run's create looks again
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then the ledger's record holds it back (retried shortly by the state machine)
     assert raised.typename == "LineageBusy"
@@ -227,8 +227,7 @@ def test_a_create_the_listing_does_not_show_yet_counts_toward_the_limit(
     clock.advance(timedelta(minutes=1))
 
     # When a second run would start ImgB's update
-    with pytest.raises(Exception) as raised:
-        create.handler(second_run(lambda_context, "ImgB"), lambda_context)
+    raised = raised_by(create.handler, second_run(lambda_context, "ImgB"), lambda_context)
 
     # Then the slot is taken by the update on record, though AppStream lists none
     assert raised.typename == "UpdateSlotsBusy"

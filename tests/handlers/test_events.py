@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from image_updater import events
 from image_updater.domain import naming
-from image_updater.handlers import check, create, poll, report
+from image_updater.handlers import check, create, report
 from image_updater.models import FOLLOW, ImageError, ImageSummary, UpdateTask
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import capture_published_events, published_events
@@ -35,6 +35,7 @@ from tests.handlers.conftest import (
     lineage_tags,
     new_task,
 )
+from tests.handlers.steps import raised_by, report_event, run_update, updated_image
 
 NEW_ARN = IMAGE_ARN + DERIVED
 DETAIL_KEYS = {
@@ -84,22 +85,19 @@ REFUSED_ENTRY = {
 }
 
 
-def report_event(task: dict[str, Any]) -> dict[str, Any]:
-    return {"task": task, "executionArn": EXECUTION_ARN}
-
-
-def run_update(lambda_context: LambdaContext, clock: ManualClock) -> dict[str, Any]:
-    """check -> create -> (wait -> poll)* until the image settles, through the real handlers."""
-    task = create.handler(check.handler(new_task(), lambda_context), lambda_context)
-    while task["outcome"] is None:
-        clock.advance(timedelta(minutes=45))
-        task = poll.handler(task, lambda_context)
+def finished_update(lambda_context: LambdaContext, clock: ManualClock) -> dict[str, Any]:
+    """Given-step: an update run to its end, its start event read so only the outcome is left."""
+    task = run_update(lambda_context, clock)
+    published_events()
     return task
 
 
-def updated_image(sim: SimulatedAppStream, **script: Any) -> None:
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    sim.script_update(ROOT, **script)
+def reported(
+    task: dict[str, Any], lambda_context: LambdaContext
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """When-step: the report step on `task`; the e-mail it wrote and the one event published."""
+    mail = report.handler(report_event(task), lambda_context)
+    return mail, only_event()
 
 
 def only_event() -> dict[str, Any]:
@@ -161,14 +159,12 @@ def test_a_successful_update_is_published_as_succeeded(
 ) -> None:
     # Given an update that finished
     updated_image(sim, polls=2)
-    task = run_update(lambda_context, clock)
-    published_events()  # the start, read here so only the outcome is left
+    task = finished_update(lambda_context, clock)
 
     # When
-    mail = report.handler(report_event(task), lambda_context)
+    mail, event = reported(task, lambda_context)
 
     # Then the e-mail and the event say the same
-    event = only_event()
     assert mail["outcome"] == "SUCCEEDED"
     assert event["detail-type"] == "Image Update Succeeded"
     assert event["resources"] == [NEW_ARN]
@@ -196,14 +192,12 @@ def test_a_failed_build_is_published_with_appstreams_reason(
         reason_message="No capacity for the image builder.",
         errors=[("IMAGE_BUILDER_NOT_AVAILABLE", "Insufficient capacity")],
     )
-    task = run_update(lambda_context, clock)
-    published_events()
+    task = finished_update(lambda_context, clock)
 
     # When
-    report.handler(report_event(task), lambda_context)
+    _, event = reported(task, lambda_context)
 
     # Then
-    event = only_event()
     assert event["detail-type"] == "Image Update Failed"
     assert event["detail"]["outcome"] == "FAILED"
     assert event["detail"]["newImageArn"] == NEW_ARN
@@ -220,15 +214,13 @@ def test_a_caught_error_is_published_as_failed_with_a_short_reason(
     sim.add_image(ROOT, created_time=START - timedelta(days=90))
     sim.set_quota(images=1)
     task = check.handler(new_task(), lambda_context)
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
     error = lambda_error(raised.value)
 
     # When
-    report.handler(report_event({**task, "error": error}), lambda_context)
+    _, event = reported({**task, "error": error}, lambda_context)
 
     # Then the reason is the error's name and AppStream's message, not Lambda's JSON
-    event = only_event()
     assert event["detail-type"] == "Image Update Failed"
     assert event["resources"] == []
     detail = event["detail"]
@@ -247,10 +239,10 @@ def test_a_reason_is_capped_at_500_characters(
     error = {"Error": "UpdateNotPermitted", "Cause": "x" * 100_000}
 
     # When
-    report.handler(report_event({**task, "error": error}), lambda_context)
+    _, event = reported({**task, "error": error}, lambda_context)
 
     # Then
-    reason = only_event()["detail"]["reason"]
+    reason = event["detail"]["reason"]
     assert len(reason) == events.REASON_MAX
     assert reason.startswith("UpdateNotPermitted: xxx")
     assert "more characters]" in reason
@@ -261,14 +253,12 @@ def test_a_timed_out_update_is_published_as_timed_out(
 ) -> None:
     # Given an update that outlasted the polls allowed
     updated_image(sim, polls=50)
-    task = run_update(lambda_context, clock)
-    published_events()
+    task = finished_update(lambda_context, clock)
 
     # When
-    report.handler(report_event(task), lambda_context)
+    _, event = reported(task, lambda_context)
 
     # Then
-    event = only_event()
     assert event["detail-type"] == "Image Update Timed Out"
     assert event["detail"]["outcome"] == "TIMED_OUT"
     assert event["detail"]["newImageName"] == DERIVED
@@ -286,10 +276,9 @@ def test_a_lost_track_of_update_is_published_as_unconfirmed(
     error = {"Error": "AppStreamThrottled", "Cause": "Rate exceeded"}
 
     # When
-    mail = report.handler(report_event({**task, "error": error}), lambda_context)
+    mail, event = reported({**task, "error": error}, lambda_context)
 
     # Then the update may well be fine: neither e-mail nor event calls it failed
-    event = only_event()
     assert mail["outcome"] == "CHECK_FAILED"
     assert event["detail-type"] == "Image Update Unconfirmed"
     assert event["detail"]["outcome"] == "CHECK_FAILED"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from image_updater.domain.messages import REMEDIATION_HINTS
-from image_updater.handlers import check, create, plan, poll, report
+from image_updater.handlers import check, create, plan, report
 from rehearsal.appstream import SimulatedAppStream
 from tests.handlers.conftest import (
     DERIVED,
@@ -22,40 +22,22 @@ from tests.handlers.conftest import (
     lambda_error,
     new_task,
 )
+from tests.handlers.steps import raised_by, report_event, run_update, updated_image
 
 NOTIFICATION_KEYS = {"subject", "body", "outcome", "image", "failed", "newImageName"}
 
 
-def report_event(task: dict[str, Any], execution_arn: str = EXECUTION_ARN) -> dict[str, Any]:
-    """What the state machine sends the report step."""
-    return {"task": task, "executionArn": execution_arn}
-
-
-def run_update(
-    sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
-) -> dict[str, Any]:
-    """check -> create -> (wait -> poll)* until the image settles, through the real handlers."""
-    task = create.handler(check.handler(new_task(), lambda_context), lambda_context)
-    while task["outcome"] is None:
-        clock.advance(timedelta(minutes=45))
-        task = poll.handler(task, lambda_context)
-    return task
-
-
 def caught(step: Any, event: Any, lambda_context: LambdaContext) -> dict[str, str]:
     """Run a step that must fail; return what a Catch rule would capture."""
-    with pytest.raises(Exception) as raised:
-        step(event, lambda_context)
-    return lambda_error(raised.value)
+    return lambda_error(raised_by(step, event, lambda_context).value)
 
 
 def test_a_successful_update_is_reported_with_the_new_image(
     sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
 ) -> None:
     # Given an update that finished after two status checks
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    sim.script_update(ROOT, polls=2)
-    task = run_update(sim, lambda_context, clock)
+    updated_image(sim, polls=2)
+    task = run_update(lambda_context, clock)
 
     # When
     mail = report.handler(report_event(task), lambda_context)
@@ -127,7 +109,7 @@ def test_a_failed_build_is_reported_with_appstreams_reason(
         reason_message="No capacity for the image builder.",
         errors=[("IMAGE_BUILDER_NOT_AVAILABLE", "Insufficient capacity")],
     )
-    task = run_update(sim, lambda_context, clock)
+    task = run_update(lambda_context, clock)
 
     # When
     mail = report.handler(report_event(task), lambda_context)
@@ -143,9 +125,8 @@ def test_a_timed_out_update_is_reported_as_a_failure(
     sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
 ) -> None:
     # Given an update that outlasted the polls allowed
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    sim.script_update(ROOT, polls=50)
-    task = run_update(sim, lambda_context, clock)
+    updated_image(sim, polls=50)
+    task = run_update(lambda_context, clock)
     assert task["outcome"] == "TIMED_OUT"
 
     # When

@@ -208,21 +208,25 @@ def test_timed_out_says_the_update_may_still_finish() -> None:
 # --- failures --------------------------------------------------------------------------------
 
 
+def failed_build_mail(**reason: Any) -> messages.Notification:
+    """The e-mail for an update AppStream failed (`reason`: its reason code and message and
+    the image errors, as ImageSummary names them)."""
+    return compose(task(image=summary(state="FAILED", **reason), outcome=FAILED), context())
+
+
 def test_failed_image_reports_the_reason_every_image_error_and_a_hint() -> None:
     # Given AppStream failed the build with a reason and two image errors
     errors = (
         ImageError("IMAGE_UPDATE_FAILURE", "Windows Update failed", "2026-01-05T04:00:00+00:00"),
         ImageError("DISK_FULL", "No space left on C:", "2026-01-05T04:01:00Z"),
     )
-    failed = summary(
-        state="FAILED",
+
+    # When the report step writes its e-mail
+    mail = failed_build_mail(
         reason_code="IMAGE_UPDATE_FAILURE",
         reason_message="The image update failed.",
         errors=errors,
     )
-
-    # When
-    mail = compose(task(image=failed, outcome=FAILED), context())
 
     # Then
     assert_valid_subject(mail)
@@ -236,15 +240,12 @@ def test_failed_image_reports_the_reason_every_image_error_and_a_hint() -> None:
 
 def test_failed_image_hint_falls_back_to_an_image_error_code() -> None:
     # Given an unknown reason code, but a known code among the image errors
-    failed = summary(
-        state="FAILED",
+    # When the report step writes its e-mail
+    mail = failed_build_mail(
         reason_code="SOMETHING_NEW",
         reason_message="?",
         errors=(ImageError("IMAGE_BUILDER_NOT_AVAILABLE", "no capacity"),),
     )
-
-    # When
-    mail = compose(task(image=failed, outcome=FAILED), context())
 
     # Then
     assert rows(mail.body)["Reason"] == "SOMETHING_NEW: ?"
@@ -254,7 +255,7 @@ def test_failed_image_hint_falls_back_to_an_image_error_code() -> None:
 
 def test_failed_image_without_reason_says_unknown() -> None:
     # Given / When
-    mail = compose(task(image=summary(state="FAILED"), outcome=FAILED), context())
+    mail = failed_build_mail()
 
     # Then
     assert "\nReason:" in mail.body
@@ -263,15 +264,12 @@ def test_failed_image_without_reason_says_unknown() -> None:
 
 def test_unknown_codes_get_the_generic_hint() -> None:
     # Given codes no hint exists for
-    failed = summary(
-        state="FAILED",
+    # When the report step writes its e-mail
+    mail = failed_build_mail(
         reason_code="BRAND_NEW_CODE",
         reason_message="new",
         errors=(ImageError("ANOTHER_NEW_CODE", "also new"),),
     )
-
-    # When
-    mail = compose(task(image=failed, outcome=FAILED), context())
 
     # Then
     assert f"What to do: {messages._GENERIC_HINT}" in mail.body

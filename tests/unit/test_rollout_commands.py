@@ -40,6 +40,9 @@ OLD = "ImgA-20260501-030000"
 NEW = "ImgA-20260601-030000"
 
 
+LEDGER_KEYS = {"pk": "HASH", "sk": "RANGE"}
+
+
 class FakeSts:
     def __init__(self, arn: str | None = CALLER) -> None:
         self.arn = arn
@@ -139,14 +142,9 @@ def sim() -> Iterator[SimulatedAppStream]:
     with mock_aws(config={"core": {"reset_boto3_session": False}}), simulation.active():
         _dynamodb().create_table(
             TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
+            # the stack's key schema: pk (partition) and sk (sort), both strings
+            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in LEDGER_KEYS.items()],
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in LEDGER_KEYS],
             BillingMode="PAY_PER_REQUEST",
         )
         simulation.add_image("ImgA")
@@ -210,13 +208,19 @@ def recorded(
     return record
 
 
+def canary_moved_from_old_to_new(sim: SimulatedAppStream) -> FakeSession:
+    """Given-step: the fleet Canary, which the updater moved from OLD to NEW and recorded;
+    the session the admin runs the command with."""
+    sim.add_fleet("Canary", image=NEW, tags=updater_tags())
+    recorded(sim, "Canary")
+    return appstream_session(sim)
+
+
 def test_rollback_puts_the_fleet_on_its_recorded_image_and_removes_the_record(
     sim: SimulatedAppStream,
 ) -> None:
     # Given a canary the updater moved from OLD to NEW
-    sim.add_fleet("Canary", image=NEW, tags=updater_tags())
-    recorded(sim, "Canary")
-    session = appstream_session(sim)
+    session = canary_moved_from_old_to_new(sim)
 
     # When
     code, said = roll_back(session, "Canary")
@@ -240,9 +244,7 @@ def test_rollback_asks_for_an_appstream_client_that_sends_each_change_once(
     sim: SimulatedAppStream,
 ) -> None:
     # Given a canary the updater moved from OLD to NEW
-    sim.add_fleet("Canary", image=NEW, tags=updater_tags())
-    recorded(sim, "Canary")
-    session = appstream_session(sim)
+    session = canary_moved_from_old_to_new(sim)
 
     # When
     roll_back(session, "Canary")
