@@ -4,7 +4,7 @@ the approval request gives the exact commands and the deadline."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,12 +28,8 @@ from image_updater.rollout.models import (
     Rollout,
 )
 from image_updater.settings import RolloutSettings
+from tests.unit.rollout_facts import EXECUTION, NEW, NOW, OLD, ROOT
 
-NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
-ROOT = "ImgA"
-OLD = "ImgA-20260501-030000"
-NEW = "ImgA-20260601-030000"
-EXECUTION = "arn:aws:states:eu-west-1:111122223333:execution:ImageUpdater:run-1"
 CTX = MessageContext(
     region="eu-west-1",
     partition="aws",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import pytest
 
@@ -36,13 +35,8 @@ from image_updater.rollout.models import (
     Rollout,
 )
 from image_updater.rollout.records import RollbackRecord
+from tests.unit.rollout_facts import ARNS, NEW, NEWER, NOW, OLD, ROOT
 
-NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
-ROOT = "ImgA"
-ARNS = "arn:aws:appstream:eu-west-1:111122223333"
-OLD = "ImgA-20260501-030000"
-NEW = "ImgA-20260601-030000"
-NEWER = "ImgA-20260608-030000"
 PLATFORM = "WINDOWS_SERVER_2022"
 
 
