@@ -4,7 +4,6 @@ the synthesized template, the ledger table, and a stack whose outputs name them.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from contextlib import redirect_stderr
 from datetime import UTC, datetime
@@ -22,8 +21,9 @@ from rehearsal.runner import (
     capture_published_events,
     published_events,
 )
+from tests.tools.steps import stack_for_run_now
 from tools import run_now
-from tools.run_now.aws import DEFAULT_STACK, SessionFactory
+from tools.run_now.aws import SessionFactory
 from tools.run_now.errors import ENVIRONMENT, OK, USAGE
 
 CONTEXT = {"imageNames": "ImgA,ImgB", "notificationEmails": "ops@example.com"}
@@ -40,23 +40,9 @@ def deployment(runner: WorkflowRunner) -> Iterator[Deployment]:
     clock = SimulatedClock()
     sim = SimulatedAppStream(clock=clock.now)
     with runner.deployed(sim, clock) as deployed:
-        stack_with_outputs(deployed)
+        stack_for_run_now(deployed)
         capture_published_events()
         yield deployed
-
-
-def stack_with_outputs(deployment: Deployment, *, breaker_outputs: bool = True) -> None:
-    outputs = {
-        "StateMachineArn": {"Value": deployment.state_machine_arn},
-        "ConfiguredImages": {"Value": "ImgA,ImgB"},
-    }
-    if breaker_outputs:
-        outputs["ScheduleName"] = {"Value": deployment.schedule_name}
-        outputs["LedgerTableName"] = {"Value": deployment.ledger_table}
-    template = {"Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}}, "Outputs": outputs}
-    boto3.client("cloudformation", region_name=deployment.region).create_stack(
-        StackName=DEFAULT_STACK, TemplateBody=json.dumps(template)
-    )
 
 
 def schedule(deployment: Deployment) -> dict[str, Any]:
@@ -161,7 +147,7 @@ def test_a_stack_without_the_breaker_is_told_to_deploy(runner: WorkflowRunner) -
     # Given a stack deployed by an older version (no ScheduleName / LedgerTableName outputs)
     clock = SimulatedClock()
     with runner.deployed(SimulatedAppStream(clock=clock.now), clock) as deployed:
-        stack_with_outputs(deployed, breaker_outputs=False)
+        stack_for_run_now(deployed, breaker_outputs=False)
 
         # When
         code, output, errors = resume()

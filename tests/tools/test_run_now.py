@@ -27,8 +27,9 @@ from botocore.exceptions import (
 
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Deployment, SimulatedClock, WorkflowRunner, sent_emails
+from tests.tools.steps import stack_for_run_now
 from tools import run_now
-from tools.run_now.aws import AWS_ERRORS, DEFAULT_STACK, SessionFactory, console_link, problem
+from tools.run_now.aws import AWS_ERRORS, SessionFactory, console_link, problem
 from tools.run_now.errors import (
     ENVIRONMENT,
     INTERRUPTED,
@@ -81,7 +82,7 @@ def _deployed(runner: WorkflowRunner, updates_available: dict[str, bool]) -> Ite
     for image, available in updates_available.items():
         sim.add_image(image, updates_available=available)
     with runner.deployed(sim, clock) as deployment:
-        _stack_with_outputs(deployment)
+        stack_for_run_now(deployment, breaker_outputs=False)
         offline = Offline(sim, deployment)
         yield offline
         offline.wait_until_runs_end()
@@ -92,19 +93,6 @@ def _deployed(runner: WorkflowRunner, updates_available: dict[str, bool]) -> Ite
 def offline(runner: WorkflowRunner) -> Iterator[Offline]:
     with _deployed(runner, {"ImgA": True, "ImgB": False}) as deployed:
         yield deployed
-
-
-def _stack_with_outputs(deployment: Deployment) -> None:
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {
-            "StateMachineArn": {"Value": deployment.state_machine_arn},
-            "ConfiguredImages": {"Value": "ImgA,ImgB"},
-        },
-    }
-    boto3.client("cloudformation", region_name=deployment.region).create_stack(
-        StackName=DEFAULT_STACK, TemplateBody=json.dumps(template)
-    )
 
 
 def _created(sim: SimulatedAppStream) -> list[str]:
@@ -206,9 +194,7 @@ def test_a_terminal_gets_a_live_table_redrawn_in_place() -> None:
 
 
 def test_missing_credentials_are_refused_clearly(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given no credentials anywhere (environment, files, instance metadata)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
