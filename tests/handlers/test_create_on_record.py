@@ -188,9 +188,7 @@ def two_lineages(sim: SimulatedAppStream, monkeypatch: pytest.MonkeyPatch) -> Si
 
 
 def test_a_run_by_hand_between_another_runs_count_and_create_cannot_exceed_the_limit(
-    two_lineages: SimulatedAppStream,
-    lambda_context: LambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
+    two_lineages: SimulatedAppStream, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given maxConcurrentUpdates=1, and a run by hand whose ImgB create runs exactly between
     # the scheduled run's count of updates in progress (none) and its ImgA create

@@ -63,9 +63,7 @@ def test_a_successful_update_is_reported_with_the_new_image(
 
 
 def test_a_caught_error_is_reported_as_a_failure_with_its_message(
-    sim: SimulatedAppStream,
-    lambda_context: LambdaContext,
-    capsys: pytest.CaptureFixture[str],
+    sim: SimulatedAppStream, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the create step failed on the image quota, and the Catch rule added the error
     sim.add_image(ROOT, created_time=START - timedelta(days=90))
