@@ -153,30 +153,39 @@ def test_nothing_waiting_or_answered_already_is_refused(
     assert len(sfn.answered) == 1
 
 
-def test_an_answer_after_the_deadline_is_refused_and_records_nothing(
-    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
+@pytest.mark.parametrize(
+    ("hours_later", "caller", "status", "why"),
+    [
+        # after the 72 h the roll-out waits: it has ended, production as it was
+        pytest.param(72, ALICE, 409, "timed out", id="an answer after the deadline"),
+        # a principal whose role name looks right, in the wrong path
+        pytest.param(
+            0,
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/PowerUsers/ImageApprovers",
+            403,
+            "not one of the approvers",
+            id="a caller who is not an approver",
+        ),
+    ],
+)
+def test_a_refused_answer_records_nothing(
+    sfn: FakeStepFunctions,
+    clock: ManualClock,
+    lambda_context: LambdaContext,
+    hours_later: int,
+    caller: str,
+    status: int,
+    why: str,
 ) -> None:
-    # Given a roll-out that waited 72 h for an answer, and the 72 h have passed
+    # Given a roll-out that waits for an answer (72 h), `hours_later`
     wait(lambda_context)
-    clock.advance(timedelta(hours=72))
+    clock.advance(timedelta(hours=hours_later))
 
-    # When an approver answers now
-    status, reply = answer(lambda_context)
+    # When the caller answers now
+    answered, reply = answer(lambda_context, caller=caller)
 
-    # Then nothing is recorded or sent: the roll-out has ended, production as it was
-    assert status == 409 and "timed out" in reply["error"]
-    nothing_recorded_or_answered(sfn)
-
-
-def test_a_caller_who_is_not_an_approver_records_nothing(
-    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
-) -> None:
-    wait(lambda_context)
-    stranger = f"arn:aws:sts::{ACCOUNT}:assumed-role/PowerUsers/ImageApprovers"
-
-    status, reply = answer(lambda_context, caller=stranger)
-
-    assert status == 403 and "not one of the approvers" in reply["error"]
+    # Then it is refused, and nothing is recorded or sent
+    assert answered == status and why in reply["error"]
     nothing_recorded_or_answered(sfn)
 
 

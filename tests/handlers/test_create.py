@@ -35,6 +35,12 @@ def checked_task(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict
     return task
 
 
+def root_checked(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict[str, Any]:
+    """Given the root, 90 days old, and the check step's task for it (an update available)."""
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    return checked_task(sim, lambda_context)
+
+
 def creates(sim: SimulatedAppStream) -> list[tuple[dict[str, Any], str | None]]:
     """The real (not dry-run) CreateUpdatedImage requests, with the error each got."""
     return [
@@ -48,8 +54,7 @@ def test_the_request_carries_the_description_display_name_and_tags(
     sim: SimulatedAppStream, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the check step chose to update the root
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
 
     # When
     result = create.handler(task, lambda_context)
@@ -83,8 +88,7 @@ def test_a_retry_after_a_lost_response_finds_its_own_image_and_carries_on(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given the update was started, but the step is run again (its response was lost)
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     first = create.handler(task, lambda_context)
 
     # When
@@ -104,8 +108,7 @@ def test_an_existing_image_tagged_for_the_lineage_is_treated_as_started(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given an image with the derived name that the updater created for this root
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     sim.add_image(DERIVED, state="PENDING", tags=lineage_tags())
 
     # When
@@ -122,8 +125,7 @@ def test_an_own_image_not_yet_listed_answers_already_exists_and_is_treated_as_st
 ) -> None:
     # Given an image of the derived name, created by the updater for this root, that the
     # lineage listing does not show yet (AppStream's listing lags behind for a moment)
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     sim.add_image(DERIVED, state="PENDING", tags=lineage_tags())
     sim.fail(
         "DescribeImages",
@@ -149,8 +151,7 @@ def test_an_existing_image_of_someone_else_raises_image_name_taken(
     sim: SimulatedAppStream, lambda_context: LambdaContext, tags: dict[str, str] | None
 ) -> None:
     # Given an image with the derived name that the updater did not create for this root
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     sim.add_image(DERIVED, tags=tags)
 
     # When
@@ -251,8 +252,7 @@ def test_the_own_image_of_a_retried_create_does_not_count_as_another_update(
 ) -> None:
     # Given maxConcurrentUpdates=1 and a create whose response was lost (the image exists)
     monkeypatch.setenv("MAX_CONCURRENT_UPDATES", "1")
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     create.handler(task, lambda_context)
 
     # When Step Functions retries the same create
@@ -280,8 +280,7 @@ def test_appstream_errors_are_raised_under_the_names_the_state_machine_matches(
     sim: SimulatedAppStream, lambda_context: LambdaContext, code: str, error_type: str
 ) -> None:
     # Given AppStream answers the next real CreateUpdatedImage with an error
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     sim.fail("CreateUpdatedImage", code, when=lambda params: not params["dryRun"])
 
     # When

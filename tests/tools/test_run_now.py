@@ -274,32 +274,47 @@ def test_ctrl_c_while_following_says_the_run_goes_on_and_how_to_follow_it_again(
 
 
 @pytest.mark.workflow
-def test_ctrl_c_before_a_run_started_says_none_was(
-    offline: Offline, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("event", "said", "not_said", "none_started"),
+    [
+        pytest.param(
+            "before-call.cloudformation.DescribeStacks",
+            ("no run was started",),
+            (),
+            True,
+            id="before a run started: says none was",
+        ),
+        pytest.param(
+            "before-call.sfn.StartExecution",
+            ("it may have started", "StateMachineConsoleUrl"),
+            ("no run was started",),
+            False,
+            id="while starting: says the run may have started",
+        ),
+    ],
+)
+def test_ctrl_c_before_the_run_is_known_to_have_started(
+    offline: Offline,
+    capsys: pytest.CaptureFixture[str],
+    event: str,
+    said: tuple[str, ...],
+    not_said: tuple[str, ...],
+    none_started: bool,
 ) -> None:
-    # Given Ctrl-C arrives while the tool reads the stack
-    interrupted = _session_where("before-call.cloudformation.DescribeStacks", _interrupt)
+    # Given Ctrl-C arrives while the tool reads the stack, or while the run is being started
+    interrupted = _session_where(event, _interrupt)
     # When
     code, _ = _run_through_ctrl_c(offline, session_factory=interrupted)
-    # Then
-    assert code == INTERRUPTED
-    assert "no run was started" in capsys.readouterr().err
-    assert offline.executions() == []
-
-
-@pytest.mark.workflow
-def test_ctrl_c_while_starting_says_the_run_may_have_started(
-    offline: Offline, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Given Ctrl-C arrives while the run is being started
-    interrupted = _session_where("before-call.sfn.StartExecution", _interrupt)
-    # When
-    code, _ = _run_through_ctrl_c(offline, session_factory=interrupted)
-    # Then it cannot know whether AWS got the request, and says so
+    # Then it says whether a run started (while starting, it cannot know whether AWS got the
+    # request, and says so)
     err = capsys.readouterr().err
     assert code == INTERRUPTED
-    assert "it may have started" in err and "StateMachineConsoleUrl" in err
-    assert "no run was started" not in err
+    for text in said:
+        assert text in err
+    for text in not_said:
+        assert text not in err
+    if none_started:
+        assert offline.executions() == []
 
 
 def _refusal(code: str) -> Exception:
