@@ -29,12 +29,12 @@ def failed_build(created_time: str, reason_message: str, *errors: ImageError) ->
         reason_code="IMAGE_UPDATE_FAILURE",
         reason_message=reason_message,
         errors=errors,
-        name="SalesApps-20260105-030000",
-        arn=ARN + "SalesApps-20260105-030000",
         created_time=created_time,
         platform="WINDOWS_SERVER_2022",
         agent_version="1.1.1001",
         description="updated",
+        name="SalesApps-20260105-030000",
+        arn=ARN + "SalesApps-20260105-030000",
     )
 
 
