@@ -107,6 +107,11 @@ def assert_valid_subject(notification: Notification) -> None:
 # --- success ---------------------------------------------------------------------------------
 
 
+def headline(mail: messages.Notification) -> tuple[str, bool, str, str | None]:
+    """What the e-mail's message attributes say: outcome, failed, image, new image name."""
+    return (mail.outcome, mail.failed, mail.image, mail.new_image_name)
+
+
 def test_success_names_the_new_image_and_its_details() -> None:
     # Given an update that finished
     finished = task(image=summary(), outcome=SUCCEEDED)
@@ -130,12 +135,7 @@ def test_success_names_the_new_image_and_its_details() -> None:
     assert table["Finished"] == "2026-01-05 05:30 UTC"
     assert table["Duration"] == "2 h 30 min"
     assert "What to do" not in mail.body
-    assert (mail.outcome, mail.failed, mail.image, mail.new_image_name) == (
-        SUCCEEDED,
-        False,
-        "SalesApps",
-        NEW_NAME,
-    )
+    assert headline(mail) == (SUCCEEDED, False, "SalesApps", NEW_NAME)
 
 
 def test_subject_is_truncated_for_the_longest_name() -> None:
@@ -384,12 +384,7 @@ def test_rejected_run_explains_the_invalid_input() -> None:
     assert "What happened: The run was not started: bad input." in mail.body
     assert messages.REMEDIATION_HINTS["InvalidExecutionInput"] in mail.body
     assert EXECUTION_ARN in mail.body
-    assert (mail.outcome, mail.failed, mail.image, mail.new_image_name) == (
-        REJECTED,
-        True,
-        "-",
-        None,
-    )
+    assert headline(mail) == (REJECTED, True, "-", None)
 
 
 def test_rejected_run_for_another_reason_says_it_could_not_start() -> None:
