@@ -13,10 +13,25 @@ from image_updater.handlers import check, create, poll
 from rehearsal.appstream import SimulatedAppStream
 from tests.handlers.conftest import EXECUTION_ARN, ROOT, START, LambdaContext, ManualClock, new_task
 
+# How AppStream fails an update for want of capacity: the image FAILED, with its reason and
+# one image error.
+NO_CAPACITY: dict[str, Any] = {
+    "polls": 1,
+    "outcome": "FAILED",
+    "reason_code": "IMAGE_BUILDER_NOT_AVAILABLE",
+    "reason_message": "No capacity for the image builder.",
+    "errors": [("IMAGE_BUILDER_NOT_AVAILABLE", "Insufficient capacity")],
+}
+
+
+def old_root(sim: SimulatedAppStream) -> None:
+    """Given the configured root image, created 90 days before the run."""
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+
 
 def updated_image(sim: SimulatedAppStream, **script: Any) -> None:
     """Given the root image (90 days old) and how AppStream will treat its update."""
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.script_update(ROOT, **script)
 
 

@@ -256,17 +256,6 @@ def test_answers_replayed_past_the_cap_stop_the_roll_out(
     assert "production fleets were left as they are" in str(stopped.value)
 
 
-def test_the_deadline_passing_is_not_an_ignored_answer(
-    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
-) -> None:
-    wait(lambda_context)
-    clock.advance(timedelta(hours=72))
-
-    approval = verify(lambda_context, error={"Error": "States.Timeout"})["approval"]
-
-    assert approval["ignored"] == 0 and approval["waitSeconds"] == 0
-
-
 def test_a_decision_recorded_between_two_waits_is_taken_at_once(
     sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
 ) -> None:
@@ -307,15 +296,30 @@ def test_the_wait_steps_own_failure_stops_the_roll_out_and_is_not_an_ignored_ans
     assert again["approval"]["ignored"] == 2 and again["approval"]["waitSeconds"] > 0
 
 
-def test_a_timeout_claimed_long_before_the_deadline_is_an_ignored_answer(
-    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
+@pytest.mark.parametrize(
+    ("hours_later", "ignored", "wait_seconds_left"),
+    [
+        # the deadline passing is not an ignored answer: the roll-out ends
+        pytest.param(72, 0, 0, id="the deadline passing is not an ignored answer"),
+        # a timeout claimed 10 h in (a SendTaskFailure by the token may name any error) is an
+        # ignored answer: the roll-out waits again for the 62 h left
+        pytest.param(10, 1, 62 * 3600, id="a timeout claimed long before it is ignored"),
+    ],
+)
+def test_a_states_timeout_is_taken_only_at_the_deadline(
+    sfn: FakeStepFunctions,
+    clock: ManualClock,
+    lambda_context: LambdaContext,
+    hours_later: int,
+    ignored: int,
+    wait_seconds_left: int,
 ) -> None:
-    # Given the roll-out waits 72 h, and 10 h later the wait fails "States.Timeout" (a
-    # SendTaskFailure by the token may name any error)
+    # Given the roll-out waits 72 h, and `hours_later` the wait fails "States.Timeout"
     wait(lambda_context)
-    clock.advance(timedelta(hours=10))
+    clock.advance(timedelta(hours=hours_later))
 
+    # When the verify step sees it
     approval = verify(lambda_context, error={"Error": "States.Timeout"})["approval"]
 
-    # Then it is an ignored answer: the roll-out waits again for the 62 h left
-    assert approval["ignored"] == 1 and approval["waitSeconds"] == 62 * 3600
+    # Then
+    assert approval["ignored"] == ignored and approval["waitSeconds"] == wait_seconds_left

@@ -25,7 +25,7 @@ from tests.handlers.conftest import (
     lineage_tags,
     new_task,
 )
-from tests.handlers.steps import raised_by
+from tests.handlers.steps import old_root, raised_by
 
 
 def checked_task(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def checked_task(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict
 
 def root_checked(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict[str, Any]:
     """Given the root, 90 days old, and the check step's task for it (an update available)."""
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     return checked_task(sim, lambda_context)
 
 
@@ -167,7 +167,7 @@ def test_the_image_quota_raises_update_quota_exceeded(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given the account already holds as many images as its quota allows
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.set_quota(images=1)
     task = checked_task(sim, lambda_context)
 
@@ -196,7 +196,7 @@ def test_a_quota_refusal_is_explained_with_the_configured_keep_images(
 ) -> None:
     # Given the stack's keepImages reached the create function, and the images quota is full
     monkeypatch.setenv("KEEP_IMAGES", keep_images)
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.set_quota(images=1)
     task = checked_task(sim, lambda_context)
 
@@ -210,7 +210,7 @@ def test_the_concurrent_update_quota_raises_update_quota_exceeded(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given another image's update already uses the only concurrent update allowed
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.add_image("ImgB", created_time=START - timedelta(days=90))
     sim.set_quota(concurrent_updates=1)
     other = check.handler(new_task(root="ImgB"), lambda_context)
@@ -232,7 +232,7 @@ def test_updates_still_building_from_earlier_runs_hold_new_ones_back(
     # earlier run stopped waiting for (still building in AppStream)
     monkeypatch.setenv("CONFIGURED_IMAGES", '["ImgA", "ImgB"]')
     monkeypatch.setenv("MAX_CONCURRENT_UPDATES", "1")
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.add_image("ImgB", created_time=START - timedelta(days=90))
     other = check.handler(new_task(root="ImgB"), lambda_context)
     create.handler(other, lambda_context)

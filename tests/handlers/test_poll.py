@@ -14,21 +14,20 @@ from tests.handlers.conftest import (
     DERIVED,
     MAX_POLLS,
     ROOT,
-    START,
     LambdaContext,
     ManualClock,
     emitted_metrics,
     lineage_tags,
     new_task,
 )
-from tests.handlers.steps import raised_by
+from tests.handlers.steps import old_root, raised_by
 
 POLL_INTERVAL = timedelta(minutes=10)
 
 
 def started_update(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict[str, Any]:
     """A task whose update was started by the real check and create steps."""
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     return create.handler(check.handler(new_task(), lambda_context), lambda_context)
 
 

@@ -10,17 +10,17 @@ import json
 from typing import Any
 from unittest import mock
 
-import boto3
 import pytest
 
 from image_updater.domain.messages import SCHEDULE_PAUSED
 from image_updater.ledger import Ledger
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import Deployment, Execution, WorkflowRunner
+from rehearsal.runner import Execution, WorkflowRunner
+from tests.tools.steps import stack_for_run_now
 from tests.workflow.conftest import EMAILS, AddImage, Run, Timeline
+from tests.workflow.steps import imga_has_an_update_imgb_none
 from tools import run_now
-from tools.run_now.aws import DEFAULT_STACK
 from tools.run_now.errors import OK
 
 pytestmark = pytest.mark.workflow
@@ -54,8 +54,7 @@ def paris_runner() -> WorkflowRunner:
 @pytest.fixture(autouse=True)
 def images(add_image: AddImage) -> None:
     # ImgA has updates (whether its update may start is up to each test); ImgB has none.
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
 
 
 def next_run_fails(sim: SimulatedAppStream) -> None:
@@ -296,7 +295,7 @@ def test_after_resume_schedule_the_schedule_runs_again_and_the_count_starts_from
     # When the admin resumes it, as the e-mail says
     out = io.StringIO()
     with runner.deployed(sim, timeline.clock) as deployment:
-        _stack_for_run_now(deployment)
+        stack_for_run_now(deployment)
         code = run_now.main(["--resume-schedule"], out=out)
 
     # Then the schedule is ENABLED with every other field kept, and the count reset
@@ -312,20 +311,4 @@ def test_after_resume_schedule_the_schedule_runs_again_and_the_count_starts_from
         "COUNTED",
         "ENABLED",
         [],
-    )
-
-
-def _stack_for_run_now(deployment: Deployment) -> None:
-    """A CloudFormation stack whose outputs are the deployment's, as run-now reads them."""
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {
-            "StateMachineArn": {"Value": deployment.state_machine_arn},
-            "ConfiguredImages": {"Value": "ImgA,ImgB"},
-            "ScheduleName": {"Value": deployment.schedule_name},
-            "LedgerTableName": {"Value": deployment.ledger_table},
-        },
-    }
-    boto3.client("cloudformation", region_name=deployment.region).create_stack(
-        StackName=DEFAULT_STACK, TemplateBody=json.dumps(template)
     )
