@@ -180,7 +180,8 @@ def approval_by_run_now(hours: float, command: str) -> Callable[[ApprovalRequest
         import boto3
 
         from rehearsal.approvals import URL, LocalFunctionUrl
-        from tools import approval_commands, run_now
+        from tools import run_now
+        from tools.run_now import approve as approve_command
 
         request.let_time_pass(hours * 3600)
         out = io.StringIO()
@@ -188,7 +189,7 @@ def approval_by_run_now(hours: float, command: str) -> Callable[[ApprovalRequest
         argv += ["--reason", "tested on the canary by the service desk"]
         # The function URL as AWS serves it (SigV4 checked, the approver's identity passed
         # on), in front of the real approval function.
-        with mock.patch.object(approval_commands, "send", LocalFunctionUrl()):
+        with mock.patch.object(approve_command, "send", LocalFunctionUrl()):
             code = run_now.main(
                 argv, out, session_factory=lambda **kw: boto3.Session(region_name="us-east-1")
             )

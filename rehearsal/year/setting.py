@@ -31,7 +31,7 @@ FAILING_MONTH = 7
 RESUMED_AFTER_PAUSE = timedelta(days=9)
 # Months in which the admin moves the production fleet to the newest image (on the 20th).
 FLEET_MOVES = (3, 6, 9, 12)
-# What `make run-now` starts (tools/run_now.py): no "startedBy", so the breaker does not count it.
+# What `make run-now` starts (tools/run_now/): no "startedBy", so the breaker does not count it.
 BY_HAND_INPUT = {"images": [ROOT], "dryRun": False}
 FAILURE_REASON = "Windows Update returned 0x80070643 while installing KB5034441."
 

@@ -251,10 +251,10 @@ def _run_week(
 
 def _resume(deployed: DeployedAccount, account: _Account) -> tuple[str, list[str]]:
     """The admin, after fixing the cause: `make run-now ARGS=--resume-schedule`."""
-    from tools import run_now
+    from tools.run_now.resume import resume_schedule
 
     deployed.use_clock(account.clock)
-    run_now.resume_schedule(
+    resume_schedule(
         boto3.Session(region_name=REGION),
         deployed.deployment.schedule_name,
         deployed.deployment.ledger_table,
