@@ -36,15 +36,19 @@ class Week:
 
 @dataclass
 class Year:
+    """The year: its weeks, the account they ran against, and its totals."""
+
     weeks: list[Week]
     sim: SimulatedAppStream
-    releases: list[datetime]
+    releases: list[datetime]  # the Patch Tuesdays up to the last week
     image_quota: int
+    # What the runs asked of AWS: what the pipeline is billed for (`usage`)
     appstream_calls: Counter[str]
     service_calls: Counter[str]
     lambda_invocations: int
     state_transitions: int
-    build_hours: float
+    build_hours: float  # the updates' image-builder time, billed as any image builder's
+    # How the year ended, and the breaker's pause in it
     schedule_state: str
     breaker_count: int
     paused_at: datetime | None = None
