@@ -228,6 +228,15 @@ def test_update_request_leaves_out_what_the_schedule_does_not_have() -> None:
 # --- the e-mail --------------------------------------------------------------------------------
 
 
+# The schedule the breaker paused, as GetSchedule returns it.
+PAUSED_SCHEDULE = {
+    "Name": "AppStreamImageUpdater-schedule",
+    "GroupName": "default",
+    "ScheduleExpression": "cron(0 3 * * ? *)",
+    "ScheduleExpressionTimezone": "Europe/Paris",
+}
+
+
 def pause_email(count: int = 3, shown: int = 3) -> Any:
     ctx = MessageContext(
         region="eu-west-1",
@@ -238,12 +247,7 @@ def pause_email(count: int = 3, shown: int = 3) -> Any:
     )
     return compose_schedule_paused(
         ctx,
-        schedule={
-            "Name": "AppStreamImageUpdater-schedule",
-            "GroupName": "default",
-            "ScheduleExpression": "cron(0 3 * * ? *)",
-            "ScheduleExpressionTimezone": "Europe/Paris",
-        },
+        schedule=PAUSED_SCHEDULE,
         consecutive_failed_runs=count,
         limit=3,
         failed_executions=[

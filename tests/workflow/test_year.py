@@ -1,4 +1,4 @@
-"""A year unattended (rehearsal/year.py): 52 weekly scheduled runs of the synthesized workflow
+"""A year unattended (rehearsal/year/): 52 weekly scheduled runs of the synthesized workflow
 against one simulated account with AppStream's default quotas. The year runs once, in one test
 (so one test worker simulates it); each promise is checked against what happened, computed from
 the simulation's own record (its calls, images and deletions), not from the rehearsal's summary,

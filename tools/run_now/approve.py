@@ -1,9 +1,11 @@
 """approve / reject: an approver's decision, sent to the updater's approval function.
 
+approve / reject answer a roll-out waiting for approval (its e-mail gives the exact command).
 The request goes to the function's URL (AWS_IAM auth), signed with SigV4 (service `lambda`)
 with the approver's own credentials: AWS establishes who is asking, the URL's resource
 policy admits only the principals named in `approvers`, and the function records that
-identity with the decision. Nothing the command writes about its caller is trusted.
+identity with the decision. Nothing the command writes about its caller is trusted; it never
+sees a task token.
 
 The URL comes from the stack's ApprovalUrl output (cloudformation:DescribeStacks), or from
 --url (for example an approver in another account, who cannot read the stack).
@@ -22,27 +24,20 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 from image_updater.rollout.models import APPROVED
+from tools.run_now.aws import DEFAULT_STACK, stack_outputs
+from tools.run_now.errors import ENVIRONMENT, NOTHING_TO_DO, OK, USAGE, ToolError
 
-OK, NOTHING_TO_DO, USAGE, ENVIRONMENT = 0, 1, 2, 3
-DEFAULT_STACK = "AppStreamImageUpdater"
 APPROVAL_URL_OUTPUT = "ApprovalUrl"
 _TIMEOUT_SECONDS = 30
 # Sends a signed request; returns the HTTP status and the response body.
 Send = Callable[[AWSRequest], tuple[int, str]]
 
 
-class ApprovalError(Exception):
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
 def approval_url(session: boto3.Session, stack: str) -> str:
     """The stack's ApprovalUrl output."""
-    (found,) = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+    outputs = stack_outputs(session, stack)
     if APPROVAL_URL_OUTPUT not in outputs:
-        raise ApprovalError(
+        raise ToolError(
             f"Stack {stack!r} has no {APPROVAL_URL_OUTPUT} output: it was deployed with "
             "requireApproval=false, or is not the image updater's stack (pass --stack).",
             ENVIRONMENT,
@@ -55,7 +50,7 @@ def signed_request(session: boto3.Session, url: str, body: dict[str, Any]) -> AW
     credentials, in the URL's Region."""
     credentials = session.get_credentials()
     if credentials is None:
-        raise ApprovalError("No AWS credentials: sign in (aws sso login) first.", ENVIRONMENT)
+        raise ToolError("No AWS credentials: sign in (aws sso login) first.", ENVIRONMENT)
     region = _region_of(url) or session.region_name
     request = AWSRequest(
         method="POST",
@@ -83,9 +78,7 @@ def send(request: AWSRequest) -> tuple[int, str]:
     except urllib.error.HTTPError as error:
         return int(error.code), error.read().decode("utf-8", errors="replace")
     except (urllib.error.URLError, OSError) as error:
-        raise ApprovalError(
-            f"Could not reach the approval function: {error}", ENVIRONMENT
-        ) from error
+        raise ToolError(f"Could not reach the approval function: {error}", ENVIRONMENT) from error
 
 
 def answer(
@@ -102,7 +95,7 @@ def answer(
 ) -> int:
     """Approve (or reject) the roll-out of `image` waiting in the run `execution_arn`."""
     if not image:
-        raise ApprovalError("Name the roll-out's image with --image (it is in the e-mail).", USAGE)
+        raise ToolError("Name the roll-out's image with --image (it is in the e-mail).", USAGE)
     target = url or approval_url(session, stack)
     body = {"executionArn": execution_arn, "image": image, "decision": decision}
     if reason:
@@ -129,16 +122,16 @@ def answer(
         return OK
     why = str(reply.get("error") or reply.get("Message") or reply.get("message") or text)[:500]
     if status in (404, 409):
-        raise ApprovalError(f"Nothing to answer: {why}", NOTHING_TO_DO)
+        raise ToolError(f"Nothing to answer: {why}", NOTHING_TO_DO)
     if status == 400:
-        raise ApprovalError(f"The approval function refused the request: {why}", USAGE)
+        raise ToolError(f"The approval function refused the request: {why}", USAGE)
     if status == 403:
-        raise ApprovalError(
+        raise ToolError(
             f"Not allowed: {why} (only the principals named in the stack's `approvers` may "
             "answer, through the approval function's URL).",
             ENVIRONMENT,
         )
-    raise ApprovalError(f"The approval function answered HTTP {status}: {why}", ENVIRONMENT)
+    raise ToolError(f"The approval function answered HTTP {status}: {why}", ENVIRONMENT)
 
 
 def _json(text: str) -> dict[str, Any]:

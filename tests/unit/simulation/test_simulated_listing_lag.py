@@ -11,20 +11,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from rehearsal.appstream import SimulatedAppStream
-from tests.unit.test_appstream_simulation import START, ManualClock, new_client
+from tests.unit.simulation.support import START, ManualClock, new_client
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def sim(clock: ManualClock) -> Iterator[SimulatedAppStream]:
-    simulation = SimulatedAppStream(clock=clock)
-    with simulation.active():
-        yield simulation
-    assert simulation.violations == []
+def sim(sim: SimulatedAppStream) -> Iterator[SimulatedAppStream]:
+    """The shared simulation, which no test here may make refuse a request."""
+    yield sim
+    assert sim.violations == []
 
 
 def test_an_accepted_create_is_listed_and_found_by_name_only_after_the_lag(
