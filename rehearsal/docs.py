@@ -33,7 +33,7 @@ from image_updater.models import (
     ImageSummary,
     UpdateTask,
 )
-from infra.config import KEY_DOCS, KEYS, cdk_json_context
+from infra.config.declaration import REQUIRED, SETTINGS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _EXECUTION = "arn:aws:states:eu-west-1:111122223333:execution:ImageUpdater:4f1c2a"
@@ -41,11 +41,11 @@ _ARN = "arn:aws:appstream:eu-west-1:111122223333:image/"
 
 
 def config_table() -> str:
-    defaults = cdk_json_context()
-    rows = ["| key | meaning | default |", "|---|---|---|"]
-    for key in KEYS:
-        default = json.dumps(defaults.get(key))
-        rows.append(f"| `{key}` | {KEY_DOCS[key]} | `{default}` |")
+    """The settings table, from their one declaration (infra/config/declaration.py)."""
+    rows = ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for row in SETTINGS:
+        default = "required" if row.default == REQUIRED else f"`{json.dumps(row.default)}`"
+        rows.append(f"| `{row.key}` | {row.type} | {default} | {row.allowed} | {row.description} |")
     return "\n".join(rows)
 
 
