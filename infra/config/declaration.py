@@ -79,11 +79,17 @@ def between(low: int, high: int) -> Rule:
     return Rule(as_int, values.within(bounds), f"{low} to {high}", bounds)
 
 
+def names(check: Callable[[tuple[str, ...]], Iterable[str]], allowed: str) -> Rule:
+    """A list of strings: a JSON list or comma-separated."""
+    return Rule(as_str_list, check, allowed)
+
+
+Names = tuple[str, ...]
 FLAG = Rule(as_bool, values.no_problems, "true or false")
 _RETENTION_SHOWN = 12  # retention periods the table lists before "..."
 
 
-def setting(key: str, default: object = PydanticUndefined, *, doc: str) -> Any:
+def setting(key: str, default: object, doc: str) -> Any:
     """A field's context key, default (none: the key must be set) and table description.
 
     A mapping default is kept read-only and left out of the hash (a mapping proxy is not
@@ -105,17 +111,18 @@ class UpdaterConfig:
     """The updater's settings, in the order of cdk.json and the settings table."""
 
     image_names: Annotated[
-        tuple[str, ...],
-        Rule(
-            as_str_list,
+        Names,
+        names(
             values.image_names_problems,
-            f"1 to {values.IMAGE_NAMES_MAX} AppStream image names, none derived from another",
+            f"1 to {values.IMAGE_NAMES_MAX} image names, none derived from another",
         ),
-    ] = setting("imageNames", doc="images to keep updated (the roots of their lineages)")
+    ] = setting(
+        "imageNames", PydanticUndefined, "images to keep updated (the roots of their lineages)"
+    )
     notification_emails: Annotated[
-        tuple[str, ...],
-        Rule(as_str_list, values.email_problems, "e-mail addresses, each once"),
-    ] = setting("notificationEmails", (), doc="addresses subscribed to the notification topic")
+        Names,
+        names(values.email_problems, "e-mail addresses, each once"),
+    ] = setting("notificationEmails", (), "addresses subscribed to the notification topic")
     schedule_expression: Annotated[
         str,
         Rule(
@@ -126,22 +133,22 @@ class UpdaterConfig:
     ] = setting(
         "scheduleExpression",
         "cron(0 3 * * ? *)",
-        doc="EventBridge Scheduler `cron(...)` or `rate(...)` expression",
+        "EventBridge Scheduler `cron(...)` or `rate(...)` expression",
     )
     schedule_timezone: Annotated[
         str, Rule(as_str, values.timezone_problems, "an IANA time zone name")
-    ] = setting("scheduleTimezone", "UTC", doc="IANA time zone of the schedule")
+    ] = setting("scheduleTimezone", "UTC", "IANA time zone of the schedule")
     poll_interval_minutes: Annotated[int, between(1, 60)] = setting(
-        "pollIntervalMinutes", 10, doc="minutes between status checks of an update"
+        "pollIntervalMinutes", 10, "minutes between status checks of an update"
     )
     max_update_hours: Annotated[int, between(1, 72)] = setting(
-        "maxUpdateHours", 12, doc="give up on an update (and say so) after this many hours"
+        "maxUpdateHours", 12, "give up on an update (and say so) after this many hours"
     )
     max_concurrent_updates: Annotated[int, between(1, 20)] = setting(
-        "maxConcurrentUpdates", 2, doc="images updated at the same time (AppStream quota)"
+        "maxConcurrentUpdates", 2, "images updated at the same time (AppStream quota)"
     )
     notify_no_update: Annotated[bool, FLAG] = setting(
-        "notifyNoUpdate", False, doc="also e-mail when no update was available"
+        "notifyNoUpdate", False, "also e-mail when no update was available"
     )
     new_image_tags: Annotated[
         Mapping[str, str],
@@ -150,9 +157,9 @@ class UpdaterConfig:
             values.tags_problems,
             f"at most {values.NEW_IMAGE_TAGS_MAX} tags; no `aws:` keys, none of the updater's",
         ),
-    ] = setting("newImageTags", {}, doc="extra tags for every new image (JSON object of strings)")
+    ] = setting("newImageTags", {}, "extra tags for every new image (JSON object of strings)")
     schedule_enabled: Annotated[bool, FLAG] = setting(
-        "scheduleEnabled", True, doc="whether the schedule starts runs (false pauses it)"
+        "scheduleEnabled", True, "whether the schedule starts runs (false pauses it)"
     )
     log_retention_days: Annotated[
         int,
@@ -164,17 +171,17 @@ class UpdaterConfig:
             + f", ... {values.LOG_RETENTION_DAYS[-1]}",
         ),
     ] = setting(
-        "logRetentionDays", 90, doc="days CloudWatch Logs keeps the functions' and workflow's logs"
+        "logRetentionDays", 90, "days CloudWatch Logs keeps the functions' and workflow's logs"
     )
     log_execution_data: Annotated[bool, FLAG] = setting(
         "logExecutionData",
         False,
-        doc="include state input and output in the workflow's logs (not with requireApproval)",
+        "include state input and output in the workflow's logs (not with requireApproval)",
     )
     keep_images: Annotated[int, between(0, 5)] = setting(
         "keepImages",
         2,
-        doc=(
+        (
             "AVAILABLE images the updater built that it keeps per lineage; older ones are "
             "deleted after each update that settles (ready or failed) unless protected "
             "(0 never deletes)"
@@ -183,7 +190,7 @@ class UpdaterConfig:
     max_consecutive_failed_runs: Annotated[int, between(0, 10)] = setting(
         "maxConsecutiveFailedRuns",
         3,
-        doc=(
+        (
             "scheduled runs failing in a row that pause the schedule (one e-mail; resume with "
             '`make run-now ARGS="--resume-schedule"`; 0 never pauses)'
         ),
@@ -191,19 +198,18 @@ class UpdaterConfig:
     canary_soak_hours: Annotated[int, between(0, 168)] = setting(
         "canarySoakHours",
         24,
-        doc="hours canary fleets run the new image before their health check (0 checks at once)",
+        "hours canary fleets run the new image before their health check (0 checks at once)",
     )
     canary_alarm_names: Annotated[
-        tuple[str, ...],
-        Rule(
-            as_str_list,
+        Names,
+        names(
             values.alarm_names_problems,
-            f"at most {values.CANARY_ALARM_NAMES_MAX} CloudWatch alarm names, each once",
+            f"at most {values.CANARY_ALARM_NAMES_MAX} alarm names, each once",
         ),
     ] = setting(
         "canaryAlarmNames",
         (),
-        doc=(
+        (
             "CloudWatch alarms that must be OK after the soak (a missing alarm or "
             "INSUFFICIENT_DATA counts as unhealthy)"
         ),
@@ -211,7 +217,7 @@ class UpdaterConfig:
     require_approval: Annotated[bool, FLAG] = setting(
         "requireApproval",
         True,
-        doc=(
+        (
             "wait for an approver's yes (`make run-now ARGS=\"approve <execution> --image "
             '<root>"`, one of `approvers`) before production fleets get the image'
         ),
@@ -219,7 +225,7 @@ class UpdaterConfig:
     approval_timeout_hours: Annotated[int, between(1, 720)] = setting(
         "approvalTimeoutHours",
         72,
-        doc="hours an approval is waited for; then production is left as it was",
+        "hours an approval is waited for; then production is left as it was",
     )
     rollout_window: Annotated[
         str,
@@ -231,7 +237,7 @@ class UpdaterConfig:
     ] = setting(
         "rolloutWindow",
         "immediately",
-        doc=(
+        (
             "when production fleets may get the image: `immediately`, or the start times of a "
             "`cron(...)` expression in scheduleTimezone"
         ),
@@ -239,34 +245,33 @@ class UpdaterConfig:
     allow_untested_production: Annotated[bool, FLAG] = setting(
         "allowUntestedProduction",
         False,
-        doc=(
+        (
             "with no canary fleet tagged and requireApproval=false, production fleets still "
             "get each new image, untested (default: held back with an e-mail)"
         ),
     )
     rollback_image_accounts: Annotated[
-        tuple[str, ...],
-        Rule(as_str_list, values.account_ids_problems, "12-digit AWS account IDs, each once"),
+        Names,
+        names(values.account_ids_problems, "12-digit AWS account IDs, each once"),
     ] = setting(
         "rollbackImageAccounts",
         (),
-        doc=(
+        (
             "AWS account IDs whose images shared with this account fleets may be put on (a "
             "rollback to a shared image); UpdateFleet is otherwise limited to this account's "
             "images and AWS's public ones"
         ),
     )
     approvers: Annotated[
-        tuple[str, ...],
-        Rule(
-            as_str_list,
+        Names,
+        names(
             approvers_problems,
             f"at most {APPROVERS_MAX} IAM role or user ARNs of one partition",
         ),
     ] = setting(
         "approvers",
         (),
-        doc=(
+        (
             "IAM role or user ARNs who may approve or reject a roll-out (through the approval "
             "function's IAM-authenticated URL; a role covers its sessions; empty: nobody can "
             "approve)"

@@ -53,8 +53,19 @@ _CRON_SPECIALS: Mapping[str, re.Pattern[str]] = MappingProxyType(
         ),
     }
 )
-_CRON_BEFORE_LAST = range(1, 31)
-_CRON_NTH_WEEKDAY = range(1, 6)
+# The counts in those forms: L-n (n days before the month's last) and d#n (the nth weekday d).
+_CRON_SPECIAL_COUNTS = (
+    (
+        "before_last",
+        range(1, 31),
+        "L-{count}: days before the month's last must be between 1 and {most}",
+    ),
+    (
+        "nth",
+        range(1, 6),
+        "#{count}: the weekday's occurrence in the month must be between 1 and {most}",
+    ),
+)
 _MINUTES_PER_DAY = 24 * 60
 # Runs closer than this overlap: rate() and cron() alike.
 _MIN_RUN_SPACING_MINUTES = 60
@@ -148,20 +159,9 @@ def _cron_item(name: str, item: str, *, alone: bool, special_forms: bool) -> ran
     found = special.groupdict()
     if found.get("day") is not None:
         cron_value(CRON_FIELDS[name], found["day"])
-    if found.get("before_last") is not None:
-        before_last = int(found["before_last"])
-        if before_last not in _CRON_BEFORE_LAST:
-            most = _CRON_BEFORE_LAST.stop - 1
-            raise WindowError(
-                f"L-{before_last}: days before the month's last must be between 1 and {most}"
-            )
-    if found.get("nth") is not None:
-        nth = int(found["nth"])
-        if nth not in _CRON_NTH_WEEKDAY:
-            most = _CRON_NTH_WEEKDAY.stop - 1
-            raise WindowError(
-                f"#{nth}: the weekday's occurrence in the month must be between 1 and {most}"
-            )
+    for group, bounds, rule in _CRON_SPECIAL_COUNTS:
+        if found.get(group) is not None and int(found[group]) not in bounds:
+            raise WindowError(rule.format(count=int(found[group]), most=bounds.stop - 1))
     return range(0)  # these select days; only minutes and hours are counted
 
 
