@@ -14,7 +14,7 @@ workflow marks it sent after SNS accepted the e-mail; see `reports.py`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -152,12 +152,17 @@ def _newest_available(lineage: Lineage) -> ImageSummary:
     return source
 
 
-@dataclass(frozen=True)
-class CreateSettings:
-    extra_tags: Mapping[str, str]
-    configured_images: Sequence[str]
-    max_concurrent_updates: int
-    keep_images: int = 2
+class CreateSettings(Protocol):
+    """What create is held to (the create function's settings.CreateSettings)."""
+
+    @property
+    def extra_tags(self) -> Mapping[str, str]: ...
+    @property
+    def configured_images(self) -> Sequence[str]: ...
+    @property
+    def max_concurrent_updates(self) -> int: ...
+    @property
+    def keep_images(self) -> int: ...
 
 
 class CreatePort(ImagesPort, QuotaFactsPort, Protocol):

@@ -29,7 +29,6 @@ def _record(run: FinishedRun, breaker: settings.BreakerSettings) -> BreakerResul
 
 @instrumented
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    # Read on every call (a few environment variables), like the other steps' settings.
     breaker = settings.BreakerSettings.from_env()
     run = FinishedRun.from_event(event)
     logger.append_keys(execution_id=run.execution_arn)
@@ -52,7 +51,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         partition=partition,
         execution_arn=run.execution_arn,
         now=clock.utc_now(),
-        max_update_hours=settings.max_update_hours(),
+        max_update_hours=breaker.max_update_hours,
     )
     notification = compose_schedule_paused(
         ctx,

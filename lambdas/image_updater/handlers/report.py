@@ -22,7 +22,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         partition=partition,
         execution_arn=execution_arn,
         now=clock.utc_now(),
-        max_update_hours=settings.max_update_hours(),
+        max_update_hours=settings.ReportSettings.from_env().max_update_hours,
     )
     error = state.get("error")
     if "rootImageName" in state:

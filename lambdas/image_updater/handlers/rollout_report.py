@@ -39,7 +39,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         partition=partition,
         execution_arn=execution_arn,
         now=clock.utc_now(),
-        max_update_hours=settings.max_update_hours(),
+        max_update_hours=settings.ReportSettings.from_env().max_update_hours,
     )
     notification = messages.compose(rollout, ctx, settings.RolloutSettings.from_env())
     if rollout.outcome in _ENDING_EVENTS:
