@@ -22,6 +22,25 @@ LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 _DEFAULT_TIMEOUT = Duration.seconds(30)
+_SLOW = Duration.minutes(2)  # the steps that page through images or fleets
+# Each function's description (its handler module's name): "AppStream image updater: ...".
+_DESCRIPTIONS = {
+    "plan": "Validates the execution input",
+    "check": "Finds the newest image of a lineage and dry-runs its update",
+    "create": "Starts a managed image update",
+    "poll": "Reads the state of the image being built",
+    "report": "Writes the result e-mail",
+    "retain": "Deletes a lineage's older images beyond keepImages, never a protected one",
+    "breaker": "Counts failed scheduled runs; pauses the schedule at maxConsecutiveFailedRuns",
+    "rollout_plan": "Finds the fleets tagged to follow a lineage and plans the roll-out",
+    "rollout_fleets": "Puts tagged fleets on a new image, or canaries back on their previous one",
+    "rollout_health": "Checks the canary fleets and their alarms",
+    "rollout_approval": "Announces that a roll-out waits for a person's approval",
+    "rollout_window": "Finds when production fleets may change",
+    "rollout_report": "Writes the roll-out's e-mails",
+    "rollout_verify": "Accepts only an approval the approval function recorded",
+    "approval_url": "Records an approver's decision (IAM-authenticated function URL)",
+}
 
 
 # The value each settings variable (lambdas/image_updater/settings.py) takes from the
@@ -61,101 +80,43 @@ class UpdaterFunctions(Construct):
             self, "PowertoolsLayer", runtime=RUNTIME, architecture=ARCHITECTURE
         )
         self.all: tuple[lambda_.Function, ...] = ()
-        self.plan = self._function(
-            "Plan", "plan", "Validates the execution input", settings.PlanSettings
-        )
-        self.check = self._function(
-            "Check",
-            "check",
-            "Finds the newest image of a lineage and dry-runs its update",
-            timeout=Duration.minutes(2),
-        )
-        self.create = self._function(
-            "Create", "create", "Starts a managed image update", settings.CreateSettings
-        )
-        self.poll = self._function(
-            "Poll", "poll", "Reads the state of the image being built", settings.PollSettings
-        )
-        self.report = self._function(
-            "Report", "report", "Writes the result e-mail", settings.ReportSettings
-        )
-        self.retain = self._function(
-            "Retain",
-            "retain",
-            "Deletes a lineage's older images beyond keepImages, never a protected one",
-            settings.RetainSettings,
-            timeout=Duration.minutes(2),
-        )
-        self.breaker = self._function(
-            "Breaker",
-            "breaker",
-            "Counts failed scheduled runs; pauses the schedule at maxConsecutiveFailedRuns",
-            settings.BreakerSettings,
-        )
+        self.plan = self._function("plan", settings.PlanSettings)
+        self.check = self._function("check", timeout=_SLOW)
+        self.create = self._function("create", settings.CreateSettings)
+        self.poll = self._function("poll", settings.PollSettings)
+        self.report = self._function("report", settings.ReportSettings)
+        self.retain = self._function("retain", settings.RetainSettings, timeout=_SLOW)
+        self.breaker = self._function("breaker", settings.BreakerSettings)
         # The roll-out to fleets (infra/workflow/rollout.py).
         update_steps = len(self.all)
         self.rollout_plan = self._function(
-            "RolloutPlan",
-            "rollout_plan",
-            "Finds the fleets tagged to follow a lineage and plans the roll-out",
-            settings.RolloutPlanSettings,
-            timeout=Duration.minutes(2),
+            "rollout_plan", settings.RolloutPlanSettings, timeout=_SLOW
         )
-        self.rollout_fleets = self._function(
-            "RolloutFleets",
-            "rollout_fleets",
-            "Puts tagged fleets on a new image, or canaries back on their previous one",
-            timeout=Duration.minutes(2),
-        )
-        self.rollout_health = self._function(
-            "RolloutHealth",
-            "rollout_health",
-            "Checks the canary fleets and their alarms",
-            settings.HealthSettings,
-        )
-        self.rollout_approval = self._function(
-            "RolloutApproval",
-            "rollout_approval",
-            "Announces that a roll-out waits for a person's approval",
-        )
-        self.rollout_window = self._function(
-            "RolloutWindow",
-            "rollout_window",
-            "Finds when production fleets may change",
-            settings.WindowSettings,
-        )
+        self.rollout_fleets = self._function("rollout_fleets", timeout=_SLOW)
+        self.rollout_health = self._function("rollout_health", settings.HealthSettings)
+        self.rollout_approval = self._function("rollout_approval")
+        self.rollout_window = self._function("rollout_window", settings.WindowSettings)
         self.rollout_report = self._function(
-            "RolloutReport",
-            "rollout_report",
-            "Writes the roll-out's e-mails",
-            settings.RolloutSettings,
-            settings.ReportSettings,
+            "rollout_report", settings.RolloutSettings, settings.ReportSettings
         )
         # Approval by the approvers only (image_updater/approval/): created when it is required.
         self.rollout_verify: lambda_.Function | None = None
         self.approval_url: lambda_.Function | None = None
         if config.require_approval:
-            self.rollout_verify = self._function(
-                "RolloutVerify",
-                "rollout_verify",
-                "Accepts only an approval the approval function recorded",
-            )
-            self.approval_url = self._function(
-                "ApprovalUrl",
-                "approval_url",
-                "Records an approver's decision (IAM-authenticated function URL)",
-            )
+            self.rollout_verify = self._function("rollout_verify")
+            self.approval_url = self._function("approval_url")
             self.approval_url.add_environment("APPROVERS", json.dumps(list(config.approvers)))
         self.rollout = self.all[update_steps:]
 
     def _function(
         self,
-        construct_id: str,
         module: str,
-        description: str,
         *reads: type[settings.FromEnvironment],
         timeout: Duration = _DEFAULT_TIMEOUT,
     ) -> lambda_.Function:
+        construct_id = "".join(
+            part.title() for part in module.split("_")
+        )  # rollout_plan: RolloutPlan
         log_group = log_groups.create(self, f"{construct_id}Logs", self._config.log_retention_days)
         # An explicit role, so no managed policy is attached (cdk-nag IAM4): logs go only to
         # the function's own log group.
@@ -174,7 +135,7 @@ class UpdaterFunctions(Construct):
         function = lambda_.Function(
             self,
             construct_id,
-            description=f"AppStream image updater: {description}",
+            description=f"AppStream image updater: {_DESCRIPTIONS[module]}",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             # One asset per function, holding only the modules its handler imports
