@@ -431,6 +431,17 @@ def test_each_rule_rejects_with_key_value_and_rule(
         assert fragment in message
 
 
+@pytest.mark.parametrize(("key", "raw", "fragments"), REJECTED[::4])
+def test_no_problem_is_told_in_pydantic_s_words(
+    key: str, raw: object, fragments: list[str]
+) -> None:
+    # The declaration is Pydantic (infra/config/declaration.py); its messages never show.
+    message = "\n".join(problems_of({key: raw}))
+    assert "pydantic" not in message.lower()
+    assert "validation error" not in message.lower()
+    assert "Input should" not in message and "Value error" not in message
+
+
 # --- cron: run spacing and field values ----------------------------------------------------------
 
 
