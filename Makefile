@@ -70,9 +70,12 @@ bench: $(VENV)/.installed
 run-now: $(VENV)/.installed
 	$(PY) -m tools.run_now $(ARGS)
 
+# The generated sections of README.md and docs/, then the site, offline, into site/: --strict
+# fails on any warning (a broken link or anchor, a page the nav does not reach: mkdocs.yml).
 # ARGS=--without-year leaves the simulated year's report as it is (it takes seconds to run).
 docs: $(VENV)/.installed
 	$(PY) -m rehearsal.docs --write $(ARGS)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 node_modules/.bin/cdk: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -83,6 +86,6 @@ synth: $(VENV)/.installed node_modules/.bin/cdk
 
 # Everything .gitignore lists (tests/tools/test_makefile.py keeps the two in step).
 clean:
-	rm -rf $(VENV) .tools node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache \
+	rm -rf $(VENV) .tools node_modules cdk.out build site .pytest_cache .mypy_cache .ruff_cache \
 		.hypothesis .coverage .coverage.* coverage.xml htmlcov
 	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.pyc' \) -prune -exec rm -rf {} +

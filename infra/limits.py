@@ -61,6 +61,13 @@ class _Kind(NamedTuple):
     attributes: Mapping[str, str]
 
 
+def _arn(service: str, resource: str = "") -> str:
+    """The ARN pattern of a regional resource named {name}."""
+    return f"arn:{{p}}:{service}:{{r}}:{{a}}:{resource}{{name}}"
+
+
+_TOPIC_ARN = _arn("sns")
+_STATE_MACHINE_ARN = _arn("states", "stateMachine:")
 _KINDS: Mapping[str, _Kind] = {
     "AWS::Lambda::Function": _Kind(
         "FunctionName", 64, "{name}", {"Arn": "arn:{p}:lambda:{r}:{a}:function:{name}"}
@@ -68,11 +75,9 @@ _KINDS: Mapping[str, _Kind] = {
     "AWS::Logs::LogGroup": _Kind(
         "LogGroupName", 512, "{name}", {"Arn": "arn:{p}:logs:{r}:{a}:log-group:{name}:*"}
     ),
-    "AWS::DynamoDB::Table": _Kind(
-        "TableName", 255, "{name}", {"Arn": "arn:{p}:dynamodb:{r}:{a}:table/{name}"}
-    ),
-    "AWS::DynamoDB::GlobalTable": _Kind(
-        "TableName", 255, "{name}", {"Arn": "arn:{p}:dynamodb:{r}:{a}:table/{name}"}
+    **dict.fromkeys(
+        ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"),
+        _Kind("TableName", 255, "{name}", {"Arn": "arn:{p}:dynamodb:{r}:{a}:table/{name}"}),
     ),
     "AWS::KMS::Key": _Kind(
         "", 36, "{name}", {"Arn": "arn:{p}:kms:{r}:{a}:key/{name}", "KeyId": "{name}"}
@@ -86,17 +91,12 @@ _KINDS: Mapping[str, _Kind] = {
     "AWS::IAM::Role": _Kind(
         "RoleName", 64, "{name}", {"Arn": "arn:{p}:iam::{a}:role{path}{name}", "RoleId": "{name}"}
     ),
+    # A topic's and a state machine's Ref is their ARN.
     "AWS::SNS::Topic": _Kind(
-        "TopicName",
-        256,
-        "arn:{p}:sns:{r}:{a}:{name}",
-        {"TopicArn": "arn:{p}:sns:{r}:{a}:{name}", "TopicName": "{name}"},
+        "TopicName", 256, _TOPIC_ARN, {"TopicArn": _TOPIC_ARN, "TopicName": "{name}"}
     ),
     "AWS::StepFunctions::StateMachine": _Kind(
-        "StateMachineName",
-        80,
-        "arn:{p}:states:{r}:{a}:stateMachine:{name}",
-        {"Arn": "arn:{p}:states:{r}:{a}:stateMachine:{name}", "Name": "{name}"},
+        "StateMachineName", 80, _STATE_MACHINE_ARN, {"Arn": _STATE_MACHINE_ARN, "Name": "{name}"}
     ),
 }
 

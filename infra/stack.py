@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, Aws, CfnElement, CfnOutput, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, CfnElement, CfnOutput, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from image_updater.domain import naming
+from infra.arns import appstream_arn
 from infra.config import UpdaterConfig
 from infra.constructs.approval import SEND_TASK_SUCCESS_REASON, wire_approval
 from infra.constructs.events import grant_put_events
@@ -85,12 +86,7 @@ class ImageUpdaterStack(Stack):
 
     def _grant_appstream(self, config: UpdaterConfig, functions: UpdaterFunctions) -> None:
         lineage_images = [
-            self.format_arn(
-                service="appstream",
-                resource="image",
-                resource_name=name,
-                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-            )
+            appstream_arn(self, "image", name)
             for root in config.image_names
             for name in (root, naming.lineage_prefix(root) + "*")
         ]
@@ -170,12 +166,7 @@ class ImageUpdaterStack(Stack):
         # (ListTagsForResource above also reads the fleets' rollback records: an image a
         # fleet may go back to is never deleted.)
         for root in config.image_names:
-            derived = self.format_arn(
-                service="appstream",
-                resource="image",
-                resource_name=naming.lineage_prefix(root) + "*",
-                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-            )
+            derived = appstream_arn(self, "image", naming.lineage_prefix(root) + "*")
             retain.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["appstream:DeleteImage"],

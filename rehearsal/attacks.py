@@ -101,11 +101,12 @@ def run_now_rollback(fleet: str, table: str) -> tuple[int, str]:
     from contextlib import redirect_stderr
     from unittest import mock
 
-    from tools import rollout_commands, run_now
+    from tools import run_now
+    from tools.run_now import rollback
 
     out, err = io.StringIO(), io.StringIO()
     with (
-        mock.patch.object(rollout_commands, "ledger_table", lambda *_: table),
+        mock.patch.object(rollback, "ledger_table", lambda *_: table),
         redirect_stderr(err),
     ):
         code = run_now.main(

@@ -1,7 +1,10 @@
 """`make bench`: the project's speed and size targets, measured (not asserted by tests).
 
-- cold import of each handler module in a fresh interpreter, as a ratio to `import boto3`
-  alone (median of several runs; target <= 1.25);
+- cold start as Lambda loads the code: each handler imported from its staged asset in a fresh
+  interpreter, as a ratio to a process that only imports boto3 (target <= 1.25); and the poll
+  handler's import plus first invocation, as a ratio to a bare boto3 program making the same
+  one DescribeImages call against the same local endpoint (target <= 1.15). How each figure is
+  taken is printed with it (`METHODS`);
 - each zipped Lambda asset, as `cdk synth` stages it (target <= 64 KiB each);
 - one simulated two-hour update at the default poll interval: state transitions, Lambda
   invocations and AppStream calls, calls made while waiting (target 0), and how long after
@@ -10,84 +13,337 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import zipfile
-from datetime import timedelta
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ROOT = Path(__file__).resolve().parents[1]
-HANDLERS = (
-    *("plan", "check", "create", "poll", "report", "retain", "breaker"),
-    *("rollout_plan", "rollout_fleets", "rollout_health", "rollout_approval"),
-    *("rollout_window", "rollout_report", "rollout_verify", "approval_url"),
-)
-RUNS = 25
+SAMPLES = 21
 IMPORT_TARGET = 1.25
+INVOCATION_TARGET = 1.15
 ASSET_TARGET_KIB = 64
+PACKAGE = "image_updater"
+FLOOR = "import boto3 (floor)"
+
+METHODS = (
+    "every sample is a fresh interpreter timed as a whole process (spawn to exit, by this process)",
+    "a handler is imported from its staged asset (synthesized once into a temporary directory;"
+    " its own PYTHONPATH and working directory), never from lambdas/",
+    "no bytecode for the project's modules: the assets hold no __pycache__ (checked before and"
+    " after) and PYTHONDONTWRITEBYTECODE=1, so they compile from source as in Lambda's read-only"
+    " code directory",
+    "library bytecode is read, as in Lambda: boto3/botocore from the runtime, Powertools from its"
+    " layer (AWS's layer ships compiled bytecode; its canary fails when the layer recompiles)",
+    "each function's environment from the template (references as placeholders), fake"
+    " credentials, no shared config or credentials files",
+    "the floor is a process that only runs `import boto3`, same conditions, empty code directory",
+    "poll's first invocation: a task whose image is still being built (one DescribeImages call,"
+    " checked), against a local HTTP endpoint in this process (AWS_ENDPOINT_URL); the bare"
+    " program makes the same call to the same endpoint",
+    "round-robin (the floor, then each measure, in turns; one warm-up round), medians",
+)
 
 
-def _import_seconds(statement: str) -> float:
-    code = (
-        "import time; started = time.perf_counter(); "
-        f"{statement}; print(time.perf_counter() - started)"
-    )
-    environment = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "lambdas"),
-        "PYTHONDONTWRITEBYTECODE": "",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "bench",
-    }
-    output = subprocess.run(
-        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
-    ).stdout
-    return float(output.strip())
+@dataclass(frozen=True)
+class Function:
+    """One Lambda function as `cdk synth` stages it."""
+
+    module: str  # the handler module, e.g. image_updater.handlers.poll
+    asset: Path  # its staged asset directory (what Lambda unpacks into /var/task)
+    environment: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.module.rsplit(".", 1)[-1]
 
 
-def cold_imports() -> list[tuple[str, float, float]]:
-    """Median cold-import time of boto3 alone and of each handler, measured round-robin so
-    that drift in machine load affects them all alike."""
-    statements = {"import boto3 (baseline)": "import boto3"} | {
-        f"image_updater.handlers.{h}": f"import image_updater.handlers.{h}" for h in HANDLERS
-    }
-    samples: dict[str, list[float]] = {name: [] for name in statements}
-    for statement in statements.values():
-        _import_seconds(statement)  # warm the file-system cache and the .pyc files
-    for _ in range(RUNS):
-        for name, statement in statements.items():
-            samples[name].append(_import_seconds(statement))
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    baseline = medians["import boto3 (baseline)"]
-    return [(name, seconds, seconds / baseline) for name, seconds in medians.items()]
-
-
-def asset_sizes() -> dict[str, tuple[int, int]]:
-    """Each Lambda asset `cdk synth` stages (one per function): its handler ->
-    (zipped bytes, files)."""
+def stage(outdir: Path) -> dict[str, Function]:
+    """Synthesize the app once into `outdir`; each function by handler name, found through the
+    template's `aws:asset:path` metadata."""
     import aws_cdk as cdk
 
     from app import build_app
 
+    app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-asset-metadata": True})
+    build_app(app)
+    app.synth()
+    return functions(outdir)
+
+
+def functions(outdir: Path) -> dict[str, Function]:
+    (template_file,) = outdir.glob("*.template.json")
+    found: dict[str, Function] = {}
+    for resource in json.loads(template_file.read_text())["Resources"].values():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        function = Function(
+            module=resource["Properties"]["Handler"].rsplit(".", 1)[0],
+            asset=outdir / resource["Metadata"]["aws:asset:path"],
+            # A reference (a table's name, a topic's ARN) resolves at deploy: a placeholder.
+            environment={
+                k: v if isinstance(v, str) else f"bench-{k}" for k, v in variables.items()
+            },
+        )
+        found[function.name] = function
+    return found
+
+
+def bytecode_in(directory: Path) -> list[Path]:
+    """Bytecode caches in a code directory (Lambda's assets must ship none)."""
+    return sorted(
+        p for p in directory.rglob("*") if p.name == "__pycache__" or p.suffix in {".pyc", ".pyo"}
+    )
+
+
+def lambda_environment(code: Path, variables: Mapping[str, str] = {}) -> dict[str, str]:
+    """What a process sees in Lambda, as far as it matters to start-up: only its code directory
+    on the path, nothing of the repository, no bytecode written."""
+    inherited = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    return {
+        **inherited,
+        **variables,
+        "PYTHONPATH": str(code),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    }
+
+
+def process_seconds(
+    code: Path, program: str, *args: str, environment: Mapping[str, str] = {}
+) -> float:
+    """One fresh interpreter running `program` in code directory `code`, timed from spawn to
+    exit."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-s", "-c", program, *args],
+        cwd=code,
+        env=lambda_environment(code, environment),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"{program!r} failed in {code}:\n{result.stderr[-2000:]}")
+    return seconds
+
+
+# Prints where each of the project's modules came from and whether bytecode could be written.
+WHERE_FROM = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps({
+    "dont_write_bytecode": sys.dont_write_bytecode,
+    "files": {name: getattr(module, "__file__", None) for name, module in sys.modules.items()
+              if name.split(".")[0] == sys.argv[2]},
+}))
+"""
+
+
+def imported_files(function: Function) -> dict[str, str]:
+    """Import `function`'s handler as the bench does and return the project's modules it loaded
+    (name -> file); refuse if any came from elsewhere than the asset or left bytecode behind."""
+    if found := bytecode_in(function.asset):
+        raise RuntimeError(f"the staged asset holds bytecode: {found[:3]}")
+    result = subprocess.run(
+        [sys.executable, "-s", "-c", WHERE_FROM, function.module, PACKAGE],
+        cwd=function.asset,
+        env=lambda_environment(function.asset, function.environment),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(result.stdout.splitlines()[-1])
+    files: dict[str, str] = report["files"]
+    outside = {n: f for n, f in files.items() if not Path(f or "/").is_relative_to(function.asset)}
+    if outside or not report["dont_write_bytecode"] or bytecode_in(function.asset):
+        raise RuntimeError(f"{function.module} was not loaded as in Lambda: {outside or report}")
+    return files
+
+
+def round_robin(measures: Mapping[str, Any], samples: int) -> dict[str, float]:
+    """Median seconds of each measure (a callable), taken in turns so that drift in the
+    machine's load affects them all alike; one unrecorded warm-up round first (file cache)."""
+    taken: dict[str, list[float]] = {name: [] for name in measures}
+    for round_number in range(samples + 1):
+        for name, measure in measures.items():
+            seconds = measure()
+            if round_number:
+                taken[name].append(seconds)
+    return {name: statistics.median(values) for name, values in taken.items()}
+
+
+def cold_imports(staged: Mapping[str, Function], samples: int) -> dict[str, float]:
+    """Median seconds of `import boto3` alone (FLOOR) and of each handler's import."""
+    for function in staged.values():
+        imported_files(function)
+    with tempfile.TemporaryDirectory() as empty:
+        measures: dict[str, Any] = {
+            FLOOR: lambda: process_seconds(Path(empty), "import boto3"),
+            **{
+                name: (
+                    lambda f=function: process_seconds(
+                        f.asset, f"import {f.module}", environment=f.environment
+                    )
+                )
+                for name, function in staged.items()
+            },
+        }
+        return round_robin(measures, samples)
+
+
+# --- the poll handler's first invocation against a local endpoint ------------------------------
+
+NEW_IMAGE = "BenchImage-20270101-030000"
+POLL_TASK = {
+    "rootImageName": "BenchImage",
+    "executionId": "arn:aws:states:us-east-1:111122223333:execution:bench:run",
+    "startedAt": "2027-01-01T03:00:00+00:00",
+    "action": "update",
+    "newImageName": NEW_IMAGE,
+    "polls": 0,
+}
+POLL_PROGRAM = """
+import json, sys
+from types import SimpleNamespace
+from image_updater.handlers.poll import handler
+context = SimpleNamespace(
+    function_name="poll", memory_limit_in_mb=256, aws_request_id="bench",
+    invoked_function_arn="arn:aws:lambda:us-east-1:111122223333:function:poll",
+)
+handler(json.loads(sys.argv[1]), context)
+"""
+BARE_PROGRAM = "import sys, boto3; boto3.client('appstream').describe_images(Names=[sys.argv[1]])"
+
+
+class FakeAws(ThreadingHTTPServer):
+    """AWS's JSON protocol on localhost: DescribeImages finds an image still being built; any
+    other call (e.g. DynamoDB's) is answered with an empty object. Counts the calls."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Answer)
+        self.calls: Counter[str] = Counter()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Answer(BaseHTTPRequestHandler):
+    server: FakeAws
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        operation = self.headers.get("X-Amz-Target", "?").rsplit(".", 1)[-1]
+        self.server.calls[operation] += 1
+        answer: dict[str, Any] = {}
+        if operation == "DescribeImages":
+            created = datetime(2027, 1, 1, 3, 0, tzinfo=UTC).timestamp()
+            answer = {
+                "Images": [
+                    {
+                        "Name": NEW_IMAGE,
+                        "Arn": f"arn:aws:appstream:us-east-1:111122223333:image/{NEW_IMAGE}",
+                        "State": "PENDING",
+                        "Platform": "WINDOWS_SERVER_2022",
+                        "CreatedTime": created,
+                    }
+                ]
+            }
+        body = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def fake_aws() -> Iterator[FakeAws]:
+    server = FakeAws()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def poll_invocation(poll: Function, samples: int) -> dict[str, float]:
+    """Median seconds of the poll handler's import plus first invocation, and of the bare
+    boto3 program making the same call; each sample's calls are checked."""
+    imported_files(poll)
+    with fake_aws() as server, tempfile.TemporaryDirectory() as empty:
+        endpoint = {"AWS_ENDPOINT_URL": server.url}
+
+        def once(code: Path, program: str, environment: dict[str, str], arg: str) -> float:
+            server.calls.clear()
+            seconds = process_seconds(code, program, arg, environment=environment)
+            if server.calls != Counter({"DescribeImages": 1}):
+                raise RuntimeError(f"expected one DescribeImages call, got {dict(server.calls)}")
+            return seconds
+
+        return round_robin(
+            {
+                "bare boto3 DescribeImages": lambda: once(
+                    Path(empty), BARE_PROGRAM, endpoint, NEW_IMAGE
+                ),
+                "poll import + first invocation": lambda: once(
+                    poll.asset,
+                    POLL_PROGRAM,
+                    {**poll.environment, **endpoint},
+                    json.dumps(POLL_TASK),
+                ),
+            },
+            samples,
+        )
+
+
+# --- sizes and the simulated update ----------------------------------------------------------
+
+
+def asset_sizes(staged: Mapping[str, Function], workdir: Path) -> dict[str, tuple[int, int]]:
+    """Each function's staged asset, zipped: handler -> (zipped bytes, files)."""
     sizes: dict[str, tuple[int, int]] = {}
-    with tempfile.TemporaryDirectory() as outdir:
-        app = cdk.App(outdir=outdir)
-        build_app(app)
-        app.synth()
-        for asset in sorted(p for p in Path(outdir).glob("asset.*") if p.is_dir()):
-            files = [p for p in asset.rglob("*") if p.is_file()]
-            archive = Path(outdir) / f"{asset.name}.zip"
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-                for path in files:
-                    bundle.write(path, path.relative_to(asset))
-            handlers = sorted(p.stem for p in (asset / "image_updater" / "handlers").glob("*.py"))
-            label = ", ".join(h for h in handlers if h != "__init__")
-            sizes[label] = (archive.stat().st_size, len(files))
+    for name, function in staged.items():
+        files = [p for p in function.asset.rglob("*") if p.is_file()]
+        archive = workdir / f"{name}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for path in files:
+                bundle.write(path, path.relative_to(function.asset))
+        sizes[name] = (archive.stat().st_size, len(files))
     return sizes
 
 
@@ -122,17 +378,36 @@ def simulated_update() -> dict[str, float]:
     }
 
 
-def main() -> int:
-    print(f"Cold import in a fresh interpreter (median of {RUNS} runs)")
-    print(f"  {'module':<34} {'ms':>8} {'ratio':>7}  target <= {IMPORT_TARGET}")
-    worst = 0.0
-    for name, seconds, ratio in cold_imports():
-        worst = max(worst, ratio)
-        print(f"  {name:<34} {seconds * 1000:>8.1f} {ratio:>7.2f}")
-    sizes = asset_sizes()
+def main(samples: int = SAMPLES) -> int:
+    print(f"Machine load (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("How the cold-start figures are taken:")
+    for method in METHODS:
+        print(f"  - {method}")
+    with tempfile.TemporaryDirectory() as workdir:
+        staged = stage(Path(workdir) / "cdk.out")
+        imports = cold_imports(staged, samples)
+        floor = imports.pop(FLOOR)
+        print(f"\nCold import of each handler (median of {samples}; target <= {IMPORT_TARGET})")
+        print(f"  {FLOOR:<34} {floor * 1000:>8.1f} ms")
+        worst = 0.0
+        for name, seconds in imports.items():
+            worst = max(worst, seconds / floor)
+            print(f"  {name:<34} {seconds * 1000:>8.1f} ms {seconds / floor:>6.2f}")
+        invocation = poll_invocation(staged["poll"], samples)
+        bare = invocation.pop("bare boto3 DescribeImages")
+        poll = invocation["poll import + first invocation"]
+        print(
+            f"\nPoll's import + first invocation (median of {samples}; "
+            f"target <= {INVOCATION_TARGET})"
+        )
+        print(f"  {'bare boto3 DescribeImages':<34} {bare * 1000:>8.1f} ms")
+        print(
+            f"  {'poll import + first invocation':<34} {poll * 1000:>8.1f} ms {poll / bare:>6.2f}"
+        )
+        sizes = asset_sizes(staged, Path(workdir))
     print(f"\nLambda assets, zipped (target <= {ASSET_TARGET_KIB} KiB each)")
-    for handlers, (zipped, files) in sizes.items():
-        print(f"  {zipped / 1024:5.1f} KiB, {files} files: {handlers}")
+    for handler, (zipped, files) in sizes.items():
+        print(f"  {zipped / 1024:5.1f} KiB, {files} files: {handler}")
     size = max(zipped for zipped, _ in sizes.values())
     print("\nOne simulated two-hour update, default poll interval")
     figures = simulated_update()
@@ -140,14 +415,16 @@ def main() -> int:
         print(f"  {name:<46} {value:g}")
     verdicts = {
         "cold import": worst <= IMPORT_TARGET,
+        "poll invocation": poll / bare <= INVOCATION_TARGET,
         "asset size": size <= ASSET_TARGET_KIB * 1024,
         "one call per status check": figures["AppStream calls per status check"] <= 1.0 + 1e-9,
         "e-mail within one poll interval": figures["e-mail delay after AVAILABLE (simulated min)"]
         <= figures["poll interval (min)"],
     }
     print("\nTargets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in verdicts.items()))
+    print(f"Machine load after (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES))

@@ -1,7 +1,8 @@
-"""README sections generated from the code, so they cannot drift from it.
+"""The documentation's generated sections (docs/ pages and README.md), so they cannot drift
+from the code.
 
-python -m rehearsal.docs --write    (make docs) rewrites them in README.md
-python -m rehearsal.docs --check    fails when README.md differs (the tests do this)
+python -m rehearsal.docs --write    (make docs) rewrites them, then make docs builds the site
+python -m rehearsal.docs --check    fails when a page differs (the tests do this)
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-from image_updater.domain.messages import (
-    MessageContext,
-    compose,
-    compose_rejected_run,
-    compose_schedule_paused,
-)
+from image_updater.breaker.messages import compose_schedule_paused
+from image_updater.domain.messages import MessageContext
 from image_updater.models import (
     FAILED,
     FOLLOW,
@@ -31,11 +29,28 @@ from image_updater.models import (
     UPDATE,
     ImageError,
     ImageSummary,
+    Notification,
     UpdateTask,
 )
+from image_updater.update.messages import compose
+from image_updater.update.messages.run_refused import compose_rejected_run
 from infra.config.declaration import REQUIRED, SETTINGS
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+INDEX_PAGE = DOCS / "index.md"
+HOW_IT_WORKS_PAGE = DOCS / "how-it-works.md"
+GETTING_STARTED_PAGE = DOCS / "getting-started.md"
+DEPLOY_PAGE = DOCS / "deploy.md"
+CONFIGURATION_PAGE = DOCS / "configuration.md"
+EMAILS_PAGE = DOCS / "emails.md"
+YEAR_PAGE = DOCS / "year.md"
+# The settings the README's front page shows; docs/configuration.md has them all.
+MAIN_SETTINGS = (
+    *("imageNames", "notificationEmails", "scheduleExpression", "scheduleTimezone"),
+    *("keepImages", "maxConsecutiveFailedRuns", "requireApproval", "approvers"),
+)
 _EXECUTION = "arn:aws:states:eu-west-1:111122223333:execution:ImageUpdater:4f1c2a"
 _ARN = "arn:aws:appstream:eu-west-1:111122223333:image/"
 
@@ -47,6 +62,13 @@ def config_table() -> str:
         default = "required" if row.default == REQUIRED else f"`{json.dumps(row.default)}`"
         rows.append(f"| `{row.key}` | {row.type} | {default} | {row.allowed} | {row.description} |")
     return "\n".join(rows)
+
+
+def main_settings() -> str:
+    """The rows of config_table() for MAIN_SETTINGS, under its header."""
+    header, rule, *rows = config_table().split("\n")
+    keyed = {match.group(1): row for row in rows if (match := re.match(r"\| `(\w+)` \|", row))}
+    return "\n".join([header, rule, *(keyed[key] for key in MAIN_SETTINGS)])
 
 
 def _sample_task(outcome: str | None, state: str, **image: object) -> UpdateTask:
@@ -75,7 +97,7 @@ def _sample_task(outcome: str | None, state: str, **image: object) -> UpdateTask
     )
 
 
-def sample_emails() -> str:
+def _sample_notes() -> list[tuple[str, Notification]]:
     ctx = MessageContext(
         region="eu-west-1",
         partition="aws",
@@ -182,14 +204,40 @@ def sample_emails() -> str:
             ),
         ),
     ]
-    blocks = []
-    for title, note in notes:
-        attributes = f"outcome={note.outcome}, image={note.image}"
-        blocks.append(
-            f"**{title}**\n\n```text\nSubject: {note.subject}\n"
-            f"Message attributes: {attributes}\n\n{note.body.rstrip()}\n```"
-        )
-    return "\n\n".join(blocks)
+    return notes
+
+
+def _email_block(title: str, note: Notification) -> str:
+    attributes = f"outcome={note.outcome}, image={note.image}"
+    return (
+        f"**{title}**\n\n```text\nSubject: {note.subject}\n"
+        f"Message attributes: {attributes}\n\n{note.body.rstrip()}\n```"
+    )
+
+
+def sample_emails() -> str:
+    """The gallery: one e-mail of each kind."""
+    return "\n\n".join(_email_block(title, note) for title, note in _sample_notes())
+
+
+def sample_email() -> str:
+    """The front page's one e-mail: a new image is ready."""
+    return _email_block(*_sample_notes()[0])
+
+
+def excerpt(page: Path, name: str) -> str:
+    """The part of `page` between `<!-- excerpt:name -->` and `<!-- /excerpt:name -->`: the
+    README's front page shows it, the page stays where the text is written."""
+    text = page.read_text(encoding="utf-8")
+    start, end = f"<!-- excerpt:{name} -->\n", f"\n<!-- /excerpt:{name} -->"
+    begin = text.index(start) + len(start)
+    return text[begin : text.index(end, begin)]
+
+
+def readme_intro() -> str:
+    """The site's home page opens with the README's introduction."""
+    text = README.read_text(encoding="utf-8")
+    return text[text.index("\n") : text.index("\n## ")].strip("\n")
 
 
 def year_report() -> str:
@@ -200,23 +248,37 @@ def year_report() -> str:
     return f"```text\n{year.report(year.simulate_year())}\n```"
 
 
-SECTIONS = {"config-table": config_table, "sample-emails": sample_emails}
-SLOW_SECTIONS = {"year-report": year_report}
+Sections = dict[str, Callable[[], str]]
+# Each page's generated sections, by the name of their markers (`<!-- name:start -->`).
+PAGES: dict[Path, Sections] = {
+    CONFIGURATION_PAGE: {"config-table": config_table},
+    EMAILS_PAGE: {"sample-emails": sample_emails},
+    README: {
+        "workflow-diagram": partial(excerpt, HOW_IT_WORKS_PAGE, "workflow-diagram"),
+        "two-commands": partial(excerpt, GETTING_STARTED_PAGE, "two-commands"),
+        "deploy-prerequisites": partial(excerpt, DEPLOY_PAGE, "deploy-prerequisites"),
+        "deploy-commands": partial(excerpt, DEPLOY_PAGE, "deploy-commands"),
+        "main-settings": main_settings,
+        "sample-email": sample_email,
+    },
+    INDEX_PAGE: {"intro": readme_intro},
+}
+SLOW_PAGES: dict[Path, Sections] = {YEAR_PAGE: {"year-report": year_report}}
 
 
 def section(text: str, name: str) -> str:
-    """The generated part of README `text` between the markers of section `name`."""
+    """The generated part of a page's `text` between the markers of section `name`."""
     start, end = f"<!-- {name}:start -->\n", f"\n<!-- {name}:end -->"
     return text[text.index(start) + len(start) : text.index(end)]
 
 
-def render(text: str, sections: dict[str, Callable[[], str]] = SECTIONS) -> str:
+def render(text: str, sections: Sections) -> str:
     for name, produce in sections.items():
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         pattern = re.compile(rf"{re.escape(start)}.*?{re.escape(end)}", flags=re.DOTALL)
         match = pattern.search(text)
         if not match:
-            raise ValueError(f"README.md has no {name} markers")
+            raise ValueError(f"no {name} markers")
         text = f"{text[: match.start()]}{start}\n{produce()}\n{end}{text[match.end() :]}"
     return text
 
@@ -232,13 +294,16 @@ def main(argv: list[str] | None = None) -> int:
         help="--write leaves the year's report as it is (simulating the year takes seconds)",
     )
     args = parser.parse_args(argv)
-    current = README.read_text()
-    expected = render(current)
-    if args.write:
-        README.write_text(expected if args.without_year else render(expected, SLOW_SECTIONS))
-        return 0
-    if current != expected:
-        print("README.md is out of date: run `make docs`", file=sys.stderr)
+    pages = PAGES if args.check or args.without_year else {**PAGES, **SLOW_PAGES}
+    stale = []
+    for page, sections in pages.items():
+        current = page.read_text(encoding="utf-8")
+        expected = render(current, sections)
+        if args.write and expected != current:
+            page.write_text(expected, encoding="utf-8")
+        stale += [page.relative_to(ROOT)] if expected != current else []
+    if args.check and stale:
+        print(f"{', '.join(map(str, stale))}: out of date, run `make docs`", file=sys.stderr)
         return 1
     return 0
 

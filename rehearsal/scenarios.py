@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -55,15 +55,15 @@ def _failure(sim: SimulatedAppStream) -> None:
     )
 
 
+def _creating(params: Mapping[str, Any]) -> bool:
+    """A failure's `when`: CreateUpdatedImage calls that create, not the dry runs."""
+    return not params.get("dryRun", False)
+
+
 def _throttling(sim: SimulatedAppStream) -> None:
     _default(sim)
     sim.fail("DescribeImages", "ThrottlingException", calls=2)
-    sim.fail(
-        "CreateUpdatedImage",
-        "ConcurrentModificationException",
-        calls=1,
-        when=lambda params: not params.get("dryRun", False),
-    )
+    sim.fail("CreateUpdatedImage", "ConcurrentModificationException", calls=1, when=_creating)
 
 
 def _quota(sim: SimulatedAppStream) -> None:
@@ -73,7 +73,7 @@ def _quota(sim: SimulatedAppStream) -> None:
         "LimitExceededException",
         calls=None,
         message="The number of images exceeds the quota for this account.",
-        when=lambda params: not params.get("dryRun", False),
+        when=_creating,
     )
 
 
@@ -103,7 +103,7 @@ def _overlap(sim: SimulatedAppStream) -> None:
         "LimitExceededException",
         calls=1,
         message="The number of images exceeds the quota for this account.",
-        when=lambda params: not params.get("dryRun", False),
+        when=_creating,
     )
 
 
@@ -180,7 +180,8 @@ def approval_by_run_now(hours: float, command: str) -> Callable[[ApprovalRequest
         import boto3
 
         from rehearsal.approvals import URL, LocalFunctionUrl
-        from tools import approval_commands, run_now
+        from tools import run_now
+        from tools.run_now import approve as approve_command
 
         request.let_time_pass(hours * 3600)
         out = io.StringIO()
@@ -188,7 +189,7 @@ def approval_by_run_now(hours: float, command: str) -> Callable[[ApprovalRequest
         argv += ["--reason", "tested on the canary by the service desk"]
         # The function URL as AWS serves it (SigV4 checked, the approver's identity passed
         # on), in front of the real approval function.
-        with mock.patch.object(approval_commands, "send", LocalFunctionUrl()):
+        with mock.patch.object(approve_command, "send", LocalFunctionUrl()):
             code = run_now.main(
                 argv, out, session_factory=lambda **kw: boto3.Session(region_name="us-east-1")
             )

@@ -20,9 +20,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from image_updater.ledger import BREAKER_PARTITION
-from image_updater.ledger_creates import UPDATES_KEY
+from image_updater.breaker.ledger import BREAKER_PARTITION
 from image_updater.rollout.records import PARTITION as ROLLBACK_PARTITION
+from image_updater.update.ledger_creates import UPDATES_KEY
 
 
 class Ledger(Construct):

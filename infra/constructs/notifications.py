@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
+
+from infra.arns import alarm_arns
 
 
 class Notifications(Construct):
@@ -47,17 +49,7 @@ class Notifications(Construct):
         cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
         on_behalf_of_these_alarms = {
             "StringEquals": {"aws:SourceAccount": stack.account},
-            "ArnLike": {
-                "aws:SourceArn": [
-                    stack.format_arn(
-                        service="cloudwatch",
-                        resource="alarm",
-                        resource_name=name,
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                    for name in alarm_names
-                ]
-            },
+            "ArnLike": {"aws:SourceArn": alarm_arns(stack, alarm_names)},
         }
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(

@@ -18,27 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Acknowledgment, ArnFormat, Stack, Validations
+from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
 from image_updater.rollout.models import FOLLOWS_TAG, RECORD_TAGS
+from infra.arns import alarm_arns, appstream_arn
 
 READ_FLEETS = ("appstream:DescribeFleets", "appstream:ListTagsForResource")
 READ_IMAGES = ("appstream:DescribeImages", "appstream:ListTagsForResource")
 # At most 25 alarm ARNs per statement: within the 4 KB the names can take in the functions'
 # environment (infra/limits.py), 25 of them stay well under a managed policy's 6,144 characters.
 ALARMS_PER_STATEMENT = 25
-
-
-def _arn(stack: Stack, resource: str, name: str, account: str | None = None) -> str:
-    return stack.format_arn(
-        service="appstream",
-        resource=resource,
-        resource_name=name,
-        account=account,
-        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-    )
 
 
 def tagged_fleets_condition(roots: Sequence[str]) -> dict[str, dict[str, list[str]]]:
@@ -54,9 +45,9 @@ def fleet_image_resources(stack: Stack, accounts: Sequence[str] = ()) -> list[st
     """The images UpdateFleet may put a fleet on: this account's, AWS's public ones (empty
     account field), and those of `accounts`."""
     return [
-        _arn(stack, "image", "*"),
-        _arn(stack, "image", "*", account=""),
-        *(_arn(stack, "image", "*", account=account) for account in accounts),
+        appstream_arn(stack, "image", "*"),
+        appstream_arn(stack, "image", "*", account=""),
+        *(appstream_arn(stack, "image", "*", account=account) for account in accounts),
     ]
 
 
@@ -65,7 +56,7 @@ def grant_change_tagged_fleets(
 ) -> None:
     """UpdateFleet on the fleets tagged to follow `roots`; the rollback record on them."""
     stack = Stack.of(function)
-    fleets = _arn(stack, "fleet", "*")
+    fleets = appstream_arn(stack, "fleet", "*")
     function.add_to_role_policy(
         iam.PolicyStatement(
             actions=["appstream:UpdateFleet"],
@@ -119,16 +110,7 @@ def grant_read_alarms(function: lambda_.Function, alarm_names: Sequence[str]) ->
     the permission on "*")."""
     if not alarm_names:
         return
-    stack = Stack.of(function)
-    arns = [
-        stack.format_arn(
-            service="cloudwatch",
-            resource="alarm",
-            resource_name=name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        for name in alarm_names
-    ]
+    arns = alarm_arns(function, alarm_names)
     # One statement per few names: CDK moves whole statements into overflow managed policies
     # (6,144 characters each), so a single statement of 100 names (8,707 characters with
     # 30-character names) would fail the deploy; split, they spread over the policies.

@@ -12,7 +12,7 @@ image never stops the others; the execution still ends FAILED when any image fai
 the alarm sees it. A dry run sends no e-mail: its errors become part of its results.
 The breaker's step (infra/workflow/breaker.py) counts failed scheduled runs and may pause
 the schedule; whatever happens to it, the run still ends as its images decided. An image that
-could not be checked is no failure (domain/could_not_check.py): Summarize passes it on as
+could not be checked is no failure (update/messages/could_not_check.py): Summarize passes it on as
 `anyUnchecked`, on which the breaker neither counts nor resets. The roll-outs
 (infra/workflow/rollout.py) come after it, side by side without a concurrency limit: one
 waiting days for its approval holds no update slot, and none counts toward the breaker; a
@@ -31,6 +31,7 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from image_updater.models import CHECK_FAILED
@@ -39,13 +40,30 @@ from infra.constructs import log_groups
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.breaker import RecordForTheBreaker
+from infra.workflow.fragment import WorkflowParts
 from infra.workflow.notify import ReportAndSend
 from infra.workflow.rollout import RollOutOneImage, rollout_hours
-from infra.workflow.tasks import invoke
+from infra.workflow.tasks import Catch, invoke
 from infra.workflow.update_image import UpdateOneImage
 
 # Slack per batch of images for retries and the checks around the build itself.
 _BATCH_SLACK_HOURS = 3
+# How a run ends FAILED, in the order checked: the flag in the state, the Fail state, its error
+# and cause.
+_FAILURES = (
+    (
+        "$.anyFailed",
+        states.SOME_IMAGES_FAILED,
+        "ImageUpdatesFailed",
+        "At least one image failed to update; each failure was e-mailed.",
+    ),
+    (
+        "$.rolloutSummary.anyFailed",
+        states.A_ROLLOUT_FAILED,
+        "RolloutFailed",
+        "A roll-out to fleets failed or was rolled back; each was e-mailed.",
+    ),
+)
 
 
 def execution_timeout(config: UpdaterConfig) -> Duration:
@@ -69,138 +87,15 @@ class UpdateWorkflow(Construct):
         ledger: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
-
-        # The input goes to Plan as it is (any JSON value, up to the 256 KiB an execution
-        # input may have): wrapping it could push a state over the limit.
-        plan = invoke(
-            self, states.PLAN, functions.plan, payload=sfn.TaskInput.from_json_path_at("$")
-        )
-        update_each_image = sfn.Map(
-            self,
-            states.UPDATE_EACH_IMAGE,
-            items_path="$.images",
-            max_concurrency=config.max_concurrent_updates,
-            item_selector={
-                "rootImageName.$": "$$.Map.Item.Value",
-                "executionId.$": "$$.Execution.Id",
-                "startedAt.$": "$$.Execution.StartTime",
-                "dryRun.$": "$.dryRun",
-            },
-            result_path="$.results",
-        )
-        update_each_image.item_processor(
-            UpdateOneImage(
-                self,
-                "UpdateOneImage",
-                config=config,
-                functions=functions,
-                topic=topic,
-                ledger=ledger,
-            )
-        )
-        # The refusal keeps only the error (never the input), and ends FAILED whether or
-        # not its e-mail could be sent.
-        refused = sfn.Fail(
-            self,
-            states.RUN_REFUSED,
-            error="RunRefused",
-            cause="The run could not start; the reason was e-mailed.",
-        )
-        report_refusal = ReportAndSend(
-            self, "NotifyRefusal", report=functions.report, topic=topic, for_refusal=True
-        )
-        plan.add_catch(
-            sfn.Pass(self, states.KEEP_THE_REFUSAL, parameters={"error.$": "$"}).next(
-                report_refusal.next(refused)
-            ),
-            result_path="$",
-        )
-
-        # Two steps, because an intrinsic function's argument is best a plain path. The
-        # breaker also needs to know who started the run, and whether it was a dry run.
-        carried = {"results.$": "$.results", "dryRun.$": "$.dryRun", "startedBy.$": "$.startedBy"}
-        list_failures = sfn.Pass(
-            self,
-            states.LIST_FAILURES,
-            parameters={
-                **carried,
-                "failed.$": "$.results[*].failed",
-                "outcomes.$": "$.results[*].outcome",
-            },
-        )
-        summarize = sfn.Pass(
-            self,
-            states.SUMMARIZE,
-            parameters={
-                **carried,
-                "anyFailed.$": "States.ArrayContains($.failed, true)",
-                # "Could not check" is no failure, nor a success the breaker may reset on.
-                "anyUnchecked.$": f"States.ArrayContains($.outcomes, '{CHECK_FAILED}')",
-            },
-        )
-        breaker = RecordForTheBreaker(self, "Breaker", breaker=functions.breaker, topic=topic)
-        # After the breaker: a roll-out waiting days for its approval neither holds an update
-        # slot nor counts toward the breaker (a roll-out is not an update that failed).
-        roll_out_each_image = sfn.Map(
-            self,
-            states.ROLL_OUT_EACH_IMAGE,
-            items_path="$.results",
-            item_selector={
-                "rootImageName.$": "$$.Map.Item.Value.image",
-                "result.$": "$$.Map.Item.Value",
-                "executionId.$": "$$.Execution.Id",
-            },
-            result_path="$.rollouts",
-        )
-        roll_out_each_image.item_processor(
-            RollOutOneImage(
-                self, "RollOutOneImage", config=config, functions=functions, topic=topic
-            )
-        )
-        # Two steps, as for the images: an intrinsic function's argument is a plain path.
-        list_rollout_failures = sfn.Pass(
-            self,
-            states.LIST_ROLLOUT_FAILURES,
-            parameters={"failed.$": "$.rollouts[*].failed"},
-            result_path="$.rolloutFailures",
-        )
-        summarize_rollouts = sfn.Pass(
-            self,
-            states.SUMMARIZE_THE_ROLLOUTS,
-            parameters={"anyFailed.$": "States.ArrayContains($.rolloutFailures.failed, true)"},
-            result_path="$.rolloutSummary",
-        )
-        all_done = (
-            sfn.Choice(self, states.DID_EVERY_IMAGE_SUCCEED)
-            .when(
-                sfn.Condition.boolean_equals("$.anyFailed", True),
-                sfn.Fail(
-                    self,
-                    states.SOME_IMAGES_FAILED,
-                    error="ImageUpdatesFailed",
-                    cause="At least one image failed to update; each failure was e-mailed.",
-                ),
-            )
-            .when(
-                sfn.Condition.boolean_equals("$.rolloutSummary.anyFailed", True),
-                sfn.Fail(
-                    self,
-                    states.A_ROLLOUT_FAILED,
-                    error="RolloutFailed",
-                    cause="A roll-out to fleets failed or was rolled back; each was e-mailed.",
-                ),
-            )
-            .otherwise(sfn.Succeed(self, states.ALL_IMAGES_DONE))
-        )
+        parts = WorkflowParts(config=config, functions=functions, topic=topic, ledger=ledger)
         definition = (
-            plan.next(update_each_image)
-            .next(list_failures)
-            .next(summarize)
-            .next(breaker)
-            .next(roll_out_each_image)
-            .next(list_rollout_failures)
-            .next(summarize_rollouts)
-            .next(all_done)
+            self._plan(parts)
+            .next(self._update_each_image(parts))
+            .next(self._summarize())
+            .next(RecordForTheBreaker(self, "Breaker", breaker=functions.breaker, topic=topic))
+            .next(self._roll_out_each_image(parts))
+            .next(self._summarize_the_rollouts())
+            .next(self._end_as_decided())
         )
 
         log_group = log_groups.create(
@@ -223,3 +118,113 @@ class UpdateWorkflow(Construct):
                 include_execution_data=config.log_execution_data,
             ),
         )
+
+    def _plan(self, parts: WorkflowParts) -> tasks.LambdaInvoke:
+        """Plan the run; if it cannot start, keep only the error (never the input), e-mail it
+        and end FAILED whether or not the e-mail could be sent."""
+        refused = sfn.Fail(
+            self,
+            states.RUN_REFUSED,
+            error="RunRefused",
+            cause="The run could not start; the reason was e-mailed.",
+        )
+        report_refusal = ReportAndSend(
+            self,
+            "NotifyRefusal",
+            report=parts.functions.report,
+            topic=parts.topic,
+            for_refusal=True,
+        )
+        keep_the_refusal = sfn.Pass(self, states.KEEP_THE_REFUSAL, parameters={"error.$": "$"})
+        # The input goes to Plan as it is (any JSON value, up to the 256 KiB an execution
+        # input may have): wrapping it could push a state over the limit.
+        return invoke(
+            self,
+            states.PLAN,
+            parts.functions.plan,
+            payload=sfn.TaskInput.from_json_path_at("$"),
+            catch=Catch(keep_the_refusal.next(report_refusal.next(refused)), "$"),
+        )
+
+    def _update_each_image(self, parts: WorkflowParts) -> sfn.Map:
+        each_image = {
+            "rootImageName.$": "$$.Map.Item.Value",
+            "executionId.$": "$$.Execution.Id",
+            "startedAt.$": "$$.Execution.StartTime",
+            "dryRun.$": "$.dryRun",
+        }
+        return sfn.Map(
+            self,
+            states.UPDATE_EACH_IMAGE,
+            items_path="$.images",
+            max_concurrency=parts.config.max_concurrent_updates,
+            item_selector=each_image,
+            result_path="$.results",
+        ).item_processor(UpdateOneImage(self, "UpdateOneImage", parts))
+
+    def _summarize(self) -> sfn.Chain:
+        """Two steps, because an intrinsic function's argument is best a plain path. The
+        breaker also needs to know who started the run, and whether it was a dry run."""
+        carried = {"results.$": "$.results", "dryRun.$": "$.dryRun", "startedBy.$": "$.startedBy"}
+        list_failures = sfn.Pass(
+            self,
+            states.LIST_FAILURES,
+            parameters={
+                **carried,
+                "failed.$": "$.results[*].failed",
+                "outcomes.$": "$.results[*].outcome",
+            },
+        )
+        summarize = sfn.Pass(
+            self,
+            states.SUMMARIZE,
+            parameters={
+                **carried,
+                "anyFailed.$": "States.ArrayContains($.failed, true)",
+                # "Could not check" is no failure, nor a success the breaker may reset on.
+                "anyUnchecked.$": f"States.ArrayContains($.outcomes, '{CHECK_FAILED}')",
+            },
+        )
+        return list_failures.next(summarize)
+
+    def _roll_out_each_image(self, parts: WorkflowParts) -> sfn.Map:
+        """After the breaker: a roll-out waiting days for its approval neither holds an update
+        slot nor counts toward the breaker (a roll-out is not an update that failed)."""
+        each_result = {
+            "rootImageName.$": "$$.Map.Item.Value.image",
+            "result.$": "$$.Map.Item.Value",
+            "executionId.$": "$$.Execution.Id",
+        }
+        return sfn.Map(
+            self,
+            states.ROLL_OUT_EACH_IMAGE,
+            items_path="$.results",
+            item_selector=each_result,
+            result_path="$.rollouts",
+        ).item_processor(RollOutOneImage(self, "RollOutOneImage", parts))
+
+    def _summarize_the_rollouts(self) -> sfn.Chain:
+        """Two steps, as for the images: an intrinsic function's argument is a plain path."""
+        list_rollout_failures = sfn.Pass(
+            self,
+            states.LIST_ROLLOUT_FAILURES,
+            parameters={"failed.$": "$.rollouts[*].failed"},
+            result_path="$.rolloutFailures",
+        )
+        summarize_rollouts = sfn.Pass(
+            self,
+            states.SUMMARIZE_THE_ROLLOUTS,
+            parameters={"anyFailed.$": "States.ArrayContains($.rolloutFailures.failed, true)"},
+            result_path="$.rolloutSummary",
+        )
+        return list_rollout_failures.next(summarize_rollouts)
+
+    def _end_as_decided(self) -> sfn.Choice:
+        """FAILED when an image or a roll-out failed (each was e-mailed), so the alarm sees it."""
+        decide = sfn.Choice(self, states.DID_EVERY_IMAGE_SUCCEED)
+        for flag, name, error, cause in _FAILURES:
+            decide.when(
+                sfn.Condition.boolean_equals(flag, True),
+                sfn.Fail(self, name, error=error, cause=cause),
+            )
+        return decide.otherwise(sfn.Succeed(self, states.ALL_IMAGES_DONE))

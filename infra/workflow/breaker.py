@@ -18,17 +18,18 @@ from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from image_updater.errors import TRANSIENT_ERRORS
 from infra.workflow import states
-from infra.workflow.tasks import invoke
+from infra.workflow.emails import send_email
+from infra.workflow.fragment import Fragment
+from infra.workflow.tasks import Catch, Retry, invoke
 
 _RESULT_FIELDS = ("action", "paused", "consecutiveFailedRuns", "notification")
 
 
-class RecordForTheBreaker(sfn.StateMachineFragment):
+class RecordForTheBreaker(Fragment):
     def __init__(
         self,
         scope: Construct,
@@ -38,6 +39,7 @@ class RecordForTheBreaker(sfn.StateMachineFragment):
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
+        failed = sfn.Pass(self, states.BREAKER_FAILED)
         record = invoke(
             self,
             states.RECORD_THE_RUN,
@@ -53,49 +55,23 @@ class RecordForTheBreaker(sfn.StateMachineFragment):
             ),
             result_selector={field + ".$": f"$.Payload.{field}" for field in _RESULT_FIELDS},
             result_path="$.breaker",
+            # Counting and claiming the pause are idempotent per run: a retry counts nothing
+            # twice.
+            retries=(Retry(TRANSIENT_ERRORS, Duration.seconds(10), 3, 1.5, jitter=True),),
+            catch=Catch(failed, "$.breakerError"),
         )
-        # Counting and claiming the pause are idempotent per run: a retry counts nothing twice.
-        record.add_retry(
-            errors=list(TRANSIENT_ERRORS),
-            interval=Duration.seconds(10),
-            max_attempts=3,
-            backoff_rate=1.5,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        failed = sfn.Pass(self, states.BREAKER_FAILED)
-        record.add_catch(failed, errors=[sfn.Errors.ALL], result_path="$.breakerError")
-        send = tasks.SnsPublish(
+        not_sent = sfn.Pass(self, states.PAUSE_EMAIL_NOT_SENT)
+        send = send_email(
             self,
             states.SEND_THE_PAUSE_EMAIL,
-            topic=topic,
-            subject=sfn.JsonPath.string_at("$.breaker.notification.subject"),
-            message=sfn.TaskInput.from_json_path_at("$.breaker.notification.body"),
-            message_attributes={
-                "outcome": tasks.MessageAttribute(
-                    value=sfn.JsonPath.string_at("$.breaker.notification.outcome")
-                ),
-                "image": tasks.MessageAttribute(
-                    value=sfn.JsonPath.string_at("$.breaker.notification.image")
-                ),
-            },
-            result_path=sfn.JsonPath.DISCARD,
+            topic,
+            at="$.breaker.notification",
+            catch=Catch(not_sent, "$.breakerError"),
         )
-        send.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
-        not_sent = sfn.Pass(self, states.PAUSE_EMAIL_NOT_SENT)
-        send.add_catch(not_sent, result_path="$.breakerError")
         left = sfn.Pass(self, states.SCHEDULE_LEFT_AS_IT_WAS)
         record.next(
             sfn.Choice(self, states.SCHEDULE_PAUSED)
             .when(sfn.Condition.boolean_equals("$.breaker.paused", True), send)
             .otherwise(left)
         )
-        self._start = record
-        self._ends: list[sfn.INextable] = [send, not_sent, left, failed]
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
-        return list(self._ends)
+        self.begins_with(record, send, not_sent, left, failed)

@@ -24,9 +24,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from image_updater.reports import CLAIMED, REPORTED
+from image_updater.update.reports import CLAIMED, REPORTED
 from infra.workflow import states
-from infra.workflow.tasks import invoke, with_execution
+from infra.workflow.emails import publish, send_email, write_email
+from infra.workflow.fragment import Fragment, image_result
+from infra.workflow.tasks import Catch, Retry, guard
 
 _NOTIFICATION_FIELDS = ("subject", "body", "outcome", "image", "failed", "newImageName")
 _RESULT_FIELDS = ("image", "outcome", "failed", "newImageName")
@@ -39,9 +41,10 @@ _DYNAMODB_TRANSIENT_ERRORS = (
     "DynamoDB.AmazonDynamoDBException",
     "DynamoDB.SdkClientException",
 )
+_DYNAMODB_RETRY = Retry(_DYNAMODB_TRANSIENT_ERRORS, Duration.seconds(2), 4, 2.5, jitter=True)
 
 
-class ReportAndSend(sfn.StateMachineFragment):
+class ReportAndSend(Fragment):
     def __init__(
         self,
         scope: Construct,
@@ -58,45 +61,16 @@ class ReportAndSend(sfn.StateMachineFragment):
         report is marked sent there once SNS accepted it."""
         super().__init__(scope, construct_id)
         label = states.REFUSAL_LABEL if for_refusal else label
-        write = invoke(
-            self,
-            states.WRITE_THE_EMAIL + label,
-            report,
-            payload=with_execution("task"),
-            result_selector={
-                field + ".$": f"$.Payload.{field}"
-                for field in (*_NOTIFICATION_FIELDS, *(("reportClaim",) if ledger else ()))
-            },
-            result_path="$.notification",
-        )
-        send = tasks.SnsPublish(
-            self,
-            states.SEND_THE_EMAIL + label,
-            topic=topic,
-            subject=sfn.JsonPath.string_at("$.notification.subject"),
-            message=sfn.TaskInput.from_json_path_at("$.notification.body"),
-            message_attributes={
-                "outcome": tasks.MessageAttribute(
-                    value=sfn.JsonPath.string_at("$.notification.outcome")
-                ),
-                "image": tasks.MessageAttribute(
-                    value=sfn.JsonPath.string_at("$.notification.image")
-                ),
-            },
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        send.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
         failed_result = (
             {"image": "-", "outcome": "FAILED", "failed": True}
             if for_refusal
-            else {"image.$": "$.rootImageName", "outcome": "FAILED", "failed": True}
+            else image_result("FAILED", failed=True)
         )
-        not_sent = sfn.Pass(self, states.EMAIL_NOT_SENT + label, parameters=failed_result)
-        send.add_catch(not_sent, result_path="$.sendError")
-        fallback = tasks.SnsPublish(
+        report_failed = sfn.Pass(self, states.REPORT_FAILED + label, parameters=failed_result)
+        fallback = publish(
             self,
             states.SEND_THE_FALLBACK_EMAIL + label,
-            topic=topic,
+            topic,
             subject=f"AppStream image updater: a run needs attention{label}",
             message=sfn.TaskInput.from_text(
                 sfn.JsonPath.format(
@@ -106,11 +80,21 @@ class ReportAndSend(sfn.StateMachineFragment):
                     sfn.JsonPath.execution_id,
                 )
             ),
-            result_path=sfn.JsonPath.DISCARD,
         )
-        fallback.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
-        report_failed = sfn.Pass(self, states.REPORT_FAILED + label, parameters=failed_result)
-        write.add_catch(fallback.next(report_failed), result_path="$.reportError")
+        write = write_email(
+            self,
+            states.WRITE_THE_EMAIL + label,
+            report,
+            fields=(*_NOTIFICATION_FIELDS, *(("reportClaim",) if ledger else ())),
+            catch=Catch(fallback.next(report_failed), "$.reportError"),
+        )
+        not_sent = sfn.Pass(self, states.EMAIL_NOT_SENT + label, parameters=failed_result)
+        send = send_email(
+            self,
+            states.SEND_THE_EMAIL + label,
+            topic,
+            catch=Catch(not_sent, "$.sendError"),
+        )
         result = sfn.Pass(
             self,
             states.RESULT + label,
@@ -128,16 +112,7 @@ class ReportAndSend(sfn.StateMachineFragment):
                 )
                 .otherwise(result)
             )
-        self._start = write
-        self._ends = [result, not_sent, report_failed]
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
-        return list(self._ends)
+        self.begins_with(write, result, not_sent, report_failed)
 
 
 def _mark_sent(
@@ -169,14 +144,11 @@ def _mark_sent(
         },
         result_path=sfn.JsonPath.DISCARD,
     )
-    mark.add_retry(
-        errors=list(_DYNAMODB_TRANSIENT_ERRORS),
-        interval=Duration.seconds(2),
-        max_attempts=4,
-        backoff_rate=2.5,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
     not_marked = sfn.Pass(scope, states.REPORT_NOT_MARKED_SENT + label)
-    mark.add_catch(not_marked.next(then), errors=[sfn.Errors.ALL], result_path="$.markError")
+    guard(
+        mark,
+        retries=(_DYNAMODB_RETRY,),
+        catch=Catch(not_marked.next(then), "$.markError"),
+    )
     mark.next(then)
     return mark

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -62,8 +61,17 @@ from image_updater.rollout.window import IMMEDIATELY, WINDOW_MAX_DAYS
 from infra.config import UpdaterConfig
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
+from infra.workflow.emails import send_email, write_email
+from infra.workflow.fragment import Fragment, WorkflowParts
 from infra.workflow.notify import ReportAndSend
-from infra.workflow.tasks import invoke, retry_lambda_service_errors, retry_transient_errors
+from infra.workflow.tasks import (
+    LAMBDA_SERVICE_RETRY,
+    TRANSIENT_RETRY,
+    Catch,
+    guard,
+    invoke,
+    task_input,
+)
 
 # Slack for the roll-out's own steps and their retries, beyond its waits.
 _ROLLOUT_SLACK_HOURS = 2
@@ -76,21 +84,14 @@ def rollout_hours(config: UpdaterConfig) -> int:
     return config.canary_soak_hours + approval + window + _ROLLOUT_SLACK_HOURS
 
 
-class RollOutOneImage(sfn.StateMachineFragment):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: UpdaterConfig,
-        functions: UpdaterFunctions,
-        topic: sns.ITopic,
-    ) -> None:
+class RollOutOneImage(Fragment):
+    def __init__(self, scope: Construct, construct_id: str, parts: WorkflowParts) -> None:
         super().__init__(scope, construct_id)
-        self._topic = topic
+        config, functions = parts.config, parts.functions
+        self._topic = parts.topic
         self._report_fn = functions.rollout_report
         report = ReportAndSend(
-            self, "Notify", report=functions.rollout_report, topic=topic, label=states.ROLLOUT_LABEL
+            self, "Notify", report=self._report_fn, topic=self._topic, label=states.ROLLOUT_LABEL
         )
         stopped = self._outcome(states.ROLLOUT_STOPPED, ROLLOUT_FAILED).next(report)
         self._stopped = stopped
@@ -121,9 +122,9 @@ class RollOutOneImage(sfn.StateMachineFragment):
             self,
             states.FIND_THE_WINDOW,
             functions.rollout_window,
-            payload=sfn.TaskInput.from_object({"task": sfn.JsonPath.entire_payload}),
+            payload=task_input(),
+            catch=Catch(stopped),
         )
-        find_window.add_catch(stopped, errors=[sfn.Errors.ALL], result_path="$.error")
         find_window.next(
             sfn.Wait(
                 self,
@@ -188,7 +189,7 @@ class RollOutOneImage(sfn.StateMachineFragment):
         # The image's result as it came: it is the roll-out's result too.
         nothing = sfn.Pass(self, states.NOTHING_TO_ROLL_OUT, output_path="$.result")
         # Rules are tried in order: a result without a new image never reaches the second.
-        self._start = (
+        self.begins_with(
             sfn.Choice(self, states.NEW_IMAGE_TO_ROLL_OUT)
             .when(sfn.Condition.not_(sfn.Condition.is_present("$.result.newImageName")), nothing)
             .when(
@@ -216,47 +217,29 @@ class RollOutOneImage(sfn.StateMachineFragment):
         """A roll-out step that calls AppStream: transient errors retried for minutes (each
         step is safe to repeat), anything else stops the roll-out with an e-mail. Its input
         is the roll-out (or `task`), its output the next roll-out."""
-        payload: dict[str, object] = {"task": task or sfn.JsonPath.entire_payload}
-        if action:
-            payload["action"] = action
-        step = retry_transient_errors(
-            invoke(self, name, function, payload=sfn.TaskInput.from_object(payload))
+        return invoke(
+            self,
+            name,
+            function,
+            payload=task_input(task or sfn.JsonPath.entire_payload, action=action),
+            retries=(TRANSIENT_RETRY,),
+            catch=Catch(self._stopped),
         )
-        step.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
-        return step
 
     def _email(self, write_name: str, send_name: str, outcome: str) -> sfn.Chain:
         """An e-mail in the middle of the roll-out: written for `outcome`, then sent. If it
         cannot be, the roll-out stops (and says so): nobody must wait on an unsent e-mail."""
-        write = invoke(
-            self,
-            write_name,
-            self._report_fn,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "task": sfn.JsonPath.entire_payload,
-                    "executionArn": sfn.JsonPath.execution_id,
-                    "outcome": outcome,
-                }
-            ),
-            result_selector={"subject.$": "$.Payload.subject", "body.$": "$.Payload.body"},
-            result_path="$.notification",
+        write = write_email(
+            self, write_name, self._report_fn, outcome=outcome, catch=Catch(self._stopped)
         )
-        send = tasks.SnsPublish(
+        send = send_email(
             self,
             send_name,
-            topic=self._topic,
-            subject=sfn.JsonPath.string_at("$.notification.subject"),
-            message=sfn.TaskInput.from_json_path_at("$.notification.body"),
-            message_attributes={
-                "outcome": tasks.MessageAttribute(value=outcome),
-                "image": tasks.MessageAttribute(value=sfn.JsonPath.string_at("$.rootImageName")),
-            },
-            result_path=sfn.JsonPath.DISCARD,
+            self._topic,
+            outcome=outcome,
+            image_at="$.rootImageName",
+            catch=Catch(self._stopped),
         )
-        send.add_retry(errors=[sfn.Errors.ALL], interval=Duration.seconds(5), max_attempts=3)
-        for step in (write, send):
-            step.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
         return write.next(send)
 
     def _approval(
@@ -293,19 +276,18 @@ class RollOutOneImage(sfn.StateMachineFragment):
             task_timeout=sfn.Timeout.at("$.approval.waitSeconds"),
             retry_on_service_exceptions=False,
         )
-        retry_lambda_service_errors(wait)
         verify = invoke(
             self,
             states.VERIFY_THE_APPROVAL,
             functions.rollout_verify,
-            payload=sfn.TaskInput.from_object({"task": sfn.JsonPath.entire_payload}),
+            payload=task_input(),
+            catch=Catch(self._stopped),
         )
-        verify.add_catch(self._stopped, errors=[sfn.Errors.ALL], result_path="$.error")
         # Every failure is verified too: a decision recorded just before the deadline counts,
         # so does one recorded while the roll-out was between two waits (ApprovalAlreadyDecided);
         # a SendTaskFailure by the token is an answer like any other (ignored), whatever error
         # name it claims; the wait step's own failure stops the roll-out (ApprovalWaitFailed).
-        wait.add_catch(verify, errors=[sfn.Errors.ALL], result_path="$.error")
+        guard(wait, retries=(LAMBDA_SERVICE_RETRY,), catch=Catch(verify))
         wait.next(verify)
         timed_out = self._outcome(states.APPROVAL_TIMED_OUT, APPROVAL_TIMED_OUT).next(report)
         rejected = self._outcome(states.ROLLOUT_REJECTED, REJECTED).next(report)
@@ -333,11 +315,3 @@ class RollOutOneImage(sfn.StateMachineFragment):
             states.WRITE_THE_APPROVAL_REQUEST, states.SEND_THE_APPROVAL_REQUEST, APPROVAL_REQUESTED
         )
         return email.next(clock).next(wait)
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
-        return []

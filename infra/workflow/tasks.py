@@ -1,7 +1,11 @@
-"""Factories for the workflow's repeated task shapes: a Lambda step, and a Lambda step that
-talks to AppStream (retries for transient errors and quotas, every other error caught)."""
+"""The workflow's task shapes, in one place: a Lambda step with its retries and catch, and the
+retry rules the steps share (Lambda's service errors; AppStream's transient errors and quotas)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
 
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
@@ -21,6 +25,61 @@ LAMBDA_SERVICE_ERRORS = (
 )
 
 
+@dataclass(frozen=True)
+class Retry:
+    """One Retry rule of a task: the errors it matches, the first wait, how many attempts,
+    how much longer each wait gets, and whether the waits are spread at random (jitter)."""
+
+    errors: tuple[str, ...]
+    interval: Duration
+    max_attempts: int
+    backoff_rate: float | None = None
+    jitter: bool = False
+
+
+# What the Lambda service (not the function) failed with: CDK's default set, with a backoff
+# statelint accepts (it wants a non-integral BackoffRate; CDK's default is 2).
+LAMBDA_SERVICE_RETRY = Retry(LAMBDA_SERVICE_ERRORS, Duration.seconds(2), 6, 1.5, jitter=True)
+# Throttling, network errors and busy answers, for about ten minutes.
+TRANSIENT_RETRY = Retry(TRANSIENT_ERRORS, Duration.seconds(30), 6, 1.5, jitter=True)
+# AppStream's quotas free up only when other updates finish: wait much longer.
+QUOTA_RETRY = Retry(QUOTA_ERRORS, Duration.minutes(10), 4, 1.5)
+# A step that calls AppStream: transient errors retried for minutes, quotas for over an hour.
+APPSTREAM_RETRIES = (TRANSIENT_RETRY, QUOTA_RETRY)
+
+
+@dataclass(frozen=True)
+class Catch:
+    """Where a step's errors go once its retries are spent (all of them: a step never fails
+    the run), and where in the state the error is kept for the next steps to read."""
+
+    handler: sfn.IChainable
+    error_path: str = "$.error"
+
+
+Task = TypeVar("Task", bound=sfn.TaskStateBase)
+
+
+def guard(
+    step: Task,
+    *,
+    retries: Sequence[Retry] = (),
+    catch: Catch | None = None,
+) -> Task:
+    """`step` with `retries` (tried in order), then `catch`, when given."""
+    for rule in retries:
+        step.add_retry(
+            errors=list(rule.errors),
+            interval=rule.interval,
+            max_attempts=rule.max_attempts,
+            backoff_rate=rule.backoff_rate,
+            jitter_strategy=sfn.JitterType.FULL if rule.jitter else None,
+        )
+    if catch is not None:
+        step.add_catch(catch.handler, errors=[sfn.Errors.ALL], result_path=catch.error_path)
+    return step
+
+
 def invoke(
     scope: Construct,
     name: str,
@@ -29,8 +88,11 @@ def invoke(
     payload: sfn.TaskInput | None = None,
     result_selector: dict[str, str] | None = None,
     result_path: str | None = None,
+    retries: Sequence[Retry] = (),
+    catch: Catch | None = None,
 ) -> tasks.LambdaInvoke:
-    """A Lambda step whose output is the function's result; Lambda service errors retried."""
+    """A Lambda step whose output is the function's result: Lambda service errors retried,
+    then `retries`, then `catch` (see `guard`)."""
     step = tasks.LambdaInvoke(
         scope,
         name,
@@ -39,57 +101,14 @@ def invoke(
         result_selector=result_selector,
         result_path=result_path,
         output_path=None if result_selector else "$.Payload",
-        # Replaced by the retry below, whose backoff statelint accepts (it wants a
-        # non-integral BackoffRate; CDK's default is 2).
+        # Replaced by LAMBDA_SERVICE_RETRY, whose backoff statelint accepts.
         retry_on_service_exceptions=False,
     )
-    return retry_lambda_service_errors(step)
+    return guard(step, retries=(LAMBDA_SERVICE_RETRY, *retries), catch=catch)
 
 
-def retry_lambda_service_errors(step: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
-    """Retries what the Lambda service (not the function) failed with: CDK's default set,
-    with a backoff statelint accepts (for tasks built with retry_on_service_exceptions=False)."""
-    step.add_retry(
-        errors=list(LAMBDA_SERVICE_ERRORS),
-        interval=Duration.seconds(2),
-        max_attempts=6,
-        backoff_rate=1.5,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
-    return step
-
-
-def retry_transient_errors(step: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
-    """Retries throttling, network errors and busy answers for about ten minutes."""
-    step.add_retry(
-        errors=list(TRANSIENT_ERRORS),
-        interval=Duration.seconds(30),
-        max_attempts=6,
-        backoff_rate=1.5,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
-    return step
-
-
-def appstream_step(
-    scope: Construct, name: str, function: lambda_.IFunction, on_error: sfn.IChainable
-) -> tasks.LambdaInvoke:
-    """A step that calls AppStream: transient errors retried for minutes, quotas for over an
-    hour, anything else caught into `on_error` with the error at `$.error`."""
-    step = retry_transient_errors(invoke(scope, name, function))
-    # AppStream's quotas free up only when other updates finish: wait much longer.
-    step.add_retry(
-        errors=list(QUOTA_ERRORS),
-        interval=Duration.minutes(10),
-        max_attempts=4,
-        backoff_rate=1.5,
-    )
-    step.add_catch(on_error, errors=[sfn.Errors.ALL], result_path="$.error")
-    return step
-
-
-def with_execution(key: str) -> sfn.TaskInput:
-    """The state as `key`, plus the execution's ARN (for console links)."""
+def task_input(task: object = sfn.JsonPath.entire_payload, **fields: object) -> sfn.TaskInput:
+    """A handler's input: `task` (by default the whole state) and the `fields` given a value."""
     return sfn.TaskInput.from_object(
-        {key: sfn.JsonPath.entire_payload, "executionArn": sfn.JsonPath.execution_id}
+        {"task": task, **{key: value for key, value in fields.items() if value is not None}}
     )

@@ -18,8 +18,6 @@ e-mail: write, send, and for a final report this run claimed, mark it sent (noti
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -37,70 +35,56 @@ from image_updater.models import (
     REPORTED_ELSEWHERE,
     SUCCEEDED,
 )
-from infra.config import UpdaterConfig
-from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
+from infra.workflow.fragment import Fragment, WorkflowParts, image_result
 from infra.workflow.notify import ReportAndSend
-from infra.workflow.tasks import appstream_step, invoke
+from infra.workflow.tasks import APPSTREAM_RETRIES, Catch, Retry, invoke
+
+# Create looks at the lineage again before it starts anything; a retry after a Lambda timeout
+# therefore follows an update the timed-out attempt did start.
+# Waits of 1, 2.5, 6.25 and 15.6 minutes: longer together than a lock is ever held, and than a
+# create on record is believed while AppStream does not list its image.
+_LOCK_BUSY_RETRY = Retry(
+    (LineageBusy.__name__, UpdatesLockBusy.__name__), Duration.minutes(1), 4, 2.5
+)
+_CREATE_TIMED_OUT_RETRY = Retry(LAMBDA_TIMEOUT_ERRORS, Duration.seconds(30), 2)
+_RETENTION_RETRY = Retry(TRANSIENT_ERRORS, Duration.seconds(30), 4, 1.5, jitter=True)
 
 
-class UpdateOneImage(sfn.StateMachineFragment):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: UpdaterConfig,
-        functions: UpdaterFunctions,
-        topic: sns.ITopic,
-        ledger: dynamodb.ITable,
-    ) -> None:
+class UpdateOneImage(Fragment):
+    def __init__(self, scope: Construct, construct_id: str, parts: WorkflowParts) -> None:
         super().__init__(scope, construct_id)
-        report = ReportAndSend(self, "Notify", report=functions.report, topic=topic, ledger=ledger)
-        on_error = (
+        config, functions = parts.config, parts.functions
+        report = ReportAndSend(
+            self, "Notify", report=functions.report, topic=parts.topic, ledger=parts.ledger
+        )
+        on_error = Catch(
             sfn.Choice(self, states.DRY_RUN_ON_ERROR)
             .when(
                 sfn.Condition.boolean_equals("$.dryRun", True),
-                sfn.Pass(
-                    self,
-                    states.DRY_RUN_KEEP_THE_ERROR,
-                    parameters={
-                        "image.$": "$.rootImageName",
-                        "outcome": "DRY_RUN",
-                        "error.$": "$.error",
-                        "failed": False,
-                    },
-                ),
+                self._result(states.DRY_RUN_KEEP_THE_ERROR, "DRY_RUN", error="$.error"),
             )
             .otherwise(report)
         )
-        check = appstream_step(self, states.CHECK, functions.check, on_error)
-        create = appstream_step(self, states.CREATE, functions.create, on_error)
-        # Create looks at the lineage again before it starts anything; a retry after a Lambda
-        # timeout therefore follows an update the timed-out attempt did start.
-        # Waits of 1, 2.5, 6.25 and 15.6 minutes: longer together than a lock is ever held,
-        # and than a create on record is believed while AppStream does not list its image.
-        create.add_retry(
-            errors=[LineageBusy.__name__, UpdatesLockBusy.__name__],
-            interval=Duration.minutes(1),
-            max_attempts=4,
-            backoff_rate=2.5,
+        check = invoke(
+            self, states.CHECK, functions.check, retries=APPSTREAM_RETRIES, catch=on_error
         )
-        create.add_retry(
-            errors=list(LAMBDA_TIMEOUT_ERRORS), interval=Duration.seconds(30), max_attempts=2
+        create = invoke(
+            self,
+            states.CREATE,
+            functions.create,
+            retries=(*APPSTREAM_RETRIES, _LOCK_BUSY_RETRY, _CREATE_TIMED_OUT_RETRY),
+            catch=on_error,
         )
-        poll = appstream_step(self, states.POLL, functions.poll, on_error)
+        poll = invoke(self, states.POLL, functions.poll, retries=APPSTREAM_RETRIES, catch=on_error)
         # Retention never fails the update it follows: any error goes into the e-mail.
-        retire = invoke(self, states.RETIRE_OLDER_IMAGES, functions.retain)
-        retire.add_retry(
-            errors=list(TRANSIENT_ERRORS),
-            interval=Duration.seconds(30),
-            max_attempts=4,
-            backoff_rate=1.5,
-            jitter_strategy=sfn.JitterType.FULL,
+        retire = invoke(
+            self,
+            states.RETIRE_OLDER_IMAGES,
+            functions.retain,
+            retries=(_RETENTION_RETRY,),
+            catch=Catch(report, "$.retention"),
         )
-        retire.add_catch(report, errors=[sfn.Errors.ALL], result_path="$.retention")
-        retire.next(report)
         # Retention runs after every update that settled, failed ones too: a failing month
         # must not pile up FAILED images (they hold quota and can start nothing).
         settled_update = sfn.Condition.or_(
@@ -115,26 +99,18 @@ class UpdateOneImage(sfn.StateMachineFragment):
         no_update: sfn.IChainable = (
             report
             if config.notify_no_update
-            else sfn.Pass(
-                self,
-                states.ALREADY_UP_TO_DATE,
-                parameters={"image.$": "$.rootImageName", "outcome": NO_UPDATE, "failed": False},
-            )
+            else self._result(states.ALREADY_UP_TO_DATE, NO_UPDATE)
         )
-        decide = (
+        # Check for updates -> Update available?
+        check.next(
             sfn.Choice(self, states.UPDATE_AVAILABLE)
             .when(
                 sfn.Condition.boolean_equals("$.dryRun", True),
-                sfn.Pass(
-                    self,
+                self._result(
                     states.DRY_RUN_REPORT_ONLY,
-                    parameters={
-                        "image.$": "$.rootImageName",
-                        "outcome": "DRY_RUN",
-                        "action.$": "$.action",
-                        "newImageName.$": "$.newImageName",
-                        "failed": False,
-                    },
+                    "DRY_RUN",
+                    action="$.action",
+                    newImageName="$.newImageName",
                 ),
             )
             .when(
@@ -148,41 +124,31 @@ class UpdateOneImage(sfn.StateMachineFragment):
             .when(sfn.Condition.string_equals("$.action", FOLLOW), wait)
             .otherwise(create)
         )
-        started = (
+        # Start the update -> Started, or done by another run?
+        create.next(
             sfn.Choice(self, states.STARTED_OR_DONE_ELSEWHERE)
             .when(sfn.Condition.string_equals("$.action", NO_UPDATE), no_update)
             .otherwise(wait)
         )
-        settled = (
+        # Wait for the build -> Check the build -> Image settled?
+        wait.next(poll).next(
             sfn.Choice(self, states.IMAGE_SETTLED)
             .when(sfn.Condition.is_null("$.outcome"), wait)
             .when(
                 sfn.Condition.string_equals("$.outcome", REPORTED_ELSEWHERE),
-                sfn.Pass(
-                    self,
+                self._result(
                     states.REPORTED_BY_ANOTHER_RUN,
-                    parameters={
-                        "image.$": "$.rootImageName",
-                        "outcome": REPORTED_ELSEWHERE,
-                        "newImageName.$": "$.newImageName",
-                        "failed": False,
-                    },
+                    REPORTED_ELSEWHERE,
+                    newImageName="$.newImageName",
                 ),
             )
             .when(settled_update, retire)
             .otherwise(report)
         )
-        create.next(started)
-        wait.next(poll)
-        poll.next(settled)
-        check.next(decide)
-        self._start = check
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
+        retire.next(report)
         # The branch ends in its own terminal states: nothing follows it inside the Map.
-        return []
+        self.begins_with(check)
+
+    def _result(self, name: str, outcome: str, **paths: str) -> sfn.Pass:
+        """An end of the branch that is no failure: the image's result (see image_result)."""
+        return sfn.Pass(self, name, parameters=image_result(outcome, paths=paths))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from image_updater.errors import InvalidExecutionInput, shortened
 
@@ -29,7 +29,7 @@ LATE_REPORT = "LATE_REPORT"
 SUCCEEDED = "SUCCEEDED"
 TIMED_OUT = "TIMED_OUT"
 REJECTED = "REJECTED"  # the run's input was refused before any image was looked at
-# The run could not check (see domain/could_not_check.py): not a failure, despite the name
+# The run could not check (see update/messages/could_not_check.py): not a failure, despite the name
 # (kept: subscribers filter on it). Also "update not confirmed", which is a failure.
 CHECK_FAILED = "CHECK_FAILED"
 REPORTED_ELSEWHERE = "REPORTED_ELSEWHERE"  # another run sent this image's final report
@@ -38,6 +38,29 @@ REPORTED_ELSEWHERE = "REPORTED_ELSEWHERE"  # another run sent this image's final
 # a state's data is capped at 256 KiB, and every e-mail must still go out.
 IMAGE_ERRORS_MAX = 10
 IMAGE_TEXT_MAX = 500
+
+
+class EventRecord:
+    """A record a step receives as its event: `from_event` refuses anything but a JSON object
+    with the record's keys (InvalidExecutionInput, naming the record's `KIND` and what is
+    wrong); each record says how it reads its keys (`_from_json`)."""
+
+    KIND = "record"
+
+    @classmethod
+    def from_event(cls, event: Any) -> Self:
+        if not isinstance(event, dict):
+            raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
+        try:
+            return cls._from_json(event)
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidExecutionInput(
+                f"malformed {cls.KIND} {event!r:.300}: {error!r}"
+            ) from error
+
+    @classmethod
+    def _from_json(cls, event: dict[str, Any]) -> Self:
+        raise NotImplementedError
 
 
 def _camel(name: str) -> str:
@@ -60,16 +83,17 @@ class ImageError:
 class ImageSummary:
     """What the e-mails and decisions need from AppStream's `Image` shape."""
 
+    # Named as the workflow's JSON names them; AppStream's own member names in the comments.
     name: str
-    arn: str
-    state: str
-    created_time: str | None = None
+    arn: str  # Arn (what ListTagsForResource takes)
+    state: str  # an open set (see SETTLED_STATES)
+    created_time: str | None = None  # CreatedTime, ISO 8601
     platform: str | None = None
-    agent_version: str | None = None
+    agent_version: str | None = None  # AppstreamAgentVersion
     description: str | None = None
-    reason_code: str | None = None
-    reason_message: str | None = None
-    errors: tuple[ImageError, ...] = ()
+    reason_code: str | None = None  # StateChangeReason.Code, an open set
+    reason_message: str | None = None  # StateChangeReason.Message, shortened
+    errors: tuple[ImageError, ...] = ()  # ImageErrors, the first IMAGE_ERRORS_MAX
     more_errors: int = 0  # image errors beyond the ones kept
 
     @classmethod
@@ -133,8 +157,10 @@ def _iso(value: Any) -> str | None:
 
 
 @dataclass(frozen=True)
-class UpdateTask:
+class UpdateTask(EventRecord):
     """One image's way through the workflow; each step returns an updated copy."""
+
+    KIND = "task"
 
     root_image_name: str
     execution_id: str
@@ -152,32 +178,26 @@ class UpdateTask:
     retention: dict[str, Any] | None = None
 
     @classmethod
-    def from_event(cls, event: Any) -> UpdateTask:
-        if not isinstance(event, dict):
-            raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
-        try:
-            task = cls(
-                root_image_name=str(event["rootImageName"]),
-                execution_id=str(event["executionId"]),
-                started_at=str(event["startedAt"]),
-                dry_run=_boolean(event.get("dryRun", False)),
-                action=event.get("action"),
-                source=_summary(event.get("source")),
-                new_image_name=event.get("newImageName"),
-                image=_summary(event.get("image")),
-                polls=int(event.get("polls", 0)),
-                outcome=event.get("outcome"),
-                root_missing=event.get("rootMissing") is True,
-                retention=event["retention"] if isinstance(event.get("retention"), dict) else None,
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise InvalidExecutionInput(f"malformed task {event!r:.300}: {error!r}") from error
-        return task
+    def _from_json(cls, event: dict[str, Any]) -> UpdateTask:
+        return cls(
+            root_image_name=str(event["rootImageName"]),
+            execution_id=str(event["executionId"]),
+            started_at=str(event["startedAt"]),
+            dry_run=_boolean(event.get("dryRun", False)),
+            action=event.get("action"),
+            source=_summary(event.get("source")),
+            new_image_name=event.get("newImageName"),
+            image=_summary(event.get("image")),
+            polls=int(event.get("polls", 0)),
+            outcome=event.get("outcome"),
+            root_missing=event.get("rootMissing") is True,
+            retention=event["retention"] if isinstance(event.get("retention"), dict) else None,
+        )
 
     def to_event(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "rootImageName": self.root_image_name,
-            "executionId": self.execution_id,
+            "executionId": self.execution_id,  # the run's ARN ($$.Execution.Id)
             "startedAt": self.started_at,
             "dryRun": self.dry_run,
             "polls": self.polls,

@@ -86,6 +86,13 @@ def answer(
     return int(reply["statusCode"]), json.loads(reply["body"])
 
 
+def nothing_recorded_or_answered(sfn: FakeStepFunctions) -> None:
+    """Then-step: the roll-out's approval is still undecided, and no token was answered."""
+    record = ApprovalLedger().get(EXECUTION, ROOT)
+    assert record is not None and record.decision is None
+    assert sfn.answered == []
+
+
 def verify(context: LambdaContext, **task: Any) -> dict[str, Any]:
     result: dict[str, Any] = rollout_verify.handler({"task": {**rollout(), **task}}, context)
     return result
@@ -146,35 +153,40 @@ def test_nothing_waiting_or_answered_already_is_refused(
     assert len(sfn.answered) == 1
 
 
-def test_an_answer_after_the_deadline_is_refused_and_records_nothing(
-    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
+@pytest.mark.parametrize(
+    ("hours_later", "caller", "status", "why"),
+    [
+        # after the 72 h the roll-out waits: it has ended, production as it was
+        pytest.param(72, ALICE, 409, "timed out", id="an answer after the deadline"),
+        # a principal whose role name looks right, in the wrong path
+        pytest.param(
+            0,
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/PowerUsers/ImageApprovers",
+            403,
+            "not one of the approvers",
+            id="a caller who is not an approver",
+        ),
+    ],
+)
+def test_a_refused_answer_records_nothing(
+    sfn: FakeStepFunctions,
+    clock: ManualClock,
+    lambda_context: LambdaContext,
+    hours_later: int,
+    caller: str,
+    status: int,
+    why: str,
 ) -> None:
-    # Given a roll-out that waited 72 h for an answer, and the 72 h have passed
+    # Given a roll-out that waits for an answer (72 h), `hours_later`
     wait(lambda_context)
-    clock.advance(timedelta(hours=72))
+    clock.advance(timedelta(hours=hours_later))
 
-    # When an approver answers now
-    status, reply = answer(lambda_context)
+    # When the caller answers now
+    answered, reply = answer(lambda_context, caller=caller)
 
-    # Then nothing is recorded or sent: the roll-out has ended, production as it was
-    assert status == 409 and "timed out" in reply["error"]
-    record = ApprovalLedger().get(EXECUTION, ROOT)
-    assert record is not None and record.decision is None
-    assert sfn.answered == []
-
-
-def test_a_caller_who_is_not_an_approver_records_nothing(
-    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
-) -> None:
-    wait(lambda_context)
-    stranger = f"arn:aws:sts::{ACCOUNT}:assumed-role/PowerUsers/ImageApprovers"
-
-    status, reply = answer(lambda_context, caller=stranger)
-
-    assert status == 403 and "not one of the approvers" in reply["error"]
-    record = ApprovalLedger().get(EXECUTION, ROOT)
-    assert record is not None and record.decision is None
-    assert sfn.answered == []
+    # Then it is refused, and nothing is recorded or sent
+    assert answered == status and why in reply["error"]
+    nothing_recorded_or_answered(sfn)
 
 
 def test_an_oversized_reason_is_refused(
@@ -244,17 +256,6 @@ def test_answers_replayed_past_the_cap_stop_the_roll_out(
     assert "production fleets were left as they are" in str(stopped.value)
 
 
-def test_the_deadline_passing_is_not_an_ignored_answer(
-    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
-) -> None:
-    wait(lambda_context)
-    clock.advance(timedelta(hours=72))
-
-    approval = verify(lambda_context, error={"Error": "States.Timeout"})["approval"]
-
-    assert approval["ignored"] == 0 and approval["waitSeconds"] == 0
-
-
 def test_a_decision_recorded_between_two_waits_is_taken_at_once(
     sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
 ) -> None:
@@ -295,15 +296,30 @@ def test_the_wait_steps_own_failure_stops_the_roll_out_and_is_not_an_ignored_ans
     assert again["approval"]["ignored"] == 2 and again["approval"]["waitSeconds"] > 0
 
 
-def test_a_timeout_claimed_long_before_the_deadline_is_an_ignored_answer(
-    sfn: FakeStepFunctions, clock: ManualClock, lambda_context: LambdaContext
+@pytest.mark.parametrize(
+    ("hours_later", "ignored", "wait_seconds_left"),
+    [
+        # the deadline passing is not an ignored answer: the roll-out ends
+        pytest.param(72, 0, 0, id="the deadline passing is not an ignored answer"),
+        # a timeout claimed 10 h in (a SendTaskFailure by the token may name any error) is an
+        # ignored answer: the roll-out waits again for the 62 h left
+        pytest.param(10, 1, 62 * 3600, id="a timeout claimed long before it is ignored"),
+    ],
+)
+def test_a_states_timeout_is_taken_only_at_the_deadline(
+    sfn: FakeStepFunctions,
+    clock: ManualClock,
+    lambda_context: LambdaContext,
+    hours_later: int,
+    ignored: int,
+    wait_seconds_left: int,
 ) -> None:
-    # Given the roll-out waits 72 h, and 10 h later the wait fails "States.Timeout" (a
-    # SendTaskFailure by the token may name any error)
+    # Given the roll-out waits 72 h, and `hours_later` the wait fails "States.Timeout"
     wait(lambda_context)
-    clock.advance(timedelta(hours=10))
+    clock.advance(timedelta(hours=hours_later))
 
+    # When the verify step sees it
     approval = verify(lambda_context, error={"Error": "States.Timeout"})["approval"]
 
-    # Then it is an ignored answer: the roll-out waits again for the 62 h left
-    assert approval["ignored"] == 1 and approval["waitSeconds"] == 62 * 3600
+    # Then
+    assert approval["ignored"] == ignored and approval["waitSeconds"] == wait_seconds_left

@@ -37,6 +37,7 @@ from tests.handlers.conftest import (
     lineage_tags,
     new_task,
 )
+from tests.handlers.steps import old_root
 
 FLEET_ARN = f"arn:aws:appstream:{REGION}:{ACCOUNT}:fleet/Prod"
 IMAGE_ARN = f"arn:aws:appstream:{REGION}:{ACCOUNT}:image/{ROOT}"
@@ -82,7 +83,7 @@ CHANGES: dict[str, tuple[str, Callable[[AppStreamImages, AppStreamFleets], Any]]
 
 
 def an_account(sim: SimulatedAppStream) -> None:
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.add_fleet("Prod")  # no image: DeleteImage may delete the root
 
 
@@ -138,7 +139,7 @@ def test_a_quota_refusal_reaches_appstream_once_per_step_attempt(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given the check chose to update, and AppStream refuses the next real create once
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     task = check.handler(new_task(), lambda_context)
     assert task["action"] == UPDATE
     sim.fail_sends(
@@ -189,7 +190,7 @@ def test_a_refused_create_while_a_rival_starts_the_update_ends_with_one_new_imag
     # Given the check chose to update, AppStream refuses the next real create once for its
     # quota, and a rival run starts the lineage's update as soon as anyone waits (the SDK's
     # pause before a re-send; else between the state machine's attempts of the step)
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     task = check.handler(new_task(), lambda_context)
     sim.fail_sends(
         "CreateUpdatedImage",

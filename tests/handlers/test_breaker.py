@@ -11,9 +11,9 @@ import boto3
 import pytest
 
 from image_updater import events, scheduler
+from image_updater.breaker.ledger import RECENT_FAILURES_MAX, BreakerLedger
 from image_updater.errors import InvalidExecutionInput, ScheduleUnavailable
 from image_updater.handlers import breaker
-from image_updater.ledger import RECENT_FAILURES_MAX, Ledger
 from rehearsal.runner import capture_published_events, published_events
 from tests.handlers.conftest import ACCOUNT, REGION, LambdaContext, ManualClock, ledger_items
 
@@ -155,8 +155,8 @@ def test_a_failed_run_while_another_is_pausing_leaves_the_pause_to_it(
     # claimed the pause, but not paused the schedule yet
     record(summary("run-1"))
     record(summary("run-2"))
-    assert Ledger().record_failed_scheduled_run(arn("run-3"), clock.now)[0] == LIMIT
-    assert Ledger().claim_pause(arn("run-3"), clock.now).held
+    assert BreakerLedger().record_failed_scheduled_run(arn("run-3"), clock.now)[0] == LIMIT
+    assert BreakerLedger().claim_pause(arn("run-3"), clock.now).held
 
     # When a fourth run fails at that same moment
     result = record(summary("run-4"))
@@ -280,7 +280,7 @@ def test_the_breaker_off_reads_and_writes_nothing(monkeypatch: pytest.MonkeyPatc
 def test_only_the_last_failed_runs_are_kept(clock: ManualClock) -> None:
     # Given a breaker whose pause keeps failing (no schedule), so runs go on failing
     boto3.client("scheduler").delete_schedule(Name=SCHEDULE)
-    ledger = Ledger()
+    ledger = BreakerLedger()
 
     # When twelve scheduled runs fail
     for index in range(12):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from tests.handlers.conftest import (
     new_task,
     reported,
 )
+from tests.handlers.steps import old_root, raised_by
 
 
 def calls_of(sim: SimulatedAppStream, operation: str) -> list[Call]:
@@ -36,7 +38,7 @@ def test_update_available_derives_the_new_name_from_a_dry_run(
     sim: SimulatedAppStream, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a root image with updates available
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
 
     # When
     result = check.handler(new_task(), lambda_context)
@@ -74,7 +76,7 @@ def test_an_update_of_the_lineage_in_progress_is_followed(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given an update started by an earlier run that is still building
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     building = "ImgA-20260104-030000"
     sim.add_image(
         building, state="PENDING", tags=lineage_tags(), created_time=START - timedelta(days=1)
@@ -95,7 +97,7 @@ def test_after_an_earlier_update_the_newest_image_of_the_lineage_is_checked(
     sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
 ) -> None:
     # Given a first run that updated the root through the real handlers
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.script_update(ROOT, polls=1)
     task = check.handler(new_task(), lambda_context)
     task = create.handler(task, lambda_context)
@@ -123,7 +125,7 @@ def test_new_updates_of_the_newest_member_are_built_from_it_under_a_root_derived
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given two earlier updates, the newer one with updates available again
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     older, newer = "ImgA-20251101-030000", "ImgA-20251201-030000"
     sim.add_image(older, tags=lineage_tags(), created_time=START - timedelta(days=60))
     sim.add_image(newer, tags=lineage_tags(source=older), created_time=START - timedelta(days=30))
@@ -142,7 +144,7 @@ def test_untagged_lookalike_names_are_not_lineage_members(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given images whose names look derived from the root but that the updater did not create
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.add_image("ImgA-20260101-030000", created_time=START - timedelta(days=4))
     sim.add_image(
         "ImgA-20260102-030000",
@@ -168,7 +170,7 @@ def test_a_tagged_image_with_a_foreign_name_is_not_a_lineage_member(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given an image tagged for the lineage whose name is not derived from the root
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.add_image("Renamed-Copy", tags=lineage_tags(), created_time=START - timedelta(days=1))
 
     # When
@@ -204,8 +206,7 @@ def test_a_missing_root_with_nothing_left_of_its_lineage_raises_source_image_not
     sim.add_image(DERIVED)
 
     # When
-    with pytest.raises(Exception) as raised:
-        check.handler(new_task(), lambda_context)
+    raised = raised_by(check.handler, new_task(), lambda_context)
 
     # Then
     assert raised.typename == "SourceImageNotFound"
@@ -213,43 +214,58 @@ def test_a_missing_root_with_nothing_left_of_its_lineage_raises_source_image_not
     assert dry_runs(sim) == []
 
 
-def test_no_available_image_in_the_lineage_raises_no_available_image(
-    sim: SimulatedAppStream, lambda_context: LambdaContext
-) -> None:
-    # Given the root failed and the only member did too
+def a_failed_lineage(sim: SimulatedAppStream) -> None:
+    """Given the root failed and the only member did too."""
     sim.add_image(ROOT, state="FAILED")
     sim.add_image("ImgA-20260101-030000", state="FAILED", tags=lineage_tags())
     reported("ImgA-20260101-030000")
 
-    # When
-    with pytest.raises(Exception) as raised:
-        check.handler(new_task(), lambda_context)
 
-    # Then
-    assert raised.typename == "NoAvailableImage"
-    assert "the root 'ImgA' is FAILED" in str(raised.value)
-
-
-def test_a_root_that_cannot_be_updated_raises_update_not_permitted(
-    sim: SimulatedAppStream, lambda_context: LambdaContext
-) -> None:
-    # Given a root AppStream refuses to update (not Windows)
+def a_root_that_is_not_windows(sim: SimulatedAppStream) -> None:
+    """Given a root AppStream refuses to update (not Windows)."""
     sim.add_image(ROOT, platform="AMAZON_LINUX2")
 
+
+@pytest.mark.parametrize(
+    ("given", "error", "message"),
+    [
+        pytest.param(
+            a_failed_lineage,
+            "NoAvailableImage",
+            "the root 'ImgA' is FAILED",
+            id="no available image in the lineage raises NoAvailableImage",
+        ),
+        pytest.param(
+            a_root_that_is_not_windows,
+            "UpdateNotPermitted",
+            "IncompatibleImageException",
+            id="a root that cannot be updated raises UpdateNotPermitted",
+        ),
+    ],
+)
+def test_a_lineage_that_cannot_be_updated_raises_by_name(
+    sim: SimulatedAppStream,
+    lambda_context: LambdaContext,
+    given: Callable[[SimulatedAppStream], None],
+    error: str,
+    message: str,
+) -> None:
+    # Given
+    given(sim)
+
     # When
-    with pytest.raises(Exception) as raised:
-        check.handler(new_task(), lambda_context)
+    raised = raised_by(check.handler, new_task(), lambda_context)
 
     # Then
-    assert raised.typename == "UpdateNotPermitted"
-    assert "IncompatibleImageException" in str(raised.value)
+    assert raised.typename == error
+    assert message in str(raised.value)
 
 
 def test_members_beyond_the_first_page_of_private_images_are_found(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given more than 25 private images, with the lineage's member listed last
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     for number in range(30):
         sim.add_image(f"Other{number:02d}", created_time=START - timedelta(days=80))
     member = "ImgA-20251201-030000"
@@ -275,7 +291,7 @@ def test_only_candidates_named_like_the_lineage_have_their_tags_read(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given many unrelated images and one member
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     for number in range(5):
         sim.add_image(f"Other{number}")
     sim.add_image(DERIVED.replace("0105", "0101"), tags=lineage_tags())
@@ -295,7 +311,7 @@ def test_a_lineage_image_the_account_shares_with_others_is_still_a_member(
 ) -> None:
     # Given the newest image of the lineage is shared with another account: its owner still
     # sees it as PRIVATE (ImageSharedWithOthers=TRUE), so DescribeImages Type=PRIVATE lists it
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     shared = "ImgA-20260101-030000"
     sim.add_image(
         shared,

@@ -25,6 +25,7 @@ from tests.handlers.conftest import (
     lineage_tags,
     new_task,
 )
+from tests.handlers.steps import old_root, raised_by
 
 
 def checked_task(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict[str, Any]:
@@ -32,6 +33,12 @@ def checked_task(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict
     task = check.handler(new_task(), lambda_context)
     assert task["action"] == UPDATE
     return task
+
+
+def root_checked(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict[str, Any]:
+    """Given the root, 90 days old, and the check step's task for it (an update available)."""
+    old_root(sim)
+    return checked_task(sim, lambda_context)
 
 
 def creates(sim: SimulatedAppStream) -> list[tuple[dict[str, Any], str | None]]:
@@ -47,8 +54,7 @@ def test_the_request_carries_the_description_display_name_and_tags(
     sim: SimulatedAppStream, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the check step chose to update the root
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
 
     # When
     result = create.handler(task, lambda_context)
@@ -82,8 +88,7 @@ def test_a_retry_after_a_lost_response_finds_its_own_image_and_carries_on(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given the update was started, but the step is run again (its response was lost)
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     first = create.handler(task, lambda_context)
 
     # When
@@ -103,8 +108,7 @@ def test_an_existing_image_tagged_for_the_lineage_is_treated_as_started(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given an image with the derived name that the updater created for this root
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     sim.add_image(DERIVED, state="PENDING", tags=lineage_tags())
 
     # When
@@ -121,8 +125,7 @@ def test_an_own_image_not_yet_listed_answers_already_exists_and_is_treated_as_st
 ) -> None:
     # Given an image of the derived name, created by the updater for this root, that the
     # lineage listing does not show yet (AppStream's listing lags behind for a moment)
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     sim.add_image(DERIVED, state="PENDING", tags=lineage_tags())
     sim.fail(
         "DescribeImages",
@@ -132,8 +135,7 @@ def test_an_own_image_not_yet_listed_answers_already_exists_and_is_treated_as_st
     )
 
     # When the listing cannot be read, the step fails before any create: it never guesses
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then nothing was requested from AppStream, and the error is the retried one
     assert type(raised.value).__name__ == "AppStreamThrottled"
@@ -149,13 +151,11 @@ def test_an_existing_image_of_someone_else_raises_image_name_taken(
     sim: SimulatedAppStream, lambda_context: LambdaContext, tags: dict[str, str] | None
 ) -> None:
     # Given an image with the derived name that the updater did not create for this root
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     sim.add_image(DERIVED, tags=tags)
 
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then
     assert raised.typename == "ImageNameTaken"
@@ -167,13 +167,12 @@ def test_the_image_quota_raises_update_quota_exceeded(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given the account already holds as many images as its quota allows
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.set_quota(images=1)
     task = checked_task(sim, lambda_context)
 
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then
     assert raised.typename == "UpdateQuotaExceeded"
@@ -197,13 +196,12 @@ def test_a_quota_refusal_is_explained_with_the_configured_keep_images(
 ) -> None:
     # Given the stack's keepImages reached the create function, and the images quota is full
     monkeypatch.setenv("KEEP_IMAGES", keep_images)
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.set_quota(images=1)
     task = checked_task(sim, lambda_context)
 
     # When / Then the explanation uses that setting, not a default
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
     assert raised.typename == "UpdateQuotaExceeded"
     assert said in str(raised.value)
 
@@ -212,7 +210,7 @@ def test_the_concurrent_update_quota_raises_update_quota_exceeded(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given another image's update already uses the only concurrent update allowed
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.add_image("ImgB", created_time=START - timedelta(days=90))
     sim.set_quota(concurrent_updates=1)
     other = check.handler(new_task(root="ImgB"), lambda_context)
@@ -220,8 +218,7 @@ def test_the_concurrent_update_quota_raises_update_quota_exceeded(
     task = checked_task(sim, lambda_context)
 
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then
     assert raised.typename == "UpdateQuotaExceeded"
@@ -235,15 +232,14 @@ def test_updates_still_building_from_earlier_runs_hold_new_ones_back(
     # earlier run stopped waiting for (still building in AppStream)
     monkeypatch.setenv("CONFIGURED_IMAGES", '["ImgA", "ImgB"]')
     monkeypatch.setenv("MAX_CONCURRENT_UPDATES", "1")
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.add_image("ImgB", created_time=START - timedelta(days=90))
     other = check.handler(new_task(root="ImgB"), lambda_context)
     create.handler(other, lambda_context)
     task = checked_task(sim, lambda_context)
 
     # When ImgA's update would start
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then it waits for a slot (the state machine retries this error for over an hour)
     assert raised.typename == "UpdateSlotsBusy"
@@ -256,8 +252,7 @@ def test_the_own_image_of_a_retried_create_does_not_count_as_another_update(
 ) -> None:
     # Given maxConcurrentUpdates=1 and a create whose response was lost (the image exists)
     monkeypatch.setenv("MAX_CONCURRENT_UPDATES", "1")
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     create.handler(task, lambda_context)
 
     # When Step Functions retries the same create
@@ -285,13 +280,11 @@ def test_appstream_errors_are_raised_under_the_names_the_state_machine_matches(
     sim: SimulatedAppStream, lambda_context: LambdaContext, code: str, error_type: str
 ) -> None:
     # Given AppStream answers the next real CreateUpdatedImage with an error
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    task = checked_task(sim, lambda_context)
+    task = root_checked(sim, lambda_context)
     sim.fail("CreateUpdatedImage", code, when=lambda params: not params["dryRun"])
 
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then the error carries the name Retry/Catch match, and AppStream's code in its message
     assert raised.typename == error_type
@@ -315,8 +308,7 @@ def test_an_image_that_is_not_windows_raises_update_not_permitted(
     ).to_event()
 
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then
     assert raised.typename == "UpdateNotPermitted"
@@ -329,8 +321,9 @@ def test_a_malformed_task_raises_invalid_execution_input(
 ) -> None:
     # Given a task without its root image
     # When
-    with pytest.raises(Exception) as raised:
-        create.handler({"executionId": EXECUTION_ARN, "startedAt": STARTED_AT}, lambda_context)
+    raised = raised_by(
+        create.handler, {"executionId": EXECUTION_ARN, "startedAt": STARTED_AT}, lambda_context
+    )
 
     # Then
     assert raised.typename == "InvalidExecutionInput"

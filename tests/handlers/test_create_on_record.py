@@ -22,6 +22,7 @@ from tests.handlers.conftest import (
     ledger_items,
     new_task,
 )
+from tests.handlers.steps import old_root, raised_by
 
 SECOND_RUN = EXECUTION_ARN.replace("run-1", "run-2")
 SECOND_STARTED_AT = "2026-01-05T03:01:00.000Z"  # a minute after the first run
@@ -51,7 +52,7 @@ def second_run(lambda_context: LambdaContext, root: str = ROOT) -> dict[str, Any
 @pytest.fixture
 def lagging(sim: SimulatedAppStream) -> SimulatedAppStream:
     """ImgA with updates, and a listing that shows a new image only 5 minutes after."""
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.lag_listing(timedelta(minutes=5))
     return sim
 
@@ -69,8 +70,7 @@ def test_a_run_a_minute_after_an_accepted_create_the_listing_does_not_show_waits
     task = second_run(lambda_context)
 
     # When the second run's create looks again
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = raised_by(create.handler, task, lambda_context)
 
     # Then the ledger's record holds it back (retried shortly by the state machine)
     assert raised.typename == "LineageBusy"
@@ -113,7 +113,7 @@ def test_a_create_whose_outcome_is_unknown_holds_the_lineage_15_minutes_then_is_
 ) -> None:
     # Given the first run's create got no answer at all (the network failed): AppStream may
     # or may not have started it
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     task = checked(lambda_context)
     network = {"down": True}
     sim.fail(
@@ -144,7 +144,7 @@ def test_a_create_appstream_refused_for_sure_leaves_no_record(
     sim: SimulatedAppStream, clock: ManualClock, lambda_context: LambdaContext
 ) -> None:
     # Given AppStream refused the first run's create for quota
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.fail("CreateUpdatedImage", "LimitExceededException", when=lambda p: not p["dryRun"])
     with pytest.raises(Exception) as refused:
         create.handler(checked(lambda_context), lambda_context)
@@ -182,15 +182,13 @@ def test_the_record_names_the_image_its_source_and_run_and_is_marked_accepted(
 def two_lineages(sim: SimulatedAppStream, monkeypatch: pytest.MonkeyPatch) -> SimulatedAppStream:
     monkeypatch.setenv("CONFIGURED_IMAGES", '["ImgA", "ImgB"]')
     monkeypatch.setenv("MAX_CONCURRENT_UPDATES", "1")
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     sim.add_image("ImgB", created_time=START - timedelta(days=90))
     return sim
 
 
 def test_a_run_by_hand_between_another_runs_count_and_create_cannot_exceed_the_limit(
-    two_lineages: SimulatedAppStream,
-    lambda_context: LambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
+    two_lineages: SimulatedAppStream, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given maxConcurrentUpdates=1, and a run by hand whose ImgB create runs exactly between
     # the scheduled run's count of updates in progress (none) and its ImgA create
@@ -227,8 +225,7 @@ def test_a_create_the_listing_does_not_show_yet_counts_toward_the_limit(
     clock.advance(timedelta(minutes=1))
 
     # When a second run would start ImgB's update
-    with pytest.raises(Exception) as raised:
-        create.handler(second_run(lambda_context, "ImgB"), lambda_context)
+    raised = raised_by(create.handler, second_run(lambda_context, "ImgB"), lambda_context)
 
     # Then the slot is taken by the update on record, though AppStream lists none
     assert raised.typename == "UpdateSlotsBusy"

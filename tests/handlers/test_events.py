@@ -18,10 +18,11 @@ from botocore.exceptions import ClientError
 
 from image_updater import events
 from image_updater.domain import naming
-from image_updater.handlers import check, create, poll, report
+from image_updater.handlers import check, create, report
 from image_updater.models import FOLLOW, ImageError, ImageSummary, UpdateTask
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import capture_published_events, published_events
+from tests.handlers import steps
 from tests.handlers.conftest import (
     DERIVED,
     EXECUTION_ARN,
@@ -84,22 +85,19 @@ REFUSED_ENTRY = {
 }
 
 
-def report_event(task: dict[str, Any]) -> dict[str, Any]:
-    return {"task": task, "executionArn": EXECUTION_ARN}
-
-
-def run_update(lambda_context: LambdaContext, clock: ManualClock) -> dict[str, Any]:
-    """check -> create -> (wait -> poll)* until the image settles, through the real handlers."""
-    task = create.handler(check.handler(new_task(), lambda_context), lambda_context)
-    while task["outcome"] is None:
-        clock.advance(timedelta(minutes=45))
-        task = poll.handler(task, lambda_context)
+def finished_update(lambda_context: LambdaContext, clock: ManualClock) -> dict[str, Any]:
+    """Given-step: an update run to its end, its start event read so only the outcome is left."""
+    task = steps.run_update(lambda_context, clock)
+    published_events()
     return task
 
 
-def updated_image(sim: SimulatedAppStream, **script: Any) -> None:
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    sim.script_update(ROOT, **script)
+def reported(
+    task: dict[str, Any], lambda_context: LambdaContext
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """When-step: the report step on `task`; the e-mail it wrote and the one event published."""
+    mail = report.handler(steps.report_event(task), lambda_context)
+    return mail, only_event()
 
 
 def only_event() -> dict[str, Any]:
@@ -114,7 +112,7 @@ def test_a_started_update_is_published_with_the_new_image(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given the check step chose to update the root
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    steps.old_root(sim)
     task = check.handler(new_task(), lambda_context)
 
     # When the create step starts the update
@@ -140,7 +138,7 @@ def test_following_another_runs_update_publishes_nothing(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given another run (started five minutes earlier) started an update after check looked
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    steps.old_root(sim)
     task = check.handler(new_task(), lambda_context)
     theirs = naming.derived_image_name(ROOT, START - timedelta(minutes=5))
     sim.add_image(theirs, state="PENDING", tags=lineage_tags())
@@ -160,15 +158,13 @@ def test_a_successful_update_is_published_as_succeeded(
     sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
 ) -> None:
     # Given an update that finished
-    updated_image(sim, polls=2)
-    task = run_update(lambda_context, clock)
-    published_events()  # the start, read here so only the outcome is left
+    steps.updated_image(sim, polls=2)
+    task = finished_update(lambda_context, clock)
 
     # When
-    mail = report.handler(report_event(task), lambda_context)
+    mail, event = reported(task, lambda_context)
 
     # Then the e-mail and the event say the same
-    event = only_event()
     assert mail["outcome"] == "SUCCEEDED"
     assert event["detail-type"] == "Image Update Succeeded"
     assert event["resources"] == [NEW_ARN]
@@ -188,22 +184,13 @@ def test_a_failed_build_is_published_with_appstreams_reason(
     sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
 ) -> None:
     # Given AppStream failed the update
-    updated_image(
-        sim,
-        polls=1,
-        outcome="FAILED",
-        reason_code="IMAGE_BUILDER_NOT_AVAILABLE",
-        reason_message="No capacity for the image builder.",
-        errors=[("IMAGE_BUILDER_NOT_AVAILABLE", "Insufficient capacity")],
-    )
-    task = run_update(lambda_context, clock)
-    published_events()
+    steps.updated_image(sim, **steps.NO_CAPACITY)
+    task = finished_update(lambda_context, clock)
 
     # When
-    report.handler(report_event(task), lambda_context)
+    _, event = reported(task, lambda_context)
 
     # Then
-    event = only_event()
     assert event["detail-type"] == "Image Update Failed"
     assert event["detail"]["outcome"] == "FAILED"
     assert event["detail"]["newImageArn"] == NEW_ARN
@@ -217,18 +204,16 @@ def test_a_caught_error_is_published_as_failed_with_a_short_reason(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given the create step failed on the image quota (nothing was built)
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    steps.old_root(sim)
     sim.set_quota(images=1)
     task = check.handler(new_task(), lambda_context)
-    with pytest.raises(Exception) as raised:
-        create.handler(task, lambda_context)
+    raised = steps.raised_by(create.handler, task, lambda_context)
     error = lambda_error(raised.value)
 
     # When
-    report.handler(report_event({**task, "error": error}), lambda_context)
+    _, event = reported({**task, "error": error}, lambda_context)
 
     # Then the reason is the error's name and AppStream's message, not Lambda's JSON
-    event = only_event()
     assert event["detail-type"] == "Image Update Failed"
     assert event["resources"] == []
     detail = event["detail"]
@@ -242,15 +227,15 @@ def test_a_reason_is_capped_at_500_characters(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given a caught error with a very long cause
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    steps.old_root(sim)
     task = check.handler(new_task(), lambda_context)
     error = {"Error": "UpdateNotPermitted", "Cause": "x" * 100_000}
 
     # When
-    report.handler(report_event({**task, "error": error}), lambda_context)
+    _, event = reported({**task, "error": error}, lambda_context)
 
     # Then
-    reason = only_event()["detail"]["reason"]
+    reason = event["detail"]["reason"]
     assert len(reason) == events.REASON_MAX
     assert reason.startswith("UpdateNotPermitted: xxx")
     assert "more characters]" in reason
@@ -260,15 +245,13 @@ def test_a_timed_out_update_is_published_as_timed_out(
     sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
 ) -> None:
     # Given an update that outlasted the polls allowed
-    updated_image(sim, polls=50)
-    task = run_update(lambda_context, clock)
-    published_events()
+    steps.updated_image(sim, polls=50)
+    task = finished_update(lambda_context, clock)
 
     # When
-    report.handler(report_event(task), lambda_context)
+    _, event = reported(task, lambda_context)
 
     # Then
-    event = only_event()
     assert event["detail-type"] == "Image Update Timed Out"
     assert event["detail"]["outcome"] == "TIMED_OUT"
     assert event["detail"]["newImageName"] == DERIVED
@@ -280,16 +263,15 @@ def test_a_lost_track_of_update_is_published_as_unconfirmed(
     sim: SimulatedAppStream, lambda_context: LambdaContext
 ) -> None:
     # Given the poll step could not reach AppStream while the image was building
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    steps.old_root(sim)
     task = create.handler(check.handler(new_task(), lambda_context), lambda_context)
     published_events()
     error = {"Error": "AppStreamThrottled", "Cause": "Rate exceeded"}
 
     # When
-    mail = report.handler(report_event({**task, "error": error}), lambda_context)
+    mail, event = reported({**task, "error": error}, lambda_context)
 
     # Then the update may well be fine: neither e-mail nor event calls it failed
-    event = only_event()
     assert mail["outcome"] == "CHECK_FAILED"
     assert event["detail-type"] == "Image Update Unconfirmed"
     assert event["detail"]["outcome"] == "CHECK_FAILED"
@@ -306,7 +288,7 @@ def test_no_update_and_a_refused_run_publish_nothing(
     refused = {"error": {"Error": "InvalidExecutionInput", "Cause": "no images"}}
 
     # When both are reported
-    mails = [report.handler(report_event(t), lambda_context) for t in (no_update, refused)]
+    mails = [report.handler(steps.report_event(t), lambda_context) for t in (no_update, refused)]
 
     # Then both e-mails are written, and no event is published
     assert [m["outcome"] for m in mails] == ["NO_UPDATE", "REJECTED"]
@@ -343,13 +325,13 @@ def test_a_failed_publish_still_writes_the_email_and_is_counted(
     expected_error: str,
 ) -> None:
     # Given an update that finished, and EventBridge that refuses the event
-    updated_image(sim, polls=1)
-    task = run_update(lambda_context, clock)
+    steps.updated_image(sim, polls=1)
+    task = steps.run_update(lambda_context, clock)
     install(monkeypatch, client)
     capsys.readouterr()
 
     # When
-    mail = report.handler(report_event(task), lambda_context)
+    mail = report.handler(steps.report_event(task), lambda_context)
 
     # Then the e-mail is written all the same
     assert mail["subject"] == f"AppStream image ready: {DERIVED}"
@@ -369,7 +351,7 @@ def test_a_failed_publish_does_not_fail_the_create_step(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given EventBridge refuses every entry
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    steps.old_root(sim)
     task = check.handler(new_task(), lambda_context)
     install(monkeypatch, FakeEvents(response=REFUSED_ENTRY))
     capsys.readouterr()

@@ -10,6 +10,7 @@ from image_updater.domain.run_input import EXAMPLE_INPUT
 from image_updater.handlers import plan
 from rehearsal.appstream import SimulatedAppStream
 from tests.handlers.conftest import LambdaContext
+from tests.handlers.steps import raised_by
 
 
 def plan_event(run_input: Any) -> Any:
@@ -64,8 +65,7 @@ def test_invalid_input_raises_invalid_execution_input(
 ) -> None:
     # Given a hand-started run with bad input
     # When
-    with pytest.raises(Exception) as raised:
-        plan.handler(plan_event(run_input), lambda_context)
+    raised = raised_by(plan.handler, plan_event(run_input), lambda_context)
 
     # Then the error type is the one the state machine's Catch reports, and no image was touched
     assert raised.typename == "InvalidExecutionInput"
@@ -80,8 +80,7 @@ def test_input_that_is_not_an_object_raises_invalid_execution_input(
 ) -> None:
     # Given a hand-started run whose input is not a JSON object
     # When
-    with pytest.raises(Exception) as raised:
-        plan.handler(plan_event(run_input), lambda_context)
+    raised = raised_by(plan.handler, plan_event(run_input), lambda_context)
 
     # Then
     assert raised.typename == "InvalidExecutionInput"

@@ -7,27 +7,27 @@ from typing import Any
 
 import pytest
 
-from image_updater.domain.recorded_creates import UNCONFIRMED_HOLD
 from image_updater.handlers import check, create, poll
+from image_updater.update.recorded_creates import UNCONFIRMED_HOLD
 from rehearsal.appstream import SimulatedAppStream
 from tests.handlers.conftest import (
     DERIVED,
     MAX_POLLS,
     ROOT,
-    START,
     LambdaContext,
     ManualClock,
     emitted_metrics,
     lineage_tags,
     new_task,
 )
+from tests.handlers.steps import old_root, raised_by
 
 POLL_INTERVAL = timedelta(minutes=10)
 
 
 def started_update(sim: SimulatedAppStream, lambda_context: LambdaContext) -> dict[str, Any]:
     """A task whose update was started by the real check and create steps."""
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    old_root(sim)
     return create.handler(check.handler(new_task(), lambda_context), lambda_context)
 
 
@@ -176,8 +176,7 @@ def test_an_image_deleted_while_building_raises_image_disappeared(
     sim.add_image(ROOT)
 
     # When
-    with pytest.raises(Exception) as raised:
-        poll.handler(following(DERIVED), lambda_context)
+    raised = raised_by(poll.handler, following(DERIVED), lambda_context)
 
     # Then
     assert raised.typename == "ImageDisappeared"
@@ -215,8 +214,7 @@ def test_an_image_still_not_found_after_its_record_s_hold_has_disappeared(
     clock.advance(UNCONFIRMED_HOLD - timedelta(seconds=1))
     within = poll.handler(task, lambda_context)
     clock.advance(timedelta(seconds=1))
-    with pytest.raises(Exception) as raised:
-        poll.handler(within, lambda_context)
+    raised = raised_by(poll.handler, within, lambda_context)
 
     # Then it was still building, and then it had disappeared, as before
     assert (within["outcome"], within["polls"]) == (None, 1)

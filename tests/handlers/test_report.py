@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from image_updater.domain.messages import REMEDIATION_HINTS
-from image_updater.handlers import check, create, plan, poll, report
+from image_updater.handlers import check, create, plan, report
+from image_updater.update.messages.hints import REMEDIATION_HINTS
 from rehearsal.appstream import SimulatedAppStream
+from tests.handlers import steps
 from tests.handlers.conftest import (
     DERIVED,
     EXECUTION_ARN,
     IMAGE_ARN,
     ROOT,
-    START,
     LambdaContext,
     ManualClock,
     emitted_metrics,
@@ -26,39 +25,20 @@ from tests.handlers.conftest import (
 NOTIFICATION_KEYS = {"subject", "body", "outcome", "image", "failed", "newImageName"}
 
 
-def report_event(task: dict[str, Any], execution_arn: str = EXECUTION_ARN) -> dict[str, Any]:
-    """What the state machine sends the report step."""
-    return {"task": task, "executionArn": execution_arn}
-
-
-def run_update(
-    sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
-) -> dict[str, Any]:
-    """check -> create -> (wait -> poll)* until the image settles, through the real handlers."""
-    task = create.handler(check.handler(new_task(), lambda_context), lambda_context)
-    while task["outcome"] is None:
-        clock.advance(timedelta(minutes=45))
-        task = poll.handler(task, lambda_context)
-    return task
-
-
 def caught(step: Any, event: Any, lambda_context: LambdaContext) -> dict[str, str]:
     """Run a step that must fail; return what a Catch rule would capture."""
-    with pytest.raises(Exception) as raised:
-        step(event, lambda_context)
-    return lambda_error(raised.value)
+    return lambda_error(steps.raised_by(step, event, lambda_context).value)
 
 
 def test_a_successful_update_is_reported_with_the_new_image(
     sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
 ) -> None:
     # Given an update that finished after two status checks
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    sim.script_update(ROOT, polls=2)
-    task = run_update(sim, lambda_context, clock)
+    steps.updated_image(sim, polls=2)
+    task = steps.run_update(lambda_context, clock)
 
     # When
-    mail = report.handler(report_event(task), lambda_context)
+    mail = report.handler(steps.report_event(task), lambda_context)
 
     # Then (with the report this run claimed, which the workflow marks sent after SNS)
     assert set(mail) == NOTIFICATION_KEYS | {"reportClaim"}
@@ -81,12 +61,10 @@ def test_a_successful_update_is_reported_with_the_new_image(
 
 
 def test_a_caught_error_is_reported_as_a_failure_with_its_message(
-    sim: SimulatedAppStream,
-    lambda_context: LambdaContext,
-    capsys: pytest.CaptureFixture[str],
+    sim: SimulatedAppStream, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the create step failed on the image quota, and the Catch rule added the error
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    steps.old_root(sim)
     sim.set_quota(images=1)
     task = check.handler(new_task(), lambda_context)
     error = caught(create.handler, task, lambda_context)
@@ -94,7 +72,7 @@ def test_a_caught_error_is_reported_as_a_failure_with_its_message(
     capsys.readouterr()
 
     # When
-    mail = report.handler(report_event({**task, "error": error}), lambda_context)
+    mail = report.handler(steps.report_event({**task, "error": error}), lambda_context)
 
     # Then the e-mail names the error, quotes AppStream's message (not Lambda's JSON), and helps
     assert mail["subject"] == f"AppStream image update FAILED: {ROOT}"
@@ -118,19 +96,11 @@ def test_a_failed_build_is_reported_with_appstreams_reason(
     sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
 ) -> None:
     # Given AppStream failed the update
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    sim.script_update(
-        ROOT,
-        polls=1,
-        outcome="FAILED",
-        reason_code="IMAGE_BUILDER_NOT_AVAILABLE",
-        reason_message="No capacity for the image builder.",
-        errors=[("IMAGE_BUILDER_NOT_AVAILABLE", "Insufficient capacity")],
-    )
-    task = run_update(sim, lambda_context, clock)
+    steps.updated_image(sim, **steps.NO_CAPACITY)
+    task = steps.run_update(lambda_context, clock)
 
     # When
-    mail = report.handler(report_event(task), lambda_context)
+    mail = report.handler(steps.report_event(task), lambda_context)
 
     # Then
     assert (mail["outcome"], mail["failed"], mail["newImageName"]) == ("FAILED", True, DERIVED)
@@ -143,13 +113,12 @@ def test_a_timed_out_update_is_reported_as_a_failure(
     sim: SimulatedAppStream, lambda_context: LambdaContext, clock: ManualClock
 ) -> None:
     # Given an update that outlasted the polls allowed
-    sim.add_image(ROOT, created_time=START - timedelta(days=90))
-    sim.script_update(ROOT, polls=50)
-    task = run_update(sim, lambda_context, clock)
+    steps.updated_image(sim, polls=50)
+    task = steps.run_update(lambda_context, clock)
     assert task["outcome"] == "TIMED_OUT"
 
     # When
-    mail = report.handler(report_event(task), lambda_context)
+    mail = report.handler(steps.report_event(task), lambda_context)
 
     # Then
     assert mail["subject"] == f"AppStream image update still running: {ROOT}"
@@ -165,7 +134,7 @@ def test_a_refused_run_is_reported_without_an_image(
     error = caught(plan.handler, run_input, lambda_context)
 
     # When the report step gets the state as the Catch left it (the error only)
-    mail = report.handler(report_event({"error": error}), lambda_context)
+    mail = report.handler(steps.report_event({"error": error}), lambda_context)
 
     # Then
     assert mail["subject"] == "AppStream image updater: run refused (invalid input)"
@@ -196,7 +165,7 @@ def test_links_point_at_the_console_of_the_executions_partition(
     task = {**new_task(), "action": "NO_UPDATE", "outcome": "NO_UPDATE"}
 
     # When
-    mail = report.handler(report_event(task, arn), lambda_context)
+    mail = report.handler(steps.report_event(task, arn), lambda_context)
 
     # Then
     assert f"{console}/appstream2/home?region={region}#/images" in mail["body"]

@@ -89,13 +89,18 @@ def test_tags_that_do_not_show_the_record_are_a_disagreement() -> None:
     assert disagreement(record(), {})  # removed
 
 
+def canary_on_the_root(sim: SimulatedAppStream) -> AppStreamFleets:
+    """Given-step: the root image, and the fleet Canary on it (by name), tagged to follow it."""
+    sim.add_image(ROOT)
+    sim.add_fleet("Canary", image=ROOT, tags=TAGS)
+    return AppStreamFleets()
+
+
 def test_the_previous_image_is_recorded_by_arn_in_the_ledger_and_mirrored_on_the_fleet(
     sim: SimulatedAppStream, ledger_table: str
 ) -> None:
     # Given a canary that names its image by name only
-    sim.add_image(ROOT)
-    sim.add_fleet("Canary", image=ROOT, tags=TAGS)
-    fleets = AppStreamFleets()
+    fleets = canary_on_the_root(sim)
 
     # When the updater records its previous image
     fleets.record_previous_image(fleet(), NEW, "run-7")
@@ -117,9 +122,7 @@ def test_update_fleet_tells_a_missing_fleet_from_a_missing_image(
     sim: SimulatedAppStream, ledger_table: str
 ) -> None:
     # Given a fleet, and an image that does not exist
-    sim.add_image(ROOT)
-    sim.add_fleet("Canary", image=ROOT, tags=TAGS)
-    fleets = AppStreamFleets()
+    fleets = canary_on_the_root(sim)
 
     # When / Then UpdateFleet with a missing image says the image, and leaves the fleet
     with pytest.raises(FleetImageNotFound, match=r"image Gone was not found.*fleet Canary"):

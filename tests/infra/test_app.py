@@ -95,13 +95,20 @@ def _build(**context: object) -> None:
     build_app(cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA", **context}))
 
 
+def refused_synth(**context: str) -> tuple[str, ...]:
+    """When the app is built with `context` (-c key=value), which it must refuse: the problems
+    its ConfigError names."""
+    with pytest.raises(ConfigError) as raised:
+        _build(**context)
+    return raised.value.problems
+
+
 def test_misspelled_keys_stop_the_synth_naming_the_closest_setting() -> None:
     # Given `-c imageName=Foo -c pollInterval=5` (imageNames, pollIntervalMinutes meant)
     # When the app is built
-    with pytest.raises(ConfigError) as raised:
-        _build(imageName="Foo", pollInterval="5")
+    problems = refused_synth(imageName="Foo", pollInterval="5")
     # Then neither is ignored: each is named with the setting it resembles
-    assert raised.value.problems == (
+    assert problems == (
         "imageName: unknown key, did you mean imageNames?",
         "pollInterval: unknown key, did you mean pollIntervalMinutes?",
     )
@@ -110,9 +117,8 @@ def test_misspelled_keys_stop_the_synth_naming_the_closest_setting() -> None:
 def test_unknown_keys_and_bad_values_are_reported_together() -> None:
     # Given an unknown key and a value out of range
     # When / Then one synth names both, the unknown key first
-    with pytest.raises(ConfigError) as raised:
-        _build(ImageNames="Foo", pollIntervalMinutes="0")
-    assert raised.value.problems == (
+    problems = refused_synth(ImageNames="Foo", pollIntervalMinutes="0")
+    assert problems == (
         "ImageNames: unknown key, did you mean imageNames?",
         "pollIntervalMinutes: 0 must be between 1 and 60",
     )

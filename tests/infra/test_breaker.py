@@ -19,6 +19,11 @@ def _join(*parts: Any) -> dict[str, Any]:
     return {"Fn::Join": ["", list(parts)]}
 
 
+def _scheduler_arn(resource: str) -> dict[str, Any]:
+    """An EventBridge Scheduler ARN in this stack's partition, Region and account."""
+    return _join("arn:", PARTITION, ":scheduler:", REGION, ":", ACCOUNT, resource)
+
+
 PARTITION, REGION, ACCOUNT = (
     {"Ref": "AWS::Partition"},
     {"Ref": "AWS::Region"},
@@ -87,15 +92,7 @@ def test_the_breaker_holds_exactly_what_it_calls_on_exactly_its_resources(
         {
             "Action": ["scheduler:GetSchedule", "scheduler:UpdateSchedule"],
             "Effect": "Allow",
-            "Resource": _join(
-                "arn:",
-                PARTITION,
-                ":scheduler:",
-                REGION,
-                ":",
-                ACCOUNT,
-                f":schedule/default/{SCHEDULE_NAME}",
-            ),
+            "Resource": _scheduler_arn(f":schedule/default/{SCHEDULE_NAME}"),
         },
         # UpdateSchedule sends the schedule's role again: that role, to Scheduler only
         {
@@ -162,15 +159,7 @@ def test_the_schedule_is_named_after_the_stack_and_runs_as_its_own_role(
             "Condition": {
                 "StringEquals": {
                     "aws:SourceAccount": ACCOUNT,
-                    "aws:SourceArn": _join(
-                        "arn:",
-                        PARTITION,
-                        ":scheduler:",
-                        REGION,
-                        ":",
-                        ACCOUNT,
-                        ":schedule-group/default",
-                    ),
+                    "aws:SourceArn": _scheduler_arn(":schedule-group/default"),
                 }
             },
             "Effect": "Allow",
@@ -218,7 +207,7 @@ def test_the_breaker_comes_after_summarize_and_never_decides_the_runs_result(
         "startedBy.$": "$.startedBy",
         "dryRun.$": "$.dryRun",
         "anyFailed.$": "$.anyFailed",
-        # "could not check" neither counts nor resets (domain/could_not_check.py)
+        # "could not check" neither counts nor resets (update/messages/could_not_check.py)
         "anyUnchecked.$": "$.anyUnchecked",
     }
     assert record["ResultPath"] == "$.breaker"

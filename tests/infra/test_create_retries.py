@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from aws_cdk.assertions import Template
 
-from image_updater.domain.recorded_creates import UNCONFIRMED_HOLD
-from image_updater.ledger import LOCK_HOLD
+from image_updater.update.ledger import LOCK_HOLD
+from image_updater.update.recorded_creates import UNCONFIRMED_HOLD
 from infra.workflow import states as names
 from tests.infra.conftest import all_states, definition
 

@@ -19,6 +19,7 @@ from app import build_app
 from infra import limits
 from infra.config import cdk_json_feature_flags
 from tests.infra.conftest import CONTEXT
+from tests.infra.test_stack import _arn
 
 
 def _alarm_names(count: int, length: int) -> str:
@@ -93,20 +94,7 @@ def _function_template(variables: dict[str, Any]) -> dict[str, Any]:
 
 
 def _alarm_arn(name: str) -> dict[str, Any]:
-    return {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":cloudwatch:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                f":alarm:{name}",
-            ],
-        ]
-    }
+    return _arn("cloudwatch", f":alarm:{name}")
 
 
 def _policy_template(kind: str, names: list[str], *, copies: int = 1) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from image_updater.events import SOURCE
+from tests.infra.test_stack import _policies_by_role
 
 DEFAULT_BUS = {
     "Fn::Join": [
@@ -35,16 +36,6 @@ PUBLISHERS = {"create", "report"}
 NEVER_PUBLISH = {"plan", "check", "poll"}
 
 
-def _statements_by_role(template: Template) -> dict[str, list[dict[str, Any]]]:
-    found: dict[str, list[dict[str, Any]]] = {}
-    for policy in template.find_resources("AWS::IAM::Policy").values():
-        for role in policy["Properties"]["Roles"]:
-            found.setdefault(role["Ref"], []).extend(
-                policy["Properties"]["PolicyDocument"]["Statement"]
-            )
-    return found
-
-
 def _step_of_role(template: Template) -> dict[str, str]:
     """Role logical id -> the step its function runs (create, report, ...)."""
     steps = {}
@@ -67,7 +58,7 @@ def test_create_and_report_may_publish_only_the_updaters_events_on_the_default_b
     template: Template,
 ) -> None:
     # Given the synthesized stack
-    statements = _statements_by_role(template)
+    statements = _policies_by_role(template)
     steps = _step_of_role(template)
 
     # When the EventBridge statements of each function's role are collected
@@ -94,7 +85,7 @@ def test_whoever_may_put_events_may_only_put_the_updaters_on_the_default_bus(
     template: Template,
 ) -> None:
     # Given every identity policy of the stack (functions, state machine, schedule)
-    statements = _statements_by_role(template)
+    statements = _policies_by_role(template)
     steps = _step_of_role(template)
 
     # When the statements that allow PutEvents are collected

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-from image_updater.reports import CLAIM_HOLD
+from image_updater.update.reports import CLAIM_HOLD
 from infra.workflow import states
 from tests.infra.conftest import all_states, definition
 from tests.infra.test_stack import _actions, _policies_by_role

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +14,7 @@ import pytest
 from app import build_app
 from infra.config import cdk_json_feature_flags
 from infra.constructs.lambda_code import excluded, runtime_files
+from rehearsal import bench
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +30,8 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _functions(outdir: Path) -> dict[str, tuple[str, Path]]:
-    """Logical id -> (handler module, its staged asset directory)."""
-    (template_file,) = outdir.glob("*.template.json")
-    resources = json.loads(template_file.read_text())["Resources"]
-    found = {}
-    for logical_id, resource in resources.items():
-        if resource["Type"] != "AWS::Lambda::Function":
-            continue
-        module = resource["Properties"]["Handler"].rsplit(".", 1)[0]
-        found[logical_id] = (module, outdir / resource["Metadata"]["aws:asset:path"])
-    return found
+    """Handler name -> (handler module, its staged asset directory), as the bench finds them."""
+    return {name: (f.module, f.asset) for name, f in bench.functions(outdir).items()}
 
 
 def test_every_handler_imports_from_its_own_asset_alone(cloud_assembly: Path) -> None:
@@ -60,7 +53,12 @@ def test_every_handler_imports_from_its_own_asset_alone(cloud_assembly: Path) ->
             "AWS_DEFAULT_REGION": "us-east-1",
         }
         result = subprocess.run(
-            [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(asset)!r}); {code}"],
+            # -B: Lambda's code directory is read-only (and the bench's tests below need the
+            # assets as staged, with no bytecode)
+            [
+                *(sys.executable, "-I", "-B", "-c"),
+                f"import sys; sys.path.insert(0, {str(asset)!r}); {code}",
+            ],
             cwd=asset,
             env=environment,
             capture_output=True,
@@ -115,3 +113,53 @@ def test_imports_are_followed_wherever_they_are_written(tmp_path: Path) -> None:
         "image_updater/used.py",
     }
     assert "image_updater/unused.py" in excluded(tmp_path, ["step"])
+
+
+# --- how `make bench` loads a handler: as Lambda does ------------------------------------------
+
+
+def test_the_staged_assets_ship_no_bytecode(cloud_assembly: Path, tmp_path: Path) -> None:
+    # Given every staged asset / Then none holds a bytecode cache
+    assert all(bench.bytecode_in(f.asset) == [] for f in bench.functions(cloud_assembly).values())
+    # and one would be found however deep it is
+    (tmp_path / "image_updater" / "domain" / "__pycache__").mkdir(parents=True)
+    assert bench.bytecode_in(tmp_path) == [tmp_path / "image_updater" / "domain" / "__pycache__"]
+
+
+def test_the_bench_imports_a_handler_from_its_staged_asset(cloud_assembly: Path) -> None:
+    # Given the poll function as staged
+    poll = bench.functions(cloud_assembly)["poll"]
+
+    # When the bench imports it as it measures it
+    files = bench.imported_files(poll)
+
+    # Then every module of the package came from the asset (none from lambdas/), and nothing
+    # was compiled into it
+    assert files["image_updater.handlers.poll"] == str(
+        poll.asset / "image_updater" / "handlers" / "poll.py"
+    )
+    assert all(Path(file).is_relative_to(poll.asset) for file in files.values())
+    assert bench.bytecode_in(poll.asset) == []
+
+
+def test_the_bench_refuses_an_asset_with_bytecode(cloud_assembly: Path, tmp_path: Path) -> None:
+    # Given a copy of the poll asset that ships a bytecode cache
+    poll = bench.functions(cloud_assembly)["poll"]
+    copy = shutil.copytree(poll.asset, tmp_path / "asset")
+    (copy / "image_updater" / "__pycache__").mkdir()
+
+    # When / Then the bench does not measure it
+    with pytest.raises(RuntimeError, match="bytecode"):
+        bench.imported_files(bench.Function(poll.module, copy, poll.environment))
+
+
+def test_the_bench_times_poll_with_its_one_describe_images_call(cloud_assembly: Path) -> None:
+    # Given the poll function as staged and the bench's local endpoint
+    poll = bench.functions(cloud_assembly)["poll"]
+
+    # When both programs run once (each run checks it made exactly one DescribeImages call)
+    medians = bench.poll_invocation(poll, samples=1)
+
+    # Then both were timed
+    assert set(medians) == {"bare boto3 DescribeImages", "poll import + first invocation"}
+    assert all(seconds > 0 for seconds in medians.values())

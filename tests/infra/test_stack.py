@@ -47,21 +47,27 @@ def _actions(statements: list[dict[str, Any]]) -> set[str]:
     return found
 
 
-def _image_arn(name: str) -> dict[str, Any]:
+def _arn(service: str, resource: str) -> dict[str, Any]:
+    """An ARN in the stack's own partition, Region and account, as CloudFormation joins it
+    (`resource` with its leading separator: ":image/ImgA", ":alarm:Name")."""
     return {
         "Fn::Join": [
             "",
             [
                 "arn:",
                 {"Ref": "AWS::Partition"},
-                ":appstream:",
+                f":{service}:",
                 {"Ref": "AWS::Region"},
                 ":",
                 {"Ref": "AWS::AccountId"},
-                f":image/{name}",
+                resource,
             ],
         ]
     }
+
+
+def _image_arn(name: str) -> dict[str, Any]:
+    return _arn("appstream", f":image/{name}")
 
 
 class TestSchedule:

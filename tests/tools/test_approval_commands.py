@@ -15,8 +15,9 @@ import boto3
 import pytest
 
 from image_updater.rollout.models import APPROVED, REJECTED
-from tools import approval_commands, rollout_commands
-from tools.rollout_commands import ENVIRONMENT, NOTHING_TO_DO, OK, USAGE
+from tools.run_now.approve import answer, signed_request
+from tools.run_now.cli import rollout_main
+from tools.run_now.errors import ENVIRONMENT, NOTHING_TO_DO, OK, USAGE, ToolError
 
 EXECUTION = "arn:aws:states:eu-west-1:111122223333:execution:ImageUpdater:run-1"
 VERIFIED = "arn:aws:sts::111122223333:assumed-role/ImageApprovers/alice"
@@ -64,7 +65,7 @@ def session(**_: Any) -> boto3.Session:
 
 def run(argv: list[str]) -> tuple[int, str]:
     out = io.StringIO()
-    return rollout_commands.main(argv, out, session_factory=session), out.getvalue()
+    return rollout_main(argv, out, session_factory=session), out.getvalue()
 
 
 def test_approve_sends_a_sigv4_signed_request_and_reports_the_identity_aws_verified(
@@ -187,7 +188,7 @@ def test_the_url_comes_from_the_stacks_approval_url_output(function_url: Any) ->
     cloudformation = FakeCloudFormation({"ApprovalUrl": function_url.url, "StateMachineArn": "x"})
 
     # When the approver approves without --url
-    code = approval_commands.answer(
+    code = answer(
         StackSession(cloudformation),  # type: ignore[arg-type]
         EXECUTION,
         APPROVED,
@@ -205,8 +206,8 @@ def test_the_url_comes_from_the_stacks_approval_url_output(function_url: Any) ->
 def test_a_stack_without_approvals_says_so() -> None:
     cloudformation = FakeCloudFormation({"StateMachineArn": "x"})
 
-    with pytest.raises(approval_commands.ApprovalError, match="requireApproval=false") as error:
-        approval_commands.answer(
+    with pytest.raises(ToolError, match="requireApproval=false") as error:
+        answer(
             StackSession(cloudformation),  # type: ignore[arg-type]
             EXECUTION,
             APPROVED,
@@ -219,6 +220,6 @@ def test_a_stack_without_approvals_says_so() -> None:
 def test_a_function_urls_region_signs_the_request() -> None:
     url = "https://abc123.lambda-url.ap-southeast-2.on.aws/"
 
-    request = approval_commands.signed_request(session(), url, {"a": 1})
+    request = signed_request(session(), url, {"a": 1})
 
     assert "/ap-southeast-2/lambda/aws4_request" in str(request.headers["Authorization"])

@@ -94,6 +94,18 @@ def _make(
     )
 
 
+def makefile_and_requirements(folder: Path) -> None:
+    """Given-step: a fresh checkout's Makefile and requirements files in `folder`."""
+    for name in ROOT.glob("*"):
+        if name.name == "Makefile" or name.suffix == ".txt":
+            shutil.copy2(name, folder)
+
+
+def dry_run(folder: Path, target: str) -> list[str]:
+    """When-step: the commands `make --dry-run <target>` lists, with no virtualenvs yet."""
+    return _make(folder, "--dry-run", target, installed=False).stdout.splitlines()
+
+
 def test_every_target_is_covered() -> None:
     # Given the Makefile's targets
     phony = re.search(r"^\.PHONY:(.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
@@ -104,12 +116,9 @@ def test_every_target_is_covered() -> None:
 
 def test_make_test_runs_every_check_side_by_side(tmp_path: Path) -> None:
     # Given a fresh checkout's Makefile and requirements (no virtualenvs yet)
-    for name in ROOT.glob("*"):
-        if name.name == "Makefile" or name.suffix == ".txt":
-            shutil.copy2(name, tmp_path)
+    makefile_and_requirements(tmp_path)
     # When make lists what `make test` and `make lint` would run
-    test = _make(tmp_path, "--dry-run", "test", installed=False).stdout.splitlines()
-    lint = _make(tmp_path, "--dry-run", "lint", installed=False).stdout.splitlines()
+    test, lint = dry_run(tmp_path, "test"), dry_run(tmp_path, "lint")
     # Then every check is there, started together (jobs), after both virtualenvs
     checks = [".venv/bin/ruff check .", ".venv/bin/ruff format --check .", ".venv/bin/mypy"]
     assert set(checks) <= set(lint) and ".venv/bin/pytest" not in lint
@@ -121,12 +130,9 @@ def test_make_test_runs_every_check_side_by_side(tmp_path: Path) -> None:
 
 def test_coverage_is_measured_on_demand(tmp_path: Path) -> None:
     # Given a fresh checkout's Makefile and requirements
-    for name in ROOT.glob("*"):
-        if name.name == "Makefile" or name.suffix == ".txt":
-            shutil.copy2(name, tmp_path)
+    makefile_and_requirements(tmp_path)
     # When make lists what `make coverage` and `make test` would run
-    coverage = _make(tmp_path, "--dry-run", "coverage", installed=False).stdout.splitlines()
-    test = _make(tmp_path, "--dry-run", "test", installed=False).stdout.splitlines()
+    coverage, test = dry_run(tmp_path, "coverage"), dry_run(tmp_path, "test")
     # Then coverage runs the whole suite measuring the Lambda code; make test does not measure
     assert ".venv/bin/pytest --cov=lambdas/image_updater --cov-report=term:skip-covered" in coverage
     assert not any("--cov" in line for line in test)
@@ -195,6 +201,7 @@ GENERATED = {
     "node_modules/": "node_modules/.bin/cdk",
     ".tools/": ".tools/checkov/bin/checkov",
     "build/": "build/lib/x.py",
+    "site/": "site/index.html",
 }
 
 

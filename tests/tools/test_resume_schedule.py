@@ -4,7 +4,6 @@ the synthesized template, the ledger table, and a stack whose outputs name them.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from contextlib import redirect_stderr
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from image_updater.ledger import Ledger
+from image_updater.breaker.ledger import BreakerLedger
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
     Deployment,
@@ -22,7 +21,10 @@ from rehearsal.runner import (
     capture_published_events,
     published_events,
 )
+from tests.tools.steps import stack_for_run_now
 from tools import run_now
+from tools.run_now.aws import SessionFactory
+from tools.run_now.errors import ENVIRONMENT, OK, USAGE
 
 CONTEXT = {"imageNames": "ImgA,ImgB", "notificationEmails": "ops@example.com"}
 NOW = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
@@ -38,23 +40,9 @@ def deployment(runner: WorkflowRunner) -> Iterator[Deployment]:
     clock = SimulatedClock()
     sim = SimulatedAppStream(clock=clock.now)
     with runner.deployed(sim, clock) as deployed:
-        stack_with_outputs(deployed)
+        stack_for_run_now(deployed)
         capture_published_events()
         yield deployed
-
-
-def stack_with_outputs(deployment: Deployment, *, breaker_outputs: bool = True) -> None:
-    outputs = {
-        "StateMachineArn": {"Value": deployment.state_machine_arn},
-        "ConfiguredImages": {"Value": "ImgA,ImgB"},
-    }
-    if breaker_outputs:
-        outputs["ScheduleName"] = {"Value": deployment.schedule_name}
-        outputs["LedgerTableName"] = {"Value": deployment.ledger_table}
-    template = {"Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}}, "Outputs": outputs}
-    boto3.client("cloudformation", region_name=deployment.region).create_stack(
-        StackName=run_now.DEFAULT_STACK, TemplateBody=json.dumps(template)
-    )
 
 
 def schedule(deployment: Deployment) -> dict[str, Any]:
@@ -64,7 +52,7 @@ def schedule(deployment: Deployment) -> dict[str, Any]:
 
 def pause(deployment: Deployment, failed_runs: int = 3) -> dict[str, Any]:
     """What the breaker leaves: the schedule DISABLED (nothing else changed), runs counted."""
-    ledger = Ledger(deployment.ledger_table)
+    ledger = BreakerLedger(deployment.ledger_table)
     for index in range(failed_runs):
         ledger.record_failed_scheduled_run(f"arn:aws:states:::execution:m:run-{index}", NOW)
     current = schedule(deployment)
@@ -77,9 +65,7 @@ def pause(deployment: Deployment, failed_runs: int = 3) -> dict[str, Any]:
     return schedule(deployment)
 
 
-def resume(
-    *extra: str, session_factory: run_now.SessionFactory = boto3.Session
-) -> tuple[int, str, str]:
+def resume(*extra: str, session_factory: SessionFactory = boto3.Session) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stderr(err):
         code = run_now.main(["--resume-schedule", *extra], out=out, session_factory=session_factory)
@@ -101,13 +87,13 @@ def test_resume_turns_the_schedule_on_keeps_the_rest_and_resets_the_count(
     code, output, errors = resume()
 
     # Then it is ENABLED again with every other field as it was, and the count is 0
-    assert code == run_now.OK, errors
+    assert code == OK, errors
     after = schedule(deployment)
     assert without_modification_date(after) == {
         **without_modification_date(paused),
         "State": "ENABLED",
     }
-    assert Ledger(deployment.ledger_table).failed_scheduled_runs() == 0
+    assert BreakerLedger(deployment.ledger_table).failed_scheduled_runs() == 0
     # and the tool says what it did
     assert output.splitlines() == [
         f"Schedule {deployment.schedule_name} resumed: DISABLED -> ENABLED, every other setting "
@@ -126,7 +112,7 @@ def test_resume_turns_the_schedule_on_keeps_the_rest_and_resets_the_count(
 @pytest.mark.workflow
 def test_resume_when_already_on_changes_nothing_but_the_count(deployment: Deployment) -> None:
     # Given a schedule resumed in the console (on, its count still at 2)
-    ledger = Ledger(deployment.ledger_table)
+    ledger = BreakerLedger(deployment.ledger_table)
     for index in range(2):
         ledger.record_failed_scheduled_run(f"arn:aws:states:::execution:m:run-{index}", NOW)
     before = schedule(deployment)
@@ -136,7 +122,7 @@ def test_resume_when_already_on_changes_nothing_but_the_count(deployment: Deploy
     second = resume()
 
     # Then the schedule was not touched (no UpdateSchedule), the count is 0, no event
-    assert [first[0], second[0]] == [run_now.OK, run_now.OK]
+    assert [first[0], second[0]] == [OK, OK]
     assert schedule(deployment) == before
     assert ledger.failed_scheduled_runs() == 0
     assert f"Schedule {deployment.schedule_name} is already ENABLED: left as it was" in first[1]
@@ -152,7 +138,7 @@ def test_resume_when_already_on_changes_nothing_but_the_count(deployment: Deploy
 )
 def test_resume_starts_no_run_and_takes_no_run_options(extra: list[str]) -> None:
     code, _, errors = resume(*extra)
-    assert code == run_now.USAGE
+    assert code == USAGE
     assert "--resume-schedule starts no run" in errors
 
 
@@ -161,13 +147,13 @@ def test_a_stack_without_the_breaker_is_told_to_deploy(runner: WorkflowRunner) -
     # Given a stack deployed by an older version (no ScheduleName / LedgerTableName outputs)
     clock = SimulatedClock()
     with runner.deployed(SimulatedAppStream(clock=clock.now), clock) as deployed:
-        stack_with_outputs(deployed, breaker_outputs=False)
+        stack_for_run_now(deployed, breaker_outputs=False)
 
         # When
         code, output, errors = resume()
 
     # Then nothing was changed, and the tool says what to do
-    assert code == run_now.ENVIRONMENT
+    assert code == ENVIRONMENT
     assert output == ""
     assert "npx cdk deploy" in errors
 
@@ -200,7 +186,7 @@ def test_an_event_that_cannot_be_published_does_not_fail_the_resume(
     code, output, _ = resume(session_factory=session_factory)
 
     # Then the schedule is resumed all the same, and the tool says the event was lost
-    assert code == run_now.OK
+    assert code == OK
     assert schedule(deployment)["State"] == "ENABLED"
     assert "could not be published (the schedule is resumed all the same)" in output
 
@@ -217,7 +203,7 @@ def test_a_schedule_that_cannot_be_changed_is_reported_with_what_was_done(
     code, output, errors = resume()
 
     # Then the tool says the count was reset but the schedule was not turned on, and why
-    assert code == run_now.ENVIRONMENT
+    assert code == ENVIRONMENT
     assert output == ""
     assert "The breaker's count was reset (it was 2 failed scheduled runs in a row)" in errors
     assert "was NOT turned on" in errors

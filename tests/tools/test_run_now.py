@@ -27,7 +27,19 @@ from botocore.exceptions import (
 
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Deployment, SimulatedClock, WorkflowRunner, sent_emails
+from tests.tools.steps import stack_for_run_now
 from tools import run_now
+from tools.run_now.aws import AWS_ERRORS, SessionFactory, console_link, problem
+from tools.run_now.errors import (
+    ENVIRONMENT,
+    INTERRUPTED,
+    OK,
+    RUN_FAILED,
+    STOPPED_FOLLOWING,
+    USAGE,
+)
+from tools.run_now.follow import Display, ImageProgress, Progress
+from tools.run_now.run import MESSAGE_MAX, describe
 
 CONTEXT = {"imageNames": "ImgA,ImgB", "notificationEmails": "ops@example.com"}
 
@@ -37,9 +49,7 @@ class Offline:
     sim: SimulatedAppStream
     deployment: Deployment
 
-    def run(
-        self, *argv: str, session_factory: run_now.SessionFactory = boto3.Session
-    ) -> tuple[int, str]:
+    def run(self, *argv: str, session_factory: SessionFactory = boto3.Session) -> tuple[int, str]:
         out = io.StringIO()
         code = run_now.main(
             [*argv, "--poll-seconds", "0.05"], out=out, session_factory=session_factory
@@ -72,7 +82,7 @@ def _deployed(runner: WorkflowRunner, updates_available: dict[str, bool]) -> Ite
     for image, available in updates_available.items():
         sim.add_image(image, updates_available=available)
     with runner.deployed(sim, clock) as deployment:
-        _stack_with_outputs(deployment)
+        stack_for_run_now(deployment, breaker_outputs=False)
         offline = Offline(sim, deployment)
         yield offline
         offline.wait_until_runs_end()
@@ -83,19 +93,6 @@ def _deployed(runner: WorkflowRunner, updates_available: dict[str, bool]) -> Ite
 def offline(runner: WorkflowRunner) -> Iterator[Offline]:
     with _deployed(runner, {"ImgA": True, "ImgB": False}) as deployed:
         yield deployed
-
-
-def _stack_with_outputs(deployment: Deployment) -> None:
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {
-            "StateMachineArn": {"Value": deployment.state_machine_arn},
-            "ConfiguredImages": {"Value": "ImgA,ImgB"},
-        },
-    }
-    boto3.client("cloudformation", region_name=deployment.region).create_stack(
-        StackName=run_now.DEFAULT_STACK, TemplateBody=json.dumps(template)
-    )
 
 
 def _created(sim: SimulatedAppStream) -> list[str]:
@@ -112,7 +109,7 @@ def test_runs_every_configured_image_and_exits_zero(offline: Offline) -> None:
     # When the tool runs without arguments
     code, output = offline.run()
     # Then both images are reported, one image is created, and the exit code is 0
-    assert code == run_now.OK, output
+    assert code == OK, output
     assert "execution:AppStreamImageUpdater:run-now-" in output
     assert "Run SUCCEEDED" in output
     assert "ImgA: SUCCEEDED ImgA-" in output
@@ -128,7 +125,7 @@ def test_runs_every_configured_image_and_exits_zero(offline: Offline) -> None:
 @pytest.mark.workflow
 def test_a_subset_of_images(offline: Offline) -> None:
     code, output = offline.run("--images", "ImgB")
-    assert code == run_now.OK
+    assert code == OK
     assert '"images": ["ImgB"]' in output
     assert "ImgA" not in output.split("Run SUCCEEDED")[1]
     assert _created(offline.sim) == []
@@ -140,7 +137,7 @@ def test_dry_run_creates_nothing(offline: Offline) -> None:
     # When
     code, output = offline.run("--dry-run")
     # Then each image says what a real run would do, and nothing was created
-    assert code == run_now.OK
+    assert code == OK
     assert "ImgA: dry run: would create ImgA-" in output
     assert "ImgB: dry run: up to date" in output
     assert _created(offline.sim) == []
@@ -153,7 +150,7 @@ def test_a_failed_update_exits_one_with_the_reason(offline: Offline) -> None:
     # When
     code, output = offline.run("--images", "ImgA")
     # Then
-    assert code == run_now.RUN_FAILED
+    assert code == RUN_FAILED
     assert "Run FAILED" in output
     assert "ImgA: FAILED" in output
     assert "Reason: ImageUpdatesFailed" in output
@@ -162,7 +159,7 @@ def test_a_failed_update_exits_one_with_the_reason(offline: Offline) -> None:
 @pytest.mark.workflow
 def test_an_image_that_is_not_configured_is_refused(offline: Offline) -> None:
     code, _ = offline.run("--images", "Nope")
-    assert code == run_now.USAGE
+    assert code == USAGE
     assert offline.sim.calls == []
 
 
@@ -171,7 +168,7 @@ def test_a_missing_stack_is_refused_clearly(
     offline: Offline, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _ = offline.run("--stack", "NotDeployed")
-    assert code == run_now.ENVIRONMENT
+    assert code == ENVIRONMENT
     assert "Stack 'NotDeployed' was not found" in capsys.readouterr().err
 
 
@@ -182,12 +179,10 @@ class _Terminal(io.StringIO):
 
 def test_a_terminal_gets_a_live_table_redrawn_in_place() -> None:
     # Given two images, one of which advanced
-    progress = run_now.Progress(
-        images={name: run_now.ImageProgress(name) for name in ("ImgA", "ImgB")}
-    )
+    progress = Progress(images={name: ImageProgress(name) for name in ("ImgA", "ImgB")})
     progress.images["ImgA"].step, progress.images["ImgA"].polls = "checking the build", 2
     terminal = _Terminal()
-    display = run_now.Display(terminal)
+    display = Display(terminal)
     started = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
     # When it is drawn twice
     display.show(progress, started, started + timedelta(minutes=20))
@@ -199,9 +194,7 @@ def test_a_terminal_gets_a_live_table_redrawn_in_place() -> None:
 
 
 def test_missing_credentials_are_refused_clearly(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given no credentials anywhere (environment, files, instance metadata)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
@@ -212,14 +205,14 @@ def test_missing_credentials_are_refused_clearly(
     # When
     code = run_now.main(["--region", "us-east-1"], out=io.StringIO())
     # Then
-    assert code == run_now.ENVIRONMENT
+    assert code == ENVIRONMENT
     assert "No AWS credentials found" in capsys.readouterr().err
 
 
 # --- following a run that goes on without the tool ---------------------------------------
 
 
-def _session_where(event: str, happens: Callable[[], None]) -> run_now.SessionFactory:
+def _session_where(event: str, happens: Callable[[], None]) -> SessionFactory:
     """Real sessions (moto answers them) where `happens` runs before each matching call."""
 
     def factory(**kwargs: Any) -> boto3.Session:
@@ -248,7 +241,7 @@ def _interrupt() -> None:
 
 
 def _run_through_ctrl_c(
-    offline: Offline, *argv: str, session_factory: run_now.SessionFactory
+    offline: Offline, *argv: str, session_factory: SessionFactory
 ) -> tuple[int, str]:
     try:
         return offline.run(*argv, session_factory=session_factory)
@@ -267,7 +260,7 @@ def test_ctrl_c_while_following_says_the_run_goes_on_and_how_to_follow_it_again(
     # Then no traceback: the tool says the run goes on, where to see it, and exits 130
     arn = _started_arn(output)
     err = capsys.readouterr().err
-    assert code == run_now.INTERRUPTED == 130
+    assert code == INTERRUPTED == 130
     assert "Stopped following (Ctrl-C)" in err
     assert "still running in AWS" in err
     assert _execution_link(arn) in err
@@ -275,38 +268,53 @@ def test_ctrl_c_while_following_says_the_run_goes_on_and_how_to_follow_it_again(
     assert follow_again, err
     # and the command it prints follows the same run to its end
     code, output = offline.run(*follow_again.group(1).split())
-    assert code == run_now.OK, output
+    assert code == OK, output
     assert "Run SUCCEEDED" in output and "ImgA: SUCCEEDED ImgA-" in output
     assert len(offline.executions()) == 1
 
 
 @pytest.mark.workflow
-def test_ctrl_c_before_a_run_started_says_none_was(
-    offline: Offline, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("event", "said", "not_said", "none_started"),
+    [
+        pytest.param(
+            "before-call.cloudformation.DescribeStacks",
+            ("no run was started",),
+            (),
+            True,
+            id="before a run started: says none was",
+        ),
+        pytest.param(
+            "before-call.sfn.StartExecution",
+            ("it may have started", "StateMachineConsoleUrl"),
+            ("no run was started",),
+            False,
+            id="while starting: says the run may have started",
+        ),
+    ],
+)
+def test_ctrl_c_before_the_run_is_known_to_have_started(
+    offline: Offline,
+    capsys: pytest.CaptureFixture[str],
+    event: str,
+    said: tuple[str, ...],
+    not_said: tuple[str, ...],
+    none_started: bool,
 ) -> None:
-    # Given Ctrl-C arrives while the tool reads the stack
-    interrupted = _session_where("before-call.cloudformation.DescribeStacks", _interrupt)
+    # Given Ctrl-C arrives while the tool reads the stack, or while the run is being started
+    interrupted = _session_where(event, _interrupt)
     # When
     code, _ = _run_through_ctrl_c(offline, session_factory=interrupted)
-    # Then
-    assert code == run_now.INTERRUPTED
-    assert "no run was started" in capsys.readouterr().err
-    assert offline.executions() == []
-
-
-@pytest.mark.workflow
-def test_ctrl_c_while_starting_says_the_run_may_have_started(
-    offline: Offline, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Given Ctrl-C arrives while the run is being started
-    interrupted = _session_where("before-call.sfn.StartExecution", _interrupt)
-    # When
-    code, _ = _run_through_ctrl_c(offline, session_factory=interrupted)
-    # Then it cannot know whether AWS got the request, and says so
+    # Then it says whether a run started (while starting, it cannot know whether AWS got the
+    # request, and says so)
     err = capsys.readouterr().err
-    assert code == run_now.INTERRUPTED
-    assert "it may have started" in err and "StateMachineConsoleUrl" in err
-    assert "no run was started" not in err
+    assert code == INTERRUPTED
+    for text in said:
+        assert text in err
+    for text in not_said:
+        assert text not in err
+    if none_started:
+        assert offline.executions() == []
 
 
 def _refusal(code: str) -> Exception:
@@ -339,7 +347,7 @@ def test_losing_aws_while_following_says_the_run_is_still_running(
     # Then the tool says why, that the run goes on, and how to follow it again
     arn = _started_arn(output)
     err = capsys.readouterr().err
-    assert code == run_now.STOPPED_FOLLOWING
+    assert code == STOPPED_FOLLOWING
     assert explained in err
     assert "AWS refused" not in err
     assert "still running in AWS" in err
@@ -369,7 +377,7 @@ def test_empty_or_repeated_image_names_are_refused_without_starting_a_run(
     # When
     code, _ = offline.run("--images", images)
     # Then it is a usage error, and no run was started
-    assert code == run_now.USAGE
+    assert code == USAGE
     assert said in capsys.readouterr().err
     assert offline.executions() == []
 
@@ -389,7 +397,7 @@ def test_a_stack_being_deployed_is_named_as_such(
     code, _ = offline.run("--stack", "Deploying")
     # Then
     err = capsys.readouterr().err
-    assert code == run_now.ENVIRONMENT
+    assert code == ENVIRONMENT
     assert "is being deployed (REVIEW_IN_PROGRESS)" in err
     assert "Try again when that has finished" in err
     assert "StateMachineArn" not in err
@@ -412,7 +420,7 @@ def test_following_again_wants_an_execution_arn_alone(
     # When
     code = run_now.main(argv, out=io.StringIO(), session_factory=aws)
     # Then
-    assert code == run_now.USAGE
+    assert code == USAGE
     assert "--execution" in capsys.readouterr().err
     assert aws.calls == []
 
@@ -470,7 +478,7 @@ def test_a_stack_that_is_not_ready_says_why(
     code = run_now.main([], out=io.StringIO(), session_factory=aws)
     # Then
     err = capsys.readouterr().err
-    assert code == run_now.ENVIRONMENT
+    assert code == ENVIRONMENT
     assert said in err
     assert "has no StateMachineArn output" not in err
 
@@ -487,7 +495,7 @@ def test_could_not_reach_aws_is_not_called_a_refusal(
     code = run_now.main(["--region", "eu-west-1"], out=io.StringIO())
     # Then
     err = capsys.readouterr().err
-    assert code == run_now.ENVIRONMENT
+    assert code == ENVIRONMENT
     assert "could not reach AWS (network)" in err
     assert "AWS refused" not in err
 
@@ -508,9 +516,9 @@ def test_could_not_reach_aws_is_not_called_a_refusal(
 )
 def test_aws_failures_say_whose_problem_it_is(error: Exception, said: str) -> None:
     # Given an AWS failure
-    assert isinstance(error, run_now.AWS_ERRORS)
+    assert isinstance(error, AWS_ERRORS)
     # When it is explained
-    explained = run_now._problem(error)
+    explained = problem(error)
     # Then
     assert said in explained
 
@@ -537,7 +545,7 @@ def test_aws_failures_say_whose_problem_it_is(error: Exception, said: str) -> No
     ],
 )
 def test_the_console_link_is_in_the_executions_partition(arn: str, link: str) -> None:
-    assert run_now.console_link(arn) == link
+    assert console_link(arn) == link
 
 
 # --- dry-run results ----------------------------------------------------------------------
@@ -582,7 +590,7 @@ def test_a_dry_run_prints_what_each_image_would_do_or_why_it_could_not_be_checke
     code = run_now.main(["--execution", arn], out=out, session_factory=aws)
     # Then
     lines = out.getvalue().splitlines()
-    assert code == run_now.OK, capsys.readouterr().err
+    assert code == OK, capsys.readouterr().err
     assert "  ImgA: dry run: would create ImgA-2026-01-05" in lines
     assert (
         "  ImgB: dry run: could not check: SourceImageNotFound: "
@@ -603,7 +611,7 @@ def test_a_dry_run_shows_the_image_it_could_not_check_and_sends_no_email(
         emails = sent_emails(offline.deployment.topic_arn)
     # Then the reason is printed here, from Lambda's errorMessage, and nobody was e-mailed
     lines = output.splitlines()
-    assert code == run_now.OK, output
+    assert code == OK, output
     assert "  ImgA: dry run: up to date" in lines
     (imgb,) = [line for line in lines if line.startswith("  ImgB: ")]
     assert imgb.startswith("  ImgB: dry run: could not check: SourceImageNotFound: The config")
@@ -631,18 +639,18 @@ def test_a_dry_run_shows_the_image_it_could_not_check_and_sends_no_email(
 )
 def test_a_failed_dry_run_check_is_one_readable_line(error: dict[str, Any], shown: str) -> None:
     # Given a dry-run result with an error / When described / Then
-    assert run_now._describe(_dry_run("ImgB", error=error)) == shown
+    assert describe(_dry_run("ImgB", error=error)) == shown
 
 
 def test_a_long_dry_run_error_is_cut_short() -> None:
     # Given a Lambda error whose message is 5000 characters
     cause = json.dumps({"errorType": "Boom", "errorMessage": "x" * 5000})
     # When
-    shown = run_now._describe(_dry_run("ImgB", error={"Error": "Boom", "Cause": cause}))
+    shown = describe(_dry_run("ImgB", error={"Error": "Boom", "Cause": cause}))
     # Then
     assert shown.startswith("dry run: could not check: Boom: xxx")
     assert shown.endswith("...")
-    assert len(shown) <= len("dry run: could not check: ") + run_now.MESSAGE_MAX
+    assert len(shown) <= len("dry run: could not check: ") + MESSAGE_MAX
 
 
 @pytest.mark.workflow
@@ -665,5 +673,5 @@ def test_the_command_that_follows_again_keeps_the_profile(
     code, output = offline.run("--profile", "ops", "--images", "ImgB", session_factory=expiring)
     # Then
     arn = _started_arn(output)
-    assert code == run_now.STOPPED_FOLLOWING
+    assert code == STOPPED_FOLLOWING
     assert f"python -m tools.run_now --execution {arn} --profile ops" in capsys.readouterr().err

@@ -11,6 +11,8 @@ from typing import Any
 import botocore.session
 import pytest
 
+from image_updater.breaker.ledger import PauseClaim
+from image_updater.breaker.messages import compose_schedule_paused
 from image_updater.breaker.service import (
     ALREADY_PAUSED,
     COUNTED,
@@ -21,12 +23,7 @@ from image_updater.breaker.service import (
     FinishedRun,
     record_run,
 )
-from image_updater.domain.messages import (
-    SUBJECT_MAX,
-    MessageContext,
-    compose_schedule_paused,
-)
-from image_updater.ledger import PauseClaim
+from image_updater.domain.messages import SUBJECT_MAX, MessageContext
 from image_updater.scheduler import DISABLED, ENABLED, StateChange, update_request
 
 NOW = datetime(2026, 12, 4, 3, 41, tzinfo=UTC)
@@ -231,6 +228,15 @@ def test_update_request_leaves_out_what_the_schedule_does_not_have() -> None:
 # --- the e-mail --------------------------------------------------------------------------------
 
 
+# The schedule the breaker paused, as GetSchedule returns it.
+PAUSED_SCHEDULE = {
+    "Name": "AppStreamImageUpdater-schedule",
+    "GroupName": "default",
+    "ScheduleExpression": "cron(0 3 * * ? *)",
+    "ScheduleExpressionTimezone": "Europe/Paris",
+}
+
+
 def pause_email(count: int = 3, shown: int = 3) -> Any:
     ctx = MessageContext(
         region="eu-west-1",
@@ -241,12 +247,7 @@ def pause_email(count: int = 3, shown: int = 3) -> Any:
     )
     return compose_schedule_paused(
         ctx,
-        schedule={
-            "Name": "AppStreamImageUpdater-schedule",
-            "GroupName": "default",
-            "ScheduleExpression": "cron(0 3 * * ? *)",
-            "ScheduleExpressionTimezone": "Europe/Paris",
-        },
+        schedule=PAUSED_SCHEDULE,
         consecutive_failed_runs=count,
         limit=3,
         failed_executions=[

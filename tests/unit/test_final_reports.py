@@ -1,5 +1,5 @@
 """The rules behind "exactly one final e-mail": which reports are owed (reports.py), which
-errors mean "could not check" (domain/could_not_check.py), and what the breaker does with a
+errors mean "could not check" (update/messages/could_not_check.py), and what the breaker does with a
 run that could not check (breaker/service.py). Pure: no AWS."""
 
 from __future__ import annotations
@@ -9,13 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from image_updater.breaker.service import IGNORED, RESET, FinishedRun, record_run
-from image_updater.domain import could_not_check
 from image_updater.domain.lineage import Lineage
-from image_updater.domain.messages import compose
 from image_updater.domain.naming import LINEAGE_ROOT_TAG
 from image_updater.errors import InvalidExecutionInput
 from image_updater.models import CHECK_FAILED, FAILED, FOLLOW, ImageSummary
-from image_updater.reports import (
+from image_updater.update.messages import compose, could_not_check
+from image_updater.update.reports import (
     CLAIM_HOLD,
     CLAIMED,
     PENDING,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from image_updater.domain import messages
-from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
+from image_updater.domain.messages import MessageContext
 from image_updater.models import (
     FAILED,
     FOLLOW,
@@ -24,6 +24,8 @@ from image_updater.models import (
     Notification,
     UpdateTask,
 )
+from image_updater.update.messages import compose, hints
+from image_updater.update.messages.run_refused import compose_rejected_run
 
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:ImageUpdater:run-1"
 NOW = datetime(2026, 1, 5, 5, 30, tzinfo=UTC)
@@ -107,6 +109,11 @@ def assert_valid_subject(notification: Notification) -> None:
 # --- success ---------------------------------------------------------------------------------
 
 
+def headline(mail: messages.Notification) -> tuple[str, bool, str, str | None]:
+    """What the e-mail's message attributes say: outcome, failed, image, new image name."""
+    return (mail.outcome, mail.failed, mail.image, mail.new_image_name)
+
+
 def test_success_names_the_new_image_and_its_details() -> None:
     # Given an update that finished
     finished = task(image=summary(), outcome=SUCCEEDED)
@@ -130,12 +137,7 @@ def test_success_names_the_new_image_and_its_details() -> None:
     assert table["Finished"] == "2026-01-05 05:30 UTC"
     assert table["Duration"] == "2 h 30 min"
     assert "What to do" not in mail.body
-    assert (mail.outcome, mail.failed, mail.image, mail.new_image_name) == (
-        SUCCEEDED,
-        False,
-        "SalesApps",
-        NEW_NAME,
-    )
+    assert headline(mail) == (SUCCEEDED, False, "SalesApps", NEW_NAME)
 
 
 def test_subject_is_truncated_for_the_longest_name() -> None:
@@ -201,11 +203,17 @@ def test_timed_out_says_the_update_may_still_finish() -> None:
     assert mail.subject == "AppStream image update still running: SalesApps"
     assert "after 12 h (maxUpdateHours)" in mail.body
     assert rows(mail.body)["State"] == "PENDING"
-    assert f"What to do: {messages.REMEDIATION_HINTS[TIMED_OUT]}" in mail.body
+    assert f"What to do: {hints.REMEDIATION_HINTS[TIMED_OUT]}" in mail.body
     assert (mail.outcome, mail.failed, mail.new_image_name) == (TIMED_OUT, True, NEW_NAME)
 
 
 # --- failures --------------------------------------------------------------------------------
+
+
+def failed_build_mail(**reason: Any) -> messages.Notification:
+    """The e-mail for an update AppStream failed (`reason`: its reason code and message and
+    the image errors, as ImageSummary names them)."""
+    return compose(task(image=summary(state="FAILED", **reason), outcome=FAILED), context())
 
 
 def test_failed_image_reports_the_reason_every_image_error_and_a_hint() -> None:
@@ -214,15 +222,13 @@ def test_failed_image_reports_the_reason_every_image_error_and_a_hint() -> None:
         ImageError("IMAGE_UPDATE_FAILURE", "Windows Update failed", "2026-01-05T04:00:00+00:00"),
         ImageError("DISK_FULL", "No space left on C:", "2026-01-05T04:01:00Z"),
     )
-    failed = summary(
-        state="FAILED",
+
+    # When the report step writes its e-mail
+    mail = failed_build_mail(
         reason_code="IMAGE_UPDATE_FAILURE",
         reason_message="The image update failed.",
         errors=errors,
     )
-
-    # When
-    mail = compose(task(image=failed, outcome=FAILED), context())
 
     # Then
     assert_valid_subject(mail)
@@ -230,31 +236,28 @@ def test_failed_image_reports_the_reason_every_image_error_and_a_hint() -> None:
     assert rows(mail.body)["Reason"] == "IMAGE_UPDATE_FAILURE: The image update failed."
     assert "  - IMAGE_UPDATE_FAILURE: Windows Update failed (2026-01-05 04:00 UTC)" in mail.body
     assert "  - DISK_FULL: No space left on C: (2026-01-05 04:01 UTC)" in mail.body
-    assert messages.REMEDIATION_HINTS["IMAGE_UPDATE_FAILURE"] in mail.body
+    assert hints.REMEDIATION_HINTS["IMAGE_UPDATE_FAILURE"] in mail.body
     assert (mail.outcome, mail.failed, mail.new_image_name) == (FAILED, True, NEW_NAME)
 
 
 def test_failed_image_hint_falls_back_to_an_image_error_code() -> None:
     # Given an unknown reason code, but a known code among the image errors
-    failed = summary(
-        state="FAILED",
+    # When the report step writes its e-mail
+    mail = failed_build_mail(
         reason_code="SOMETHING_NEW",
         reason_message="?",
         errors=(ImageError("IMAGE_BUILDER_NOT_AVAILABLE", "no capacity"),),
     )
 
-    # When
-    mail = compose(task(image=failed, outcome=FAILED), context())
-
     # Then
     assert rows(mail.body)["Reason"] == "SOMETHING_NEW: ?"
     assert "  - IMAGE_BUILDER_NOT_AVAILABLE: no capacity (unknown)" in mail.body
-    assert messages.REMEDIATION_HINTS["IMAGE_BUILDER_NOT_AVAILABLE"] in mail.body
+    assert hints.REMEDIATION_HINTS["IMAGE_BUILDER_NOT_AVAILABLE"] in mail.body
 
 
 def test_failed_image_without_reason_says_unknown() -> None:
     # Given / When
-    mail = compose(task(image=summary(state="FAILED"), outcome=FAILED), context())
+    mail = failed_build_mail()
 
     # Then
     assert "\nReason:" in mail.body
@@ -263,19 +266,16 @@ def test_failed_image_without_reason_says_unknown() -> None:
 
 def test_unknown_codes_get_the_generic_hint() -> None:
     # Given codes no hint exists for
-    failed = summary(
-        state="FAILED",
+    # When the report step writes its e-mail
+    mail = failed_build_mail(
         reason_code="BRAND_NEW_CODE",
         reason_message="new",
         errors=(ImageError("ANOTHER_NEW_CODE", "also new"),),
     )
 
-    # When
-    mail = compose(task(image=failed, outcome=FAILED), context())
-
     # Then
-    assert f"What to do: {messages._GENERIC_HINT}" in mail.body
-    for hint in messages.REMEDIATION_HINTS.values():
+    assert f"What to do: {hints._GENERIC_HINT}" in mail.body
+    for hint in hints.REMEDIATION_HINTS.values():
         assert hint not in mail.body
 
 
@@ -295,7 +295,7 @@ def test_caught_error_extracts_the_lambda_error_message_from_the_cause() -> None
     assert rows(mail.body)["Error"] == "UpdateQuotaExceeded"
     assert "What happened: LimitExceededException: too many images" in mail.body
     assert "stackTrace" not in mail.body
-    assert messages.REMEDIATION_HINTS["UpdateQuotaExceeded"] in mail.body
+    assert hints.REMEDIATION_HINTS["UpdateQuotaExceeded"] in mail.body
     assert (mail.outcome, mail.failed) == (FAILED, True)
 
 
@@ -309,7 +309,7 @@ def test_caught_error_wins_over_an_outcome_already_set() -> None:
     # Then it is reported as a failure with the plain-text cause
     assert mail.outcome == FAILED
     assert "What happened: The image was deleted." in mail.body
-    assert messages.REMEDIATION_HINTS["ImageDisappeared"] in mail.body
+    assert hints.REMEDIATION_HINTS["ImageDisappeared"] in mail.body
 
 
 def test_caught_error_with_a_cause_that_only_looks_like_json_keeps_it() -> None:
@@ -321,7 +321,7 @@ def test_caught_error_with_a_cause_that_only_looks_like_json_keeps_it() -> None:
 
     # Then the cause is kept as it is, and the unknown error gets the generic hint
     assert "What happened: {not json" in mail.body
-    assert f"What to do: {messages._GENERIC_HINT}" in mail.body
+    assert f"What to do: {hints._GENERIC_HINT}" in mail.body
 
 
 def test_caught_error_name_hint_wins_over_the_image_reason() -> None:
@@ -333,8 +333,8 @@ def test_caught_error_name_hint_wins_over_the_image_reason() -> None:
     mail = compose(task(image=failed), context(), error)
 
     # Then
-    assert messages.REMEDIATION_HINTS["ImageDisappeared"] in mail.body
-    assert messages.REMEDIATION_HINTS["INTERNAL_ERROR"] not in mail.body
+    assert hints.REMEDIATION_HINTS["ImageDisappeared"] in mail.body
+    assert hints.REMEDIATION_HINTS["INTERNAL_ERROR"] not in mail.body
 
 
 # --- console links ---------------------------------------------------------------------------
@@ -384,14 +384,9 @@ def test_rejected_run_explains_the_invalid_input() -> None:
     assert mail.subject == "AppStream image updater: run refused (invalid input)"
     assert "Error: InvalidExecutionInput" in mail.body
     assert "What happened: The run was not started: bad input." in mail.body
-    assert messages.REMEDIATION_HINTS["InvalidExecutionInput"] in mail.body
+    assert hints.REMEDIATION_HINTS["InvalidExecutionInput"] in mail.body
     assert EXECUTION_ARN in mail.body
-    assert (mail.outcome, mail.failed, mail.image, mail.new_image_name) == (
-        REJECTED,
-        True,
-        "-",
-        None,
-    )
+    assert headline(mail) == (REJECTED, True, "-", None)
 
 
 def test_rejected_run_for_another_reason_says_it_could_not_start() -> None:
@@ -404,7 +399,7 @@ def test_rejected_run_for_another_reason_says_it_could_not_start() -> None:
     # Then
     assert mail.subject == "AppStream image updater: run could not start"
     assert "What happened: Lambda is unavailable" in mail.body
-    assert f"What to do: {messages._GENERIC_HINT}" in mail.body
+    assert f"What to do: {hints._GENERIC_HINT}" in mail.body
 
 
 def test_rejected_run_without_a_cause_does_not_invent_one() -> None:
@@ -423,3 +418,54 @@ def test_notification_event_has_every_key_even_when_null() -> None:
     # Then the state machine's paths always find their keys
     assert set(event) == {"subject", "body", "outcome", "image", "failed", "newImageName"}
     assert event["newImageName"] is None
+
+
+# --- what every e-mail is made of ------------------------------------------------------------
+
+
+def test_an_email_leaves_empty_parts_out_and_keeps_one_blank_line_between_the_others() -> None:
+    # Given parts of an e-mail, one of them with nothing to say
+    # When
+    mail = messages.email("Subject", "First.", "", "Second\nline.", outcome=FAILED, image="Img")
+
+    # Then the body has the others one blank line apart, and ends with one newline
+    assert mail.body == "First.\n\nSecond\nline.\n"
+    assert (mail.subject, mail.outcome, mail.image, mail.failed, mail.new_image_name) == (
+        "Subject",
+        FAILED,
+        "Img",
+        False,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "mail",
+    [
+        compose(task(image=summary(), outcome=SUCCEEDED), context()),
+        compose(task(image=summary(), outcome=SUCCEEDED, action="LATE_REPORT"), context()),
+        compose(task(image=None, outcome=NO_UPDATE, action=NO_UPDATE), context()),
+        compose(task(image=summary(state="PENDING"), outcome=TIMED_OUT), context()),
+        compose(task(image=summary(state="FAILED"), outcome=FAILED), context()),
+        compose(task(), context(), {"Error": "States.Timeout"}),
+        compose(task(action=FOLLOW, image=summary()), context(), {"Error": "AppStreamThrottled"}),
+        compose(task(root_missing=True, image=summary(), outcome=SUCCEEDED), context()),
+        compose_rejected_run(context(), {"Error": "InvalidExecutionInput"}),
+    ],
+    ids=lambda mail: mail.subject,
+)
+def test_no_email_has_an_empty_paragraph(mail: Notification) -> None:
+    assert "\n\n\n" not in mail.body
+    assert mail.body.endswith("\n") and not mail.body.endswith("\n\n")
+
+
+def test_the_context_of_a_run_is_read_from_its_arn() -> None:
+    # Given a run in the China partition
+    arn = "arn:aws-cn:states:cn-north-1:123456789012:execution:ImageUpdater:run-1"
+
+    # When
+    ctx = MessageContext.of_run(arn, NOW, 12)
+
+    # Then its console links go to that partition and Region
+    assert (ctx.partition, ctx.region, ctx.execution_arn) == ("aws-cn", "cn-north-1", arn)
+    assert ctx.console == "https://cn-north-1.console.amazonaws.cn"

@@ -21,6 +21,23 @@ EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:ImageUpdater:ru
 ARN = "arn:aws:appstream:us-east-1:123456789012:image/"
 
 
+def failed_build(created_time: str, reason_message: str, *errors: ImageError) -> ImageSummary:
+    """The image SalesApps-20260105-030000 (Windows Server 2022, agent 1.1.1001), which
+    AppStream failed to update (IMAGE_UPDATE_FAILURE) with `reason_message` and `errors`."""
+    return ImageSummary(
+        state=FAILED,
+        reason_code="IMAGE_UPDATE_FAILURE",
+        reason_message=reason_message,
+        errors=errors,
+        created_time=created_time,
+        platform="WINDOWS_SERVER_2022",
+        agent_version="1.1.1001",
+        description="updated",
+        name="SalesApps-20260105-030000",
+        arn=ARN + "SalesApps-20260105-030000",
+    )
+
+
 def full_task() -> UpdateTask:
     return UpdateTask(
         root_image_name="SalesApps",
@@ -30,20 +47,11 @@ def full_task() -> UpdateTask:
         action=UPDATE,
         source=ImageSummary(name="SalesApps", arn=ARN + "SalesApps", state="AVAILABLE"),
         new_image_name="SalesApps-20260105-030000",
-        image=ImageSummary(
-            name="SalesApps-20260105-030000",
-            arn=ARN + "SalesApps-20260105-030000",
-            state=FAILED,
-            created_time="2026-01-05T03:00:01+00:00",
-            platform="WINDOWS_SERVER_2022",
-            agent_version="1.1.1001",
-            description="updated",
-            reason_code="IMAGE_UPDATE_FAILURE",
-            reason_message="The image update failed.",
-            errors=(
-                ImageError("INTERNAL_SERVICE_ERROR", "boom", "2026-01-05T04:00:00+00:00"),
-                ImageError("OTHER", "no time"),
-            ),
+        image=failed_build(
+            "2026-01-05T03:00:01+00:00",
+            "The image update failed.",
+            ImageError("INTERNAL_SERVICE_ERROR", "boom", "2026-01-05T04:00:00+00:00"),
+            ImageError("OTHER", "no time"),
         ),
         polls=7,
         outcome=FAILED,
@@ -206,20 +214,11 @@ def test_from_appstream_maps_the_image_shape() -> None:
     summary = ImageSummary.from_appstream(image)
 
     # Then
-    assert summary == ImageSummary(
-        name="SalesApps-20260105-030000",
-        arn=ARN + "SalesApps-20260105-030000",
-        state="FAILED",
-        created_time="2026-01-05T03:00:00+00:00",
-        platform="WINDOWS_SERVER_2022",
-        agent_version="1.1.1001",
-        description="updated",
-        reason_code="IMAGE_UPDATE_FAILURE",
-        reason_message="It failed.",
-        errors=(
-            ImageError("INTERNAL_SERVICE_ERROR", "boom", "2026-01-05T04:00:00+01:00"),
-            ImageError("UNKNOWN", "no code", None),
-        ),
+    assert summary == failed_build(
+        "2026-01-05T03:00:00+00:00",
+        "It failed.",
+        ImageError("INTERNAL_SERVICE_ERROR", "boom", "2026-01-05T04:00:00+01:00"),
+        ImageError("UNKNOWN", "no code", None),
     )
     assert datetime.fromisoformat(summary.created_time or "") == created
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from image_updater.domain.recorded_creates import UNCONFIRMED_HOLD, RecordedCreate, unconfirmed
+from image_updater.update.recorded_creates import UNCONFIRMED_HOLD, RecordedCreate, unconfirmed
 
 NOW = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
 

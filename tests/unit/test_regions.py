@@ -1,5 +1,5 @@
 """Regions without AppStream are refused at synth, from botocore's endpoint data, and the
-README's list of supported Regions is that same data (infra/regions.py)."""
+documentation's list of supported Regions (docs/deploy.md) is that same data (infra/regions.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from app import build_app
 from infra.config import cdk_json_feature_flags
 from infra.regions import RegionWithoutAppStreamError, appstream_regions, region_problem
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+# The Regions paragraph lives on the deploy page of the documentation.
+DEPLOY_PAGE = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 # The Regions issue 16 found in the README's list without an AppStream endpoint.
 LISTED_WITHOUT_APPSTREAM = (
     *("af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4"),
@@ -23,7 +24,7 @@ LISTED_WITHOUT_APPSTREAM = (
 
 def readme_regions() -> list[str]:
     """The README's supported Regions, `ap-northeast-1/2/3` spelled out."""
-    text = README.read_text(encoding="utf-8")
+    text = DEPLOY_PAGE.read_text(encoding="utf-8")
     paragraph = text[text.index("**Supported partition and Regions:**") :].split("\n\n")[0]
     listed = paragraph[paragraph.index("parameters:") :].split(". ")[0]
     regions = []

@@ -23,20 +23,24 @@ from image_updater.rollout.models import (
 )
 from image_updater.rollout.records import RollbackRecord, RollbackRecords
 from rehearsal.appstream import SimulatedAppStream
-from tools import rollout_commands
-from tools.rollout_commands import (
+from tools.run_now import rollback
+from tools.run_now.cli import rollout_main
+from tools.run_now.errors import (
     ENVIRONMENT,
     NOTHING_TO_DO,
     OK,
     TAMPERED,
     USAGE,
-    CommandError,
+    ToolError,
 )
 
 EXECUTION = "arn:aws:states:eu-west-1:111122223333:execution:ImageUpdater:run-1"
 CALLER = "arn:aws:iam::111122223333:user/alice"
 OLD = "ImgA-20260501-030000"
 NEW = "ImgA-20260601-030000"
+
+
+LEDGER_KEYS = {"pk": "HASH", "sk": "RANGE"}
 
 
 class FakeSts:
@@ -110,7 +114,7 @@ def no_session(**kwargs: Any) -> Any:
 )
 def test_usage_errors_exit_2_without_touching_aws(argv: list[str]) -> None:
     # When
-    code = rollout_commands.main(argv, io.StringIO(), session_factory=no_session)
+    code = rollout_main(argv, io.StringIO(), session_factory=no_session)
 
     # Then
     assert code == USAGE
@@ -138,14 +142,9 @@ def sim() -> Iterator[SimulatedAppStream]:
     with mock_aws(config={"core": {"reset_boto3_session": False}}), simulation.active():
         _dynamodb().create_table(
             TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
+            # the stack's key schema: pk (partition) and sk (sort), both strings
+            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in LEDGER_KEYS.items()],
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in LEDGER_KEYS],
             BillingMode="PAY_PER_REQUEST",
         )
         simulation.add_image("ImgA")
@@ -174,7 +173,7 @@ def appstream_session(sim: SimulatedAppStream) -> FakeSession:
 
 def roll_back(session: FakeSession, fleet: str) -> tuple[int, str]:
     out = io.StringIO()
-    code = rollout_commands.roll_back(boto3_like(session), fleet, out, table=TABLE)
+    code = rollback.roll_back(boto3_like(session), fleet, out, table=TABLE)
     return code, out.getvalue()
 
 
@@ -209,13 +208,19 @@ def recorded(
     return record
 
 
+def canary_moved_from_old_to_new(sim: SimulatedAppStream) -> FakeSession:
+    """Given-step: the fleet Canary, which the updater moved from OLD to NEW and recorded;
+    the session the admin runs the command with."""
+    sim.add_fleet("Canary", image=NEW, tags=updater_tags())
+    recorded(sim, "Canary")
+    return appstream_session(sim)
+
+
 def test_rollback_puts_the_fleet_on_its_recorded_image_and_removes_the_record(
     sim: SimulatedAppStream,
 ) -> None:
     # Given a canary the updater moved from OLD to NEW
-    sim.add_fleet("Canary", image=NEW, tags=updater_tags())
-    recorded(sim, "Canary")
-    session = appstream_session(sim)
+    session = canary_moved_from_old_to_new(sim)
 
     # When
     code, said = roll_back(session, "Canary")
@@ -239,9 +244,7 @@ def test_rollback_asks_for_an_appstream_client_that_sends_each_change_once(
     sim: SimulatedAppStream,
 ) -> None:
     # Given a canary the updater moved from OLD to NEW
-    sim.add_fleet("Canary", image=NEW, tags=updater_tags())
-    recorded(sim, "Canary")
-    session = appstream_session(sim)
+    session = canary_moved_from_old_to_new(sim)
 
     # When
     roll_back(session, "Canary")
@@ -272,7 +275,7 @@ def test_rollback_refuses_a_fleet_the_updater_does_not_manage(sim: SimulatedAppS
     sim.add_fleet("Manual", image=NEW, tags={PREVIOUS_IMAGE_TAG: OLD})
 
     # When
-    with pytest.raises(CommandError) as raised:
+    with pytest.raises(ToolError) as raised:
         roll_back(appstream_session(sim), "Manual")
 
     # Then
@@ -287,7 +290,7 @@ def test_rollback_refuses_a_fleet_without_a_record(sim: SimulatedAppStream) -> N
     sim.add_fleet("Canary", image=NEW, tags=updater_tags(previous=None))
 
     # When
-    with pytest.raises(CommandError) as raised:
+    with pytest.raises(ToolError) as raised:
         roll_back(appstream_session(sim), "Canary")
 
     # Then
@@ -301,7 +304,7 @@ def test_rollback_never_takes_its_target_from_the_fleets_tags(sim: SimulatedAppS
     sim.add_fleet("Canary", image=NEW, tags=updater_tags())
 
     # When
-    with pytest.raises(CommandError) as raised:
+    with pytest.raises(ToolError) as raised:
         roll_back(appstream_session(sim), "Canary")
 
     # Then nothing moves
@@ -327,7 +330,7 @@ def test_rollback_refuses_a_fleet_whose_tags_disagree_with_the_record(
     sim.set_fleet_tags("Canary", tags)
 
     # When
-    code = rollout_commands.main(
+    code = rollout_main(
         ["rollback", "--fleet", "Canary"],
         io.StringIO(),
         session_factory=lambda **_: boto3_like(appstream_session(sim)),
@@ -358,7 +361,7 @@ def test_rollback_to_a_shared_image_goes_by_its_arn(sim: SimulatedAppStream) -> 
 
 def test_rollback_of_an_unknown_fleet_is_nothing_to_do(sim: SimulatedAppStream) -> None:
     # When
-    with pytest.raises(CommandError) as raised:
+    with pytest.raises(ToolError) as raised:
         roll_back(appstream_session(sim), "Typo")
 
     # Then
@@ -374,7 +377,7 @@ def test_a_refused_rollback_keeps_the_record(sim: SimulatedAppStream) -> None:
     session = appstream_session(sim)
 
     # When
-    with pytest.raises(CommandError) as raised:
+    with pytest.raises(ToolError) as raised:
         roll_back(session, "Canary")
 
     # Then the record stays for another try, and nothing is announced
@@ -393,7 +396,7 @@ def test_a_recorded_image_that_is_gone_is_said_so_not_taken_for_a_missing_fleet(
     _real().client("appstream").delete_image(Name=OLD)
 
     # When
-    with pytest.raises(CommandError) as raised:
+    with pytest.raises(ToolError) as raised:
         roll_back(appstream_session(sim), "Canary")
 
     # Then the image is named as what was not found, and the fleet is left as it is
@@ -409,7 +412,7 @@ def test_main_rolls_back_through_the_session_it_opens(sim: SimulatedAppStream) -
     session = appstream_session(sim)
 
     # When
-    code = rollout_commands.main(
+    code = rollout_main(
         ["rollback", "--fleet", "Canary", "--region", sim.region],
         io.StringIO(),
         session_factory=lambda **_: boto3_like(session),

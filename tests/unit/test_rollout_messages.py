@@ -4,7 +4,7 @@ the approval request gives the exact commands and the deadline."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,12 +28,8 @@ from image_updater.rollout.models import (
     Rollout,
 )
 from image_updater.settings import RolloutSettings
+from tests.unit.rollout_facts import EXECUTION, NEW, NOW, OLD, ROOT
 
-NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
-ROOT = "ImgA"
-OLD = "ImgA-20260501-030000"
-NEW = "ImgA-20260601-030000"
-EXECUTION = "arn:aws:states:eu-west-1:111122223333:execution:ImageUpdater:run-1"
 CTX = MessageContext(
     region="eu-west-1",
     partition="aws",
@@ -99,6 +95,196 @@ def body_of(outcome: str | None, **changes: Any) -> str:
     return compose(rollout(outcome, **changes), CTX, SETTINGS).body
 
 
+# What each e-mail says (and does not say), milestone by milestone: the roll-out is `rollout()`
+# at the milestone, with the changes given.
+@pytest.mark.parametrize(
+    ("outcome", "changes", "said", "not_said"),
+    [
+        pytest.param(
+            CANARIES_UPDATED,
+            {},
+            (
+                "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/"
+                f"details/{EXECUTION}",
+            ),
+            (),
+            id="every_email_links_the_run",
+        ),
+        pytest.param(
+            APPROVAL_REQUESTED,
+            {},
+            (
+                f'  make run-now ARGS="approve {EXECUTION} --image {ROOT}"\n',
+                f"  make run-now ARGS=\"reject {EXECUTION} --image {ROOT} --reason '...'\"\n",
+            ),
+            (),
+            id="the_approval_request_gives_the_exact_commands_for_this_run_and_lineage",
+        ),
+        pytest.param(
+            # When (now is 2026-06-01 04:00 UTC; approvalTimeoutHours 72)
+            APPROVAL_REQUESTED,
+            {},
+            ("Without an answer by 2026-06-04 04:00 UTC (72 h, approvalTimeoutHours)",),
+            (),
+            id="the_approval_request_says_until_when_it_waits",
+        ),
+        pytest.param(
+            APPROVAL_REQUESTED,
+            {},
+            (
+                "Tested on canary fleets CanaryA, CanaryB since 2026-05-31 04:00 UTC (24 h)",
+                "alarms OK: CanaryErrors",
+                "Production fleets (only these may change; one untagged by then is left out, one "
+                "tagged after this e-mail waits for the next approved roll-out): ProdA, ProdB",
+                "at the next start of cron(0 22 ? * SAT *) (Europe/Paris)",
+            ),
+            (),
+            id="the_approval_request_says_where_and_how_long_the_image_was_tested",
+        ),
+        pytest.param(
+            APPROVAL_REQUESTED,
+            {"canaries": (), "updated": ()},
+            (
+                "UNTESTED: no canary fleet is tagged for this lineage, so no canary ran this",
+                "If you approve, production gets it untested.",
+                "AppStreamImageUpdater:Stage=canary",
+            ),
+            ("Tested on canary fleets",),
+            id="without_canaries_the_approval_request_says_nothing_was_tested_on_a_fleet",
+        ),
+        pytest.param(
+            CANARIES_UPDATED,
+            {},
+            (
+                f"  - CanaryA: {OLD} -> {NEW}",
+                "checked at 2026-06-02 04:00 UTC, after 24 h",
+                "alarms: CanaryErrors",
+                "you are asked to approve production",
+                "  - Elastic (production): Elastic fleets run app blocks",
+            ),
+            (),
+            id="canaries_updated_says_which_fleets_and_when_they_are_checked",
+        ),
+        pytest.param(
+            CANARY_ROLLED_BACK,
+            {"rolled_back": (FleetNote("CanaryA", CANARY, OLD),)},
+            (f"  - CanaryA: {NEW} -> {OLD}",),
+            (),
+            id="rolled_back_says_each_canary_went_from_the_new_image_to_its_previous_one",
+        ),
+        pytest.param(
+            HELD_BACK,
+            {
+                "canaries": (),
+                "updated": (),
+                "held_back": (FleetNote("CanaryA", CANARY, "the canary is STARTING: ..."),),
+            },
+            (
+                "Canary fleets that cannot test it:\n  - CanaryA (canary): the canary is STARTING",
+                "What to do: make each canary able to take the image",
+                "Production fleets left as they are:\n  - ProdA (production)\n",
+            ),
+            (),
+            id="held_back_names_the_canary_why_and_what_to_do",
+        ),
+        pytest.param(
+            HELD_BACK,
+            {"canaries": (), "updated": ()},
+            (
+                "No canary fleet is tagged for this lineage",
+                f"AppStreamImageUpdater:Image={ROOT} and AppStreamImageUpdater:Stage=canary",
+                "-c requireApproval=true",
+                "-c allowUntestedProduction=true",
+            ),
+            (),
+            id="held_back_without_a_canary_says_how_to_let_production_go",
+        ),
+        pytest.param(
+            CANARY_ROLLED_BACK,
+            {"problems": ()},
+            ("Why:\n  - a canary fleet refused\n",),
+            (),
+            id="a_rollback_caused_by_a_refusal_alone_says_so",
+        ),
+        pytest.param(
+            ROLLOUT_FAILED,
+            {"error": LAMBDA_ERROR},
+            ("AppStreamThrottled", "Rate exceeded for UpdateFleet", f"  - CanaryA: {OLD} -> {NEW}"),
+            ("stackTrace",),
+            id="a_failed_rollout_shows_the_lambda_errors_message_not_its_json",
+        ),
+        pytest.param(
+            ROLLOUT_FAILED,
+            {"updated": (), "error": {"Error": "States.Timeout", "Cause": "late"}},
+            ("No fleet of this lineage runs the new image.", "States.Timeout", "late"),
+            (),
+            id="a_failed_rollout_before_any_change_says_no_fleet_was_changed",
+        ),
+        pytest.param(
+            REJECTED,
+            {
+                "approval": {
+                    "decision": "REJECTED",
+                    "by": "arn:aws:iam::1:user/bob",
+                    "reason": "Friday",
+                }
+            },
+            (
+                "arn:aws:iam::1:user/bob",
+                "Friday",
+                "Production fleets were not touched.",
+                '  make run-now ARGS="rollback --fleet CanaryA"\n',
+                '  make run-now ARGS="rollback --fleet CanaryB"\n',
+            ),
+            (),
+            id="rejected_says_who_and_why_and_how_to_put_the_canaries_back",
+        ),
+        pytest.param(
+            APPROVAL_TIMED_OUT,
+            {},
+            (
+                "within 72 h (approvalTimeoutHours)",
+                '  make run-now ARGS="rollback --fleet CanaryA"\n',
+            ),
+            (),
+            id="timed_out_says_the_timeout_and_how_to_put_the_canaries_back",
+        ),
+        pytest.param(
+            PRODUCTION_UPDATED,
+            {},
+            ("No production fleet was changed",),
+            ("rollback --fleet",),
+            id="production_updated_without_a_change_says_so",
+        ),
+        pytest.param(
+            SUPERSEDED,
+            {},
+            ("the lineage has a newer image, ImgA-20260608-030000",),
+            (),
+            id="superseded_names_the_newer_image",
+        ),
+        pytest.param(
+            NOTHING_TO_ROLL_OUT,
+            {},
+            ("  - Elastic (production): Elastic fleets run app blocks", "nothing was changed"),
+            (),
+            id="nothing_to_roll_out_lists_why_each_fleet_was_passed_over",
+        ),
+    ],
+)
+def test_the_email_says(
+    outcome: str, changes: dict[str, Any], said: tuple[str, ...], not_said: tuple[str, ...]
+) -> None:
+    # When
+    body = body_of(outcome, **changes)
+
+    # Then
+    for text in said:
+        assert text in body
+    for text in not_said:
+        assert text not in body
+
+
 # --- every milestone ------------------------------------------------------------------------------
 
 
@@ -152,60 +338,7 @@ def test_a_rollout_without_an_outcome_is_told_as_failed() -> None:
     assert "stopped with an error" in notification.body
 
 
-def test_every_email_links_the_run() -> None:
-    # When
-    body = body_of(CANARIES_UPDATED)
-
-    # Then
-    assert (
-        "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/"
-        f"details/{EXECUTION}" in body
-    )
-
-
 # --- the approval request -------------------------------------------------------------------------
-
-
-def test_the_approval_request_gives_the_exact_commands_for_this_run_and_lineage() -> None:
-    # When
-    body = body_of(APPROVAL_REQUESTED)
-
-    # Then
-    assert f'  make run-now ARGS="approve {EXECUTION} --image {ROOT}"\n' in body
-    assert f"  make run-now ARGS=\"reject {EXECUTION} --image {ROOT} --reason '...'\"\n" in body
-
-
-def test_the_approval_request_says_until_when_it_waits() -> None:
-    # When (now is 2026-06-01 04:00 UTC; approvalTimeoutHours 72)
-    body = body_of(APPROVAL_REQUESTED)
-
-    # Then
-    assert "Without an answer by 2026-06-04 04:00 UTC (72 h, approvalTimeoutHours)" in body
-
-
-def test_the_approval_request_says_where_and_how_long_the_image_was_tested() -> None:
-    # When
-    body = body_of(APPROVAL_REQUESTED)
-
-    # Then
-    assert "Tested on canary fleets CanaryA, CanaryB since 2026-05-31 04:00 UTC (24 h)" in body
-    assert "alarms OK: CanaryErrors" in body
-    assert (
-        "Production fleets (only these may change; one untagged by then is left out, one "
-        "tagged after this e-mail waits for the next approved roll-out): ProdA, ProdB"
-    ) in body
-    assert "at the next start of cron(0 22 ? * SAT *) (Europe/Paris)" in body
-
-
-def test_without_canaries_the_approval_request_says_nothing_was_tested_on_a_fleet() -> None:
-    # When
-    body = body_of(APPROVAL_REQUESTED, canaries=(), updated=())
-
-    # Then
-    assert "UNTESTED: no canary fleet is tagged for this lineage, so no canary ran this" in body
-    assert "If you approve, production gets it untested." in body
-    assert "Tested on canary fleets" not in body
-    assert "AppStreamImageUpdater:Stage=canary" in body
 
 
 def test_without_alarms_the_approval_request_says_none_was_configured() -> None:
@@ -222,18 +355,6 @@ def test_without_alarms_the_approval_request_says_none_was_configured() -> None:
 
 
 # --- the other milestones -------------------------------------------------------------------------
-
-
-def test_canaries_updated_says_which_fleets_and_when_they_are_checked() -> None:
-    # When
-    body = body_of(CANARIES_UPDATED)
-
-    # Then
-    assert f"  - CanaryA: {OLD} -> {NEW}" in body
-    assert "checked at 2026-06-02 04:00 UTC, after 24 h" in body
-    assert "alarms: CanaryErrors" in body
-    assert "you are asked to approve production" in body
-    assert "  - Elastic (production): Elastic fleets run app blocks" in body
 
 
 def test_rolled_back_lists_the_problems_and_says_production_was_not_touched() -> None:
@@ -253,14 +374,6 @@ def test_rolled_back_lists_the_problems_and_says_production_was_not_touched() ->
     assert f"Why:\n  - {problems[0]}\n  - {problems[1]}\n" in body
     assert "Production fleets were not touched." in body
     assert "  - CanaryB (canary): left on Hotfix: changed by someone else" in body
-
-
-def test_rolled_back_says_each_canary_went_from_the_new_image_to_its_previous_one() -> None:
-    # When
-    body = body_of(CANARY_ROLLED_BACK, rolled_back=(FleetNote("CanaryA", CANARY, OLD),))
-
-    # Then
-    assert f"  - CanaryA: {NEW} -> {OLD}" in body
 
 
 def test_an_unhealthy_canary_the_roll_out_never_changed_is_not_said_to_be_rolled_back() -> None:
@@ -299,84 +412,6 @@ def test_the_rollback_subject_says_only_what_was_put_back(
     assert said in notification.body
 
 
-def test_held_back_names_the_canary_why_and_what_to_do() -> None:
-    # When
-    body = body_of(
-        HELD_BACK,
-        canaries=(),
-        updated=(),
-        held_back=(FleetNote("CanaryA", CANARY, "the canary is STARTING: ..."),),
-    )
-
-    # Then
-    assert (
-        "Canary fleets that cannot test it:\n  - CanaryA (canary): the canary is STARTING" in body
-    )
-    assert "What to do: make each canary able to take the image" in body
-    assert "Production fleets left as they are:\n  - ProdA (production)\n" in body
-
-
-def test_held_back_without_a_canary_says_how_to_let_production_go() -> None:
-    # When
-    body = body_of(HELD_BACK, canaries=(), updated=())
-
-    # Then
-    assert "No canary fleet is tagged for this lineage" in body
-    assert f"AppStreamImageUpdater:Image={ROOT} and AppStreamImageUpdater:Stage=canary" in body
-    assert "-c requireApproval=true" in body and "-c allowUntestedProduction=true" in body
-
-
-def test_a_rollback_caused_by_a_refusal_alone_says_so() -> None:
-    # When
-    body = body_of(CANARY_ROLLED_BACK, problems=())
-
-    # Then
-    assert "Why:\n  - a canary fleet refused\n" in body
-
-
-def test_a_failed_rollout_shows_the_lambda_errors_message_not_its_json() -> None:
-    # When
-    body = body_of(ROLLOUT_FAILED, error=LAMBDA_ERROR)
-
-    # Then
-    assert "AppStreamThrottled" in body
-    assert "Rate exceeded for UpdateFleet" in body
-    assert "stackTrace" not in body
-    assert f"  - CanaryA: {OLD} -> {NEW}" in body
-
-
-def test_a_failed_rollout_before_any_change_says_no_fleet_was_changed() -> None:
-    # When
-    body = body_of(ROLLOUT_FAILED, updated=(), error={"Error": "States.Timeout", "Cause": "late"})
-
-    # Then
-    assert "No fleet of this lineage runs the new image." in body
-    assert "States.Timeout" in body and "late" in body
-
-
-def test_rejected_says_who_and_why_and_how_to_put_the_canaries_back() -> None:
-    # When
-    body = body_of(
-        REJECTED,
-        approval={"decision": "REJECTED", "by": "arn:aws:iam::1:user/bob", "reason": "Friday"},
-    )
-
-    # Then
-    assert "arn:aws:iam::1:user/bob" in body and "Friday" in body
-    assert "Production fleets were not touched." in body
-    assert '  make run-now ARGS="rollback --fleet CanaryA"\n' in body
-    assert '  make run-now ARGS="rollback --fleet CanaryB"\n' in body
-
-
-def test_timed_out_says_the_timeout_and_how_to_put_the_canaries_back() -> None:
-    # When
-    body = body_of(APPROVAL_TIMED_OUT)
-
-    # Then
-    assert "within 72 h (approvalTimeoutHours)" in body
-    assert '  make run-now ARGS="rollback --fleet CanaryA"\n' in body
-
-
 def test_production_updated_lists_each_fleet_and_its_rollback_command() -> None:
     # Given the canary and two production fleets changed, one refused
     updated = (
@@ -400,29 +435,3 @@ def test_production_updated_lists_each_fleet_and_its_rollback_command() -> None:
     assert "  - ProdC (production): IncompatibleImageException: no" in body
     assert '  make run-now ARGS="rollback --fleet ProdA"\n' in body
     assert "rollback --fleet CanaryA" not in body
-
-
-def test_production_updated_without_a_change_says_so() -> None:
-    # When
-    body = body_of(PRODUCTION_UPDATED)
-
-    # Then
-    assert "No production fleet was changed" in body
-    assert "rollback --fleet" not in body
-
-
-def test_superseded_names_the_newer_image() -> None:
-    # When
-    body = body_of(SUPERSEDED)
-
-    # Then
-    assert "the lineage has a newer image, ImgA-20260608-030000" in body
-
-
-def test_nothing_to_roll_out_lists_why_each_fleet_was_passed_over() -> None:
-    # When
-    body = body_of(NOTHING_TO_ROLL_OUT)
-
-    # Then
-    assert "  - Elastic (production): Elastic fleets run app blocks" in body
-    assert "nothing was changed" in body

@@ -29,11 +29,8 @@ from image_updater.rollout.policy import (
     plan_fleets,
     refusal,
 )
+from tests.unit.rollout_facts import ARNS, NEW, OLD, ROOT
 
-ROOT = "ImgA"
-ARNS = "arn:aws:appstream:eu-west-1:111122223333"
-OLD = "ImgA-20260501-030000"
-NEW = "ImgA-20260601-030000"
 IMAGE = ImageSummary(
     name=NEW, arn=f"{ARNS}:image/{NEW}", state="AVAILABLE", platform="WINDOWS_SERVER_2022"
 )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import pytest
 
@@ -36,13 +35,8 @@ from image_updater.rollout.models import (
     Rollout,
 )
 from image_updater.rollout.records import RollbackRecord
+from tests.unit.rollout_facts import ARNS, NEW, NEWER, NOW, OLD, ROOT
 
-NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
-ROOT = "ImgA"
-ARNS = "arn:aws:appstream:eu-west-1:111122223333"
-OLD = "ImgA-20260501-030000"
-NEW = "ImgA-20260601-030000"
-NEWER = "ImgA-20260608-030000"
 PLATFORM = "WINDOWS_SERVER_2022"
 
 
@@ -265,6 +259,20 @@ def canaries_updated(fleets: FakeFleets) -> Rollout:
     return rollout
 
 
+def fleets_of(*names: str, stage: str = CANARY) -> FakeFleets:
+    """Given fleets that follow ImgA at `stage` (canaries unless said), each on the root."""
+    fleets = FakeFleets()
+    for name in names:
+        fleets.add(name, stage)
+    return fleets
+
+
+def two_canaries_updated() -> tuple[FakeFleets, Rollout]:
+    """Given the canaries CanaryA and CanaryB, which the roll-out moved from OLD to NEW."""
+    fleets = fleets_of("CanaryA", "CanaryB")
+    return fleets, canaries_updated(fleets)
+
+
 # --- plan -----------------------------------------------------------------------------------------
 
 
@@ -285,8 +293,7 @@ def test_no_follower_is_said_without_a_look_at_the_image() -> None:
 
 def test_canary_first_when_a_canary_can_take_the_image() -> None:
     # Given a canary, a production fleet and a STARTING production fleet
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     fleets.add("Prod", PRODUCTION)
     fleets.add("Starting", PRODUCTION, state="STARTING")
 
@@ -363,8 +370,7 @@ def test_nothing_to_roll_out_when_every_follower_is_passed_over() -> None:
 
 def test_a_newer_available_image_of_the_lineage_supersedes_this_one() -> None:
     # Given the lineage got a newer image while this one waited
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     images = FakeImages(OLD_IMAGE, NEW_IMAGE, image(NEWER, created="2026-06-08T03:00:00+00:00"))
 
     # When
@@ -387,8 +393,7 @@ def test_an_image_that_is_not_newer_and_available_does_not_supersede(
     newer: ImageSummary,
 ) -> None:
     # Given
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
 
     # When
     rollout = service.plan(started(), FakeImages(OLD_IMAGE, NEW_IMAGE, newer), fleets)
@@ -400,8 +405,7 @@ def test_an_image_that_is_not_newer_and_available_does_not_supersede(
 def test_an_older_image_never_supersedes_the_new_one_missing_from_the_lineage_list() -> None:
     # Given the new image is not (yet) listed among the lineage's members: OLD is the newest
     # AVAILABLE one listed
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     images = FakeImages(OLD_IMAGE, NEW_IMAGE)
     images.members = [OLD_IMAGE]
 
@@ -417,9 +421,7 @@ def test_an_older_image_never_supersedes_the_new_one_missing_from_the_lineage_li
 
 def test_each_canary_records_its_image_before_it_is_changed() -> None:
     # Given two canaries on OLD (and a production fleet the canary step must not touch)
-    fleets = FakeFleets()
-    fleets.add("CanaryA")
-    fleets.add("CanaryB")
+    fleets = fleets_of("CanaryA", "CanaryB")
     fleets.add("Prod", PRODUCTION)
     rollout = planned(fleets)
 
@@ -442,9 +444,7 @@ def test_each_canary_records_its_image_before_it_is_changed() -> None:
 
 def test_a_retried_canary_step_keeps_the_record_of_the_image_before() -> None:
     # Given the step changed CanaryA, then failed on CanaryB (AppStream busy)
-    fleets = FakeFleets()
-    fleets.add("CanaryA")
-    fleets.add("CanaryB")
+    fleets = fleets_of("CanaryA", "CanaryB")
     rollout = planned(fleets)
     fleets.refusals["CanaryB"] = AppStreamBusy("ConcurrentModificationException: busy")
     with pytest.raises(AppStreamBusy):
@@ -462,8 +462,7 @@ def test_a_retried_canary_step_keeps_the_record_of_the_image_before() -> None:
 
 def test_a_transient_error_propagates_so_the_workflow_retries() -> None:
     # Given
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     rollout = planned(fleets)
     fleets.refusals["Canary"] = AppStreamBusy("ConcurrentModificationException: busy")
 
@@ -482,9 +481,7 @@ def test_a_transient_error_propagates_so_the_workflow_retries() -> None:
 )
 def test_a_refused_canary_is_reported_and_does_not_stop_the_others(refusal: Exception) -> None:
     # Given CanaryA's UpdateFleet will be refused
-    fleets = FakeFleets()
-    fleets.add("CanaryA")
-    fleets.add("CanaryB")
+    fleets = fleets_of("CanaryA", "CanaryB")
     rollout = planned(fleets)
     fleets.refusals["CanaryA"] = refusal
 
@@ -507,9 +504,7 @@ def test_a_canary_whose_tags_changed_since_the_plan_is_not_touched(
     retag: dict[str, str | None],
 ) -> None:
     # Given the plan chose two canaries, then an admin changed CanaryA's tags
-    fleets = FakeFleets()
-    fleets.add("CanaryA")
-    fleets.add("CanaryB")
+    fleets = fleets_of("CanaryA", "CanaryB")
     rollout = planned(fleets)
     fleets.retag("CanaryA", **retag)
 
@@ -524,9 +519,7 @@ def test_a_canary_whose_tags_changed_since_the_plan_is_not_touched(
 
 def test_a_canary_deleted_since_the_plan_is_not_updated_and_the_others_are() -> None:
     # Given
-    fleets = FakeFleets()
-    fleets.add("CanaryA")
-    fleets.add("CanaryB")
+    fleets = fleets_of("CanaryA", "CanaryB")
     rollout = planned(fleets)
     del fleets.by_name["CanaryA"]
 
@@ -543,8 +536,7 @@ def test_a_canary_deleted_since_the_plan_is_not_updated_and_the_others_are() -> 
 
 def test_healthy_canaries_are_healthy() -> None:
     # Given updated canaries and an OK alarm
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     rollout = canaries_updated(fleets)
     alarms = FakeAlarms({"CanaryErrors": "OK"})
 
@@ -558,8 +550,7 @@ def test_healthy_canaries_are_healthy() -> None:
 
 def test_no_alarm_configured_asks_for_none() -> None:
     # Given
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     rollout = canaries_updated(fleets)
     alarms = FakeAlarms({})
 
@@ -573,10 +564,7 @@ def test_no_alarm_configured_asks_for_none() -> None:
 
 def test_a_missing_alarm_and_a_moved_canary_are_unhealthy() -> None:
     # Given CanaryA moved by someone else during the soak, and the alarm does not exist
-    fleets = FakeFleets()
-    fleets.add("CanaryA")
-    fleets.add("CanaryB")
-    rollout = canaries_updated(fleets)
+    fleets, rollout = two_canaries_updated()
     fleets.move("CanaryA", OLD)
 
     # When
@@ -624,10 +612,7 @@ def test_each_changed_canary_goes_back_to_its_recorded_image_and_the_record_is_r
 
 def test_a_canary_moved_by_someone_else_is_left_alone() -> None:
     # Given CanaryA was put on another image during the soak
-    fleets = FakeFleets()
-    fleets.add("CanaryA")
-    fleets.add("CanaryB")
-    rollout = canaries_updated(fleets)
+    fleets, rollout = two_canaries_updated()
     fleets.move("CanaryA", "Hotfix")
 
     # When
@@ -644,8 +629,7 @@ def test_a_canary_moved_by_someone_else_is_left_alone() -> None:
 
 def test_a_canary_without_a_record_is_reported_not_guessed() -> None:
     # Given the updater's record is missing (its mirror on the fleet is left)
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     rollout = canaries_updated(fleets)
     fleets.records.clear()
     fleets.calls.clear()
@@ -666,10 +650,7 @@ def test_a_canary_without_a_record_is_reported_not_guessed() -> None:
 
 def test_a_canary_whose_tag_was_rewritten_is_not_rolled_back_anywhere() -> None:
     # Given the updater recorded OLD for CanaryA; someone rewrote its PreviousImage tag
-    fleets = FakeFleets()
-    fleets.add("CanaryA")
-    fleets.add("CanaryB")
-    rollout = canaries_updated(fleets)
+    fleets, rollout = two_canaries_updated()
     fleets.tamper("CanaryA", "arn:aws:appstream:eu-west-1:444455556666:image/Planted")
 
     # When
@@ -704,9 +685,7 @@ def test_a_record_of_another_change_is_not_rolled_back_to() -> None:
 
 def test_a_refused_rollback_is_reported_with_the_refusals_of_the_update() -> None:
     # Given CanaryA was refused at update, CanaryB updated; CanaryB's rollback is refused
-    fleets = FakeFleets()
-    fleets.add("CanaryA")
-    fleets.add("CanaryB")
+    fleets = fleets_of("CanaryA", "CanaryB")
     rollout = planned(fleets)
     fleets.refusals["CanaryA"] = FleetRefused("IncompatibleImageException: no")
     rollout = service.update_canaries(rollout, fleets, NOW)
@@ -742,10 +721,7 @@ def test_only_canaries_are_rolled_back() -> None:
 
 def test_a_retried_rollback_counts_the_canary_it_put_back_before_as_rolled_back() -> None:
     # Given the rollback put CanaryA back, then AppStream was busy for CanaryB
-    fleets = FakeFleets()
-    fleets.add("CanaryA")
-    fleets.add("CanaryB")
-    rollout = canaries_updated(fleets)
+    fleets, rollout = two_canaries_updated()
     fleets.refusals["CanaryB"] = AppStreamBusy("ConcurrentModificationException: busy")
     with pytest.raises(AppStreamBusy):
         service.roll_back_canaries(rollout, fleets)
@@ -760,8 +736,7 @@ def test_a_retried_rollback_counts_the_canary_it_put_back_before_as_rolled_back(
 
 def test_a_retried_rollback_removes_the_record_the_first_attempt_could_not() -> None:
     # Given the rollback put the canary back, then AppStream was busy removing its record
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     rollout = canaries_updated(fleets)
     fleets.untag_refusals["Canary"] = AppStreamBusy("ConcurrentModificationException: busy")
     with pytest.raises(AppStreamBusy):
@@ -805,8 +780,7 @@ def approved(fleets: FakeFleets) -> Rollout:
 
 def test_production_changes_only_the_approved_fleets_still_tagged() -> None:
     # Given ProdA and ProdB approved; then ProdB was untagged and ProdC tagged production
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     fleets.add("ProdA", PRODUCTION)
     fleets.add("ProdB", PRODUCTION)
     fleets.add("ProdC", stage=None)
@@ -856,8 +830,7 @@ def test_production_records_each_fleets_image_before_it_changes() -> None:
 
 def test_a_newer_image_stops_production_before_any_change() -> None:
     # Given a newer image of the lineage appeared while the approval waited
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     fleets.add("Prod", PRODUCTION)
     rollout = approved(fleets)
     images = FakeImages(OLD_IMAGE, NEW_IMAGE, image(NEWER, created="2026-06-08T03:00:00+00:00"))
@@ -873,9 +846,7 @@ def test_a_newer_image_stops_production_before_any_change() -> None:
 
 def test_a_refused_production_fleet_is_reported_and_the_others_are_updated() -> None:
     # Given
-    fleets = FakeFleets()
-    fleets.add("ProdA", PRODUCTION)
-    fleets.add("ProdB", PRODUCTION)
+    fleets = fleets_of("ProdA", "ProdB", stage=PRODUCTION)
     rollout = planned(fleets)
     fleets.refusals["ProdA"] = FleetRefused("IncompatibleImageException: no")
 
@@ -890,8 +861,7 @@ def test_a_refused_production_fleet_is_reported_and_the_others_are_updated() -> 
 def test_production_passed_over_keeps_the_plans_canary_notes_and_reads_the_rest_again() -> None:
     # Given a canary passed over at plan time (STOPPING), a production fleet STARTING at plan
     # time that is RUNNING by approval, and one that became STOPPING
-    fleets = FakeFleets()
-    fleets.add("Canary")
+    fleets = fleets_of("Canary")
     fleets.add("ProdLate", PRODUCTION, state="STARTING")
     fleets.add("ProdNow", PRODUCTION)
     rollout = approved(fleets)
@@ -913,9 +883,7 @@ def test_production_passed_over_keeps_the_plans_canary_notes_and_reads_the_rest_
 
 def test_a_retried_production_step_counts_the_fleet_it_changed_before_as_changed() -> None:
     # Given the production step changed ProdA, then AppStream was busy for ProdB
-    fleets = FakeFleets()
-    fleets.add("ProdA", PRODUCTION)
-    fleets.add("ProdB", PRODUCTION)
+    fleets = fleets_of("ProdA", "ProdB", stage=PRODUCTION)
     rollout = planned(fleets)
     fleets.refusals["ProdB"] = AppStreamBusy("ConcurrentModificationException: busy")
     with pytest.raises(AppStreamBusy):

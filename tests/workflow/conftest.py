@@ -1,5 +1,5 @@
 """Fixtures for the workflow tests: the synthesized state machine, run end to end in moto with
-the real handlers, against the simulated AppStream (see rehearsal/runner.py).
+the real handlers, against the simulated AppStream (see rehearsal/runner/).
 
 Synthesis is the expensive part (seconds per configuration), so each configuration gets one
 session-scoped runner, created only when a test asks for it.

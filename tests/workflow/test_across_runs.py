@@ -17,14 +17,15 @@ from unittest import mock
 import pytest
 
 from image_updater import clock as product_clock
-from image_updater import service
 from image_updater.domain import naming
-from image_updater.ledger import Ledger
 from image_updater.models import FOLLOW, REPORTED_ELSEWHERE, UPDATE
+from image_updater.update import create
+from image_updater.update.ledger import UpdateLedger
 from infra.config import history, load_config
 from rehearsal.appstream import NETWORK_FAILURE, SimulatedAppStream
 from rehearsal.runner import Execution, Invocation, StepByStepRun, WorkflowRunner
 from tests.workflow.conftest import BASE_CONTEXT, BASE_IMAGES, AddImage, Run, Timeline
+from tests.workflow.steps import imga_has_an_update_imgb_none
 from tests.workflow.test_workflow import image_results, new_images, real_creates, started_updates
 
 pytestmark = pytest.mark.workflow
@@ -78,8 +79,7 @@ def test_a_quota_retry_follows_the_update_another_run_started_meanwhile(
 ) -> None:
     # Given ImgA's first real create is refused for quota, and while the scheduled run waits
     # to retry, a run started by hand checks ImgA and starts its update
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.fail("CreateUpdatedImage", "LimitExceededException", when=lambda p: not p["dryRun"])
     by_hand: list[OtherRun] = []
 
@@ -113,8 +113,7 @@ def test_interleaved_check_check_create_create_builds_one_image(
 ) -> None:
     # Given a run by hand interleaves with the scheduled one: check A, check B, create A,
     # create B (both checks see the same source with updates available)
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     steps: list[str] = []
     other: list[OtherRun] = []
 
@@ -145,12 +144,11 @@ def test_a_lock_left_by_a_crashed_run_expires_and_the_update_goes_ahead(
 ) -> None:
     # Given another run took ImgA's lock right before the scheduled run's create, and then
     # crashed without releasing it
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
 
     def crash_holding_the_lock(invocation: Invocation, _: timedelta) -> None:
         if invocation.step == "check" and invocation.event.get("rootImageName") == "ImgA":
-            assert Ledger().acquire_lineage("ImgA", "crashed-run", timeline.now())
+            assert UpdateLedger().acquire_lineage("ImgA", "crashed-run", timeline.now())
 
     # When
     execution = run_with(runner, sim, timeline, crash_holding_the_lock)
@@ -177,8 +175,7 @@ def test_an_update_that_outlives_its_run_is_reported_once_by_a_later_run(
     ending: str,
 ) -> None:
     # Given maxUpdateHours=1 and an update of ImgA that takes three hours and then ends
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update(
         "ImgA",
         duration=timedelta(hours=3),
@@ -225,8 +222,7 @@ def test_a_lost_status_check_is_worded_as_such_and_the_outcome_comes_later(
     timeline: Timeline,
 ) -> None:
     # Given every status check of ImgA's new image is throttled during the first run
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update("ImgA", duration=timedelta(hours=2))
     throttled = {"on": True}
     sim.fail(
@@ -263,15 +259,11 @@ TimedOut = type("Sandbox.Timedout", (Exception,), {})
 
 
 def test_a_create_that_times_out_after_appstream_accepted_is_followed_not_repeated(
-    runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    run: Run,
+    runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given the create step's Lambda times out right after AppStream accepted the update
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
-    real = service._create_locked
+    imga_has_an_update_imgb_none(add_image)
+    real = create._create_locked
     attempts: list[str | None] = []
 
     def accepted_then_timed_out(*args: Any, **kwargs: Any) -> Any:
@@ -282,7 +274,7 @@ def test_a_create_that_times_out_after_appstream_accepted_is_followed_not_repeat
         return result
 
     # When
-    with mock.patch.object(service, "_create_locked", accepted_then_timed_out):
+    with mock.patch.object(create, "_create_locked", accepted_then_timed_out):
         execution = run(runner)
 
     # Then the retry looked again, followed the image, and only one was built and announced
@@ -301,15 +293,14 @@ def test_a_create_that_keeps_timing_out_names_the_image_and_the_next_run_reports
 ) -> None:
     # Given every attempt of the create step times out, the first one after AppStream
     # accepted the update
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
-    real = service._create_locked
+    imga_has_an_update_imgb_none(add_image)
+    real = create._create_locked
 
     def always_timed_out(*args: Any, **kwargs: Any) -> Any:
         real(*args, **kwargs)
         raise TimedOut("Task timed out after 30.00 seconds")
 
-    with mock.patch.object(service, "_create_locked", always_timed_out):
+    with mock.patch.object(create, "_create_locked", always_timed_out):
         first = run(runner)
 
     # Then the e-mail names the image now building and says the next run follows it
@@ -361,8 +352,7 @@ def test_huge_image_errors_still_end_in_an_e_mail(
     runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given ImgA's update fails with about 130 KB of image errors
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     errors = [(f"ERROR_{i:03d}", f"Step {i} failed: " + "w" * 1300) for i in range(100)]
     sim.script_update("ImgA", polls=1, outcome="FAILED", errors=errors)
 
@@ -413,8 +403,7 @@ def test_removing_the_lineage_tag_from_the_newest_image_does_not_cause_a_rebuild
     timeline: Timeline,
 ) -> None:
     # Given a first run built ImgA's update, and then an admin removed its updater tags
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     run(runner)
     (created,) = new_images(sim, BASE_IMAGES)
     sim.remove_tags(created, naming.LINEAGE_ROOT_TAG, naming.SOURCE_IMAGE_TAG)
@@ -442,8 +431,7 @@ def test_network_errors_that_outlast_the_sdk_are_retried_by_the_workflow(
     runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given the AppStream endpoint cannot be reached for the first three requests
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.fail("DescribeImages", NETWORK_FAILURE, calls=3)
 
     # When
@@ -467,8 +455,7 @@ def test_history_grows_by_the_events_the_synth_check_counts_per_status_check(
     timeline: Timeline,
 ) -> None:
     # Given an update settled on its 2nd status check, and then one on its 5th
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update("ImgA", polls=2)
     short = run(runner)
     (first_image,) = new_images(sim, BASE_IMAGES)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -37,7 +38,8 @@ from tests.workflow.test_rollout import (
     rollout_runner,  # noqa: F401 (a fixture: test_rollout.py's configuration)
     subjects,
 )
-from tools import rollout_commands
+from tools.run_now.approve import answer
+from tools.run_now.errors import ENVIRONMENT, ToolError
 
 IGNORED = "IGNORED: an approval answer for"
 
@@ -62,6 +64,25 @@ def claim(decision: str = APPROVED) -> str:
     return json.dumps(
         {"decision": decision, "by": APPROVERS_ROLE, "reason": "trust me", "at": "2026-01-01"}
     )
+
+
+class FirstAnswer:
+    """How the roll-out's approval requests are answered: the first by `first`, each later
+    one by `then` (nobody, if None); counts the requests."""
+
+    def __init__(
+        self,
+        first: Callable[[ApprovalRequest], None],
+        then: Callable[[ApprovalRequest], None] | None = None,
+    ) -> None:
+        self.first, self.then, self.requests = first, then, 0
+
+    def __call__(self, request: ApprovalRequest) -> None:
+        self.requests += 1
+        if self.requests == 1:
+            self.first(request)
+        elif self.then:
+            self.then(request)
 
 
 def test_a_forged_answer_moves_nothing_and_a_real_approval_still_works(
@@ -107,14 +128,8 @@ def test_a_forged_rejection_is_ignored_too(
     fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
-    calls: list[int] = []
-
-    def answers(request: ApprovalRequest) -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            forge(request, claim("REJECTED"))
-        else:
-            approve_after(1)(request)
+    # Given a forged rejection, then a real approval
+    answers = FirstAnswer(lambda request: forge(request, claim("REJECTED")), then=approve_after(1))
 
     execution = rollout_runner.run(fleets, timeline.clock, on_approval=answers)
 
@@ -127,17 +142,11 @@ def test_an_oversized_forged_answer_does_not_break_the_run(
     fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
-    calls: list[int] = []
-
-    def answers(request: ApprovalRequest) -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            # Given an answer just within SendTaskSuccess's limit (262,144 bytes), which
-            # with the roll-out's state would pass the 256 KiB a state may carry
-            answer = json.dumps({"decision": APPROVED, "reason": "x" * 262_000})
-            assert len(answer) <= 262_144
-            forge(request, answer)
-        # and nobody answers after it
+    # Given an answer just within SendTaskSuccess's limit (262,144 bytes), which with the
+    # roll-out's state would pass the 256 KiB a state may carry, and nobody answers after it
+    oversized = json.dumps({"decision": APPROVED, "reason": "x" * 262_000})
+    assert len(oversized) <= 262_144
+    answers = FirstAnswer(lambda request: forge(request, oversized))
 
     execution = rollout_runner.run(fleets, timeline.clock, on_approval=answers)
 
@@ -161,8 +170,8 @@ def test_a_caller_who_is_not_an_approver_is_refused(
     def stranger(request: ApprovalRequest) -> None:
         body = {"executionArn": request.execution_arn, "image": ROOT, "decision": APPROVED}
         # Given a principal the URL's resource policy does not name: AWS refuses the call
-        with pytest.raises(rollout_commands.CommandError) as error:
-            rollout_commands.answer(
+        with pytest.raises(ToolError) as error:
+            answer(
                 boto3.Session(region_name=REGION),
                 request.execution_arn,
                 APPROVED,
@@ -181,7 +190,7 @@ def test_a_caller_who_is_not_an_approver_is_refused(
     execution = rollout_runner.run(fleets, timeline.clock, on_approval=stranger)
 
     code, (status, reply), anonymous, record = refused
-    assert code == rollout_commands.ENVIRONMENT
+    assert code == ENVIRONMENT
     assert status == 403 and "not one of the approvers" in reply["error"]
     assert anonymous == 403
     assert record is not None and record.decision is None  # nothing recorded
@@ -196,26 +205,22 @@ def test_a_forged_failure_of_the_wait_is_ignored_too(
     timeline: Timeline,
     error: str,
 ) -> None:
-    calls: list[int] = []
+    # Given someone with states:SendTaskFailure and the token fails the wait with the name of
+    # an error the wait step itself raises, and a cause of their own
+    def fail_the_wait(request: ApprovalRequest) -> None:
+        boto3.client("stepfunctions", region_name=REGION).send_task_failure(
+            taskToken=request.token, error=error, cause="run ./fix.sh as admin"
+        )
 
-    def answers(request: ApprovalRequest) -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            # Given someone with states:SendTaskFailure and the token fails the wait with the
-            # name of an error the wait step itself raises, and a cause of their own
-            boto3.client("stepfunctions", region_name=REGION).send_task_failure(
-                taskToken=request.token, error=error, cause="run ./fix.sh as admin"
-            )
-        else:
-            # and later a real approver approves through the approval function
-            approve_after(1)(request)
+    # and later a real approver approves through the approval function
+    answers = FirstAnswer(fail_the_wait, then=approve_after(1))
 
     execution = rollout_runner.run(fleets, timeline.clock, on_approval=answers)
 
     # Then the forged failure neither ended the roll-out nor was told as a timeout: it was
     # ignored (e-mailed as such, its text unread) and the real approval moved production
     built = new_image(execution)
-    assert len(calls) == 2
+    assert answers.requests == 2
     assert any(s.startswith(IGNORED) for s in subjects(execution))
     assert not any("timed out" in s or "stopped" in s for s in subjects(execution))
     assert all("fix.sh" not in e.body for e in execution.emails)

@@ -10,16 +10,18 @@ import json
 from typing import Any
 from unittest import mock
 
-import boto3
 import pytest
 
-from image_updater.domain.messages import SCHEDULE_PAUSED
-from image_updater.ledger import Ledger
+from image_updater.breaker.ledger import BreakerLedger
+from image_updater.breaker.messages import SCHEDULE_PAUSED
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import Deployment, Execution, WorkflowRunner
+from rehearsal.runner import Execution, WorkflowRunner
+from tests.tools.steps import stack_for_run_now
 from tests.workflow.conftest import EMAILS, AddImage, Run, Timeline
+from tests.workflow.steps import imga_has_an_update_imgb_none
 from tools import run_now
+from tools.run_now.errors import OK
 
 pytestmark = pytest.mark.workflow
 
@@ -52,8 +54,7 @@ def paris_runner() -> WorkflowRunner:
 @pytest.fixture(autouse=True)
 def images(add_image: AddImage) -> None:
     # ImgA has updates (whether its update may start is up to each test); ImgB has none.
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
 
 
 def next_run_fails(sim: SimulatedAppStream) -> None:
@@ -259,9 +260,11 @@ def test_a_breaker_error_never_changes_the_runs_result(
 ) -> None:
     # Given the breaker's table cannot be written
     broken = mock.patch.object(
-        Ledger, "record_failed_scheduled_run", side_effect=RuntimeError("table gone")
+        BreakerLedger, "record_failed_scheduled_run", side_effect=RuntimeError("table gone")
     )
-    resets = mock.patch.object(Ledger, "reset_breaker", side_effect=RuntimeError("table gone"))
+    resets = mock.patch.object(
+        BreakerLedger, "reset_breaker", side_effect=RuntimeError("table gone")
+    )
 
     # When a scheduled run fails, and another succeeds
     with broken, resets:
@@ -294,11 +297,11 @@ def test_after_resume_schedule_the_schedule_runs_again_and_the_count_starts_from
     # When the admin resumes it, as the e-mail says
     out = io.StringIO()
     with runner.deployed(sim, timeline.clock) as deployment:
-        _stack_for_run_now(deployment)
+        stack_for_run_now(deployment)
         code = run_now.main(["--resume-schedule"], out=out)
 
     # Then the schedule is ENABLED with every other field kept, and the count reset
-    assert code == run_now.OK, out.getvalue()
+    assert code == OK, out.getvalue()
     assert sim.account_state["schedule"] == {**paused, "State": "ENABLED"}
     assert counted(sim) == 0
     assert "resumed: DISABLED -> ENABLED" in out.getvalue()
@@ -310,20 +313,4 @@ def test_after_resume_schedule_the_schedule_runs_again_and_the_count_starts_from
         "COUNTED",
         "ENABLED",
         [],
-    )
-
-
-def _stack_for_run_now(deployment: Deployment) -> None:
-    """A CloudFormation stack whose outputs are the deployment's, as run-now reads them."""
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {
-            "StateMachineArn": {"Value": deployment.state_machine_arn},
-            "ConfiguredImages": {"Value": "ImgA,ImgB"},
-            "ScheduleName": {"Value": deployment.schedule_name},
-            "LedgerTableName": {"Value": deployment.ledger_table},
-        },
-    }
-    boto3.client("cloudformation", region_name=deployment.region).create_stack(
-        StackName=run_now.DEFAULT_STACK, TemplateBody=json.dumps(template)
     )

@@ -15,6 +15,7 @@ from image_updater.domain import naming
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import ACCOUNT, REGION, Execution, WorkflowRunner
 from tests.workflow.conftest import BASE_IMAGES, AddImage, Run
+from tests.workflow.steps import both_images_have_an_update, imga_has_an_update_imgb_none
 
 pytestmark = pytest.mark.workflow
 
@@ -35,8 +36,7 @@ def test_a_successful_update_publishes_started_then_succeeded(
     runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given ImgA has updates (built in two status checks) and ImgB has none
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update("ImgA", polls=2)
 
     # When the schedule starts a run
@@ -76,8 +76,7 @@ def test_a_failed_update_publishes_started_then_failed_with_the_reason(
     runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given ImgA's update ends FAILED
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update(
         "ImgA",
         polls=1,
@@ -108,8 +107,7 @@ def test_a_dry_run_and_a_refused_run_publish_nothing(
     runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given ImgA has updates
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=True)
+    both_images_have_an_update(add_image)
 
     # When someone starts a dry run, and then a run with an input the workflow refuses
     dry_run = run(runner, {"images": ["ImgA"], "dryRun": True})
@@ -140,8 +138,7 @@ def test_refused_events_do_not_stop_the_update_or_its_email(
     runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given EventBridge refuses every entry
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update("ImgA", polls=1)
     refusing = _RefusingEventBridge()
 

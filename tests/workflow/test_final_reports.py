@@ -17,12 +17,14 @@ from unittest import mock
 import boto3
 import pytest
 
-from image_updater.ledger import Ledger
+from image_updater.breaker.ledger import BreakerLedger
+from image_updater.update.ledger import UpdateLedger
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.attacks import first_claim_response_lost
 from rehearsal.runner import REGION, Invocation, WorkflowRunner
 from tests.workflow.conftest import BASE_IMAGES, AddImage, Run, Timeline
+from tests.workflow.steps import imga_has_an_update_imgb_none
 from tests.workflow.test_across_runs import TimedOut, between_runs, run_with
 from tests.workflow.test_workflow import new_images, started_updates
 
@@ -53,8 +55,7 @@ def test_a_claim_whose_response_was_lost_still_ends_in_exactly_one_email(
 ) -> None:
     # Given ImgA's update settles, and the response to the status check's report claim is
     # lost after DynamoDB applied it (the SDK re-sends the same conditional UpdateItem)
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
 
     # When
     with first_claim_response_lost() as lost:
@@ -79,8 +80,7 @@ def test_a_run_stopped_right_after_the_status_check_leaves_the_email_to_the_next
 ) -> None:
     # Given the run is stopped (by hand, or the execution timed out) right after its status
     # check claimed ImgA's final report, before the e-mail was written
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
 
     def stop_after_the_claim(invocation: Invocation, _: timedelta) -> None:
         if invocation.step == "poll" and (invocation.result or {}).get("outcome"):
@@ -116,8 +116,7 @@ def test_sns_failing_for_the_whole_send_step_leaves_the_email_to_a_later_run(
 ) -> None:
     # Given SNS refuses every publish of the run's e-mail (the topic is gone while it is
     # written: every attempt of the send step fails)
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
 
     def sns_down(invocation: Invocation, _: timedelta) -> None:
         if invocation.step == "report":
@@ -152,8 +151,7 @@ def test_a_monthly_schedule_still_reports_an_update_that_outlived_its_run(
     timeline: Timeline,
 ) -> None:
     # Given a monthly schedule, and an update that outlives its run (maxUpdateHours=1)
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update("ImgA", duration=timedelta(hours=3))
     first = run(short_runner)
     (created,) = new_images(sim, BASE_IMAGES)
@@ -188,14 +186,13 @@ def test_a_create_whose_ledger_write_was_lost_is_reported_by_the_next_run(
 ) -> None:
     # Given AppStream accepts ImgA's update, but every attempt of the create step times out
     # before it records the report owed (the ledger never hears of the image)
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update("ImgA", duration=timedelta(hours=2))
 
     def timed_out(*args: Any, **kwargs: Any) -> None:
         raise TimedOut("Task timed out after 30.00 seconds")
 
-    with mock.patch.object(Ledger, "expect_report", timed_out):
+    with mock.patch.object(UpdateLedger, "expect_report", timed_out):
         first = run(runner)
     (created,) = started_updates(sim.calls)
     assert ledger_item(sim, created) is None
@@ -232,12 +229,11 @@ def test_a_check_throttled_while_an_earlier_update_builds_says_could_not_check(
 ) -> None:
     # Given an update an earlier scheduled run started is still building, and the next
     # scheduled run's check is throttled by AppStream through every retry
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update("ImgA", duration=timedelta(hours=30))
     run(short_runner)  # "still running" after maxUpdateHours: one failed scheduled run
     with between_runs(short_runner, sim, timeline):
-        counted_before = Ledger().failed_scheduled_runs()
+        counted_before = BreakerLedger().failed_scheduled_runs()
     timeline.next_run()
     throttled = {"on": True}
     sim.fail(
@@ -260,4 +256,4 @@ def test_a_check_throttled_while_an_earlier_update_builds_says_could_not_check(
     assert second.status == "SUCCEEDED"
     # and the breaker neither counted it nor took it for a success
     with between_runs(short_runner, sim, timeline):
-        assert Ledger().failed_scheduled_runs() == counted_before == 1
+        assert BreakerLedger().failed_scheduled_runs() == counted_before == 1

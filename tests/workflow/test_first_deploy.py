@@ -13,6 +13,7 @@ from image_updater.domain import naming
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import REGION, Invocation, WorkflowRunner
 from tests.workflow.conftest import BASE_IMAGES, AddImage, Run, Timeline
+from tests.workflow.steps import imga_has_an_update_imgb_none
 from tests.workflow.test_workflow import new_images, started_updates
 
 pytestmark = pytest.mark.workflow
@@ -45,8 +46,7 @@ def test_a_deleted_root_does_not_end_its_lineage(
     timeline: Timeline,
 ) -> None:
     # Given a first run updated ImgA, and then the admin deleted ImgA to free quota
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     run(runner)
     (first,) = new_images(sim, BASE_IMAGES)
     sim.set_updates_available(first, True)

@@ -13,6 +13,7 @@ from image_updater.models import FOLLOW, UPDATE
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import WorkflowRunner
 from tests.workflow.conftest import AddImage, Run, Timeline
+from tests.workflow.steps import both_images_have_an_update, imga_has_an_update_imgb_none
 from tests.workflow.test_across_runs import OtherRun, between_runs, lineage_of, run_with
 from tests.workflow.test_workflow import started_updates
 
@@ -38,8 +39,7 @@ def test_a_run_a_minute_after_an_accepted_create_the_listing_does_not_show_build
 ) -> None:
     # Given AppStream lists a new image only 5 minutes after accepting its create, and a run
     # by hand started ImgA's update a minute before the scheduled run
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.lag_listing(LAG)
     theirs = started_by_hand(runner, sim, timeline, "ImgA")
 
@@ -57,15 +57,11 @@ def test_a_run_a_minute_after_an_accepted_create_the_listing_does_not_show_build
 
 
 def test_an_update_the_listing_does_not_show_yet_counts_toward_max_concurrent_updates(
-    short_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    short_runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     # Given maxConcurrentUpdates=1, a listing that lags 5 minutes, and a run by hand that
     # started ImgB's 30-minute update a minute before the scheduled run
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=True)
+    both_images_have_an_update(add_image)
     sim.lag_listing(LAG)
     sim.script_update("ImgB", duration=timedelta(minutes=30))
     theirs = started_by_hand(short_runner, sim, timeline, "ImgB")
@@ -88,8 +84,7 @@ def test_a_listing_that_lags_longer_than_the_poll_interval_is_no_disappeared_ima
 ) -> None:
     # Given AppStream lists a new image only 12 minutes after accepting its create, and the
     # workflow first checks its status after 10 minutes (pollIntervalMinutes=10)
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.lag_listing(timedelta(minutes=12))
     sim.script_update("ImgA", polls=3)
 

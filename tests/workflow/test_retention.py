@@ -26,39 +26,49 @@ def keep_none() -> WorkflowRunner:
     return WorkflowRunner({"imageNames": "Base", "notificationEmails": EMAILS, "keepImages": "0"})
 
 
-def old_member(add_image: AddImage, timeline: Timeline, days: int, **kwargs: object) -> str:
-    created = timeline.now() - timedelta(days=days)
-    name = f"Base-{created:%Y%m%d-%H%M%S}"
-    tags = kwargs.pop("tags", {naming.LINEAGE_ROOT_TAG: "Base", naming.SOURCE_IMAGE_TAG: "Base"})
-    kwargs.setdefault("updates_available", False)
-    add_image(
-        name,
-        created_time=created,
-        tags=tags,
-        description=naming.new_image_description("Base", created),
-        **kwargs,
-    )
-    return name
+class Lineage:
+    """The lineage Base: its root, and the older members an earlier run of the updater built."""
+
+    def __init__(self, add_image: AddImage, timeline: Timeline) -> None:
+        self.add_image, self.timeline = add_image, timeline
+
+    def member(self, days: int, **kwargs: object) -> str:
+        """Given a member of the lineage built `days` ago (no update of its own unless said)."""
+        created = self.timeline.now() - timedelta(days=days)
+        name = f"Base-{created:%Y%m%d-%H%M%S}"
+        default_tags = {naming.LINEAGE_ROOT_TAG: "Base", naming.SOURCE_IMAGE_TAG: "Base"}
+        tags = kwargs.pop("tags", default_tags)
+        kwargs.setdefault("updates_available", False)
+        self.add_image(
+            name,
+            created_time=created,
+            tags=tags,
+            description=naming.new_image_description("Base", created),
+            **kwargs,
+        )
+        return name
+
+
+@pytest.fixture
+def lineage(add_image: AddImage, timeline: Timeline) -> Lineage:
+    """Given the root Base, created 400 days ago, with no update of its own."""
+    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
+    return Lineage(add_image, timeline)
 
 
 def test_after_a_success_only_unprotected_older_images_are_deleted_and_listed(
-    keep_two: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    run: Run,
-    timeline: Timeline,
+    keep_two: WorkflowRunner, sim: SimulatedAppStream, lineage: Lineage, run: Run
 ) -> None:
     # Given the root (used by a fleet of its own) and eight older images of its lineage:
-    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
     sim.add_fleet("Legacy", image="Base")
-    newest = old_member(add_image, timeline, 10, updates_available=True)  # kept: newest
-    plain = old_member(add_image, timeline, 40)  # deleted
-    by_name = old_member(add_image, timeline, 50)  # a fleet uses it by name
-    by_arn = old_member(add_image, timeline, 60)  # a fleet uses it by ARN
-    built_from = old_member(add_image, timeline, 70)  # an image builder was started from it
-    shared = old_member(add_image, timeline, 80)  # shared with another account
-    untagged = old_member(add_image, timeline, 90, tags={})  # its lineage tag was removed
-    failed = old_member(add_image, timeline, 100, state="FAILED")  # deleted
+    newest = lineage.member(10, updates_available=True)  # kept: newest
+    plain = lineage.member(40)  # deleted
+    by_name = lineage.member(50)  # a fleet uses it by name
+    by_arn = lineage.member(60)  # a fleet uses it by ARN
+    built_from = lineage.member(70)  # an image builder was started from it
+    shared = lineage.member(80)  # shared with another account
+    untagged = lineage.member(90, tags={})  # its lineage tag was removed
+    failed = lineage.member(100, state="FAILED")  # deleted
     sim.set_updates_available(newest, True)
     sim.add_fleet("Prod", image=by_name)
     sim.add_fleet("Staging", image=by_arn, by_arn=True)
@@ -94,17 +104,12 @@ def test_after_a_success_only_unprotected_older_images_are_deleted_and_listed(
 
 
 def test_a_refused_deletion_is_reported_and_the_update_still_succeeds(
-    keep_two: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    run: Run,
-    timeline: Timeline,
+    keep_two: WorkflowRunner, sim: SimulatedAppStream, lineage: Lineage, run: Run
 ) -> None:
     # Given an old unprotected image that AppStream nevertheless refuses to delete
-    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
-    newest = old_member(add_image, timeline, 10, updates_available=True)
-    stubborn = old_member(add_image, timeline, 40)
-    old_member(add_image, timeline, 20)
+    newest = lineage.member(10, updates_available=True)
+    stubborn = lineage.member(40)
+    lineage.member(20)
     sim.fail(
         "DeleteImage",
         "ResourceInUseException",
@@ -124,17 +129,12 @@ def test_a_refused_deletion_is_reported_and_the_update_still_succeeds(
 
 
 def test_keep_images_zero_never_deletes(
-    keep_none: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    run: Run,
-    timeline: Timeline,
+    keep_none: WorkflowRunner, sim: SimulatedAppStream, lineage: Lineage, run: Run
 ) -> None:
     # Given many old images and keepImages=0
-    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
-    newest = old_member(add_image, timeline, 10, updates_available=True)
+    newest = lineage.member(10, updates_available=True)
     for days in (20, 30, 40):
-        old_member(add_image, timeline, days)
+        lineage.member(days)
     sim.set_updates_available(newest, True)
 
     # When an update succeeds
@@ -147,17 +147,12 @@ def test_keep_images_zero_never_deletes(
 
 
 def test_retention_failing_never_fails_the_update(
-    keep_two: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    run: Run,
-    timeline: Timeline,
+    keep_two: WorkflowRunner, sim: SimulatedAppStream, lineage: Lineage, run: Run
 ) -> None:
     # Given DescribeFleets fails for good (AppStream unreachable)
-    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
-    old_member(add_image, timeline, 40, updates_available=True)
-    old_member(add_image, timeline, 50)
-    old_member(add_image, timeline, 60)
+    lineage.member(40, updates_available=True)
+    lineage.member(50)
+    lineage.member(60)
     sim.fail("DescribeFleets", "ThrottlingException", calls=None)
 
     # When an update succeeds
@@ -177,16 +172,15 @@ def test_retention_failing_never_fails_the_update(
 def test_a_quota_refusal_says_which_quota_what_the_account_holds_and_what_is_protected(
     keep_two: WorkflowRunner,
     sim: SimulatedAppStream,
+    lineage: Lineage,
     add_image: AddImage,
     run: Run,
-    timeline: Timeline,
 ) -> None:
     # Given the images quota is full: the root, three lineage images (one older than the
     # newest two but in use by a fleet) and other images of the account
-    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
-    old_member(add_image, timeline, 10, updates_available=True)
-    old_member(add_image, timeline, 20)
-    in_use = old_member(add_image, timeline, 30)
+    lineage.member(10, updates_available=True)
+    lineage.member(20)
+    in_use = lineage.member(30)
     sim.add_fleet("Prod", image=in_use)
     for index in range(6):
         add_image(f"Other{index}", updates_available=False)
@@ -206,19 +200,14 @@ def test_a_quota_refusal_says_which_quota_what_the_account_holds_and_what_is_pro
 
 
 def test_after_a_failed_update_older_failed_images_are_deleted_and_listed(
-    keep_two: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    run: Run,
-    timeline: Timeline,
+    keep_two: WorkflowRunner, sim: SimulatedAppStream, lineage: Lineage, run: Run
 ) -> None:
     # Given last week's attempt at an update ended FAILED, and the newest ready image still
     # has the update pending
-    add_image("Base", updates_available=False, created_time=timeline.now() - timedelta(days=400))
-    newest = old_member(add_image, timeline, 30, updates_available=True)
-    last_week = old_member(add_image, timeline, 7, state="FAILED")
-    old_member(add_image, timeline, 60)  # ready: with `newest`, the two keepImages keeps
-    oldest = old_member(add_image, timeline, 90)  # ready, beyond keepImages
+    newest = lineage.member(30, updates_available=True)
+    last_week = lineage.member(7, state="FAILED")
+    lineage.member(60)  # ready: with `newest`, the two keepImages keeps
+    oldest = lineage.member(90)  # ready, beyond keepImages
     sim.script_update(newest, outcome="FAILED", reason_message="KB5034441 did not install.")
 
     # When this week's attempt fails too

@@ -32,7 +32,9 @@ from rehearsal.runner import (
     set_alarm_state,
 )
 from tests.workflow.conftest import EMAILS, AddImage, Timeline
-from tools import rollout_commands
+from tools.run_now.approve import answer
+from tools.run_now.errors import NOTHING_TO_DO, OK, TAMPERED, ToolError
+from tools.run_now.rollback import roll_back
 
 ROOT = "ImgA"
 ALARM = "CanaryErrors"
@@ -40,42 +42,45 @@ SHARING_ACCOUNT = "444455556666"  # shares images with the updater's account
 WINDOW = "cron(0 22 ? * SAT *)"
 
 
+def rollout_workflow(**settings: str) -> WorkflowRunner:
+    """The workflow synthesized for ImgA alone, with the roll-out's `settings` (context keys)."""
+    return WorkflowRunner({"imageNames": ROOT, "notificationEmails": EMAILS, **settings})
+
+
 @pytest.fixture(scope="session")
 def rollout_runner() -> WorkflowRunner:
     """Soak 24 h, alarm checked, approval required (72 h), production on Saturdays 22:00."""
-    return WorkflowRunner(
-        {
-            "imageNames": ROOT,
-            "notificationEmails": EMAILS,
-            "canarySoakHours": "24",
-            "canaryAlarmNames": ALARM,
-            "requireApproval": "true",
-            "approvalTimeoutHours": "72",
-            "rolloutWindow": WINDOW,
-            "approvers": APPROVERS_ROLE,
-        }
+    return rollout_workflow(
+        canarySoakHours="24",
+        canaryAlarmNames=ALARM,
+        requireApproval="true",
+        approvalTimeoutHours="72",
+        rolloutWindow=WINDOW,
+        approvers=APPROVERS_ROLE,
     )
 
 
 @pytest.fixture(scope="session")
-def unattended_runner() -> WorkflowRunner:
+def unattended() -> WorkflowRunner:
     """No soak, no approval, production at once, even with no canary tagged (the admin's
     explicit allowUntestedProduction); keeps one image per lineage."""
-    return WorkflowRunner(
-        {
-            "imageNames": ROOT,
-            "notificationEmails": EMAILS,
-            "canarySoakHours": "0",
-            "requireApproval": "false",
-            "allowUntestedProduction": "true",
-            "rolloutWindow": "immediately",
-            "keepImages": "1",
-        }
+    return rollout_workflow(
+        canarySoakHours="0",
+        requireApproval="false",
+        allowUntestedProduction="true",
+        rolloutWindow="immediately",
+        keepImages="1",
     )
 
 
 def follows(stage: str, root: str = ROOT) -> dict[str, str]:
     return {FOLLOWS_TAG: root, STAGE_TAG: stage}
+
+
+def prod_on_the_root(sim: SimulatedAppStream, add_image: AddImage) -> None:
+    """Given ImgA with an update available, and the production fleet Prod on it."""
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
 
 
 @pytest.fixture
@@ -98,7 +103,7 @@ def approve_after(hours: float, decision: str = APPROVED, reason: str | None = N
 
     def approver(request: ApprovalRequest) -> None:
         request.let_time_pass(hours * 3600)
-        code = rollout_commands.answer(
+        code = answer(
             boto3.Session(region_name=REGION),
             request.execution_arn,
             decision,
@@ -108,7 +113,7 @@ def approve_after(hours: float, decision: str = APPROVED, reason: str | None = N
             url=APPROVAL_URL,
             transport=LocalFunctionUrl(APPROVER),
         )
-        assert code == rollout_commands.OK
+        assert code == OK
 
     return approver
 
@@ -281,10 +286,7 @@ def test_a_rejection_leaves_production_and_says_who_and_why(
 
 
 def test_elastic_and_other_platform_fleets_are_passed_over_with_the_reason(
-    unattended_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    unattended: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     # Given production fleets that cannot take a Windows Server 2022 image while running
     add_image(ROOT, updates_available=True, platform="WINDOWS_SERVER_2022")
@@ -292,7 +294,7 @@ def test_elastic_and_other_platform_fleets_are_passed_over_with_the_reason(
     sim.add_fleet("Elastic", fleet_type="ELASTIC", tags=follows("production"))
     sim.add_fleet("Old", image=ROOT, platform="WINDOWS_SERVER_2019", tags=follows("production"))
 
-    execution = unattended_runner.run(sim, timeline.clock)
+    execution = unattended.run(sim, timeline.clock)
 
     # Then only the fleet that can take it changed, and the e-mail says why the others did not
     built = new_image(execution)
@@ -305,16 +307,13 @@ def test_elastic_and_other_platform_fleets_are_passed_over_with_the_reason(
 
 
 def test_without_a_tagged_fleet_nothing_is_rolled_out_or_said(
-    unattended_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    unattended: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     add_image(ROOT, updates_available=True)
     sim.add_fleet("Untagged", image=ROOT)
     sim.add_fleet("Other", image=ROOT, tags=follows("production", root="ImgZ"))
 
-    execution = unattended_runner.run(sim, timeline.clock)
+    execution = unattended.run(sim, timeline.clock)
 
     assert sim.fleet_updates == []
     assert execution.appstream_calls("TagResource") == []
@@ -323,15 +322,12 @@ def test_without_a_tagged_fleet_nothing_is_rolled_out_or_said(
 
 
 def test_a_run_with_no_new_image_rolls_nothing_out(
-    unattended_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    unattended: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     add_image(ROOT, updates_available=False)
     sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
 
-    execution = unattended_runner.run(sim, timeline.clock)
+    execution = unattended.run(sim, timeline.clock)
 
     assert execution.invoked("rollout_plan") == []
     assert execution.appstream_calls("DescribeFleets") == []
@@ -339,16 +335,12 @@ def test_a_run_with_no_new_image_rolls_nothing_out(
 
 
 def test_rollback_puts_a_fleet_back_on_its_recorded_image(
-    unattended_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    unattended: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     # Given production was rolled out to by the updater
-    add_image(ROOT, updates_available=True)
-    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    prod_on_the_root(sim, add_image)
     sim.add_fleet("Untagged", image=ROOT)
-    with unattended_runner.account(sim) as account:
+    with unattended.account(sim) as account:
         execution = account.run(timeline.clock)
         built = new_image(execution)
         assert image_of(sim, "Prod") == built
@@ -357,10 +349,10 @@ def test_rollback_puts_a_fleet_back_on_its_recorded_image(
 
         # When an admin rolls the fleet back with run-now
         table = account.deployment.ledger_table
-        code = rollout_commands.roll_back(session, "Prod", out, table=table)
+        code = roll_back(session, "Prod", out, table=table)
 
         # Then it is on ImgA again, the record is gone, and the rollback was announced
-        assert code == rollout_commands.OK
+        assert code == OK
         assert image_of(sim, "Prod") == ROOT
         assert PREVIOUS_IMAGE_TAG not in sim.fleet_tags("Prod")
         assert f"Fleet Prod: {built} -> {ROOT}" in out.getvalue()
@@ -368,10 +360,10 @@ def test_rollback_puts_a_fleet_back_on_its_recorded_image(
 
         assert published_events()[-1]["detail-type"] == events.FLEET_ROLLED_BACK
         # and a second rollback, or one of a fleet the updater never changed, is refused
-        with pytest.raises(rollout_commands.CommandError, match="no recorded previous image"):
-            rollout_commands.roll_back(session, "Prod", io.StringIO(), table=table)
-        with pytest.raises(rollout_commands.CommandError, match="is not tagged"):
-            rollout_commands.roll_back(session, "Untagged", io.StringIO(), table=table)
+        with pytest.raises(ToolError, match="no recorded previous image"):
+            roll_back(session, "Prod", io.StringIO(), table=table)
+        with pytest.raises(ToolError, match="is not tagged"):
+            roll_back(session, "Untagged", io.StringIO(), table=table)
 
 
 def after_canaries_updated(act: Any) -> Any:
@@ -421,73 +413,60 @@ def test_a_rewritten_rollback_tag_is_refused_and_the_canary_is_not_moved(
     assert image_of(fleets, "ProdA") == ROOT  # production never moved
 
 
+def refused_rollback(fleet: str, ledger_table: str) -> ToolError:
+    """When an admin runs `make run-now ARGS="rollback --fleet <fleet>"`, which must refuse:
+    what it refused with."""
+    with pytest.raises(ToolError) as refused:
+        roll_back(boto3.Session(region_name=REGION), fleet, io.StringIO(), table=ledger_table)
+    return refused.value
+
+
 def test_run_now_rollback_refuses_a_fleet_whose_tag_was_rewritten(
-    unattended_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    unattended: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     # Given production rolled out to, then its PreviousImage tag rewritten to a shared image
     add_image(ROOT, updates_available=True)
     planted = sim.add_image("Planted", visibility="SHARED", owner_account=SHARING_ACCOUNT)
     sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
-    with unattended_runner.account(sim) as account:
+    with unattended.account(sim) as account:
         built = new_image(account.run(timeline.clock))
         sim.set_fleet_tags("Prod", {**sim.fleet_tags("Prod"), PREVIOUS_IMAGE_TAG: planted["Arn"]})
 
         # When an admin runs rollback
-        with pytest.raises(rollout_commands.CommandError) as refused:
-            rollout_commands.roll_back(
-                boto3.Session(region_name=REGION),
-                "Prod",
-                io.StringIO(),
-                table=account.deployment.ledger_table,
-            )
+        refused = refused_rollback("Prod", account.deployment.ledger_table)
 
     # Then it is refused with its own exit code, and the fleet stays where it is
-    assert refused.value.exit_code == rollout_commands.TAMPERED
-    assert "nothing was moved" in str(refused.value)
+    assert refused.exit_code == TAMPERED
+    assert "nothing was moved" in str(refused)
     assert image_of(sim, "Prod") == built
     assert sim.fleet_updates == [("Prod", built)]
 
 
 def test_run_now_rollback_refuses_a_fleet_no_longer_on_the_image_the_updater_put_it_on(
-    unattended_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    unattended: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     # Given production rolled out to, then put on another image by hand (the record and its
     # mirror tags untouched: they still agree with each other)
     add_image(ROOT, updates_available=True)
     sim.add_image("Other", updates_available=False)
     sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
-    with unattended_runner.account(sim) as account:
+    with unattended.account(sim) as account:
         built = new_image(account.run(timeline.clock))
         sim.set_fleet_image("Prod", "Other")
 
         # When an admin runs rollback
-        with pytest.raises(rollout_commands.CommandError) as refused:
-            rollout_commands.roll_back(
-                boto3.Session(region_name=REGION),
-                "Prod",
-                io.StringIO(),
-                table=account.deployment.ledger_table,
-            )
+        refused = refused_rollback("Prod", account.deployment.ledger_table)
 
     # Then nothing moves: the updater's change (to the built image) is no longer on the fleet,
     # so there is nothing of the updater's to undo (as the canary's automatic rollback says)
-    assert refused.value.exit_code == rollout_commands.NOTHING_TO_DO
-    assert f"runs Other, not {built}" in str(refused.value)
+    assert refused.exit_code == NOTHING_TO_DO
+    assert f"runs Other, not {built}" in str(refused)
     assert image_of(sim, "Prod") == "Other"
     assert sim.fleet_updates == [("Prod", built)]
 
 
 def test_a_canary_on_a_shared_image_is_rolled_back_to_it_by_arn(
-    rollout_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    rollout_runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     # Given a canary following ImgA that an admin put on an image another account shares
     # (by ARN, the only way AppStream finds it; DescribeFleets then shows its name and ARN),
@@ -514,17 +493,13 @@ def test_a_canary_on_a_shared_image_is_rolled_back_to_it_by_arn(
 
 
 def test_a_busy_fleet_is_retried_and_then_updated(
-    unattended_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    unattended: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     # Given AppStream answers ConcurrentModificationException to the first UpdateFleet
-    add_image(ROOT, updates_available=True)
-    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    prod_on_the_root(sim, add_image)
     sim.fail("UpdateFleet", "ConcurrentModificationException", calls=1)
 
-    execution = unattended_runner.run(sim, timeline.clock)
+    execution = unattended.run(sim, timeline.clock)
 
     # Then the step was retried after a wait, and the fleet updated once, its record intact
     built = new_image(execution)
@@ -561,15 +536,12 @@ def test_a_canary_appstream_refuses_puts_the_other_canaries_back(
 
 
 def test_a_stopped_fleet_is_updated_directly(
-    unattended_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    unattended: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     add_image(ROOT, updates_available=True)
     sim.add_fleet("Weekend", image=ROOT, state="STOPPED", tags=follows("production"))
 
-    execution = unattended_runner.run(sim, timeline.clock)
+    execution = unattended.run(sim, timeline.clock)
 
     assert sim.fleet_updates == [("Weekend", new_image(execution))]
     assert sim.fleets["Weekend"]["State"] == "STOPPED"  # the updater never starts or stops one
@@ -596,81 +568,66 @@ def test_an_approval_given_after_a_newer_image_never_moves_production_back(
     assert execution.status == "SUCCEEDED"
 
 
+def a_week_later_with_an_update_of(image: str, sim: SimulatedAppStream, timeline: Timeline) -> None:
+    """Given the next run, 8 days later, with an update available for `image`."""
+    sim.set_updates_available(image, True)
+    timeline.next_run(after=timedelta(days=8))
+
+
+def kept_as_prods_rollback_target(
+    image: str, execution: Execution, sim: SimulatedAppStream
+) -> None:
+    """Then the run's retention kept `image` as production's rollback target, and it exists."""
+    (retained,) = execution.invoked("retain")
+    kept = {k["name"]: k["reason"] for k in retained.result["retention"]["kept"]}
+    assert kept[image] == "rollback target of fleet Prod"
+    assert image in sim.images and image not in sim.deleted
+
+
+@pytest.mark.parametrize(
+    "tags_removed", [False, True], ids=["recorded and tagged", "mirror tags removed"]
+)
 def test_retention_never_deletes_a_fleets_rollback_target(
-    unattended_runner: WorkflowRunner,
+    unattended: WorkflowRunner,
     sim: SimulatedAppStream,
     add_image: AddImage,
     timeline: Timeline,
+    tags_removed: bool,
 ) -> None:
     # Given keepImages=1 and production rolled out to by the updater twice: after the second
-    # roll-out, the first new image is production's recorded previous image
-    add_image(ROOT, updates_available=True)
-    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
-    with unattended_runner.account(sim) as account:
+    # roll-out, the first new image is production's recorded previous image (and, in the
+    # second case, someone then removed the rollback record's mirror tags from the fleet)
+    prod_on_the_root(sim, add_image)
+    with unattended.account(sim) as account:
         first = new_image(account.run(timeline.clock))
-        sim.set_updates_available(first, True)
-        timeline.next_run(after=timedelta(days=8))
+        a_week_later_with_an_update_of(first, sim, timeline)
         account.use_clock(timeline.clock)
         second_run = account.run(timeline.clock)
         second = new_image(second_run)
         assert image_of(sim, "Prod") == second
         assert sim.fleet_tags("Prod")[PREVIOUS_IMAGE_TAG] == first
-        sim.set_updates_available(second, True)
-        timeline.next_run(after=timedelta(days=8))
+        if tags_removed:
+            sim.set_fleet_tags("Prod", follows("production"))
+        a_week_later_with_an_update_of(second, sim, timeline)
         third_run = account.run(timeline.clock)
 
     # Then the third run's retention kept the first image, production's rollback target
-    # (it was neither in use nor among the newest keepImages=1), and it still exists
-    (retained,) = third_run.invoked("retain")
-    kept = {k["name"]: k["reason"] for k in retained.result["retention"]["kept"]}
-    assert kept[first] == "rollback target of fleet Prod"
-    assert first in sim.images and first not in sim.deleted
+    # (it was neither in use nor among the newest keepImages=1; the ledger's record protects
+    # it whatever the tags say), and it still exists
+    kept_as_prods_rollback_target(first, third_run, sim)
     assert second_run.status == third_run.status == "SUCCEEDED"
-
-
-def test_retention_keeps_a_rollback_target_whose_tags_were_removed(
-    unattended_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
-) -> None:
-    # Given keepImages=1, production rolled out to twice, then the rollback record's mirror
-    # tags removed from the fleet by someone
-    add_image(ROOT, updates_available=True)
-    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
-    with unattended_runner.account(sim) as account:
-        first = new_image(account.run(timeline.clock))
-        sim.set_updates_available(first, True)
-        timeline.next_run(after=timedelta(days=8))
-        account.use_clock(timeline.clock)
-        second = new_image(account.run(timeline.clock))
-        sim.set_fleet_tags("Prod", follows("production"))
-        sim.set_updates_available(second, True)
-        timeline.next_run(after=timedelta(days=8))
-        third_run = account.run(timeline.clock)
-
-    # Then the ledger's record still protects the first image, production's rollback target
-    (retained,) = third_run.invoked("retain")
-    kept = {k["name"]: k["reason"] for k in retained.result["retention"]["kept"]}
-    assert kept[first] == "rollback target of fleet Prod"
-    assert first in sim.images and first not in sim.deleted
 
 
 def test_a_window_too_far_away_stops_before_production(
     sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     # Given a window that next starts in two years, far beyond what the run may wait
-    far = WorkflowRunner(
-        {
-            "imageNames": ROOT,
-            "notificationEmails": EMAILS,
-            "requireApproval": "false",
-            "allowUntestedProduction": "true",
-            "rolloutWindow": f"cron(0 0 1 1 ? {timeline.now().year + 2})",
-        }
+    far = rollout_workflow(
+        requireApproval="false",
+        allowUntestedProduction="true",
+        rolloutWindow=f"cron(0 0 1 1 ? {timeline.now().year + 2})",
     )
-    add_image(ROOT, updates_available=True)
-    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    prod_on_the_root(sim, add_image)
 
     execution = far.run(sim, timeline.clock)
 
@@ -683,10 +640,7 @@ def test_a_window_too_far_away_stops_before_production(
 
 
 def test_a_failed_step_still_e_mails_the_fleets_it_changed_before_it_failed(
-    unattended_runner: WorkflowRunner,
-    sim: SimulatedAppStream,
-    add_image: AddImage,
-    timeline: Timeline,
+    unattended: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     # Given ProdA takes the image and ProdB stays busy through every retry
     add_image(ROOT, updates_available=True)
@@ -699,7 +653,7 @@ def test_a_failed_step_still_e_mails_the_fleets_it_changed_before_it_failed(
         when=lambda params: params.get("Name") == "ProdB",
     )
 
-    execution = unattended_runner.run(sim, timeline.clock)
+    execution = unattended.run(sim, timeline.clock)
 
     # Then the failure e-mail names ProdA as on the new image (its change is not in the state
     # the step failed with: the report read the fleets again), with how to put it back

@@ -15,8 +15,8 @@ from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG, Rollout
 from image_updater.rollout.policy import DIP_RECHECK_MINUTES, DIP_RECHECKS
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import Invocation, WorkflowRunner, _LambdaContext, set_alarm_state
-from tests.workflow.conftest import EMAILS, AddImage, Timeline
+from rehearsal.runner import Invocation, LambdaContext, WorkflowRunner, set_alarm_state
+from tests.workflow.conftest import AddImage, Timeline
 from tests.workflow.test_rollout import (
     ALARM,
     ROOT,
@@ -25,9 +25,11 @@ from tests.workflow.test_rollout import (
     follows,
     image_of,
     new_image,
+    prod_on_the_root,
     rollout_runner,  # noqa: F401 (a fixture)
+    rollout_workflow,
     subjects,
-    unattended_runner,  # noqa: F401 (a fixture)
+    unattended,  # noqa: F401 (a fixture)
 )
 
 HELD_BACK_SUBJECT = "AppStream roll-out HELD BACK: {}"
@@ -36,14 +38,8 @@ HELD_BACK_SUBJECT = "AppStream roll-out HELD BACK: {}"
 @pytest.fixture(scope="session")
 def no_canary_runner() -> WorkflowRunner:
     """No approval, production at once, allowUntestedProduction left at its default."""
-    return WorkflowRunner(
-        {
-            "imageNames": ROOT,
-            "notificationEmails": EMAILS,
-            "canarySoakHours": "0",
-            "requireApproval": "false",
-            "rolloutWindow": "immediately",
-        }
+    return rollout_workflow(
+        canarySoakHours="0", requireApproval="false", rolloutWindow="immediately"
     )
 
 
@@ -62,7 +58,7 @@ def no_canary_runner() -> WorkflowRunner:
     ids=["starting", "stopping", "stopped", "elastic", "other platform"],
 )
 def test_a_canary_that_cannot_test_the_image_holds_production_back(
-    unattended_runner: WorkflowRunner,  # noqa: F811
+    unattended: WorkflowRunner,  # noqa: F811
     sim: SimulatedAppStream,
     add_image: AddImage,
     timeline: Timeline,
@@ -76,7 +72,7 @@ def test_a_canary_that_cannot_test_the_image_holds_production_back(
     sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
 
     # When the run builds an image
-    execution = unattended_runner.run(sim, timeline.clock)
+    execution = unattended.run(sim, timeline.clock)
 
     # Then no fleet changed, and the e-mail says which canary, why, and what to do
     built = new_image(execution)
@@ -152,8 +148,7 @@ def test_without_a_canary_production_is_held_back_by_default(
     timeline: Timeline,
 ) -> None:
     # Given production fleets only, no approval, allowUntestedProduction at its default
-    add_image(ROOT, updates_available=True)
-    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    prod_on_the_root(sim, add_image)
 
     # When
     execution = no_canary_runner.run(sim, timeline.clock)
@@ -174,8 +169,7 @@ def test_without_a_canary_the_approval_e_mail_says_the_image_is_untested(
     timeline: Timeline,
 ) -> None:
     # Given production fleets only, approval required
-    add_image(ROOT, updates_available=True)
-    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    prod_on_the_root(sim, add_image)
     set_alarm_state(sim, ALARM, "OK")
 
     # When an admin approves after reading the request
@@ -303,7 +297,7 @@ def test_a_canary_moved_on_by_a_newer_images_roll_out_supersedes_this_one(
         )
         rollout_fleets.handler(
             {"task": other.to_event(), "action": rollout_fleets.UPDATE_CANARIES},
-            _LambdaContext("newer-roll-out"),
+            LambdaContext("newer-roll-out"),
         )
 
     # When
@@ -363,21 +357,20 @@ def test_production_changes_only_the_fleets_named_in_the_approval(
 
 
 def test_a_tag_iam_would_not_match_skips_that_fleet_and_the_others_go_on(
-    unattended_runner: WorkflowRunner,  # noqa: F811
+    unattended: WorkflowRunner,  # noqa: F811
     sim: SimulatedAppStream,
     add_image: AddImage,
     timeline: Timeline,
 ) -> None:
     # Given a well-tagged production fleet, one whose image tag has a stray space, one whose
     # image tag differs in case, and one whose stage tag is capitalised
-    add_image(ROOT, updates_available=True)
-    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+    prod_on_the_root(sim, add_image)
     sim.add_fleet("Spaced", image=ROOT, tags={FOLLOWS_TAG: f"{ROOT} ", STAGE_TAG: "production"})
     sim.add_fleet("Cased", image=ROOT, tags={FOLLOWS_TAG: ROOT.lower(), STAGE_TAG: "production"})
     sim.add_fleet("Staged", image=ROOT, tags={FOLLOWS_TAG: ROOT, STAGE_TAG: "Production"})
 
     # When
-    execution = unattended_runner.run(sim, timeline.clock)
+    execution = unattended.run(sim, timeline.clock)
 
     # Then only the well-tagged fleet changed (IAM's StringEquals would deny the others'
     # UpdateFleet), and the e-mail says why each other one was skipped

@@ -27,6 +27,7 @@ from tests.workflow.conftest import (
     Run,
     Timeline,
 )
+from tests.workflow.steps import both_images_have_an_update, imga_has_an_update_imgb_none
 
 pytestmark = pytest.mark.workflow
 
@@ -77,8 +78,7 @@ def test_available_update_is_built_and_announced(
     runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given ImgA has updates (built in three status checks) and ImgB has none
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update("ImgA", polls=3)
 
     # When the schedule starts a run
@@ -158,8 +158,7 @@ def test_failed_update_is_explained(
     runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given ImgA's update ends FAILED with a reason and two image errors
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update(
         "ImgA",
         polls=2,
@@ -204,8 +203,7 @@ def test_throttling_and_concurrent_modification_are_retried(
 ) -> None:
     # Given AppStream throttles the first three DescribeImages calls and answers the first
     # real create with ConcurrentModificationException
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.fail("DescribeImages", "ThrottlingException", calls=3)
     sim.fail(
         "CreateUpdatedImage",
@@ -240,8 +238,7 @@ def test_quota_is_retried_at_length_then_reported(
     runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given every real create is refused: the image quota is reached
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.fail(
         "CreateUpdatedImage",
         "LimitExceededException",
@@ -305,8 +302,7 @@ def test_second_run_updates_the_newest_image_not_the_root(
     timeline: Timeline,
 ) -> None:
     # Given a first run built an update of ImgA, and ImgA itself still reports updates
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     first = run(runner)
     assert first.status == "SUCCEEDED"
     (created,) = new_images(sim, BASE_IMAGES)
@@ -346,8 +342,7 @@ def test_update_in_progress_is_followed_not_duplicated(
 ) -> None:
     # Given an earlier run started an update of ImgA (through the API, so it progresses)
     # that is still PENDING, tagged as ImgA's lineage
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update("ImgA", polls=2)
     building = naming.derived_image_name("ImgA", timeline.clock.start - timedelta(hours=1))
     with sim.active():
@@ -418,8 +413,7 @@ def test_create_that_finds_its_own_image_carries_on(
 ) -> None:
     # Given the real create of ImgA's update answers ResourceAlreadyExists for the image it
     # has just started
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     _create_then_answer_already_exists(sim, timeline)
 
     # When the schedule starts a run
@@ -445,8 +439,7 @@ def test_update_longer_than_max_update_hours_is_reported_as_still_running(
 ) -> None:
     # Given maxUpdateHours=1 with ten-minute polls, and an update of ImgA that takes three
     # hours (ImgB is up to date)
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=False)
+    imga_has_an_update_imgb_none(add_image)
     sim.script_update("ImgA", duration=timedelta(hours=3))
 
     # When the schedule starts a run
@@ -583,8 +576,7 @@ def test_bad_input_is_refused_before_touching_appstream(
     run: Run,
 ) -> None:
     # Given images that could be updated
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=True)
+    both_images_have_an_update(add_image)
 
     # When someone starts a run by hand with bad input
     execution = run(runner, execution_input)
@@ -608,8 +600,7 @@ def test_dry_run_reports_what_it_would_do_and_changes_nothing(
     runner: WorkflowRunner, sim: SimulatedAppStream, add_image: AddImage, run: Run
 ) -> None:
     # Given ImgA has updates
-    add_image("ImgA", updates_available=True)
-    add_image("ImgB", updates_available=True)
+    both_images_have_an_update(add_image)
 
     # When someone starts a dry run of ImgA by hand
     execution = run(runner, {"images": ["ImgA"], "dryRun": True})

@@ -1,4 +1,4 @@
-"""A year unattended (rehearsal/year.py): 52 weekly scheduled runs of the synthesized workflow
+"""A year unattended (rehearsal/year/): 52 weekly scheduled runs of the synthesized workflow
 against one simulated account with AppStream's default quotas. The year runs once, in one test
 (so one test worker simulates it); each promise is checked against what happened, computed from
 the simulation's own record (its calls, images and deletions), not from the rehearsal's summary,
@@ -173,8 +173,8 @@ def the_rehearsal_prints_the_year_month_by_month(year: Year) -> None:
 
 
 def the_readme_shows_this_year(year: Year) -> None:
-    # Given the README's copy of `make rehearse ARGS=year` (written by `make docs`)
-    shown = docs.section(docs.README.read_text(), "year-report")
+    # Given the docs page's copy of `make rehearse ARGS=year` (written by `make docs`)
+    shown = docs.section(docs.YEAR_PAGE.read_text(), "year-report")
     # Then it is this year, as the rehearsal prints it
     assert shown == f"```text\n{rehearsal_year.report(year)}\n```", "run `make docs`"
 

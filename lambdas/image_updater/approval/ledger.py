@@ -13,17 +13,13 @@ The token stays here, never in a log or an e-mail, and never goes back to a call
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from image_updater.ledger import condition_failed, default_client, translated_errors
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from image_updater.ledger import LedgerTable, condition_failed, translated_errors
 
 PARTITION = "#approval"  # the approval functions' grants are limited to it (LeadingKeys)
 _PK = PARTITION
@@ -76,11 +72,7 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-class ApprovalLedger:
-    def __init__(self, table: str | None = None, client: DynamoDBClient | None = None) -> None:
-        self._table = table or os.environ["LEDGER_TABLE"]
-        self._client = client or default_client()
-
+class ApprovalLedger(LedgerTable):
     def await_answer(
         self, execution_arn: str, image: str, new_image_name: str, token: str, deadline: datetime
     ) -> None:

@@ -8,10 +8,10 @@ What counts:
 - a run started by hand that failed, and any dry run: nothing. Someone is trying things out;
   their run neither trips the breaker nor clears it;
 - a run in which nothing failed but some image could not be checked (AppStream or the ledger
-  throttled or unreachable after retries, see domain/could_not_check.py): nothing either. It
-  is no failure of the updates, and no evidence that they work.
+  throttled or unreachable after retries, see update/messages/could_not_check.py): nothing
+  either. It is no failure of the updates, and no evidence that they work.
 When the count reaches `maxConsecutiveFailedRuns`, exactly one run pauses the schedule (see
-`Ledger.claim_pause`) and the workflow e-mails that once. A schedule found paused already (by
+`BreakerLedger.claim_pause`) and the workflow e-mails that once. A schedule found paused already (by
 an earlier trip, or by hand) is left as it is, without an e-mail.
 """
 
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from image_updater.breaker.ledger import PauseClaim
 from image_updater.domain.run_input import STARTED_BY_SCHEDULE
 from image_updater.errors import InvalidExecutionInput
-from image_updater.ledger import PauseClaim
 from image_updater.scheduler import DISABLED, StateChange
 
 # What the step did.
@@ -68,7 +68,7 @@ class FinishedRun:
         return cls(arn, started_by, dry_run, any_failed, any_unchecked)
 
 
-class BreakerLedger(Protocol):
+class LedgerPort(Protocol):
     def record_failed_scheduled_run(
         self, execution_arn: str, now: datetime
     ) -> tuple[int, tuple[str, ...]]: ...
@@ -103,7 +103,7 @@ class BreakerResult:
 
 def record_run(
     run: FinishedRun,
-    ledger: BreakerLedger,
+    ledger: LedgerPort,
     schedule: SchedulePort,
     limit: int,
     now: datetime,

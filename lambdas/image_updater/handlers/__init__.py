@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from image_updater.errors import InvalidExecutionInput
 from image_updater.models import UpdateTask
 from image_updater.observability import Handler, instrumented, logger
-from image_updater.rollout.models import Rollout
+
+if TYPE_CHECKING:
+    from image_updater.rollout.models import Rollout
 
 
 def task_step(step: Callable[[UpdateTask], UpdateTask]) -> Handler:
@@ -37,6 +39,8 @@ def task_step(step: Callable[[UpdateTask], UpdateTask]) -> Handler:
 def rollout_step(step: Callable[[Rollout, dict[str, Any]], Rollout]) -> Handler:
     """A handler for a roll-out step: `{"task": <roll-out>, ...}` in, the next roll-out out
     (the other keys of the event are the step's parameters, e.g. `action`)."""
+    # Imported here: the update's handlers (task_step) never load the roll-out's models.
+    from image_updater.rollout.models import Rollout
 
     @instrumented
     def handler(event: Any, context: Any) -> dict[str, Any]:

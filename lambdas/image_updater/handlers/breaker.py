@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, events, settings
+from image_updater import clock, settings
+from image_updater.breaker.ledger import BreakerLedger
 from image_updater.breaker.service import OFF, BreakerResult, FinishedRun, record_run
-from image_updater.domain.messages import MessageContext, compose_schedule_paused
-from image_updater.ledger import Ledger
 from image_updater.observability import count, instrumented, logger
 from image_updater.scheduler import Schedule
 
@@ -20,7 +19,7 @@ def _record(run: FinishedRun, breaker: settings.BreakerSettings) -> BreakerResul
         return BreakerResult(OFF)
     return record_run(
         run,
-        Ledger(),
+        BreakerLedger(),
         Schedule(breaker.schedule_name, breaker.schedule_group),
         breaker.max_consecutive_failed_runs,
         clock.utc_now(),
@@ -45,16 +44,13 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if not result.paused:
         return output
     count("SchedulePaused")
-    _, partition, _, region, *_ = run.execution_arn.split(":")
-    ctx = MessageContext(
-        region=region,
-        partition=partition,
-        execution_arn=run.execution_arn,
-        now=clock.utc_now(),
-        max_update_hours=breaker.max_update_hours,
-    )
+    # The e-mail's and the event's code is loaded only here: most runs end without a pause.
+    from image_updater import events
+    from image_updater.breaker.messages import compose_schedule_paused
+    from image_updater.domain.messages import MessageContext
+
     notification = compose_schedule_paused(
-        ctx,
+        MessageContext.of_run(run.execution_arn, clock.utc_now(), breaker.max_update_hours),
         schedule=result.schedule or {"Name": breaker.schedule_name},
         consecutive_failed_runs=result.consecutive_failed_runs,
         limit=breaker.max_consecutive_failed_runs,

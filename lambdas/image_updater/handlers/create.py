@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from image_updater import clock, events, service, settings
+from image_updater import clock, events, settings
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.ledger_creates import CreateLedger
 from image_updater.models import UpdateTask
 from image_updater.observability import count
+from image_updater.update import create as update
+from image_updater.update.ledger_creates import CreateLedger
 
 
 def create(task: UpdateTask) -> UpdateTask:
-    result = service.create(
+    result = update.create(
         task,
-        AppStreamImages(),
-        CreateLedger(),
-        settings.CreateSettings.from_env(),
+        update.Creating(
+            images=AppStreamImages(),
+            ledger=CreateLedger(),
+            users=AppStreamFleets(),
+            settings=settings.CreateSettings.from_env(),
+        ),
         clock.utc_now(),
-        users=AppStreamFleets(),
     )
     if started_by_this_run(task, result):
         count("UpdatesStarted")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from image_updater import clock, service, settings
+from image_updater import clock, settings
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.ledger_creates import CreateLedger
 from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT, UpdateTask
 from image_updater.observability import MetricUnit, count
+from image_updater.update import poll as update
+from image_updater.update.ledger_creates import CreateLedger
 
 _OUTCOME_METRICS = {
     SUCCEEDED: "UpdatesSucceeded",
@@ -19,7 +20,7 @@ _OUTCOME_METRICS = {
 
 
 def poll(task: UpdateTask) -> UpdateTask:
-    result = service.poll(
+    result = update.poll(
         task,
         AppStreamImages(),
         CreateLedger(),

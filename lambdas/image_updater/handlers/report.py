@@ -6,23 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, events, reports, settings
-from image_updater.domain.messages import MessageContext, compose, compose_rejected_run
+from image_updater import clock, events, settings
+from image_updater.domain.messages import MessageContext
 from image_updater.models import FAILED, SUCCEEDED, UpdateTask
 from image_updater.observability import count, instrumented, logger
+from image_updater.update import reports
+from image_updater.update.messages import compose
+from image_updater.update.messages.run_refused import compose_rejected_run
 
 
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     state: dict[str, Any] = event["task"]
     execution_arn: str = event["executionArn"]
-    _, partition, _, region, *_ = execution_arn.split(":")
-    ctx = MessageContext(
-        region=region,
-        partition=partition,
-        execution_arn=execution_arn,
-        now=clock.utc_now(),
-        max_update_hours=settings.ReportSettings.from_env().max_update_hours,
+    ctx = MessageContext.of_run(
+        execution_arn, clock.utc_now(), settings.ReportSettings.from_env().max_update_hours
     )
     error = state.get("error")
     if "rootImageName" in state:

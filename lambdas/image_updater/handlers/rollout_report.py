@@ -26,7 +26,6 @@ _ENDING_EVENTS = {REJECTED: events.ROLLOUT_REJECTED, APPROVAL_TIMED_OUT: events.
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     execution_arn: str = event["executionArn"]
-    _, partition, _, region, *_ = execution_arn.split(":")
     rollout = Rollout.from_event(event["task"])
     if event.get("outcome"):  # an e-mail in the middle of the roll-out says which one
         rollout = rollout.evolve(outcome=event["outcome"])
@@ -34,12 +33,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         rollout = rollout.evolve(outcome=ROLLOUT_FAILED)
     if rollout.outcome == ROLLOUT_FAILED:
         rollout = _fleets_on_the_new_image(rollout)
-    ctx = MessageContext(
-        region=region,
-        partition=partition,
-        execution_arn=execution_arn,
-        now=clock.utc_now(),
-        max_update_hours=settings.ReportSettings.from_env().max_update_hours,
+    ctx = MessageContext.of_run(
+        execution_arn, clock.utc_now(), settings.ReportSettings.from_env().max_update_hours
     )
     notification = messages.compose(rollout, ctx, settings.RolloutSettings.from_env())
     if rollout.outcome in _ENDING_EVENTS:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from image_updater.errors import InvalidExecutionInput, shortened
+from image_updater.errors import shortened
+from image_updater.models import EventRecord
 
 # The fleet tags an admin sets to opt a fleet in (documented in the README, "Roll-out").
 FOLLOWS_TAG = "AppStreamImageUpdater:Image"  # value: the root image of the lineage it follows
@@ -120,12 +121,14 @@ def _notes(data: Any) -> tuple[FleetNote, ...]:
 
 
 @dataclass(frozen=True)
-class Rollout:
+class Rollout(EventRecord):
     """One new image's way through the roll-out; each step returns an updated copy."""
 
-    root_image_name: str
-    execution_id: str
-    new_image_name: str
+    KIND = "roll-out"
+
+    root_image_name: str  # the lineage's configured image
+    execution_id: str  # the run that rolls the image out (the update's run)
+    new_image_name: str  # the image rolled out
     new_image_arn: str | None = None
     platform: str | None = None
     canaries: tuple[str, ...] = ()  # fleets planned for the canary stage
@@ -152,39 +155,34 @@ class Rollout:
         return bool(self.not_updated)
 
     @classmethod
-    def from_event(cls, event: Any) -> Rollout:
-        if not isinstance(event, dict):
-            raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
-        try:
-            return cls(
-                root_image_name=str(event["rootImageName"]),
-                execution_id=str(event["executionId"]),
-                # A step that failed on the Map's item itself still names the image.
-                new_image_name=str(
-                    event.get("newImageName") or (event.get("result") or {})["newImageName"]
-                ),
-                new_image_arn=event.get("newImageArn"),
-                platform=event.get("platform"),
-                canaries=tuple(str(f) for f in event.get("canaries") or ()),
-                production=tuple(str(f) for f in event.get("production") or ()),
-                passed_over=_notes(event.get("passedOver")),
-                updated=_notes(event.get("updated")),
-                not_updated=_notes(event.get("notUpdated")),
-                rolled_back=_notes(event.get("rolledBack")),
-                canaries_updated_at=event.get("canariesUpdatedAt"),
-                healthy=event.get("healthy"),
-                problems=tuple(str(p) for p in event.get("problems") or ()),
-                window_start=event.get("windowStart"),
-                approval=event["approval"] if isinstance(event.get("approval"), dict) else None,
-                superseded_by=event.get("supersededBy"),
-                outcome=event.get("outcome"),
-                error=event["error"] if isinstance(event.get("error"), dict) else None,
-                held_back=_notes(event.get("heldBack")),
-                health_checks=int(event.get("healthChecks") or 0),
-                recheck=event.get("recheck") is True,
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise InvalidExecutionInput(f"malformed roll-out {event!r:.300}: {error!r}") from error
+    def _from_json(cls, event: dict[str, Any]) -> Rollout:
+        return cls(
+            root_image_name=str(event["rootImageName"]),
+            execution_id=str(event["executionId"]),
+            # A step that failed on the Map's item itself still names the image.
+            new_image_name=str(
+                event.get("newImageName") or (event.get("result") or {})["newImageName"]
+            ),
+            new_image_arn=event.get("newImageArn"),
+            platform=event.get("platform"),
+            canaries=tuple(str(f) for f in event.get("canaries") or ()),
+            production=tuple(str(f) for f in event.get("production") or ()),
+            passed_over=_notes(event.get("passedOver")),
+            updated=_notes(event.get("updated")),
+            not_updated=_notes(event.get("notUpdated")),
+            rolled_back=_notes(event.get("rolledBack")),
+            canaries_updated_at=event.get("canariesUpdatedAt"),
+            healthy=event.get("healthy"),
+            problems=tuple(str(p) for p in event.get("problems") or ()),
+            window_start=event.get("windowStart"),
+            approval=event["approval"] if isinstance(event.get("approval"), dict) else None,
+            superseded_by=event.get("supersededBy"),
+            outcome=event.get("outcome"),
+            error=event["error"] if isinstance(event.get("error"), dict) else None,
+            held_back=_notes(event.get("heldBack")),
+            health_checks=int(event.get("healthChecks") or 0),
+            recheck=event.get("recheck") is True,
+        )
 
     def to_event(self) -> dict[str, Any]:
         # Every key the workflow's choices read is present, null or not.

@@ -11,15 +11,11 @@ may rewrite them). A rollback whose fleet's tags disagree with its record is ref
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from image_updater.ledger import default_client, translated_errors
+from image_updater.ledger import LedgerTable, translated_errors
 from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 PARTITION = "#rollback"
 
@@ -77,11 +73,7 @@ def _from_item(item: dict[str, Any]) -> RollbackRecord:
     )
 
 
-class RollbackRecords:
-    def __init__(self, table: str | None = None, client: DynamoDBClient | None = None) -> None:
-        self._table = table or os.environ["LEDGER_TABLE"]
-        self._client = client or default_client()
-
+class RollbackRecords(LedgerTable):
     def get(self, fleet: str) -> RollbackRecord | None:
         with translated_errors():
             item = self._client.get_item(

@@ -3,10 +3,10 @@ machine retries or reports. Only the modules of this package call AppStream."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -112,27 +112,44 @@ class DeletionRefused(ImageUpdaterError):
     """DeleteImage: AppStream refused (in use, shared, being modified, not permitted)."""
 
 
+# AppStream's error codes -> the named errors the state machine retries or reports.
+ErrorsByCode = Mapping[str, type[ImageUpdaterError]]
+IMAGE_ERRORS: ErrorsByCode = {
+    "ResourceNotFoundException": ImageNotFound,
+    "ResourceAlreadyExistsException": NameAlreadyExists,
+    "LimitExceededException": UpdateQuotaExceeded,
+    "ConcurrentModificationException": AppStreamBusy,
+    **dict.fromkeys(_THROTTLING_CODES, AppStreamThrottled),
+    **dict.fromkeys(_REFUSAL_CODES, UpdateNotPermitted),
+}
+
+
 @contextmanager
-def translated_errors() -> Iterator[None]:
+def translated_errors(named: ErrorsByCode = IMAGE_ERRORS) -> Iterator[None]:
+    """AppStream's refusals as the named errors (`named`, by code), a 5xx or a network failure
+    as AppStreamUnreachable; any other error as it is."""
     try:
         yield
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         message = f"{code}: {error.response.get('Error', {}).get('Message', '')}"
-        if code == "ResourceNotFoundException":
-            raise ImageNotFound(message) from error
-        if code == "ResourceAlreadyExistsException":
-            raise NameAlreadyExists(message) from error
-        if code == "LimitExceededException":
-            raise UpdateQuotaExceeded(message) from error
-        if code == "ConcurrentModificationException":
-            raise AppStreamBusy(message) from error
-        if code in _THROTTLING_CODES:
-            raise AppStreamThrottled(message) from error
-        if code in _REFUSAL_CODES:
-            raise UpdateNotPermitted(message) from error
+        if code in named:
+            raise named[code](message) from error
         if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
             raise AppStreamUnreachable(message) from error
         raise
     except _NETWORK_ERRORS as error:
         raise AppStreamUnreachable(f"{type(error).__name__}: {error}") from error
+
+
+def pages(call: Callable[..., Any], **request: Any) -> Iterator[Any]:
+    """Every page of a listing AppStream pages with NextToken, in order, each call's errors
+    translated (the SDK has no paginator for some of them)."""
+    token: str | None = None
+    while True:
+        with translated_errors():
+            page = call(**request, NextToken=token) if token else call(**request)
+        yield page
+        token = page.get("NextToken")
+        if not token:
+            return

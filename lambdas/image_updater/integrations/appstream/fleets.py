@@ -4,17 +4,17 @@ use (never deleted); the roll-out reads fleets with their tags and changes their
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import ClientError
 
 from image_updater import clock
 from image_updater.errors import AppStreamBusy, ImageUpdaterError
 from image_updater.integrations.appstream.client import (
+    IMAGE_ERRORS,
     PAGE_SIZE,
     Clients,
+    ErrorsByCode,
     ImageNotFound,
+    pages,
     translated_errors,
 )
 from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, RECORD_TAGS, FleetFacts
@@ -50,23 +50,13 @@ _REFUSALS = frozenset(
     }
 )
 
-
-@contextmanager
-def _fleet_errors() -> Iterator[None]:
-    # The fleet's own answers first; throttling, network and the rest as for images.
-    with translated_errors():
-        try:
-            yield
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            message = f"{code}: {error.response.get('Error', {}).get('Message', '')}"
-            if code == "ResourceNotFoundException":
-                raise FleetNotFound(message) from error
-            if code in _REFUSALS:
-                raise FleetRefused(message) from error
-            if code == "ResourceInUseException":  # e.g. STARTING or STOPPING: try later
-                raise AppStreamBusy(message) from error
-            raise
+# The fleet's own answers first; throttling, network and the rest as for images.
+_FLEET_ERRORS: ErrorsByCode = {
+    **IMAGE_ERRORS,
+    "ResourceNotFoundException": FleetNotFound,
+    **dict.fromkeys(_REFUSALS, FleetRefused),
+    "ResourceInUseException": AppStreamBusy,  # e.g. STARTING or STOPPING: try later
+}
 
 
 class AppStreamFleets:
@@ -115,21 +105,11 @@ class AppStreamFleets:
     def builder_images(self) -> dict[str, list[str]]:
         """Image ARN -> the image builders started from it (every page)."""
         used: dict[str, list[str]] = {}
-        token: str | None = None
-        while True:
-            with translated_errors():
-                if token:
-                    page = self._clients.reads.describe_image_builders(
-                        MaxResults=PAGE_SIZE, NextToken=token
-                    )
-                else:
-                    page = self._clients.reads.describe_image_builders(MaxResults=PAGE_SIZE)
+        for page in pages(self._clients.reads.describe_image_builders, MaxResults=PAGE_SIZE):
             for builder in page.get("ImageBuilders", []):
                 if builder.get("ImageArn"):
                     used.setdefault(builder["ImageArn"], []).append(builder["Name"])
-            token = page.get("NextToken")
-            if not token:
-                return used
+        return used
 
     # --- the roll-out -------------------------------------------------------------------------
 
@@ -145,7 +125,7 @@ class AppStreamFleets:
         found = []
         for name in names:
             try:
-                with _fleet_errors():
+                with translated_errors(_FLEET_ERRORS):
                     described = self._clients.reads.describe_fleets(Names=[name])["Fleets"]
             except FleetNotFound:
                 continue
@@ -153,7 +133,7 @@ class AppStreamFleets:
         return found
 
     def tags(self, arn: str) -> dict[str, str]:
-        with _fleet_errors():
+        with translated_errors(_FLEET_ERRORS):
             return dict(self._clients.reads.list_tags_for_resource(ResourceArn=arn).get("Tags", {}))
 
     def set_image(self, name: str, image: str) -> None:
@@ -162,7 +142,7 @@ class AppStreamFleets:
         missing fleet and for a missing image alike: which one is told by looking the fleet
         up, not by parsing the message."""
         try:
-            with _fleet_errors():
+            with translated_errors(_FLEET_ERRORS):
                 if image.startswith("arn:"):
                     self._clients.changes.update_fleet(Name=name, ImageArn=image)
                 else:
@@ -198,14 +178,14 @@ class AppStreamFleets:
 
     def restore_record(self, fleet: FleetFacts, record: RollbackRecord) -> None:
         self.records.put(record)
-        with _fleet_errors():
+        with translated_errors(_FLEET_ERRORS):
             self._clients.changes.tag_resource(ResourceArn=fleet.arn, Tags=record.mirror())
 
     def forget_previous_image(self, fleet: FleetFacts) -> None:
         """The record has served: the ledger's first (a mirror left behind refers to no
         record, so it rolls nothing back), then the tags."""
         self.records.forget(fleet.name)
-        with _fleet_errors():
+        with translated_errors(_FLEET_ERRORS):
             self._clients.changes.untag_resource(ResourceArn=fleet.arn, TagKeys=list(RECORD_TAGS))
 
     def _image_arn(self, image: str) -> str | None:
@@ -220,15 +200,5 @@ class AppStreamFleets:
         return next((str(i["Arn"]) for i in found if i.get("Arn")), None)
 
     def _all_fleets(self) -> Iterator[dict[str, Any]]:
-        token: str | None = None
-        while True:
-            with translated_errors():
-                page = (
-                    self._clients.reads.describe_fleets(NextToken=token)
-                    if token
-                    else self._clients.reads.describe_fleets()
-                )
+        for page in pages(self._clients.reads.describe_fleets):
             yield from (dict(fleet) for fleet in page.get("Fleets", []))
-            token = page.get("NextToken")
-            if not token:
-                return

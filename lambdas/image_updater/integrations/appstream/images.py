@@ -15,6 +15,7 @@ from image_updater.integrations.appstream.client import (
     Clients,
     DeletionRefused,
     ImageNotFound,
+    pages,
     translated_errors,
 )
 from image_updater.models import SETTLED_STATES, ImageSummary
@@ -71,37 +72,17 @@ class AppStreamImages:
         return sum(1 for _ in self._private_images())
 
     def _private_images(self) -> Iterator[dict[str, Any]]:
-        token: str | None = None
-        while True:
-            with translated_errors():
-                if token:
-                    page = self._clients.reads.describe_images(
-                        Type="PRIVATE", MaxResults=PAGE_SIZE, NextToken=token
-                    )
-                else:
-                    page = self._clients.reads.describe_images(Type="PRIVATE", MaxResults=PAGE_SIZE)
-            for image in page.get("Images", []):
-                yield dict(image)
-            token = page.get("NextToken")
-            if not token:
-                return
+        reads = self._clients.reads
+        for page in pages(reads.describe_images, Type="PRIVATE", MaxResults=PAGE_SIZE):
+            yield from (dict(image) for image in page.get("Images", []))
 
     def shared_with(self, name: str) -> list[str]:
         """The accounts `name` is shared with (DescribeImagePermissions, every page)."""
-        accounts: list[str] = []
-        token: str | None = None
-        while True:
-            with translated_errors():
-                if token:
-                    page = self._clients.reads.describe_image_permissions(
-                        Name=name, NextToken=token
-                    )
-                else:
-                    page = self._clients.reads.describe_image_permissions(Name=name)
-            accounts += [p["sharedAccountId"] for p in page.get("SharedImagePermissionsList", [])]
-            token = page.get("NextToken")
-            if not token:
-                return accounts
+        return [
+            permission["sharedAccountId"]
+            for page in pages(self._clients.reads.describe_image_permissions, Name=name)
+            for permission in page.get("SharedImagePermissionsList", [])
+        ]
 
     def delete(self, name: str) -> None:
         """DeleteImage. Irreversible: callers decide with `retention.policy` first."""
