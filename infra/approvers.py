@@ -1,5 +1,5 @@
 """The `approvers` key: who may answer a roll-out's approval (IAM role or user ARNs), and the
-settings it must agree with. Checked at synth, like every key (infra/config.py)."""
+settings it must agree with. Checked at synth, like every key (infra/config/)."""
 
 from __future__ import annotations
 

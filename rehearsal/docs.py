@@ -34,7 +34,7 @@ from image_updater.models import (
 )
 from image_updater.update.messages import compose
 from image_updater.update.messages.run_refused import compose_rejected_run
-from infra.config import KEY_DOCS, KEYS, cdk_json_context
+from infra.config.declaration import REQUIRED, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -56,11 +56,11 @@ _ARN = "arn:aws:appstream:eu-west-1:111122223333:image/"
 
 
 def config_table() -> str:
-    defaults = cdk_json_context()
-    rows = ["| key | meaning | default |", "|---|---|---|"]
-    for key in KEYS:
-        default = json.dumps(defaults.get(key))
-        rows.append(f"| `{key}` | {KEY_DOCS[key]} | `{default}` |")
+    """The settings table, from their one declaration (infra/config/declaration.py)."""
+    rows = ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for row in SETTINGS:
+        default = "required" if row.default == REQUIRED else f"`{json.dumps(row.default)}`"
+        rows.append(f"| `{row.key}` | {row.type} | {default} | {row.allowed} | {row.description} |")
     return "\n".join(rows)
 
 

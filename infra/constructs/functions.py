@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from aws_cdk import Duration
@@ -10,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from image_updater import settings
 from image_updater.observability import NAMESPACE, SERVICE
 from infra import powertools
 from infra.config import UpdaterConfig
@@ -20,11 +22,56 @@ LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 _DEFAULT_TIMEOUT = Duration.seconds(30)
+_SLOW = Duration.minutes(2)  # the steps that page through images or fleets
+# Each function's description (its handler module's name): "AppStream image updater: ...".
+_DESCRIPTIONS = {
+    "plan": "Validates the execution input",
+    "check": "Finds the newest image of a lineage and dry-runs its update",
+    "create": "Starts a managed image update",
+    "poll": "Reads the state of the image being built",
+    "report": "Writes the result e-mail",
+    "retain": "Deletes a lineage's older images beyond keepImages, never a protected one",
+    "breaker": "Counts failed scheduled runs; pauses the schedule at maxConsecutiveFailedRuns",
+    "rollout_plan": "Finds the fleets tagged to follow a lineage and plans the roll-out",
+    "rollout_fleets": "Puts tagged fleets on a new image, or canaries back on their previous one",
+    "rollout_health": "Checks the canary fleets and their alarms",
+    "rollout_approval": "Announces that a roll-out waits for a person's approval",
+    "rollout_window": "Finds when production fleets may change",
+    "rollout_report": "Writes the roll-out's e-mails",
+    "rollout_verify": "Accepts only an approval the approval function recorded",
+    "approval_url": "Records an approver's decision (IAM-authenticated function URL)",
+}
+
+
+# The value each settings variable (lambdas/image_updater/settings.py) takes from the
+# configuration; a function is given those of the settings its handler reads.
+_VALUES: Mapping[str, Callable[[UpdaterConfig], str]] = {
+    "CONFIGURED_IMAGES": lambda config: json.dumps(list(config.image_names)),
+    "NEW_IMAGE_TAGS": lambda config: json.dumps(dict(config.new_image_tags)),
+    "MAX_POLLS": lambda config: str(config.max_polls),
+    "MAX_UPDATE_HOURS": lambda config: str(config.max_update_hours),
+    "MAX_CONCURRENT_UPDATES": lambda config: str(config.max_concurrent_updates),
+    "KEEP_IMAGES": lambda config: str(config.keep_images),
+    "MAX_CONSECUTIVE_FAILED_RUNS": lambda config: str(config.max_consecutive_failed_runs),
+    "CANARY_SOAK_HOURS": lambda config: str(config.canary_soak_hours),
+    "CANARY_ALARM_NAMES": lambda config: json.dumps(list(config.canary_alarm_names)),
+    "REQUIRE_APPROVAL": lambda config: json.dumps(config.require_approval),
+    "APPROVAL_TIMEOUT_HOURS": lambda config: str(config.approval_timeout_hours),
+    "ROLLOUT_WINDOW": lambda config: config.rollout_window,
+    "SCHEDULE_TIMEZONE": lambda config: config.schedule_timezone,
+    "ALLOW_UNTESTED_PRODUCTION": lambda config: json.dumps(config.allow_untested_production),
+}
+_POWERTOOLS = {
+    "POWERTOOLS_SERVICE_NAME": SERVICE,
+    "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
 
 
 class UpdaterFunctions(Construct):
     """plan, check, create, poll, report, retain and breaker, and the roll-out's steps; IAM
-    is granted by the stack."""
+    is granted by the stack. Each function is given the variables of the settings its handler
+    reads (SCHEDULE_NAME and SCHEDULE_GROUP, LEDGER_TABLE: by the constructs they name)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: UpdaterConfig) -> None:
         super().__init__(scope, construct_id)
@@ -32,135 +79,44 @@ class UpdaterFunctions(Construct):
         self._layer = powertools.layer(
             self, "PowertoolsLayer", runtime=RUNTIME, architecture=ARCHITECTURE
         )
-        self._environment = {
-            "POWERTOOLS_SERVICE_NAME": SERVICE,
-            "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-            "CONFIGURED_IMAGES": json.dumps(list(config.image_names)),
-            "NEW_IMAGE_TAGS": json.dumps(dict(config.new_image_tags)),
-            "MAX_POLLS": str(config.max_polls),
-            "MAX_UPDATE_HOURS": str(config.max_update_hours),
-            "MAX_CONCURRENT_UPDATES": str(config.max_concurrent_updates),
-        }
-        self.plan = self._function("Plan", "plan", "Validates the execution input")
-        self.check = self._function(
-            "Check",
-            "check",
-            "Finds the newest image of a lineage and dry-runs its update",
-            timeout=Duration.minutes(2),
-        )
-        self.create = self._function("Create", "create", "Starts a managed image update")
-        self.poll = self._function("Poll", "poll", "Reads the state of the image being built")
-        self.report = self._function("Report", "report", "Writes the result e-mail")
-        self.retain = self._function(
-            "Retain",
-            "retain",
-            "Deletes a lineage's older images beyond keepImages, never a protected one",
-            timeout=Duration.minutes(2),
-        )
-        for function in (self.retain, self.create):  # create explains quota refusals
-            function.add_environment("KEEP_IMAGES", str(config.keep_images))
-        self.breaker = self._function(
-            "Breaker",
-            "breaker",
-            "Counts failed scheduled runs; pauses the schedule at maxConsecutiveFailedRuns",
-        )
-        self.breaker.add_environment(
-            "MAX_CONSECUTIVE_FAILED_RUNS", str(config.max_consecutive_failed_runs)
-        )
+        self.all: tuple[lambda_.Function, ...] = ()
+        self.plan = self._function("plan", settings.PlanSettings)
+        self.check = self._function("check", timeout=_SLOW)
+        self.create = self._function("create", settings.CreateSettings)
+        self.poll = self._function("poll", settings.PollSettings)
+        self.report = self._function("report", settings.ReportSettings)
+        self.retain = self._function("retain", settings.RetainSettings, timeout=_SLOW)
+        self.breaker = self._function("breaker", settings.BreakerSettings)
         # The roll-out to fleets (infra/workflow/rollout.py).
+        update_steps = len(self.all)
         self.rollout_plan = self._function(
-            "RolloutPlan",
-            "rollout_plan",
-            "Finds the fleets tagged to follow a lineage and plans the roll-out",
-            timeout=Duration.minutes(2),
+            "rollout_plan", settings.RolloutPlanSettings, timeout=_SLOW
         )
-        self.rollout_fleets = self._function(
-            "RolloutFleets",
-            "rollout_fleets",
-            "Puts tagged fleets on a new image, or canaries back on their previous one",
-            timeout=Duration.minutes(2),
-        )
-        self.rollout_health = self._function(
-            "RolloutHealth", "rollout_health", "Checks the canary fleets and their alarms"
-        )
-        self.rollout_approval = self._function(
-            "RolloutApproval",
-            "rollout_approval",
-            "Announces that a roll-out waits for a person's approval",
-        )
-        self.rollout_window = self._function(
-            "RolloutWindow", "rollout_window", "Finds when production fleets may change"
-        )
+        self.rollout_fleets = self._function("rollout_fleets", timeout=_SLOW)
+        self.rollout_health = self._function("rollout_health", settings.HealthSettings)
+        self.rollout_approval = self._function("rollout_approval")
+        self.rollout_window = self._function("rollout_window", settings.WindowSettings)
         self.rollout_report = self._function(
-            "RolloutReport", "rollout_report", "Writes the roll-out's e-mails"
+            "rollout_report", settings.RolloutSettings, settings.ReportSettings
         )
         # Approval by the approvers only (image_updater/approval/): created when it is required.
         self.rollout_verify: lambda_.Function | None = None
         self.approval_url: lambda_.Function | None = None
         if config.require_approval:
-            self.rollout_verify = self._function(
-                "RolloutVerify",
-                "rollout_verify",
-                "Accepts only an approval the approval function recorded",
-            )
-            self.approval_url = self._function(
-                "ApprovalUrl",
-                "approval_url",
-                "Records an approver's decision (IAM-authenticated function URL)",
-            )
+            self.rollout_verify = self._function("rollout_verify")
+            self.approval_url = self._function("approval_url")
             self.approval_url.add_environment("APPROVERS", json.dumps(list(config.approvers)))
-        rollout_settings = {
-            "CANARY_SOAK_HOURS": str(config.canary_soak_hours),
-            "CANARY_ALARM_NAMES": json.dumps(list(config.canary_alarm_names)),
-            "REQUIRE_APPROVAL": "true" if config.require_approval else "false",
-            "APPROVAL_TIMEOUT_HOURS": str(config.approval_timeout_hours),
-            "ROLLOUT_WINDOW": config.rollout_window,
-            "SCHEDULE_TIMEZONE": config.schedule_timezone,
-            "ALLOW_UNTESTED_PRODUCTION": "true" if config.allow_untested_production else "false",
-        }
-        for function in (
-            self.rollout_plan,
-            self.rollout_health,
-            self.rollout_window,
-            self.rollout_report,
-        ):
-            for key, value in rollout_settings.items():
-                function.add_environment(key, value)
-
-    @property
-    def all(self) -> tuple[lambda_.Function, ...]:
-        return (
-            self.plan,
-            self.check,
-            self.create,
-            self.poll,
-            self.report,
-            self.retain,
-            self.breaker,
-            *self.rollout,
-        )
-
-    @property
-    def rollout(self) -> tuple[lambda_.Function, ...]:
-        return (
-            self.rollout_plan,
-            self.rollout_fleets,
-            self.rollout_health,
-            self.rollout_approval,
-            self.rollout_window,
-            self.rollout_report,
-            *(f for f in (self.rollout_verify, self.approval_url) if f is not None),
-        )
+        self.rollout = self.all[update_steps:]
 
     def _function(
         self,
-        construct_id: str,
         module: str,
-        description: str,
-        *,
+        *reads: type[settings.FromEnvironment],
         timeout: Duration = _DEFAULT_TIMEOUT,
     ) -> lambda_.Function:
+        construct_id = "".join(
+            part.title() for part in module.split("_")
+        )  # rollout_plan: RolloutPlan
         log_group = log_groups.create(self, f"{construct_id}Logs", self._config.log_retention_days)
         # An explicit role, so no managed policy is attached (cdk-nag IAM4): logs go only to
         # the function's own log group.
@@ -179,7 +135,7 @@ class UpdaterFunctions(Construct):
         function = lambda_.Function(
             self,
             construct_id,
-            description=f"AppStream image updater: {description}",
+            description=f"AppStream image updater: {_DESCRIPTIONS[module]}",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             # One asset per function, holding only the modules its handler imports
@@ -194,8 +150,14 @@ class UpdaterFunctions(Construct):
             memory_size=256,
             timeout=timeout,
             tracing=lambda_.Tracing.ACTIVE,
-            environment=self._environment,
+            environment={
+                **_POWERTOOLS,
+                **{
+                    name: _VALUES[name](self._config) for kind in reads for name in kind.variables()
+                },
+            },
             log_group=log_group,
             role=role,
         )
+        self.all = (*self.all, function)
         return function

@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import LOG_RETENTION_DAYS
+from infra.config.values import LOG_RETENTION_DAYS
 
 # `RetentionDays` lists CloudWatch Logs' choices in the same order, then INFINITE.
 RETENTION_BY_DAYS = dict(

@@ -14,8 +14,8 @@ from aws_cdk import cloud_assembly_schema
 from aws_cdk.assertions import Annotations, Match
 
 from app import build_app
-from infra import config
 from infra.config import ConfigError, cdk_json_feature_flags, load_app_config
+from infra.config import context as config_context
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,7 +157,9 @@ def test_the_cdk_s_own_context_keys_are_accepted() -> None:
 
 def test_every_cdk_lookup_provider_is_known() -> None:
     # A new lookup provider in aws-cdk-lib would otherwise make its cached keys "unknown".
-    assert len(config.CDK_LOOKUP_PROVIDERS) == len(list(cloud_assembly_schema.ContextProvider))
+    assert len(config_context.CDK_LOOKUP_PROVIDERS) == len(
+        list(cloud_assembly_schema.ContextProvider)
+    )
 
 
 def test_a_misspelled_key_stops_app_py_as_the_cli_runs_it(tmp_path: Path) -> None:

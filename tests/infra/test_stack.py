@@ -237,13 +237,21 @@ class TestFunctions:
                 "Architectures": ["arm64"],
                 "TracingConfig": {"Mode": "Active"},
                 "Layers": [{"Ref": layer}],
-                "Environment": {
-                    "Variables": Match.object_like(
-                        {"CONFIGURED_IMAGES": '["ImgA", "ImgB"]', "MAX_POLLS": "72"}
-                    )
-                },
             },
         )
+        # Each is given the settings its handler reads (test_function_environment.py)
+        for module, variables in {
+            "plan": {"CONFIGURED_IMAGES": '["ImgA", "ImgB"]'},
+            "create": {"CONFIGURED_IMAGES": '["ImgA", "ImgB"]'},
+            "poll": {"MAX_POLLS": "72"},
+        }.items():
+            template.has_resource_properties(
+                "AWS::Lambda::Function",
+                {
+                    "Handler": f"image_updater.handlers.{module}.handler",
+                    "Environment": {"Variables": Match.object_like(variables)},
+                },
+            )
         # The layer is the one AWS names for this runtime, architecture and release
         parameter = template.to_json()["Parameters"][layer.as_string()]
         assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"

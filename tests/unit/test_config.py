@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from image_updater.domain import naming
 from image_updater.rollout.window import WindowError, parse_window
 from infra import config
-from infra.config import ConfigError, UpdaterConfig, load_config
+from infra.config import ConfigError, UpdaterConfig, context, history, load_config, values
+from infra.config.declaration import SETTINGS, Rule
 
 LONG_ROOT = "Img" + "x" * 90
 TOO_LONG_EMAIL = "o@" + ".".join(["d" * 63] * 4) + ".com"  # each part valid, 261 in all
@@ -34,7 +35,7 @@ def problems_of(context: dict[str, Any]) -> tuple[str, ...]:
 
 def test_defaults_come_from_cdk_json_and_are_valid() -> None:
     # Given the context in cdk.json
-    defaults = json.loads(config.CDK_JSON.read_text())["context"]
+    defaults = json.loads(context.CDK_JSON.read_text())["context"]
 
     # When nothing overrides it
     loaded = load_config({})
@@ -66,29 +67,72 @@ def test_cdk_json_has_a_default_for_every_key_and_keeps_feature_flags_apart() ->
 
 def test_keys_docs_and_fields_describe_the_same_settings() -> None:
     fields = [f.name for f in dataclasses.fields(UpdaterConfig)]
+    key_docs = {row.key: row.description for row in SETTINGS}
 
-    assert list(config.KEY_DOCS) == list(config.KEYS)
+    assert list(key_docs) == list(config.KEYS)
     assert list(config.KEYS.values()) == fields
-    assert all(doc and "\n" not in doc for doc in config.KEY_DOCS.values())
+    assert all(doc and "\n" not in doc for doc in key_docs.values())
+
+
+def test_cdk_json_holds_the_declared_defaults() -> None:
+    # Given cdk.json's settings and the declaration
+    in_cdk_json = config.cdk_json_context()
+
+    # When each is read as a configuration
+    loaded = load_config({})
+    declared = {row.key: row.default for row in SETTINGS}
+
+    # Then cdk.json sets every key to its declared default, and the one key without a default
+    # (the images: nothing sensible to guess) to its example
+    assert [row.key for row in SETTINGS if row.default == "(required)"] == ["imageNames"]
+    for row in SETTINGS:
+        if row.default != "(required)":
+            assert in_cdk_json[row.key] == declared[row.key], row.key
+            assert getattr(loaded, row.field) == getattr(
+                load_config({row.key: declared[row.key]}), row.field
+            ), row.key
+
+
+def test_every_setting_has_one_rule_and_integer_ranges_say_their_bounds() -> None:
+    for name, info in UpdaterConfig.__pydantic_fields__.items():
+        (rule,) = [item for item in info.metadata if isinstance(item, Rule)]
+        if rule.bounds is not None:
+            assert rule.allowed == f"{rule.bounds.start} to {rule.bounds.stop - 1}", name
 
 
 def test_a_key_absent_from_context_and_cdk_json_is_reported_missing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # Given a cdk.json without notifyNoUpdate
+    # Given a cdk.json without imageNames, the one key the declaration has no default for
     partial = config.cdk_json_context()
-    del partial["notifyNoUpdate"]
+    del partial["imageNames"]
     cdk_json = tmp_path / "cdk.json"
     cdk_json.write_text(json.dumps({"context": partial}))
-    monkeypatch.setattr(config, "CDK_JSON", cdk_json)
+    monkeypatch.setattr(context, "CDK_JSON", cdk_json)
 
     # When the context does not set it either
     problems = problems_of({})
 
     # Then
-    assert problems == (
-        "notifyNoUpdate: missing (set it in cdk.json or with -c notifyNoUpdate=...)",
-    )
+    assert problems == ("imageNames: missing (set it in cdk.json or with -c imageNames=...)",)
+
+
+def test_a_key_absent_from_context_and_cdk_json_takes_its_declared_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given a cdk.json without notifyNoUpdate and keepImages
+    partial = config.cdk_json_context()
+    del partial["notifyNoUpdate"], partial["keepImages"]
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_text(json.dumps({"context": partial}))
+    monkeypatch.setattr(context, "CDK_JSON", cdk_json)
+
+    # When the context does not set them either
+    loaded = load_config({})
+
+    # Then the declaration's defaults apply
+    assert loaded.notify_no_update is False
+    assert loaded.keep_images == 2
 
 
 def test_reads_a_cdk_app_context() -> None:
@@ -385,6 +429,17 @@ def test_each_rule_rejects_with_key_value_and_rule(
     message = "\n".join(problems)
     for fragment in fragments:
         assert fragment in message
+
+
+@pytest.mark.parametrize(("key", "raw", "fragments"), REJECTED[::4])
+def test_no_problem_is_told_in_pydantic_s_words(
+    key: str, raw: object, fragments: list[str]
+) -> None:
+    # The declaration is Pydantic (infra/config/declaration.py); its messages never show.
+    message = "\n".join(problems_of({key: raw}))
+    assert "pydantic" not in message.lower()
+    assert "validation error" not in message.lower()
+    assert "Input should" not in message and "Value error" not in message
 
 
 # --- cron: run spacing and field values ----------------------------------------------------------
@@ -763,7 +818,7 @@ tag_maps = st.dictionaries(
         lambda key: naming.tag_problem(key, "") is None
     ),
     st.text(TAG_ALPHABET, max_size=256),
-    max_size=config.NEW_IMAGE_TAGS_MAX,
+    max_size=values.NEW_IMAGE_TAGS_MAX,
 )
 
 
@@ -796,7 +851,7 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         "notifyNoUpdate": draw(st.booleans()),
         "newImageTags": draw(tag_maps),
         "scheduleEnabled": draw(st.booleans()),
-        "logRetentionDays": draw(st.sampled_from(config.LOG_RETENTION_DAYS)),
+        "logRetentionDays": draw(st.sampled_from(values.LOG_RETENTION_DAYS)),
         # With approvals, execution data is never logged (the task token would be).
         "logExecutionData": draw(st.booleans()) and not require_approval,
         "keepImages": draw(st.integers(0, 5)),
@@ -967,9 +1022,9 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         ),
         st.integers(),
     ),
-    "pollIntervalMinutes": out_of(config.POLL_INTERVAL_MINUTES),
-    "maxUpdateHours": out_of(config.MAX_UPDATE_HOURS),
-    "maxConcurrentUpdates": out_of(config.MAX_CONCURRENT_UPDATES),
+    "pollIntervalMinutes": out_of(range(1, 61)),
+    "maxUpdateHours": out_of(range(1, 73)),
+    "maxConcurrentUpdates": out_of(range(1, 21)),
     "notifyNoUpdate": NOT_BOOLEANS,
     "newImageTags": st.one_of(
         st.text(TAG_ALPHABET, max_size=20).map(lambda key: {"aws:" + key: "v"}),
@@ -986,12 +1041,12 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
     ),
     "scheduleEnabled": NOT_BOOLEANS,
     "logRetentionDays": st.one_of(
-        st.integers().filter(lambda days: days not in config.LOG_RETENTION_DAYS), NOT_INTEGERS
+        st.integers().filter(lambda days: days not in values.LOG_RETENTION_DAYS), NOT_INTEGERS
     ),
     "logExecutionData": NOT_BOOLEANS,
     "keepImages": st.one_of(st.integers(max_value=-1), st.integers(min_value=6)),
-    "maxConsecutiveFailedRuns": out_of(config.MAX_CONSECUTIVE_FAILED_RUNS),
-    "canarySoakHours": out_of(config.CANARY_SOAK_HOURS),
+    "maxConsecutiveFailedRuns": out_of(range(11)),
+    "canarySoakHours": out_of(range(169)),
     "canaryAlarmNames": st.one_of(
         st.just([""]),
         st.integers(256, 400).map(lambda n: ["a" * n]),
@@ -1004,7 +1059,7 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         st.integers(),
     ),
     "requireApproval": NOT_BOOLEANS,
-    "approvalTimeoutHours": out_of(config.APPROVAL_TIMEOUT_HOURS),
+    "approvalTimeoutHours": out_of(range(1, 721)),
     "rolloutWindow": st.one_of(
         st.sampled_from(["L", "LW", "L-2", "10W"]).map(lambda d: f"cron(0 3 {d} * ? *)"),
         st.sampled_from(["L", "6L", "2#1", "FRI#3"]).map(lambda d: f"cron(0 3 ? * {d} *)"),
@@ -1117,7 +1172,7 @@ def test_configurations_within_the_history_quota_are_accepted(context: dict[str,
     loaded = load_config(context)
 
     # Then
-    assert config.history_events(loaded) <= config.HISTORY_EVENTS_MAX
+    assert history.history_events(loaded) <= history.HISTORY_EVENTS_MAX
 
 
 # --- keys that are not settings ------------------------------------------------------------------
@@ -1138,7 +1193,7 @@ def test_an_unknown_key_is_named_with_the_closest_setting_or_all_of_them(
     key: str, hint: str
 ) -> None:
     # When / Then
-    (problem,) = config.unknown_key_problems([key])
+    (problem,) = context.unknown_key_problems([key])
     assert problem.startswith(f"{key}: unknown key, {hint}")
 
 
@@ -1156,14 +1211,14 @@ def test_an_unknown_key_is_named_with_the_closest_setting_or_all_of_them(
     ],
 )
 def test_the_cdk_s_own_keys_are_not_settings_and_pass(key: str) -> None:
-    assert config.is_cdk_context_key(key)
-    assert config.unknown_key_problems([key, *config.KEYS]) == []
+    assert context.is_cdk_context_key(key)
+    assert context.unknown_key_problems([key, *config.KEYS]) == []
 
 
 @pytest.mark.parametrize("key", ["aws:imageNames", "ssm", "cdk-imageNames", "imageNames:x"])
 def test_keys_that_only_look_like_the_cdk_s_are_unknown(key: str) -> None:
-    assert not config.is_cdk_context_key(key)
-    assert len(config.unknown_key_problems([key])) == 1
+    assert not context.is_cdk_context_key(key)
+    assert len(context.unknown_key_problems([key])) == 1
 
 
 def test_unknown_keys_come_before_bad_values_in_one_error() -> None:

@@ -21,8 +21,7 @@ from image_updater.domain import naming
 from image_updater.models import FOLLOW, REPORTED_ELSEWHERE, UPDATE
 from image_updater.update import create
 from image_updater.update.ledger import UpdateLedger
-from infra import config
-from infra.config import load_config
+from infra.config import history, load_config
 from rehearsal.appstream import NETWORK_FAILURE, SimulatedAppStream
 from rehearsal.runner import Execution, Invocation, StepByStepRun, WorkflowRunner
 from tests.workflow.conftest import BASE_CONTEXT, BASE_IMAGES, AddImage, Run, Timeline
@@ -468,8 +467,8 @@ def test_history_grows_by_the_events_the_synth_check_counts_per_status_check(
     # Then each extra status check added exactly the events the synth-time check assumes,
     # and both runs stayed within its estimate
     loaded = load_config(BASE_CONTEXT)
-    assert (len(long.history) - len(short.history)) / 3 == config.EVENTS_PER_STATUS_CHECK
+    assert (len(long.history) - len(short.history)) / 3 == history.EVENTS_PER_STATUS_CHECK
     per_image = (
-        config.EVENTS_PER_IMAGE + config.EVENTS_PER_ROLLOUT + config.EVENTS_PER_STATUS_CHECK * 5
+        history.EVENTS_PER_IMAGE + history.EVENTS_PER_ROLLOUT + history.EVENTS_PER_STATUS_CHECK * 5
     )
-    assert len(long.history) <= config.EVENTS_PER_RUN + len(loaded.image_names) * per_image
+    assert len(long.history) <= history.EVENTS_PER_RUN + len(loaded.image_names) * per_image

@@ -28,7 +28,6 @@ def _record(run: FinishedRun, breaker: settings.BreakerSettings) -> BreakerResul
 
 @instrumented
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    # Read on every call (a few environment variables), like the other steps' settings.
     breaker = settings.BreakerSettings.from_env()
     run = FinishedRun.from_event(event)
     logger.append_keys(execution_id=run.execution_arn)
@@ -51,7 +50,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     from image_updater.domain.messages import MessageContext
 
     notification = compose_schedule_paused(
-        MessageContext.of_run(run.execution_arn, clock.utc_now(), settings.max_update_hours()),
+        MessageContext.of_run(run.execution_arn, clock.utc_now(), breaker.max_update_hours),
         schedule=result.schedule or {"Name": breaker.schedule_name},
         consecutive_failed_runs=result.consecutive_failed_runs,
         limit=breaker.max_consecutive_failed_runs,

@@ -19,12 +19,7 @@ def create(task: UpdateTask) -> UpdateTask:
             images=AppStreamImages(),
             ledger=CreateLedger(),
             users=AppStreamFleets(),
-            settings=update.CreateSettings(
-                extra_tags=settings.new_image_tags(),
-                configured_images=settings.configured_images(),
-                max_concurrent_updates=settings.max_concurrent_updates(),
-                keep_images=settings.keep_images(),
-            ),
+            settings=settings.CreateSettings.from_env(),
         ),
         clock.utc_now(),
     )

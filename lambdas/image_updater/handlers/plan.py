@@ -13,6 +13,6 @@ from image_updater.observability import instrumented, logger
 def handler(event: Any, context: Any) -> dict[str, Any]:
     # The event is the execution input exactly as given, whatever its type or size: the
     # workflow passes it unwrapped so that no state ever holds more than the input itself.
-    plan = plan_run(event, settings.configured_images())
+    plan = plan_run(event, settings.PlanSettings.from_env().configured_images)
     logger.info("Run planned", extra=plan)
     return plan

@@ -21,7 +21,11 @@ _OUTCOME_METRICS = {
 
 def poll(task: UpdateTask) -> UpdateTask:
     result = update.poll(
-        task, AppStreamImages(), CreateLedger(), settings.max_polls(), clock.utc_now()
+        task,
+        AppStreamImages(),
+        CreateLedger(),
+        settings.PollSettings.from_env().max_polls,
+        clock.utc_now(),
     )
     if result.outcome in _OUTCOME_METRICS:
         count(_OUTCOME_METRICS[result.outcome])

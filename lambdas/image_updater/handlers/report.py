@@ -19,7 +19,9 @@ from image_updater.update.messages.run_refused import compose_rejected_run
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     state: dict[str, Any] = event["task"]
     execution_arn: str = event["executionArn"]
-    ctx = MessageContext.of_run(execution_arn, clock.utc_now(), settings.max_update_hours())
+    ctx = MessageContext.of_run(
+        execution_arn, clock.utc_now(), settings.ReportSettings.from_env().max_update_hours
+    )
     error = state.get("error")
     if "rootImageName" in state:
         task = UpdateTask.from_event(state)

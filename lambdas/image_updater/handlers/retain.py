@@ -17,7 +17,7 @@ def retain(task: UpdateTask) -> UpdateTask:
         task.root_image_name,
         AppStreamImages(),
         AppStreamFleets(),
-        settings.keep_images(),
+        settings.RetainSettings.from_env().keep_images,
         clock.utc_now(),
     )
     if result.deleted:

@@ -15,7 +15,7 @@ from image_updater.rollout.models import Rollout
 
 
 def check(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
-    alarm_names = settings.RolloutSettings.from_env().canary_alarm_names
+    alarm_names = settings.HealthSettings.from_env().canary_alarm_names
     alarms = CloudWatchAlarms() if alarm_names else _NoAlarms()
     return service.check_canaries(
         rollout, AppStreamFleets(), alarms, alarm_names, AppStreamImages()

@@ -13,7 +13,7 @@ from image_updater.rollout.models import Rollout
 
 
 def plan(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
-    rules = settings.RolloutSettings.from_env()
+    rules = settings.RolloutPlanSettings.from_env()
     return service.plan(
         rollout,
         AppStreamImages(),

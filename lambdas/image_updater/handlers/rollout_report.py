@@ -33,7 +33,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         rollout = rollout.evolve(outcome=ROLLOUT_FAILED)
     if rollout.outcome == ROLLOUT_FAILED:
         rollout = _fleets_on_the_new_image(rollout)
-    ctx = MessageContext.of_run(execution_arn, clock.utc_now(), settings.max_update_hours())
+    ctx = MessageContext.of_run(
+        execution_arn, clock.utc_now(), settings.ReportSettings.from_env().max_update_hours
+    )
     notification = messages.compose(rollout, ctx, settings.RolloutSettings.from_env())
     if rollout.outcome in _ENDING_EVENTS:
         approval = rollout.approval or {}

@@ -16,7 +16,7 @@ from image_updater.rollout.window import (
     parse_window,
     zone_named,
 )
-from image_updater.settings import RolloutSettings
+from image_updater.settings import WindowSettings
 
 
 def find_window(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
@@ -35,7 +35,7 @@ def find_window(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
                 reason=str(approval.get("reason") or "") or None,
             ),
         )
-    settings = RolloutSettings.from_env()
+    settings = WindowSettings.from_env()
     now = clock.utc_now()
     window = parse_window(settings.rollout_window)
     start = now if window is None else next_window_start(window, now, zone_named(settings.timezone))

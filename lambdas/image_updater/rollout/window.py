@@ -6,8 +6,8 @@ matches is a time a roll-out may start updating production fleets; the workflow 
 `next_window_start` for the first one and waits until then.
 
 The cron grammar below (each field's bounds and names, ranges, increments, lists) is also the one
-the synth checks `scheduleExpression` and `rolloutWindow` with (infra/config.py imports it), so an
-expression that deployed parses here the same way. EventBridge's L, W and # forms are not
+the synth checks `scheduleExpression` and `rolloutWindow` with (infra/config/schedule.py imports
+it), so an expression that deployed parses here the same way. EventBridge's L, W and # forms are not
 evaluated here; `rolloutWindow` refuses them.
 
 Standard library only: this runs in Lambda, where every import is cold-start time.
@@ -175,7 +175,7 @@ def describe(expression: str, zone: str | None = None) -> str:
     return f"at the next start of {text}" + (f" ({zone})" if zone else "")
 
 
-# --- the cron grammar, shared with the synth's checks (infra/config.py) --------------------------
+# --- the cron grammar, shared with the synth's checks (infra/config/schedule.py) -----------------
 
 
 def cron_item(name: str, item: str) -> range:

@@ -32,12 +32,17 @@ if TYPE_CHECKING:
     from image_updater.retention.service import ImageUsersPort, QuotaFactsPort
 
 
-@dataclass(frozen=True)
-class CreateSettings:
-    extra_tags: Mapping[str, str]
-    configured_images: Sequence[str]
-    max_concurrent_updates: int
-    keep_images: int = 2
+class CreateSettings(Protocol):
+    """What create is held to (the create function's settings.CreateSettings)."""
+
+    @property
+    def extra_tags(self) -> Mapping[str, str]: ...
+    @property
+    def configured_images(self) -> Sequence[str]: ...
+    @property
+    def max_concurrent_updates(self) -> int: ...
+    @property
+    def keep_images(self) -> int: ...
 
 
 if TYPE_CHECKING:

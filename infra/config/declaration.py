@@ -1,0 +1,348 @@
+"""The settings, each declared once: its context key, type, default, rule and description.
+
+A setting is one field of UpdaterConfig (a frozen Pydantic dataclass). Its alias is the CDK
+context key (`cdk.json`, `cdk deploy -c key=value`); its Annotated `Rule` reads the raw value and
+checks it, and says the rule in the settings table's words; `setting(...)` gives the default and
+the description. cdk.json's values are checked against these defaults (tests/unit), and the
+settings table (rehearsal/docs.py `config_table`) is rendered from `SETTINGS`.
+
+Pydantic only carries the values through: every problem is a line in this project's words,
+raised as one PydanticCustomError per key (or per cross-key rule) and turned back into lines by
+infra/config/loading.py, so Pydantic's own messages never reach the user.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, NamedTuple
+
+from pydantic import ConfigDict, Field, GetCoreSchemaHandler, model_validator
+from pydantic.dataclasses import dataclass
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError, PydanticUndefined, core_schema
+
+from infra.approvers import APPROVERS_MAX, approval_problems, approvers_problems
+from infra.config import schedule, values
+from infra.config.history import history_problems
+from infra.config.parsing import (
+    Unparsable,
+    as_bool,
+    as_int,
+    as_str,
+    as_str_list,
+    as_tags,
+    as_window,
+)
+
+# The error type every problem travels in; its context holds the problem lines.
+PROBLEMS = "updater_config"
+
+
+def broken(problems: Iterable[str]) -> PydanticCustomError:
+    """The problems of one key (or of one cross-key rule), each a line of the ConfigError."""
+    return PydanticCustomError(PROBLEMS, "the configuration breaks a rule", {"problems": problems})
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """How a setting's raw value is read (`parse`) and checked (`check`), as Annotated metadata.
+
+    A value that cannot be read is one problem, "<value> <rule>", and is not checked further;
+    `check` yields every other problem. `allowed` is the rule in the settings table's words.
+    """
+
+    parse: Callable[[object], Any]
+    check: Callable[[Any], Iterable[str]]
+    allowed: str
+    bounds: range | None = None  # an integer setting's range
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(self.validate)
+
+    def validate(self, raw: object) -> Any:
+        try:
+            value = self.parse(raw)
+        except Unparsable as rule:
+            raise broken((f"{raw!r} {rule}",)) from None
+        problems = tuple(self.check(value))
+        if problems:
+            raise broken(problems)
+        return value
+
+
+def between(low: int, high: int) -> Rule:
+    bounds = range(low, high + 1)
+    return Rule(as_int, values.within(bounds), f"{low} to {high}", bounds)
+
+
+def names(check: Callable[[tuple[str, ...]], Iterable[str]], allowed: str) -> Rule:
+    """A list of strings: a JSON list or comma-separated."""
+    return Rule(as_str_list, check, allowed)
+
+
+Names = tuple[str, ...]
+FLAG = Rule(as_bool, values.no_problems, "true or false")
+_RETENTION_SHOWN = 12  # retention periods the table lists before "..."
+
+
+def setting(key: str, default: object, doc: str) -> Any:
+    """A field's context key, default (none: the key must be set) and table description.
+
+    A mapping default is kept read-only and left out of the hash (a mapping proxy is not
+    hashable; equal configurations still hash equal).
+    """
+    if isinstance(default, Mapping):
+        frozen = dict(default)
+        field = Field(
+            default_factory=lambda: MappingProxyType(dict(frozen)), alias=key, description=doc
+        )
+        return dataclasses.field(default=field, hash=False)
+    return Field(default, alias=key, description=doc)
+
+
+@dataclass(
+    frozen=True, kw_only=True, config=ConfigDict(validate_by_alias=True, validate_by_name=True)
+)
+class UpdaterConfig:
+    """The updater's settings, in the order of cdk.json and the settings table."""
+
+    image_names: Annotated[
+        Names,
+        names(
+            values.image_names_problems,
+            f"1 to {values.IMAGE_NAMES_MAX} image names, none derived from another",
+        ),
+    ] = setting(
+        "imageNames", PydanticUndefined, "images to keep updated (the roots of their lineages)"
+    )
+    notification_emails: Annotated[
+        Names,
+        names(values.email_problems, "e-mail addresses, each once"),
+    ] = setting("notificationEmails", (), "addresses subscribed to the notification topic")
+    schedule_expression: Annotated[
+        str,
+        Rule(
+            as_str,
+            schedule.schedule_problems,
+            "`rate(N unit)` or `cron(...)`, runs at least 1 hour apart",
+        ),
+    ] = setting(
+        "scheduleExpression",
+        "cron(0 3 * * ? *)",
+        "EventBridge Scheduler `cron(...)` or `rate(...)` expression",
+    )
+    schedule_timezone: Annotated[
+        str, Rule(as_str, values.timezone_problems, "an IANA time zone name")
+    ] = setting("scheduleTimezone", "UTC", "IANA time zone of the schedule")
+    poll_interval_minutes: Annotated[int, between(1, 60)] = setting(
+        "pollIntervalMinutes", 10, "minutes between status checks of an update"
+    )
+    max_update_hours: Annotated[int, between(1, 72)] = setting(
+        "maxUpdateHours", 12, "give up on an update (and say so) after this many hours"
+    )
+    max_concurrent_updates: Annotated[int, between(1, 20)] = setting(
+        "maxConcurrentUpdates", 2, "images updated at the same time (AppStream quota)"
+    )
+    notify_no_update: Annotated[bool, FLAG] = setting(
+        "notifyNoUpdate", False, "also e-mail when no update was available"
+    )
+    new_image_tags: Annotated[
+        Mapping[str, str],
+        Rule(
+            as_tags,
+            values.tags_problems,
+            f"at most {values.NEW_IMAGE_TAGS_MAX} tags; no `aws:` keys, none of the updater's",
+        ),
+    ] = setting("newImageTags", {}, "extra tags for every new image (JSON object of strings)")
+    schedule_enabled: Annotated[bool, FLAG] = setting(
+        "scheduleEnabled", True, "whether the schedule starts runs (false pauses it)"
+    )
+    log_retention_days: Annotated[
+        int,
+        Rule(
+            as_int,
+            values.retention_problems,
+            "CloudWatch Logs' retention periods: "
+            + ", ".join(map(str, values.LOG_RETENTION_DAYS[:_RETENTION_SHOWN]))
+            + f", ... {values.LOG_RETENTION_DAYS[-1]}",
+        ),
+    ] = setting(
+        "logRetentionDays", 90, "days CloudWatch Logs keeps the functions' and workflow's logs"
+    )
+    log_execution_data: Annotated[bool, FLAG] = setting(
+        "logExecutionData",
+        False,
+        "include state input and output in the workflow's logs (not with requireApproval)",
+    )
+    keep_images: Annotated[int, between(0, 5)] = setting(
+        "keepImages",
+        2,
+        (
+            "AVAILABLE images the updater built that it keeps per lineage; older ones are "
+            "deleted after each update that settles (ready or failed) unless protected "
+            "(0 never deletes)"
+        ),
+    )
+    max_consecutive_failed_runs: Annotated[int, between(0, 10)] = setting(
+        "maxConsecutiveFailedRuns",
+        3,
+        (
+            "scheduled runs failing in a row that pause the schedule (one e-mail; resume with "
+            '`make run-now ARGS="--resume-schedule"`; 0 never pauses)'
+        ),
+    )
+    canary_soak_hours: Annotated[int, between(0, 168)] = setting(
+        "canarySoakHours",
+        24,
+        "hours canary fleets run the new image before their health check (0 checks at once)",
+    )
+    canary_alarm_names: Annotated[
+        Names,
+        names(
+            values.alarm_names_problems,
+            f"at most {values.CANARY_ALARM_NAMES_MAX} alarm names, each once",
+        ),
+    ] = setting(
+        "canaryAlarmNames",
+        (),
+        (
+            "CloudWatch alarms that must be OK after the soak (a missing alarm or "
+            "INSUFFICIENT_DATA counts as unhealthy)"
+        ),
+    )
+    require_approval: Annotated[bool, FLAG] = setting(
+        "requireApproval",
+        True,
+        (
+            "wait for an approver's yes (`make run-now ARGS=\"approve <execution> --image "
+            '<root>"`, one of `approvers`) before production fleets get the image'
+        ),
+    )
+    approval_timeout_hours: Annotated[int, between(1, 720)] = setting(
+        "approvalTimeoutHours",
+        72,
+        "hours an approval is waited for; then production is left as it was",
+    )
+    rollout_window: Annotated[
+        str,
+        Rule(
+            as_window,
+            schedule.rollout_window_problems,
+            "`immediately` or `cron(...)` without the L, W and # forms",
+        ),
+    ] = setting(
+        "rolloutWindow",
+        "immediately",
+        (
+            "when production fleets may get the image: `immediately`, or the start times of a "
+            "`cron(...)` expression in scheduleTimezone"
+        ),
+    )
+    allow_untested_production: Annotated[bool, FLAG] = setting(
+        "allowUntestedProduction",
+        False,
+        (
+            "with no canary fleet tagged and requireApproval=false, production fleets still "
+            "get each new image, untested (default: held back with an e-mail)"
+        ),
+    )
+    rollback_image_accounts: Annotated[
+        Names,
+        names(values.account_ids_problems, "12-digit AWS account IDs, each once"),
+    ] = setting(
+        "rollbackImageAccounts",
+        (),
+        (
+            "AWS account IDs whose images shared with this account fleets may be put on (a "
+            "rollback to a shared image); UpdateFleet is otherwise limited to this account's "
+            "images and AWS's public ones"
+        ),
+    )
+    approvers: Annotated[
+        Names,
+        names(
+            approvers_problems,
+            f"at most {APPROVERS_MAX} IAM role or user ARNs of one partition",
+        ),
+    ] = setting(
+        "approvers",
+        (),
+        (
+            "IAM role or user ARNs who may approve or reject a roll-out (through the approval "
+            "function's IAM-authenticated URL; a role covers its sessions; empty: nobody can "
+            "approve)"
+        ),
+    )
+
+    @property
+    def max_polls(self) -> int:
+        """Status checks of one update before the workflow gives up on it."""
+        return -(-self.max_update_hours * 60 // self.poll_interval_minutes)
+
+    @model_validator(mode="after")
+    def _keys_agree(self) -> UpdaterConfig:
+        """Rules across keys, checked once every key passes its own.
+
+        pollIntervalMinutes <= maxUpdateHours * 60 needs no check: the two ranges imply it.
+        """
+        problems = (*history_problems(self), *approval_problems(self))
+        if problems:
+            raise broken(problems)
+        return self
+
+
+class Setting(NamedTuple):
+    """One row of the settings table."""
+
+    key: str  # the context key
+    field: str  # UpdaterConfig's attribute
+    type: str
+    default: object  # as JSON would hold it; REQUIRED when the key must be set
+    allowed: str
+    description: str
+
+
+REQUIRED = "(required)"
+_TYPE_NAMES: Mapping[object, str] = {
+    int: "integer",
+    bool: "boolean",
+    str: "string",
+    tuple[str, ...]: "list of strings",
+    Mapping[str, str]: "object of strings",
+}
+
+
+def _declared() -> tuple[Setting, ...]:
+    rows = []
+    # Pydantic sets __pydantic_fields__ on the class it builds; its stubs do not say so.
+    fields: dict[str, FieldInfo] = UpdaterConfig.__pydantic_fields__  # type: ignore[attr-defined]
+    for name, info in fields.items():
+        (rule,) = (item for item in info.metadata if isinstance(item, Rule))
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, Mapping):
+            default = dict(default)
+        elif isinstance(default, tuple):
+            default = list(default)
+        elif default is PydanticUndefined:
+            default = REQUIRED
+        assert info.alias is not None, name
+        rows.append(
+            Setting(
+                key=info.alias,
+                field=name,
+                type=_TYPE_NAMES[info.annotation],
+                default=default,
+                allowed=rule.allowed,
+                description=info.description or "",  # the table's test refuses ""
+            )
+        )
+    return tuple(rows)
+
+
+SETTINGS = _declared()
+# Context key -> UpdaterConfig attribute, in the order of cdk.json and the settings table.
+KEYS: Mapping[str, str] = MappingProxyType({row.key: row.field for row in SETTINGS})
