@@ -18,7 +18,7 @@ from image_updater.ledger import Ledger
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Deployment, Execution, WorkflowRunner
-from tests.workflow.conftest import EMAILS, AddImage, Run, Timeline
+from tests.workflow.conftest import AddImage, Run, Timeline, runner_with
 from tools import run_now
 
 pytestmark = pytest.mark.workflow
@@ -30,22 +30,16 @@ PARIS = "Europe/Paris"
 
 @pytest.fixture(scope="session")
 def off_runner() -> WorkflowRunner:
-    return WorkflowRunner(
-        {"imageNames": "ImgA,ImgB", "notificationEmails": EMAILS, "maxConsecutiveFailedRuns": "0"}
-    )
+    return runner_with(maxConsecutiveFailedRuns="0")
 
 
 @pytest.fixture(scope="session")
 def paris_runner() -> WorkflowRunner:
     """Pauses at the first failed scheduled run; a schedule with a time zone of its own."""
-    return WorkflowRunner(
-        {
-            "imageNames": "ImgA,ImgB",
-            "notificationEmails": EMAILS,
-            "maxConsecutiveFailedRuns": "1",
-            "scheduleExpression": "cron(30 2 ? * SUN *)",
-            "scheduleTimezone": PARIS,
-        }
+    return runner_with(
+        maxConsecutiveFailedRuns="1",
+        scheduleExpression="cron(30 2 ? * SUN *)",
+        scheduleTimezone=PARIS,
     )
 
 
