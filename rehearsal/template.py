@@ -6,10 +6,11 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from app import build_app
 from infra.workflow.states import WAIT
+from rehearsal.synth_cache import TemplateCache
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -153,14 +154,33 @@ def _resolve(value: Any, references: dict[str, str]) -> Any:
     raise ValueError(f"unsupported CloudFormation expression: {value!r}")
 
 
+# Where templates are kept between processes (tests/conftest.py sets it); empty: not kept.
+_DISK: list[TemplateCache] = []
+
+
+def keep_templates_in(directory: Path | None) -> None:
+    """Share synthesized templates through `directory` (see rehearsal/synth_cache.py)."""
+    _DISK[:] = [TemplateCache(directory)] if directory is not None else []
+
+
+def template_json(context: dict[str, Any]) -> dict[str, Any]:
+    """The template app.py synthesizes with exactly `context` (a cdk.App's context)."""
+
+    def synthesize_now() -> dict[str, Any]:
+        import aws_cdk as cdk
+        from aws_cdk.assertions import Template
+
+        from app import build_app
+
+        app = cdk.App(context=context)
+        return dict(Template.from_stack(build_app(app)).to_json())
+
+    return _DISK[0].template(context, synthesize_now) if _DISK else synthesize_now()
+
+
 @lru_cache(maxsize=16)
 def _synthesize(context_json: str) -> SynthesizedApp:
-    import aws_cdk as cdk
-    from aws_cdk.assertions import Template
-
-    app = cdk.App(context=json.loads(context_json))
-    stack = build_app(app)
-    return SynthesizedApp(template=dict(Template.from_stack(stack).to_json()))
+    return SynthesizedApp(template=template_json(json.loads(context_json)))
 
 
 def synthesize(context: dict[str, Any]) -> SynthesizedApp:

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from rehearsal import template
+
 
 class NetworkBlocked(RuntimeError):
     """Not an OSError on purpose: no SDK or HTTP library retries it or turns it into a
@@ -49,6 +51,10 @@ def _guarded_connect(self: socket.socket, address: Any) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Each configuration is synthesized once, not once per worker and run (its key digests the
+    # code and libraries: rehearsal/synth_cache.py). Without pytest's cache, once per process.
+    cache = getattr(config, "cache", None)
+    template.keep_templates_in(cache.mkdir("synth") if cache is not None else None)
     socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 

@@ -7,12 +7,11 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from app import build_app
 from infra.config import cdk_json_feature_flags
+from rehearsal.template import template_json
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -36,15 +35,14 @@ def synth() -> Synth:
         context = {**CONTEXT, **overrides}
         key = json.dumps(context, sort_keys=True)
         if key not in cache:
-            app = cdk.App(context={**cdk_json_feature_flags(), **context})
-            cache[key] = Template.from_stack(build_app(app))
+            cache[key] = Template.from_json(template_json({**cdk_json_feature_flags(), **context}))
         return cache[key]
 
     return _synth
 
 
 # Roll-out settings other than the defaults, in two synths the infra tests share (each
-# configuration is synthesized once per worker).
+# configuration is synthesized once: rehearsal/synth_cache.py).
 ATTENDED = {
     "approvalTimeoutHours": "48",
     "canaryAlarmNames": "Canary-Errors,Canary-Latency",

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-import pytest
 from aws_cdk.assertions import Template
 
 from app import build_app
@@ -189,12 +188,6 @@ class TestWorkflowLogGroup:
         group = resources[group_id]["Properties"]
         assert group["LogGroupName"] == "/aws/vendedlogs/states/AppStreamImageUpdater-Workflow"
         assert group["RetentionInDays"] == 90
-
-
-@pytest.fixture(scope="module")
-def template() -> Template:
-    app = cdk.App(context={**cdk_json_feature_flags(), **CONTEXT})
-    return Template.from_stack(build_app(app))
 
 
 def _app_py(tmp_path: Path, context: dict[str, str], **environment: str) -> Any:

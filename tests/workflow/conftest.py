@@ -44,41 +44,33 @@ def runner() -> WorkflowRunner:
     return WorkflowRunner(BASE_CONTEXT)
 
 
+def runner_with(**settings: str) -> WorkflowRunner:
+    """The runner of a deployment for ImgA and ImgB that e-mails EMAILS, with `settings` (context
+    keys) on top."""
+    return WorkflowRunner(
+        {"imageNames": ",".join(BASE_IMAGES), "notificationEmails": EMAILS, **settings}
+    )
+
+
 @pytest.fixture(scope="session")
 def notify_runner() -> WorkflowRunner:
-    return WorkflowRunner(
-        {"imageNames": "ImgA", "notificationEmails": EMAILS, "notifyNoUpdate": "true"}
-    )
+    return runner_with(imageNames="ImgA", notifyNoUpdate="true")
 
 
 @pytest.fixture(scope="session")
 def short_runner() -> WorkflowRunner:
     """Gives up after one hour of ten-minute polls (six status checks); one image at a time."""
-    return WorkflowRunner(
-        {
-            "imageNames": ",".join(BASE_IMAGES),
-            "notificationEmails": EMAILS,
-            "maxUpdateHours": "1",
-            "pollIntervalMinutes": "10",
-            "maxConcurrentUpdates": "1",
-        }
-    )
+    return runner_with(maxUpdateHours="1", pollIntervalMinutes="10", maxConcurrentUpdates="1")
 
 
 @pytest.fixture(scope="session")
 def ten_runner() -> WorkflowRunner:
-    return WorkflowRunner(
-        {
-            "imageNames": ",".join(TEN_IMAGES),
-            "notificationEmails": EMAILS,
-            "maxConcurrentUpdates": "2",
-        }
-    )
+    return runner_with(imageNames=",".join(TEN_IMAGES), maxConcurrentUpdates="2")
 
 
 @pytest.fixture(scope="session")
 def long_name_runner() -> WorkflowRunner:
-    return WorkflowRunner({"imageNames": LONG_ROOT, "notificationEmails": EMAILS})
+    return runner_with(imageNames=LONG_ROOT)
 
 
 class Timeline:

@@ -18,7 +18,7 @@ from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Execution, WorkflowRunner
 from tests.tools.steps import stack_for_run_now
-from tests.workflow.conftest import EMAILS, AddImage, Run, Timeline
+from tests.workflow.conftest import AddImage, Run, Timeline, runner_with
 from tests.workflow.steps import imga_has_an_update_imgb_none
 from tools import run_now
 from tools.run_now.errors import OK
@@ -32,22 +32,16 @@ PARIS = "Europe/Paris"
 
 @pytest.fixture(scope="session")
 def off_runner() -> WorkflowRunner:
-    return WorkflowRunner(
-        {"imageNames": "ImgA,ImgB", "notificationEmails": EMAILS, "maxConsecutiveFailedRuns": "0"}
-    )
+    return runner_with(maxConsecutiveFailedRuns="0")
 
 
 @pytest.fixture(scope="session")
 def paris_runner() -> WorkflowRunner:
     """Pauses at the first failed scheduled run; a schedule with a time zone of its own."""
-    return WorkflowRunner(
-        {
-            "imageNames": "ImgA,ImgB",
-            "notificationEmails": EMAILS,
-            "maxConsecutiveFailedRuns": "1",
-            "scheduleExpression": "cron(30 2 ? * SUN *)",
-            "scheduleTimezone": PARIS,
-        }
+    return runner_with(
+        maxConsecutiveFailedRuns="1",
+        scheduleExpression="cron(30 2 ? * SUN *)",
+        scheduleTimezone=PARIS,
     )
 
 

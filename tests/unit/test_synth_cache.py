@@ -1,0 +1,104 @@
+"""The synthesized-template cache (rehearsal/synth_cache.py): a template is reused only for the
+same context, code, libraries and environment; otherwise the app is synthesized again."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rehearsal import synth_cache
+from rehearsal.synth_cache import TemplateCache
+
+
+class Synths:
+    """A stand-in synthesis that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, marker: str = "t") -> Any:
+        def synthesize() -> dict[str, Any]:
+            self.calls += 1
+            return {"Resources": {marker: {"n": self.calls}}}
+
+        return synthesize
+
+
+def test_the_same_context_is_synthesized_once_and_read_back(tmp_path: Path) -> None:
+    # Given a cache and a synthesis that counts its calls
+    cache, synths = TemplateCache(tmp_path), Synths()
+    # When the same context is asked for twice, the second time by another cache on the same
+    # folder (another worker, or a later run)
+    first = cache.template({"imageNames": "ImgA"}, synths())
+    again = TemplateCache(tmp_path).template({"imageNames": "ImgA"}, synths())
+    # Then it was synthesized once and read back equal
+    assert synths.calls == 1
+    assert again == first == {"Resources": {"t": {"n": 1}}}
+
+
+def test_another_context_is_synthesized_anew(tmp_path: Path) -> None:
+    cache, synths = TemplateCache(tmp_path), Synths()
+    cache.template({"imageNames": "ImgA"}, synths())
+    cache.template({"imageNames": "ImgB"}, synths())
+    assert synths.calls == 2
+
+
+def test_a_cdk_variable_is_part_of_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a template synthesized without CDK_DEFAULT_REGION
+    monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
+    cache, synths = TemplateCache(tmp_path), Synths()
+    cache.template({}, synths())
+    # When the CLI's Region is set (app.py reads it)
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "us-west-1")
+    cache.template({}, synths())
+    # Then that is another template
+    assert synths.calls == 2
+
+
+def test_a_change_to_the_code_synthesizes_again_and_drops_the_old_templates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a template synthesized from the code as it is
+    synths = Synths()
+    TemplateCache(tmp_path).template({}, synths())
+    # When a source file changes (here: the digest of one, as a different checkout would give)
+    real = synth_cache.code_digest()
+    monkeypatch.setattr(synth_cache, "code_digest", lambda: "0" * 24)
+    cache = TemplateCache(tmp_path)
+    # Then the old code's template is gone and the app is synthesized again
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(real)]
+    cache.template({}, synths())
+    assert synths.calls == 2
+
+
+def test_the_code_digest_covers_the_sources_the_template_is_built_from() -> None:
+    files = {path.relative_to(synth_cache.ROOT).as_posix() for path in synth_cache._source_files()}
+    assert {"app.py", "cdk.json", "infra/stack.py", "rehearsal/template.py"} <= files
+    assert "lambdas/image_updater/handlers/poll.py" in files
+    assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]
+
+
+def test_workers_asking_at_once_share_one_synthesis(tmp_path: Path) -> None:
+    # Given a slow synthesis, and two workers asking for the same template at the same time
+    synths = Synths()
+
+    def slow() -> dict[str, Any]:
+        time.sleep(0.3)
+        return dict(synths()())
+
+    results: list[Any] = []
+    workers = [
+        threading.Thread(target=lambda: results.append(TemplateCache(tmp_path).template({}, slow)))
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    # Then the second waited for the first and read its template
+    assert synths.calls == 1
+    assert results[0] == results[1]
