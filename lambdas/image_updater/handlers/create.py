@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from image_updater import clock, events, settings
 from image_updater.handlers import task_step
-from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.models import UpdateTask
 from image_updater.observability import count
 from image_updater.update import create as update
 from image_updater.update.ledger_creates import CreateLedger
+
+if TYPE_CHECKING:
+    from image_updater.integrations.appstream.fleets import AppStreamFleets
 
 
 def create(task: UpdateTask) -> UpdateTask:
@@ -18,7 +22,7 @@ def create(task: UpdateTask) -> UpdateTask:
         update.Creating(
             images=AppStreamImages(),
             ledger=CreateLedger(),
-            users=AppStreamFleets(),
+            users=_fleets,
             settings=settings.CreateSettings.from_env(),
         ),
         clock.utc_now(),
@@ -27,6 +31,14 @@ def create(task: UpdateTask) -> UpdateTask:
         count("UpdatesStarted")
         events.publish(events.UPDATE_STARTED, events.update_started(result))
     return result
+
+
+def _fleets() -> AppStreamFleets:
+    # Only a quota refusal asks which images the fleets use: the fleets' code (and the roll-out's
+    # records it reads) loads then, not at every cold start.
+    from image_updater.integrations.appstream.fleets import AppStreamFleets
+
+    return AppStreamFleets()
 
 
 def started_by_this_run(task: UpdateTask, result: UpdateTask) -> bool:

@@ -3,7 +3,7 @@ one), under the lineage's lock, with a free slot of `maxConcurrentUpdates`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -63,12 +63,12 @@ class CreateLedgerPort(LedgerPort, Protocol):
 
 @dataclass(frozen=True)
 class Creating:
-    """What one create works with: the images, the ledger, the fleets that use images (for a
-    quota e-mail), and the settings."""
+    """What one create works with: the images, the ledger, the fleets that use images (built
+    only for a quota e-mail), and the settings."""
 
     images: CreatePort
     ledger: CreateLedgerPort
-    users: ImageUsersPort
+    users: Callable[[], ImageUsersPort]
     settings: CreateSettings
 
 
@@ -214,7 +214,7 @@ def _start(task: UpdateTask, source: ImageSummary, using: Creating, now: datetim
         from image_updater.retention.service import explain_quota
 
         raise UpdateQuotaExceeded(
-            explain_quota(str(error), root, images, settings.keep_images, now, users=using.users)
+            explain_quota(str(error), root, images, settings.keep_images, now, users=using.users())
         ) from error
     except NameAlreadyExists as error:
         image = images.describe(new_name)
