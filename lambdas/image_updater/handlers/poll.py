@@ -10,7 +10,7 @@ from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT, UpdateTask
 from image_updater.observability import MetricUnit, count
 from image_updater.update import poll as update
-from image_updater.update.ledger_creates import CreateLedger
+from image_updater.update.poll import PollLedgerPort
 
 _OUTCOME_METRICS = {
     SUCCEEDED: "UpdatesSucceeded",
@@ -23,7 +23,7 @@ def poll(task: UpdateTask) -> UpdateTask:
     result = update.poll(
         task,
         AppStreamImages(),
-        CreateLedger(),
+        _ledger,
         settings.PollSettings.from_env().max_polls,
         clock.utc_now(),
     )
@@ -35,6 +35,13 @@ def poll(task: UpdateTask) -> UpdateTask:
             # CloudWatch has no minutes unit: the name carries it.
             count("UpdateDurationMinutes", minutes, MetricUnit.NoUnit)
     return result
+
+
+def _ledger() -> PollLedgerPort:
+    # Loaded when an image settles or is not found: most status checks never need the ledger.
+    from image_updater.update.ledger_creates import CreateLedger
+
+    return CreateLedger()
 
 
 handler = task_step(poll)

@@ -3,7 +3,7 @@ failed)."""
 
 from __future__ import annotations
 
-from image_updater import clock, events, settings
+from image_updater import clock, settings
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
@@ -21,6 +21,8 @@ def retain(task: UpdateTask) -> UpdateTask:
         clock.utc_now(),
     )
     if result.deleted:
+        from image_updater import events  # loaded only when there is something to announce
+
         count("ImagesDeleted", len(result.deleted))
         events.publish(
             events.IMAGES_DELETED,

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, events, settings
+from image_updater import clock, settings
 from image_updater.domain.messages import MessageContext
 from image_updater.errors import shortened
-from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.observability import instrumented, logger
 from image_updater.rollout import messages, policy
 from image_updater.rollout.models import (
@@ -20,7 +19,9 @@ from image_updater.rollout.models import (
     Rollout,
 )
 
-_ENDING_EVENTS = {REJECTED: events.ROLLOUT_REJECTED, APPROVAL_TIMED_OUT: events.APPROVAL_TIMED_OUT}
+# Decisions that end the roll-out, announced as events. The events' and the fleets' code load
+# only for the e-mails that need them (most of a roll-out's e-mails need neither).
+_ENDINGS = (REJECTED, APPROVAL_TIMED_OUT)
 
 
 @instrumented
@@ -37,10 +38,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         execution_arn, clock.utc_now(), settings.ReportSettings.from_env().max_update_hours
     )
     notification = messages.compose(rollout, ctx, settings.RolloutSettings.from_env())
-    if rollout.outcome in _ENDING_EVENTS:
+    if rollout.outcome in _ENDINGS:
+        from image_updater import events
+
+        detail_type = {
+            REJECTED: events.ROLLOUT_REJECTED,
+            APPROVAL_TIMED_OUT: events.APPROVAL_TIMED_OUT,
+        }
         approval = rollout.approval or {}
         events.publish(
-            _ENDING_EVENTS[rollout.outcome],
+            detail_type[rollout.outcome],
             events.fleet_change(
                 rollout.outcome or "",
                 root=rollout.root_image_name,
@@ -63,6 +70,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _fleets_on_the_new_image(rollout: Rollout) -> Rollout:
     """A step that failed for good may have changed fleets before it did (its changes are not
     in the state it failed with): read them again, so the e-mail says what is true now."""
+    from image_updater.integrations.appstream.fleets import AppStreamFleets
+
     try:
         on_it = [
             fleet
