@@ -163,3 +163,36 @@ def test_the_bench_times_poll_with_its_one_describe_images_call(cloud_assembly: 
     # Then both were timed
     assert set(medians) == {"bare boto3 DescribeImages", "poll import + first invocation"}
     assert all(timing.wall > 0 and timing.cpu > 0 for timing in medians.values())
+
+
+def test_a_bench_sample_ends_before_the_interpreters_shutdown(tmp_path: Path) -> None:
+    # Given a program whose shutdown would leave a trace (an atexit hook writing a file)
+    trace = tmp_path / "shut-down"
+    program = f"import atexit, pathlib; atexit.register(pathlib.Path({str(trace)!r}).touch)"
+
+    # When the bench times it
+    timing = bench.process_timing(tmp_path, program)
+
+    # Then it was timed, and the interpreter's shutdown (no part of a Lambda cold start) never ran
+    assert timing.wall > 0
+    assert not trace.exists()
+
+
+def test_a_handlers_import_leaves_its_objects_out_of_the_collectors_way() -> None:
+    # Given a fresh interpreter that imports the poll handler as Lambda does
+    program = (
+        "import gc, image_updater.handlers.poll; "
+        "print(gc.get_freeze_count(), len(gc.get_objects()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-B", "-c", program],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "lambdas")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    # Then what the import created is frozen (gc.freeze): the first invocation's collections
+    # do not walk it; only what was made after the handler was wrapped is left to them
+    frozen, tracked = map(int, result.stdout.split())
+    assert frozen > 10 * tracked
