@@ -15,6 +15,7 @@ from app import build_app
 from infra.config import cdk_json_feature_flags
 from infra.constructs.lambda_code import excluded, runtime_files
 from rehearsal import bench
+from rehearsal.bench import invocation
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +159,7 @@ def test_the_bench_times_poll_with_its_one_describe_images_call(cloud_assembly: 
     poll = bench.functions(cloud_assembly)["poll"]
 
     # When both programs run once (each run checks it made exactly one DescribeImages call)
-    medians = bench.poll_invocation(poll, samples=1)
+    medians = invocation.poll_invocation(poll, samples=1)
 
     # Then both were timed
     assert set(medians) == {"bare boto3 DescribeImages", "poll import + first invocation"}
