@@ -1,4 +1,4 @@
-"""`make bench` (rehearsal/bench/): the project's speed and size targets, measured (not asserted by tests).
+"""`make bench`: the project's speed and size targets, measured (not asserted by tests).
 
 - cold start as Lambda loads the code: each handler imported from its staged asset in a fresh
   interpreter, as a ratio to a process that only imports boto3 (target <= 1.25); and the poll
