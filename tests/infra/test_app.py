@@ -11,11 +11,12 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import cloud_assembly_schema
-from aws_cdk.assertions import Annotations, Match
+from aws_cdk.assertions import Annotations, Match, Template
 
 from app import build_app
 from infra.config import ConfigError, cdk_json_feature_flags, load_app_config
 from infra.config import context as config_context
+from rehearsal.template import UNSTAGED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,8 +63,18 @@ def test_cli_style_values_synthesize(tmp_path: Path) -> None:
     assert json.loads(schedule["Properties"]["Target"]["Input"])["images"] == ["ImgA", "ImgB"]
 
 
+def test_a_synth_without_asset_staging_gives_the_same_template() -> None:
+    # Given the app as `cdk synth` stages it, and as the tests and the rehearsal synthesize it
+    # (UNSTAGED: no asset copied into the temporary outdir)
+    context = {**cdk_json_feature_flags(), "imageNames": "ImgA,ImgB"}
+    staged = Template.from_stack(build_app(cdk.App(context=context))).to_json()
+    unstaged = Template.from_stack(build_app(cdk.App(context={**context, **UNSTAGED}))).to_json()
+    # Then the templates are equal (each asset's hash is computed from its source either way)
+    assert unstaged == staged
+
+
 def _annotations(**context: str) -> Annotations:
-    app = cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA", **context})
+    app = cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, "imageNames": "ImgA", **context})
     return Annotations.from_stack(build_app(app))
 
 
@@ -92,7 +103,9 @@ def test_a_notification_address_silences_the_warning() -> None:
 
 
 def _build(**context: object) -> None:
-    build_app(cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA", **context}))
+    build_app(
+        cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, "imageNames": "ImgA", **context})
+    )
 
 
 def refused_synth(**context: str) -> tuple[str, ...]:
