@@ -14,6 +14,14 @@ from rehearsal.synth_cache import TemplateCache
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+# Context for an in-process synth that never reads the staged asset files: aws-cdk-lib's
+# cxapi.DISABLE_ASSET_STAGING_CONTEXT (not exported to Python). Each cdk.App stages into a new
+# temporary outdir, and the staging cache is keyed by it, so every synth otherwise copies all
+# the Lambda assets again (about 0.9 s of a 2.4 s synth). The asset hash is computed from the
+# source either way, so the template is the same (tests/infra/test_app.py checks it). Where
+# the files are read (rehearsal/bench.py, tests/infra/test_lambda_code.py), stage for real.
+UNSTAGED = {"aws:cdk:disable-asset-staging": True}
+
 
 @dataclass(frozen=True)
 class SynthesizedApp:
@@ -172,7 +180,7 @@ def template_json(context: dict[str, Any]) -> dict[str, Any]:
 
         from app import build_app
 
-        app = cdk.App(context=context)
+        app = cdk.App(context={**context, **UNSTAGED})
         return dict(Template.from_stack(build_app(app)).to_json())
 
     return _DISK[0].template(context, synthesize_now) if _DISK else synthesize_now()

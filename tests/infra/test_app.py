@@ -16,6 +16,7 @@ from aws_cdk.assertions import Annotations, Match
 from app import build_app
 from infra.config import ConfigError, cdk_json_feature_flags, load_app_config
 from infra.config import context as config_context
+from rehearsal.template import UNSTAGED, template_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +53,8 @@ def test_a_bad_setting_stops_the_synth_naming_the_key_value_and_rule(tmp_path: P
 
 def test_cli_style_values_synthesize(tmp_path: Path) -> None:
     # Given `-c imageNames=ImgA,ImgB -c notificationEmails=ops@example.com`
-    result = _synth({"imageNames": "ImgA,ImgB", "notificationEmails": "ops@example.com"}, tmp_path)
+    context = {"imageNames": "ImgA,ImgB", "notificationEmails": "ops@example.com"}
+    result = _synth(context, tmp_path)
     # Then the template is written
     assert result.returncode == 0, result.stderr
     template = json.loads((tmp_path / "AppStreamImageUpdater.template.json").read_text())
@@ -60,10 +62,13 @@ def test_cli_style_values_synthesize(tmp_path: Path) -> None:
         r for r in template["Resources"].values() if r["Type"] == "AWS::Scheduler::Schedule"
     )
     assert json.loads(schedule["Properties"]["Target"]["Input"])["images"] == ["ImgA", "ImgB"]
+    # And it is the template the tests and the rehearsal synthesize in-process without staging
+    # the assets (UNSTAGED): each asset's hash is computed from its source either way
+    assert template_json(context) == template
 
 
 def _annotations(**context: str) -> Annotations:
-    app = cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA", **context})
+    app = cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, "imageNames": "ImgA", **context})
     return Annotations.from_stack(build_app(app))
 
 
@@ -92,7 +97,9 @@ def test_a_notification_address_silences_the_warning() -> None:
 
 
 def _build(**context: object) -> None:
-    build_app(cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA", **context}))
+    build_app(
+        cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, "imageNames": "ImgA", **context})
+    )
 
 
 def refused_synth(**context: str) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 from app import build_app
 from infra.config import ConfigError, cdk_json_feature_flags
 from infra.workflow import states as names
+from rehearsal.template import UNSTAGED
 from tests.infra.conftest import ATTENDED, CONTEXT, UNATTENDED, Synth, all_states, definition
 from tests.infra.test_stack import _actions, _policies_by_role, _role_of
 
@@ -205,7 +206,7 @@ def test_with_nobody_named_nobody_may_call_it_and_the_synth_warns(synth: Synth) 
         for p in template.find_resources("AWS::Lambda::Permission").values()
         if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [approval, "Arn"]}
     ]
-    app = cdk.App(context={**cdk_json_feature_flags(), **CONTEXT, **ATTENDED})
+    app = cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, **CONTEXT, **ATTENDED})
     warnings = Annotations.from_stack(build_app(app)).find_warning(
         "*", Match.string_like_regexp("approvers is empty")
     )
@@ -224,6 +225,7 @@ def test_logging_execution_data_with_approvals_is_refused_at_synth() -> None:
     app = cdk.App(
         context={
             **cdk_json_feature_flags(),
+            **UNSTAGED,
             **CONTEXT,
             "logExecutionData": "true",
             "approvers": ROLE,

@@ -17,6 +17,7 @@ from aws_cdk.assertions import Template
 from app import build_app
 from infra import limits
 from infra.config import cdk_json_feature_flags
+from rehearsal.template import UNSTAGED
 from tests.infra.conftest import CONTEXT
 from tests.infra.test_stack import _arn
 
@@ -27,7 +28,9 @@ def _alarm_names(count: int, length: int) -> str:
 
 def _synth_findings(tmp_path: Path, **context: str) -> list[str]:
     """The deploy-limit findings of a full synth (empty when it synthesizes)."""
-    app = cdk.App(outdir=str(tmp_path), context={**cdk_json_feature_flags(), **CONTEXT, **context})
+    app = cdk.App(
+        outdir=str(tmp_path), context={**cdk_json_feature_flags(), **UNSTAGED, **CONTEXT, **context}
+    )
     build_app(app)
     try:
         app.synth()

@@ -20,6 +20,7 @@ from infra.config import cdk_json_feature_flags, load_config
 from infra.constructs.functions import ARCHITECTURE, RUNTIME
 from infra.powertools import POWERTOOLS_VERSION
 from infra.stack import ImageUpdaterStack
+from rehearsal.template import UNSTAGED
 from tests.infra.conftest import CONTEXT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ COMMERCIAL_PUBLISHER = "017000801446"
 
 
 def _stack(region: str | None = None) -> ImageUpdaterStack:
-    app = cdk.App(context={**cdk_json_feature_flags(), **CONTEXT})
+    app = cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, **CONTEXT})
     env = cdk.Environment(region=region) if region else None
     return ImageUpdaterStack(app, STACK_NAME, config=load_config(app.node.try_get_context), env=env)
 
@@ -131,7 +132,7 @@ class TestVersions:
 
     def test_no_finding_about_an_old_runtime_is_acknowledged(self) -> None:
         # Given the stack as `cdk deploy` builds it (cdk-nag would fail the synth on L1)
-        app = cdk.App(context={**cdk_json_feature_flags(), **CONTEXT})
+        app = cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, **CONTEXT})
         stack = build_app(app)
         key = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
         acknowledged = json.dumps(

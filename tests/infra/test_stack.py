@@ -14,6 +14,7 @@ from image_updater.errors import QUOTA_ERRORS, TRANSIENT_ERRORS
 from infra.config import cdk_json_feature_flags
 from infra.powertools import POWERTOOLS_VERSION
 from infra.workflow import states as names
+from rehearsal.template import UNSTAGED
 from tests.infra.conftest import ATTENDED, UNATTENDED, Synth, all_states, definition
 
 APPSTREAM_TASKS = names.APPSTREAM_TASKS
@@ -710,7 +711,7 @@ class TestSecurityGate:
         # Given the app plus a queue that breaks AwsSolutions-SQS3/SQS4
         from aws_cdk import aws_sqs as sqs
 
-        app = cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA"})
+        app = cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, "imageNames": "ImgA"})
         stack = build_app(app)
         sqs.Queue(stack, "Careless")
         # When synthesized / Then the cdk-nag validation stops it
@@ -718,7 +719,7 @@ class TestSecurityGate:
             app.synth()
 
     def test_the_real_app_synthesizes_with_every_finding_acknowledged(self) -> None:
-        app = cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA,ImgB"})
+        app = cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, "imageNames": "ImgA,ImgB"})
         build_app(app)
         assembly = app.synth()
         assert assembly.get_stack_by_name("AppStreamImageUpdater").template["Resources"]

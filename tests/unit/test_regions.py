@@ -12,6 +12,7 @@ import pytest
 from app import build_app
 from infra.config import cdk_json_feature_flags
 from infra.regions import RegionWithoutAppStreamError, appstream_regions, region_problem
+from rehearsal.template import UNSTAGED
 
 # The Regions paragraph lives on the deploy page of the documentation.
 DEPLOY_PAGE = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
@@ -50,7 +51,7 @@ def test_the_cli_default_region_without_appstream_stops_the_synth(
 ) -> None:
     # Given `cdk deploy` in eu-north-1 (the CLI passes its Region as CDK_DEFAULT_REGION)
     monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-north-1")
-    app = cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA"})
+    app = cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, "imageNames": "ImgA"})
     # When the app is built / Then it stops, naming the Region and where AppStream is
     with pytest.raises(
         RegionWithoutAppStreamError, match=r"eu-north-1 has no AppStream.*eu-west-1"
@@ -60,7 +61,9 @@ def test_the_cli_default_region_without_appstream_stops_the_synth(
 
 def test_a_region_with_appstream_synthesizes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
-    assert build_app(cdk.App(context={**cdk_json_feature_flags(), "imageNames": "ImgA"}))
+    assert build_app(
+        cdk.App(context={**cdk_json_feature_flags(), **UNSTAGED, "imageNames": "ImgA"})
+    )
 
 
 def test_an_unknown_or_other_partition_region_is_named_as_such() -> None:

@@ -1,0 +1,48 @@
+"""The rehearsal's shortcuts in moto's interpreter change no result: the parse trees' texts, kept
+once per definition (rehearsal/runner/interpreter.py), are the texts ANTLR builds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from antlr4.RuleContext import RuleContext
+from antlr4.tree.Tree import TerminalNode
+
+from rehearsal.runner import interpreter
+from rehearsal.runner.interpreter import interpreter_shortcuts
+from rehearsal.template import synthesize
+from tests.infra.conftest import resolve
+
+
+def _leaves_text(node: Any) -> str:
+    """A node's text as ANTLR defines it: its leaves' texts, in order."""
+    if isinstance(node, TerminalNode):
+        return str(node.getText())
+    return "".join(_leaves_text(child) for child in node.getChildren())
+
+
+def _rules(node: Any) -> list[Any]:
+    if not isinstance(node, RuleContext):
+        return []
+    return [node, *(found for child in node.getChildren() for found in _rules(child))]
+
+
+def test_the_texts_kept_for_the_synthesized_definition_are_antlr_s() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    # Given the synthesized workflow's definition
+    machine = synthesize({}).state_machine
+    definition = json.dumps(json.loads(resolve(machine["Properties"]["DefinitionString"])))
+    with interpreter_shortcuts():
+        # When moto parses it twice (the second time from the kept trees)
+        AmazonStateLanguageParser.parse(definition)
+        program, tree = AmazonStateLanguageParser.parse(definition)
+        # Then every node's text, of the definition's tree and of its intrinsic functions' trees
+        # (States.Format, ...), is its leaves' text
+        trees = list(interpreter._PARSE_TREES.values())
+        nodes = [node for kept in trees for node in _rules(kept)]
+        assert tree in trees and len(trees) > 1 and len(nodes) > 1000
+        assert all(node.getText() == _leaves_text(node) for node in nodes)
+        # And the program is built afresh from the kept tree
+        assert program is not AmazonStateLanguageParser.parse(definition)[0]
