@@ -96,30 +96,26 @@ def interpreter_shortcuts() -> Iterator[None]:
     from moto.stepfunctions.parser.asl.utils import boto_client, json_path
     from moto.stepfunctions.parser.backend import execution
 
-    original_parse = AmazonStateLanguageParser.parse
     original_get_text = RuleContext.getText
 
-    def parse(definition: str) -> tuple[Any, Any]:
-        if definition not in _PARSE_TREES:
-            program, tree = original_parse(definition)
-            _remember_texts(tree)
-            _PARSE_TREES[definition] = tree
-            return program, tree
-        tree = _PARSE_TREES[definition]
-        return Preprocessor().visit(tree), tree
+    def kept(original: Any, preprocessor: Any) -> Any:
+        """A parser that keeps each text's tree (and the texts of its nodes): a definition, and
+        each intrinsic function (States.Format, ...), which moto parses again whenever it
+        preprocesses the definition. What is built from a tree is built fresh each time."""
 
-    original_intrinsic_parse = IntrinsicParser.parse
+        def parse(text: str) -> tuple[Any, Any]:
+            if text not in _PARSE_TREES:
+                built, tree = original(text)
+                _remember_texts(tree)
+                _PARSE_TREES[text] = tree
+                return built, tree
+            tree = _PARSE_TREES[text]
+            return preprocessor().visit(tree), tree
 
-    def intrinsic_parse(function_text: str) -> tuple[Any, Any]:
-        # The same for an intrinsic function (States.Format, ...): moto parses each again
-        # whenever it preprocesses the definition.
-        if function_text not in _PARSE_TREES:
-            function, tree = original_intrinsic_parse(function_text)
-            _remember_texts(tree)
-            _PARSE_TREES[function_text] = tree
-            return function, tree
-        tree = _PARSE_TREES[function_text]
-        return IntrinsicPreprocessor().visit(tree), tree
+        return parse
+
+    parse = kept(AmazonStateLanguageParser.parse, Preprocessor)
+    intrinsic_parse = kept(IntrinsicParser.parse, IntrinsicPreprocessor)
 
     def get_text(self: Any) -> str:
         text = _TEXTS.get(id(self))
