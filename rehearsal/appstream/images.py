@@ -38,12 +38,15 @@ class Images(AccountState):
         description: str | None = None,
         shared_with_others: bool = False,
         owner_account: str | None = None,
+        base_image_released: datetime | None = None,
+        latest_agent: bool | None = None,
     ) -> dict[str, Any]:
         """Add an image as it would exist already; returns it as DescribeImages would.
         An image added in a non-terminal state stays in it: start a managed update through
         the API to get one that progresses. A SHARED image (shared into this account) has
         its `owner_account` (by default another one) in its ARN, and UpdateFleet finds it by
-        that ARN only."""
+        that ARN only. `base_image_released` is its PublicBaseImageReleasedDate and
+        `latest_agent` its LatestAppstreamAgentVersion (both left out when not given)."""
         if owner_account is not None and visibility != "SHARED":
             raise SimulationError(f"a {visibility} image has no other owner_account")
         if visibility == "SHARED":
@@ -58,6 +61,10 @@ class Images(AccountState):
             "CreatedTime": created_time or self._clock(),
             "AppstreamAgentVersion": agent_version,
         }
+        if base_image_released is not None:
+            image["PublicBaseImageReleasedDate"] = base_image_released
+        if latest_agent is not None:
+            image["LatestAppstreamAgentVersion"] = "TRUE" if latest_agent else "FALSE"
         if display_name:
             image["DisplayName"] = display_name
         if description:
