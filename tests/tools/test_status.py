@@ -197,8 +197,15 @@ def test_a_failed_update_needs_a_person_until_a_newer_image_is_available(
     assert [(r["code"], r["image"]) for r in found] == [("UPDATE_FAILED", "ImgB")]
     assert failed in found[0]["message"]
 
-    # When a later update succeeds, the failed one is history
+    # When a later update succeeds, the failure is history
     account.derived("ImgB", NOW - timedelta(hours=1))
+    assert reasons() == (OK, [])
+
+
+def test_a_failed_update_retried_since_is_not_news(account: Account) -> None:
+    account.derived("ImgB", NOW - timedelta(hours=3), state="FAILED")
+    account.derived("ImgB", NOW - timedelta(hours=1), state="PENDING")
+
     assert reasons() == (OK, [])
 
 
@@ -504,3 +511,55 @@ def test_sample_output(account: Account) -> None:
     assert printed.endswith('--image ImgA"\n')
     if os.environ.get("STATUS_SAMPLE"):
         print("\n" + printed)
+
+
+# Every action status calls, by IAM prefix: the IAM the admin needs (README, "Status").
+READ_ONLY_CALLS = {
+    ("cloudformation", "DescribeStacks"),
+    ("appstream", "DescribeImages"),
+    ("appstream", "ListTagsForResource"),
+    ("appstream", "DescribeFleets"),
+    ("appstream", "DescribeImageBuilders"),
+    ("dynamodb", "Query"),
+    ("dynamodb", "GetItem"),
+    ("scheduler", "GetSchedule"),
+    ("states", "DescribeExecution"),
+    ("servicequotas", "GetServiceQuota"),
+}
+
+
+def test_status_only_reads_and_calls_the_documented_actions(account: Account) -> None:
+    # Given every state at once: an approval waiting, an update building, a report owed
+    execution = account.run()
+    newest = naming.derived_image_name("ImgA", NOW - timedelta(days=1))
+    ApprovalLedger(TABLE, boto3.client("dynamodb")).await_answer(
+        execution, "ImgA", newest, "t", NOW + timedelta(hours=1)
+    )
+    UpdateLedger(TABLE, boto3.client("dynamodb")).expect_report("ImgA", newest, NOW)
+    account.derived("ImgB", NOW - timedelta(hours=1), state="PENDING")
+    calls: set[tuple[str, str]] = set()
+
+    def recording_session(**kwargs: Any) -> boto3.Session:
+        session = boto3.Session(**kwargs)
+
+        def record(model: Any, **_: Any) -> None:
+            prefix = (
+                model.service_model.metadata.get("signingName")
+                or model.service_model.endpoint_prefix
+            )
+            calls.add((prefix, model.name))
+
+        session.events.register("before-call", record)
+        return session
+
+    # When status runs
+    out = io.StringIO()
+    with redirect_stderr(io.StringIO()):
+        code = run_now.main(["status"], out=out, session_factory=recording_session)
+
+    # Then it called exactly the documented reads (the IAM policy's actions)
+    assert code == ATTENTION
+    assert calls == READ_ONLY_CALLS
+    assert all(name.startswith(("Describe", "Get", "List", "Query")) for _, name in calls)
+    # and every AppStream request satisfied the service's own checks (pattern, max, enum)
+    assert account.sim.violations == []

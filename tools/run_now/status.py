@@ -147,12 +147,13 @@ def _image_status(root: str, account: _Account) -> ImageStatus:
     except SourceImageNotFound as error:
         return ImageStatus(root=root, missing=str(error), approvals=tuple(approvals))
     newest = lineage.newest_available()
-    failed = _failed_update(lineage, newest)
+    building = lineage.update_in_progress()
+    failed = _failed_update(lineage, newest, building)
     return ImageStatus(
         root=root,
         root_found=lineage.root is not None,
         newest_available=_facts(account.appstream, newest) if newest else None,
-        building=_summary_facts(b) if (b := lineage.update_in_progress()) else None,
+        building=_summary_facts(building) if building else None,
         failed=_summary_facts(failed) if failed else None,
         reports_owed=tuple(sorted(owed(account.ledger.report_records(root), account.now))),
         fleets=tuple(
@@ -162,13 +163,18 @@ def _image_status(root: str, account: _Account) -> ImageStatus:
     )
 
 
-def _failed_update(lineage: Lineage, newest: ImageSummary | None) -> ImageSummary | None:
-    """The lineage's newest settled update, if it FAILED after the newest AVAILABLE image."""
+def _failed_update(
+    lineage: Lineage, newest: ImageSummary | None, building: ImageSummary | None
+) -> ImageSummary | None:
+    """The lineage's newest settled update, if it FAILED after the newest AVAILABLE image and
+    no update started since is building (that one is the news now)."""
     settled = lineage.newest_settled_of({m.name for m in lineage.members})
     if settled is None or settled.state != FAILED:
         return None
-    if newest is not None and (newest.created_time or "") >= (settled.created_time or ""):
-        return None
+    failed_at = _parsed(settled.created_time) or datetime.min.replace(tzinfo=UTC)
+    for later in (newest, building):
+        if later is not None and (_parsed(later.created_time) or failed_at) > failed_at:
+            return None
     return settled
 
 
@@ -230,8 +236,7 @@ def _approvals(
                 deadline = _parsed(item.get("deadline", {}).get("S"))
                 if "decision" in item or deadline is None or deadline <= now:
                     continue
-                run = states.describe_execution(executionArn=execution_arn)
-                if run["status"] != "RUNNING":
+                if not _running(states, execution_arn):
                     continue
                 context = MessageContext.of_run(execution_arn, now, 0)
                 waiting.setdefault(root, []).append(
@@ -243,6 +248,17 @@ def _approvals(
                     )
                 )
     return waiting
+
+
+def _running(states: Any, execution_arn: str) -> bool:
+    """Whether the run still runs (an execution past Step Functions' history retention, 90
+    days after it closed, is gone: it waits for nothing)."""
+    try:
+        return str(states.describe_execution(executionArn=execution_arn)["status"]) == "RUNNING"
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            return False
+        raise
 
 
 def _schedule(
