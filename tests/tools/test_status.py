@@ -538,6 +538,7 @@ def test_status_only_reads_and_calls_the_documented_actions(account: Account) ->
     UpdateLedger(TABLE, boto3.client("dynamodb")).expect_report("ImgA", newest, NOW)
     account.derived("ImgB", NOW - timedelta(hours=1), state="PENDING")
     calls: set[tuple[str, str]] = set()
+    queries: list[dict[str, Any]] = []
 
     def recording_session(**kwargs: Any) -> boto3.Session:
         session = boto3.Session(**kwargs)
@@ -549,7 +550,12 @@ def test_status_only_reads_and_calls_the_documented_actions(account: Account) ->
             )
             calls.add((prefix, model.name))
 
+        def keep_query(params: dict[str, Any], model: Any, **_: Any) -> None:
+            if model.name == "Query":
+                queries.append(params)
+
         session.events.register("before-call", record)
+        session.events.register("before-parameter-build.dynamodb.Query", keep_query)
         return session
 
     # When status runs
@@ -561,5 +567,12 @@ def test_status_only_reads_and_calls_the_documented_actions(account: Account) ->
     assert code == ATTENTION
     assert calls == READ_ONLY_CALLS
     assert all(name.startswith(("Describe", "Get", "List", "Query")) for _, name in calls)
+    # and the approvals are read without their task token (a projection that leaves it out)
+    (approvals,) = [q for q in queries if "#approval" in json.dumps(q)]
+    projected = [
+        approvals["ExpressionAttributeNames"].get(name.strip(), name.strip())
+        for name in approvals["ProjectionExpression"].split(",")
+    ]
+    assert projected == ["sk", "newImageName", "deadline", "decision"]
     # and every AppStream request satisfied the service's own checks (pattern, max, enum)
     assert account.sim.violations == []
