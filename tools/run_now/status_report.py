@@ -291,7 +291,7 @@ def text(status: Status, found: Sequence[Reason]) -> str:
             f"({source}, {quota.code})"
         )
     if status.quotas_note:
-        lines.append(f"  ({status.quotas_note})")
+        lines.append(f"  note: {status.quotas_note}")
     lines.append("")
     if found:
         lines.append("Needs a person:")
