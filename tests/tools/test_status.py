@@ -576,3 +576,18 @@ def test_status_only_reads_and_calls_the_documented_actions(account: Account) ->
     assert projected == ["sk", "newImageName", "deadline", "decision"]
     # and every AppStream request satisfied the service's own checks (pattern, max, enum)
     assert account.sim.violations == []
+
+
+def test_a_deleted_root_does_not_end_its_lineage(account: Account) -> None:
+    # Given the admin deleted the configured image ImgA (the updater carries on from its own)
+    boto3.client("appstream").delete_image(Name="ImgA")
+
+    code, printed, _ = status()
+
+    assert code == OK
+    assert "ImgA (deleted; its lineage goes on)\n" in printed
+    image = json.loads(status("--json")[1])["images"][0]
+    assert (image["found"], image["rootExists"]) == (True, False)
+    assert image["newestAvailable"]["name"] == naming.derived_image_name(
+        "ImgA", NOW - timedelta(days=1)
+    )

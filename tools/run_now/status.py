@@ -76,7 +76,8 @@ QUOTAS = (
 )
 _APPROVAL_PARTITION = "#approval"  # approval/ledger.py's items (read without their token)
 _RATE = re.compile(r"rate\((?P<count>[0-9]+) (?P<unit>minute|hour|day)s?\)")
-_BUILDING = frozenset({"PENDING", "CREATING", "UPDATING", "IMPORTING", "VALIDATING"})
+# An update's new image is PENDING (or CREATING) while AppStream builds it.
+_BUILDING = frozenset({"PENDING", "CREATING"})
 
 
 def status(args: argparse.Namespace, out: IO[str], session_factory: SessionFactory) -> int:
