@@ -26,6 +26,7 @@ from image_updater.domain import naming
 from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG
 from image_updater.update.ledger import UpdateLedger
 from rehearsal.appstream import NETWORK_FAILURE, SimulatedAppStream
+from tests.tools.steps import stack_with_outputs
 from tools import run_now
 from tools.run_now.aws import DEFAULT_STACK
 from tools.run_now.errors import ATTENTION, ENVIRONMENT, OK, USAGE
@@ -130,13 +131,7 @@ def _deploy() -> str:
         "ScheduleName": SCHEDULE,
         "LedgerTableName": TABLE,
     }
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
-    }
-    boto3.client("cloudformation").create_stack(
-        StackName=DEFAULT_STACK, TemplateBody=json.dumps(template)
-    )
+    stack_with_outputs(outputs)
     return str(machine)
 
 
@@ -430,17 +425,13 @@ def test_json_shape(account: Account) -> None:
 
 def test_a_configured_image_that_is_gone_needs_a_person(account: Account) -> None:
     boto3.client("cloudformation").delete_stack(StackName=DEFAULT_STACK)
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {
-            "StateMachineArn": {"Value": account.state_machine_arn},
-            "ConfiguredImages": {"Value": "ImgA,Gone"},
-            "ScheduleName": {"Value": SCHEDULE},
-            "LedgerTableName": {"Value": TABLE},
-        },
-    }
-    boto3.client("cloudformation").create_stack(
-        StackName=DEFAULT_STACK, TemplateBody=json.dumps(template)
+    stack_with_outputs(
+        {
+            "StateMachineArn": account.state_machine_arn,
+            "ConfiguredImages": "ImgA,Gone",
+            "ScheduleName": SCHEDULE,
+            "LedgerTableName": TABLE,
+        }
     )
 
     code, found = reasons()

@@ -14,6 +14,7 @@ import pytest
 
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import ApprovalRequest, WorkflowRunner, set_alarm_state
+from tests.tools.steps import stack_with_outputs
 from tests.workflow.conftest import AddImage, Timeline
 from tests.workflow.test_rollout import (
     ALARM,
@@ -24,7 +25,6 @@ from tests.workflow.test_rollout import (
     rollout_runner,  # noqa: F401 (a fixture: test_rollout.py's configuration)
 )
 from tools import run_now
-from tools.run_now.aws import DEFAULT_STACK
 from tools.run_now.errors import ATTENTION
 
 
@@ -33,18 +33,13 @@ def deployed_stack(execution_arn: str) -> None:
     _, partition, _, region, account, _, machine, _ = execution_arn.split(":")
     (table,) = boto3.client("dynamodb").list_tables()["TableNames"]
     (schedule,) = boto3.client("scheduler").list_schedules()["Schedules"]
-    outputs = {
-        "StateMachineArn": f"arn:{partition}:states:{region}:{account}:stateMachine:{machine}",
-        "ConfiguredImages": ROOT,
-        "ScheduleName": schedule["Name"],
-        "LedgerTableName": table,
-    }
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
-    }
-    boto3.client("cloudformation").create_stack(
-        StackName=DEFAULT_STACK, TemplateBody=json.dumps(template)
+    stack_with_outputs(
+        {
+            "StateMachineArn": f"arn:{partition}:states:{region}:{account}:stateMachine:{machine}",
+            "ConfiguredImages": ROOT,
+            "ScheduleName": schedule["Name"],
+            "LedgerTableName": table,
+        }
     )
 
 
