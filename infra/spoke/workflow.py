@@ -63,8 +63,9 @@ class SpokeWorkflow(Construct):
             subject="AppStream image updater (spoke): could not look for new images",
             message=sfn.TaskInput.from_text(
                 sfn.JsonPath.format(
-                    "This spoke could not look for the hub's new images, so nothing was rolled "
-                    "out in this run; the next scheduled run looks again. {}: {}",
+                    # (no apostrophe: States.Format quotes its template with them)
+                    "This spoke could not look for the new images of the hub, so nothing was "
+                    "rolled out in this run; the next scheduled run looks again. {}: {}",
                     sfn.JsonPath.string_at("$.error.Error"),
                     sfn.JsonPath.string_at("$.error.Cause"),
                 )
