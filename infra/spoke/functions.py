@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from image_updater.spoke.settings import SpokeSettings
+from image_updater.settings import SpokeSettings
 from infra.config import UpdaterConfig
 from infra.constructs.functions import _SLOW, RolloutFunctions
 

@@ -221,3 +221,10 @@ class RolloutSettings(FromEnvironment):
     approval_timeout_hours: int = variable("APPROVAL_TIMEOUT_HOURS", int)
     rollout_window: str = variable("ROLLOUT_WINDOW")  # "immediately" or cron(...), in `timezone`
     timezone: str = variable("SCHEDULE_TIMEZONE")
+
+
+class SpokeSettings(FromEnvironment):
+    """A spoke's discover, and its roll-out steps that look at images: whose images count."""
+
+    hub_account_id: str = variable("HUB_ACCOUNT_ID")
+    configured_images: tuple[str, ...] = variable("CONFIGURED_IMAGES", _names)

@@ -11,15 +11,20 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from app import build_app
 from image_updater.rollout.models import FOLLOWS_TAG
 from image_updater.spoke.claims import PARTITION as SPOKE_PARTITION
 from infra.config import ConfigError, cdk_json_feature_flags, load_config
 from infra.spoke.config import HUB_ONLY_KEYS, refuse_hub_only_keys
+from rehearsal import bench
 from rehearsal.template import template_json
 from tests.infra.conftest import CONTEXT, all_states, definition
+from tests.infra.test_function_environment import POWERTOOLS, environments, read_by_code
+from tests.infra.test_lambda_code import import_alone
 from tests.infra.test_linters import BIN, CHECKOV, ROOT
 
 HUB = "111122223333"
@@ -218,3 +223,35 @@ def test_statelint_passes_on_the_spoke_definition(spoke: Template, tmp_path: Pat
         [str(BIN / "statelint"), str(path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_spoke_function_gets_the_settings_its_code_reads_and_no_other(
+    spoke: Template,
+) -> None:
+    for module, variables in environments(spoke).items():
+        required, readable = read_by_code(module)
+        assert required <= set(variables), module
+        assert set(variables) - POWERTOOLS <= readable, module
+
+
+def test_every_spoke_handler_imports_from_its_own_asset_alone(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Given the spoke synthesized with its assets staged
+    outdir = tmp_path_factory.mktemp("spoke.out")
+    app = cdk.App(
+        outdir=str(outdir),
+        context={
+            **cdk_json_feature_flags(),
+            **SPOKE_CONTEXT,
+            "aws:cdk:enable-asset-metadata": True,
+        },
+    )
+    build_app(app)
+    app.synth()
+    functions = bench.functions(outdir)
+    assert len(functions) == 9
+    # When each handler is imported from its asset alone / Then it imports
+    for function in functions.values():
+        result = import_alone(function.asset, [function.module])
+        assert result.returncode == 0, (function.module, result.stderr[-2000:])
