@@ -136,3 +136,20 @@ def test_a_look_alike_shared_by_another_account_is_never_rolled_out(
     assert spoke.fleet_updates == before
     assert later.emails == []
     assert all(fake not in str(f.get("ImageArn")) for f in spoke.fleets.values())
+
+
+def test_a_spoke_that_cannot_look_for_images_says_so_and_fails(
+    spoke_runner: WorkflowRunner, spoke: SimulatedAppStream, timeline: Timeline
+) -> None:
+    # Given AppStream refuses to list the images shared with this account
+    spoke.fail("DescribeImages", "AccessDeniedException", calls=None)
+
+    # When the schedule runs
+    execution = spoke_runner.run(spoke, timeline.clock)
+
+    # Then nothing changed, the team was e-mailed why, and the run failed (alarmed)
+    assert spoke.fleet_updates == []
+    assert execution.status == "FAILED" and execution.error == "DiscoveryFailed"
+    (email,) = execution.emails
+    assert email.subject == "AppStream image updater (spoke): could not look for new images"
+    assert "AccessDeniedException" in email.body
