@@ -94,6 +94,10 @@ def test_the_hubs_shared_image_goes_canary_then_approval_then_production_by_arn(
             f"Approval needed: AppStream image {shared} to production",
             f"AppStream production fleets updated: {shared}",
         ]
+        # and its commands name the spoke's stack (run-now's default is the hub's)
+        stack = "--stack AppStreamImageUpdaterSpoke"
+        assert f"--image {ROOT} {stack}" in first.emails[1].body
+        assert f"rollback --fleet Prod {stack}" in first.emails[2].body
         # and no image was changed, copied, shared or deleted
         changing = {"CreateUpdatedImage", "CopyImage", "DeleteImage", "UpdateImagePermissions"}
         assert not changing & {c.operation for c in first.appstream_calls()}
