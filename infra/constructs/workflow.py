@@ -98,25 +98,12 @@ class UpdateWorkflow(Construct):
             .next(self._end_as_decided())
         )
 
-        log_group = log_groups.create(
+        self.state_machine = state_machine(
             self,
-            "Logs",
-            config.log_retention_days,
-            name=log_groups.workflow_log_group_name(Stack.of(self).stack_name),
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
+            config,
+            definition,
             comment="Keeps AppStream images updated with managed image updates",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            state_machine_type=sfn.StateMachineType.STANDARD,
             timeout=execution_timeout(config),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=log_group,
-                level=sfn.LogLevel.ALL,
-                include_execution_data=config.log_execution_data,
-            ),
         )
 
     def _plan(self, parts: WorkflowParts) -> tasks.LambdaInvoke:
@@ -196,3 +183,35 @@ class UpdateWorkflow(Construct):
                 sfn.Fail(self, name, error=error, cause=cause),
             )
         return decide.otherwise(sfn.Succeed(self, states.ALL_IMAGES_DONE))
+
+
+def state_machine(
+    scope: Construct,
+    config: UpdaterConfig,
+    definition: sfn.IChainable,
+    *,
+    comment: str,
+    timeout: Duration,
+) -> sfn.StateMachine:
+    """A Standard state machine of `definition`, traced, logging every state to its own log
+    group (named under /aws/vendedlogs/states/), execution data only if the admin asked."""
+    log_group = log_groups.create(
+        scope,
+        "Logs",
+        config.log_retention_days,
+        name=log_groups.workflow_log_group_name(Stack.of(scope).stack_name),
+    )
+    return sfn.StateMachine(
+        scope,
+        "StateMachine",
+        comment=comment,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        state_machine_type=sfn.StateMachineType.STANDARD,
+        timeout=timeout,
+        tracing_enabled=True,
+        logs=sfn.LogOptions(
+            destination=log_group,
+            level=sfn.LogLevel.ALL,
+            include_execution_data=config.log_execution_data,
+        ),
+    )

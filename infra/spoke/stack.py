@@ -4,25 +4,20 @@ discover step, and grants no action that changes an image (tests/infra/test_spok
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnElement, CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.config import UpdaterConfig
-from infra.constructs.approval import SEND_TASK_SUCCESS_REASON, wire_approval
-from infra.constructs.events import grant_put_events
+from infra.constructs.approval import wire_approval
 from infra.constructs.ledger import Ledger
-from infra.constructs.monitoring import Monitoring
+from infra.constructs.monitoring import monitor
 from infra.constructs.notifications import Notifications
-from infra.constructs.rollout_grants import (
-    grant_change_tagged_fleets,
-    grant_read_alarms,
-    grant_read_fleets,
-)
+from infra.constructs.rollout_grants import grant_rollout
 from infra.constructs.schedule import UpdateSchedule
+from infra.findings import XRAY, acknowledge_functions_and_workflow, rollout_reasons
 from infra.spoke.functions import SpokeFunctions
 from infra.spoke.workflow import SpokeWorkflow
-from infra.stack import _acknowledge
 
 SPOKE_STACK_NAME = "AppStreamImageUpdaterSpoke"
 
@@ -48,15 +43,7 @@ class ImageUpdaterSpokeStack(Stack):
         schedule = UpdateSchedule(
             self, "Schedule", config=config, state_machine=workflow.state_machine
         )
-        monitoring = Monitoring(
-            self,
-            "Monitoring",
-            state_machine=workflow.state_machine,
-            dead_letter_queue=schedule.dead_letter_queue,
-            topic=notifications.topic,
-        )
-        notifications.key.grant(workflow.state_machine, "kms:Decrypt", "kms:GenerateDataKey")
-        notifications.allow_alarms_to_publish(monitoring.alarm_names)
+        monitor(self, workflow.state_machine, schedule.dead_letter_queue, notifications)
         self._grant(config, functions)
         wire_approval(self, config, functions, ledger)
         self._outputs(config, workflow, notifications, schedule, ledger)
@@ -70,20 +57,9 @@ class ImageUpdaterSpokeStack(Stack):
         functions.discover.add_to_role_policy(
             iam.PolicyStatement(actions=["appstream:DescribeImages"], resources=["*"])
         )
-        grant_read_fleets(functions.rollout_plan, images=True)
-        grant_read_fleets(functions.rollout_fleets, images=True)
+        # The hub's account: UpdateFleet may name its images (shared with this account).
         image_accounts = sorted({*config.rollback_image_accounts, config.hub_account_id})
-        grant_change_tagged_fleets(functions.rollout_fleets, config.image_names, image_accounts)
-        grant_read_fleets(functions.rollout_health, images=True)
-        grant_read_fleets(functions.rollout_report)
-        grant_read_alarms(functions.rollout_health, config.canary_alarm_names)
-        for function in (
-            functions.rollout_fleets,
-            functions.rollout_approval,
-            functions.rollout_window,
-            functions.rollout_report,
-        ):
-            grant_put_events(function)
+        grant_rollout(functions, config.image_names, image_accounts, config.canary_alarm_names)
 
     def _outputs(
         self,
@@ -121,47 +97,11 @@ class ImageUpdaterSpokeStack(Stack):
         self, functions: SpokeFunctions, workflow: SpokeWorkflow, schedule: UpdateSchedule
     ) -> None:
         """cdk-nag (AwsSolutions) findings that are intended, one by one, with the reason."""
-        xray = (
-            "xray:PutTraceSegments and xray:PutTelemetryRecords (X-Ray active tracing) "
-            "support no resource-level permissions"
-        )
-        fleets_read = (
-            "appstream:DescribeFleets, DescribeImages and ListTagsForResource support no "
-            "resource-level permissions; all only read"
-        )
         reasons = {
-            functions.discover: f"{xray}; appstream:DescribeImages supports no resource-level "
+            **rollout_reasons(functions),
+            functions.discover: f"{XRAY}; appstream:DescribeImages supports no resource-level "
             "permissions and only reads",
-            functions.rollout_plan: f"{xray}; {fleets_read}",
-            functions.rollout_fleets: f"{xray}; {fleets_read}",
-            functions.rollout_health: f"{xray}; {fleets_read}",
-            functions.rollout_report: f"{xray}; {fleets_read}",
         }
-        if functions.approval_url is not None:
-            reasons[functions.approval_url] = f"{xray}; {SEND_TASK_SUCCESS_REASON}"
-        for function in functions.all:
-            _acknowledge(
-                function.role, "AwsSolutions-IAM5[Resource::*]", reasons.get(function, xray)
-            )
-        machine = workflow.state_machine
-        _acknowledge(
-            machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and related) "
-            "support no resource-level permissions",
-        )
-        for function in functions.all:
-            resource = function.node.default_child
-            assert isinstance(resource, CfnElement)
-            logical_id = self.resolve(self.get_logical_id(resource))
-            _acknowledge(
-                machine.role,
-                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
-                "Step Functions' Lambda integration is granted every version of the "
-                "updater's own function",
-            )
-        _acknowledge(
-            schedule.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the schedule's dead-letter queue",
+        acknowledge_functions_and_workflow(
+            self, functions.all, reasons, workflow.state_machine, schedule.dead_letter_queue
         )

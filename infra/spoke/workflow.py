@@ -13,14 +13,14 @@ nothing to roll out and sends no e-mail.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.config import UpdaterConfig
-from infra.constructs import log_groups
+from infra.constructs.workflow import state_machine
 from infra.spoke.functions import SpokeFunctions
 from infra.workflow import states
 from infra.workflow.emails import publish
@@ -96,23 +96,10 @@ class SpokeWorkflow(Construct):
             .next(summarize_the_rollouts(self))
             .next(decide)
         )
-        log_group = log_groups.create(
+        self.state_machine = state_machine(
             self,
-            "Logs",
-            config.log_retention_days,
-            name=log_groups.workflow_log_group_name(Stack.of(self).stack_name),
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
+            config,
+            definition,
             comment="Rolls the hub's new AppStream images out to this account's tagged fleets",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            state_machine_type=sfn.StateMachineType.STANDARD,
             timeout=Duration.hours(rollout_hours(config) + _SLACK_HOURS),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=log_group,
-                level=sfn.LogLevel.ALL,
-                include_execution_data=config.log_execution_data,
-            ),
         )
