@@ -77,7 +77,10 @@ class SpokeWorkflow(Construct):
             self,
             FIND_NEW_IMAGES,
             functions.discover,
-            payload=sfn.TaskInput.from_object({"executionId": sfn.JsonPath.execution_id}),
+            # The run's input as the hub's workflow takes it (the schedule's, run-now's).
+            payload=sfn.TaskInput.from_object(
+                {"executionId": sfn.JsonPath.execution_id, "input": sfn.JsonPath.entire_payload}
+            ),
             retries=(TRANSIENT_RETRY,),
             catch=Catch(tell),
         )

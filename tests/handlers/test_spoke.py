@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from image_updater.domain import naming
+from image_updater.errors import InvalidExecutionInput
 from image_updater.handlers import spoke_discover
 from image_updater.integrations.appstream.fleets import FleetRefused
 from image_updater.spoke.claims import PARTITION
@@ -45,9 +46,14 @@ def shared(
     return name
 
 
-def discover(lambda_context: Any, execution: str = EXECUTION_ARN) -> list[dict[str, Any]]:
+SCHEDULED = {"images": [ROOT], "dryRun": False, "startedBy": "schedule"}
+
+
+def discover(
+    lambda_context: Any, execution: str = EXECUTION_ARN, run_input: Any = None
+) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = spoke_discover.handler(
-        {"executionId": execution}, lambda_context
+        {"executionId": execution, "input": run_input or SCHEDULED}, lambda_context
     )["results"]
     return results
 
@@ -151,3 +157,24 @@ def test_the_hubs_images_never_include_a_strangers_of_the_same_lineage(
     images = HubImages()
     assert [m.name for m in images.lineage_members(ROOT)] == [ours]
     assert images.arn_of(ours) == f"arn:aws:appstream:us-east-1:{HUB}:image/{ours}"
+
+
+def test_a_dry_run_says_what_it_would_roll_out_and_claims_nothing(
+    sim: SimulatedAppStream, clock: ManualClock, lambda_context: Any
+) -> None:
+    name = shared(sim, clock, days_ago=1)
+    answer = spoke_discover.handler(
+        {"executionId": EXECUTION_ARN, "input": {"images": [ROOT], "dryRun": True}},
+        lambda_context,
+    )
+    assert answer == {"results": [], "dryRun": True, "newest": {ROOT: name}}
+    assert ledger_items() == []
+    # and the next real run still rolls it out
+    assert [r["newImageName"] for r in discover(lambda_context)] == [name]
+
+
+def test_an_input_naming_an_image_not_configured_is_refused(
+    sim: SimulatedAppStream, lambda_context: Any
+) -> None:
+    with pytest.raises(InvalidExecutionInput, match="not one of the configured images"):
+        discover(lambda_context, run_input={"images": ["Other"], "dryRun": False})
