@@ -157,3 +157,25 @@ def test_a_spoke_that_cannot_look_for_images_says_so_and_fails(
     (email,) = execution.emails
     assert email.subject == "AppStream image updater (spoke): could not look for new images"
     assert "AccessDeniedException" in email.body
+
+
+def test_an_unhealthy_canary_goes_back_to_this_accounts_image_and_production_is_untouched(
+    spoke_runner: WorkflowRunner, spoke: SimulatedAppStream, timeline: Timeline
+) -> None:
+    # Given the canary's alarm is in ALARM after the soak
+    set_alarm_state(spoke, ALARM, "ALARM")
+    shared_name = hub_image_name(timeline)
+    base_arn = spoke.images[BASE]["Arn"]
+
+    # When the spoke rolls the hub's image out
+    execution = spoke_runner.run(spoke, timeline.clock, on_approval=approve_after(1))
+
+    # Then the canary went to the hub's image and back to its own, production never moved
+    assert [c.params for c in execution.appstream_calls("UpdateFleet")] == [
+        {"Name": "Canary", "ImageArn": spoke.images[shared_name]["Arn"]},
+        {"Name": "Canary", "ImageArn": base_arn},
+    ]
+    assert image_of(spoke, "Canary") == BASE and image_of(spoke, "Prod") == BASE
+    assert execution.approvals == []
+    assert execution.status == "FAILED" and execution.error == "RolloutFailed"
+    assert subjects(execution)[-1] == f"AppStream canary UNHEALTHY, rolled back: {shared_name}"
