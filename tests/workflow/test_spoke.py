@@ -179,3 +179,29 @@ def test_an_unhealthy_canary_goes_back_to_this_accounts_image_and_production_is_
     assert execution.approvals == []
     assert execution.status == "FAILED" and execution.error == "RolloutFailed"
     assert subjects(execution)[-1] == f"AppStream canary UNHEALTHY, rolled back: {shared_name}"
+
+
+def test_the_next_image_the_hub_shares_is_rolled_out_by_the_next_run(
+    spoke_runner: WorkflowRunner, spoke: SimulatedAppStream, timeline: Timeline
+) -> None:
+    with spoke_runner.account(spoke) as account:
+        # Given the hub's first image was rolled out
+        account.run(timeline.clock, on_approval=approve_after(1))
+        # and a week later the hub shares a newer one
+        timeline.next_run(after=timedelta(days=7))
+        newer = hub_image_name(timeline, days_ago=0)
+        spoke.receive_shared_image(
+            newer,
+            owner_account=HUB,
+            description=hub_description(newer),
+            created_time=timeline.now() - timedelta(hours=1),
+        )
+
+        # When the schedule runs
+        later = account.run(timeline.clock, on_approval=approve_after(1))
+
+    # Then the newer image went to the canary, then production
+    assert later.status == "SUCCEEDED", (later.error, later.cause)
+    arn = spoke.images[newer]["Arn"]
+    assert spoke.fleets["Canary"]["ImageArn"] == arn and spoke.fleets["Prod"]["ImageArn"] == arn
+    assert subjects(later)[-1] == f"AppStream production fleets updated: {newer}"
