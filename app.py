@@ -20,19 +20,34 @@ from cdk_nag import AwsSolutionsChecks
 from infra.config import ConfigError, config_warnings, load_app_config
 from infra.limits import DeployLimits
 from infra.regions import RegionWithoutAppStreamError, refuse_region_without_appstream
+from infra.spoke.config import refuse_hub_only_keys
+from infra.spoke.stack import SPOKE_STACK_NAME, ImageUpdaterSpokeStack
 from infra.stack import ImageUpdaterStack
 
 STACK_NAME = "AppStreamImageUpdater"
 
 
-def build_app(app: cdk.App) -> ImageUpdaterStack:
+def build_app(app: cdk.App) -> cdk.Stack:
+    """The hub (builds the images), or with `hubAccountId` set a spoke (rolls the hub's images
+    out to this account's fleets; infra/spoke/)."""
     config = load_app_config(app.node.get_all_context())
-    stack = ImageUpdaterStack(
-        app,
-        STACK_NAME,
-        config=config,
-        description="Keeps Amazon AppStream 2.0 images patched with managed image updates",
-    )
+    stack: cdk.Stack
+    if config.hub_account_id:
+        refuse_hub_only_keys(config)
+        stack = ImageUpdaterSpokeStack(
+            app,
+            SPOKE_STACK_NAME,
+            config=config,
+            description="Rolls the hub's patched Amazon AppStream 2.0 images out to this "
+            "account's tagged fleets",
+        )
+    else:
+        stack = ImageUpdaterStack(
+            app,
+            STACK_NAME,
+            config=config,
+            description="Keeps Amazon AppStream 2.0 images patched with managed image updates",
+        )
     for warning_id, message in config_warnings(config).items():
         cdk.Annotations.of(stack).add_warning_v2(warning_id, message)
     region = deploy_region(stack)

@@ -277,6 +277,23 @@ class UpdaterConfig:
             "approve)"
         ),
     )
+    # The spoke (infra/spoke/): set, this deployment rolls the hub's images out here.
+    hub_account_id: Annotated[
+        str,
+        Rule(
+            as_str,
+            lambda account: values.account_ids_problems((account,) if account else ()),
+            "empty, or a 12-digit AWS account ID",
+        ),
+    ] = setting(
+        "hubAccountId",
+        "",
+        (
+            "the account that builds and shares the images (the hub); set, this deployment is "
+            "a spoke: it builds nothing and rolls each new image the hub shares with this "
+            "account (or copies to this Region) out to its own tagged fleets"
+        ),
+    )
 
     @property
     def max_polls(self) -> int:

@@ -42,7 +42,7 @@ from infra.workflow import states
 from infra.workflow.breaker import RecordForTheBreaker
 from infra.workflow.fragment import WorkflowParts
 from infra.workflow.notify import ReportAndSend
-from infra.workflow.rollout import RollOutOneImage, rollout_hours
+from infra.workflow.rollout import roll_out_each_image, rollout_hours, summarize_the_rollouts
 from infra.workflow.tasks import Catch, invoke
 from infra.workflow.update_image import UpdateOneImage
 
@@ -93,30 +93,17 @@ class UpdateWorkflow(Construct):
             .next(self._update_each_image(parts))
             .next(self._summarize())
             .next(RecordForTheBreaker(self, "Breaker", breaker=functions.breaker, topic=topic))
-            .next(self._roll_out_each_image(parts))
-            .next(self._summarize_the_rollouts())
+            .next(roll_out_each_image(self, parts))
+            .next(summarize_the_rollouts(self))
             .next(self._end_as_decided())
         )
 
-        log_group = log_groups.create(
+        self.state_machine = state_machine(
             self,
-            "Logs",
-            config.log_retention_days,
-            name=log_groups.workflow_log_group_name(Stack.of(self).stack_name),
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
+            config,
+            definition,
             comment="Keeps AppStream images updated with managed image updates",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            state_machine_type=sfn.StateMachineType.STANDARD,
             timeout=execution_timeout(config),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=log_group,
-                level=sfn.LogLevel.ALL,
-                include_execution_data=config.log_execution_data,
-            ),
         )
 
     def _plan(self, parts: WorkflowParts) -> tasks.LambdaInvoke:
@@ -187,38 +174,6 @@ class UpdateWorkflow(Construct):
         )
         return list_failures.next(summarize)
 
-    def _roll_out_each_image(self, parts: WorkflowParts) -> sfn.Map:
-        """After the breaker: a roll-out waiting days for its approval neither holds an update
-        slot nor counts toward the breaker (a roll-out is not an update that failed)."""
-        each_result = {
-            "rootImageName.$": "$$.Map.Item.Value.image",
-            "result.$": "$$.Map.Item.Value",
-            "executionId.$": "$$.Execution.Id",
-        }
-        return sfn.Map(
-            self,
-            states.ROLL_OUT_EACH_IMAGE,
-            items_path="$.results",
-            item_selector=each_result,
-            result_path="$.rollouts",
-        ).item_processor(RollOutOneImage(self, "RollOutOneImage", parts))
-
-    def _summarize_the_rollouts(self) -> sfn.Chain:
-        """Two steps, as for the images: an intrinsic function's argument is a plain path."""
-        list_rollout_failures = sfn.Pass(
-            self,
-            states.LIST_ROLLOUT_FAILURES,
-            parameters={"failed.$": "$.rollouts[*].failed"},
-            result_path="$.rolloutFailures",
-        )
-        summarize_rollouts = sfn.Pass(
-            self,
-            states.SUMMARIZE_THE_ROLLOUTS,
-            parameters={"anyFailed.$": "States.ArrayContains($.rolloutFailures.failed, true)"},
-            result_path="$.rolloutSummary",
-        )
-        return list_rollout_failures.next(summarize_rollouts)
-
     def _end_as_decided(self) -> sfn.Choice:
         """FAILED when an image or a roll-out failed (each was e-mailed), so the alarm sees it."""
         decide = sfn.Choice(self, states.DID_EVERY_IMAGE_SUCCEED)
@@ -228,3 +183,35 @@ class UpdateWorkflow(Construct):
                 sfn.Fail(self, name, error=error, cause=cause),
             )
         return decide.otherwise(sfn.Succeed(self, states.ALL_IMAGES_DONE))
+
+
+def state_machine(
+    scope: Construct,
+    config: UpdaterConfig,
+    definition: sfn.IChainable,
+    *,
+    comment: str,
+    timeout: Duration,
+) -> sfn.StateMachine:
+    """A Standard state machine of `definition`, traced, logging every state to its own log
+    group (named under /aws/vendedlogs/states/), execution data only if the admin asked."""
+    log_group = log_groups.create(
+        scope,
+        "Logs",
+        config.log_retention_days,
+        name=log_groups.workflow_log_group_name(Stack.of(scope).stack_name),
+    )
+    return sfn.StateMachine(
+        scope,
+        "StateMachine",
+        comment=comment,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        state_machine_type=sfn.StateMachineType.STANDARD,
+        timeout=timeout,
+        tracing_enabled=True,
+        logs=sfn.LogOptions(
+            destination=log_group,
+            level=sfn.LogLevel.ALL,
+            include_execution_data=config.log_execution_data,
+        ),
+    )

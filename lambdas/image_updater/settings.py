@@ -67,6 +67,9 @@ class FromEnvironment:
             if name not in names or name in values:
                 raise TypeError(f"{type(self).__name__}: unexpected or repeated {name!r}")
             values[name] = value
+        for name, spec in self._fields:  # an optional variable not given: as if unset
+            if name not in values and spec.when_unset is not None:
+                values[name] = spec.read(spec.when_unset)
         missing = [name for name in names if name not in values]
         if missing:
             raise TypeError(f"{type(self).__name__} needs {', '.join(missing)}")
@@ -210,6 +213,9 @@ class WindowSettings(FromEnvironment):
 
     rollout_window: str = variable("ROLLOUT_WINDOW")  # "immediately" or cron(...), in `timezone`
     timezone: str = variable("SCHEDULE_TIMEZONE")
+    # The stack the e-mailed run-now commands name (`--stack`): set by a spoke, whose stack
+    # is not run-now's default.
+    run_now_stack: str = variable("RUN_NOW_STACK", when_unset="")
 
 
 class RolloutSettings(FromEnvironment):
@@ -221,3 +227,13 @@ class RolloutSettings(FromEnvironment):
     approval_timeout_hours: int = variable("APPROVAL_TIMEOUT_HOURS", int)
     rollout_window: str = variable("ROLLOUT_WINDOW")  # "immediately" or cron(...), in `timezone`
     timezone: str = variable("SCHEDULE_TIMEZONE")
+    # The stack the e-mailed run-now commands name (`--stack`): set by a spoke, whose stack
+    # is not run-now's default.
+    run_now_stack: str = variable("RUN_NOW_STACK", when_unset="")
+
+
+class SpokeSettings(FromEnvironment):
+    """A spoke's discover, and its roll-out steps that look at images: whose images count."""
+
+    hub_account_id: str = variable("HUB_ACCOUNT_ID")
+    configured_images: tuple[str, ...] = variable("CONFIGURED_IMAGES", _names)

@@ -19,6 +19,7 @@ from rehearsal.appstream.fleets import Fleets
 from rehearsal.appstream.hooks import activation, install_hooks, use_a_hooked_default_session
 from rehearsal.appstream.images import Images
 from rehearsal.appstream.permissions import Permissions
+from rehearsal.appstream.shared import SharedWithThisAccount
 from rehearsal.appstream.state import Call, Operation, PendingCall, ServiceError, SimulationError
 from rehearsal.appstream.tags import Tags
 from rehearsal.appstream.updates import Updates, finish_due_builds
@@ -34,7 +35,9 @@ _MODELED_MEMBERS: Mapping[str, frozenset[str]] = {
 }
 
 
-class SimulatedAppStream(Images, Updates, Fleets, Tags, Builders, Permissions, Failures):
+class SimulatedAppStream(
+    SharedWithThisAccount, Images, Updates, Fleets, Tags, Builders, Permissions, Failures
+):
     """AppStream images, tags and managed updates, scripted by tests and driven by real clients."""
 
     def _answered_operations(self) -> dict[str, Operation]:

@@ -176,6 +176,10 @@ class AccountState:
     def _answered_operations(self) -> dict[str, Operation]:
         raise NotImplementedError  # the whole simulation knows them all
 
+    def _refuse_image_for_fleets(self, image: dict[str, Any]) -> None:
+        """Raise the error UpdateFleet answers when `image` may not go on a fleet (a share
+        that does not allow fleets: shared.py); by default every image may."""
+
     def _violation(self, code: str, message: str) -> ServiceError:
         """A request the real service would refuse: the caller has a bug, so say it loudly."""
         self._violations.append(message)

@@ -866,6 +866,7 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
             draw(st.lists(st.from_regex(r"[0-9]{12}", fullmatch=True), max_size=3, unique=True))
         ),
         "approvers": tuple(draw(st.lists(approver_arns, max_size=4, unique=True))),
+        "hubAccountId": draw(st.just("") | st.from_regex(r"[0-9]{12}", fullmatch=True)),
     }
 
 
@@ -1098,6 +1099,12 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         st.text(string.ascii_letters, min_size=1).filter(lambda t: not t.startswith("arn")),
         st.lists(st.integers(), min_size=1),
         st.integers(),
+    ),
+    "hubAccountId": st.one_of(
+        st.from_regex(r"[0-9]{1,11}|[0-9]{13,14}", fullmatch=True),
+        st.sampled_from(["12345678901a", "arn:aws:iam::123456789012:root", "١٢٣٤٥٦٧٨٩٠١٢"]),
+        st.integers(),
+        st.lists(st.just("123456789012"), min_size=1),
     ),
 }
 

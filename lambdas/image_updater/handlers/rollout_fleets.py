@@ -19,9 +19,15 @@ ROLL_BACK_CANARIES = "roll-back-canaries"
 UPDATE_PRODUCTION = "update-production"
 
 
-def change_fleets(rollout: Rollout, event: dict[str, Any]) -> Rollout:
+def change_fleets(
+    rollout: Rollout,
+    event: dict[str, Any],
+    images: service.ImagesPort | None = None,
+    fleets: AppStreamFleets | None = None,
+) -> Rollout:
+    """`images` and `fleets`: this account's own (a spoke gives its view of the hub's)."""
     action = event.get("action")
-    fleets = AppStreamFleets()
+    fleets = fleets or AppStreamFleets()
     if action == UPDATE_CANARIES:
         result = service.update_canaries(rollout, fleets, clock.utc_now())
         _announce(events.CANARY_FLEETS_UPDATED, result, CANARY, result.updated_in(CANARY))
@@ -36,7 +42,7 @@ def change_fleets(rollout: Rollout, event: dict[str, Any]) -> Rollout:
             reason="; ".join(result.problems) or "a canary fleet refused the image",
         )
     elif action == UPDATE_PRODUCTION:
-        result = service.update_production(rollout, AppStreamImages(), fleets)
+        result = service.update_production(rollout, images or AppStreamImages(), fleets)
         if result.outcome != SUPERSEDED:
             _announce(
                 events.PRODUCTION_FLEETS_UPDATED, result, PRODUCTION, result.updated_in(PRODUCTION)

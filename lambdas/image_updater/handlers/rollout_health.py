@@ -14,11 +14,14 @@ from image_updater.rollout import service
 from image_updater.rollout.models import Rollout
 
 
-def check(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
+def check(
+    rollout: Rollout, _event: dict[str, Any], images: service.ImagesPort | None = None
+) -> Rollout:
+    """`images`: this account's own (a spoke gives its view of the hub's)."""
     alarm_names = settings.HealthSettings.from_env().canary_alarm_names
     alarms = CloudWatchAlarms() if alarm_names else _NoAlarms()
     return service.check_canaries(
-        rollout, AppStreamFleets(), alarms, alarm_names, AppStreamImages()
+        rollout, AppStreamFleets(), alarms, alarm_names, images or AppStreamImages()
     )
 
 

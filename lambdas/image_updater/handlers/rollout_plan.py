@@ -12,12 +12,18 @@ from image_updater.rollout import service
 from image_updater.rollout.models import Rollout
 
 
-def plan(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
+def plan(
+    rollout: Rollout,
+    _event: dict[str, Any],
+    images: service.ImagesPort | None = None,
+    fleets: service.FleetsPort | None = None,
+) -> Rollout:
+    """`images` and `fleets`: this account's own (a spoke gives its view of the hub's)."""
     rules = settings.RolloutPlanSettings.from_env()
     return service.plan(
         rollout,
-        AppStreamImages(),
-        AppStreamFleets(),
+        images or AppStreamImages(),
+        fleets or AppStreamFleets(),
         # Without a canary, production goes only if a person approves it (the approval e-mail
         # says nothing tested it) or the admin said so.
         untested_production=rules.require_approval or rules.allow_untested_production,
