@@ -24,7 +24,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError, PydanticUndefined, core_schema
 
 from infra.approvers import APPROVERS_MAX, approval_problems, approvers_problems
-from infra.config import schedule, values
+from infra.config import distribution, schedule, values
+from infra.config.distribution import Share, as_shares
 from infra.config.history import history_problems
 from infra.config.parsing import (
     Unparsable,
@@ -277,6 +278,38 @@ class UpdaterConfig:
             "approve)"
         ),
     )
+    copy_to_regions: Annotated[
+        Names,
+        names(
+            distribution.copy_regions_problems,
+            "AppStream Regions, each once, not the stack's own",
+        ),
+    ] = setting(
+        "copyToRegions",
+        (),
+        (
+            "Regions each new image is copied to (CopyImage, same name and description, the "
+            "lineage tags re-applied) once it is ready and its roll-out here, if any, passed"
+        ),
+    )
+    share_with_accounts: Annotated[
+        tuple[Share, ...],
+        Rule(
+            as_shares,
+            distribution.shares_problems,
+            (
+                'objects `{"accountId", "allowFleet", "allowImageBuilder", "regions"}`: '
+                f"12-digit IDs, each once, at most {distribution.SHARED_ACCOUNTS_MAX} per Region"
+            ),
+        ),
+    ] = setting(
+        "shareWithAccounts",
+        (),
+        (
+            "accounts each new image (and its copies) is shared with (UpdateImagePermissions), "
+            "in the listed `regions` (the stack's Region and copyToRegions) or every one"
+        ),
+    )
 
     @property
     def max_polls(self) -> int:
@@ -289,7 +322,11 @@ class UpdaterConfig:
 
         pollIntervalMinutes <= maxUpdateHours * 60 needs no check: the two ranges imply it.
         """
-        problems = (*history_problems(self), *approval_problems(self))
+        problems = (
+            *history_problems(self),
+            *approval_problems(self),
+            *distribution.distribution_problems(self),
+        )
         if problems:
             raise broken(problems)
         return self
@@ -312,6 +349,7 @@ _TYPE_NAMES: Mapping[object, str] = {
     bool: "boolean",
     str: "string",
     tuple[str, ...]: "list of strings",
+    tuple[Share, ...]: "list of objects",
     Mapping[str, str]: "object of strings",
 }
 
@@ -325,7 +363,7 @@ def _declared() -> tuple[Setting, ...]:
         default = info.get_default(call_default_factory=True)
         if isinstance(default, Mapping):
             default = dict(default)
-        elif isinstance(default, tuple):
+        elif isinstance(default, tuple):  # a list of strings, or of shares (to_json)
             default = list(default)
         elif default is PydanticUndefined:
             default = REQUIRED
