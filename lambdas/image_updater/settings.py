@@ -221,3 +221,12 @@ class RolloutSettings(FromEnvironment):
     approval_timeout_hours: int = variable("APPROVAL_TIMEOUT_HOURS", int)
     rollout_window: str = variable("ROLLOUT_WINDOW")  # "immediately" or cron(...), in `timezone`
     timezone: str = variable("SCHEDULE_TIMEZONE")
+
+
+# --- the distribution's functions -----------------------------------------------------------------
+
+
+class DistributeSettings(FromEnvironment):
+    """distribute: the configured tags each copy gets again (CopyImage copies none)."""
+
+    new_image_tags: Mapping[str, str] = variable("NEW_IMAGE_TAGS", _tags)
