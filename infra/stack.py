@@ -10,6 +10,7 @@ from image_updater.domain import naming
 from infra.arns import appstream_arn
 from infra.config import UpdaterConfig
 from infra.constructs.approval import SEND_TASK_SUCCESS_REASON, wire_approval
+from infra.constructs.distribution_grants import grant_distribution
 from infra.constructs.events import grant_put_events
 from infra.constructs.functions import UpdaterFunctions
 from infra.constructs.ledger import Ledger
@@ -80,6 +81,8 @@ class ImageUpdaterStack(Stack):
         self._grant_appstream(config, functions)
         self._grant_retention(config, functions)
         self._grant_rollout(config, functions)
+        if functions.distribute is not None and functions.distribution_report is not None:
+            grant_distribution(config, functions.distribute, functions.distribution_report)
         wire_approval(self, config, functions, ledger)
         self._outputs(config, workflow, notifications, schedule, ledger)
         self._acknowledge_findings(config, functions, workflow, schedule)
@@ -258,6 +261,8 @@ class ImageUpdaterStack(Stack):
         }
         if functions.approval_url is not None:
             reasons[functions.approval_url] = f"{xray}; {SEND_TASK_SUCCESS_REASON}"
+        if functions.distribute is not None:
+            reasons[functions.distribute] = f"{xray}; {appstream_read}"
         for function in functions.all:
             _acknowledge(
                 function.role, "AwsSolutions-IAM5[Resource::*]", reasons.get(function, xray)

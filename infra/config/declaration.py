@@ -316,6 +316,11 @@ class UpdaterConfig:
         """Status checks of one update before the workflow gives up on it."""
         return -(-self.max_update_hours * 60 // self.poll_interval_minutes)
 
+    @property
+    def distributes(self) -> bool:
+        """Whether new images are copied or shared (infra/workflow/distribution.py)."""
+        return bool(self.copy_to_regions or self.share_with_accounts)
+
     @model_validator(mode="after")
     def _keys_agree(self) -> UpdaterConfig:
         """Rules across keys, checked once every key passes its own.

@@ -40,6 +40,8 @@ _DESCRIPTIONS = {
     "rollout_report": "Writes the roll-out's e-mails",
     "rollout_verify": "Accepts only an approval the approval function recorded",
     "approval_url": "Records an approver's decision (IAM-authenticated function URL)",
+    "distribute": "Copies a new image to a Region, re-tags the copy, shares it with accounts",
+    "distribution_report": "Writes the distributed e-mail and announces copies and shares",
 }
 
 
@@ -107,6 +109,15 @@ class UpdaterFunctions(Construct):
             self.approval_url = self._function("approval_url")
             self.approval_url.add_environment("APPROVERS", json.dumps(list(config.approvers)))
         self.rollout = self.all[update_steps:]
+        # Distribution to Regions and accounts (infra/workflow/distribution.py): created when
+        # copyToRegions or shareWithAccounts is set.
+        self.distribute: lambda_.Function | None = None
+        self.distribution_report: lambda_.Function | None = None
+        if config.distributes:
+            self.distribute = self._function(
+                "distribute", settings.DistributeSettings, timeout=_SLOW
+            )
+            self.distribution_report = self._function("distribution_report")
 
     def _function(
         self,

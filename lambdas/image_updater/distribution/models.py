@@ -1,7 +1,8 @@
 """What one Region's part of an image's distribution carries through the workflow.
 
-The hub's own Region has no copy to make (`region` is None: the function's own Region); each
-other Region gets a copy first. Either way the image is then shared there with `shares`.
+The hub's own Region has no copy to make (`region` None; "" in the workflow's JSON, where a
+null would be dropped from the plan: the function's own Region); each other Region gets a copy
+first. Either way the image is then shared there with `shares`.
 Plain dataclasses, camelCase JSON, as `image_updater.models`.
 """
 
@@ -13,6 +14,8 @@ from typing import Any
 from image_updater.errors import shortened
 from image_updater.models import AVAILABLE, FAILED, EventRecord
 
+HOME = ""  # the hub's own Region, in the workflow's JSON
+PLANNED = "PLANNED"  # a copy's state before its first step
 COPYING = "COPYING"
 NOT_OURS = "NOT_OURS"  # a same-named image the updater did not make: never touched
 # The copy's states the workflow tells apart (AppStream's are an open set: anything else is
@@ -80,7 +83,7 @@ class RegionDistribution(EventRecord):
             root_image_name=str(event["rootImageName"]),
             new_image_name=str(event["newImageName"]),
             execution_id=str(event["executionId"]),
-            region=None if region is None else str(region),
+            region=str(region) if region else None,
             shares=tuple(ShareTarget.from_json(s) for s in event.get("shares", ())),
             state=event.get("state"),
             reason=event.get("reason"),
@@ -94,7 +97,7 @@ class RegionDistribution(EventRecord):
             "rootImageName": self.root_image_name,
             "newImageName": self.new_image_name,
             "executionId": self.execution_id,
-            "region": self.region,
+            "region": self.region or HOME,
             "shares": [s.to_json() for s in self.shares],
             "state": self.state,
             "reason": self.reason,
