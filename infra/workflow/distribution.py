@@ -51,11 +51,12 @@ from infra.workflow.tasks import TRANSIENT_RETRY, Catch, Retry, invoke, task_inp
 COPIES_PER_DESTINATION = 2  # AppStream's concurrent image copies per destination Region
 # How long a copy is waited for (an assumption: AWS publishes no copy duration).
 COPY_WAIT_HOURS = 6
-# CopyImage over the copies quota: 10, 20, 40, 80 and 160 minutes (about 5 hours in all).
-COPY_QUOTA_RETRY = Retry(("CopyQuotaExceeded",), Duration.minutes(10), 5, 2.0)
+# CopyImage over the copies quota: waits of 10, 15, 22.5, 34, 51 and 76 minutes (about 3.5
+# hours in all; statelint wants a non-integral BackoffRate).
+COPY_QUOTA_RETRY = Retry(("CopyQuotaExceeded",), Duration.minutes(10), 6, 1.5)
 # The name appeared since the step looked: the next look decides (ours, or someone else's).
-COPY_NAME_RETRY = Retry(("CopyNameTaken",), Duration.seconds(30), 4, 2.0)
-_QUOTA_RETRY_HOURS = 5
+COPY_NAME_RETRY = Retry(("CopyNameTaken",), Duration.seconds(30), 4, 1.5)
+_QUOTA_RETRY_HOURS = 4
 _DISTRIBUTION_SLACK_HOURS = 1
 # Outcomes of a roll-out after which the hub is done with the image.
 DONE_IN_THE_HUB = (NO_FLEETS, PRODUCTION_UPDATED)

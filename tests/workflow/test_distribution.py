@@ -125,12 +125,13 @@ def test_one_region_failing_a_lost_answer_and_the_quota_hide_nothing(
     assert sim.in_region(TOKYO).shares(name) == {}
     copies = [c for c in sim.calls if c.operation == "CopyImage"][len(OTHERS) :]
     # the lost answer (Tokyo or Europe) was not re-sent by the SDK, and no second copy was made
-    assert copies[0].error == "ReadTimeoutError"
+    assert [c.error for c in copies].count("ReadTimeoutError") == 1
     assert all(c.attempt == 1 for c in copies)
     # the copies quota refused Europe's copy until the admin's were done: the workflow
-    # retried it with its backoff (10, 20, 40, 80 minutes), the SDK never
+    # retried it with its backoff (10, 15, 22.5 minutes, ...), the SDK never
     assert "LimitExceededException" in [c.error for c in copies]
-    assert execution.retry_waits[-4:] == [600.0, 1200.0, 2400.0, 4800.0]
+    quota_waits = [w for w in execution.retry_waits if w >= 600]
+    assert quota_waits[:3] == [600.0, 900.0, 1350.0]
     made = [c.params["DestinationRegion"] for c in copies if c.error in (None, "ReadTimeoutError")]
     assert sorted(made) == sorted([TOKYO, EUROPE])
     # the e-mail lists every copy and share with its outcome
