@@ -11,14 +11,16 @@ import boto3
 import pytest
 
 from image_updater.domain import naming
+from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import WorkflowRunner
+from rehearsal.runner import WorkflowRunner, set_alarm_state
 from tests.workflow.conftest import BASE_IMAGES, EMAILS, AddImage, Run
 from tests.workflow.steps import imga_has_an_update_imgb_none
 
 pytestmark = pytest.mark.workflow
 
 EUROPE, TOKYO = "eu-west-1", "ap-northeast-1"
+CANARY_ALARM = "CanaryErrors"
 OTHERS = ("Other-1", "Other-2")  # an admin's images, copied by hand
 A, B, C = "111122223333", "444455556666", "777788889999"
 SHARES = [
@@ -149,3 +151,58 @@ def test_one_region_failing_a_lost_answer_and_the_quota_hide_nothing(
     kinds = [event["detail-type"] for event in execution.events]
     assert kinds.count("Image Copied") == 1
     assert "Distribution Failed" in kinds
+
+
+@cache
+def distributing_after_canaries() -> WorkflowRunner:
+    """ImgA alone, its canary checked at once against an alarm, production without approval,
+    then copied to Europe and shared with account A."""
+    return WorkflowRunner(
+        {
+            "imageNames": "ImgA",
+            "notificationEmails": EMAILS,
+            "canarySoakHours": "0",
+            "canaryAlarmNames": CANARY_ALARM,
+            "requireApproval": "false",
+            "copyToRegions": EUROPE,
+            "shareWithAccounts": json.dumps([{"accountId": A}]),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("canary", "alarm", "leaves_the_hub"),
+    [
+        (True, "OK", True),  # production updated
+        (True, "ALARM", False),  # the canary rolled back (a failed roll-out)
+        (False, "OK", False),  # held back: nothing tested it, nobody may let it go untested
+    ],
+    ids=["passed", "rolled-back", "held-back"],
+)
+def test_only_an_image_whose_roll_out_here_passed_leaves_the_hub(
+    sim: SimulatedAppStream,
+    add_image: AddImage,
+    run: Run,
+    canary: bool,
+    alarm: str,
+    leaves_the_hub: bool,
+) -> None:
+    # Given a production fleet (and maybe a canary) follows ImgA; the canary's alarm is `alarm`
+    add_image("ImgA", updates_available=True)
+    if canary:
+        sim.add_fleet("Canary", image="ImgA", tags={FOLLOWS_TAG: "ImgA", STAGE_TAG: "canary"})
+    sim.add_fleet("Prod", image="ImgA", tags={FOLLOWS_TAG: "ImgA", STAGE_TAG: "production"})
+    set_alarm_state(sim, CANARY_ALARM, alarm)
+
+    # When the run builds, rolls out and (maybe) distributes the image
+    execution = run(distributing_after_canaries())
+
+    # Then a healthy roll-out is followed by the copy and the share; a rolled-back one never
+    name = new_image(sim)
+    operations = {c.operation for c in sim.calls}
+    assert ("CopyImage" in operations) is leaves_the_hub
+    assert ("UpdateImagePermissions" in operations) is leaves_the_hub
+    assert (name in sim.in_region(EUROPE).images) is leaves_the_hub
+    distributed = [e for e in execution.emails if e.subject.endswith(f"{name} distributed")]
+    assert len(distributed) == (1 if leaves_the_hub else 0)
+    assert "Not distributed" in execution.states or leaves_the_hub
