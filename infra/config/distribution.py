@@ -172,3 +172,24 @@ def home_problems(config: UpdaterConfig, region: str | None, account: str | None
     if region:
         problems += list(distribution_problems(config, region))
     return problems
+
+
+def distribution_sentence(config: UpdaterConfig) -> str:
+    """What the "ready" e-mail says of the image's distribution (at most about 300
+    characters, whatever the lists: Lambda's environment holds 4 KB in all)."""
+    regions = ", ".join(config.copy_to_regions)
+    accounts = len(config.share_with_accounts)
+    where = " and ".join(
+        part
+        for part in (
+            f"copied to {regions}" if regions else "",
+            f"shared with {accounts} account(s)" if accounts else "",
+        )
+        if part
+    )
+    return (
+        f"Distribution: once the roll-out here has passed (or at once, if no fleet here "
+        f'follows this lineage), this image is {where}. A "distributed" e-mail lists every '
+        "copy and share with its outcome. An image whose canary fails or whose roll-out is "
+        "rejected never leaves this account."
+    )

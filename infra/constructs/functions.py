@@ -15,6 +15,7 @@ from image_updater import settings
 from image_updater.observability import NAMESPACE, SERVICE
 from infra import powertools
 from infra.config import UpdaterConfig
+from infra.config.distribution import distribution_sentence
 from infra.constructs import lambda_code, log_groups
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
@@ -118,6 +119,7 @@ class UpdaterFunctions(Construct):
                 "distribute", settings.DistributeSettings, timeout=_SLOW
             )
             self.distribution_report = self._function("distribution_report")
+            self.report.add_environment("DISTRIBUTION", distribution_sentence(config))
 
     def _function(
         self,

@@ -156,9 +156,12 @@ class PollSettings(FromEnvironment):
 
 
 class ReportSettings(FromEnvironment):
-    """report and rollout_report: how long an update may take, as the e-mails say."""
+    """report and rollout_report: how long an update may take, as the e-mails say; and where
+    a ready image goes next (given to report only when copyToRegions or shareWithAccounts is
+    set: infra/constructs/functions.py)."""
 
     max_update_hours: int = variable("MAX_UPDATE_HOURS", int)
+    distribution: str = variable("DISTRIBUTION", when_unset="")
 
 
 class RetainSettings(FromEnvironment):

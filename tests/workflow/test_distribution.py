@@ -76,8 +76,13 @@ def test_a_ready_image_is_copied_tagged_and_shared_everywhere(
     # one copy per Region, and the run waited for them in Wait states
     assert len([c for c in sim.calls if c.operation == "CopyImage"]) == 2
     assert "Wait for the copy" in execution.states
-    # the e-mails: ready, then distributed
+    # the e-mails: ready (saying where the image goes next), then distributed
     subjects = [email.subject for email in execution.emails]
+    assert subjects[0] == f"AppStream image ready: {name}"
+    assert (
+        f"this image is copied to {EUROPE}, {TOKYO} and shared with 3 account(s)"
+        in execution.emails[0].body
+    )
     assert subjects[-1] == f"AppStream image updater: {name} distributed"
     body = execution.emails[-1].body
     assert f"{EUROPE}" in body and f"{TOKYO}" in body and B in body
