@@ -146,7 +146,8 @@ def test_one_region_failing_a_lost_answer_and_the_quota_hide_nothing(
     assert email.subject.startswith(f"AppStream image updater: {name} distributed with")
     lines = email.body.splitlines()
     assert f"  {EUROPE:<16}AVAILABLE, lineage tags applied" in lines
-    assert f"  {TOKYO:<16}copy failed: the copy to {TOKYO} failed: The image copy failed." in lines
+    # (the step retried after the lost answer may find Tokyo's copy failed already)
+    assert any(line.startswith(f"  {TOKYO:<16}copy failed: ") for line in lines)
     assert f"  {EUROPE:<16}{B}  shared (fleets, image builders)" in lines
     assert f"  {'us-east-1':<16}{C}  shared (image builders)" in lines
     not_shared = [
