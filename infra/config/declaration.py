@@ -331,6 +331,7 @@ class UpdaterConfig:
             *history_problems(self),
             *approval_problems(self),
             *distribution.distribution_problems(self),
+            *distribution.history_problems(self),
         )
         if problems:
             raise broken(problems)

@@ -25,6 +25,17 @@ if TYPE_CHECKING:
 # AppStream quotas (https://docs.aws.amazon.com/appstream2/latest/developerguide/limits.html):
 # accounts one image can be shared with (adjustable; the default is what the synth assumes).
 SHARED_ACCOUNTS_MAX = 100
+# How long a copy is waited for (an assumption: AWS publishes no copy duration), checked every
+# COPY_CHECK_MINUTES (fixed, not pollIntervalMinutes: each check costs history events).
+COPY_WAIT_HOURS = 6
+COPY_CHECK_MINUTES = 10
+COPY_CHECKS = COPY_WAIT_HOURS * 60 // COPY_CHECK_MINUTES
+# Step Functions history events (see infra/config/history.py): a copy check is 9 (Wait 2, Lambda
+# task 5, Choice 2); a copy Region's other steps and retries stay under 56, so 380 per copy
+# Region; an image's distribution besides (its choice, plan, share at home, e-mail) under 80.
+EVENTS_PER_COPY_CHECK = 9
+EVENTS_PER_COPY_REGION = EVENTS_PER_COPY_CHECK * COPY_CHECKS + 56
+EVENTS_PER_DISTRIBUTION = 80
 HOME = "(home Region)"  # a share's Regions, when it names none: the stack's own and every copy's
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _SHARE_KEYS = frozenset({"accountId", "allowFleet", "allowImageBuilder", "regions"})
@@ -155,6 +166,32 @@ def distribution_problems(config: UpdaterConfig, home: str | None = None) -> Ite
                 f"{SHARED_ACCOUNTS_MAX} (AppStream shares an image with at most "
                 f"{SHARED_ACCOUNTS_MAX} accounts)"
             )
+
+
+def distribution_events(config: UpdaterConfig) -> int:
+    """The most history events the distribution adds to one run."""
+    if not config.distributes:
+        return 0
+    per_image = EVENTS_PER_DISTRIBUTION + len(config.copy_to_regions) * EVENTS_PER_COPY_REGION
+    return len(config.image_names) * per_image
+
+
+def history_problems(config: UpdaterConfig) -> Iterator[str]:
+    """The run's history with the distribution must still fit Step Functions' limit."""
+    from infra.config.history import HISTORY_EVENTS_MAX, history_events
+
+    added = distribution_events(config)
+    needed = history_events(config) + added
+    if added and needed > HISTORY_EVENTS_MAX:
+        yield (
+            "copyToRegions, shareWithAccounts, imageNames: one run could need "
+            f"{needed:,} history events, over Step Functions' limit of {HISTORY_EVENTS_MAX:,} "
+            f"per execution: the update and roll-out need {history_events(config):,}, and "
+            f"distributing {len(config.image_names)} image(s) adds {added:,} "
+            f"({EVENTS_PER_DISTRIBUTION} each, plus {EVENTS_PER_COPY_REGION} per copy Region: "
+            f"{COPY_CHECKS} copy checks of {EVENTS_PER_COPY_CHECK} events and the steps around "
+            "them). Copy to fewer Regions, or configure fewer images per stack."
+        )
 
 
 def home_problems(config: UpdaterConfig, region: str | None, account: str | None) -> list[str]:

@@ -8,7 +8,7 @@ Plan the distribution (the Regions and their accounts, from the configuration)
 -> Map over the Regions, side by side:
      Copy needed? -- the hub's own Region --> Share
      Copy (our copy found by name and marker, else CopyImage) -> Copying?
-         COPYING, checks left -> Wait pollIntervalMinutes -> Check the copy -> Copying?
+         COPYING, checks left -> Wait COPY_CHECK_MINUTES -> Check the copy -> Copying?
          COPYING, none left   -> Copy timed out -> Share
          else                 -> Share
      Share (UpdateImagePermissions per account; one refused never stops the others)
@@ -43,14 +43,17 @@ from image_updater.handlers.distribute import CHECK, COPY, SHARE
 from image_updater.models import AVAILABLE
 from image_updater.rollout.models import NO_FLEETS, PRODUCTION_UPDATED
 from infra.config import UpdaterConfig
-from infra.config.distribution import share_regions
+from infra.config.distribution import (
+    COPY_CHECK_MINUTES,
+    COPY_CHECKS,
+    COPY_WAIT_HOURS,
+    share_regions,
+)
 from infra.workflow.emails import send_email, write_email
 from infra.workflow.fragment import Fragment, WorkflowParts
 from infra.workflow.tasks import TRANSIENT_RETRY, Catch, Retry, invoke, task_input
 
 COPIES_PER_DESTINATION = 2  # AppStream's concurrent image copies per destination Region
-# How long a copy is waited for (an assumption: AWS publishes no copy duration).
-COPY_WAIT_HOURS = 6
 # CopyImage over the copies quota: waits of 10, 15, 22.5, 34, 51 and 76 minutes (about 3.5
 # hours in all; statelint wants a non-integral BackoffRate).
 COPY_QUOTA_RETRY = Retry(("CopyQuotaExceeded",), Duration.minutes(10), 6, 1.5)
@@ -83,10 +86,6 @@ DISTRIBUTION_RESULT = "Distribution result"
 LIST_DISTRIBUTION_FAILURES = "List the distribution failures"
 SUMMARIZE_THE_DISTRIBUTIONS = "Summarize the distributions"
 A_DISTRIBUTION_FAILED = "A distribution failed"
-
-
-def copy_polls(config: UpdaterConfig) -> int:
-    return math.ceil(COPY_WAIT_HOURS * 60 / config.poll_interval_minutes)
 
 
 def distribution_hours(config: UpdaterConfig) -> int:
@@ -130,7 +129,7 @@ class DistributeOneImage(Fragment):
         functions = parts.functions
         assert functions.distribute is not None and functions.distribution_report is not None
         self._distribute = functions.distribute
-        self._polls = copy_polls(parts.config)
+        self._polls = COPY_CHECKS
         regions = sfn.Map(
             self,
             DISTRIBUTE_TO_EACH_REGION,
@@ -215,7 +214,7 @@ class DistributeOneImage(Fragment):
         wait = sfn.Wait(
             self,
             WAIT_FOR_THE_COPY,
-            time=sfn.WaitTime.duration(Duration.minutes(config.poll_interval_minutes)),
+            time=sfn.WaitTime.duration(Duration.minutes(COPY_CHECK_MINUTES)),
         )
         timed_out = sfn.Pass(
             self, COPY_TIMED_OUT, result=sfn.Result.from_string(TIMED_OUT), result_path="$.state"

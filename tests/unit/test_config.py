@@ -837,11 +837,17 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
     # Within the execution history quota (worked out independently of the implementation:
     # 9 events per status check plus 150 per image, 200 per roll-out and 50 per run, at most
     # 25,000).
-    per_image_budget = (25_000 - 50) // len(names) - 150 - 200
+    # Copies (to at most 3 Regions, with at most 5 images) add 80 events per image and 380
+    # per Region of each image (36 copy checks of 9 events, and the steps around them).
+    copies = (
+        tuple(draw(st.lists(st.sampled_from(COPY_REGIONS), max_size=3, unique=True)))
+        if len(names) <= 5
+        else ()
+    )
+    per_image_budget = (25_000 - 50) // len(names) - 150 - 200 - 80 - 380 * len(copies)
     most_hours = min(72, per_image_budget // 9 * poll_minutes // 60)
     hours = draw(st.integers(1, max(1, most_hours)))
     require_approval = draw(st.booleans())
-    copies = tuple(draw(st.lists(st.sampled_from(COPY_REGIONS), max_size=3, unique=True)))
     return {
         "imageNames": tuple(names),
         "notificationEmails": tuple(

@@ -150,3 +150,22 @@ def test_the_stacks_own_region_and_account_are_refused_when_known() -> None:
         f"shareWithAccounts: '{A}' is the stack's own account: it owns the image",
     ]
     assert home_problems(config, "eu-west-2", C) == []
+
+
+def test_a_run_that_could_not_keep_its_history_is_refused_with_the_arithmetic() -> None:
+    # Given 25 images copied to 3 Regions (each copy checked 36 times over 6 hours)
+    images = ",".join(f"Img{n:02d}" for n in range(25))
+    context = {"imageNames": images, "copyToRegions": "eu-west-1,eu-west-2,eu-central-1"}
+
+    # When loaded
+    (problem,) = problems_of(context)
+
+    # Then the rule says why, with the numbers (the update and roll-out need 25,000, plus
+    # 25 x (80 + 3 x 380) for the distribution)
+    assert problem.startswith(
+        "copyToRegions, shareWithAccounts, imageNames: one run could need 55,500 history events"
+    )
+    assert "distributing 25 image(s) adds 30,500" in problem
+    # And fewer images pass
+    fewer = ",".join(f"Img{n:02d}" for n in range(5))
+    assert load_config({**context, "imageNames": fewer}).copy_to_regions
