@@ -87,7 +87,7 @@ def test_an_asset_holds_only_what_its_handler_imports(cloud_assembly: Path) -> N
             assert "image_updater/retention/service.py" not in files, module
             assert "image_updater/scheduler.py" not in files, module
         else:
-            assert "image_updater/rollout/service.py" not in files, module
+            assert "image_updater/rollout/fleets.py" not in files, module
 
 
 def test_imports_are_followed_wherever_they_are_written(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from image_updater.errors import InvalidExecutionInput
 from image_updater.models import ImageSummary
+from image_updater.rollout.health_policy import canary_health, canary_problems
 from image_updater.rollout.models import (
     CANARY,
     CANARY_FIRST,
@@ -23,8 +24,6 @@ from image_updater.rollout.models import (
 )
 from image_updater.rollout.policy import (
     approved_production,
-    canary_health,
-    canary_problems,
     follows,
     plan_fleets,
     refusal,

@@ -46,3 +46,13 @@ class Lineage:
         candidates = (*((self.root,) if self.root else ()), *self.members)
         available = [image for image in candidates if image.state == AVAILABLE]
         return max(available, key=lambda i: (_created(i), i is not self.root), default=None)
+
+    def newer_than(self, image: ImageSummary) -> str | None:
+        """The name of the newest AVAILABLE image, if it was created after `image`: a roll-out
+        of `image` is then superseded (it must never move a fleet backwards)."""
+        newest = self.newest_available()
+        if newest is None or newest.name == image.name:
+            return None
+        if (newest.created_time or "") <= (image.created_time or ""):
+            return None
+        return newest.name

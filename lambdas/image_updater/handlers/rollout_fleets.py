@@ -11,8 +11,9 @@ from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.observability import count
-from image_updater.rollout import service
+from image_updater.rollout.fleets import update_canaries, update_production
 from image_updater.rollout.models import CANARY, PRODUCTION, SUPERSEDED, FleetNote, Rollout
+from image_updater.rollout.rollback import roll_back_canaries
 
 UPDATE_CANARIES = "update-canaries"
 ROLL_BACK_CANARIES = "roll-back-canaries"
@@ -23,10 +24,10 @@ def change_fleets(rollout: Rollout, event: dict[str, Any]) -> Rollout:
     action = event.get("action")
     fleets = AppStreamFleets()
     if action == UPDATE_CANARIES:
-        result = service.update_canaries(rollout, fleets, clock.utc_now())
+        result = update_canaries(rollout, fleets, clock.utc_now())
         _announce(events.CANARY_FLEETS_UPDATED, result, CANARY, result.updated_in(CANARY))
     elif action == ROLL_BACK_CANARIES:
-        result = service.roll_back_canaries(rollout, fleets)
+        result = roll_back_canaries(rollout, fleets)
         # Each fleet ran the new image before it went back: that is its previous image here.
         _announce(
             events.CANARY_ROLLED_BACK,
@@ -36,7 +37,7 @@ def change_fleets(rollout: Rollout, event: dict[str, Any]) -> Rollout:
             reason="; ".join(result.problems) or "a canary fleet refused the image",
         )
     elif action == UPDATE_PRODUCTION:
-        result = service.update_production(rollout, AppStreamImages(), fleets)
+        result = update_production(rollout, AppStreamImages(), fleets)
         if result.outcome != SUPERSEDED:
             _announce(
                 events.PRODUCTION_FLEETS_UPDATED, result, PRODUCTION, result.updated_in(PRODUCTION)

@@ -10,16 +10,14 @@ from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.integrations.cloudwatch import CloudWatchAlarms
-from image_updater.rollout import service
+from image_updater.rollout.health import check_canaries
 from image_updater.rollout.models import Rollout
 
 
 def check(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
     alarm_names = settings.HealthSettings.from_env().canary_alarm_names
     alarms = CloudWatchAlarms() if alarm_names else _NoAlarms()
-    return service.check_canaries(
-        rollout, AppStreamFleets(), alarms, alarm_names, AppStreamImages()
-    )
+    return check_canaries(rollout, AppStreamFleets(), alarms, alarm_names, AppStreamImages())
 
 
 class _NoAlarms:

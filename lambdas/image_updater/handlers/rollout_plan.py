@@ -8,13 +8,13 @@ from image_updater import settings
 from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.rollout import service
 from image_updater.rollout.models import Rollout
+from image_updater.rollout.plan import plan as plan_rollout
 
 
 def plan(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
     rules = settings.RolloutPlanSettings.from_env()
-    return service.plan(
+    return plan_rollout(
         rollout,
         AppStreamImages(),
         AppStreamFleets(),
