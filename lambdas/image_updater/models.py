@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 from image_updater.errors import InvalidExecutionInput, shortened
 
@@ -68,12 +68,11 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _to_json(record: Any) -> dict[str, Any]:
-    return {_camel(k): v for k, v in asdict(record).items() if v is not None}
+def _to_json(fields: dict[str, Any]) -> dict[str, Any]:
+    return {_camel(k): v for k, v in fields.items() if v is not None}
 
 
-@dataclass(frozen=True)
-class ImageError:
+class ImageError(NamedTuple):
     code: str
     message: str
     timestamp: str | None = None
@@ -121,8 +120,8 @@ class ImageSummary:
         )
 
     def to_json(self) -> dict[str, Any]:
-        data = _to_json(self)
-        data["errors"] = [_to_json(e) for e in self.errors]
+        data = _to_json(asdict(self))
+        data["errors"] = [_to_json(e._asdict()) for e in self.errors]
         return data
 
     @classmethod
@@ -234,8 +233,7 @@ def _summary(data: Any) -> ImageSummary | None:
     return ImageSummary.from_json(data) if isinstance(data, dict) else None
 
 
-@dataclass(frozen=True)
-class Notification:
+class Notification(NamedTuple):
     """An e-mail, ready for SNS Publish."""
 
     subject: str
@@ -247,4 +245,4 @@ class Notification:
 
     def to_event(self) -> dict[str, Any]:
         # Every key present, even when null: the state machine's paths require them.
-        return {_camel(k): v for k, v in asdict(self).items()}
+        return {_camel(k): v for k, v in self._asdict().items()}

@@ -7,8 +7,8 @@ so a dry run on `Base` would answer "updates available" forever. Working on the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from image_updater.models import AVAILABLE, FAILED, SETTLED_STATES, ImageSummary
 
@@ -22,8 +22,7 @@ def _created(image: ImageSummary) -> datetime:
     return created if created.tzinfo else created.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Lineage:
+class Lineage(NamedTuple):
     """`root` is None when the configured image was deleted: its lineage carries on from the
     images the updater built from it."""
 

@@ -4,7 +4,7 @@ carries through the workflow (camelCase JSON, like the update's)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from image_updater.errors import shortened
 from image_updater.models import EventRecord
@@ -100,8 +100,7 @@ class FleetFacts:
         return self.tags.get(STAGE_TAG) or None
 
 
-@dataclass(frozen=True)
-class FleetNote:
+class FleetNote(NamedTuple):
     """A fleet and what happened to it, or why not (for the e-mail and the events)."""
 
     fleet: str

@@ -11,8 +11,7 @@ may rewrite them). A rollback whose fleet's tags disagree with its record is ref
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from image_updater.ledger import LedgerTable, translated_errors
 from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
@@ -20,8 +19,7 @@ from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
 PARTITION = "#rollback"
 
 
-@dataclass(frozen=True)
-class RollbackRecord:
+class RollbackRecord(NamedTuple):
     fleet: str
     previous_image: str  # as the fleet named it (its name, else its ARN): the tags' mirror
     previous_image_arn: str | None  # what a rollback asks UpdateFleet for (shared: ARN only)
