@@ -3,11 +3,11 @@ carries through the workflow (camelCase JSON, like the update's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from image_updater.errors import shortened
-from image_updater.models import EventRecord
+from image_updater.models import read_event
 
 # The fleet tags an admin sets to opt a fleet in (documented in the README, "Roll-out").
 FOLLOWS_TAG = "AppStreamImageUpdater:Image"  # value: the root image of the lineage it follows
@@ -119,11 +119,8 @@ def _notes(data: Any) -> tuple[FleetNote, ...]:
     return tuple(FleetNote.from_json(d) for d in (data or ()) if isinstance(d, dict))
 
 
-@dataclass(frozen=True)
-class Rollout(EventRecord):
+class Rollout(NamedTuple):
     """One new image's way through the roll-out; each step returns an updated copy."""
-
-    KIND = "roll-out"
 
     root_image_name: str  # the lineage's configured image
     execution_id: str  # the run that rolls the image out (the update's run)
@@ -152,6 +149,10 @@ class Rollout(EventRecord):
     @property
     def any_update_refused(self) -> bool:
         return bool(self.not_updated)
+
+    @classmethod
+    def from_event(cls, event: Any) -> Rollout:
+        return read_event("roll-out", event, cls._from_json)
 
     @classmethod
     def _from_json(cls, event: dict[str, Any]) -> Rollout:
@@ -215,7 +216,7 @@ class Rollout(EventRecord):
         return data
 
     def evolve(self, **changes: Any) -> Rollout:
-        return replace(self, **changes)
+        return self._replace(**changes)
 
     def updated_in(self, stage: str) -> list[FleetNote]:
         return [note for note in self.updated if note.stage == stage]
