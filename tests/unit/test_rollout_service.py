@@ -4,7 +4,6 @@ an image store, and alarms. Each step must read the account as it is when it run
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -139,12 +138,12 @@ class FakeFleets:
                 current.pop(keys[key], None)
             else:
                 current[keys[key]] = value
-        self.by_name[name] = dataclasses.replace(self.by_name[name], tags=current)
+        self.by_name[name] = self.by_name[name]._replace(tags=current)
 
     def move(self, name: str, image: str) -> None:
         """Someone else points the fleet at `image`."""
-        self.by_name[name] = dataclasses.replace(
-            self.by_name[name], image_name=image, image_arn=image_arn(image)
+        self.by_name[name] = self.by_name[name]._replace(
+            image_name=image, image_arn=image_arn(image)
         )
 
     def image_of(self, name: str) -> str | None:
@@ -173,8 +172,8 @@ class FakeFleets:
         if name not in self.by_name:
             raise FleetNotFound(f"ResourceNotFoundException: Fleet {name} not found.")
         if image.startswith("arn:"):
-            self.by_name[name] = dataclasses.replace(
-                self.by_name[name], image_name=image.rsplit("/", 1)[1], image_arn=image
+            self.by_name[name] = self.by_name[name]._replace(
+                image_name=image.rsplit("/", 1)[1], image_arn=image
             )
         else:
             self.move(name, image)
@@ -209,7 +208,7 @@ class FakeFleets:
         if facts.name in self.untag_refusals:
             raise self.untag_refusals.pop(facts.name)
         tags = {k: v for k, v in facts.tags.items() if k not in RECORD_TAGS}
-        self.by_name[facts.name] = dataclasses.replace(facts, tags=tags)
+        self.by_name[facts.name] = facts._replace(tags=tags)
 
     def record_of(self, name: str) -> str | None:
         record = self.records.get(name)
@@ -218,16 +217,12 @@ class FakeFleets:
     def tamper(self, name: str, previous: str) -> None:
         """Someone who may tag the fleet rewrites its PreviousImage tag."""
         facts = self.by_name[name]
-        self.by_name[name] = dataclasses.replace(
-            facts, tags={**facts.tags, PREVIOUS_IMAGE_TAG: previous}
-        )
+        self.by_name[name] = facts._replace(tags={**facts.tags, PREVIOUS_IMAGE_TAG: previous})
 
     def _keep(self, fleet: FleetFacts, record: RollbackRecord) -> None:
         facts = self._by_arn(fleet.arn)
         self.records[fleet.name] = record
-        self.by_name[facts.name] = dataclasses.replace(
-            facts, tags={**facts.tags, **record.mirror()}
-        )
+        self.by_name[facts.name] = facts._replace(tags={**facts.tags, **record.mirror()})
 
     def _by_arn(self, arn: str) -> FleetFacts:
         found = [f for f in self.by_name.values() if f.arn == arn]
@@ -868,8 +863,8 @@ def test_production_passed_over_keeps_the_plans_canary_notes_and_reads_the_rest_
     fleets.add("ProdLate", PRODUCTION, state="STARTING")
     fleets.add("ProdNow", PRODUCTION)
     rollout = approved(fleets)
-    fleets.by_name["ProdLate"] = dataclasses.replace(fleets.by_name["ProdLate"], state="RUNNING")
-    fleets.by_name["ProdNow"] = dataclasses.replace(fleets.by_name["ProdNow"], state="STOPPING")
+    fleets.by_name["ProdLate"] = fleets.by_name["ProdLate"]._replace(state="RUNNING")
+    fleets.by_name["ProdNow"] = fleets.by_name["ProdNow"]._replace(state="STOPPING")
 
     # When
     result = update_production(rollout, FakeImages(), fleets)
@@ -930,9 +925,7 @@ def test_a_refused_fleet_keeps_the_rollback_record_it_had(earlier: str | None) -
     fleets.add("ProdA", PRODUCTION, previous=earlier)
     if earlier:
         facts = fleets.by_name["ProdA"]
-        fleets.by_name["ProdA"] = dataclasses.replace(
-            facts, tags={**facts.tags, ROLLED_OUT_TAG: OLD}
-        )
+        fleets.by_name["ProdA"] = facts._replace(tags={**facts.tags, ROLLED_OUT_TAG: OLD})
     before = dict(fleets.by_name["ProdA"].tags)
     record_before = fleets.records.get("ProdA")
     rollout = planned(fleets)

@@ -3,7 +3,8 @@ carries through the workflow (camelCase JSON, like the update's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from image_updater.errors import shortened
@@ -46,8 +47,7 @@ LISTED_MAX = 50  # fleets listed in a state; AppStream's default quota is far lo
 REASON_MAX = 300
 
 
-@dataclass(frozen=True)
-class FleetFacts:
+class FleetFacts(NamedTuple):
     """What the roll-out needs from AppStream's `Fleet` shape, with the fleet's tags."""
 
     name: str
@@ -61,7 +61,7 @@ class FleetFacts:
     running: int | None
     errors: tuple[str, ...]
     max_sessions_per_instance: int | None
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = MappingProxyType({})  # read-only: one empty default for all
 
     @classmethod
     def from_appstream(cls, fleet: dict[str, Any], tags: dict[str, str]) -> FleetFacts:

@@ -11,6 +11,7 @@ may rewrite them). A rollback whose fleet's tags disagree with its record is ref
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from image_updater.ledger import LedgerTable, translated_errors
@@ -40,7 +41,7 @@ class RollbackRecord(NamedTuple):
         return {PREVIOUS_IMAGE_TAG: self.previous_image, ROLLED_OUT_TAG: self.rolled_out}
 
 
-def disagreement(record: RollbackRecord, tags: dict[str, str]) -> str | None:
+def disagreement(record: RollbackRecord, tags: Mapping[str, str]) -> str | None:
     """Why the fleet's tags do not show `record` (someone changed them), or None."""
     previous, rolled_out = tags.get(PREVIOUS_IMAGE_TAG), tags.get(ROLLED_OUT_TAG)
     if record.names(previous) and rolled_out == record.rolled_out:
