@@ -35,6 +35,8 @@ REJECTED = "REJECTED"  # the run's input was refused before any image was looked
 # (kept: subscribers filter on it). Also "update not confirmed", which is a failure.
 CHECK_FAILED = "CHECK_FAILED"
 REPORTED_ELSEWHERE = "REPORTED_ELSEWHERE"  # another run sent this image's final report
+# The outcome a settled image's final report tells.
+FINAL_OUTCOMES = {AVAILABLE: SUCCEEDED, FAILED: FAILED}
 
 # What one image's record carries into the workflow's state, whatever AppStream returns:
 # a state's data is capped at 256 KiB, and every e-mail must still go out.

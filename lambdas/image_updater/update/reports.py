@@ -15,11 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from image_updater.domain import naming
 from image_updater.domain.lineage import Lineage
-from image_updater.models import AVAILABLE, FAILED, SUCCEEDED, ImageSummary
+from image_updater.models import AVAILABLE, FAILED, ImageSummary
 
 PENDING, CLAIMED, REPORTED = "PENDING", "CLAIMED", "REPORTED"
-# The outcome a settled image's final report tells.
-FINAL_OUTCOMES = {AVAILABLE: SUCCEEDED, FAILED: FAILED}
 IMAGE_PREFIX = "image#"  # the sort key of an image's report item: image#<name>
 # From the claim (check or poll) to the REPORTED mark a run takes at most about 40 minutes,
 # every retry exhausted: retention (5 attempts of a 2-minute Lambda, ~4 min of waits), the
