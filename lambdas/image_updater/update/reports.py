@@ -10,8 +10,8 @@ send step) is owed again once it is older than CLAIM_HOLD.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from image_updater.domain import naming
 from image_updater.domain.lineage import Lineage
@@ -38,8 +38,7 @@ def report_key(image: str) -> str:
     return IMAGE_PREFIX + image
 
 
-@dataclass(frozen=True)
-class ReportRecord:
+class ReportRecord(NamedTuple):
     """One `image#<name>` item of the ledger."""
 
     status: str
