@@ -9,7 +9,6 @@ from image_updater import clock, events
 from image_updater.errors import InvalidExecutionInput
 from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
-from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.observability import count
 from image_updater.rollout.fleets import update_canaries, update_production
 from image_updater.rollout.models import CANARY, PRODUCTION, SUPERSEDED, FleetNote, Rollout
@@ -37,6 +36,10 @@ def change_fleets(rollout: Rollout, event: dict[str, Any]) -> Rollout:
             reason="; ".join(result.problems) or "a canary fleet refused the image",
         )
     elif action == UPDATE_PRODUCTION:
+        # Only production reads images (is a newer one out?): the canaries' actions never load
+        # the images' adapter and its naming rules.
+        from image_updater.integrations.appstream.images import AppStreamImages
+
         result = update_production(rollout, AppStreamImages(), fleets)
         if result.outcome != SUPERSEDED:
             _announce(
