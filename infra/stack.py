@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Aws, CfnElement, CfnOutput, Stack, Validations
+from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from image_updater.domain import naming
 from infra.arns import appstream_arn
 from infra.config import UpdaterConfig
-from infra.constructs.approval import SEND_TASK_SUCCESS_REASON, wire_approval
+from infra.constructs.approval import wire_approval
+from infra.constructs.distribution_grants import grant_distribution
 from infra.constructs.events import grant_put_events
 from infra.constructs.functions import UpdaterFunctions
 from infra.constructs.ledger import Ledger
-from infra.constructs.monitoring import Monitoring
+from infra.constructs.monitoring import monitor
 from infra.constructs.notifications import Notifications
-from infra.constructs.rollout_grants import (
-    grant_change_tagged_fleets,
-    grant_read_alarms,
-    grant_read_fleets,
-)
+from infra.constructs.rollout_grants import grant_rollout
 from infra.constructs.schedule import UpdateSchedule
 from infra.constructs.workflow import UpdateWorkflow
+from infra.findings import XRAY, acknowledge_functions_and_workflow, rollout_reasons
+from infra.findings import acknowledge as _acknowledge
 
 
 class ImageUpdaterStack(Stack):
@@ -65,21 +64,17 @@ class ImageUpdaterStack(Stack):
             ledger.grant_breaker(functions.breaker)
             schedule.grant_pause(functions.breaker)
             grant_put_events(functions.breaker)
-        monitoring = Monitoring(
-            self,
-            "Monitoring",
-            state_machine=workflow.state_machine,
-            dead_letter_queue=schedule.dead_letter_queue,
-            topic=notifications.topic,
-        )
-        # The topic's publishers: the state machine's role (sns:Publish granted by its
-        # SnsPublish tasks; the key granted here, in its identity policy, which the key
-        # policy's account statement lets count) and CloudWatch, for these alarms only.
-        notifications.key.grant(workflow.state_machine, "kms:Decrypt", "kms:GenerateDataKey")
-        notifications.allow_alarms_to_publish(monitoring.alarm_names)
+        monitor(self, workflow.state_machine, schedule.dead_letter_queue, notifications)
         self._grant_appstream(config, functions)
         self._grant_retention(config, functions)
-        self._grant_rollout(config, functions)
+        grant_rollout(
+            functions,
+            config.image_names,
+            config.rollback_image_accounts,
+            config.canary_alarm_names,
+        )
+        if functions.distribute is not None and functions.distribution_report is not None:
+            grant_distribution(config, functions.distribute, functions.distribution_report)
         wire_approval(self, config, functions, ledger)
         self._outputs(config, workflow, notifications, schedule, ledger)
         self._acknowledge_findings(config, functions, workflow, schedule)
@@ -123,27 +118,6 @@ class ImageUpdaterStack(Stack):
         functions.poll.add_to_role_policy(
             iam.PolicyStatement(actions=["appstream:DescribeImages"], resources=["*"])
         )
-
-    @staticmethod
-    def _grant_rollout(config: UpdaterConfig, functions: UpdaterFunctions) -> None:
-        """The roll-out: only rollout_fleets changes fleets (tagged ones); the others read,
-        and every step that ends a milestone announces it."""
-        grant_read_fleets(functions.rollout_plan, images=True)
-        grant_read_fleets(functions.rollout_fleets, images=True)
-        grant_change_tagged_fleets(
-            functions.rollout_fleets, config.image_names, config.rollback_image_accounts
-        )
-        grant_read_fleets(functions.rollout_health, images=True)
-        # A roll-out that failed says which fleets run the new image now.
-        grant_read_fleets(functions.rollout_report)
-        grant_read_alarms(functions.rollout_health, config.canary_alarm_names)
-        for function in (
-            functions.rollout_fleets,
-            functions.rollout_approval,
-            functions.rollout_window,
-            functions.rollout_report,
-        ):
-            grant_put_events(function)
 
     def _grant_retention(self, config: UpdaterConfig, functions: UpdaterFunctions) -> None:
         """retain: read what protects each image, and delete only the lineages' derived
@@ -229,10 +203,6 @@ class ImageUpdaterStack(Stack):
         schedule: UpdateSchedule,
     ) -> None:
         """cdk-nag (AwsSolutions) findings that are intended, one by one, with the reason."""
-        xray = (
-            "xray:PutTraceSegments and xray:PutTelemetryRecords (X-Ray active tracing) "
-            "support no resource-level permissions"
-        )
         appstream_read = (
             "appstream:DescribeImages and appstream:ListTagsForResource support no "
             "resource-level permissions; both only read"
@@ -242,26 +212,18 @@ class ImageUpdaterStack(Stack):
             "DescribeImageBuilders and DescribeImagePermissions support no resource-level "
             "permissions; all only read"
         )
-        fleets_read = (
-            "appstream:DescribeFleets, DescribeImages and ListTagsForResource support no "
-            "resource-level permissions; all only read"
-        )
         reasons = {
-            functions.rollout_plan: f"{xray}; {fleets_read}",
-            functions.rollout_fleets: f"{xray}; {fleets_read}",
-            functions.rollout_health: f"{xray}; {fleets_read}",
-            functions.rollout_report: f"{xray}; {fleets_read}",
-            functions.check: f"{xray}; {appstream_read}",
-            functions.create: f"{xray}; {retention_read}",
-            functions.poll: f"{xray}; {appstream_read}",
-            functions.retain: f"{xray}; {retention_read}",
+            **rollout_reasons(functions),
+            functions.check: f"{XRAY}; {appstream_read}",
+            functions.create: f"{XRAY}; {retention_read}",
+            functions.poll: f"{XRAY}; {appstream_read}",
+            functions.retain: f"{XRAY}; {retention_read}",
         }
-        if functions.approval_url is not None:
-            reasons[functions.approval_url] = f"{xray}; {SEND_TASK_SUCCESS_REASON}"
-        for function in functions.all:
-            _acknowledge(
-                function.role, "AwsSolutions-IAM5[Resource::*]", reasons.get(function, xray)
-            )
+        if functions.distribute is not None:
+            reasons[functions.distribute] = f"{XRAY}; {appstream_read}"
+        acknowledge_functions_and_workflow(
+            self, functions.all, reasons, workflow.state_machine, schedule.dead_letter_queue
+        )
         for function in (functions.check, functions.create):
             for root in config.image_names:
                 _acknowledge(
@@ -271,31 +233,3 @@ class ImageUpdaterStack(Stack):
                     f"CreateUpdatedImage must name images the updater creates from {root}; "
                     "their names are the root's prefix plus the run's timestamp",
                 )
-        machine = workflow.state_machine
-        _acknowledge(
-            machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and related) "
-            "support no resource-level permissions",
-        )
-        for function in functions.all:
-            resource = function.node.default_child
-            assert isinstance(resource, CfnElement)
-            logical_id = self.resolve(self.get_logical_id(resource))
-            _acknowledge(
-                machine.role,
-                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
-                "Step Functions' Lambda integration is granted every version of the "
-                "updater's own function",
-            )
-        _acknowledge(
-            schedule.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the schedule's dead-letter queue",
-        )
-
-
-def _acknowledge(scope: IConstruct | None, finding: str, reason: str) -> None:
-    if scope is None:
-        raise ValueError(f"nothing to acknowledge {finding} on")
-    Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))

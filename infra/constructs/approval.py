@@ -23,7 +23,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from image_updater.approval.ledger import PARTITION as APPROVALS
 from infra.config import UpdaterConfig
-from infra.constructs.functions import UpdaterFunctions
+from infra.constructs.functions import RolloutFunctions
 from infra.constructs.ledger import Ledger
 
 SEND_TASK_SUCCESS_REASON = (
@@ -33,7 +33,7 @@ SEND_TASK_SUCCESS_REASON = (
 
 
 def wire_approval(
-    stack: Stack, config: UpdaterConfig, functions: UpdaterFunctions, ledger: Ledger
+    stack: Stack, config: UpdaterConfig, functions: RolloutFunctions, ledger: Ledger
 ) -> lambda_.FunctionUrl | None:
     """The approval's grants, its function URL and the stack output naming it."""
     approval, verify = functions.approval_url, functions.rollout_verify

@@ -15,6 +15,7 @@ from image_updater import settings
 from image_updater.observability import NAMESPACE, SERVICE
 from infra import powertools
 from infra.config import UpdaterConfig
+from infra.config.distribution import distribution_sentence
 from infra.constructs import lambda_code, log_groups
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
@@ -40,6 +41,12 @@ _DESCRIPTIONS = {
     "rollout_report": "Writes the roll-out's e-mails",
     "rollout_verify": "Accepts only an approval the approval function recorded",
     "approval_url": "Records an approver's decision (IAM-authenticated function URL)",
+    "spoke_discover": "Finds the newest images the hub shared that this spoke has not rolled out",
+    "spoke_plan": "Finds the fleets tagged to follow a lineage and plans the hub image's roll-out",
+    "spoke_fleets": "Puts tagged fleets on the hub's new image, or canaries back on their last",
+    "spoke_health": "Checks the canary fleets and their alarms",
+    "distribute": "Copies a new image to a Region, re-tags the copy, shares it with accounts",
+    "distribution_report": "Writes the distributed e-mail and announces copies and shares",
 }
 
 
@@ -60,6 +67,7 @@ _VALUES: Mapping[str, Callable[[UpdaterConfig], str]] = {
     "ROLLOUT_WINDOW": lambda config: config.rollout_window,
     "SCHEDULE_TIMEZONE": lambda config: config.schedule_timezone,
     "ALLOW_UNTESTED_PRODUCTION": lambda config: json.dumps(config.allow_untested_production),
+    "HUB_ACCOUNT_ID": lambda config: config.hub_account_id,
 }
 _POWERTOOLS = {
     "POWERTOOLS_SERVICE_NAME": SERVICE,
@@ -68,9 +76,9 @@ _POWERTOOLS = {
 }
 
 
-class UpdaterFunctions(Construct):
-    """plan, check, create, poll, report, retain and breaker, and the roll-out's steps; IAM
-    is granted by the stack. Each function is given the variables of the settings its handler
+class RolloutFunctions(Construct):
+    """The roll-out's steps (infra/workflow/rollout.py), and how every function is made; IAM is
+    granted by the stack. Each function is given the variables of the settings its handler
     reads (SCHEDULE_NAME and SCHEDULE_GROUP, LEDGER_TABLE: by the constructs they name)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: UpdaterConfig) -> None:
@@ -80,20 +88,21 @@ class UpdaterFunctions(Construct):
             self, "PowertoolsLayer", runtime=RUNTIME, architecture=ARCHITECTURE
         )
         self.all: tuple[lambda_.Function, ...] = ()
-        self.plan = self._function("plan", settings.PlanSettings)
-        self.check = self._function("check", timeout=_SLOW)
-        self.create = self._function("create", settings.CreateSettings)
-        self.poll = self._function("poll", settings.PollSettings)
-        self.report = self._function("report", settings.ReportSettings)
-        self.retain = self._function("retain", settings.RetainSettings, timeout=_SLOW)
-        self.breaker = self._function("breaker", settings.BreakerSettings)
-        # The roll-out to fleets (infra/workflow/rollout.py).
-        update_steps = len(self.all)
+
+    def _add_rollout(
+        self,
+        prefix: str = "rollout",
+        reads: tuple[type[settings.FromEnvironment], ...] = (),
+    ) -> None:
+        """The roll-out's steps. The steps that look at images or change fleets are the
+        `prefix` ones (a spoke's see the hub's images), reading `reads` too; the others are
+        the same everywhere."""
+        first = len(self.all)
         self.rollout_plan = self._function(
-            "rollout_plan", settings.RolloutPlanSettings, timeout=_SLOW
+            f"{prefix}_plan", settings.RolloutPlanSettings, *reads, timeout=_SLOW
         )
-        self.rollout_fleets = self._function("rollout_fleets", timeout=_SLOW)
-        self.rollout_health = self._function("rollout_health", settings.HealthSettings)
+        self.rollout_fleets = self._function(f"{prefix}_fleets", *reads, timeout=_SLOW)
+        self.rollout_health = self._function(f"{prefix}_health", settings.HealthSettings, *reads)
         self.rollout_approval = self._function("rollout_approval")
         self.rollout_window = self._function("rollout_window", settings.WindowSettings)
         self.rollout_report = self._function(
@@ -102,11 +111,11 @@ class UpdaterFunctions(Construct):
         # Approval by the approvers only (image_updater/approval/): created when it is required.
         self.rollout_verify: lambda_.Function | None = None
         self.approval_url: lambda_.Function | None = None
-        if config.require_approval:
+        if self._config.require_approval:
             self.rollout_verify = self._function("rollout_verify")
             self.approval_url = self._function("approval_url")
-            self.approval_url.add_environment("APPROVERS", json.dumps(list(config.approvers)))
-        self.rollout = self.all[update_steps:]
+            self.approval_url.add_environment("APPROVERS", json.dumps(list(self._config.approvers)))
+        self.rollout = self.all[first:]
 
     def _function(
         self,
@@ -161,3 +170,29 @@ class UpdaterFunctions(Construct):
         )
         self.all = (*self.all, function)
         return function
+
+
+class UpdaterFunctions(RolloutFunctions):
+    """plan, check, create, poll, report, retain and breaker, and the roll-out's steps."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: UpdaterConfig) -> None:
+        super().__init__(scope, construct_id, config=config)
+        self.plan = self._function("plan", settings.PlanSettings)
+        self.check = self._function("check", timeout=_SLOW)
+        self.create = self._function("create", settings.CreateSettings)
+        self.poll = self._function("poll", settings.PollSettings)
+        self.report = self._function("report", settings.ReportSettings)
+        self.retain = self._function("retain", settings.RetainSettings, timeout=_SLOW)
+        self.breaker = self._function("breaker", settings.BreakerSettings)
+        # The roll-out to fleets (infra/workflow/rollout.py).
+        self._add_rollout()
+        # Distribution to Regions and accounts (infra/workflow/distribution.py): created when
+        # copyToRegions or shareWithAccounts is set.
+        self.distribute: lambda_.Function | None = None
+        self.distribution_report: lambda_.Function | None = None
+        if config.distributes:
+            self.distribute = self._function(
+                "distribute", settings.DistributeSettings, timeout=_SLOW
+            )
+            self.distribution_report = self._function("distribution_report")
+            self.report.add_environment("DISTRIBUTION", distribution_sentence(config))

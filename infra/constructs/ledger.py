@@ -22,6 +22,7 @@ from constructs import Construct
 
 from image_updater.breaker.ledger import BREAKER_PARTITION
 from image_updater.rollout.records import PARTITION as ROLLBACK_PARTITION
+from image_updater.spoke.claims import PARTITION as SPOKE_PARTITION
 from image_updater.update.ledger_creates import UPDATES_KEY
 
 
@@ -92,3 +93,8 @@ class Ledger(Construct):
             )
         )
         function.add_environment("LEDGER_TABLE", self.table.table_name)
+
+    def grant_spoke_claims(self, function: lambda_.Function) -> None:
+        """A spoke's discover: claim each image it rolls out, once (conditional PutItem), in
+        the `#spoke` partition only."""
+        self._use_partitions(function, [SPOKE_PARTITION], "PutItem")

@@ -12,6 +12,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.constructs.notifications import Notifications
+
 _PERIOD = Duration.minutes(5)
 
 
@@ -86,3 +88,24 @@ class Monitoring(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+
+
+def monitor(
+    scope: Construct,
+    state_machine: sfn.StateMachine,
+    dead_letter_queue: sqs.IQueue,
+    notifications: Notifications,
+) -> Monitoring:
+    """The alarms, and the topic's publishers: the state machine's role (sns:Publish granted
+    by its SnsPublish tasks; the key granted here, in its identity policy, which the key
+    policy's account statement lets count) and CloudWatch, for these alarms only."""
+    monitoring = Monitoring(
+        scope,
+        "Monitoring",
+        state_machine=state_machine,
+        dead_letter_queue=dead_letter_queue,
+        topic=notifications.topic,
+    )
+    notifications.key.grant(state_machine, "kms:Decrypt", "kms:GenerateDataKey")
+    notifications.allow_alarms_to_publish(monitoring.alarm_names)
+    return monitoring

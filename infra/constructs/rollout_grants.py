@@ -24,6 +24,8 @@ from aws_cdk import aws_lambda as lambda_
 
 from image_updater.rollout.models import FOLLOWS_TAG, RECORD_TAGS
 from infra.arns import alarm_arns, appstream_arn
+from infra.constructs.events import grant_put_events
+from infra.constructs.functions import RolloutFunctions
 
 READ_FLEETS = ("appstream:DescribeFleets", "appstream:ListTagsForResource")
 READ_IMAGES = ("appstream:DescribeImages", "appstream:ListTagsForResource")
@@ -34,6 +36,30 @@ ALARMS_PER_STATEMENT = 25
 
 def tagged_fleets_condition(roots: Sequence[str]) -> dict[str, dict[str, list[str]]]:
     return {"StringEquals": {f"aws:ResourceTag/{FOLLOWS_TAG}": list(roots)}}
+
+
+def grant_rollout(
+    functions: RolloutFunctions,
+    roots: Sequence[str],
+    image_accounts: Sequence[str],
+    alarm_names: Sequence[str],
+) -> None:
+    """The roll-out: only rollout_fleets changes fleets (tagged ones); the others read,
+    and every step that ends a milestone announces it."""
+    grant_read_fleets(functions.rollout_plan, images=True)
+    grant_read_fleets(functions.rollout_fleets, images=True)
+    grant_change_tagged_fleets(functions.rollout_fleets, roots, image_accounts)
+    grant_read_fleets(functions.rollout_health, images=True)
+    # A roll-out that failed says which fleets run the new image now.
+    grant_read_fleets(functions.rollout_report)
+    grant_read_alarms(functions.rollout_health, alarm_names)
+    for function in (
+        functions.rollout_fleets,
+        functions.rollout_approval,
+        functions.rollout_window,
+        functions.rollout_report,
+    ):
+        grant_put_events(function)
 
 
 def grant_read_fleets(function: lambda_.Function, *, images: bool = False) -> None:

@@ -40,9 +40,14 @@ from infra.constructs import log_groups
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.breaker import RecordForTheBreaker
+from infra.workflow.distribution import (
+    A_DISTRIBUTION_FAILED,
+    distribute_each_image,
+    distribution_hours,
+)
 from infra.workflow.fragment import WorkflowParts
 from infra.workflow.notify import ReportAndSend
-from infra.workflow.rollout import RollOutOneImage, rollout_hours
+from infra.workflow.rollout import roll_out_each_image, rollout_hours, summarize_the_rollouts
 from infra.workflow.tasks import Catch, invoke
 from infra.workflow.update_image import UpdateOneImage
 
@@ -71,8 +76,9 @@ def execution_timeout(config: UpdaterConfig) -> Duration:
     `maxUpdateHours` plus retries. Reaching this timeout is itself alarmed and e-mailed."""
     batches = math.ceil(len(config.image_names) / config.max_concurrent_updates)
     updates = batches * (config.max_update_hours + _BATCH_SLACK_HOURS)
-    # The roll-outs run side by side after the updates: the longest one is what they add.
-    return Duration.hours(updates + rollout_hours(config))
+    # The roll-outs run side by side after the updates: the longest one is what they add;
+    # then the distribution, when configured.
+    return Duration.hours(updates + rollout_hours(config) + distribution_hours(config))
 
 
 class UpdateWorkflow(Construct):
@@ -93,30 +99,19 @@ class UpdateWorkflow(Construct):
             .next(self._update_each_image(parts))
             .next(self._summarize())
             .next(RecordForTheBreaker(self, "Breaker", breaker=functions.breaker, topic=topic))
-            .next(self._roll_out_each_image(parts))
-            .next(self._summarize_the_rollouts())
-            .next(self._end_as_decided())
+            .next(roll_out_each_image(self, parts))
+            .next(summarize_the_rollouts(self))
         )
+        if config.distributes:
+            definition = definition.next(distribute_each_image(self, parts))
+        definition = definition.next(self._end_as_decided(distributes=config.distributes))
 
-        log_group = log_groups.create(
+        self.state_machine = state_machine(
             self,
-            "Logs",
-            config.log_retention_days,
-            name=log_groups.workflow_log_group_name(Stack.of(self).stack_name),
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
+            config,
+            definition,
             comment="Keeps AppStream images updated with managed image updates",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            state_machine_type=sfn.StateMachineType.STANDARD,
             timeout=execution_timeout(config),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=log_group,
-                level=sfn.LogLevel.ALL,
-                include_execution_data=config.log_execution_data,
-            ),
         )
 
     def _plan(self, parts: WorkflowParts) -> tasks.LambdaInvoke:
@@ -187,44 +182,55 @@ class UpdateWorkflow(Construct):
         )
         return list_failures.next(summarize)
 
-    def _roll_out_each_image(self, parts: WorkflowParts) -> sfn.Map:
-        """After the breaker: a roll-out waiting days for its approval neither holds an update
-        slot nor counts toward the breaker (a roll-out is not an update that failed)."""
-        each_result = {
-            "rootImageName.$": "$$.Map.Item.Value.image",
-            "result.$": "$$.Map.Item.Value",
-            "executionId.$": "$$.Execution.Id",
-        }
-        return sfn.Map(
-            self,
-            states.ROLL_OUT_EACH_IMAGE,
-            items_path="$.results",
-            item_selector=each_result,
-            result_path="$.rollouts",
-        ).item_processor(RollOutOneImage(self, "RollOutOneImage", parts))
-
-    def _summarize_the_rollouts(self) -> sfn.Chain:
-        """Two steps, as for the images: an intrinsic function's argument is a plain path."""
-        list_rollout_failures = sfn.Pass(
-            self,
-            states.LIST_ROLLOUT_FAILURES,
-            parameters={"failed.$": "$.rollouts[*].failed"},
-            result_path="$.rolloutFailures",
-        )
-        summarize_rollouts = sfn.Pass(
-            self,
-            states.SUMMARIZE_THE_ROLLOUTS,
-            parameters={"anyFailed.$": "States.ArrayContains($.rolloutFailures.failed, true)"},
-            result_path="$.rolloutSummary",
-        )
-        return list_rollout_failures.next(summarize_rollouts)
-
-    def _end_as_decided(self) -> sfn.Choice:
-        """FAILED when an image or a roll-out failed (each was e-mailed), so the alarm sees it."""
+    def _end_as_decided(self, *, distributes: bool) -> sfn.Choice:
+        """FAILED when an image, a roll-out or a distribution failed (each was e-mailed), so
+        the alarm sees it."""
         decide = sfn.Choice(self, states.DID_EVERY_IMAGE_SUCCEED)
-        for flag, name, error, cause in _FAILURES:
+        failures: tuple[tuple[str, str, str, str], ...] = _FAILURES
+        if distributes:
+            failures += (
+                (
+                    "$.distributionSummary.anyFailed",
+                    A_DISTRIBUTION_FAILED,
+                    "DistributionFailed",
+                    "A copy or a share of a new image failed; each was e-mailed.",
+                ),
+            )
+        for flag, name, error, cause in failures:
             decide.when(
                 sfn.Condition.boolean_equals(flag, True),
                 sfn.Fail(self, name, error=error, cause=cause),
             )
         return decide.otherwise(sfn.Succeed(self, states.ALL_IMAGES_DONE))
+
+
+def state_machine(
+    scope: Construct,
+    config: UpdaterConfig,
+    definition: sfn.IChainable,
+    *,
+    comment: str,
+    timeout: Duration,
+) -> sfn.StateMachine:
+    """A Standard state machine of `definition`, traced, logging every state to its own log
+    group (named under /aws/vendedlogs/states/), execution data only if the admin asked."""
+    log_group = log_groups.create(
+        scope,
+        "Logs",
+        config.log_retention_days,
+        name=log_groups.workflow_log_group_name(Stack.of(scope).stack_name),
+    )
+    return sfn.StateMachine(
+        scope,
+        "StateMachine",
+        comment=comment,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        state_machine_type=sfn.StateMachineType.STANDARD,
+        timeout=timeout,
+        tracing_enabled=True,
+        logs=sfn.LogOptions(
+            destination=log_group,
+            level=sfn.LogLevel.ALL,
+            include_execution_data=config.log_execution_data,
+        ),
+    )

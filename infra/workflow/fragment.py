@@ -11,18 +11,25 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 
 from infra.config import UpdaterConfig
-from infra.constructs.functions import UpdaterFunctions
+from infra.constructs.functions import RolloutFunctions, UpdaterFunctions
 
 
 @dataclass(frozen=True)
-class WorkflowParts:
-    """What the workflow's steps are built from and call: the settings, the functions, the
-    notification topic and the ledger."""
+class RolloutParts:
+    """What the roll-out's steps are built from and call: the settings, the roll-out's
+    functions, the notification topic and the ledger (a hub's, or a spoke's)."""
 
     config: UpdaterConfig
-    functions: UpdaterFunctions
+    functions: RolloutFunctions
     topic: sns.ITopic
     ledger: dynamodb.ITable
+
+
+@dataclass(frozen=True)
+class WorkflowParts(RolloutParts):
+    """What the hub's workflow's steps are built from: every function."""
+
+    functions: UpdaterFunctions
 
 
 class Fragment(sfn.StateMachineFragment):

@@ -59,10 +59,10 @@ from image_updater.rollout.models import (
 )
 from image_updater.rollout.window import IMMEDIATELY, WINDOW_MAX_DAYS
 from infra.config import UpdaterConfig
-from infra.constructs.functions import UpdaterFunctions
+from infra.constructs.functions import RolloutFunctions
 from infra.workflow import states
 from infra.workflow.emails import send_email, write_email
-from infra.workflow.fragment import Fragment, WorkflowParts
+from infra.workflow.fragment import Fragment, RolloutParts
 from infra.workflow.notify import ReportAndSend
 from infra.workflow.tasks import (
     LAMBDA_SERVICE_RETRY,
@@ -85,7 +85,7 @@ def rollout_hours(config: UpdaterConfig) -> int:
 
 
 class RollOutOneImage(Fragment):
-    def __init__(self, scope: Construct, construct_id: str, parts: WorkflowParts) -> None:
+    def __init__(self, scope: Construct, construct_id: str, parts: RolloutParts) -> None:
         super().__init__(scope, construct_id)
         config, functions = parts.config, parts.functions
         self._topic = parts.topic
@@ -245,7 +245,7 @@ class RollOutOneImage(Fragment):
     def _approval(
         self,
         config: UpdaterConfig,
-        functions: UpdaterFunctions,
+        functions: RolloutFunctions,
         report: ReportAndSend,
         after: sfn.IChainable,
     ) -> sfn.IChainable:
@@ -315,3 +315,40 @@ class RollOutOneImage(Fragment):
             states.WRITE_THE_APPROVAL_REQUEST, states.SEND_THE_APPROVAL_REQUEST, APPROVAL_REQUESTED
         )
         return email.next(clock).next(wait)
+
+
+def roll_out_each_image(scope: Construct, parts: RolloutParts) -> sfn.Map:
+    """Each new image of `$.results` (an image's result: image, outcome, newImageName) rolled
+    out side by side. In the hub after the breaker: a roll-out waiting days for its approval
+    neither holds an update slot nor counts toward the breaker (a roll-out is not an update
+    that failed)."""
+    each_result = {
+        "rootImageName.$": "$$.Map.Item.Value.image",
+        "result.$": "$$.Map.Item.Value",
+        "executionId.$": "$$.Execution.Id",
+    }
+    return sfn.Map(
+        scope,
+        states.ROLL_OUT_EACH_IMAGE,
+        items_path="$.results",
+        item_selector=each_result,
+        result_path="$.rollouts",
+    ).item_processor(RollOutOneImage(scope, "RollOutOneImage", parts))
+
+
+def summarize_the_rollouts(scope: Construct) -> sfn.Chain:
+    """`$.rolloutSummary.anyFailed`; two steps, as for the images: an intrinsic function's
+    argument is a plain path."""
+    list_rollout_failures = sfn.Pass(
+        scope,
+        states.LIST_ROLLOUT_FAILURES,
+        parameters={"failed.$": "$.rollouts[*].failed"},
+        result_path="$.rolloutFailures",
+    )
+    summarize_rollouts = sfn.Pass(
+        scope,
+        states.SUMMARIZE_THE_ROLLOUTS,
+        parameters={"anyFailed.$": "States.ArrayContains($.rolloutFailures.failed, true)"},
+        result_path="$.rolloutSummary",
+    )
+    return list_rollout_failures.next(summarize_rollouts)

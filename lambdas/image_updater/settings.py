@@ -67,6 +67,9 @@ class FromEnvironment:
             if name not in names or name in values:
                 raise TypeError(f"{type(self).__name__}: unexpected or repeated {name!r}")
             values[name] = value
+        for name, spec in self._fields:  # an optional variable not given: as if unset
+            if name not in values and spec.when_unset is not None:
+                values[name] = spec.read(spec.when_unset)
         missing = [name for name in names if name not in values]
         if missing:
             raise TypeError(f"{type(self).__name__} needs {', '.join(missing)}")
@@ -156,9 +159,12 @@ class PollSettings(FromEnvironment):
 
 
 class ReportSettings(FromEnvironment):
-    """report and rollout_report: how long an update may take, as the e-mails say."""
+    """report and rollout_report: how long an update may take, as the e-mails say; and where
+    a ready image goes next (given to report only when copyToRegions or shareWithAccounts is
+    set: infra/constructs/functions.py)."""
 
     max_update_hours: int = variable("MAX_UPDATE_HOURS", int)
+    distribution: str = variable("DISTRIBUTION", when_unset="")
 
 
 class RetainSettings(FromEnvironment):
@@ -210,6 +216,9 @@ class WindowSettings(FromEnvironment):
 
     rollout_window: str = variable("ROLLOUT_WINDOW")  # "immediately" or cron(...), in `timezone`
     timezone: str = variable("SCHEDULE_TIMEZONE")
+    # The stack the e-mailed run-now commands name (`--stack`): set by a spoke, whose stack
+    # is not run-now's default.
+    run_now_stack: str = variable("RUN_NOW_STACK", when_unset="")
 
 
 class RolloutSettings(FromEnvironment):
@@ -221,3 +230,22 @@ class RolloutSettings(FromEnvironment):
     approval_timeout_hours: int = variable("APPROVAL_TIMEOUT_HOURS", int)
     rollout_window: str = variable("ROLLOUT_WINDOW")  # "immediately" or cron(...), in `timezone`
     timezone: str = variable("SCHEDULE_TIMEZONE")
+    # The stack the e-mailed run-now commands name (`--stack`): set by a spoke, whose stack
+    # is not run-now's default.
+    run_now_stack: str = variable("RUN_NOW_STACK", when_unset="")
+
+
+class SpokeSettings(FromEnvironment):
+    """A spoke's discover, and its roll-out steps that look at images: whose images count."""
+
+    hub_account_id: str = variable("HUB_ACCOUNT_ID")
+    configured_images: tuple[str, ...] = variable("CONFIGURED_IMAGES", _names)
+
+
+# --- the distribution's functions -----------------------------------------------------------------
+
+
+class DistributeSettings(FromEnvironment):
+    """distribute: the configured tags each copy gets again (CopyImage copies none)."""
+
+    new_image_tags: Mapping[str, str] = variable("NEW_IMAGE_TAGS", _tags)

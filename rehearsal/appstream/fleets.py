@@ -194,6 +194,7 @@ class Fleets(AccountState):
             )
         if image_arn is not None:
             image = self._stored_by_arn(image_arn).image
+            self._refuse_image_for_fleets(image)
         else:
             assert image_name is not None  # one of them is given: see above
             image = self._stored(image_name).image

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rehearsal.appstream.constraints import APPSTREAM_MODEL, require_valid
+from rehearsal.appstream.copies import finish_due_copies
 from rehearsal.appstream.state import (
     PAGE_SIZE,
     AccountState,
@@ -38,12 +39,15 @@ class Images(AccountState):
         description: str | None = None,
         shared_with_others: bool = False,
         owner_account: str | None = None,
+        base_image_released: datetime | None = None,
+        latest_agent: bool | None = None,
     ) -> dict[str, Any]:
         """Add an image as it would exist already; returns it as DescribeImages would.
         An image added in a non-terminal state stays in it: start a managed update through
         the API to get one that progresses. A SHARED image (shared into this account) has
         its `owner_account` (by default another one) in its ARN, and UpdateFleet finds it by
-        that ARN only."""
+        that ARN only. `base_image_released` is its PublicBaseImageReleasedDate and
+        `latest_agent` its LatestAppstreamAgentVersion (both left out when not given)."""
         if owner_account is not None and visibility != "SHARED":
             raise SimulationError(f"a {visibility} image has no other owner_account")
         if visibility == "SHARED":
@@ -58,6 +62,10 @@ class Images(AccountState):
             "CreatedTime": created_time or self._clock(),
             "AppstreamAgentVersion": agent_version,
         }
+        if base_image_released is not None:
+            image["PublicBaseImageReleasedDate"] = base_image_released
+        if latest_agent is not None:
+            image["LatestAppstreamAgentVersion"] = "TRUE" if latest_agent else "FALSE"
         if display_name:
             image["DisplayName"] = display_name
         if description:
@@ -100,6 +108,7 @@ class Images(AccountState):
     def images(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             finish_due_builds(self._images, self._clock())
+            finish_due_copies(self._images, self._clock())
             return {name: copy.deepcopy(stored.image) for name, stored in self._images.items()}
 
     @property
@@ -133,7 +142,10 @@ class Images(AccountState):
             for stored in selected:
                 if stored.build is not None:
                     stored.build.polls += 1
+                if stored.copy is not None:
+                    stored.copy.polls += 1
             finish_due_builds(self._images, now)
+            finish_due_copies(self._images, now)
         visibility = params.get("Type")
         matching = [s.image for s in selected if visibility in (None, s.image["Visibility"])]
         page_size = params.get("MaxResults") or PAGE_SIZE  # 0 would never make progress
@@ -152,7 +164,7 @@ class Images(AccountState):
                 "ResourceInUseException",
                 f"Image {name} is in use by fleets {users} or shared; it cannot be deleted.",
             )
-        if stored.build is not None or stored.image["State"] not in ("AVAILABLE", "FAILED"):
+        if stored.build or stored.copy or stored.image["State"] not in ("AVAILABLE", "FAILED"):
             raise ServiceError(
                 "ConcurrentModificationException", f"Image {name} is {stored.image['State']}."
             )

@@ -133,6 +133,10 @@ class Updates(Quotas):
             "CreatedTime": now,
             "AppstreamAgentVersion": source.image["AppstreamAgentVersion"],
         }
+        # AWS documents the date as the release date of the base image an image was created
+        # from, and says nothing of a managed update moving it: the new image keeps the source's.
+        if "PublicBaseImageReleasedDate" in source.image:
+            image["PublicBaseImageReleasedDate"] = source.image["PublicBaseImageReleasedDate"]
         # The Image shape requires at least one character where the request allows none.
         if params.get("newImageDisplayName"):
             image["DisplayName"] = params["newImageDisplayName"]
@@ -161,6 +165,7 @@ def finish_due_builds(images: Mapping[str, StoredImage], now: datetime) -> None:
         if script.outcome == "AVAILABLE":
             image["State"] = "AVAILABLE"
             image["AppstreamAgentVersion"] = newer_agent_version(image["AppstreamAgentVersion"])
+            image["LatestAppstreamAgentVersion"] = "TRUE"  # an update installs the latest agent
         else:
             image["State"] = "FAILED"
             image["StateChangeReason"] = {

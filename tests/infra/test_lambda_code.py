@@ -47,28 +47,34 @@ def test_every_handler_imports_from_its_own_asset_alone(cloud_assembly: Path) ->
     # When each asset's handlers are imported in a fresh interpreter that sees only the asset
     # (and the installed libraries, as the Powertools layer and the runtime provide them)
     for asset, modules in by_asset.items():
-        code = "; ".join(f"import {module}" for module in sorted(modules))
-        environment = {
-            **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-            "PYTHONPATH": str(asset),
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-        result = subprocess.run(
-            # -B: Lambda's code directory is read-only (and the bench's tests below need the
-            # assets as staged, with no bytecode)
-            [
-                *(sys.executable, "-I", "-B", "-c"),
-                f"import sys; sys.path.insert(0, {str(asset)!r}); {code}",
-            ],
-            cwd=asset,
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = import_alone(asset, modules)
 
         # Then every one of them imports
         assert result.returncode == 0, (modules, result.stderr[-2000:])
+
+
+def import_alone(asset: Path, modules: list[str]) -> subprocess.CompletedProcess[str]:
+    """Import `modules` in a fresh interpreter that sees only `asset` (and the installed
+    libraries, as the Powertools layer and the runtime provide them)."""
+    code = "; ".join(f"import {module}" for module in sorted(modules))
+    environment = {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        "PYTHONPATH": str(asset),
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    return subprocess.run(
+        # -B: Lambda's code directory is read-only (and the bench's tests below need the
+        # assets as staged, with no bytecode)
+        [
+            *(sys.executable, "-I", "-B", "-c"),
+            f"import sys; sys.path.insert(0, {str(asset)!r}); {code}",
+        ],
+        cwd=asset,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def _rollout(module: str) -> bool:

@@ -15,13 +15,21 @@ def stack_for_run_now(deployment: Deployment, *, breaker_outputs: bool = True) -
     (ImgA and ImgB configured; the circuit breaker's outputs unless `breaker_outputs=False`,
     as a stack deployed before the breaker has them not)."""
     outputs = {
-        "StateMachineArn": {"Value": deployment.state_machine_arn},
-        "ConfiguredImages": {"Value": "ImgA,ImgB"},
+        "StateMachineArn": deployment.state_machine_arn,
+        "ConfiguredImages": "ImgA,ImgB",
     }
     if breaker_outputs:
-        outputs["ScheduleName"] = {"Value": deployment.schedule_name}
-        outputs["LedgerTableName"] = {"Value": deployment.ledger_table}
-    template = {"Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}}, "Outputs": outputs}
-    boto3.client("cloudformation", region_name=deployment.region).create_stack(
+        outputs["ScheduleName"] = deployment.schedule_name
+        outputs["LedgerTableName"] = deployment.ledger_table
+    stack_with_outputs(outputs, region=deployment.region)
+
+
+def stack_with_outputs(outputs: dict[str, str], *, region: str | None = None) -> None:
+    """The updater's stack (DEFAULT_STACK) in CloudFormation, with these outputs."""
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client("cloudformation", region_name=region).create_stack(
         StackName=DEFAULT_STACK, TemplateBody=json.dumps(template)
     )

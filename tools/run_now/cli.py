@@ -7,14 +7,15 @@
     python -m tools.run_now approve|reject EXECUTION_ARN --image ROOT [--reason TEXT]
                             [--stack NAME] [--url URL]
     python -m tools.run_now rollback --fleet NAME
+    python -m tools.run_now status [--json] [--max-patch-age-days N] [--stuck-after-hours H]
 
 Finds the state machine from the stack's outputs, starts a run for every configured image
 (or the ones named) and shows each image's progress until the run ends. `--dry-run` only
 checks for updates: nothing is created and no e-mail is sent; what each image would do, or
 why it could not be checked, is printed here. Honours the usual AWS_PROFILE / AWS_REGION.
 The commands, one module each: run.py (and follow.py, the progress it shows), resume.py,
-approve.py (approve and reject), rollback.py; the roll-out's commands run with the admin's
-own AWS credentials.
+approve.py (approve and reject), rollback.py, status.py (read-only: see `status --help`);
+the roll-out's commands and status run with the admin's own AWS credentials.
 
 Exit codes:
     0    the run succeeded (with --no-follow: it was started; with --resume-schedule: the
@@ -47,6 +48,8 @@ from tools.run_now.aws import AWS_ERRORS, DEFAULT_STACK, SessionFactory, problem
 from tools.run_now.errors import ENVIRONMENT, INTERRUPTED, USAGE, ToolError
 from tools.run_now.resume import resume
 from tools.run_now.run import run
+from tools.run_now.status import status
+from tools.run_now.status_report import DEFAULT_MAX_PATCH_AGE_DAYS, DEFAULT_STUCK_AFTER_HOURS
 
 ROLLOUT_COMMANDS = ("approve", "reject", "rollback")
 _ROLLOUT_EXIT_CODES = (
@@ -54,6 +57,13 @@ _ROLLOUT_EXIT_CODES = (
     "timed out, no recorded image, or the fleet no longer runs the image the updater put it on);\n"
     "2 usage; 3 AWS refused or could not be reached; 4 rollback refused: the fleet's tags "
     "disagree\nwith the updater's record (nothing was moved).\n"
+)
+
+_STATUS_EXIT_CODES = (
+    "Exit codes: 0 nothing needs a person; 1 something does (each reason is listed: an image\n"
+    "not found, a failed or stuck update, a roll-out waiting for approval, patches older than\n"
+    "--max-patch-age-days, a paused schedule or open breaker, the images or image builders\n"
+    "quota full); 2 usage; 3 AWS could not be read (credentials, network, stack, refusal).\n"
 )
 
 
@@ -115,6 +125,58 @@ def rollout_parser() -> argparse.ArgumentParser:
     return p
 
 
+def status_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tools.run_now status",
+        description="Read-only: per configured image, the newest image of its lineage, the age "
+        "of its patches, its agent, updates, reports owed, fleets and approvals; the schedule, "
+        "the breaker and the quotas' headroom.",
+        epilog=_STATUS_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--json", action="store_true", help="JSON for scripts (shape: version 1)")
+    p.add_argument(
+        "--max-patch-age-days",
+        type=_non_negative,
+        default=DEFAULT_MAX_PATCH_AGE_DAYS,
+        help="patches older than this need a person: days since the newest image's base image "
+        f"was released (PublicBaseImageReleasedDate; default {DEFAULT_MAX_PATCH_AGE_DAYS})",
+    )
+    p.add_argument(
+        "--stuck-after-hours",
+        type=_non_negative,
+        default=DEFAULT_STUCK_AFTER_HOURS,
+        help="an update building longer than this is stuck (default "
+        f"{DEFAULT_STUCK_AFTER_HOURS}, maxUpdateHours' default: pass yours)",
+    )
+    p.add_argument("--stack", default=DEFAULT_STACK, help=f"stack name (default {DEFAULT_STACK})")
+    p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default)")
+    p.add_argument("--region", help="AWS Region (default: AWS_REGION or the profile's)")
+    return p
+
+
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return number
+
+
+def status_main(
+    argv: list[str], out: IO[str] = sys.stdout, *, session_factory: SessionFactory = boto3.Session
+) -> int:
+    """status (argv[0] is the command's name)."""
+    args = status_parser().parse_args(argv[1:])
+    try:
+        return status(args, out, session_factory)
+    except ToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except AWS_ERRORS as error:
+        print(f"error: {problem(error)}", file=sys.stderr)
+        return ENVIRONMENT
+
+
 def main(
     argv: list[str] | None = None,
     out: IO[str] = sys.stdout,
@@ -122,6 +184,8 @@ def main(
     session_factory: SessionFactory = boto3.Session,
 ) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "status":
+        return status_main(argv, out, session_factory=session_factory)
     if argv and argv[0] in ROLLOUT_COMMANDS:
         return rollout_main(argv, out, session_factory=session_factory)
     args = parser().parse_args(argv)

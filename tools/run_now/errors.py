@@ -5,6 +5,7 @@ from __future__ import annotations
 OK = 0
 RUN_FAILED = 1  # run: the run failed; the reason is printed
 NOTHING_TO_DO = 1  # approve, reject, rollback: no roll-out waiting, no recorded image
+ATTENTION = 1  # status: something needs a person; each reason is listed
 USAGE = 2
 ENVIRONMENT = 3  # credentials, the Region or the stack are missing; AWS refused or unreachable
 STOPPED_FOLLOWING = 4  # run: started, but not followed to its end; it goes on in AWS

@@ -3,7 +3,7 @@ their previous image. The only function allowed to call UpdateFleet (on tagged f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from image_updater import clock, events
 from image_updater.errors import InvalidExecutionInput
@@ -14,14 +14,23 @@ from image_updater.rollout.fleets import update_canaries, update_production
 from image_updater.rollout.models import CANARY, PRODUCTION, SUPERSEDED, FleetNote, Rollout
 from image_updater.rollout.rollback import roll_back_canaries
 
+if TYPE_CHECKING:
+    from image_updater.rollout.ports import ImagesPort
+
 UPDATE_CANARIES = "update-canaries"
 ROLL_BACK_CANARIES = "roll-back-canaries"
 UPDATE_PRODUCTION = "update-production"
 
 
-def change_fleets(rollout: Rollout, event: dict[str, Any]) -> Rollout:
+def change_fleets(
+    rollout: Rollout,
+    event: dict[str, Any],
+    images: ImagesPort | None = None,
+    fleets: AppStreamFleets | None = None,
+) -> Rollout:
+    """`images` and `fleets`: this account's own (a spoke gives its view of the hub's)."""
     action = event.get("action")
-    fleets = AppStreamFleets()
+    fleets = fleets or AppStreamFleets()
     if action == UPDATE_CANARIES:
         result = update_canaries(rollout, fleets, clock.utc_now())
         _announce(events.CANARY_FLEETS_UPDATED, result, CANARY, result.updated_in(CANARY))
@@ -36,11 +45,13 @@ def change_fleets(rollout: Rollout, event: dict[str, Any]) -> Rollout:
             reason="; ".join(result.problems) or "a canary fleet refused the image",
         )
     elif action == UPDATE_PRODUCTION:
-        # Only production reads images (is a newer one out?): the canaries' actions never load
-        # the images' adapter and its naming rules.
-        from image_updater.integrations.appstream.images import AppStreamImages
+        if images is None:
+            # Only production reads images (is a newer one out?): the canaries' actions never
+            # load the images' adapter and its naming rules.
+            from image_updater.integrations.appstream.images import AppStreamImages
 
-        result = update_production(rollout, AppStreamImages(), fleets)
+            images = AppStreamImages()
+        result = update_production(rollout, images, fleets)
         if result.outcome != SUPERSEDED:
             _announce(
                 events.PRODUCTION_FLEETS_UPDATED, result, PRODUCTION, result.updated_in(PRODUCTION)

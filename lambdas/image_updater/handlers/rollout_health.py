@@ -3,7 +3,7 @@ whether a newer image's roll-out has moved them on)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from image_updater import settings
 from image_updater.handlers import rollout_step
@@ -13,11 +13,17 @@ from image_updater.integrations.cloudwatch import CloudWatchAlarms
 from image_updater.rollout.health import check_canaries
 from image_updater.rollout.models import Rollout
 
+if TYPE_CHECKING:
+    from image_updater.rollout.ports import ImagesPort
 
-def check(rollout: Rollout, _event: dict[str, Any]) -> Rollout:
+
+def check(rollout: Rollout, _event: dict[str, Any], images: ImagesPort | None = None) -> Rollout:
+    """`images`: this account's own (a spoke gives its view of the hub's)."""
     alarm_names = settings.HealthSettings.from_env().canary_alarm_names
     alarms = CloudWatchAlarms() if alarm_names else _NoAlarms()
-    return check_canaries(rollout, AppStreamFleets(), alarms, alarm_names, AppStreamImages())
+    return check_canaries(
+        rollout, AppStreamFleets(), alarms, alarm_names, images or AppStreamImages()
+    )
 
 
 class _NoAlarms:

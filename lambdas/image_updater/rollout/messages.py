@@ -46,16 +46,24 @@ SESSIONS_NOTE = (
 )
 
 
-def approve_command(ctx: MessageContext, root: str) -> str:
-    return f'make run-now ARGS="approve {ctx.execution_arn} --image {root}"'
+def _stack(stack: str) -> str:
+    """run-now's `--stack`, when the stack is not its default (a spoke's)."""
+    return f" --stack {stack}" if stack else ""
 
 
-def reject_command(ctx: MessageContext, root: str) -> str:
-    return f"make run-now ARGS=\"reject {ctx.execution_arn} --image {root} --reason '...'\""
+def approve_command(ctx: MessageContext, root: str, stack: str = "") -> str:
+    return f'make run-now ARGS="approve {ctx.execution_arn} --image {root}{_stack(stack)}"'
 
 
-def rollback_command(fleet: str) -> str:
-    return f'make run-now ARGS="rollback --fleet {fleet}"'
+def reject_command(ctx: MessageContext, root: str, stack: str = "") -> str:
+    return (
+        f'make run-now ARGS="reject {ctx.execution_arn} --image {root}{_stack(stack)} '
+        "--reason '...'\""
+    )
+
+
+def rollback_command(fleet: str, stack: str = "") -> str:
+    return f'make run-now ARGS="rollback --fleet {fleet}{_stack(stack)}"'
 
 
 def _fleets(notes: Sequence[FleetNote], *, label: str) -> str:
@@ -178,9 +186,9 @@ def _approval_requested(rollout: Rollout, ctx: MessageContext, settings: Rollout
         "To approve (with your own AWS credentials, as one of the principals named in "
         "`approvers`: the command calls the updater's approval function, which records who "
         "AWS says you are; nothing in this e-mail grants anything):\n"
-        f"  {approve_command(ctx, rollout.root_image_name)}\n"
+        f"  {approve_command(ctx, rollout.root_image_name, settings.run_now_stack)}\n"
         "To reject:\n"
-        f"  {reject_command(ctx, rollout.root_image_name)}",
+        f"  {reject_command(ctx, rollout.root_image_name, settings.run_now_stack)}",
         f"Without an answer by {when(deadline)} ({settings.approval_timeout_hours} h, "
         "approvalTimeoutHours) the roll-out ends and production stays as it is.",
         SESSIONS_NOTE,
@@ -227,12 +235,12 @@ def _rolled_back(rollout: Rollout, ctx: MessageContext, settings: RolloutSetting
     ]
 
 
-def _canaries_left(rollout: Rollout) -> str:
+def _canaries_left(rollout: Rollout, stack: str) -> str:
     moved_on = {n.fleet for n in rollout.passed_over}
     canaries = [n for n in rollout.updated_in(CANARY) if n.fleet not in moved_on]
     if not canaries:
         return ""
-    commands = "\n".join(f"  {rollback_command(n.fleet)}" for n in canaries)
+    commands = "\n".join(f"  {rollback_command(n.fleet, stack)}" for n in canaries)
     return (
         "The canary fleets keep the new image. To put them back on their previous image:\n"
         f"{commands}"
@@ -247,7 +255,7 @@ def _rejected(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) 
         f"The roll-out of {rollout.new_image_name} to production was rejected. Production "
         "fleets were not touched.",
         table([*_image_rows(rollout), ("Rejected by", str(by)), ("Reason", str(reason))]),
-        _canaries_left(rollout),
+        _canaries_left(rollout, settings.run_now_stack),
     ]
 
 
@@ -257,7 +265,7 @@ def _timed_out(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings)
         f"{settings.approval_timeout_hours} h (approvalTimeoutHours), so it ended. Production "
         "fleets were not touched.",
         table(_image_rows(rollout)),
-        _canaries_left(rollout),
+        _canaries_left(rollout, settings.run_now_stack),
         "The next image the updater builds starts a new roll-out, with a new approval.",
     ]
 
@@ -265,7 +273,9 @@ def _timed_out(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings)
 def _production_updated(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) -> _Email:
     production = rollout.updated_in(PRODUCTION)
     approval = rollout.approval or {}
-    commands = "\n".join(f"  {rollback_command(n.fleet)}" for n in production)
+    commands = "\n".join(
+        f"  {rollback_command(n.fleet, settings.run_now_stack)}" for n in production
+    )
     return f"AppStream production fleets updated: {rollout.new_image_name}", [
         f"Production fleets now run {rollout.new_image_name}.",
         table(_image_rows(rollout)),
@@ -303,7 +313,7 @@ def _superseded(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings
             [n for n in rollout.passed_over if n.stage == CANARY],
             label="Canary fleets moved on or passed over",
         ),
-        _canaries_left(rollout),
+        _canaries_left(rollout, settings.run_now_stack),
     ]
 
 
@@ -329,7 +339,8 @@ def _failed(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) ->
         table([*_image_rows(rollout), ("Error", name), ("Cause", cause)]),
         fleets,
         "The roll-out changes nothing more. Open the run below to see the failed step. To "
-        f"put a fleet back on its previous image: {rollback_command('<fleet>')}",
+        f"put a fleet back on its previous image: "
+        f"{rollback_command('<fleet>', settings.run_now_stack)}",
     ]
 
 

@@ -1,0 +1,78 @@
+"""cdk-nag (AwsSolutions) findings that are intended, and the reasons the hub's and a spoke's
+stacks share: each acknowledgement names the finding and its specific reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import IConstruct
+
+from infra.constructs.approval import SEND_TASK_SUCCESS_REASON
+from infra.constructs.functions import RolloutFunctions
+
+XRAY = (
+    "xray:PutTraceSegments and xray:PutTelemetryRecords (X-Ray active tracing) "
+    "support no resource-level permissions"
+)
+FLEETS_READ = (
+    "appstream:DescribeFleets, DescribeImages and ListTagsForResource support no "
+    "resource-level permissions; all only read"
+)
+
+
+def acknowledge(scope: IConstruct | None, finding: str, reason: str) -> None:
+    if scope is None:
+        raise ValueError(f"nothing to acknowledge {finding} on")
+    Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
+def rollout_reasons(functions: RolloutFunctions) -> dict[lambda_.Function, str]:
+    """Why each roll-out function's role holds "*": X-Ray, and the reads that take no
+    resource (the approval function: SendTaskSuccess)."""
+    reasons = {
+        functions.rollout_plan: f"{XRAY}; {FLEETS_READ}",
+        functions.rollout_fleets: f"{XRAY}; {FLEETS_READ}",
+        functions.rollout_health: f"{XRAY}; {FLEETS_READ}",
+        functions.rollout_report: f"{XRAY}; {FLEETS_READ}",
+    }
+    if functions.approval_url is not None:
+        reasons[functions.approval_url] = f"{XRAY}; {SEND_TASK_SUCCESS_REASON}"
+    return reasons
+
+
+def acknowledge_functions_and_workflow(
+    stack: Stack,
+    functions: Sequence[lambda_.Function],
+    reasons: Mapping[lambda_.Function, str],
+    machine: sfn.StateMachine,
+    dead_letter_queue: sqs.IQueue,
+) -> None:
+    """Every function's "*" (its reason, else X-Ray's), the state machine's role (X-Ray, log
+    delivery, each function's versions) and the schedule's dead-letter queue."""
+    for function in functions:
+        acknowledge(function.role, "AwsSolutions-IAM5[Resource::*]", reasons.get(function, XRAY))
+    acknowledge(
+        machine.role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and related) "
+        "support no resource-level permissions",
+    )
+    for function in functions:
+        resource = function.node.default_child
+        assert isinstance(resource, CfnElement)
+        logical_id = stack.resolve(stack.get_logical_id(resource))
+        acknowledge(
+            machine.role,
+            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]",
+            "Step Functions' Lambda integration is granted every version of the "
+            "updater's own function",
+        )
+    acknowledge(
+        dead_letter_queue,
+        "AwsSolutions-SQS3",
+        "This queue is itself the schedule's dead-letter queue",
+    )

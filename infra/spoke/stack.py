@@ -1,0 +1,107 @@
+"""The spoke stack: composes the hub's constructs (notifications, ledger, schedule,
+monitoring, the roll-out's functions and sub-flow, the approval function URL) around a spoke's
+discover step, and grants no action that changes an image (tests/infra/test_spoke_stack.py)."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.config import UpdaterConfig
+from infra.constructs.approval import wire_approval
+from infra.constructs.ledger import Ledger
+from infra.constructs.monitoring import monitor
+from infra.constructs.notifications import Notifications
+from infra.constructs.rollout_grants import grant_rollout
+from infra.constructs.schedule import UpdateSchedule
+from infra.findings import XRAY, acknowledge_functions_and_workflow, rollout_reasons
+from infra.spoke.functions import SpokeFunctions
+from infra.spoke.workflow import SpokeWorkflow
+
+SPOKE_STACK_NAME = "AppStreamImageUpdaterSpoke"
+
+
+class ImageUpdaterSpokeStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: UpdaterConfig, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        notifications = Notifications(self, "Notifications", emails=config.notification_emails)
+        functions = SpokeFunctions(self, "Functions", config=config)
+        ledger = Ledger(self, "Ledger")
+        ledger.grant_spoke_claims(functions.discover)
+        ledger.grant_rollback_records(functions.rollout_fleets, "PutItem", "GetItem", "DeleteItem")
+        workflow = SpokeWorkflow(
+            self,
+            "Workflow",
+            config=config,
+            functions=functions,
+            topic=notifications.topic,
+            ledger=ledger.table,
+        )
+        schedule = UpdateSchedule(
+            self, "Schedule", config=config, state_machine=workflow.state_machine
+        )
+        monitor(self, workflow.state_machine, schedule.dead_letter_queue, notifications)
+        self._grant(config, functions)
+        wire_approval(self, config, functions, ledger)
+        self._outputs(config, workflow, notifications, schedule, ledger)
+        self._acknowledge_findings(functions, workflow, schedule)
+
+    @staticmethod
+    def _grant(config: UpdaterConfig, functions: SpokeFunctions) -> None:
+        """Read images and fleets; only the fleets step changes anything (UpdateFleet on
+        tagged fleets, to this account's, AWS's public or the hub's images, and the rollback
+        record's tags). No image action beyond DescribeImages."""
+        functions.discover.add_to_role_policy(
+            iam.PolicyStatement(actions=["appstream:DescribeImages"], resources=["*"])
+        )
+        # The hub's account: UpdateFleet may name its images (shared with this account).
+        image_accounts = sorted({*config.rollback_image_accounts, config.hub_account_id})
+        grant_rollout(functions, config.image_names, image_accounts, config.canary_alarm_names)
+
+    def _outputs(
+        self,
+        config: UpdaterConfig,
+        workflow: SpokeWorkflow,
+        notifications: Notifications,
+        schedule: UpdateSchedule,
+        ledger: Ledger,
+    ) -> None:
+        machine = workflow.state_machine.state_machine_arn
+        outputs = {
+            "StateMachineArn": (machine, "Rolls the hub's new images out; start it to run now"),
+            "TopicArn": (notifications.topic.topic_arn, "Subscribe more addresses here"),
+            "ScheduleName": (
+                schedule.schedule.schedule_name,
+                f"{config.schedule_expression} ({config.schedule_timezone}): looks for the "
+                "hub's new images",
+            ),
+            "HubAccountId": (config.hub_account_id, "The account whose images are rolled out"),
+            "ConfiguredImages": (",".join(config.image_names), "Lineages rolled out"),
+            "LedgerTableName": (
+                ledger.table.table_name,
+                "The spoke's memory: images rolled out, rollback records, approvals",
+            ),
+            "ConsoleUrl": (
+                f"https://{Aws.REGION}.console.aws.amazon.com/states/home?region={Aws.REGION}"
+                f"#/statemachines/view/{machine}",
+                "Executions, state by state",
+            ),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)
+
+    def _acknowledge_findings(
+        self, functions: SpokeFunctions, workflow: SpokeWorkflow, schedule: UpdateSchedule
+    ) -> None:
+        """cdk-nag (AwsSolutions) findings that are intended, one by one, with the reason."""
+        reasons = {
+            **rollout_reasons(functions),
+            functions.discover: f"{XRAY}; appstream:DescribeImages supports no resource-level "
+            "permissions and only reads",
+        }
+        acknowledge_functions_and_workflow(
+            self, functions.all, reasons, workflow.state_machine, schedule.dead_letter_queue
+        )
