@@ -8,7 +8,6 @@ python -m rehearsal.docs --check    fails when a page differs (the tests do this
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import re
 import sys
@@ -160,14 +159,12 @@ def _sample_notes() -> list[tuple[str, Notification]]:
         ("Still building after maxUpdateHours", compose(_sample_task(TIMED_OUT, "PENDING"), ctx)),
         (
             "The next run finds that update finished (each image's result is e-mailed once)",
-            compose(
-                dataclasses.replace(_sample_task(SUCCEEDED, "AVAILABLE"), action=LATE_REPORT), ctx
-            ),
+            compose(_sample_task(SUCCEEDED, "AVAILABLE").evolve(action=LATE_REPORT), ctx),
         ),
         (
             "A status check could not be made (here: throttling, after the retries)",
             compose(
-                dataclasses.replace(_sample_task(None, "PENDING"), action=FOLLOW),
+                _sample_task(None, "PENDING").evolve(action=FOLLOW),
                 ctx,
                 {
                     "Error": "AppStreamThrottled",

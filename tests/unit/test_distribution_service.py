@@ -106,7 +106,7 @@ def test_an_image_already_in_the_destination_decides(
 def test_a_source_not_ready_or_refused_fails_the_region(home: FakeRegion) -> None:
     home.refuse_copy = True
     refused = service.copy_to_region(item(), home, FakeRegion("eu-west-1"))
-    home.images[NAME] = replace(home.images[NAME], state="PENDING")
+    home.images[NAME] = home.images[NAME]._replace(state="PENDING")
     not_ready = service.copy_to_region(item(), home, FakeRegion("eu-west-1"))
 
     assert (refused.state, not_ready.state) == (FAILED, FAILED)
@@ -170,9 +170,9 @@ def test_policy_knows_our_copy_by_name_and_marker() -> None:
     image = ImageSummary(NAME, "arn", AVAILABLE, description=OURS)
 
     assert policy.is_our_copy(ROOT, image)
-    assert not policy.is_our_copy(ROOT, replace(image, description="hand-made"))
-    assert not policy.is_our_copy(ROOT, replace(image, description=None))
-    assert not policy.is_our_copy(ROOT, replace(image, name="Sales-copy"))
+    assert not policy.is_our_copy(ROOT, image._replace(description="hand-made"))
+    assert not policy.is_our_copy(ROOT, image._replace(description=None))
+    assert not policy.is_our_copy(ROOT, image._replace(name="Sales-copy"))
     assert not policy.is_our_copy("Other", image)
 
 

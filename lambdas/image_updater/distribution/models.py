@@ -3,7 +3,8 @@
 The hub's own Region has no copy to make (`region` None; "" in the workflow's JSON, where a
 null would be dropped from the plan: the function's own Region); each other Region gets a copy
 first. Either way the image is then shared there with `shares`.
-Plain dataclasses, camelCase JSON, as `image_updater.models`.
+Plain dataclasses (a distribution runs once per image: no cold-start target), camelCase JSON,
+read as `image_updater.models` reads its records.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from image_updater.errors import shortened
-from image_updater.models import AVAILABLE, FAILED, EventRecord
+from image_updater.models import AVAILABLE, FAILED, read_event
 
 HOME = ""  # the hub's own Region, in the workflow's JSON
 PLANNED = "PLANNED"  # a copy's state before its first step
@@ -61,10 +62,8 @@ class ShareOutcome:
 
 
 @dataclass(frozen=True)
-class RegionDistribution(EventRecord):
+class RegionDistribution:
     """One Region's copy (none in the hub's Region) and shares of one new image."""
-
-    KIND = "distribution"
 
     root_image_name: str
     new_image_name: str
@@ -75,6 +74,10 @@ class RegionDistribution(EventRecord):
     reason: str | None = None  # why the copy FAILED or is NOT_OURS
     polls: int = 0
     shared: tuple[ShareOutcome, ...] = ()
+
+    @classmethod
+    def from_event(cls, event: Any) -> RegionDistribution:
+        return read_event("distribution", event, cls._from_json)
 
     @classmethod
     def _from_json(cls, event: dict[str, Any]) -> RegionDistribution:
