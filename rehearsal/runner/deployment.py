@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypedDict, Unpack
 from unittest import mock
 
@@ -151,6 +152,12 @@ class DeployedAccount:
             request.expire()
 
 
+@cache
+def _runtime_name() -> str:
+    """The functions' runtime ("python3.x"): read through jsii (a call into node) once."""
+    return RUNTIME.name
+
+
 def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -276,7 +283,7 @@ class WorkflowRunner:
         for logical_id, spec in self.app.handlers.items():
             function = lambda_client.create_function(
                 FunctionName=logical_id,
-                Runtime=RUNTIME.name,
+                Runtime=_runtime_name(),
                 Role=role,
                 Handler=spec,
                 Code={"ZipFile": _zip()},
