@@ -16,8 +16,6 @@ from functools import cache
 from typing import Any, TypedDict, Unpack
 from unittest import mock
 
-import boto3
-
 from infra.constructs.functions import RUNTIME
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner.account_state import (
@@ -27,6 +25,7 @@ from rehearsal.runner.account_state import (
     save_ledger,
     save_schedule,
 )
+from rehearsal.runner.clients import client
 from rehearsal.runner.clock import SimulatedClock
 from rehearsal.runner.execution import (
     ApprovalListener,
@@ -79,7 +78,7 @@ class DeployedAccount:
         self.sim = sim
         self.deployment = deployment
         self._live = live
-        self._sfn = boto3.client("stepfunctions", region_name=REGION)
+        self._sfn = client("stepfunctions")
         self._schedule_input = schedule_input
         self._emails_sent = 0
 
@@ -274,11 +273,11 @@ class WorkflowRunner:
         cloudwatch.default_client.cache_clear()
 
     def _deploy(self) -> tuple[str, str]:
-        iam = boto3.client("iam", region_name=REGION)
+        iam = client("iam")
         role = iam.create_role(
             RoleName="rehearsal", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
         )["Role"]["Arn"]
-        lambda_client = boto3.client("lambda", region_name=REGION)
+        lambda_client = client("lambda")
         references: dict[str, str] = {}
         for logical_id, spec in self.app.handlers.items():
             function = lambda_client.create_function(
@@ -289,10 +288,10 @@ class WorkflowRunner:
                 Code={"ZipFile": _zip()},
             )
             references[logical_id] = function["FunctionArn"]
-        topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="updates")["TopicArn"]
+        topic_arn = client("sns").create_topic(Name="updates")["TopicArn"]
         references[self.app.topic_id] = topic_arn
         definition = self.app.definition(references, region=REGION, account=ACCOUNT)
-        machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        machine = client("stepfunctions").create_state_machine(
             name="AppStreamImageUpdater", definition=definition, roleArn=role
         )
         return machine["stateMachineArn"], topic_arn
