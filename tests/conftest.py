@@ -50,6 +50,45 @@ def _guarded_connect(self: socket.socket, address: Any) -> None:
     _connect(self, address)
 
 
+# The files whose tests synthesize in-process beyond the kept templates (an app built and
+# synthesized, or read for its annotations, on each run). A process's first such synth costs
+# about 8 s of CPU (node loads aws-cdk-lib and cdk-nag), the later ones under 2 s: with
+# `--dist loadfile` these files would each go to either worker, and both would pay it. They
+# form one scope, so one worker runs them all (tests/unit/test_scheduling.py keeps the list
+# whole: every file that calls build_app is in it).
+IN_PROCESS_SYNTHS = frozenset(
+    {
+        "tests/infra/test_app.py",
+        "tests/infra/test_approval.py",
+        "tests/infra/test_deploy_limits.py",
+        "tests/infra/test_lambda_code.py",
+        "tests/infra/test_layer.py",
+        "tests/infra/test_stack.py",
+        "tests/unit/test_regions.py",
+    }
+)
+IN_PROCESS_SYNTHS_SCOPE = "in-process synths"
+
+
+def scope_of(nodeid: str) -> str:
+    """The scope a test is scheduled with: its file, or the in-process synths' scope."""
+    path = nodeid.split("::", 1)[0]
+    return IN_PROCESS_SYNTHS_SCOPE if path in IN_PROCESS_SYNTHS else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile` (pyproject.toml), with the in-process synths as one scope."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LoadFileAndSynthsScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return LoadFileAndSynthsScheduling(config, log)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Each configuration is synthesized once, not once per worker and run (its key digests the
     # code and libraries: rehearsal/synth_cache.py). Without pytest's cache, once per process.
