@@ -150,9 +150,7 @@ def test_an_app_py_run_is_kept_and_given_back_in_its_new_outdir(
     assert app_runs.runs == 1
     assert first.returncode == again.returncode == 1
     assert again.stderr == f"ERROR see {second_dir}/report.json"
-    assert (second_dir / "App.template.json").read_text() == (
-        f'{{"run": 1, "at": "{second_dir}"}}'
-    )
+    assert (second_dir / "App.template.json").read_text() == (f'{{"run": 1, "at": "{second_dir}"}}')
 
 
 def test_app_py_runs_again_for_another_context_environment_node_or_code(
