@@ -1,0 +1,104 @@
+"""PatchAgeDays: the check handler measures the lineage's newest image on every run that
+checks for updates, one data point per lineage, with the lineage as its only extra dimension."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from image_updater.domain import naming
+from image_updater.handlers import check
+from image_updater.observability import NAMESPACE, SERVICE
+from rehearsal.appstream import SimulatedAppStream
+from tests.handlers.conftest import (
+    ROOT,
+    START,
+    LambdaContext,
+    lineage_tags,
+    new_task,
+    reported,
+)
+
+
+def patch_age_points(stdout: str) -> list[tuple[dict[str, Any], float]]:
+    """Each PatchAgeDays data point printed (embedded metric format): its dimensions, value."""
+    points = []
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+            names = [metric["Name"] for metric in directive["Metrics"]]
+            if "PatchAgeDays" in names:
+                assert directive["Namespace"] == NAMESPACE
+                assert names == ["PatchAgeDays"]  # alone: its dimensions are its own
+                (dimensions,) = directive["Dimensions"]
+                (value,) = record["PatchAgeDays"]
+                points.append(({d: record[d] for d in dimensions}, value))
+    return points
+
+
+def test_the_configured_image_s_age_counts_from_its_base_image_release(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the root, created 90 days ago from a base image released 40 days before the run
+    # (the release date, not the creation, says how old its patches are)
+    sim.add_image(
+        ROOT,
+        created_time=START - timedelta(days=90),
+        base_image_released=START - timedelta(days=40, hours=3),
+    )
+
+    # When
+    result = check.handler(new_task(), lambda_context)
+
+    # Then
+    assert result["action"] == "UPDATE"
+    assert patch_age_points(capsys.readouterr().out) == [
+        ({"service": SERVICE, "Lineage": ROOT}, 40)
+    ]
+
+
+def test_an_image_the_updater_built_counts_from_its_creation(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the root and an image the updater built from it 9 days ago, whose base image
+    # release date the managed update left where it was (70 days ago)
+    released = START - timedelta(days=70)
+    sim.add_image(ROOT, created_time=START - timedelta(days=90), base_image_released=released)
+    built = START - timedelta(days=9, hours=1)
+    name = naming.derived_image_name(ROOT, built)
+    sim.add_image(
+        name,
+        created_time=built,
+        base_image_released=released,
+        description=naming.new_image_description(ROOT, built),
+        tags=lineage_tags(),
+        updates_available=False,
+    )
+    reported(name)
+
+    # When
+    result = check.handler(new_task(), lambda_context)
+
+    # Then the newest image is the built one, and its patches are 9 days old
+    assert result["action"] == "NO_UPDATE"
+    assert patch_age_points(capsys.readouterr().out) == [
+        ({"service": SERVICE, "Lineage": ROOT}, 9)
+    ]
+
+
+def test_no_release_date_no_data_point(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a root whose DescribeImages gives no PublicBaseImageReleasedDate
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+
+    # When
+    check.handler(new_task(), lambda_context)
+
+    # Then nothing is guessed
+    assert patch_age_points(capsys.readouterr().out) == []
