@@ -20,6 +20,7 @@ HUB_ONLY_KEYS = (
     "maxConsecutiveFailedRuns",
     "copyToRegions",
     "shareWithAccounts",
+    "maxPatchAgeDays",  # the hub's check step measures patch age
 )
 
 

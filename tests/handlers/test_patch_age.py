@@ -86,9 +86,7 @@ def test_an_image_the_updater_built_counts_from_its_creation(
 
     # Then the newest image is the built one, and its patches are 9 days old
     assert result["action"] == "NO_UPDATE"
-    assert patch_age_points(capsys.readouterr().out) == [
-        ({"service": SERVICE, "Lineage": ROOT}, 9)
-    ]
+    assert patch_age_points(capsys.readouterr().out) == [({"service": SERVICE, "Lineage": ROOT}, 9)]
 
 
 def test_no_release_date_no_data_point(
