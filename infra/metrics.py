@@ -42,10 +42,11 @@ def updater_metric(
         dimensions_map=dimensions,
         statistic=statistic,
         period=DAY,
-        label=label or name,
+        label=label,
     )
 
 
 def oldest_patches() -> cloudwatch.Metric:
-    """The oldest patch age any lineage reported in the period (the alarm's metric)."""
-    return updater_metric(PATCH_AGE_DAYS, "Maximum", label="Oldest patches (days)")
+    """The oldest patch age any lineage reported in the period (the alarm's metric; no label,
+    so the alarm names the metric itself rather than a metric math query)."""
+    return updater_metric(PATCH_AGE_DAYS, "Maximum")
