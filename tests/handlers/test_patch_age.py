@@ -23,22 +23,29 @@ from tests.handlers.conftest import (
 )
 
 
-def patch_age_points(stdout: str) -> list[tuple[dict[str, Any], float]]:
-    """Each PatchAgeDays data point printed (embedded metric format): its dimensions, value."""
-    points = []
+def points(stdout: str, metric: str) -> list[tuple[dict[str, Any], float]]:
+    """Each data point of `metric` printed (embedded metric format): its dimensions, value."""
+    found = []
     for line in stdout.splitlines():
         if not line.startswith("{"):
             continue
         record = json.loads(line)
         for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
-            names = [metric["Name"] for metric in directive["Metrics"]]
-            if "PatchAgeDays" in names:
+            if metric in [m["Name"] for m in directive["Metrics"]]:
                 assert directive["Namespace"] == NAMESPACE
-                assert names == ["PatchAgeDays"]  # alone: its dimensions are its own
                 (dimensions,) = directive["Dimensions"]
-                (value,) = record["PatchAgeDays"]
-                points.append(({d: record[d] for d in dimensions}, value))
-    return points
+                (value,) = record[metric]
+                found.append(({d: record[d] for d in dimensions}, value))
+    return found
+
+
+def patch_age_points(stdout: str) -> list[tuple[dict[str, Any], float]]:
+    return points(stdout, "PatchAgeDays")
+
+
+def per_lineage_and_oldest(root: str, age: float) -> list[tuple[dict[str, Any], float]]:
+    """The lineage's point (the dashboard) and the same without the lineage (the alarm's)."""
+    return [({"service": SERVICE, "Lineage": root}, age), ({"service": SERVICE}, age)]
 
 
 def test_the_configured_image_s_age_counts_from_its_base_image_release(
@@ -57,9 +64,7 @@ def test_the_configured_image_s_age_counts_from_its_base_image_release(
 
     # Then
     assert result["action"] == "UPDATE"
-    assert patch_age_points(capsys.readouterr().out) == [
-        ({"service": SERVICE, "Lineage": ROOT}, 40)
-    ]
+    assert patch_age_points(capsys.readouterr().out) == per_lineage_and_oldest(ROOT, 40)
 
 
 def test_an_image_the_updater_built_counts_from_its_creation(
@@ -86,7 +91,7 @@ def test_an_image_the_updater_built_counts_from_its_creation(
 
     # Then the newest image is the built one, and its patches are 9 days old
     assert result["action"] == "NO_UPDATE"
-    assert patch_age_points(capsys.readouterr().out) == [({"service": SERVICE, "Lineage": ROOT}, 9)]
+    assert patch_age_points(capsys.readouterr().out) == per_lineage_and_oldest(ROOT, 9)
 
 
 def test_no_release_date_no_data_point(
@@ -100,3 +105,22 @@ def test_no_release_date_no_data_point(
 
     # Then nothing is guessed
     assert patch_age_points(capsys.readouterr().out) == []
+
+
+def test_the_account_s_images_are_counted_from_the_listing_the_lineage_came_from(
+    sim: SimulatedAppStream, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the root and two images of other teams (what the images quota counts: all three)
+    sim.add_image(ROOT, created_time=START - timedelta(days=90))
+    sim.add_image("Finance", created_time=START - timedelta(days=30))
+    sim.add_image("Design", created_time=START - timedelta(days=20))
+
+    # When
+    check.handler(new_task(), lambda_context)
+
+    # Then the count is one data point, without any lineage, and cost no extra listing
+    assert points(capsys.readouterr().out, "PrivateImages") == [({"service": SERVICE}, 3)]
+    listings = [
+        call for call in sim.calls if call.operation == "DescribeImages" and "Type" in call.params
+    ]
+    assert len(listings) == 1
