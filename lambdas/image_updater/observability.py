@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "appstream-image-updater"
 NAMESPACE = "AppStreamImageUpdater"
@@ -34,7 +35,10 @@ def count(metric: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) ->
 
 def per_lineage(metric: str, lineage: str, value: float) -> None:
     """One data point of `metric` for one lineage, printed at once (its own dimension set, so
-    not in the invocation's shared metric set)."""
+    not in the invocation's shared metric set). single_metric prints even with metrics
+    disabled (POWERTOOLS_METRICS_DISABLED, as offline runs set it), so that is checked here."""
+    if is_metrics_disabled():
+        return
     with single_metric(
         name=metric,
         unit=MetricUnit.NoUnit,

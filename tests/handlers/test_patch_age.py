@@ -124,3 +124,20 @@ def test_the_account_s_images_are_counted_from_the_listing_the_lineage_came_from
         call for call in sim.calls if call.operation == "DescribeImages" and "Type" in call.params
     ]
     assert len(listings) == 1
+
+
+def test_nothing_is_printed_with_metrics_disabled(
+    sim: SimulatedAppStream,
+    lambda_context: LambdaContext,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given metrics turned off, as offline runs (rehearsal) turn them off
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    sim.add_image(ROOT, created_time=START - timedelta(days=90), base_image_released=START)
+
+    # When
+    check.handler(new_task(), lambda_context)
+
+    # Then not even the per-lineage point (Powertools' single_metric prints regardless)
+    assert patch_age_points(capsys.readouterr().out) == []
