@@ -867,6 +867,7 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         ),
         "approvers": tuple(draw(st.lists(approver_arns, max_size=4, unique=True))),
         "hubAccountId": draw(st.just("") | st.from_regex(r"[0-9]{12}", fullmatch=True)),
+        "maxPatchAgeDays": draw(st.integers(0, 365)),
     }
 
 
@@ -1106,6 +1107,7 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         st.integers(),
         st.lists(st.just("123456789012"), min_size=1),
     ),
+    "maxPatchAgeDays": out_of(range(366)),
 }
 
 
