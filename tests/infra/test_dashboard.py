@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from aws_cdk.assertions import Capture, Template
@@ -23,6 +24,7 @@ from infra.constructs.dashboard import (
     QUOTA,
     ROLLOUTS,
     RUNS,
+    SHOWS,
     SPOKE_WIDGETS,
 )
 from infra.spoke.config import refuse_hub_only_keys
@@ -294,3 +296,27 @@ def test_max_patch_age_days_is_checked_and_refused_in_a_spoke() -> None:
     with pytest.raises(ConfigError) as refused:
         refuse_hub_only_keys(load_config({"imageNames": "ImgA", **SPOKE, "maxPatchAgeDays": "30"}))
     assert any(line.startswith("maxPatchAgeDays: ") for line in refused.value.problems)
+
+
+def test_make_rehearse_lists_each_widget_and_what_it_draws(
+    template: Template, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the deployed template / When the rehearsal prints its header
+    from rehearsal.__main__ import _print_header
+    from rehearsal.scenarios import SCENARIOS
+    from rehearsal.template import SynthesizedApp
+
+    _print_header(SCENARIOS["default"], SimpleNamespace(app=SynthesizedApp(template.to_json())))
+    printed = capsys.readouterr().out
+
+    # Then every widget is listed in order with what it shows, then what it draws
+    listing = printed.split("Dashboard deployed with the stack")[1].split("\n\n")[0]
+    lines = listing.strip("\n").split("\n")[1:]
+    assert [line.strip() for line in lines[::2]] == [
+        f"{number}. {title}: {SHOWS[title]}" for number, title in enumerate(HUB_WIDGETS, 1)
+    ]
+    drawn_lines = dict(zip(HUB_WIDGETS, lines[1::2], strict=True))
+    assert "ExecutionsStarted, ExecutionsSucceeded, ExecutionsFailed" in drawn_lines[RUNS]
+    assert "alarm AppStreamImageUpdater-ExecutionsUnsuccessful" in drawn_lines[ALARMS]
+    assert "line at 10 (default images quota)" in drawn_lines[QUOTA]
+    assert "PatchAgeDays (Maximum) [Lineage=ImgA]" in drawn_lines[PATCH_AGE]
