@@ -10,6 +10,7 @@ from image_updater.domain import naming
 from infra.arns import appstream_arn
 from infra.config import UpdaterConfig
 from infra.constructs.approval import wire_approval
+from infra.constructs.dashboard import OperationsDashboard
 from infra.constructs.distribution_grants import grant_distribution
 from infra.constructs.events import grant_put_events
 from infra.constructs.functions import UpdaterFunctions
@@ -64,7 +65,21 @@ class ImageUpdaterStack(Stack):
             ledger.grant_breaker(functions.breaker)
             schedule.grant_pause(functions.breaker)
             grant_put_events(functions.breaker)
-        monitor(self, workflow.state_machine, schedule.dead_letter_queue, notifications)
+        monitoring = monitor(
+            self,
+            workflow.state_machine,
+            schedule.dead_letter_queue,
+            notifications,
+            config.max_patch_age_days,
+        )
+        dashboard = OperationsDashboard(
+            self,
+            "Operations",
+            state_machine=workflow.state_machine,
+            alarms=monitoring.alarms,
+            lineages=config.image_names,
+            max_patch_age_days=config.max_patch_age_days,
+        )
         self._grant_appstream(config, functions)
         self._grant_retention(config, functions)
         grant_rollout(
@@ -77,6 +92,7 @@ class ImageUpdaterStack(Stack):
             grant_distribution(config, functions.distribute, functions.distribution_report)
         wire_approval(self, config, functions, ledger)
         self._outputs(config, workflow, notifications, schedule, ledger)
+        dashboard.output(self)
         self._acknowledge_findings(config, functions, workflow, schedule)
 
     def _grant_appstream(self, config: UpdaterConfig, functions: UpdaterFunctions) -> None:

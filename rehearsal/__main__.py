@@ -21,7 +21,7 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from infra.workflow import states
-from rehearsal import attacks, year
+from rehearsal import attacks, dashboard, year
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
     ApprovalListener,
@@ -179,8 +179,10 @@ def _print_header(scenario: Scenario, runner: WorkflowRunner) -> None:
         f"poll every {runner.app.poll_interval_minutes} min, "
         f"give up after {variables['MAX_UPDATE_HOURS']} h"
     )
+    print("\nDashboard deployed with the stack (CloudWatch; its URL: the DashboardUrl output):")
+    print("\n".join(dashboard.describe(runner.app.template)))
     payload = scenario.execution_input or runner.app.schedule_input
-    print(f"Execution input: {json.dumps(payload)}")
+    print(f"\nExecution input: {json.dumps(payload)}")
     print("\nProgress (simulated time since the schedule fired):")
 
 

@@ -255,6 +255,16 @@ class UpdaterConfig:
             "in the listed `regions` (the stack's Region and copyToRegions) or every one"
         ),
     )
+    # Patch age (domain/patch_age.py): the dashboard's line and the PatchesTooOld alarm.
+    max_patch_age_days: Annotated[int, between(0, 365)] = setting(
+        "maxPatchAgeDays",
+        0,
+        (
+            "alarm (e-mail to the topic) when a lineage's newest image was patched more than "
+            "this many days ago: by the update that built it, or for the configured image by "
+            "its base image's release (0: no alarm)"
+        ),
+    )
 
     @property
     def max_polls(self) -> int:

@@ -1,6 +1,6 @@
 """Alarms that reach the team through the same topic, for failures outside the workflow's
-own e-mails: executions that fail, time out or are aborted, and schedules that could not
-start a run."""
+own e-mails: executions that fail, time out or are aborted, schedules that could not start a
+run, and (with maxPatchAgeDays) patches older than that many days."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.notifications import Notifications
+from infra.metrics import oldest_patches
 
 _PERIOD = Duration.minutes(5)
 
@@ -26,6 +27,7 @@ class Monitoring(Construct):
         state_machine: sfn.StateMachine,
         dead_letter_queue: sqs.IQueue,
         topic: sns.ITopic,
+        max_patch_age_days: int = 0,
     ) -> None:
         super().__init__(scope, construct_id)
         # Named after the stack, so the topic and key policies can let CloudWatch publish
@@ -63,7 +65,9 @@ class Monitoring(Construct):
             "EventBridge Scheduler could not start the AppStream image updater; the "
             "failed start is in the dead-letter queue with the reason.",
         )
-        self.alarms = (self.execution_alarm, self.schedule_alarm)
+        self.alarms: tuple[cloudwatch.Alarm, ...] = (self.execution_alarm, self.schedule_alarm)
+        if max_patch_age_days:
+            self.alarms += (self._patches_too_old(max_patch_age_days),)
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(topic))
 
@@ -71,6 +75,27 @@ class Monitoring(Construct):
     def alarm_names(self) -> tuple[str, ...]:
         """The alarms' names as written in the template (no tokens)."""
         return tuple(self._name_prefix + alarm.node.id for alarm in self.alarms)
+
+    def _patches_too_old(self, max_days: int) -> cloudwatch.Alarm:
+        """The check step reports each lineage's patch age on every run that checks for
+        updates (PatchAgeDays, domain/patch_age.py); this watches the oldest. Runs are days
+        apart, so a period without data keeps the alarm as it was (IGNORE): it goes back to OK
+        when a run measures patches within the limit, not because nothing was measured."""
+        return cloudwatch.Alarm(
+            self,
+            "PatchesTooOld",
+            alarm_name=self._name_prefix + "PatchesTooOld",
+            metric=oldest_patches(),
+            alarm_description=(
+                f"An AppStream image's patches are more than {max_days} days old "
+                "(maxPatchAgeDays): its lineage's newest image was last patched longer ago. "
+                "See the dashboard's patch age widget and run `make run-now ARGS=status`."
+            ),
+            threshold=max_days,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
+        )
 
     def _alarm_on_any(
         self, metric: cloudwatch.IMetric, construct_id: str, description: str
@@ -95,6 +120,7 @@ def monitor(
     state_machine: sfn.StateMachine,
     dead_letter_queue: sqs.IQueue,
     notifications: Notifications,
+    max_patch_age_days: int = 0,
 ) -> Monitoring:
     """The alarms, and the topic's publishers: the state machine's role (sns:Publish granted
     by its SnsPublish tasks; the key granted here, in its identity policy, which the key
@@ -105,6 +131,7 @@ def monitor(
         state_machine=state_machine,
         dead_letter_queue=dead_letter_queue,
         topic=notifications.topic,
+        max_patch_age_days=max_patch_age_days,
     )
     notifications.key.grant(state_machine, "kms:Decrypt", "kms:GenerateDataKey")
     notifications.allow_alarms_to_publish(monitoring.alarm_names)

@@ -19,6 +19,7 @@ HUB_ONLY_KEYS = (
     "maxConsecutiveFailedRuns",
     "copyToRegions",
     "shareWithAccounts",
+    "maxPatchAgeDays",  # the hub's check step measures patch age
 )
 
 

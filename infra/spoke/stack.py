@@ -10,6 +10,7 @@ from constructs import Construct
 
 from infra.config import UpdaterConfig
 from infra.constructs.approval import wire_approval
+from infra.constructs.dashboard import OperationsDashboard
 from infra.constructs.ledger import Ledger
 from infra.constructs.monitoring import monitor
 from infra.constructs.notifications import Notifications
@@ -43,10 +44,21 @@ class ImageUpdaterSpokeStack(Stack):
         schedule = UpdateSchedule(
             self, "Schedule", config=config, state_machine=workflow.state_machine
         )
-        monitor(self, workflow.state_machine, schedule.dead_letter_queue, notifications)
+        monitoring = monitor(
+            self, workflow.state_machine, schedule.dead_letter_queue, notifications
+        )
+        # The roll-out's part of the hub's dashboard: a spoke builds no image.
+        dashboard = OperationsDashboard(
+            self,
+            "Operations",
+            state_machine=workflow.state_machine,
+            alarms=monitoring.alarms,
+            spoke=True,
+        )
         self._grant(config, functions)
         wire_approval(self, config, functions, ledger)
         self._outputs(config, workflow, notifications, schedule, ledger)
+        dashboard.output(self)
         self._acknowledge_findings(functions, workflow, schedule)
 
     @staticmethod

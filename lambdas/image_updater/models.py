@@ -85,6 +85,7 @@ class ImageSummary(NamedTuple):
     platform: str | None = None
     agent_version: str | None = None  # AppstreamAgentVersion
     description: str | None = None
+    base_image_released: str | None = None  # PublicBaseImageReleasedDate, ISO 8601
     reason_code: str | None = None  # StateChangeReason.Code, an open set
     reason_message: str | None = None  # StateChangeReason.Message, shortened
     errors: tuple[ImageError, ...] = ()  # ImageErrors, the first IMAGE_ERRORS_MAX
@@ -101,6 +102,7 @@ class ImageSummary(NamedTuple):
             platform=image.get("Platform"),
             agent_version=image.get("AppstreamAgentVersion"),
             description=image.get("Description"),
+            base_image_released=_iso(image.get("PublicBaseImageReleasedDate")),
             reason_code=reason.get("Code"),
             reason_message=_short(reason.get("Message")),
             errors=tuple(
@@ -133,6 +135,7 @@ class ImageSummary(NamedTuple):
             platform=data.get("platform"),
             agent_version=data.get("agentVersion"),
             description=data.get("description"),
+            base_image_released=data.get("baseImageReleased"),
             reason_code=data.get("reasonCode"),
             reason_message=data.get("reasonMessage"),
             errors=errors,

@@ -11,22 +11,42 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "appstream-image-updater"
 NAMESPACE = "AppStreamImageUpdater"
+# The one dimension beyond `service`, on the one metric kept per lineage (PatchAgeDays): each
+# value is a custom metric CloudWatch bills for, so no other metric carries it.
+LINEAGE_DIMENSION = "Lineage"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
-__all__ = ["MetricUnit", "count", "instrumented", "logger", "metrics"]
+__all__ = ["MetricUnit", "count", "instrumented", "logger", "metrics", "per_lineage"]
 
 Handler = Callable[[Any, Any], dict[str, Any]]
 
 
 def count(metric: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
     metrics.add_metric(name=metric, unit=unit, value=value)
+
+
+def per_lineage(metric: str, lineage: str, value: float) -> None:
+    """One data point of `metric` for one lineage, printed at once (its own dimension set, so
+    not in the invocation's shared metric set). single_metric prints even with metrics
+    disabled (POWERTOOLS_METRICS_DISABLED, as offline runs set it), so that is checked here."""
+    if is_metrics_disabled():
+        return
+    with single_metric(
+        name=metric,
+        unit=MetricUnit.NoUnit,
+        value=value,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE, LINEAGE_DIMENSION: lineage},
+    ):
+        pass
 
 
 def instrumented(handler: Handler) -> Handler:

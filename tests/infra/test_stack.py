@@ -701,6 +701,7 @@ class TestOutputs:
             "ConfiguredImages",
             "LedgerTableName",
             "ApprovalUrl",
+            "DashboardUrl",
         }
         assert outputs["ConfiguredImages"]["Value"] == "ImgA,ImgB"
         assert all(output["Description"] for output in outputs.values())

@@ -16,6 +16,7 @@ from image_updater.domain import naming
 from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG
 from image_updater.update.ledger import UpdateLedger
 from tests.tools.status_account import (
+    FRESH,
     NOW,
     SCHEDULE,
     TABLE,
@@ -40,7 +41,11 @@ def test_all_fine_exits_0_and_shows_each_image(account: Account) -> None:
     assert (code, errors) == (OK, "")
     newest = naming.derived_image_name("ImgA", NOW - timedelta(days=1))
     assert f"newest image:  {newest} (AVAILABLE, created 2026-12-03 09:30 UTC)" in printed
-    assert "base image released 2026-11-22, 12 days ago (threshold 45)" in printed
+    # patched by the update that built it yesterday (its base image's release: 12 days ago)
+    assert (
+        "patches:       updated 2026-12-03 by CreateUpdatedImage, 1 day ago (threshold 45)"
+        in printed
+    )
     assert "agent:         1.1.1200, the latest" in printed
     assert f"Canary (canary, RUNNING) runs {newest}: the newest" in printed
     assert "ImgB\n" in printed and "none follow it" in printed
@@ -188,14 +193,43 @@ def test_a_schedule_paused_by_hand_needs_a_person(account: Account) -> None:
 
 
 def test_patches_older_than_the_threshold_need_a_person(account: Account) -> None:
-    # ImgB's newest image was built from a base image released 50 days ago
-    account.derived("ImgB", NOW - timedelta(hours=2), base_image_released=NOW - timedelta(days=50))
+    # ImgB's newest image was built by the updater 50 days ago, from a base image whose
+    # release date (12 days ago) the managed update did not move: its patches are 50 days old
+    boto3.client("appstream").delete_image(
+        Name=naming.derived_image_name("ImgB", NOW - timedelta(days=1))
+    )
+    account.derived("ImgB", NOW - timedelta(days=50), base_image_released=FRESH)
 
     code, found = reasons()
     assert code == ATTENTION
     assert [(r["code"], r["image"]) for r in found] == [("PATCHES_TOO_OLD", "ImgB")]
-    assert "released 50 days ago (more than 45)" in found[0]["message"]
+    assert (
+        "patches are 50 days old (more than 45; counted from its CreatedTime"
+        in (found[0]["message"])
+    )
     # a threshold above the age: fine; the figure itself is in the JSON
     assert reasons("--max-patch-age-days", "50") == (OK, [])
     newest = json.loads(status("--json")[1])["images"][1]["newestAvailable"]
     assert newest["patchAgeDays"] == 50
+    assert newest["patchedAt"] == newest["createdTime"]
+
+
+def test_the_configured_image_s_patches_date_from_its_base_image_release(
+    account: Account,
+) -> None:
+    # ImgB's only image is the configured one (created 60 days ago, its base image released
+    # 12 days ago): its patches are the base image's, 12 days old
+    boto3.client("appstream").delete_image(
+        Name=naming.derived_image_name("ImgB", NOW - timedelta(days=1))
+    )
+
+    code, found = reasons("--max-patch-age-days", "10")
+    assert code == ATTENTION
+    assert [(r["code"], r["image"]) for r in found] == [("PATCHES_TOO_OLD", "ImgB")]
+    assert (
+        "ImgB's patches are 12 days old (more than 10; counted from its " in (found[0]["message"])
+    )
+    assert "PublicBaseImageReleasedDate" in found[0]["message"]
+    assert "base image released 2026-11-22, 12 days ago (threshold 45)" in status()[1]
+    newest = json.loads(status("--json")[1])["images"][1]["newestAvailable"]
+    assert (newest["name"], newest["patchAgeDays"]) == ("ImgB", 12)

@@ -125,7 +125,8 @@ def test_json_shape(account: Account) -> None:
         "state": "AVAILABLE",
         "createdTime": "2026-12-03T09:30:00Z",
         "publicBaseImageReleasedDate": "2026-11-22T09:30:00Z",
-        "patchAgeDays": 12,
+        "patchedAt": "2026-12-03T09:30:00Z",  # built by the updater yesterday
+        "patchAgeDays": 1,
         "appstreamAgentVersion": "1.1.1200",
         "latestAppstreamAgentVersion": True,
         "stateChangeReason": None,

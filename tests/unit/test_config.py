@@ -882,6 +882,7 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         "shareWithAccounts": tuple(
             draw(st.lists(shares(copies), max_size=4, unique_by=lambda s: s.account_id))
         ),
+        "maxPatchAgeDays": draw(st.integers(0, 365)),
     }
 
 
@@ -1165,6 +1166,7 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         st.lists(st.integers(), min_size=1),
         st.integers(),
     ),
+    "maxPatchAgeDays": out_of(range(366)),
 }
 
 

@@ -2,13 +2,13 @@
 
 For every configured image (the stack's ConfiguredImages output): the newest AVAILABLE image
 of its lineage (the Lambdas' own rules: `update.check.lineage_of`), the age of its patches
-(whole days since its PublicBaseImageReleasedDate: for an image of your own, AWS documents it
-as the release date of the public base image it was created from), its agent version and
-whether AppStream calls it the latest, an update in progress or failed, the final reports the
-ledger says are owed, the fleets tagged to follow it and the image each runs, and the
-roll-outs waiting for approval with the command that answers them. Then the schedule (state,
-expression, next run), the circuit breaker's count, and the headroom on AppStream's images,
-image builders and concurrent image updates quotas.
+(`domain/patch_age.py`, as the PatchAgeDays metric counts it: days since the update that
+built it, or since its PublicBaseImageReleasedDate for an image the updater did not build),
+its agent version and whether AppStream calls it the latest, an update in progress or failed,
+the final reports the ledger says are owed, the fleets tagged to follow it and the image each
+runs, and the roll-outs waiting for approval with the command that answers them. Then the
+schedule (state, expression, next run), the circuit breaker's count, and the headroom on
+AppStream's images, image builders and concurrent image updates quotas.
 
 It changes nothing: every call is a read. Needs cloudformation:DescribeStacks on the stack;
 appstream:DescribeImages, ListTagsForResource, DescribeFleets, DescribeImageBuilders;
@@ -153,7 +153,11 @@ def _image_status(root: str, account: _Account) -> ImageStatus:
     return ImageStatus(
         root=root,
         root_found=lineage.root is not None,
-        newest_available=_facts(account.appstream, newest) if newest else None,
+        newest_available=(
+            _facts(account.appstream, newest, built_by_updater=newest in lineage.members)
+            if newest
+            else None
+        ),
         building=_summary_facts(building) if building else None,
         failed=_summary_facts(failed) if failed else None,
         reports_owed=tuple(sorted(owed(account.ledger.report_records(root), account.now))),
@@ -196,7 +200,7 @@ def _summary_facts(image: ImageSummary) -> ImageFacts:
     return ImageFacts(image.name, image.state, _parsed(image.created_time), reason=reason)
 
 
-def _facts(appstream: Any, image: ImageSummary) -> ImageFacts:
+def _facts(appstream: Any, image: ImageSummary, *, built_by_updater: bool) -> ImageFacts:
     """The image with what ImageSummary does not carry (one more DescribeImages)."""
     with _translated():
         (found,) = appstream.describe_images(Names=[image.name])["Images"]
@@ -208,6 +212,7 @@ def _facts(appstream: Any, image: ImageSummary) -> ImageFacts:
         base_image_released=found.get("PublicBaseImageReleasedDate"),
         agent_version=found.get("AppstreamAgentVersion"),
         latest_agent=None if latest is None else latest == "TRUE",
+        built_by_updater=built_by_updater,
     )
 
 

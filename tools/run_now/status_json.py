@@ -27,6 +27,7 @@ def _image_json(image: ImageFacts | None, now: datetime) -> dict[str, Any] | Non
         "state": image.state,
         "createdTime": _iso(image.created),
         "publicBaseImageReleasedDate": _iso(image.base_image_released),
+        "patchedAt": _iso(image.patched_at),
         "patchAgeDays": image.patch_age_days(now),
         "appstreamAgentVersion": image.agent_version,
         "latestAppstreamAgentVersion": image.latest_agent,

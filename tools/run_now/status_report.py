@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from image_updater.domain import patch_age
+
 # Microsoft ships Windows security updates monthly (the second Tuesday): the newest patches of
 # an image patched on time are up to about a month old, and AWS publishes its base images some
 # days after. 45 days is one monthly cycle missed and a fortnight's margin.
@@ -39,12 +41,25 @@ class ImageFacts:
     agent_version: str | None = None  # AppstreamAgentVersion
     latest_agent: bool | None = None  # LatestAppstreamAgentVersion (TRUE/FALSE)
     reason: str | None = None  # StateChangeReason, for a FAILED image
+    built_by_updater: bool = False  # one of the lineage's images the updater built
+
+    @property
+    def patched_at(self) -> datetime | None:
+        """When its patches were last brought current (domain/patch_age.py)."""
+        return patch_age.patched_at(
+            built_by_updater=self.built_by_updater,
+            created=self.created,
+            base_image_released=self.base_image_released,
+        )
 
     def patch_age_days(self, now: datetime) -> int | None:
-        """Whole days since the base image's release date, as AppStream reports it."""
-        if self.base_image_released is None:
-            return None
-        return (now - self.base_image_released).days
+        """The Lambdas' own definition (the PatchAgeDays metric and its alarm)."""
+        return patch_age.patch_age_days(
+            built_by_updater=self.built_by_updater,
+            created=self.created,
+            base_image_released=self.base_image_released,
+            now=now,
+        )
 
 
 @dataclass(frozen=True)
@@ -195,8 +210,9 @@ def _image_reasons(image: ImageStatus, status: Status) -> list[Reason]:
         found.append(
             Reason(
                 PATCHES_TOO_OLD,
-                f"{newest.name}'s base image was released {age} days ago (more than "
-                f"{status.max_patch_age_days})",
+                f"{newest.name}'s patches are {age} days old (more than "
+                f"{status.max_patch_age_days}; counted from its "
+                f"{patch_age.source_of(built_by_updater=newest.built_by_updater)})",
                 root,
             )
         )
@@ -218,13 +234,17 @@ def _agent(image: ImageFacts) -> str:
 
 def _patches(image: ImageFacts, status: Status) -> str:
     age = image.patch_age_days(status.now)
-    if image.base_image_released is None or age is None:
-        return "unknown (DescribeImages gives no PublicBaseImageReleasedDate)"
+    if image.patched_at is None or age is None:
+        missing = "CreatedTime" if image.built_by_updater else "PublicBaseImageReleasedDate"
+        return f"unknown (DescribeImages gives no {missing})"
     flag = " TOO OLD" if age > status.max_patch_age_days else ""
-    return (
-        f"base image released {image.base_image_released:%Y-%m-%d}, {age} days ago{flag} "
-        f"(threshold {status.max_patch_age_days})"
+    since = (
+        f"updated {image.patched_at:%Y-%m-%d} by CreateUpdatedImage"
+        if image.built_by_updater
+        else f"base image released {image.patched_at:%Y-%m-%d}"
     )
+    days = "1 day" if age == 1 else f"{age} days"
+    return f"{since}, {days} ago{flag} (threshold {status.max_patch_age_days})"
 
 
 def _fleet_line(fleet: FleetStatus) -> str:

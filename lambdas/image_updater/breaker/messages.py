@@ -77,7 +77,7 @@ def compose_schedule_paused(
         "(CloudFormation only updates what the template changes). A deploy that changes it "
         "(a new scheduleExpression, scheduleTimezone or imageNames, for example) applies the "
         "template's state and so turns it back on.",
-        f"This run in Step Functions: {ctx.execution_url()}",
+        ctx.run_links(),
         f"-- {PRODUCT}.",
         outcome=SCHEDULE_PAUSED,
         image="-",

@@ -58,6 +58,23 @@ class MessageContext:
             f"#/v2/executions/details/{quote(self.execution_arn, safe=':')}"
         )
 
+    def dashboard_url(self) -> str:
+        """The stack's CloudWatch dashboard, named like its state machine (which the run's
+        execution ARN names: arn:...:execution:<state machine>:<run>), so no setting is needed
+        (infra/constructs/dashboard.py)."""
+        state_machine = self.execution_arn.split(":")[6]
+        return (
+            f"{self.console}/cloudwatch/home?region={self.region}"
+            f"#dashboards/dashboard/{quote(state_machine, safe='')}"
+        )
+
+    def run_links(self) -> str:
+        """The lines that end every e-mail: this run, and the dashboard of every run."""
+        return (
+            f"This run in Step Functions: {self.execution_url()}\n"
+            f"The updater's dashboard:    {self.dashboard_url()}"
+        )
+
     def images_url(self) -> str:
         return f"{self.console}/appstream2/home?region={self.region}#/images"
 

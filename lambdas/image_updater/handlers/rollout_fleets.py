@@ -59,6 +59,8 @@ def change_fleets(
     else:
         raise InvalidExecutionInput(f"unknown fleet action {action!r}")
     count("FleetsChanged", len(result.updated) - len(rollout.updated) + len(result.rolled_back))
+    if action == ROLL_BACK_CANARIES:
+        count("FleetsRolledBack", len(result.rolled_back))
     return result
 
 

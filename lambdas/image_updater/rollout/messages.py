@@ -103,7 +103,7 @@ def compose(rollout: Rollout, ctx: MessageContext, settings: RolloutSettings) ->
     return email(
         subject,
         *paragraphs,
-        f"This run in Step Functions: {ctx.execution_url()}",
+        ctx.run_links(),
         f"-- {PRODUCT}. It changes only fleets tagged {FOLLOWS_TAG}=<image> and "
         f"{STAGE_TAG}=canary|production; remove a tag to opt a fleet out.",
         outcome=outcome,

@@ -28,6 +28,8 @@ class AppStreamImages:
     def __init__(self, client: AppStreamClient | None = None) -> None:
         # Reads may be re-sent by the SDK; changes (start_update, delete) never are.
         self._clients = Clients(client)
+        # The account's own images at the last complete listing (what the images quota counts).
+        self.private_images_listed: int | None = None
 
     def describe(self, name: str) -> ImageSummary:
         with translated_errors():
@@ -73,8 +75,11 @@ class AppStreamImages:
 
     def _private_images(self) -> Iterator[dict[str, Any]]:
         reads = self._clients.reads
+        listed = 0
         for page in pages(reads.describe_images, Type="PRIVATE", MaxResults=PAGE_SIZE):
+            listed += len(page.get("Images", []))
             yield from (dict(image) for image in page.get("Images", []))
+        self.private_images_listed = listed
 
     def shared_with(self, name: str) -> list[str]:
         """The accounts `name` is shared with (DescribeImagePermissions, every page)."""

@@ -87,7 +87,8 @@ def footer(task: UpdateTask | None, ctx: MessageContext) -> str:
     )
     return (
         f"{note}Images in the AppStream console: {ctx.images_url()}\n"
-        f"This run in Step Functions:      {ctx.execution_url()}\n\n"
+        f"This run in Step Functions:      {ctx.execution_url()}\n"
+        f"The updater's dashboard:         {ctx.dashboard_url()}\n\n"
         f"-- {PRODUCT}. Nothing on your fleets was changed: point a fleet at a new image "
         "when you have tested it."
     )
