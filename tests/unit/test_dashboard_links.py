@@ -3,7 +3,6 @@ execution ARN names the state machine, whose name the dashboard carries): no set
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -84,7 +83,7 @@ def test_the_ready_e_mail_gives_the_patch_age_of_the_new_image_and_the_one_it_re
     # Given an update that started at 03:00 and is reported at 05:30 the same day, from the
     # configured image, whose base image was released 40 days before
     released = (NOW - timedelta(days=40, hours=1)).isoformat()
-    source = dataclasses.replace(summary("SalesApps"), base_image_released=released)
+    source = summary("SalesApps")._replace(base_image_released=released)
     mail = compose(task(image=summary(), outcome=SUCCEEDED, source=source), context())
 
     # Then
