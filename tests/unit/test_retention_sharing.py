@@ -34,8 +34,9 @@ def test_an_image_no_reading_account_uses_is_unshared_from_each_and_deleted() ->
         (ConsumerUse(A, unreadable="AccessDenied: not authorized"), f"{A} could not be read"),
         (ConsumerUse(A, fleets=("Prod",)), f"{A} runs it on fleet Prod"),
         (ConsumerUse(A, rollback_for=("Canary",)), f"{A} records it as the rollback target"),
+        (ConsumerUse(A, image_builders=("B1",)), f"{A} started image builder B1 from it"),
     ],
-    ids=["unreadable", "fleet", "rollback-record"],
+    ids=["unreadable", "fleet", "rollback-record", "image-builder"],
 )
 def test_an_account_that_uses_it_or_cannot_be_read_keeps_its_share_and_the_image(
     use: ConsumerUse, reason: str

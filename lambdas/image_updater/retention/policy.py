@@ -42,6 +42,7 @@ class ConsumerUse:
     unreadable: str | None = None  # why it could not be read: the share stays
     fleets: tuple[str, ...] = ()  # its fleets running the image (by name or ARN)
     rollback_for: tuple[str, ...] = ()  # its fleets whose rollback record names the image
+    image_builders: tuple[str, ...] = ()  # its image builders started from the image
 
     def holds(self) -> str | None:
         """Why this account's share must stay, or None when it may be removed."""
@@ -52,6 +53,12 @@ class ConsumerUse:
         if self.rollback_for:
             return f"{self.account_id} records it as the rollback target of fleet " + ", ".join(
                 self.rollback_for
+            )
+        if self.image_builders:
+            return (
+                f"{self.account_id} started image builder "
+                + ", ".join(self.image_builders)
+                + " from it"
             )
         return None
 

@@ -54,6 +54,7 @@ class RetentionResult:
     deleted_images: tuple[ImageSummary, ...] = ()
     unshared: tuple[tuple[str, str], ...] = ()  # (image, account)
     region: str | None = None  # None: the hub's own Region
+    newest: tuple[str, ...] = ()  # the newest keepImages AVAILABLE images, never decided on
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,6 +159,7 @@ def retire_old_images(
         deleted_images=tuple(by_name[name] for name in deleted),
         unshared=tuple(unshared),
         region=region,
+        newest=plan.keep_newest,
     )
 
 
