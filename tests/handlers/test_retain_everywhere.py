@@ -137,7 +137,7 @@ def test_an_account_whose_fleet_runs_the_old_image_keeps_it_the_other_is_unshare
     assert old not in sim.deleted
     (kept,) = retention["kept"]
     assert kept["name"] == old
-    assert f"{A} runs it on fleet Prod" in kept["reason"]
+    assert f"{A}, which runs it on fleet Prod" in kept["reason"]
     assert retention["unshared"] == [{"name": old, "accountId": B}]
 
 
@@ -159,7 +159,8 @@ def test_a_rollback_record_in_the_spokes_ledger_keeps_the_share(
     # Then A keeps its share and the image stays
     assert shares(old) == [A]
     assert (
-        f"{A} records it as the rollback target of fleet Canary" in retention["kept"][0]["reason"]
+        f"{A}, which records it as the rollback target of fleet Canary"
+        in retention["kept"][0]["reason"]
     )
 
 
@@ -177,7 +178,9 @@ def test_an_account_that_cannot_be_read_keeps_the_image_shared_and_says_why(
     # Then B's share stays (and the image), A's is removed, and the reason names B and why
     assert shares(old) == [B]
     reason = retention["kept"][0]["reason"]
-    assert f"{B} could not be read: {reader_role_arn('aws', B, REGION)}: AccessDenied" in reason
+    assert (
+        f"{B}, which could not be read: {reader_role_arn('aws', B, REGION)}: AccessDenied" in reason
+    )
     assert old not in sim.deleted
 
 

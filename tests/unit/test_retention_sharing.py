@@ -31,10 +31,13 @@ def test_an_image_no_reading_account_uses_is_unshared_from_each_and_deleted() ->
 @pytest.mark.parametrize(
     ("use", "reason"),
     [
-        (ConsumerUse(A, unreadable="AccessDenied: not authorized"), f"{A} could not be read"),
-        (ConsumerUse(A, fleets=("Prod",)), f"{A} runs it on fleet Prod"),
-        (ConsumerUse(A, rollback_for=("Canary",)), f"{A} records it as the rollback target"),
-        (ConsumerUse(A, image_builders=("B1",)), f"{A} started image builder B1 from it"),
+        (
+            ConsumerUse(A, unreadable="AccessDenied: not authorized"),
+            f"{A}, which could not be read",
+        ),
+        (ConsumerUse(A, fleets=("Prod",)), f"{A}, which runs it on fleet Prod"),
+        (ConsumerUse(A, rollback_for=("Canary",)), f"{A}, which records it as the rollback target"),
+        (ConsumerUse(A, image_builders=("B1",)), f"{A}, which started image builder B1 from it"),
     ],
     ids=["unreadable", "fleet", "rollback-record", "image-builder"],
 )
@@ -63,7 +66,7 @@ def test_an_account_with_no_reading_is_never_unshared() -> None:
 
     # Then the share and the image stay, and the e-mail says why
     assert (decision.delete, decision.unshare) == (False, ())
-    assert decision.reason == f"shared with account {A} could not be read: {NOT_READ}"
+    assert decision.reason == f"shared with account {A}, which could not be read: {NOT_READ}"
 
 
 def test_the_newest_keep_images_are_never_unshared() -> None:
@@ -179,7 +182,7 @@ def test_an_unreadable_account_keeps_the_image_and_the_result_says_why() -> None
     assert port.unshared == [(old.name, A)] and result.unshared == ((old.name, A),)
     assert port.deleted == []
     (kept,) = result.kept
-    assert kept[0] == old.name and f"{B} could not be read: no reader role" in kept[1]
+    assert kept[0] == old.name and f"{B}, which could not be read: no reader role" in kept[1]
 
 
 def test_an_account_using_the_image_keeps_it() -> None:
@@ -234,4 +237,4 @@ def test_without_readers_no_share_is_removed() -> None:
 
     # Then
     assert port.unshared == [] and port.deleted == []
-    assert result.kept[0][1].startswith(f"shared with account {A} could not be read")
+    assert result.kept[0][1].startswith(f"shared with account {A}, which could not be read")

@@ -47,19 +47,13 @@ class ConsumerUse:
     def holds(self) -> str | None:
         """Why this account's share must stay, or None when it may be removed."""
         if self.unreadable is not None:
-            return f"{self.account_id} could not be read: {self.unreadable}"
+            return f"could not be read: {self.unreadable}"
         if self.fleets:
-            return f"{self.account_id} runs it on fleet " + ", ".join(self.fleets)
+            return "runs it on fleet " + ", ".join(self.fleets)
         if self.rollback_for:
-            return f"{self.account_id} records it as the rollback target of fleet " + ", ".join(
-                self.rollback_for
-            )
+            return "records it as the rollback target of fleet " + ", ".join(self.rollback_for)
         if self.image_builders:
-            return (
-                f"{self.account_id} started image builder "
-                + ", ".join(self.image_builders)
-                + " from it"
-            )
+            return "started image builder " + ", ".join(self.image_builders) + " from it"
         return None
 
 
@@ -148,7 +142,7 @@ def sharing(candidate: LineageImage) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if why is None:
             removable.append(account)
         else:
-            held.append(why)
+            held.append(f"account {account}, which {why}")
     return tuple(removable), tuple(held)
 
 
@@ -162,9 +156,9 @@ def _decide(candidate: LineageImage, root: str, keep: int, now: datetime) -> Dec
         )
     removable, held = sharing(candidate)
     if held:
-        reason = f"shared with account {'; '.join(held)}"
+        reason = f"shared with {'; '.join(held)}"
         if removable:
-            reason += f" (unshared from {', '.join(removable)}, who no longer use it)"
+            reason += f" (unshared from {', '.join(removable)}: no longer used there)"
         return Decision(name, False, reason, unshare=removable)
     return Decision(
         name,

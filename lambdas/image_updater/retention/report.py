@@ -7,19 +7,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+_UNSHARED = (
+    "nshared (the account was read and neither runs it nor records it as a rollback target): "
+)
 
-def unshared_line(unshared: list[Mapping[str, Any]], where: str = "") -> str:
-    pairs = ", ".join(f"{u.get('name')} from {u.get('accountId')}" for u in unshared)
-    return (
-        f"Unshared{where} (the account was read and neither runs it nor records it as a "
-        f"rollback target): {pairs}"
-    )
+
+def _pairs(unshared: list[Mapping[str, Any]]) -> str:
+    return ", ".join(f"{u.get('name')} from {u.get('accountId')}" for u in unshared)
 
 
 def region_lines(retention: Mapping[str, Any]) -> list[str]:
     lines = []
     if retention.get("unshared"):
-        lines.append(unshared_line(list(retention["unshared"])))
+        lines.append("U" + _UNSHARED + _pairs(list(retention["unshared"])))
     for region in retention.get("regions", []):
         name = region.get("region")
         if "error" in region:
@@ -32,7 +32,7 @@ def region_lines(retention: Mapping[str, Any]) -> list[str]:
         if region.get("deleted"):
             parts.append("deleted " + ", ".join(region["deleted"]))
         if region.get("unshared"):
-            parts.append(unshared_line(list(region["unshared"])).lower())
+            parts.append("u" + _UNSHARED + _pairs(list(region["unshared"])))
         kept = [f"  - {k.get('name')}: {k.get('reason')}" for k in region.get("kept", [])]
         if kept:
             parts.append("kept although beyond keepImages:\n" + "\n".join(kept))
