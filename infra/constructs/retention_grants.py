@@ -15,28 +15,19 @@ from __future__ import annotations
 
 from typing import cast
 
-from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
 from image_updater.domain import naming
 from image_updater.retention.roles import HUB_RETAIN_ROLE_PREFIX, reader_role_arn
+from infra.arns import appstream_arn
 from infra.config import UpdaterConfig
 from infra.config.distribution import share_regions
 from infra.findings import acknowledge
 
 RETAIN_REGIONS = "RETAIN_REGIONS"
 SHARE_ACCOUNTS = "SHARE_ACCOUNTS"
-
-
-def _image_arn(scope: lambda_.Function, name: str, region: str | None) -> str:
-    return Stack.of(scope).format_arn(
-        service="appstream",
-        resource="image",
-        resource_name=name,
-        region=region,
-        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-    )
 
 
 def reader_roles(config: UpdaterConfig, partition: str, home: str) -> list[str]:
@@ -62,7 +53,10 @@ def grant_retention_everywhere(config: UpdaterConfig, retain: lambda_.Function) 
     for root in config.image_names:
         prefix = naming.lineage_prefix(root) + "*"
         tagged = {"StringEquals": {f"aws:ResourceTag/{naming.LINEAGE_ROOT_TAG}": root}}
-        copies = [_image_arn(retain, prefix, region) for region in config.copy_to_regions]
+        copies = [
+            appstream_arn(retain, "image", prefix, region=region)
+            for region in config.copy_to_regions
+        ]
         if copies:
             retain.add_to_role_policy(
                 iam.PolicyStatement(
@@ -73,7 +67,7 @@ def grant_retention_everywhere(config: UpdaterConfig, retain: lambda_.Function) 
             retain.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["appstream:DeleteImagePermissions"],
-                    resources=[_image_arn(retain, prefix, None), *copies],
+                    resources=[appstream_arn(retain, "image", prefix), *copies],
                     conditions=tagged,
                 )
             )

@@ -28,6 +28,7 @@ from tests.handlers.conftest import (
     lineage_tags,
     new_task,
 )
+from tests.spokes import deploy_spoke
 
 A, B = "111122223333", "444455556666"
 COPIES = "eu-west-1"
@@ -63,32 +64,9 @@ def member(sim: SimulatedAppStream, clock: ManualClock, days: int) -> str:
 
 def spoke(organisation: Organisation, account: str, *, role: bool = True) -> SimulatedAppStream:
     """Given a spoke stack in `account` (this Region): its reader role and its ledger."""
-    arn = reader_role_arn("aws", account, REGION)
     if not role:
         return organisation.account(account)
-    organisation.create_role(arn)
-    credentials = boto3.client("sts").assume_role(RoleArn=arn, RoleSessionName="stack-deploy")[
-        "Credentials"
-    ]
-    ledger = boto3.client(
-        "dynamodb",
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
-    ledger.create_table(
-        TableName=SPOKE_LEDGER_TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    found = organisation.account(account)
+    found, ledger = deploy_spoke(organisation, account, REGION)
     found.account_state["ledger"] = ledger
     return found
 
@@ -222,17 +200,10 @@ def test_when_no_account_uses_it_it_is_unshared_from_both_then_deleted(
 
 
 def copy(sim: SimulatedAppStream, clock: ManualClock, days: int) -> str:
-    """Given the hub's image built `days` ago and its tagged copy in the copy Region."""
+    """Given the hub's image built `days` ago and its tagged copy in the copy Region (same
+    name, description and creation time: what CopyImage and the distribution's tagging leave)."""
     name = member(sim, clock, days)
-    region = sim.in_region(COPIES)
-    created = clock.now - timedelta(days=days)
-    region.add_image(
-        name,
-        created_time=created,
-        tags=lineage_tags(),
-        description=naming.new_image_description(ROOT, created),
-        updates_available=False,
-    )
+    member(sim.in_region(COPIES), clock, days)
     return name
 
 

@@ -9,14 +9,13 @@ import json
 from datetime import timedelta
 from functools import cache
 
-import boto3
 import pytest
 
 from image_updater.domain import naming
 from image_updater.integrations.appstream import consumers
-from image_updater.retention.roles import SPOKE_LEDGER_TABLE, reader_role_arn
 from rehearsal.appstream import Organisation, SimulatedAppStream
 from rehearsal.runner import WorkflowRunner
+from tests.spokes import deploy_spoke
 from tests.workflow.conftest import EMAILS, Timeline
 
 pytestmark = pytest.mark.workflow
@@ -54,34 +53,6 @@ def member(sim: SimulatedAppStream, created: object, **kwargs: object) -> str:
     return name
 
 
-def deploy_spoke(organisation: Organisation, account: str, region: str) -> SimulatedAppStream:
-    """The spoke stack in `account` and `region`: its reader role and its (empty) ledger."""
-    arn = reader_role_arn("aws", account, region)
-    organisation.create_role(arn)
-    credentials = boto3.client("sts").assume_role(RoleArn=arn, RoleSessionName="deploy")[
-        "Credentials"
-    ]
-    boto3.client(
-        "dynamodb",
-        region_name=region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    ).create_table(
-        TableName=SPOKE_LEDGER_TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return organisation.account(account, region)
-
-
 def test_only_the_account_done_with_the_old_image_is_unshared_and_it_goes_once_both_are(
     sim: SimulatedAppStream, timeline: Timeline
 ) -> None:
@@ -97,7 +68,7 @@ def test_only_the_account_done_with_the_old_image_is_unshared_and_it_goes_once_b
     with hub().account(sim) as account, organisation.active():
         # and a spoke in each account and Region: A's fleets still run the old image
         spokes = {
-            (who, region): deploy_spoke(organisation, who, region)
+            (who, region): deploy_spoke(organisation, who, region)[0]
             for who in (A, B)
             for region in (HOME, COPIES)
         }
