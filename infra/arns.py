@@ -9,13 +9,21 @@ from aws_cdk import ArnFormat, Stack
 from constructs import Construct
 
 
-def appstream_arn(scope: Construct, resource: str, name: str, account: str | None = None) -> str:
-    """arn:...:appstream:<Region>:<account>:<resource>/<name> (an image, a fleet)."""
+def appstream_arn(
+    scope: Construct,
+    resource: str,
+    name: str,
+    account: str | None = None,
+    region: str | None = None,
+) -> str:
+    """arn:...:appstream:<Region>:<account>:<resource>/<name> (an image, a fleet); the stack's
+    Region and account unless others are given."""
     return Stack.of(scope).format_arn(
         service="appstream",
         resource=resource,
         resource_name=name,
         account=account,
+        region=region,
         arn_format=ArnFormat.SLASH_RESOURCE_NAME,
     )
 

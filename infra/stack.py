@@ -17,6 +17,7 @@ from infra.constructs.functions import UpdaterFunctions
 from infra.constructs.ledger import Ledger
 from infra.constructs.monitoring import monitor
 from infra.constructs.notifications import Notifications
+from infra.constructs.retention_grants import grant_retention_everywhere
 from infra.constructs.rollout_grants import grant_rollout
 from infra.constructs.schedule import UpdateSchedule
 from infra.constructs.workflow import UpdateWorkflow
@@ -82,6 +83,7 @@ class ImageUpdaterStack(Stack):
         )
         self._grant_appstream(config, functions)
         self._grant_retention(config, functions)
+        grant_retention_everywhere(config, functions.retain)
         grant_rollout(
             functions,
             config.image_names,

@@ -27,11 +27,14 @@ from image_updater.update.ledger_creates import UPDATES_KEY
 
 
 class Ledger(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, table_name: str | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.TableV2(
             self,
             "Table",
+            table_name=table_name,
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             billing=dynamodb.Billing.on_demand(),
@@ -93,6 +96,19 @@ class Ledger(Construct):
             )
         )
         function.add_environment("LEDGER_TABLE", self.table.table_name)
+
+    def grant_rollback_read(self, role: iam.IRole) -> None:
+        """A spoke's reader role (the hub's retention): read the rollback records only
+        (Query, GetItem on the `#rollback` partition)."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:Query"],
+                resources=[self.table.table_arn],
+                conditions={
+                    "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [ROLLBACK_PARTITION]}
+                },
+            )
+        )
 
     def grant_spoke_claims(self, function: lambda_.Function) -> None:
         """A spoke's discover: claim each image it rolls out, once (conditional PutItem), in

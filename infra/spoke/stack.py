@@ -8,6 +8,7 @@ from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from image_updater.retention.roles import SPOKE_LEDGER_TABLE
 from infra.config import UpdaterConfig
 from infra.constructs.approval import wire_approval
 from infra.constructs.dashboard import OperationsDashboard
@@ -18,6 +19,7 @@ from infra.constructs.rollout_grants import grant_rollout
 from infra.constructs.schedule import UpdateSchedule
 from infra.findings import XRAY, acknowledge_functions_and_workflow, rollout_reasons
 from infra.spoke.functions import SpokeFunctions
+from infra.spoke.reader import hub_reader_role
 from infra.spoke.workflow import SpokeWorkflow
 
 SPOKE_STACK_NAME = "AppStreamImageUpdaterSpoke"
@@ -30,7 +32,9 @@ class ImageUpdaterSpokeStack(Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         notifications = Notifications(self, "Notifications", emails=config.notification_emails)
         functions = SpokeFunctions(self, "Functions", config=config)
-        ledger = Ledger(self, "Ledger")
+        # A fixed name: the hub's retention reads it through the reader role (reader.py).
+        ledger = Ledger(self, "Ledger", table_name=SPOKE_LEDGER_TABLE)
+        self.hub_reader = hub_reader_role(self, config.hub_account_id, ledger)
         ledger.grant_spoke_claims(functions.discover)
         ledger.grant_rollback_records(functions.rollout_fleets, "PutItem", "GetItem", "DeleteItem")
         workflow = SpokeWorkflow(

@@ -167,10 +167,17 @@ class ReportSettings(FromEnvironment):
     distribution: str = variable("DISTRIBUTION", when_unset="")
 
 
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(item for item in text.split(",") if item)
+
+
 class RetainSettings(FromEnvironment):
-    """retain: images kept per lineage."""
+    """retain: images kept per lineage; with distribution, the copy Regions it keeps too and
+    the accounts it may read before it removes a share (infra/constructs/retention_grants.py)."""
 
     keep_images: int = variable("KEEP_IMAGES", int)
+    copy_regions: tuple[str, ...] = variable("RETAIN_REGIONS", _csv, when_unset="")
+    share_accounts: tuple[str, ...] = variable("SHARE_ACCOUNTS", _csv, when_unset="")
 
 
 class BreakerSettings(FromEnvironment):

@@ -24,10 +24,12 @@ The package mirrors `image_updater.integrations.appstream`: one module per part 
 (`images`, `updates`, `fleets`, `tags`, `builders`, `permissions`, `quotas`, `copies`), each a
 mixin over the account's one state (`state`), put together in `simulation`; `regions` gives the
 account's other Regions (`sim.in_region("eu-west-1")`: a client's Region picks the state that
-answers it); `failures` injects errors and lost responses,
+answers it); `accounts` the other accounts a caller reaches through an assumed role
+(`Organisation`: STS AssumeRole across accounts); `failures` injects errors and lost responses,
 `constraints` holds everything to botocore's model, `wire` and `hooks` speak to botocore.
 """
 
+from rehearsal.appstream.accounts import Organisation
 from rehearsal.appstream.constraints import request_violations
 from rehearsal.appstream.failures import LOST_RESPONSE, NETWORK_FAILURE
 from rehearsal.appstream.hooks import install_hooks
@@ -41,6 +43,7 @@ __all__ = [
     "MANAGED_UPDATE_PLATFORMS",
     "NETWORK_FAILURE",
     "Call",
+    "Organisation",
     "SimulatedAppStream",
     "SimulationError",
     "install_hooks",

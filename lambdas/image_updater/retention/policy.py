@@ -8,9 +8,17 @@ An image is deleted only when ALL of these hold:
 - it is AVAILABLE or FAILED, and not among the newest `keepImages` AVAILABLE ones;
 - no fleet uses it (by name or ARN), no image builder was started from it;
 - no fleet the roll-out changed records it as its previous image (its rollback target);
-- it is not shared with another account;
 - it is not the source of an update in progress;
-- it was created at least a day ago.
+- it was created at least a day ago;
+- (a copy in another Region) the hub's Region does not keep its image among its newest
+  `keepImages`: every Region offers the images the hub still offers;
+- it is not shared with another account, or every account it is shared with was read through
+  its reader role and reports no fleet using it and no rollback record naming it: then it is
+  unshared from each of them first (`Decision.unshare`), and deleted in the same run.
+  An account that could not be read (no spoke, role missing, refused, throttled), one that
+  uses it, or a share with an account `shareWithAccounts` does not name keeps it shared and
+  kept. Removing a share sets that account's fleets on the image to desired capacity 0, so
+  nothing short of a fresh reading that says "unused" removes one.
 """
 
 from __future__ import annotations
@@ -25,6 +33,32 @@ MIN_AGE = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class ConsumerUse(NamedTuple):
+    """What an account the image is shared with reports about it, read at decision time
+    through that account's reader role (never a pushed, possibly stale, copy)."""
+
+    account_id: str
+    unreadable: str | None = None  # why it could not be read: the share stays
+    fleets: tuple[str, ...] = ()  # its fleets running the image (by name or ARN)
+    rollback_for: tuple[str, ...] = ()  # its fleets whose rollback record names the image
+    image_builders: tuple[str, ...] = ()  # its image builders started from the image
+
+    def holds(self) -> str | None:
+        """Why this account's share must stay, or None when it may be removed."""
+        if self.unreadable is not None:
+            return f"could not be read: {self.unreadable}"
+        if self.fleets:
+            return "runs it on fleet " + ", ".join(self.fleets)
+        if self.rollback_for:
+            return "records it as the rollback target of fleet " + ", ".join(self.rollback_for)
+        if self.image_builders:
+            return "started image builder " + ", ".join(self.image_builders) + " from it"
+        return None
+
+
+NOT_READ = "shareWithAccounts does not name it, so the updater has no reader role to ask"
+
+
 class LineageImage(NamedTuple):
     """An image of the lineage and everything that may protect it."""
 
@@ -35,12 +69,15 @@ class LineageImage(NamedTuple):
     shared_with: tuple[str, ...] = ()
     source_of_update: str | None = None  # the image being built from it, if any
     rollback_for: tuple[str, ...] = ()  # fleets whose recorded previous image it is
+    consumers: tuple[ConsumerUse, ...] = ()  # what the accounts in `shared_with` report
+    kept_at_home: bool = False  # a copy whose image the hub's Region keeps among its newest
 
 
 class Decision(NamedTuple):
     name: str
     delete: bool
     reason: str
+    unshare: tuple[str, ...] = ()  # accounts whose share is removed (before any deletion)
 
 
 class RetentionPlan(NamedTuple):
@@ -84,7 +121,48 @@ def protection(candidate: LineageImage, root: str, now: datetime) -> str | None:
         return f"it is the source of the update in progress ({candidate.source_of_update})"
     if now - _created(image) < MIN_AGE:
         return "created less than a day ago"
+    if candidate.kept_at_home:
+        return "the hub's Region keeps this image among its newest (keepImages)"
     return None
+
+
+def sharing(candidate: LineageImage) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(accounts whose share may be removed, why each other share stays). An account with no
+    reading is never unshared."""
+    read = {use.account_id: use for use in candidate.consumers}
+    removable: list[str] = []
+    held: list[str] = []
+    for account in candidate.shared_with:
+        use = read.get(account, ConsumerUse(account, unreadable=NOT_READ))
+        why = use.holds()
+        if why is None:
+            removable.append(account)
+        else:
+            held.append(f"account {account}, which {why}")
+    return tuple(removable), tuple(held)
+
+
+def _decide(candidate: LineageImage, root: str, keep: int, now: datetime) -> Decision:
+    name = candidate.image.name
+    reason = protection(candidate, root, now)
+    unshared = candidate._replace(shared_with=())
+    if not candidate.shared_with or protection(unshared, root, now) is not None:
+        return Decision(
+            name, reason is None, reason or f"older than the newest {keep} (keepImages)"
+        )
+    removable, held = sharing(candidate)
+    if held:
+        reason = f"shared with {'; '.join(held)}"
+        if removable:
+            reason += f" (unshared from {', '.join(removable)}: no longer used there)"
+        return Decision(name, False, reason, unshare=removable)
+    return Decision(
+        name,
+        True,
+        f"older than the newest {keep} (keepImages); no account it was shared with "
+        f"({', '.join(removable)}) uses it, so it was unshared first",
+        unshare=removable,
+    )
 
 
 def plan_retention(
@@ -105,12 +183,5 @@ def plan_retention(
     for candidate in sorted(members, key=lambda c: _created(c.image)):
         if candidate.image.name in newest:
             continue
-        reason = protection(candidate, root, now)
-        decisions.append(
-            Decision(
-                name=candidate.image.name,
-                delete=reason is None,
-                reason=reason or f"older than the newest {keep} (keepImages)",
-            )
-        )
+        decisions.append(_decide(candidate, root, keep, now))
     return RetentionPlan(keep_newest=tuple(sorted(newest)), decisions=tuple(decisions))

@@ -11,7 +11,12 @@ from image_updater.domain import naming
 from image_updater.errors import shortened
 from image_updater.integrations.appstream.client import DeletionRefused
 from image_updater.models import SETTLED_STATES, ImageSummary
-from image_updater.retention.policy import LineageImage, RetentionPlan, plan_retention
+from image_updater.retention.policy import (
+    ConsumerUse,
+    LineageImage,
+    RetentionPlan,
+    plan_retention,
+)
 
 # What the e-mail and the workflow's state carry: bounded, whatever the lineage holds.
 LISTED_MAX = 20
@@ -33,10 +38,21 @@ class ImageUsersPort(Protocol):
     def rollback_targets(self) -> dict[str, list[str]]: ...
 
 
+class SharesPort(Protocol):
+    """The accounts an image is shared with: what each reports about it (read through its
+    reader role at decision time), and removing a share (DeleteImagePermissions)."""
+
+    def use(self, account: str, image: ImageSummary) -> ConsumerUse: ...
+    def unshare(self, name: str, account: str) -> None: ...
+
+
 class RetentionResult(NamedTuple):
     deleted: tuple[str, ...]
     kept: tuple[tuple[str, str], ...]  # (image, why it was kept beyond keepImages)
     deleted_images: tuple[ImageSummary, ...] = ()
+    unshared: tuple[tuple[str, str], ...] = ()  # (image, account)
+    region: str | None = None  # None: the hub's own Region
+    newest: tuple[str, ...] = ()  # the newest keepImages AVAILABLE images, never decided on
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,9 +65,27 @@ class RetentionResult(NamedTuple):
             "moreKept": max(0, len(self.kept) - LISTED_MAX),
         }
 
+    def to_region_json(self) -> dict[str, Any]:
+        """One copy Region's (or, with unsharing, the hub Region's) part of the e-mail."""
+        return {
+            **self.to_json(),
+            "region": self.region,
+            "unshared": [
+                {"name": name, "accountId": account} for name, account in self.unshared[:LISTED_MAX]
+            ],
+        }
 
-def lineage_images(root: str, images: RetentionPort, users: ImageUsersPort) -> list[LineageImage]:
-    """Every image of the lineage with what protects it."""
+
+def lineage_images(
+    root: str,
+    images: RetentionPort,
+    users: ImageUsersPort,
+    shares: SharesPort | None = None,
+    home_keeps: frozenset[str] = frozenset(),
+) -> list[LineageImage]:
+    """Every image of the lineage with what protects it. `shares` reads the accounts an
+    image is shared with (none: no account is read, every share stays); `home_keeps`, for a
+    copy Region, the images the hub's Region keeps among its newest."""
     members = images.lineage_members(root)
     fleets = users.fleet_images()
     builders = users.builder_images()
@@ -64,6 +98,7 @@ def lineage_images(root: str, images: RetentionPort, users: ImageUsersPort) -> l
     found = []
     for member in members:
         tags = images.tags(member.arn)
+        shared_with = tuple(images.shared_with(member.name))
         found.append(
             LineageImage(
                 image=member,
@@ -73,36 +108,77 @@ def lineage_images(root: str, images: RetentionPort, users: ImageUsersPort) -> l
                 rollback_for=tuple(
                     dict.fromkeys(targets.get(member.name, []) + targets.get(member.arn, []))
                 ),
-                shared_with=tuple(images.shared_with(member.name)),
+                shared_with=shared_with,
                 source_of_update=building_from.get(member.name),
+                consumers=tuple(shares.use(a, member) for a in shared_with) if shares else (),
+                kept_at_home=member.name in home_keeps,
             )
         )
     return found
 
 
 def retire_old_images(
-    root: str, images: RetentionPort, users: ImageUsersPort, keep: int, now: datetime
+    root: str,
+    images: RetentionPort,
+    users: ImageUsersPort,
+    keep: int,
+    now: datetime,
+    *,
+    shares: SharesPort | None = None,
+    home_keeps: frozenset[str] = frozenset(),
+    region: str | None = None,
 ) -> RetentionResult:
-    """Apply the policy to the lineage of `root`: delete what it allows, keep the rest."""
+    """Apply the policy to the lineage of `root`: remove the shares it allows, delete what it
+    allows once no share remains, keep the rest."""
     if keep <= 0:
-        return RetentionResult(deleted=(), kept=())
-    known = lineage_images(root, images, users)
+        return RetentionResult(deleted=(), kept=(), region=region)
+    known = lineage_images(root, images, users, shares, home_keeps)
     by_name = {candidate.image.name: candidate.image for candidate in known}
     plan: RetentionPlan = plan_retention(root, known, keep, now)
     deleted: list[str] = []
-    kept = [(d.name, d.reason) for d in plan.kept]
-    for name in plan.to_delete:
-        try:
-            images.delete(name)
-        except DeletionRefused as refusal:
-            kept.append((name, f"AppStream refused to delete it: {refusal}"))
+    unshared: list[tuple[str, str]] = []
+    kept: list[tuple[str, str]] = []
+    for decision in plan.decisions:
+        refused = _unshare(decision.name, decision.unshare, shares, unshared)
+        if refused:
+            kept.append((decision.name, refused))
+        elif not decision.delete:
+            kept.append((decision.name, decision.reason))
         else:
-            deleted.append(name)
+            try:
+                images.delete(decision.name)
+            except DeletionRefused as refusal:
+                kept.append((decision.name, f"AppStream refused to delete it: {refusal}"))
+            else:
+                deleted.append(decision.name)
     return RetentionResult(
         deleted=tuple(deleted),
         kept=tuple(kept),
         deleted_images=tuple(by_name[name] for name in deleted),
+        unshared=tuple(unshared),
+        region=region,
+        newest=plan.keep_newest,
     )
+
+
+def _unshare(
+    name: str,
+    accounts: tuple[str, ...],
+    shares: SharesPort | None,
+    unshared: list[tuple[str, str]],
+) -> str | None:
+    """Remove `name`'s shares with `accounts`: why one could not be removed (the image is then
+    kept, and the next run tries again), or None."""
+    if not accounts:
+        return None
+    assert shares is not None, "only an account read through `shares` is ever unshared"
+    for account in accounts:
+        try:
+            shares.unshare(name, account)
+        except Exception as error:  # reported, never raised: retention never fails the run
+            return f"removing its share with {account} failed ({type(error).__name__}: {error})"
+        unshared.append((name, account))
+    return None
 
 
 class QuotaFactsPort(RetentionPort, Protocol):
@@ -159,6 +235,7 @@ def explain_quota(
 __all__: Sequence[str] = (
     "ImageUsersPort",
     "RetentionResult",
+    "SharesPort",
     "explain_quota",
     "retire_old_images",
     "which_quota",

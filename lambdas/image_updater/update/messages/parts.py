@@ -72,6 +72,10 @@ def retention(task: UpdateTask) -> str:
             + "\n".join(f"  - {k.get('name')}: {k.get('reason')}" for k in kept)
             + more
         )
+    if "unshared" in retention or "regions" in retention:  # only with distribution
+        from image_updater.retention.report import region_lines
+
+        lines += region_lines(retention)
     return "\n\n".join(lines)
 
 
