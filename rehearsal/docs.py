@@ -271,9 +271,10 @@ def excerpt(page: Path, name: str) -> str:
 
 
 def readme_intro() -> str:
-    """The site's home page opens with the README's introduction."""
+    """The site's home page opens with the README's introduction (its links to docs/ pages
+    made relative to the site's own folder)."""
     text = README.read_text(encoding="utf-8")
-    return text[text.index("\n") : text.index("\n## ")].strip("\n")
+    return text[text.index("\n") : text.index("\n## ")].strip("\n").replace("](docs/", "](")
 
 
 def year_report() -> str:
