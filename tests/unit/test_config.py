@@ -19,6 +19,7 @@ from image_updater.rollout.window import WindowError, parse_window
 from infra import config
 from infra.config import ConfigError, UpdaterConfig, context, history, load_config, values
 from infra.config.declaration import SETTINGS, Rule
+from tests.unit.test_organization_config import INVALID_ORGANIZATIONS
 
 LONG_ROOT = "Img" + "x" * 90
 TOO_LONG_EMAIL = "o@" + ".".join(["d" * 63] * 4) + ".com"  # each part valid, 261 in all
@@ -867,6 +868,8 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         ),
         "approvers": tuple(draw(st.lists(approver_arns, max_size=4, unique=True))),
         "hubAccountId": draw(st.just("") | st.from_regex(r"[0-9]{12}", fullmatch=True)),
+        # Organisations have their own round trip (tests/unit/test_organization_config.py).
+        "organization": None,
     }
 
 
@@ -1106,6 +1109,7 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         st.integers(),
         st.lists(st.just("123456789012"), min_size=1),
     ),
+    "organization": INVALID_ORGANIZATIONS,
 }
 
 
