@@ -36,10 +36,12 @@ def alarm_arns(scope: Construct, names: Iterable[str]) -> list[str]:
 
 def finding_in(scope: IConstruct, finding: str) -> str:
     """A cdk-nag finding id as cdk-nag renders it on `scope`'s stack: a stack pinned to an
-    account and Region (the organisation's hub stages) has them literally in its ARNs, where an
-    environment-agnostic stack has `<AWS::Region>` and `<AWS::AccountId>`."""
+    account and Region (the organisation's hub stages) has them, and its partition (cdk.json's
+    `enablePartitionLiterals`), literally in its ARNs, where an environment-agnostic stack has
+    `<AWS::Partition>`, `<AWS::Region>` and `<AWS::AccountId>`."""
     stack = Stack.of(scope)
     for placeholder, value in (
+        ("<AWS::Partition>", stack.partition),
         ("<AWS::Region>", stack.region),
         ("<AWS::AccountId>", stack.account),
     ):
