@@ -18,6 +18,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import ConfigError, UpdaterConfig, config_warnings, load_app_config
+from infra.config.distribution import home_problems
 from infra.limits import DeployLimits
 from infra.organization.stages import build_organization
 from infra.regions import RegionWithoutAppStreamError, refuse_region_without_appstream
@@ -54,6 +55,14 @@ def build_stacks(app: cdk.App) -> list[cdk.Stack]:
         for warning_id, message in config_warnings(config).items():
             cdk.Annotations.of(stack).add_warning_v2(warning_id, message)
     refuse_region_without_appstream(region)
+    problems = [
+        problem
+        for stack in stacks
+        if isinstance(stack, ImageUpdaterStack | ImageUpdaterSpokeStack)
+        for problem in home_problems(config, deploy_region(stack), deploy_account(stack))
+    ]
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)))
     # Lambda's and IAM's size limits, on the template as synthesized (infra/limits.py).
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), DeployLimits(region))
     return stacks
@@ -83,6 +92,13 @@ def deploy_region(stack: cdk.Stack) -> str | None:
     if not cdk.Token.is_unresolved(stack.region):
         return stack.region
     return os.environ.get("CDK_DEFAULT_REGION") or None
+
+
+def deploy_account(stack: cdk.Stack) -> str | None:
+    """The account `cdk deploy` puts the stack in, where the synth knows it (as deploy_region)."""
+    if not cdk.Token.is_unresolved(stack.account):
+        return stack.account
+    return os.environ.get("CDK_DEFAULT_ACCOUNT") or None
 
 
 def main() -> None:

@@ -19,8 +19,12 @@ from image_updater.update.messages.run_refused import compose_rejected_run
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     state: dict[str, Any] = event["task"]
     execution_arn: str = event["executionArn"]
+    report_settings = settings.ReportSettings.from_env()
     ctx = MessageContext.of_run(
-        execution_arn, clock.utc_now(), settings.ReportSettings.from_env().max_update_hours
+        execution_arn,
+        clock.utc_now(),
+        report_settings.max_update_hours,
+        report_settings.distribution,
     )
     error = state.get("error")
     if "rootImageName" in state:
