@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import ArnFormat, Stack
-from constructs import Construct
+from aws_cdk import ArnFormat, Stack, Token
+from constructs import Construct, IConstruct
 
 
 def appstream_arn(
@@ -40,3 +40,19 @@ def alarm_arns(scope: Construct, names: Iterable[str]) -> list[str]:
         )
         for name in names
     ]
+
+
+def finding_in(scope: IConstruct, finding: str) -> str:
+    """A cdk-nag finding id as cdk-nag renders it on `scope`'s stack: a stack pinned to an
+    account and Region (the organisation's hub stages) has them, and its partition (cdk.json's
+    `enablePartitionLiterals`), literally in its ARNs, where an environment-agnostic stack has
+    `<AWS::Partition>`, `<AWS::Region>` and `<AWS::AccountId>`."""
+    stack = Stack.of(scope)
+    for placeholder, value in (
+        ("<AWS::Partition>", stack.partition),
+        ("<AWS::Region>", stack.region),
+        ("<AWS::AccountId>", stack.account),
+    ):
+        if not Token.is_unresolved(value):
+            finding = finding.replace(placeholder, value)
+    return finding

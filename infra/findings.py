@@ -11,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
+from infra.arns import finding_in
 from infra.constructs.approval import SEND_TASK_SUCCESS_REASON
 from infra.constructs.functions import RolloutFunctions
 
@@ -27,7 +28,7 @@ FLEETS_READ = (
 def acknowledge(scope: IConstruct | None, finding: str, reason: str) -> None:
     if scope is None:
         raise ValueError(f"nothing to acknowledge {finding} on")
-    Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
+    Validations.of(scope).acknowledge(Acknowledgment(id=finding_in(scope, finding), reason=reason))
 
 
 def rollout_reasons(functions: RolloutFunctions) -> dict[lambda_.Function, str]:

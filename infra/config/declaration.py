@@ -27,6 +27,8 @@ from infra.approvers import APPROVERS_MAX, approval_problems, approvers_problems
 from infra.config import distribution, schedule, values
 from infra.config.distribution import Share, as_shares
 from infra.config.history import history_problems
+from infra.config.organization import ALLOWED as ORGANIZATION_ALLOWED
+from infra.config.organization import Organization, as_organization, organization_problems
 from infra.config.parsing import as_int, as_str, as_tags, as_window
 from infra.config.rules import FLAG, Names, Rule, between, broken, names, setting
 
@@ -266,6 +268,20 @@ class UpdaterConfig:
         ),
     )
 
+    # The organisation (infra/organization/): set, the app synthesizes the hub in each hub
+    # Region and the spokes as a StackSet (rules: infra/config/organization.py).
+    organization: Annotated[
+        Organization | None, Rule(as_organization, organization_problems, ORGANIZATION_ALLOWED)
+    ] = setting(
+        "organization",
+        None,
+        (
+            "one account and Region when null; set, the hub's stack in each of hubRegions of "
+            "hubAccountId and a spoke in every account of spokeOrganizationalUnitIds (less the "
+            "hub's) in each of spokeRegions, as a service-managed CloudFormation StackSet"
+        ),
+    )
+
     @property
     def max_polls(self) -> int:
         """Status checks of one update before the workflow gives up on it."""
@@ -312,6 +328,7 @@ _TYPE_NAMES: Mapping[object, str] = {
     tuple[str, ...]: "list of strings",
     tuple[Share, ...]: "list of objects",
     Mapping[str, str]: "object of strings",
+    Organization | None: "object or null",
 }
 
 

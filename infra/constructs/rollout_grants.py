@@ -23,7 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
 from image_updater.rollout.models import FOLLOWS_TAG, RECORD_TAGS
-from infra.arns import alarm_arns, appstream_arn
+from infra.arns import alarm_arns, appstream_arn, finding_in
 from infra.constructs.events import grant_put_events
 from infra.constructs.functions import RolloutFunctions
 
@@ -152,4 +152,6 @@ def grant_read_alarms(function: lambda_.Function, alarm_names: Sequence[str]) ->
 def _acknowledge(function: lambda_.Function, finding: str, reason: str) -> None:
     if function.role is None:
         raise ValueError(f"{function.node.path} has no role to acknowledge {finding} on")
-    Validations.of(function.role).acknowledge(Acknowledgment(id=finding, reason=reason))
+    Validations.of(function.role).acknowledge(
+        Acknowledgment(id=finding_in(function.role, finding), reason=reason)
+    )

@@ -21,6 +21,7 @@ from infra.config import ConfigError, UpdaterConfig, context, history, load_conf
 from infra.config.declaration import SETTINGS
 from infra.config.distribution import Share
 from infra.config.rules import Rule
+from tests.unit.test_organization_config import INVALID_ORGANIZATIONS
 
 LONG_ROOT = "Img" + "x" * 90
 TOO_LONG_EMAIL = "o@" + ".".join(["d" * 63] * 4) + ".com"  # each part valid, 261 in all
@@ -883,6 +884,8 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
             draw(st.lists(shares(copies), max_size=4, unique_by=lambda s: s.account_id))
         ),
         "maxPatchAgeDays": draw(st.integers(0, 365)),
+        # Organisations have their own round trip (tests/unit/test_organization_config.py).
+        "organization": None,
     }
 
 
@@ -1167,6 +1170,7 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         st.integers(),
     ),
     "maxPatchAgeDays": out_of(range(366)),
+    "organization": INVALID_ORGANIZATIONS,
 }
 
 

@@ -23,7 +23,7 @@ def test_the_table_lists_every_declared_key_once_in_order() -> None:
 def test_every_row_has_a_type_a_default_a_rule_and_a_description() -> None:
     for key, kind, default, allowed, meaning in table_rows():
         kinds = ("integer", "boolean", "string", "list of strings", "object of strings")
-        assert kind in (*kinds, "list of objects")
+        assert kind in (*kinds, "list of objects", "object or null")
         assert default == "required" or (default.startswith("`") and default.endswith("`"))
         assert allowed, key
         assert meaning, f"{key} has no description"
