@@ -136,7 +136,7 @@ def test_each_images_distribution_is_a_child_named_by_the_run_and_the_image(
             assert len(child.history) <= image_distribution_events(2)
         # The run's own history only holds each child's start and end: 8 events an image
         # (Map iteration 2, the task's 6) and the Map's own 2, within the synth's allowance
-        events = _distribution_events(execution.history)
+        events = distribution_events(execution.history)
         assert events == 2 + 8 * 2 <= EVENTS_PER_CHILD_EXECUTION * 2
 
         # And a retried start of ImgA's distribution names the same execution: AWS refuses
@@ -152,7 +152,7 @@ def test_each_images_distribution_is_a_child_named_by_the_run_and_the_image(
         assert len(client.list_executions(stateMachineArn=machine)["executions"]) == 2
 
 
-def _distribution_events(history: list[dict[str, Any]]) -> int:
+def distribution_events(history: list[dict[str, Any]]) -> int:
     """Events of the run's history inside the distribution Map (its own entry and exit aside)."""
     names = [
         (e.get("stateEnteredEventDetails") or e.get("stateExitedEventDetails") or {}).get("name")

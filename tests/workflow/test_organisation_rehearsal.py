@@ -9,8 +9,9 @@ import re
 import pytest
 
 from infra.config.distribution import EVENTS_PER_CHILD_EXECUTION, image_distribution_events
-from rehearsal import organisation
+from rehearsal import organisation, scale
 from rehearsal.__main__ import main
+from tests.workflow.test_child_executions import distribution_events
 
 pytestmark = pytest.mark.workflow
 
@@ -81,3 +82,31 @@ def test_the_rehearsal_prints_each_region_and_account(
     # and `make rehearse ARGS=organisation` is this rehearsal
     assert main(["--list"]) == 0
     assert "organisation" in capsys.readouterr().out
+
+
+def test_the_paper_figures_count_what_the_childs_history_shows(
+    rehearsed: organisation.Organisation,
+) -> None:
+    # Given each image's copies to 2 Regions, checked until done
+    copy_regions = len(organisation.COPY_REGIONS)
+    for child in rehearsed.hub_run.children:
+        checks = [
+            e
+            for e in child.history
+            if e.get("stateEnteredEventDetails", {}).get("name") == "Check the copy"
+        ]
+        assert checks
+        entered = [e for e in child.history if "stateEnteredEventDetails" in e]
+        invoked = [
+            e
+            for e in child.history
+            if e["type"] == "TaskScheduled"
+            and e["taskScheduledEventDetails"]["resourceType"] == "lambda"
+        ]
+        # Then rehearsal/scale.py's arithmetic is what the executions did
+        assert len(entered) == scale.child_states(copy_regions, len(checks))
+        assert len(invoked) == scale.child_invocations(copy_regions, len(checks))
+    run_events = distribution_events(rehearsed.hub_run.history)
+    assert run_events == scale.RUN_MAP_EVENTS + scale.RUN_EVENTS_PER_IMAGE * len(
+        organisation.IMAGES
+    )
