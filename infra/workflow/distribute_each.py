@@ -17,8 +17,9 @@ could be 80 and 100 characters). A start retried for the same run and image ther
 the same execution: AWS answers a repeated StartExecution with the same name and input while it
 runs with that execution, and ExecutionAlreadyExists once it has ended; never a second
 distribution. The child's input carries AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID, which links
-it to the run in the console. Stopping the run stops its running children (AWS stops a
-.sync child when its parent stops).
+it to the run in the console. A stopped run: for a .sync task AWS makes a best-effort attempt
+to stop what the task started (hence states:StopExecution in the run's role); an admin who
+stops a run checks its children in the console (not modelled offline).
 """
 
 from __future__ import annotations
