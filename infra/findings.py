@@ -3,6 +3,7 @@ stacks share: each acknowledgement names the finding and its specific reason."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
@@ -56,6 +57,18 @@ def acknowledge_functions_and_workflow(
     delivery, each function's versions) and the schedule's dead-letter queue."""
     for function in functions:
         acknowledge(function.role, "AwsSolutions-IAM5[Resource::*]", reasons.get(function, XRAY))
+    acknowledge_workflow(stack, machine, functions)
+    acknowledge(
+        dead_letter_queue,
+        "AwsSolutions-SQS3",
+        "This queue is itself the schedule's dead-letter queue",
+    )
+
+
+def acknowledge_workflow(
+    stack: Stack, machine: sfn.StateMachine, functions: Sequence[lambda_.Function]
+) -> None:
+    """A state machine's role: X-Ray, log delivery, and the versions of each function."""
     acknowledge(
         machine.role,
         "AwsSolutions-IAM5[Resource::*]",
@@ -72,8 +85,31 @@ def acknowledge_functions_and_workflow(
             "Step Functions' Lambda integration is granted every version of the "
             "updater's own function",
         )
+
+
+def acknowledge_child_workflow(
+    stack: Stack,
+    parent: sfn.StateMachine,
+    child: sfn.StateMachine,
+    functions: Sequence[lambda_.Function],
+) -> None:
+    """A child state machine (each image's distribution): its own role as any workflow's;
+    and the run's, which may describe and stop the child's executions (their names are made
+    at run time: CDK's grant for startExecution.sync:2)."""
+    acknowledge_workflow(stack, child, functions)
+    resource = child.node.default_child
+    assert isinstance(resource, CfnElement)
+    name = {
+        "Fn::Select": [
+            6,
+            {"Fn::Split": [":", {"Ref": stack.resolve(stack.get_logical_id(resource))}]},
+        ]
+    }
     acknowledge(
-        dead_letter_queue,
-        "AwsSolutions-SQS3",
-        "This queue is itself the schedule's dead-letter queue",
+        parent.role,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+        f"<AWS::AccountId>:execution:{json.dumps(name, separators=(',', ':'))}*]",
+        "states:DescribeExecution and StopExecution on the executions of the distribution's "
+        "own state machine, whose names the run computes (AWS's policy for "
+        "startExecution.sync:2)",
     )

@@ -21,7 +21,12 @@ from infra.constructs.retention_grants import grant_retention_everywhere
 from infra.constructs.rollout_grants import grant_rollout
 from infra.constructs.schedule import UpdateSchedule
 from infra.constructs.workflow import UpdateWorkflow
-from infra.findings import XRAY, acknowledge_functions_and_workflow, rollout_reasons
+from infra.findings import (
+    XRAY,
+    acknowledge_child_workflow,
+    acknowledge_functions_and_workflow,
+    rollout_reasons,
+)
 from infra.findings import acknowledge as _acknowledge
 
 
@@ -242,6 +247,14 @@ class ImageUpdaterStack(Stack):
         acknowledge_functions_and_workflow(
             self, functions.all, reasons, workflow.state_machine, schedule.dead_letter_queue
         )
+        if workflow.distribution is not None:
+            assert functions.distribute is not None and functions.distribution_report is not None
+            acknowledge_child_workflow(
+                self,
+                workflow.state_machine,
+                workflow.distribution,
+                (functions.distribute, functions.distribution_report),
+            )
         for function in (functions.check, functions.create):
             for root in config.image_names:
                 _acknowledge(

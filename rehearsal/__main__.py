@@ -21,7 +21,7 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from infra.workflow import states
-from rehearsal import attacks, dashboard, year
+from rehearsal import attacks, dashboard, organisation, year
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
     ApprovalListener,
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenario",
         nargs="?",
         default="default",
-        choices=sorted([*SCENARIOS, "rollout-attacks", "year"]),
+        choices=sorted([*SCENARIOS, "organisation", "rollout-attacks", "year"]),
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
@@ -316,7 +316,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{scenario.name:<18} {scenario.summary}")
         print(f"{'rollout-attacks':<18} {attacks.SUMMARY}")
         print(f"{'year':<18} {year.SUMMARY}")
+        print(f"{'organisation':<18} {organisation.SUMMARY}")
         return 0
+    if args.scenario == "organisation":
+        return organisation.main()
     if args.scenario == "year":
         return year.main()
     if args.scenario == "rollout-attacks":

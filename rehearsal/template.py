@@ -71,8 +71,19 @@ class SynthesizedApp:
 
     @property
     def state_machine(self) -> dict[str, Any]:
-        (machine,) = self.resources("AWS::StepFunctions::StateMachine").values()
-        return machine
+        """The run's state machine: the one the schedule starts."""
+        return self.resources("AWS::StepFunctions::StateMachine")[self.state_machine_id]
+
+    @property
+    def state_machine_id(self) -> str:
+        (logical_id,) = _referenced(self.schedule["Properties"]["Target"]["Arn"])
+        return logical_id
+
+    @property
+    def child_state_machines(self) -> dict[str, dict[str, Any]]:
+        """The state machines the run starts executions of (each image's distribution)."""
+        machines = self.resources("AWS::StepFunctions::StateMachine")
+        return {i: m for i, m in machines.items() if i != self.state_machine_id}
 
     @property
     def schedule(self) -> dict[str, Any]:
@@ -94,12 +105,21 @@ class SynthesizedApp:
     def poll_interval_minutes(self) -> int:
         """The Wait state's interval, read back from the definition."""
         references = {**self.handlers, self.topic_id: "topic"}
+        references |= {child: child for child in self.child_state_machines}
         states = _all_states(json.loads(self.definition(references, region="r", account="a")))
         (seconds,) = {s["Seconds"] for name, s in states.items() if name == WAIT}
         return int(seconds) // 60
 
-    def definition(self, references: dict[str, str], *, region: str, account: str) -> str:
-        """The state machine definition with its CloudFormation references resolved."""
+    def definition(
+        self,
+        references: dict[str, str],
+        *,
+        region: str,
+        account: str,
+        machine: str | None = None,
+    ) -> str:
+        """The definition of the run's state machine (or of the state machine `machine`, a
+        logical id) with its CloudFormation references resolved."""
         pseudo = {
             "AWS::Partition": "aws",
             "AWS::Region": region,
@@ -109,10 +129,25 @@ class SynthesizedApp:
         # The ledger's name offline is its logical id (the workflow marks reports sent in it).
         ledger = self.ledger_table["name"]
         resolved: str = _resolve(
-            self.state_machine["Properties"]["DefinitionString"],
+            (
+                self.state_machine
+                if machine is None
+                else self.resources("AWS::StepFunctions::StateMachine")[machine]
+            )["Properties"]["DefinitionString"],
             {**pseudo, ledger: ledger, **references},
         )
         return resolved
+
+
+def _referenced(value: Any) -> set[str]:
+    """The logical ids a template value refers to with Ref."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"}:
+            return {value["Ref"]}
+        return set().union(*(_referenced(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_referenced(v) for v in value))
+    return set()
 
 
 def _all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -30,12 +30,17 @@ SHARED_ACCOUNTS_MAX = 100
 COPY_WAIT_HOURS = 6
 COPY_CHECK_MINUTES = 10
 COPY_CHECKS = COPY_WAIT_HOURS * 60 // COPY_CHECK_MINUTES
-# Step Functions history events (see infra/config/history.py): a copy check is 9 (Wait 2, Lambda
-# task 5, Choice 2); a copy Region's other steps and retries stay under 56, so 380 per copy
-# Region; an image's distribution besides (its choice, plan, share at home, e-mail) under 80.
+# Step Functions history events (see infra/config/history.py). Each image's distribution runs
+# as a child execution of its own ("Distribute one image", infra/workflow/distribute_each.py),
+# with a history of its own: a copy check is 9 events (Wait 2, Lambda task 5, Choice 2); a copy
+# Region's other steps and retries stay under 56, so 380 per copy Region; the image's steps
+# besides (its choice, plan, share at home, e-mail) under 80. The run itself only records the
+# child's start and end: 8 events measured (Map iteration 2, the task's 6), 20 with a margin
+# for a retried start and the step that keeps a failed child's error.
 EVENTS_PER_COPY_CHECK = 9
 EVENTS_PER_COPY_REGION = EVENTS_PER_COPY_CHECK * COPY_CHECKS + 56
 EVENTS_PER_DISTRIBUTION = 80
+EVENTS_PER_CHILD_EXECUTION = 20
 HOME = "(home Region)"  # a share's Regions, when it names none: the stack's own and every copy's
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _SHARE_KEYS = frozenset({"accountId", "allowFleet", "allowImageBuilder", "regions"})
@@ -169,15 +174,20 @@ def distribution_problems(config: UpdaterConfig, home: str | None = None) -> Ite
 
 
 def distribution_events(config: UpdaterConfig) -> int:
-    """The most history events the distribution adds to one run."""
+    """The most history events the distribution adds to one run (the children's starts)."""
     if not config.distributes:
         return 0
-    per_image = EVENTS_PER_DISTRIBUTION + len(config.copy_to_regions) * EVENTS_PER_COPY_REGION
-    return len(config.image_names) * per_image
+    return len(config.image_names) * EVENTS_PER_CHILD_EXECUTION
+
+
+def image_distribution_events(copy_regions: int) -> int:
+    """The most history events one image's distribution (a child execution) can need."""
+    return EVENTS_PER_DISTRIBUTION + copy_regions * EVENTS_PER_COPY_REGION
 
 
 def history_problems(config: UpdaterConfig) -> Iterator[str]:
-    """The run's history with the distribution must still fit Step Functions' limit."""
+    """The run's history with the children's starts, and each child's own history, must fit
+    Step Functions' limit."""
     from infra.config.history import HISTORY_EVENTS_MAX, history_events
 
     added = distribution_events(config)
@@ -187,10 +197,20 @@ def history_problems(config: UpdaterConfig) -> Iterator[str]:
             "copyToRegions, shareWithAccounts, imageNames: one run could need "
             f"{needed:,} history events, over Step Functions' limit of {HISTORY_EVENTS_MAX:,} "
             f"per execution: the update and roll-out need {history_events(config):,}, and "
-            f"distributing {len(config.image_names)} image(s) adds {added:,} "
-            f"({EVENTS_PER_DISTRIBUTION} each, plus {EVENTS_PER_COPY_REGION} per copy Region: "
+            f"starting {len(config.image_names)} image(s)' distributions adds {added:,} "
+            f"({EVENTS_PER_CHILD_EXECUTION} each; each image's copies run in an execution of "
+            "its own). Configure fewer images per stack, check less often (raise "
+            "pollIntervalMinutes) or wait less (lower maxUpdateHours)."
+        )
+    regions = len(config.copy_to_regions)
+    child = image_distribution_events(regions)
+    if added and child > HISTORY_EVENTS_MAX:
+        yield (
+            f"copyToRegions: one image's distribution could need {child:,} history events, "
+            f"over Step Functions' limit of {HISTORY_EVENTS_MAX:,} per execution "
+            f"({EVENTS_PER_DISTRIBUTION} + {regions} copy Regions x {EVENTS_PER_COPY_REGION}: "
             f"{COPY_CHECKS} copy checks of {EVENTS_PER_COPY_CHECK} events and the steps around "
-            "them). Copy to fewer Regions, or configure fewer images per stack."
+            "them). Copy to fewer Regions."
         )
 
 

@@ -40,9 +40,11 @@ from infra.constructs import log_groups
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.breaker import RecordForTheBreaker
+from infra.workflow.distribute_each import distribute_each_image
 from infra.workflow.distribution import (
     A_DISTRIBUTION_FAILED,
-    distribute_each_image,
+    IMAGE_DISTRIBUTION_HOURS,
+    ImageDistribution,
     distribution_hours,
 )
 from infra.workflow.fragment import WorkflowParts
@@ -103,7 +105,14 @@ class UpdateWorkflow(Construct):
             .next(summarize_the_rollouts(self))
         )
         if config.distributes:
-            definition = definition.next(distribute_each_image(self, parts))
+            self.distribution: sfn.StateMachine | None = DistributionWorkflow(
+                self, "Distribution", parts
+            ).state_machine
+            definition = definition.next(
+                distribute_each_image(self, self.distribution, IMAGE_DISTRIBUTION_HOURS)
+            )
+        else:
+            self.distribution = None
         definition = definition.next(self._end_as_decided(distributes=config.distributes))
 
         self.state_machine = state_machine(
@@ -204,6 +213,23 @@ class UpdateWorkflow(Construct):
         return decide.otherwise(sfn.Succeed(self, states.ALL_IMAGES_DONE))
 
 
+class DistributionWorkflow(Construct):
+    """ "Distribute one image": the state machine each new image's distribution runs in, as a
+    child execution of the run (infra/workflow/distribute_each.py), with a history of its own."""
+
+    def __init__(self, scope: Construct, construct_id: str, parts: WorkflowParts) -> None:
+        super().__init__(scope, construct_id)
+        self.state_machine = state_machine(
+            self,
+            parts.config,
+            ImageDistribution(self, "Image", parts),
+            comment="Copies one new AppStream image to other Regions and shares it",
+            timeout=Duration.hours(IMAGE_DISTRIBUTION_HOURS),
+            log_group_name=log_groups.VENDED_STATES_PREFIX
+            + f"{Stack.of(scope).stack_name}-Distribution",
+        )
+
+
 def state_machine(
     scope: Construct,
     config: UpdaterConfig,
@@ -211,6 +237,7 @@ def state_machine(
     *,
     comment: str,
     timeout: Duration,
+    log_group_name: str | None = None,
 ) -> sfn.StateMachine:
     """A Standard state machine of `definition`, traced, logging every state to its own log
     group (named under /aws/vendedlogs/states/), execution data only if the admin asked."""
@@ -218,7 +245,7 @@ def state_machine(
         scope,
         "Logs",
         config.log_retention_days,
-        name=log_groups.workflow_log_group_name(Stack.of(scope).stack_name),
+        name=log_group_name or log_groups.workflow_log_group_name(Stack.of(scope).stack_name),
     )
     return sfn.StateMachine(
         scope,

@@ -1,6 +1,7 @@
-"""Each new image's distribution from the hub, as a fragment (the item processor of "Distribute
-each new image", after the roll-outs; only in a state machine whose configuration sets
-copyToRegions or shareWithAccounts):
+"""Each new image's distribution from the hub: the definition of the child state machine
+"Distribute one image", which the hub's run starts once per image after the roll-outs
+(infra/workflow/distribute_each.py; only when the configuration sets copyToRegions or
+shareWithAccounts):
 
 New image to distribute? -- no (not ready, or its roll-out here failed, was rolled back,
                                 rejected, held back, timed out or superseded) --> Not distributed
@@ -21,11 +22,12 @@ lineage or its roll-out here updated production (canaries healthy, approved when
 required). An image whose canary failed, that an approver rejected, or whose roll-out stopped
 never leaves the hub.
 
-Copies in flight per destination Region: the images' Map runs at most COPIES_PER_DESTINATION
-images at once, and each image copies to a Region once, so one run never has more copies
-going to a Region than AppStream's quota (2 by default). Another run's copies or a person's
-use the same slots: CopyImage then answers LimitExceededException (CopyQuotaExceeded), which
-this workflow retries with a long backoff (COPY_QUOTA_RETRY), then reports that Region failed.
+Copies in flight per destination Region: the run's Map starts at most COPIES_PER_DESTINATION
+of these executions at once (and waits for each), and each image copies to a Region once, so
+one run never has more copies going to a Region than AppStream's quota (2 by default).
+Another run's copies or a person's use the same slots: CopyImage then answers
+LimitExceededException (CopyQuotaExceeded), which this workflow retries with a long backoff
+(COPY_QUOTA_RETRY), then reports that Region failed.
 """
 
 from __future__ import annotations
@@ -88,13 +90,18 @@ SUMMARIZE_THE_DISTRIBUTIONS = "Summarize the distributions"
 A_DISTRIBUTION_FAILED = "A distribution failed"
 
 
+# One image's distribution: its copies (and the quota) waited for at most this long; the
+# child execution's timeout.
+IMAGE_DISTRIBUTION_HOURS = COPY_WAIT_HOURS + _QUOTA_RETRY_HOURS + _DISTRIBUTION_SLACK_HOURS
+
+
 def distribution_hours(config: UpdaterConfig) -> int:
     """What distribution adds to a run: the images COPIES_PER_DESTINATION at a time, each
-    waiting for its copies (and for the quota) at most this long."""
+    waiting for its copies (and for the quota) at most IMAGE_DISTRIBUTION_HOURS."""
     if not config.distributes:
         return 0
     batches = math.ceil(len(config.image_names) / COPIES_PER_DESTINATION)
-    return batches * (COPY_WAIT_HOURS + _QUOTA_RETRY_HOURS + _DISTRIBUTION_SLACK_HOURS)
+    return batches * IMAGE_DISTRIBUTION_HOURS
 
 
 def region_plan(config: UpdaterConfig) -> list[dict[str, Any]]:
@@ -252,37 +259,10 @@ class DistributeOneImage(Fragment):
         )
 
 
-def distribute_each_image(scope: Construct, parts: WorkflowParts) -> sfn.Chain:
-    """The Map over the roll-outs' results, then whether any distribution failed."""
-    each = sfn.Map(
-        scope,
-        DISTRIBUTE_EACH_IMAGE,
-        items_path="$.rollouts",
-        max_concurrency=COPIES_PER_DESTINATION,
-        item_selector={
-            "rootImageName.$": "$$.Map.Item.Value.image",
-            "executionId.$": "$$.Execution.Id",
-            "result.$": "$$.Map.Item.Value",
-        },
-        result_path="$.distributions",
-    ).item_processor(_Unwrapped(scope, "DistributeOneImage", parts))
-    listed = sfn.Pass(
-        scope,
-        LIST_DISTRIBUTION_FAILURES,
-        parameters={"failed.$": "$.distributions[*].failed"},
-        result_path="$.distributionFailures",
-    )
-    summary = sfn.Pass(
-        scope,
-        SUMMARIZE_THE_DISTRIBUTIONS,
-        parameters={"anyFailed.$": "States.ArrayContains($.distributionFailures.failed, true)"},
-        result_path="$.distributionSummary",
-    )
-    return each.next(listed).next(summary)
-
-
-class _Unwrapped(Fragment):
-    """The roll-out's result as the image's state (its keys at the top), then the image."""
+class ImageDistribution(Fragment):
+    """The definition of "Distribute one image" (a child execution per image, see
+    infra/workflow/distribute_each.py): the roll-out's result as the image's state (its keys at
+    the top), then the image."""
 
     def __init__(self, scope: Construct, construct_id: str, parts: WorkflowParts) -> None:
         super().__init__(scope, construct_id)

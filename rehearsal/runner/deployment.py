@@ -25,6 +25,7 @@ from rehearsal.runner.account_state import (
     save_ledger,
     save_schedule,
 )
+from rehearsal.runner.child_executions import sync_child_executions
 from rehearsal.runner.clients import client
 from rehearsal.runner.clock import SimulatedClock
 from rehearsal.runner.execution import (
@@ -44,6 +45,7 @@ from rehearsal.runner.lambdas import in_process_lambdas, quiet
 from rehearsal.runner.live import ACCOUNT, REGION, Live, Recorder
 from rehearsal.runner.observed import (
     capture_published_events,
+    child_executions,
     execution_history,
     published_events,
     sent_emails,
@@ -127,6 +129,7 @@ class DeployedAccount:
             error=described.get("error"),
             cause=described.get("cause"),
             history=execution_history(arn),
+            children=child_executions(arn),
             invocations=recorder.invocations,
             emails=new_emails,
             waits=recorder.waits,
@@ -231,6 +234,7 @@ class WorkflowRunner:
             ),
             executions_start_at(live),
             interpreter_shortcuts(),
+            sync_child_executions(),
             in_process_lambdas(self.app.handlers, live, sim),
             simulated_waits(live),
             mock.patch("image_updater.clock.utc_now", live.now),
@@ -290,8 +294,18 @@ class WorkflowRunner:
             references[logical_id] = function["FunctionArn"]
         topic_arn = client("sns").create_topic(Name="updates")["TopicArn"]
         references[self.app.topic_id] = topic_arn
+        stepfunctions = client("stepfunctions")
+        # The state machines the run starts executions of (each image's distribution) first:
+        # the run's definition names them.
+        for logical_id in self.app.child_state_machines:
+            child = self.app.definition(
+                references, region=REGION, account=ACCOUNT, machine=logical_id
+            )
+            references[logical_id] = stepfunctions.create_state_machine(
+                name=logical_id, definition=child, roleArn=role
+            )["stateMachineArn"]
         definition = self.app.definition(references, region=REGION, account=ACCOUNT)
-        machine = client("stepfunctions").create_state_machine(
+        machine = stepfunctions.create_state_machine(
             name="AppStreamImageUpdater", definition=definition, roleArn=role
         )
         return machine["stateMachineArn"], topic_arn

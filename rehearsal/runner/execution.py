@@ -16,6 +16,8 @@ from rehearsal.runner.clock import SimulatedClock
 # Step Functions' quota for a state's input or output (and the execution's). moto does not
 # enforce it, and `States.DataLimitExceeded` cannot be caught, so the runner checks it.
 PAYLOAD_LIMIT_BYTES = 256 * 1024
+# The input key linking an execution started with startExecution.sync:2 to its parent.
+STARTED_BY = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,17 @@ class Invocation:
     def step(self) -> str:
         """plan, check, create, poll or report."""
         return self.handler.split(".")[-2]
+
+
+@dataclass(frozen=True)
+class ChildExecution:
+    """An execution the run started and waited for (each image's distribution)."""
+
+    arn: str
+    name: str
+    input: Any
+    status: str
+    history: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -61,13 +74,15 @@ class Execution:
     service_calls: Counter[str] = field(default_factory=Counter)
     # The tasks that waited for a token (roll-out approvals), answered or timed out.
     approvals: list[ApprovalRequest] = field(default_factory=list)
+    # The executions the run started and waited for (each image's distribution).
+    children: list[ChildExecution] = field(default_factory=list)
 
     @property
     def oversized_states(self) -> list[str]:
         """States whose input or output AWS would refuse (States.DataLimitExceeded): on AWS
         the run would end there, without an e-mail."""
         found = []
-        for event in self.history:
+        for event in (e for h in (self.history, *(c.history for c in self.children)) for e in h):
             for key, field_name in (
                 ("stateEnteredEventDetails", "input"),
                 ("stateExitedEventDetails", "output"),
@@ -80,10 +95,11 @@ class Execution:
 
     @property
     def states(self) -> list[str]:
-        """Names of the states entered, in order."""
+        """Names of the states entered, in order: the run's, then each child execution's."""
         return [
             e["stateEnteredEventDetails"]["name"]
-            for e in self.history
+            for history in (self.history, *(child.history for child in self.children))
+            for e in history
             if "stateEnteredEventDetails" in e
         ]
 

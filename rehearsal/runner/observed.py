@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Any
 
 from rehearsal.runner.clients import client
-from rehearsal.runner.execution import Email
+from rehearsal.runner.execution import STARTED_BY, ChildExecution, Email
 from rehearsal.runner.live import ACCOUNT, REGION
 
 
@@ -29,6 +29,31 @@ def execution_history(execution_arn: str) -> list[dict[str, Any]]:
         return plain
 
     return [as_api_returns(event) for event in events]
+
+
+def child_executions(parent_arn: str) -> list[ChildExecution]:
+    """The executions `parent_arn` started (startExecution.sync:2 links each to its parent
+    in its input), in the order they started, each with its whole history."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+    children = [
+        execution
+        for execution in backend._get_executions()
+        if isinstance(execution.input_data, dict)
+        and execution.input_data.get(STARTED_BY) == parent_arn
+    ]
+    children.sort(key=lambda execution: execution.start_date)
+    return [
+        ChildExecution(
+            arn=child.exec_arn,
+            name=child.name,
+            input=child.input_data,
+            status=child.status,
+            history=execution_history(child.exec_arn),
+        )
+        for child in children
+    ]
 
 
 def sent_emails(topic_arn: str) -> list[Email]:

@@ -17,9 +17,10 @@ from aws_cdk.assertions import Template
 from app import build_app
 from image_updater.domain import naming
 from infra.config import cdk_json_feature_flags
+from infra.workflow import distribute_each
 from infra.workflow import distribution as fragment
 from rehearsal import bench
-from tests.infra.conftest import CONTEXT, Synth, all_states, definition
+from tests.infra.conftest import CONTEXT, Synth, all_states, definition, resolve
 from tests.infra.test_linters import BIN, CHECKOV, ROOT, _run
 
 SHARES = [
@@ -42,6 +43,16 @@ APPSTREAM_CHANGES = ("appstream:CopyImage", "appstream:UpdateImagePermissions")
 @pytest.fixture(scope="module")
 def distributing(synth: Synth) -> Template:
     return synth(**DISTRIBUTING)
+
+
+def _definitions(template: Template) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's state machine definition and the distribution's (each image's child)."""
+    machines = template.find_resources("AWS::StepFunctions::StateMachine")
+    (child,) = [m for logical_id, m in machines.items() if "Distribution" in logical_id]
+    (run,) = [m for m in machines.values() if m is not child]
+    return tuple(  # type: ignore[return-value]
+        json.loads(resolve(m["Properties"]["DefinitionString"])) for m in (run, child)
+    )
 
 
 def _actions(template: Template) -> set[str]:
@@ -96,11 +107,22 @@ def test_distribution_adds_its_functions_states_and_time(
         "image_updater.handlers.distribute.handler",
         "image_updater.handlers.distribution_report.handler",
     } <= handlers
-    machine = definition(distributing)
+    machine, child = _definitions(distributing)
     states = all_states(machine["States"])
     each = states[fragment.DISTRIBUTE_EACH_IMAGE]
     assert each["MaxConcurrency"] == fragment.COPIES_PER_DESTINATION
-    plan = all_states(each["ItemProcessor"]["States"])[fragment.PLAN_THE_DISTRIBUTION]
+    # each image's distribution is a child execution, waited for (its output, parsed)
+    start = each["ItemProcessor"]["States"][distribute_each.DISTRIBUTE_THE_IMAGE]
+    assert start["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
+    assert start["OutputPath"] == "$.Output"
+    assert start["Parameters"]["Name.$"] == (
+        "States.Hash(States.Format('{} {}', $$.Execution.Id, $.rootImageName), 'SHA-256')"
+    )
+    assert start["Parameters"]["Input"]["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$"] == (
+        "$$.Execution.Id"
+    )
+    assert child["TimeoutSeconds"] == fragment.IMAGE_DISTRIBUTION_HOURS * 3600 == 11 * 3600
+    plan = all_states(child["States"])[fragment.PLAN_THE_DISTRIBUTION]
     assert plan["Result"] == [
         {
             "region": "",
@@ -125,7 +147,7 @@ def test_distribution_adds_its_functions_states_and_time(
             ],
         },
     ]
-    copy = all_states(each["ItemProcessor"]["States"])
+    copy = all_states(child["States"])
     copy_step = all_states(copy[fragment.DISTRIBUTE_TO_EACH_REGION]["ItemProcessor"]["States"])[
         fragment.COPY_THE_IMAGE
     ]
@@ -175,6 +197,59 @@ def test_distribute_may_do_exactly_what_its_code_calls(distributing: Template) -
     assert any(s["Action"] == "events:PutEvents" for s in report)
 
 
+def test_the_run_may_start_and_follow_its_distribution_executions_only(
+    distributing: Template,
+) -> None:
+    """AWS's policy for startExecution.sync:2 (Step Functions developer guide, "IAM policies
+    for starting executions"), as CDK's StepFunctionsStartExecution grants it for RUN_JOB."""
+    machines = distributing.find_resources("AWS::StepFunctions::StateMachine")
+    (child,) = [logical_id for logical_id in machines if "Distribution" in logical_id]
+    statements = [
+        s
+        for s in _policy_of(distributing, "WorkflowStateMachineRole")
+        if any(a.startswith(("states:", "events:")) for a in _list(s))
+    ]
+    account = ["arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":"]
+    account += [{"Ref": "AWS::AccountId"}]
+    child_name = {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": child}]}]}
+    rule = "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+    assert statements == [
+        {"Action": "states:StartExecution", "Effect": "Allow", "Resource": {"Ref": child}},
+        {
+            "Action": ["states:DescribeExecution", "states:StopExecution"],
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", [*account, ":execution:", child_name, "*"]]},
+        },
+        {
+            "Action": ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+            "Effect": "Allow",
+            "Resource": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":events:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        f":{rule}",
+                    ],
+                ]
+            },
+        },
+    ]
+    # and the child's own role invokes only the distribution's two functions
+    invoked = [
+        s
+        for s in _policy_of(distributing, "WorkflowDistributionStateMachineRole")
+        if "lambda:InvokeFunction" in _list(s)
+    ]
+    text = json.dumps(invoked)
+    assert "FunctionsDistribute" in text and "FunctionsDistributionReport" in text
+    assert "FunctionsCheck" not in text and "FunctionsCreate" not in text
+
+
 def _list(statement: dict[str, Any]) -> list[str]:
     actions = statement["Action"]
     return [actions] if isinstance(actions, str) else list(actions)
@@ -190,13 +265,13 @@ def test_the_distributing_template_passes_the_linters(
 ) -> None:
     path = tmp_path / "AppStreamImageUpdater.template.json"
     path.write_text(json.dumps(distributing.to_json(), indent=1))
-    machine = tmp_path / "definition.json"
-    machine.write_text(json.dumps(definition(distributing)))
-
     lint = _run(BIN / "cfn-lint", path)
-    states = _run(BIN / "statelint", machine)
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    assert states.returncode == 0, states.stdout + states.stderr
+    for number, machine_definition in enumerate(_definitions(distributing)):
+        machine = tmp_path / f"definition-{number}.json"
+        machine.write_text(json.dumps(machine_definition))
+        states = _run(BIN / "statelint", machine)
+        assert states.returncode == 0, states.stdout + states.stderr
     if not CHECKOV.exists():
         pytest.fail("checkov is missing: run `make setup` (the test command does it)")
     checkov = _run(CHECKOV, "--config-file", ROOT / ".checkov.yaml", "-f", path)

@@ -1,0 +1,112 @@
+"""`make rehearse ARGS=organisation`: a hub patching two images, copying each to two Regions
+(a child execution per image) and sharing with two accounts, and both spokes rolling the shared
+images out; checked on the simulations themselves and on what the rehearsal prints."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from infra.config.distribution import EVENTS_PER_CHILD_EXECUTION, image_distribution_events
+from rehearsal import organisation, scale
+from rehearsal.__main__ import main
+from tests.workflow.test_child_executions import distribution_events
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def rehearsed() -> organisation.Organisation:
+    return organisation.rehearse()
+
+
+def test_the_hub_copies_and_shares_each_image_in_every_region(
+    rehearsed: organisation.Organisation,
+) -> None:
+    hub, run = rehearsed.hub, rehearsed.hub_run
+    assert run.status == "SUCCEEDED", run.cause
+    assert sorted(rehearsed.new_images) == sorted(organisation.IMAGES)
+    for name in rehearsed.new_images.values():
+        assert sorted(hub.shares(name)) == sorted(organisation.SPOKES)
+        for region in organisation.COPY_REGIONS:
+            there = hub.in_region(region)
+            assert there.images[name]["State"] == "AVAILABLE"
+            assert sorted(there.shares(name)) == sorted(organisation.SPOKES)
+    # each image's distribution was a child execution, its history within the synth's budget,
+    # and the run's own history grew by a fixed handful per image
+    assert [c.status for c in run.children] == ["SUCCEEDED", "SUCCEEDED"]
+    budget = image_distribution_events(len(organisation.COPY_REGIONS))
+    assert all(len(child.history) <= budget for child in run.children)
+    distributing = [
+        e
+        for e in run.history
+        if e["type"].startswith("Task") and "startExecution" in str(e.values())
+    ]
+    assert 0 < len(distributing) <= EVENTS_PER_CHILD_EXECUTION * len(organisation.IMAGES)
+
+
+def test_each_spoke_rolls_the_hubs_images_out_by_their_arn(
+    rehearsed: organisation.Organisation,
+) -> None:
+    for account, spoke in rehearsed.spokes.items():
+        run = rehearsed.spoke_runs[account]
+        assert run.status == "SUCCEEDED", run.cause
+        for fleet, state in spoke.fleets.items():
+            image = fleet.rsplit("-", 1)[0]
+            name = rehearsed.new_images[image]
+            assert state["ImageArn"] == (
+                f"arn:aws:appstream:us-east-1:{organisation.HUB}:image/{name}"
+            )
+        kinds = sorted(email.subject.split(":")[0] for email in run.emails)
+        assert (
+            kinds
+            == ["AppStream canary fleets updated"] * 2 + ["AppStream production fleets updated"] * 2
+        )
+        # a spoke never changes an image
+        changing = {"CreateUpdatedImage", "CopyImage", "DeleteImage", "UpdateImagePermissions"}
+        assert not changing & {c.operation for c in spoke.calls}
+
+
+def test_the_rehearsal_prints_each_region_and_account(
+    rehearsed: organisation.Organisation, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = organisation.report(rehearsed)
+    text = "\n".join(lines)
+    for region in organisation.COPY_REGIONS:
+        shared = ", ".join(organisation.SPOKES)
+        assert len(re.findall(rf"^    {region} +AVAILABLE +shared with {shared}$", text, re.M)) == 2
+    for account in organisation.SPOKES:
+        assert f"Spoke {account} (us-east-1): run SUCCEEDED" in text
+    assert text.count("(owner 123456789012)") == 8
+    # and `make rehearse ARGS=organisation` is this rehearsal
+    assert main(["--list"]) == 0
+    assert "organisation" in capsys.readouterr().out
+
+
+def test_the_paper_figures_count_what_the_childs_history_shows(
+    rehearsed: organisation.Organisation,
+) -> None:
+    # Given each image's copies to 2 Regions, checked until done
+    copy_regions = len(organisation.COPY_REGIONS)
+    for child in rehearsed.hub_run.children:
+        checks = [
+            e
+            for e in child.history
+            if e.get("stateEnteredEventDetails", {}).get("name") == "Check the copy"
+        ]
+        assert checks
+        entered = [e for e in child.history if "stateEnteredEventDetails" in e]
+        invoked = [
+            e
+            for e in child.history
+            if e["type"] == "TaskScheduled"
+            and e["taskScheduledEventDetails"]["resourceType"] == "lambda"
+        ]
+        # Then rehearsal/scale.py's arithmetic is what the executions did
+        assert len(entered) == scale.child_states(copy_regions, len(checks))
+        assert len(invoked) == scale.child_invocations(copy_regions, len(checks))
+    run_events = distribution_events(rehearsed.hub_run.history)
+    assert run_events == scale.RUN_MAP_EVENTS + scale.RUN_EVENTS_PER_IMAGE * len(
+        organisation.IMAGES
+    )
