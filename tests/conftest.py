@@ -65,6 +65,7 @@ IN_PROCESS_SYNTHS = frozenset(
         "tests/infra/test_distribution.py",
         "tests/infra/test_distribution_home.py",
         "tests/infra/test_lambda_code.py",
+        "tests/infra/test_organization.py",
         "tests/infra/test_layer.py",
         "tests/infra/test_spoke_stack.py",
         "tests/infra/test_stack.py",
