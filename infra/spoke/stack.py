@@ -10,6 +10,7 @@ from constructs import Construct
 
 from infra.config import UpdaterConfig
 from infra.constructs.approval import wire_approval
+from infra.constructs.chat import connect_chat
 from infra.constructs.ledger import Ledger
 from infra.constructs.monitoring import monitor
 from infra.constructs.notifications import Notifications
@@ -28,6 +29,7 @@ class ImageUpdaterSpokeStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         notifications = Notifications(self, "Notifications", emails=config.notification_emails)
+        connect_chat(self, config, notifications.topic)
         functions = SpokeFunctions(self, "Functions", config=config)
         ledger = Ledger(self, "Ledger")
         ledger.grant_spoke_claims(functions.discover)
