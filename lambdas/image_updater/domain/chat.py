@@ -35,7 +35,9 @@ RUN_THREAD = "AppStreamImageUpdater-run"
 
 _WHAT_TO_DO = re.compile(r"^(?:What to do|Next):\s*", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*\d+\.\s+")
-_RUN_LINK = re.compile(r"https://\S+/states/home\S*")
+# "To approve (...):" ending a line, at its start or after a sentence.
+_INSTRUCTION = re.compile(r"(?:^|\.\s+)(To .+:)\s*$")
+_RUN_LINK = re.compile(r"This run in Step Functions:\s+(https://\S+)")
 
 
 def chat_message(notification: Notification) -> str:
@@ -48,7 +50,7 @@ def chat_content(notification: Notification) -> dict[str, Any]:
     steps = _next_steps(paragraphs)
     run_link = _RUN_LINK.search(notification.body)
     if run_link:
-        steps.append(f"Open this run in Step Functions: {run_link.group(0)}")
+        steps.append(f"Open this run in Step Functions: {run_link.group(1)}")
     content: dict[str, Any] = {
         "textType": TEXT_TYPE,
         "title": notification.subject,
@@ -83,22 +85,40 @@ def _image(notification: Notification) -> str | None:
 
 
 def _next_steps(paragraphs: list[str]) -> list[str]:
-    """The "What to do" paragraph: one step per numbered item (an item's indented lines go with
-    it), else the paragraph as one step."""
+    """What the e-mail says to do: its "What to do:" (or "Next:") paragraph, one step per
+    numbered item, and each "To ...:" instruction with the commands indented under it."""
+    steps: list[str] = []
     for paragraph in paragraphs:
-        if not _WHAT_TO_DO.match(paragraph):
-            continue
-        lines = _WHAT_TO_DO.sub("", paragraph, count=1).splitlines()
-        if not any(_NUMBERED.match(line) for line in lines):
-            return [" ".join(line.strip() for line in lines if line.strip())]
-        steps: list[str] = []
-        for line in lines:
-            if _NUMBERED.match(line):
-                steps.append(_NUMBERED.sub("", line, count=1).strip())
-            elif steps:  # an item's indented lines go with it
-                steps[-1] = f"{steps[-1]} {line.strip()}"
-        return steps
-    return []
+        if _WHAT_TO_DO.match(paragraph):
+            steps += _items(_WHAT_TO_DO.sub("", paragraph, count=1).splitlines())
+        elif _INSTRUCTION.search(paragraph.splitlines()[0]):
+            steps += _instructions(paragraph.splitlines())
+    return steps
+
+
+def _items(lines: list[str]) -> list[str]:
+    """Numbered items, one step each (an item's indented lines go with it); else one step."""
+    if not any(_NUMBERED.match(line) for line in lines):
+        return [" ".join(line.strip() for line in lines if line.strip())]
+    steps: list[str] = []
+    for line in lines:
+        if _NUMBERED.match(line):
+            steps.append(_NUMBERED.sub("", line, count=1).strip())
+        elif steps:
+            steps[-1] = f"{steps[-1]} {line.strip()}"
+    return steps
+
+
+def _instructions(lines: list[str]) -> list[str]:
+    """Each "To <do something>:" line, with the commands indented under it as code."""
+    steps: list[str] = []
+    for line in lines:
+        instruction = _INSTRUCTION.search(line)
+        if instruction and not line.startswith(" "):
+            steps.append(instruction.group(1))
+        elif steps and line.strip():
+            steps[-1] = f"{steps[-1]} `{line.strip()}`"
+    return steps
 
 
 def _capped(text: str, limit: int, ellipsis: str = "...") -> str:
