@@ -159,7 +159,7 @@ def publish_text(
             "content": {
                 "textType": TEXT_TYPE,
                 "title": subject,
-                "description.$": text,
+                "description": text,
                 "nextSteps": [next_step],
             },
             "metadata": {"threadId": thread, "summary": subject},
