@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from infra.config import ConfigError, cdk_json_feature_flags, load_config
 from infra.constructs.chat import CHAT_READ_ACTIONS, CHAT_SERVICE
 from rehearsal.template import template_json
 from tests.infra.conftest import CONTEXT, Synth, all_states, definition
+from tests.infra.test_linters import BIN, CHECKOV, ROOT, _run
 from tests.infra.test_spoke_stack import HUB_DIGESTS, SPOKE_CONTEXT
 from tests.infra.test_stack import _only, _publishers, _resource_policy, _statements
 
@@ -280,3 +282,21 @@ def _chat_role(template: Template) -> str:
 
 def _chat_policy(template: Template) -> str:
     return _only(template, "AWS::IAM::ManagedPolicy")
+
+
+def test_with_both_channels_the_linters_pass(synth: Synth, tmp_path: Path) -> None:
+    # Given the template and definition with a Slack and a Teams channel
+    template = synth(**SLACK, **TEAMS)
+    template_file = tmp_path / "AppStreamImageUpdater.template.json"
+    template_file.write_text(json.dumps(template.to_json(), indent=1))
+    definition_file = tmp_path / "definition.json"
+    definition_file.write_text(json.dumps(definition(template)))
+
+    # Then cfn-lint, statelint and checkov find nothing
+    for command in (
+        (BIN / "cfn-lint", template_file),
+        (BIN / "statelint", definition_file),
+        (CHECKOV, "--config-file", ROOT / ".checkov.yaml", "-f", template_file),
+    ):
+        result = _run(*command)
+        assert result.returncode == 0, result.stdout + result.stderr
