@@ -2,16 +2,18 @@
 (formerly AWS Chatbot) custom notification, for a Slack or Microsoft Teams channel.
 
 Derived from the composed e-mail, never written twice: the title is its subject, the
-description its first paragraph (what happened), the next steps its "What to do" (or "Next:")
-paragraph, one step per numbered item, and the run's link; `metadata.threadId` names the
-image's lineage, so one image's messages thread together in the channel (a run-level e-mail, the
-breaker's pause or a refused run, threads under the run's own name).
+description its first paragraph (what happened), the next steps what it says to do (its "What
+to do:" or "Next:" paragraph, one step per numbered item; each "To approve:"-like instruction
+with its commands) and the run's link; `metadata.threadId` names the image's lineage, so one
+image's messages thread together in the channel (the run-level e-mails, the breaker's pause and
+a refused run, share one thread of their own).
 
 The format (docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html): `version` "1.0",
 `source` "custom", `content` (`textType` "client-markdown", `title`, `description`, `nextSteps`,
 `keywords`) and `metadata` (`threadId`, `summary`, `eventType`, `relatedResources`,
-`additionalContext`). The caps below are this project's, chosen to keep a post readable
-(Slack shows at most 3,000 characters of a text block); the e-mail keeps the whole text.
+`additionalContext`). The documentation gives no lengths: the caps below are this project's,
+to keep a post readable (3,000 characters is what Slack's Block Kit allows in one section's
+text); the e-mail keeps the whole text.
 """
 
 from __future__ import annotations
