@@ -18,6 +18,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import ConfigError, config_warnings, load_app_config
+from infra.config.distribution import home_problems
 from infra.limits import DeployLimits
 from infra.regions import RegionWithoutAppStreamError, refuse_region_without_appstream
 from infra.spoke.config import refuse_hub_only_keys
@@ -52,6 +53,9 @@ def build_app(app: cdk.App) -> cdk.Stack:
         cdk.Annotations.of(stack).add_warning_v2(warning_id, message)
     region = deploy_region(stack)
     refuse_region_without_appstream(region)
+    problems = home_problems(config, region, deploy_account(stack))
+    if problems:
+        raise ConfigError(problems)
     # Lambda's and IAM's size limits, on the template as synthesized (infra/limits.py).
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), DeployLimits(region))
     return stack
@@ -63,6 +67,13 @@ def deploy_region(stack: cdk.Stack) -> str | None:
     if not cdk.Token.is_unresolved(stack.region):
         return stack.region
     return os.environ.get("CDK_DEFAULT_REGION") or None
+
+
+def deploy_account(stack: cdk.Stack) -> str | None:
+    """The account `cdk deploy` puts the stack in, where the synth knows it (as deploy_region)."""
+    if not cdk.Token.is_unresolved(stack.account):
+        return stack.account
+    return os.environ.get("CDK_DEFAULT_ACCOUNT") or None
 
 
 def main() -> None:

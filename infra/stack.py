@@ -11,6 +11,7 @@ from infra.arns import appstream_arn
 from infra.config import UpdaterConfig
 from infra.constructs.approval import wire_approval
 from infra.constructs.chat import connect_chat
+from infra.constructs.distribution_grants import grant_distribution
 from infra.constructs.events import grant_put_events
 from infra.constructs.functions import UpdaterFunctions
 from infra.constructs.ledger import Ledger
@@ -74,6 +75,8 @@ class ImageUpdaterStack(Stack):
             config.rollback_image_accounts,
             config.canary_alarm_names,
         )
+        if functions.distribute is not None and functions.distribution_report is not None:
+            grant_distribution(config, functions.distribute, functions.distribution_report)
         wire_approval(self, config, functions, ledger)
         self._outputs(config, workflow, notifications, schedule, ledger)
         self._acknowledge_findings(config, functions, workflow, schedule)
@@ -218,6 +221,8 @@ class ImageUpdaterStack(Stack):
             functions.poll: f"{XRAY}; {appstream_read}",
             functions.retain: f"{XRAY}; {retention_read}",
         }
+        if functions.distribute is not None:
+            reasons[functions.distribute] = f"{XRAY}; {appstream_read}"
         acknowledge_functions_and_workflow(
             self, functions.all, reasons, workflow.state_machine, schedule.dead_letter_queue
         )

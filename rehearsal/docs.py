@@ -8,7 +8,6 @@ python -m rehearsal.docs --check    fails when a page differs (the tests do this
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import re
 import sys
@@ -18,6 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from image_updater.breaker.messages import compose_schedule_paused
+from image_updater.distribution import report as distribution_report
 from image_updater.domain.messages import MessageContext
 from image_updater.models import (
     FAILED,
@@ -132,6 +132,10 @@ def _sample_notes() -> list[tuple[str, Notification]]:
         ("A new image is ready", compose(_sample_task(SUCCEEDED, "AVAILABLE"), ctx)),
         ("The update failed", compose(failed, ctx)),
         (
+            "Copied and shared (with copyToRegions and shareWithAccounts; here one share refused)",
+            _sample_distribution(ctx),
+        ),
+        (
             "An error stopped the update (here: the quota, after the retries)",
             compose(
                 UpdateTask(
@@ -155,14 +159,12 @@ def _sample_notes() -> list[tuple[str, Notification]]:
         ("Still building after maxUpdateHours", compose(_sample_task(TIMED_OUT, "PENDING"), ctx)),
         (
             "The next run finds that update finished (each image's result is e-mailed once)",
-            compose(
-                dataclasses.replace(_sample_task(SUCCEEDED, "AVAILABLE"), action=LATE_REPORT), ctx
-            ),
+            compose(_sample_task(SUCCEEDED, "AVAILABLE").evolve(action=LATE_REPORT), ctx),
         ),
         (
             "A status check could not be made (here: throttling, after the retries)",
             compose(
-                dataclasses.replace(_sample_task(None, "PENDING"), action=FOLLOW),
+                _sample_task(None, "PENDING").evolve(action=FOLLOW),
                 ctx,
                 {
                     "Error": "AppStreamThrottled",
@@ -205,6 +207,40 @@ def _sample_notes() -> list[tuple[str, Notification]]:
         ),
     ]
     return notes
+
+
+def _sample_distribution(ctx: MessageContext) -> Notification:
+    """The "distributed" e-mail: copies to two Regions, shares with two accounts."""
+    new_image = "SalesApps-20261201-030000"
+    fleets = {"allowFleet": True, "allowImageBuilder": False}
+    both = {"allowFleet": True, "allowImageBuilder": True}
+    prod, dev = "444455556666", "777788889999"
+
+    def region(name: str, shared: list[tuple[str, str | None]]) -> dict[str, object]:
+        return {
+            "rootImageName": "SalesApps",
+            "newImageName": new_image,
+            "executionId": _EXECUTION,
+            "region": name,
+            "shares": [{"accountId": prod, **fleets}, {"accountId": dev, **both}],
+            "state": "AVAILABLE",
+            "polls": 4,
+            "shared": [
+                {"accountId": account, "shared": why is None, "reason": why}
+                for account, why in shared
+            ],
+        }
+
+    regions = [
+        region("", [(prod, None), (dev, None)]),
+        region("eu-central-1", [(prod, None), (dev, None)]),
+        region(
+            "us-east-1",
+            [(prod, None), (dev, "LimitExceededException: the image is shared with 100 accounts")],
+        ),
+    ]
+    found = distribution_report.results(regions, ctx.region)
+    return distribution_report.compose("SalesApps", new_image, found, ctx)
 
 
 def _email_block(title: str, note: Notification) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -184,6 +185,13 @@ def template_json(context: dict[str, Any]) -> dict[str, Any]:
         return dict(Template.from_stack(build_app(app)).to_json())
 
     return _DISK[0].template(context, synthesize_now) if _DISK else synthesize_now()
+
+
+def kept(description: dict[str, Any], produce: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Another JSON product of the app's code (an `app.py` run's result), kept beside the
+    templates under the same kind of key: the code, the libraries and the CDK_/AWS_ variables,
+    plus `description` (everything else it depends on)."""
+    return _DISK[0].template(description, produce) if _DISK else produce()
 
 
 @lru_cache(maxsize=16)

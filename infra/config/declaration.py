@@ -1,4 +1,5 @@
-"""The settings, each declared once: its context key, type, default, rule and description.
+"""The settings, each declared once: its context key, type, default, rule and description
+(how a rule and a setting are made: infra/config/rules.py).
 
 A setting is one field of UpdaterConfig (a frozen Pydantic dataclass). Its alias is the CDK
 context key (`cdk.json`, `cdk deploy -c key=value`); its Annotated `Rule` reads the raw value and
@@ -13,95 +14,23 @@ infra/config/loading.py, so Pydantic's own messages never reach the user.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, NamedTuple
 
-from pydantic import ConfigDict, Field, GetCoreSchemaHandler, model_validator
+from pydantic import ConfigDict, model_validator
 from pydantic.dataclasses import dataclass
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticCustomError, PydanticUndefined, core_schema
+from pydantic_core import PydanticUndefined
 
 from infra.approvers import APPROVERS_MAX, approval_problems, approvers_problems
-from infra.config import chat, schedule, values
+from infra.config import chat, distribution, schedule, values
+from infra.config.distribution import Share, as_shares
 from infra.config.history import history_problems
-from infra.config.parsing import (
-    Unparsable,
-    as_bool,
-    as_int,
-    as_str,
-    as_str_list,
-    as_tags,
-    as_window,
-)
+from infra.config.parsing import as_int, as_str, as_tags, as_window
+from infra.config.rules import FLAG, Names, Rule, between, broken, names, setting
 
-# The error type every problem travels in; its context holds the problem lines.
-PROBLEMS = "updater_config"
-
-
-def broken(problems: Iterable[str]) -> PydanticCustomError:
-    """The problems of one key (or of one cross-key rule), each a line of the ConfigError."""
-    return PydanticCustomError(PROBLEMS, "the configuration breaks a rule", {"problems": problems})
-
-
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    """How a setting's raw value is read (`parse`) and checked (`check`), as Annotated metadata.
-
-    A value that cannot be read is one problem, "<value> <rule>", and is not checked further;
-    `check` yields every other problem. `allowed` is the rule in the settings table's words.
-    """
-
-    parse: Callable[[object], Any]
-    check: Callable[[Any], Iterable[str]]
-    allowed: str
-    bounds: range | None = None  # an integer setting's range
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(self.validate)
-
-    def validate(self, raw: object) -> Any:
-        try:
-            value = self.parse(raw)
-        except Unparsable as rule:
-            raise broken((f"{raw!r} {rule}",)) from None
-        problems = tuple(self.check(value))
-        if problems:
-            raise broken(problems)
-        return value
-
-
-def between(low: int, high: int) -> Rule:
-    bounds = range(low, high + 1)
-    return Rule(as_int, values.within(bounds), f"{low} to {high}", bounds)
-
-
-def names(check: Callable[[tuple[str, ...]], Iterable[str]], allowed: str) -> Rule:
-    """A list of strings: a JSON list or comma-separated."""
-    return Rule(as_str_list, check, allowed)
-
-
-Names = tuple[str, ...]
-FLAG = Rule(as_bool, values.no_problems, "true or false")
 _RETENTION_SHOWN = 12  # retention periods the table lists before "..."
-
-
-def setting(key: str, default: object, doc: str) -> Any:
-    """A field's context key, default (none: the key must be set) and table description.
-
-    A mapping default is kept read-only and left out of the hash (a mapping proxy is not
-    hashable; equal configurations still hash equal).
-    """
-    if isinstance(default, Mapping):
-        frozen = dict(default)
-        field = Field(
-            default_factory=lambda: MappingProxyType(dict(frozen)), alias=key, description=doc
-        )
-        return dataclasses.field(default=field, hash=False)
-    return Field(default, alias=key, description=doc)
 
 
 @dataclass(
@@ -294,6 +223,38 @@ class UpdaterConfig:
             "account (or copies to this Region) out to its own tagged fleets"
         ),
     )
+    copy_to_regions: Annotated[
+        Names,
+        names(
+            distribution.copy_regions_problems,
+            "AppStream Regions, each once, not the stack's own",
+        ),
+    ] = setting(
+        "copyToRegions",
+        (),
+        (
+            "Regions each new image is copied to (CopyImage, same name and description, the "
+            "lineage tags re-applied) once it is ready and its roll-out here, if any, passed"
+        ),
+    )
+    share_with_accounts: Annotated[
+        tuple[Share, ...],
+        Rule(
+            as_shares,
+            distribution.shares_problems,
+            (
+                'objects `{"accountId", "allowFleet", "allowImageBuilder", "regions"}`: '
+                f"12-digit IDs, each once, at most {distribution.SHARED_ACCOUNTS_MAX} per Region"
+            ),
+        ),
+    ] = setting(
+        "shareWithAccounts",
+        (),
+        (
+            "accounts each new image (and its copies) is shared with (UpdateImagePermissions), "
+            "in the listed `regions` (the stack's Region and copyToRegions) or every one"
+        ),
+    )
 
     # Chat (infra/constructs/chat.py): a Slack or Microsoft Teams channel that Amazon Q
     # Developer in chat applications posts the topic's messages to; empty, no chat.
@@ -378,13 +339,23 @@ class UpdaterConfig:
         """Status checks of one update before the workflow gives up on it."""
         return -(-self.max_update_hours * 60 // self.poll_interval_minutes)
 
+    @property
+    def distributes(self) -> bool:
+        """Whether new images are copied or shared (infra/workflow/distribution.py)."""
+        return bool(self.copy_to_regions or self.share_with_accounts)
+
     @model_validator(mode="after")
     def _keys_agree(self) -> UpdaterConfig:
         """Rules across keys, checked once every key passes its own.
 
         pollIntervalMinutes <= maxUpdateHours * 60 needs no check: the two ranges imply it.
         """
-        problems = (*history_problems(self), *approval_problems(self))
+        problems = (
+            *history_problems(self),
+            *approval_problems(self),
+            *distribution.distribution_problems(self),
+            *distribution.history_problems(self),
+        )
         if problems:
             raise broken(problems)
         return self
@@ -407,6 +378,7 @@ _TYPE_NAMES: Mapping[object, str] = {
     bool: "boolean",
     str: "string",
     tuple[str, ...]: "list of strings",
+    tuple[Share, ...]: "list of objects",
     Mapping[str, str]: "object of strings",
 }
 
@@ -420,7 +392,7 @@ def _declared() -> tuple[Setting, ...]:
         default = info.get_default(call_default_factory=True)
         if isinstance(default, Mapping):
             default = dict(default)
-        elif isinstance(default, tuple):
+        elif isinstance(default, tuple):  # a list of strings, or of shares (to_json)
             default = list(default)
         elif default is PydanticUndefined:
             default = REQUIRED

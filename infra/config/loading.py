@@ -15,7 +15,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from infra import approvers
 from infra.config import context as cdk_context
-from infra.config.declaration import KEYS, PROBLEMS, UpdaterConfig
+from infra.config.declaration import KEYS, UpdaterConfig
+from infra.config.rules import PROBLEMS
 from infra.firing import never_firing_problems
 
 _VALIDATOR = TypeAdapter(UpdaterConfig)

@@ -15,6 +15,7 @@ from image_updater import settings
 from image_updater.observability import NAMESPACE, SERVICE
 from infra import powertools
 from infra.config import UpdaterConfig
+from infra.config.distribution import distribution_sentence
 from infra.constructs import lambda_code, log_groups
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
@@ -44,6 +45,8 @@ _DESCRIPTIONS = {
     "spoke_plan": "Finds the fleets tagged to follow a lineage and plans the hub image's roll-out",
     "spoke_fleets": "Puts tagged fleets on the hub's new image, or canaries back on their last",
     "spoke_health": "Checks the canary fleets and their alarms",
+    "distribute": "Copies a new image to a Region, re-tags the copy, shares it with accounts",
+    "distribution_report": "Writes the distributed e-mail and announces copies and shares",
 }
 
 
@@ -183,3 +186,13 @@ class UpdaterFunctions(RolloutFunctions):
         self.breaker = self._function("breaker", settings.BreakerSettings)
         # The roll-out to fleets (infra/workflow/rollout.py).
         self._add_rollout()
+        # Distribution to Regions and accounts (infra/workflow/distribution.py): created when
+        # copyToRegions or shareWithAccounts is set.
+        self.distribute: lambda_.Function | None = None
+        self.distribution_report: lambda_.Function | None = None
+        if config.distributes:
+            self.distribute = self._function(
+                "distribute", settings.DistributeSettings, timeout=_SLOW
+            )
+            self.distribution_report = self._function("distribution_report")
+            self.report.add_environment("DISTRIBUTION", distribution_sentence(config))

@@ -40,6 +40,11 @@ from infra.constructs import log_groups
 from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.breaker import RecordForTheBreaker
+from infra.workflow.distribution import (
+    A_DISTRIBUTION_FAILED,
+    distribute_each_image,
+    distribution_hours,
+)
 from infra.workflow.fragment import WorkflowParts
 from infra.workflow.notify import ReportAndSend
 from infra.workflow.rollout import roll_out_each_image, rollout_hours, summarize_the_rollouts
@@ -71,8 +76,9 @@ def execution_timeout(config: UpdaterConfig) -> Duration:
     `maxUpdateHours` plus retries. Reaching this timeout is itself alarmed and e-mailed."""
     batches = math.ceil(len(config.image_names) / config.max_concurrent_updates)
     updates = batches * (config.max_update_hours + _BATCH_SLACK_HOURS)
-    # The roll-outs run side by side after the updates: the longest one is what they add.
-    return Duration.hours(updates + rollout_hours(config))
+    # The roll-outs run side by side after the updates: the longest one is what they add;
+    # then the distribution, when configured.
+    return Duration.hours(updates + rollout_hours(config) + distribution_hours(config))
 
 
 class UpdateWorkflow(Construct):
@@ -103,8 +109,10 @@ class UpdateWorkflow(Construct):
             )
             .next(roll_out_each_image(self, parts))
             .next(summarize_the_rollouts(self))
-            .next(self._end_as_decided())
         )
+        if config.distributes:
+            definition = definition.next(distribute_each_image(self, parts))
+        definition = definition.next(self._end_as_decided(distributes=config.distributes))
 
         self.state_machine = state_machine(
             self,
@@ -183,10 +191,21 @@ class UpdateWorkflow(Construct):
         )
         return list_failures.next(summarize)
 
-    def _end_as_decided(self) -> sfn.Choice:
-        """FAILED when an image or a roll-out failed (each was e-mailed), so the alarm sees it."""
+    def _end_as_decided(self, *, distributes: bool) -> sfn.Choice:
+        """FAILED when an image, a roll-out or a distribution failed (each was e-mailed), so
+        the alarm sees it."""
         decide = sfn.Choice(self, states.DID_EVERY_IMAGE_SUCCEED)
-        for flag, name, error, cause in _FAILURES:
+        failures: tuple[tuple[str, str, str, str], ...] = _FAILURES
+        if distributes:
+            failures += (
+                (
+                    "$.distributionSummary.anyFailed",
+                    A_DISTRIBUTION_FAILED,
+                    "DistributionFailed",
+                    "A copy or a share of a new image failed; each was e-mailed.",
+                ),
+            )
+        for flag, name, error, cause in failures:
             decide.when(
                 sfn.Condition.boolean_equals(flag, True),
                 sfn.Fail(self, name, error=error, cause=cause),

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from infra.config import KEYS, SETTINGS, ConfigError, UpdaterConfig
 
 # What only the hub does: build images (the update's keys), keep them (retention), count
-# failed builds (the breaker), copy and share them (distribution: keys added with it; a key not
-# declared here yet is skipped).
+# failed builds (the breaker), copy and share them (distribution).
 HUB_ONLY_KEYS = (
     "pollIntervalMinutes",
     "maxUpdateHours",
@@ -37,8 +36,6 @@ def spoke_problems(config: UpdaterConfig) -> list[str]:
     defaults = {row.key: row.default for row in SETTINGS}
     problems = []
     for key in HUB_ONLY_KEYS:
-        if key not in KEYS:
-            continue
         value = _as_declared(getattr(config, KEYS[key]))
         if value != defaults[key]:
             problems.append(

@@ -44,6 +44,7 @@ from image_updater.handlers.rollout_fleets import (
     UPDATE_PRODUCTION,
 )
 from image_updater.models import SUCCEEDED
+from image_updater.rollout.health_policy import DIP_RECHECK_MINUTES
 from image_updater.rollout.models import (
     APPROVAL_REQUESTED,
     APPROVAL_TIMED_OUT,
@@ -56,7 +57,6 @@ from image_updater.rollout.models import (
     ROLLOUT_FAILED,
     SUPERSEDED,
 )
-from image_updater.rollout.policy import DIP_RECHECK_MINUTES
 from image_updater.rollout.window import IMMEDIATELY, WINDOW_MAX_DAYS
 from infra.config import UpdaterConfig
 from infra.constructs.functions import RolloutFunctions

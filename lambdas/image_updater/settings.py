@@ -159,9 +159,12 @@ class PollSettings(FromEnvironment):
 
 
 class ReportSettings(FromEnvironment):
-    """report and rollout_report: how long an update may take, as the e-mails say."""
+    """report and rollout_report: how long an update may take, as the e-mails say; and where
+    a ready image goes next (given to report only when copyToRegions or shareWithAccounts is
+    set: infra/constructs/functions.py)."""
 
     max_update_hours: int = variable("MAX_UPDATE_HOURS", int)
+    distribution: str = variable("DISTRIBUTION", when_unset="")
 
 
 class RetainSettings(FromEnvironment):
@@ -237,3 +240,12 @@ class SpokeSettings(FromEnvironment):
 
     hub_account_id: str = variable("HUB_ACCOUNT_ID")
     configured_images: tuple[str, ...] = variable("CONFIGURED_IMAGES", _names)
+
+
+# --- the distribution's functions -----------------------------------------------------------------
+
+
+class DistributeSettings(FromEnvironment):
+    """distribute: the configured tags each copy gets again (CopyImage copies none)."""
+
+    new_image_tags: Mapping[str, str] = variable("NEW_IMAGE_TAGS", _tags)

@@ -21,13 +21,15 @@ drops boto3's cached default session so that `boto3.client()` builds a new one. 
 from an older session is not intercepted and would call AWS.
 
 The package mirrors `image_updater.integrations.appstream`: one module per part of the service
-(`images`, `updates`, `fleets`, `tags`, `builders`, `permissions`, `quotas`), each a mixin over
-the account's one state (`state`), put together in `simulation`; `failures` injects errors,
+(`images`, `updates`, `fleets`, `tags`, `builders`, `permissions`, `quotas`, `copies`), each a
+mixin over the account's one state (`state`), put together in `simulation`; `regions` gives the
+account's other Regions (`sim.in_region("eu-west-1")`: a client's Region picks the state that
+answers it); `failures` injects errors and lost responses,
 `constraints` holds everything to botocore's model, `wire` and `hooks` speak to botocore.
 """
 
 from rehearsal.appstream.constraints import request_violations
-from rehearsal.appstream.failures import NETWORK_FAILURE
+from rehearsal.appstream.failures import LOST_RESPONSE, NETWORK_FAILURE
 from rehearsal.appstream.hooks import install_hooks
 from rehearsal.appstream.simulation import SimulatedAppStream
 from rehearsal.appstream.state import DEFAULT_UPDATE_POLLS, Call, SimulationError
@@ -35,6 +37,7 @@ from rehearsal.appstream.updates import MANAGED_UPDATE_PLATFORMS
 
 __all__ = [
     "DEFAULT_UPDATE_POLLS",
+    "LOST_RESPONSE",
     "MANAGED_UPDATE_PLATFORMS",
     "NETWORK_FAILURE",
     "Call",

@@ -15,6 +15,8 @@ from rehearsal.appstream.state import (
 
 # An injected "error code" that is no AppStream answer at all: the request never arrived.
 NETWORK_FAILURE = "EndpointConnectionError"
+# What the record says of a call that took effect but whose answer was lost (lose_responses).
+LOST_RESPONSE = "ReadTimeoutError"
 
 
 class Failing(TypedDict, total=False):
@@ -45,6 +47,14 @@ class Failures(AccountState):
         """The next `sends` requests of `operation` (whichever calls they belong to) fail with
         `code`, as `fail` says: a brief fault, which the SDK's re-sends may absorb."""
         self._inject(operation, code, sends, whole_calls=False, **how)
+
+    def lose_responses(self, operation: str, *, calls: int = 1) -> None:
+        """The next `calls` calls of `operation` take effect, then their answer is lost on the
+        way back (botocore's ReadTimeoutError): the caller cannot tell whether they happened."""
+        if operation not in self._operations:
+            raise ValueError(f"the simulation does not implement {operation!r}")
+        with self._lock:
+            self._lost_responses[operation] = self._lost_responses.get(operation, 0) + calls
 
     def clear_failures(self, operation: str | None = None) -> None:
         """No further injected failures (of `operation`, or of any). A call already failing

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rehearsal.appstream.constraints import APPSTREAM_MODEL, require_valid
+from rehearsal.appstream.copies import finish_due_copies
 from rehearsal.appstream.state import (
     PAGE_SIZE,
     AccountState,
@@ -107,6 +108,7 @@ class Images(AccountState):
     def images(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             finish_due_builds(self._images, self._clock())
+            finish_due_copies(self._images, self._clock())
             return {name: copy.deepcopy(stored.image) for name, stored in self._images.items()}
 
     @property
@@ -140,7 +142,10 @@ class Images(AccountState):
             for stored in selected:
                 if stored.build is not None:
                     stored.build.polls += 1
+                if stored.copy is not None:
+                    stored.copy.polls += 1
             finish_due_builds(self._images, now)
+            finish_due_copies(self._images, now)
         visibility = params.get("Type")
         matching = [s.image for s in selected if visibility in (None, s.image["Visibility"])]
         page_size = params.get("MaxResults") or PAGE_SIZE  # 0 would never make progress
@@ -159,7 +164,7 @@ class Images(AccountState):
                 "ResourceInUseException",
                 f"Image {name} is in use by fleets {users} or shared; it cannot be deleted.",
             )
-        if stored.build is not None or stored.image["State"] not in ("AVAILABLE", "FAILED"):
+        if stored.build or stored.copy or stored.image["State"] not in ("AVAILABLE", "FAILED"):
             raise ServiceError(
                 "ConcurrentModificationException", f"Image {name} is {stored.image['State']}."
             )

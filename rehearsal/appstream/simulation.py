@@ -9,16 +9,21 @@ from datetime import datetime
 from typing import Any
 
 from botocore.awsrequest import AWSResponse  # type: ignore[import-untyped, unused-ignore]
-from botocore.exceptions import EndpointConnectionError  # type: ignore[import-untyped, unused-ignore]
+from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from rehearsal.appstream import wire
 from rehearsal.appstream.builders import Builders
 from rehearsal.appstream.constraints import constraint_violations, require_valid_response
-from rehearsal.appstream.failures import NETWORK_FAILURE, Failures
+from rehearsal.appstream.copies import Copies, finish_due_copies
+from rehearsal.appstream.failures import LOST_RESPONSE, NETWORK_FAILURE, Failures
 from rehearsal.appstream.fleets import Fleets
 from rehearsal.appstream.hooks import activation, install_hooks, use_a_hooked_default_session
 from rehearsal.appstream.images import Images
 from rehearsal.appstream.permissions import Permissions
+from rehearsal.appstream.regions import Regions
 from rehearsal.appstream.shared import SharedWithThisAccount
 from rehearsal.appstream.state import Call, Operation, PendingCall, ServiceError, SimulationError
 from rehearsal.appstream.tags import Tags
@@ -36,9 +41,19 @@ _MODELED_MEMBERS: Mapping[str, frozenset[str]] = {
 
 
 class SimulatedAppStream(
-    SharedWithThisAccount, Images, Updates, Fleets, Tags, Builders, Permissions, Failures
+    SharedWithThisAccount,
+    Images,
+    Updates,
+    Fleets,
+    Tags,
+    Builders,
+    Permissions,
+    Regions,
+    Copies,
+    Failures,
 ):
-    """AppStream images, tags and managed updates, scripted by tests and driven by real clients."""
+    """AppStream images, tags and managed updates, scripted by tests and driven by real clients;
+    one account, in this Region and (`in_region`) any other; images other accounts share with it."""
 
     def _answered_operations(self) -> dict[str, Operation]:
         return {
@@ -48,6 +63,9 @@ class SimulatedAppStream(
             "DescribeFleets": self._describe_fleets,
             "DescribeImageBuilders": self._describe_image_builders,
             "DescribeImagePermissions": self._describe_image_permissions,
+            "UpdateImagePermissions": self._update_image_permissions,
+            "DeleteImagePermissions": self._delete_image_permissions,
+            "CopyImage": self._copy_image,
             "DeleteImage": self._delete_image,
             "UpdateFleet": self._update_fleet,
             "TagResource": self._tag_resource,
@@ -109,12 +127,17 @@ class SimulatedAppStream(
 
     def _answer(self, call: PendingCall, url: str, attempt: int) -> AWSResponse:
         """One request of `call`, answered as AppStream's HTTP response; `attempt` counts the
-        SDK's sends of the call. A network failure is raised, as sending it would."""
+        SDK's sends of the call. A network failure is raised, as sending it would. The URL's
+        Region picks the Region's state (regions.py)."""
+        elsewhere = self._answering_region(url)
+        if elsewhere is not None:
+            return elsewhere._answer(call, url, attempt)
         operation = call.model
         request = copy.deepcopy(call.params)  # the record's own copy
         with self._lock:
             now = self._clock()
             finish_due_builds(self._images, now)
+            finish_due_copies(self._images, now)
             try:
                 result = self._perform(call, request, now)
             except ServiceError as error:
@@ -123,6 +146,11 @@ class SimulatedAppStream(
                     raise EndpointConnectionError(endpoint_url=url) from None
                 return wire.error(url, operation, error.code, error.message)
             require_valid_response(operation, result)
+            if self._lost_responses.get(operation.name):
+                # It happened, but the answer never reaches the caller (lose_responses).
+                self._lost_responses[operation.name] -= 1
+                self._calls.append(Call(operation.name, request, LOST_RESPONSE, now, attempt))
+                raise ReadTimeoutError(endpoint_url=url)
             self._calls.append(Call(operation.name, request, None, now, attempt))
             return wire.success(url, operation, result)
 

@@ -21,9 +21,12 @@ from botocore.model import OperationModel  # type: ignore[import-untyped, unused
 Clock = Callable[[], datetime]
 ParamsPredicate = Callable[[Mapping[str, Any]], bool]
 UpdateOutcome = Literal["AVAILABLE", "FAILED"]
+CopyOutcome = Literal["AVAILABLE", "FAILED"]
 Operation = Callable[[dict[str, Any], datetime], dict[str, Any]]
 
 DEFAULT_UPDATE_POLLS = 3
+DEFAULT_COPY_POLLS = 2
+COPIES_PER_DESTINATION = 2  # concurrent image copies per destination Region (AppStream quota)
 PAGE_SIZE = 25  # DescribeImages' maximum, and what the service uses when MaxResults is absent
 
 
@@ -78,11 +81,36 @@ class Build:
 
 
 @dataclass
+class CopyInFlight:
+    """A copy being made (copies.py): it ends on the `polls_needed`-th DescribeImages naming
+    it or, with `duration`, once the clock has moved that far."""
+
+    started: datetime
+    polls_needed: int
+    duration: timedelta | None
+    outcome: CopyOutcome
+    polls: int = 0
+
+    def is_due(self, now: datetime) -> bool:
+        if self.duration is not None:
+            return now >= self.started + self.duration
+        return self.polls >= self.polls_needed
+
+
+@dataclass(frozen=True)
+class CopyScript:
+    polls: int = DEFAULT_COPY_POLLS
+    duration: timedelta | None = None
+    outcome: CopyOutcome = "AVAILABLE"
+
+
+@dataclass
 class StoredImage:
     image: dict[str, Any]  # exactly what DescribeImages returns for it
     tags: dict[str, str]
     updates_available: bool
     build: Build | None = None
+    copy: CopyInFlight | None = None  # a copy into this Region, being made
 
 
 @dataclass
@@ -170,7 +198,13 @@ class AccountState:
         self._fleets: dict[str, StoredFleet] = {}  # insertion order is the listing order
         self._fleet_updates: list[tuple[str, str]] = []  # (fleet, image name), UpdateFleet's
         self._builders: dict[str, dict[str, Any]] = {}
-        self._shares: dict[str, set[str]] = {}  # image name -> account ids
+        # image name -> account id -> ImagePermissions, as UpdateImagePermissions gave them
+        self._shares: dict[str, dict[str, dict[str, bool]]] = {}
+        self._copy_quota = COPIES_PER_DESTINATION
+        self._copy_script = CopyScript()
+        self._lost_responses: dict[str, int] = {}  # operation -> responses still to lose
+        # The account's Regions, this one included (regions.py), sharing this state's lock.
+        self._regions: dict[str, Any] = {}
         self._operations = self._answered_operations()
 
     def _answered_operations(self) -> dict[str, Operation]:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
-
 from rehearsal.appstream import SimulatedAppStream
+from rehearsal.runner.clients import client
 from rehearsal.runner.live import ACCOUNT, REGION
 from rehearsal.template import SynthesizedApp
 
@@ -21,7 +20,7 @@ def set_alarm_state(sim: SimulatedAppStream, name: str, state: str) -> None:
 
 
 def restore_alarms(sim: SimulatedAppStream) -> None:
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch = client("cloudwatch")
     for name, state in sim.account_state.get("alarms", {}).items():
         cloudwatch.put_metric_alarm(
             AlarmName=name,
@@ -38,7 +37,7 @@ def restore_alarms(sim: SimulatedAppStream) -> None:
 
 def restore_ledger(table: Mapping[str, Any], sim: SimulatedAppStream) -> None:
     """Create the ledger table in moto, holding what earlier runs on this account left."""
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb = client("dynamodb")
     dynamodb.create_table(
         TableName=table["name"],
         KeySchema=table["KeySchema"],
@@ -51,7 +50,7 @@ def restore_ledger(table: Mapping[str, Any], sim: SimulatedAppStream) -> None:
 
 def save_ledger(table: Mapping[str, Any], sim: SimulatedAppStream) -> None:
     """Keep the ledger with the simulated account, for the next run (mock_aws forgets it)."""
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb = client("dynamodb")
     items = [
         item
         for page in dynamodb.get_paginator("scan").paginate(TableName=table["name"])
@@ -72,12 +71,12 @@ def restore_schedule(app: SynthesizedApp, sim: SimulatedAppStream, state_machine
         for logical_id, resource in app.template["Resources"].items()
     }
     request = sim.account_state.get("schedule") or app.schedule_request(references)
-    boto3.client("scheduler", region_name=REGION).create_schedule(**request)
+    client("scheduler").create_schedule(**request)
 
 
 def save_schedule(app: SynthesizedApp, sim: SimulatedAppStream) -> None:
     """Keep the schedule, every field CreateSchedule takes, with the simulated account."""
-    scheduler = boto3.client("scheduler", region_name=REGION)
+    scheduler = client("scheduler")
     try:
         schedule = scheduler.get_schedule(Name=app.schedule["Properties"]["Name"])
     except scheduler.exceptions.ResourceNotFoundException:  # a test deleted it

@@ -12,10 +12,9 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypedDict, Unpack
 from unittest import mock
-
-import boto3
 
 from infra.constructs.functions import RUNTIME
 from rehearsal.appstream import SimulatedAppStream
@@ -26,6 +25,7 @@ from rehearsal.runner.account_state import (
     save_ledger,
     save_schedule,
 )
+from rehearsal.runner.clients import client
 from rehearsal.runner.clock import SimulatedClock
 from rehearsal.runner.execution import (
     ApprovalListener,
@@ -78,7 +78,7 @@ class DeployedAccount:
         self.sim = sim
         self.deployment = deployment
         self._live = live
-        self._sfn = boto3.client("stepfunctions", region_name=REGION)
+        self._sfn = client("stepfunctions")
         self._schedule_input = schedule_input
         self._emails_sent = 0
 
@@ -149,6 +149,12 @@ class DeployedAccount:
                 recorder.listener_errors.append(error)
         if not request.answered:
             request.expire()
+
+
+@cache
+def _runtime_name() -> str:
+    """The functions' runtime ("python3.x"): read through jsii (a call into node) once."""
+    return RUNTIME.name
 
 
 def _zip() -> bytes:
@@ -267,25 +273,25 @@ class WorkflowRunner:
         cloudwatch.default_client.cache_clear()
 
     def _deploy(self) -> tuple[str, str]:
-        iam = boto3.client("iam", region_name=REGION)
+        iam = client("iam")
         role = iam.create_role(
             RoleName="rehearsal", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
         )["Role"]["Arn"]
-        lambda_client = boto3.client("lambda", region_name=REGION)
+        lambda_client = client("lambda")
         references: dict[str, str] = {}
         for logical_id, spec in self.app.handlers.items():
             function = lambda_client.create_function(
                 FunctionName=logical_id,
-                Runtime=RUNTIME.name,
+                Runtime=_runtime_name(),
                 Role=role,
                 Handler=spec,
                 Code={"ZipFile": _zip()},
             )
             references[logical_id] = function["FunctionArn"]
-        topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="updates")["TopicArn"]
+        topic_arn = client("sns").create_topic(Name="updates")["TopicArn"]
         references[self.app.topic_id] = topic_arn
         definition = self.app.definition(references, region=REGION, account=ACCOUNT)
-        machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        machine = client("stepfunctions").create_state_machine(
             name="AppStreamImageUpdater", definition=definition, roleArn=role
         )
         return machine["stateMachineArn"], topic_arn

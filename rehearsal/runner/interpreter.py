@@ -48,6 +48,12 @@ _PARSE_TREES: dict[str, Any] = {}
 
 _PARSED_PATHS: dict[tuple[int, str], Any] = {}
 
+# Definitions moto has accepted at CreateStateMachine. Its check parses and preprocesses the
+# whole definition (builds every component) only to throw the result away, and every run's
+# deployment creates the same state machine again: the same text passes the same check, so it
+# is checked once. A definition that fails is never kept (it fails again, each time).
+_VALID_DEFINITIONS: set[str] = set()
+
 # The text of every node of a tree in _PARSE_TREES, by id(node). ANTLR's getText() rebuilds a
 # node's text from all its leaves on every call, and moto's Preprocessor calls it on nodes and
 # on their ancestors again for every execution (about 15% of a run). A pure cache: a tree is
@@ -83,7 +89,8 @@ def _cached(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 @contextmanager
 def interpreter_shortcuts() -> Iterator[None]:
     """Leave out work moto repeats on every run that cannot change its outcome: parsing the
-    same definition again, and a new SDK client for every Lambda invocation and publish. The
+    same definition again, checking again a definition it accepted, and a new SDK client for
+    every Lambda invocation and publish. The
     evaluation components are still built afresh for each execution."""
     from antlr4.RuleContext import RuleContext
     from moto.stepfunctions.parser.asl.component.common.path import result_path
@@ -95,8 +102,15 @@ def interpreter_shortcuts() -> Iterator[None]:
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
     from moto.stepfunctions.parser.asl.utils import boto_client, json_path
     from moto.stepfunctions.parser.backend import execution
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     original_get_text = RuleContext.getText
+    original_validate = StepFunctionsParserBackend._validate_definition
+
+    def validate_definition(definition: str) -> None:
+        if definition not in _VALID_DEFINITIONS:
+            original_validate(definition=definition)
+            _VALID_DEFINITIONS.add(definition)
 
     def kept(original: Any, preprocessor: Any) -> Any:
         """A parser that keeps each text's tree (and the texts of its nodes): a definition, and
@@ -152,6 +166,13 @@ def interpreter_shortcuts() -> Iterator[None]:
             mock.patch.object(IntrinsicParser, "parse", staticmethod(intrinsic_parse))
         )
         patches.enter_context(mock.patch.object(RuleContext, "getText", get_text))
+        patches.enter_context(
+            mock.patch.object(
+                StepFunctionsParserBackend,
+                "_validate_definition",
+                staticmethod(validate_definition),
+            )
+        )
         # jsonpath_ng builds a new PLY parser for every path it parses (tens per run); a parsed
         # path is only read afterwards, so each distinct path is parsed once.
         for module in (json_path, result_path):

@@ -8,8 +8,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-import boto3
-
+from rehearsal.runner.clients import client
 from rehearsal.runner.execution import Email
 from rehearsal.runner.live import ACCOUNT, REGION
 
@@ -57,8 +56,8 @@ def capture_published_events() -> None:
     as a subscriber would (call inside moto, before the events are published)."""
     from image_updater.events import SOURCE
 
-    boto3.client("sqs", region_name=REGION).create_queue(QueueName=EVENTS_QUEUE)
-    events = boto3.client("events", region_name=REGION)
+    client("sqs").create_queue(QueueName=EVENTS_QUEUE)
+    events = client("events")
     events.put_rule(Name=EVENTS_QUEUE, EventPattern=json.dumps({"source": [SOURCE]}))
     queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{EVENTS_QUEUE}"
     events.put_targets(Rule=EVENTS_QUEUE, Targets=[{"Id": "queue", "Arn": queue_arn}])
@@ -66,7 +65,7 @@ def capture_published_events() -> None:
 
 def published_events() -> list[dict[str, Any]]:
     """What `capture_published_events`'s queue received, in order (each message once)."""
-    sqs = boto3.client("sqs", region_name=REGION)
+    sqs = client("sqs")
     queue_url = sqs.get_queue_url(QueueName=EVENTS_QUEUE)["QueueUrl"]
     received: list[dict[str, Any]] = []
     while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(

@@ -100,7 +100,14 @@ def ledger_table(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator
     import boto3
     from moto import mock_aws
 
-    with mock_aws():
+    from rehearsal.appstream.hooks import use_a_hooked_default_session
+
+    # boto3's default session is kept across tests (moto would drop it, and each new session
+    # reads botocore's endpoint and service data from disk again: about 0.1 s of CPU a test):
+    # the one the simulation keeps, rebuilt whenever a built-in handler, such as moto's, is
+    # added (see rehearsal/appstream/hooks.py).
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        use_a_hooked_default_session()
         boto3.client("dynamodb").create_table(
             TableName=LEDGER_TABLE,
             KeySchema=[

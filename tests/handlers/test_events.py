@@ -20,6 +20,7 @@ from image_updater import events
 from image_updater.domain import naming
 from image_updater.handlers import check, create, report
 from image_updater.models import FOLLOW, ImageError, ImageSummary, UpdateTask
+from image_updater.update import events as update_events
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import capture_published_events, published_events
 from tests.handlers import steps
@@ -449,11 +450,11 @@ def test_every_update_event_carries_the_same_keys() -> None:
     building = ImageSummary(name=DERIVED, arn=NEW_ARN, state="PENDING")
     task = _task(image=building)
     details = [
-        events.update_started(task),
-        events.update_succeeded(task, EXECUTION_ARN),
-        events.update_failed(task, EXECUTION_ARN),
-        events.update_timed_out(task, EXECUTION_ARN, 12),
-        events.update_unconfirmed(task, EXECUTION_ARN, None),
+        update_events.update_started(task),
+        update_events.update_succeeded(task, EXECUTION_ARN),
+        update_events.update_failed(task, EXECUTION_ARN),
+        update_events.update_timed_out(task, EXECUTION_ARN, 12),
+        update_events.update_unconfirmed(task, EXECUTION_ARN, None),
     ]
     assert [set(d) for d in details] == [DETAIL_KEYS] * 5
     assert [d["outcome"] for d in details] == [
@@ -463,7 +464,7 @@ def test_every_update_event_carries_the_same_keys() -> None:
         "TIMED_OUT",
         "CHECK_FAILED",
     ]
-    assert events.update_timed_out(task, EXECUTION_ARN, 12)["reason"] == (
+    assert update_events.update_timed_out(task, EXECUTION_ARN, 12)["reason"] == (
         "Still PENDING after 12 h (maxUpdateHours); AppStream may still finish it, "
         "and a later run reports it."
     )
@@ -477,10 +478,10 @@ def test_a_failed_image_without_a_reason_code_still_says_why() -> None:
         errors=(ImageError(code="INTERNAL_ERROR", message="Boom"),),
     )
     bare = ImageSummary(name=DERIVED, arn=NEW_ARN, state="FAILED")
-    assert events.update_failed(_task(image=failed), EXECUTION_ARN)["reason"] == (
+    assert update_events.update_failed(_task(image=failed), EXECUTION_ARN)["reason"] == (
         "INTERNAL_ERROR: Boom"
     )
-    assert events.update_failed(_task(image=bare), EXECUTION_ARN)["reason"] == (
+    assert update_events.update_failed(_task(image=bare), EXECUTION_ARN)["reason"] == (
         "The image is FAILED."
     )
 
@@ -498,10 +499,12 @@ def test_a_failed_image_without_a_reason_code_still_says_why() -> None:
     ],
 )
 def test_outcome_event_maps_each_reported_outcome(outcome: str, detail_type: str | None) -> None:
-    found = events.outcome_event(_task(), outcome, EXECUTION_ARN, error=None, max_update_hours=12)
+    found = update_events.outcome_event(
+        _task(), outcome, EXECUTION_ARN, error=None, max_update_hours=12
+    )
     assert (found[0] if found else None) == detail_type
     # and a dry run never publishes, whatever its outcome
-    dry = events.outcome_event(
+    dry = update_events.outcome_event(
         _task(dry_run=True), outcome, EXECUTION_ARN, error=None, max_update_hours=12
     )
     assert dry is None

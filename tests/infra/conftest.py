@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
 
 from infra.config import cdk_json_feature_flags
+from rehearsal import template as kept_products
 from rehearsal.template import template_json
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -25,6 +30,82 @@ CONTEXT = {
 }
 
 Synth = Callable[..., Template]
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where a kept app.py run had its output folder (its path is in the messages and the files).
+_OUTDIR = "<CDK_OUTDIR>"
+# Variables that reach what app.py does besides the CDK_ and AWS_ ones (always in the key).
+_ALSO_READ = ("JSII_", "NODE_", "PYTHON", "PATH")
+
+
+@cache
+def node_version() -> str:
+    """The Node.js that jsii starts (the CDK runs in it)."""
+    return subprocess.run(
+        ["node", "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def app_py(
+    context: dict[str, str], outdir: Path, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    """`python app.py` as the CDK CLI runs it: the context in CDK_CONTEXT_JSON, the cloud
+    assembly written to `outdir`. A full synth in a new process costs about 10 s of CPU (node
+    loads the CDK), so the result (exit code, output, the files written to `outdir`) is kept
+    with the synthesized templates (rehearsal/synth_cache.py): its key digests the code and
+    libraries app.py runs, the CDK_/AWS_ variables, and here the context, `environment`, the
+    other variables app.py's process reads and Node.js's version. Any change to one runs app.py
+    again."""
+    variables = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(outdir),
+        **environment,
+    }
+
+    def run() -> dict[str, Any]:
+        result = subprocess.run(
+            [sys.executable, "app.py"],
+            cwd=ROOT,
+            env=variables,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        files = {
+            path.name: path.read_text(encoding="utf-8")
+            for path in sorted(outdir.iterdir())
+            if path.is_file()
+        }
+        return json.loads(
+            json.dumps(
+                {
+                    "returncode": result.returncode,
+                    "stdout": result.stdout,
+                    "stderr": result.stderr,
+                    "files": files,
+                }
+            ).replace(json.dumps(str(outdir))[1:-1], _OUTDIR)
+        )
+
+    described = {
+        "app.py": context,
+        "environment": environment,
+        "read": {k: v for k, v in os.environ.items() if k.startswith(_ALSO_READ)},
+        "node": node_version(),
+        "python": sys.executable,
+    }
+    found = json.loads(
+        json.dumps(kept_products.kept(described, run)).replace(
+            _OUTDIR, json.dumps(str(outdir))[1:-1]
+        )
+    )
+    for name, text in found["files"].items():
+        if not (outdir / name).exists():
+            (outdir / name).write_text(text, encoding="utf-8")
+    return subprocess.CompletedProcess(
+        [sys.executable, "app.py"], found["returncode"], found["stdout"], found["stderr"]
+    )
 
 
 @pytest.fixture(scope="session")

@@ -17,25 +17,13 @@ from app import build_app
 from infra.config import ConfigError, cdk_json_feature_flags, load_app_config
 from infra.config import context as config_context
 from rehearsal.template import UNSTAGED, template_json
+from tests.infra.conftest import app_py
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _synth(context: dict[str, str], outdir: Path) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps(context),
-        "CDK_OUTDIR": str(outdir),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
-    return subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return app_py(context, outdir, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
 
 
 def test_a_bad_setting_stops_the_synth_naming_the_key_value_and_rule(tmp_path: Path) -> None:

@@ -166,10 +166,15 @@ def test_the_delivery_path_from_every_publisher_to_the_chat_service(
     )
 
 
-def test_every_email_step_publishes_the_email_and_its_chat_form(slack: Template) -> None:
-    # Given every sns:publish state of the workflow with chat
-    publishing = _publish_states(slack)
+@pytest.mark.parametrize("distributing", [False, True], ids=["one-region", "distributing"])
+def test_every_email_step_publishes_the_email_and_its_chat_form(
+    distributing: bool, slack: Template, synth: Synth
+) -> None:
+    # Given every sns:publish state of the workflow with chat (and the distributed e-mail's)
+    template = synth(**SLACK, copyToRegions="eu-west-1") if distributing else slack
+    publishing = _publish_states(template)
     assert len(publishing) >= 8, sorted(publishing)
+    assert ("Send the distributed e-mail" in publishing) is distributing
 
     # Then each sends a form per protocol: the e-mail for email, the chat form for https and
     # everything else

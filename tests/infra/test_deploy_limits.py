@@ -4,10 +4,7 @@ checked on the synthesized template (infra/limits.py), and the workflow's log gr
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ from app import build_app
 from infra import limits
 from infra.config import cdk_json_feature_flags
 from rehearsal.template import UNSTAGED
-from tests.infra.conftest import CONTEXT
+from tests.infra.conftest import CONTEXT, app_py
 from tests.infra.test_stack import _arn
 
 
@@ -194,20 +191,7 @@ class TestWorkflowLogGroup:
 
 
 def _app_py(tmp_path: Path, context: dict[str, str], **environment: str) -> Any:
-    root = Path(__file__).resolve().parents[2]
-    return subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=root,
-        env={
-            **os.environ,
-            "CDK_CONTEXT_JSON": json.dumps(context),
-            "CDK_OUTDIR": str(tmp_path),
-            **environment,
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return app_py(context, tmp_path, **environment)
 
 
 def test_app_py_stops_on_a_limit_with_the_finding_and_no_traceback(tmp_path: Path) -> None:

@@ -93,7 +93,26 @@ def test_an_asset_holds_only_what_its_handler_imports(cloud_assembly: Path) -> N
             assert "image_updater/retention/service.py" not in files, module
             assert "image_updater/scheduler.py" not in files, module
         else:
-            assert "image_updater/rollout/service.py" not in files, module
+            assert "image_updater/rollout/fleets.py" not in files, module
+
+
+# The roll-out's steps and their rules: each step's function holds its own alone (Lambda keeps
+# no bytecode: every line a function imports is compiled again at each cold start).
+ROLLOUT_STEP_MODULES = {"plan.py", "fleets.py", "rollback.py", "health.py"}
+ROLLOUT_RULES = {"policy.py", "health_policy.py"}
+ROLLOUT_STEPS = {
+    "rollout_plan": {"plan.py", "policy.py"},
+    "rollout_fleets": {"fleets.py", "rollback.py", "policy.py"},
+    "rollout_health": {"health.py", "health_policy.py"},
+}
+
+
+def test_each_rollout_step_function_holds_its_own_step_alone(cloud_assembly: Path) -> None:
+    functions = _functions(cloud_assembly)
+    for name, own in ROLLOUT_STEPS.items():
+        _module, asset = functions[name]
+        held = {path.name for path in (asset / "image_updater" / "rollout").glob("*.py")}
+        assert held & (ROLLOUT_STEP_MODULES | ROLLOUT_RULES) == own, name
 
 
 def test_imports_are_followed_wherever_they_are_written(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
+from image_updater.rollout.health_policy import DIP_RECHECK_MINUTES
 from image_updater.rollout.models import FOLLOWS_TAG, PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
-from image_updater.rollout.policy import DIP_RECHECK_MINUTES
 from infra.workflow import states as names
 from tests.infra.conftest import ATTENDED, UNATTENDED, Synth, all_states, definition
 from tests.infra.test_stack import _actions, _policies_by_role, _role_of

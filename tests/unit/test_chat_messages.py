@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from image_updater.distribution import report as distribution
 from image_updater.domain import chat
 from image_updater.models import FAILED, FOLLOW, NO_UPDATE, SUCCEEDED, TIMED_OUT, Notification
 from image_updater.rollout.messages import compose as compose_rollout
@@ -17,11 +18,15 @@ from image_updater.update.messages import compose
 from image_updater.update.messages.run_refused import compose_rejected_run
 from tests.chat_schema import CUSTOM_NOTIFICATION, validate_chat
 from tests.unit.test_breaker import pause_email
+from tests.unit.test_distribution_report import CTX as DISTRIBUTION_CTX
+from tests.unit.test_distribution_report import NAME as DISTRIBUTED_NAME
+from tests.unit.test_distribution_report import region
 from tests.unit.test_messages import LONGEST_NAME, context, summary, task
 from tests.unit.test_rollout_messages import CTX, EVERY_OUTCOME, SETTINGS, rollout
 
 # Every e-mail the updater writes: each outcome of an image's update, a refused run, the
-# breaker's pause, and each milestone of a roll-out (the approval's ignored answer included).
+# breaker's pause, each milestone of a roll-out (the approval's ignored answer included), and
+# the distributed e-mail (complete, and with failures).
 UPDATE_EMAILS = [
     compose(task(image=summary(), outcome=SUCCEEDED), context()),
     compose(task(image=summary(), outcome=SUCCEEDED, action="LATE_REPORT"), context()),
@@ -45,6 +50,18 @@ EVERY_EMAIL = [
     pause_email(count=1, shown=1),
     *(compose_rollout(rollout(outcome), CTX, SETTINGS) for outcome in EVERY_OUTCOME),
     compose_rollout(rollout("APPROVAL_IGNORED", approval={"ignored": 1}), CTX, SETTINGS),
+    *(
+        distribution.compose(
+            "Sales",
+            DISTRIBUTED_NAME,
+            distribution.results(regions, DISTRIBUTION_CTX.region),
+            DISTRIBUTION_CTX,
+        )
+        for regions in (
+            [region("eu-west-1", "AVAILABLE", shared=[])],
+            [region("eu-west-1", "TIMED_OUT"), region("", "AVAILABLE", shareError={"Error": "X"})],
+        )
+    ),
 ]
 
 

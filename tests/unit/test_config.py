@@ -18,7 +18,9 @@ from image_updater.domain import naming
 from image_updater.rollout.window import WindowError, parse_window
 from infra import config
 from infra.config import ConfigError, UpdaterConfig, context, history, load_config, values
-from infra.config.declaration import SETTINGS, Rule
+from infra.config.declaration import SETTINGS
+from infra.config.distribution import Share
+from infra.config.rules import Rule
 
 LONG_ROOT = "Img" + "x" * 90
 TOO_LONG_EMAIL = "o@" + ".".join(["d" * 63] * 4) + ".com"  # each part valid, 261 in all
@@ -47,8 +49,10 @@ def test_defaults_come_from_cdk_json_and_are_valid() -> None:
     assert loaded.canary_alarm_names == tuple(defaults["canaryAlarmNames"])
     assert loaded.rollback_image_accounts == tuple(defaults["rollbackImageAccounts"])
     assert loaded.approvers == tuple(defaults["approvers"])
+    assert loaded.copy_to_regions == tuple(defaults["copyToRegions"])
+    assert [s.to_json() for s in loaded.share_with_accounts] == defaults["shareWithAccounts"]
     lists = {"imageNames", "notificationEmails", "newImageTags", "canaryAlarmNames", "approvers"}
-    lists |= {"rollbackImageAccounts"}
+    lists |= {"rollbackImageAccounts", "copyToRegions", "shareWithAccounts"}
     scalars = set(config.KEYS) - lists
     for key in scalars:
         assert getattr(loaded, config.KEYS[key]) == defaults[key], key
@@ -834,7 +838,14 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
     # Within the execution history quota (worked out independently of the implementation:
     # 9 events per status check plus 150 per image, 200 per roll-out and 50 per run, at most
     # 25,000).
-    per_image_budget = (25_000 - 50) // len(names) - 150 - 200
+    # Copies (to at most 3 Regions, with at most 5 images) add 80 events per image and 380
+    # per Region of each image (36 copy checks of 9 events, and the steps around them).
+    copies = (
+        tuple(draw(st.lists(st.sampled_from(COPY_REGIONS), max_size=3, unique=True)))
+        if len(names) <= 5
+        else ()
+    )
+    per_image_budget = (25_000 - 50) // len(names) - 150 - 200 - 80 - 380 * len(copies)
     most_hours = min(72, per_image_budget // 9 * poll_minutes // 60)
     hours = draw(st.integers(1, max(1, most_hours)))
     require_approval = draw(st.booleans())
@@ -867,6 +878,10 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         ),
         "approvers": tuple(draw(st.lists(approver_arns, max_size=4, unique=True))),
         "hubAccountId": draw(st.just("") | st.from_regex(r"[0-9]{12}", fullmatch=True)),
+        "copyToRegions": copies,
+        "shareWithAccounts": tuple(
+            draw(st.lists(shares(copies), max_size=4, unique_by=lambda s: s.account_id))
+        ),
         **draw(chat_keys()),
     }
 
@@ -892,6 +907,22 @@ def chat_keys(draw: st.DrawFn) -> dict[str, str]:
         else "",
         "teamsTenantId": draw(uuids) if teams else "",
     }
+
+
+def shares(copies: tuple[str, ...]) -> st.SearchStrategy[Share]:
+    """Accounts to share with, in every Region or in some of the copies' Regions."""
+    regions = st.none() | (
+        st.lists(st.sampled_from(copies), min_size=1, unique=True).map(tuple)
+        if copies
+        else st.none()
+    )
+    return st.builds(
+        Share,
+        st.from_regex(r"\A[0-9]{12}\Z"),
+        st.booleans(),
+        st.booleans(),
+        regions,
+    ).filter(lambda share: share.allow_fleet or share.allow_image_builder)
 
 
 approver_arns = st.builds(
@@ -931,6 +962,8 @@ def window_crons(draw: st.DrawFn) -> str:
 
 def as_cli_string(value: object, draw: st.DrawFn) -> object:
     """How `cdk deploy -c key=value` could spell `value`."""
+    if isinstance(value, tuple) and value and isinstance(value[0], Share):
+        return json.dumps([share.to_json() for share in value])
     if value == "immediately":
         return draw(st.sampled_from(["immediately", "IMMEDIATELY", " Immediately "]))
     if isinstance(value, bool):
@@ -944,11 +977,18 @@ def as_cli_string(value: object, draw: st.DrawFn) -> object:
     return value
 
 
+def as_native(value: object) -> object:
+    """How cdk.json holds `value` (shares as JSON objects)."""
+    if isinstance(value, tuple) and value and isinstance(value[0], Share):
+        return [share.to_json() for share in value]
+    return value
+
+
 @st.composite
 def valid_contexts(draw: st.DrawFn) -> tuple[dict[str, object], dict[str, object]]:
     expected = draw(valid_settings())
     context = {
-        key: as_cli_string(value, draw) if draw(st.booleans()) else value
+        key: as_cli_string(value, draw) if draw(st.booleans()) else as_native(value)
         for key, value in expected.items()
     }
     return context, expected
@@ -973,6 +1013,9 @@ def test_any_valid_configuration_loads_and_round_trips(
     window = loaded.max_update_hours * 60
     assert (loaded.max_polls - 1) * loaded.poll_interval_minutes < window
     assert loaded.max_polls * loaded.poll_interval_minutes >= window
+
+
+COPY_REGIONS = ("eu-west-1", "eu-central-1", "ap-northeast-1", "us-west-2")
 
 
 def out_of(bounds: range) -> st.SearchStrategy[object]:
@@ -1129,6 +1172,22 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
         st.sampled_from(["12345678901a", "arn:aws:iam::123456789012:root", "١٢٣٤٥٦٧٨٩٠١٢"]),
         st.integers(),
         st.lists(st.just("123456789012"), min_size=1),
+    ),
+    "copyToRegions": st.one_of(
+        st.sampled_from([["mars-north-1"], ["cn-north-1"], ["eu-west-1", "eu-west-1"]]),
+        st.lists(st.integers(), min_size=1),
+        st.integers(),
+    ),
+    "shareWithAccounts": st.one_of(
+        st.from_regex(r"[0-9]{1,11}|[0-9]{13,14}", fullmatch=True).map(
+            lambda a: [{"accountId": a}]
+        ),
+        st.just([{"accountId": "123456789012"}, {"accountId": "123456789012"}]),
+        st.just([{"accountId": "123456789012", "regions": ["eu-west-1", "eu-west-2"]}]),
+        st.just([{"accountId": "123456789012", "allowFleet": False}]),
+        st.integers(101, 120).map(lambda n: [{"accountId": f"{i:012d}"} for i in range(n)]),
+        st.lists(st.integers(), min_size=1),
+        st.integers(),
     ),
     # Each chat ID alone is also half a channel: the error names the key either way.
     "slackWorkspaceId": st.one_of(

@@ -148,3 +148,38 @@ def test_the_newest_settled_image_owed_a_report_is_found() -> None:
     owed = {older.name, newer.name, building.name}
     assert lineage.newest_settled_of(owed) == newer
     assert lineage.newest_settled_of({building.name}) is None
+
+
+# --- newer than a roll-out's image --------------------------------------------------------------
+
+
+def test_a_newer_available_image_supersedes_a_roll_out() -> None:
+    # Given the image rolled out, and a newer AVAILABLE one of its lineage (and one being built)
+    rolled = image("Base-20260101-030000", created="2026-01-01T03:00:00+00:00")
+    newer = image("Base-20260201-030000", created="2026-02-01T03:00:00+00:00")
+    building = image("Base-20260301-030000", "PENDING", created="2026-03-01T03:00:00+00:00")
+    lineage = Lineage(root=None, members=(rolled, building, newer))
+
+    # When / Then the newest AVAILABLE one is named, never the one still being built
+    assert lineage.newer_than(rolled) == newer.name
+
+
+@pytest.mark.parametrize(
+    "newest_created",
+    ["2026-01-01T03:00:00+00:00", "2025-12-01T03:00:00+00:00"],
+    ids=["same time", "older"],
+)
+def test_nothing_supersedes_a_roll_out_of_the_newest_image(newest_created: str) -> None:
+    # Given the image rolled out is the lineage's newest AVAILABLE one, or another one is no
+    # newer than it
+    rolled = image("Base-20260101-030000", created="2026-01-01T03:00:00+00:00")
+    other = image("Base-20251201-030000", created=newest_created)
+
+    # When / Then
+    assert Lineage(root=None, members=(rolled,)).newer_than(rolled) is None
+    assert Lineage(root=None, members=(other,)).newer_than(rolled) is None
+    assert Lineage(root=None, members=()).newer_than(rolled) is None
+    # nor is the image itself, however its creation time was read
+    assert (
+        Lineage(root=None, members=(rolled,)).newer_than(rolled._replace(created_time=None)) is None
+    )

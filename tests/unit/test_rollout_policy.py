@@ -4,13 +4,13 @@ roll-out's record as the workflow carries it from step to step."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
 
 from image_updater.errors import InvalidExecutionInput
 from image_updater.models import ImageSummary
+from image_updater.rollout.health_policy import canary_health, canary_problems
 from image_updater.rollout.models import (
     CANARY,
     CANARY_FIRST,
@@ -23,8 +23,6 @@ from image_updater.rollout.models import (
 )
 from image_updater.rollout.policy import (
     approved_production,
-    canary_health,
-    canary_problems,
     follows,
     plan_fleets,
     refusal,
@@ -331,7 +329,7 @@ def test_a_fleet_that_can_take_the_image_is_planned(facts: FleetFacts) -> None:
 
 def test_an_image_of_unknown_platform_is_not_refused_for_its_platform() -> None:
     # Given an image whose platform AppStream did not report
-    image = dataclasses.replace(IMAGE, platform=None)
+    image = IMAGE._replace(platform=None)
 
     # When / Then
     assert refusal(fleet("F", platform="AMAZON_LINUX2"), image) is None
@@ -780,8 +778,7 @@ def test_notes_that_are_not_objects_are_dropped_and_long_lists_are_bounded() -> 
 
 def test_updated_in_a_stage_lists_only_that_stages_fleets() -> None:
     # Given
-    rollout = dataclasses.replace(
-        full_rollout(),
+    rollout = full_rollout().evolve(
         updated=(
             FleetNote("Canary", CANARY, OLD),
             FleetNote("ProdA", PRODUCTION, OLD),

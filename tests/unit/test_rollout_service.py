@@ -4,7 +4,6 @@ an image store, and alarms. Each step must read the account as it is when it run
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -12,7 +11,8 @@ import pytest
 from image_updater.errors import AppStreamBusy
 from image_updater.integrations.appstream.fleets import FleetNotFound, FleetRefused
 from image_updater.models import ImageSummary
-from image_updater.rollout import service
+from image_updater.rollout.fleets import update_canaries, update_production
+from image_updater.rollout.health import check_canaries
 from image_updater.rollout.models import (
     CANARIES_UPDATED,
     CANARY,
@@ -34,7 +34,9 @@ from image_updater.rollout.models import (
     FleetNote,
     Rollout,
 )
+from image_updater.rollout.plan import plan
 from image_updater.rollout.records import RollbackRecord
+from image_updater.rollout.rollback import roll_back_canaries
 from tests.unit.rollout_facts import ARNS, NEW, NEWER, NOW, OLD, ROOT
 
 PLATFORM = "WINDOWS_SERVER_2022"
@@ -136,12 +138,12 @@ class FakeFleets:
                 current.pop(keys[key], None)
             else:
                 current[keys[key]] = value
-        self.by_name[name] = dataclasses.replace(self.by_name[name], tags=current)
+        self.by_name[name] = self.by_name[name]._replace(tags=current)
 
     def move(self, name: str, image: str) -> None:
         """Someone else points the fleet at `image`."""
-        self.by_name[name] = dataclasses.replace(
-            self.by_name[name], image_name=image, image_arn=image_arn(image)
+        self.by_name[name] = self.by_name[name]._replace(
+            image_name=image, image_arn=image_arn(image)
         )
 
     def image_of(self, name: str) -> str | None:
@@ -170,8 +172,8 @@ class FakeFleets:
         if name not in self.by_name:
             raise FleetNotFound(f"ResourceNotFoundException: Fleet {name} not found.")
         if image.startswith("arn:"):
-            self.by_name[name] = dataclasses.replace(
-                self.by_name[name], image_name=image.rsplit("/", 1)[1], image_arn=image
+            self.by_name[name] = self.by_name[name]._replace(
+                image_name=image.rsplit("/", 1)[1], image_arn=image
             )
         else:
             self.move(name, image)
@@ -206,7 +208,7 @@ class FakeFleets:
         if facts.name in self.untag_refusals:
             raise self.untag_refusals.pop(facts.name)
         tags = {k: v for k, v in facts.tags.items() if k not in RECORD_TAGS}
-        self.by_name[facts.name] = dataclasses.replace(facts, tags=tags)
+        self.by_name[facts.name] = facts._replace(tags=tags)
 
     def record_of(self, name: str) -> str | None:
         record = self.records.get(name)
@@ -215,16 +217,12 @@ class FakeFleets:
     def tamper(self, name: str, previous: str) -> None:
         """Someone who may tag the fleet rewrites its PreviousImage tag."""
         facts = self.by_name[name]
-        self.by_name[name] = dataclasses.replace(
-            facts, tags={**facts.tags, PREVIOUS_IMAGE_TAG: previous}
-        )
+        self.by_name[name] = facts._replace(tags={**facts.tags, PREVIOUS_IMAGE_TAG: previous})
 
     def _keep(self, fleet: FleetFacts, record: RollbackRecord) -> None:
         facts = self._by_arn(fleet.arn)
         self.records[fleet.name] = record
-        self.by_name[facts.name] = dataclasses.replace(
-            facts, tags={**facts.tags, **record.mirror()}
-        )
+        self.by_name[facts.name] = facts._replace(tags={**facts.tags, **record.mirror()})
 
     def _by_arn(self, arn: str) -> FleetFacts:
         found = [f for f in self.by_name.values() if f.arn == arn]
@@ -248,13 +246,13 @@ def started() -> Rollout:
 
 
 def planned(fleets: FakeFleets, images: FakeImages | None = None) -> Rollout:
-    rollout = service.plan(started(), images or FakeImages(), fleets)
+    rollout = plan(started(), images or FakeImages(), fleets)
     fleets.calls.clear()
     return rollout
 
 
 def canaries_updated(fleets: FakeFleets) -> Rollout:
-    rollout = service.update_canaries(planned(fleets), fleets, NOW)
+    rollout = update_canaries(planned(fleets), fleets, NOW)
     fleets.calls.clear()
     return rollout
 
@@ -283,7 +281,7 @@ def test_no_follower_is_said_without_a_look_at_the_image() -> None:
     fleets.add("Untagged", root=None, stage=None)
 
     # When
-    rollout = service.plan(started(), images, fleets)
+    rollout = plan(started(), images, fleets)
 
     # Then
     assert rollout.outcome == NO_FLEETS
@@ -298,7 +296,7 @@ def test_canary_first_when_a_canary_can_take_the_image() -> None:
     fleets.add("Starting", PRODUCTION, state="STARTING")
 
     # When
-    rollout = service.plan(started(), FakeImages(), fleets)
+    rollout = plan(started(), FakeImages(), fleets)
 
     # Then the plan says who gets the image in which stage, and changes nothing
     assert rollout.outcome == CANARY_FIRST
@@ -315,7 +313,7 @@ def test_a_canary_already_on_the_image_is_still_the_canary_stage() -> None:
     fleets.add("Prod", PRODUCTION)
 
     # When
-    rollout = service.plan(started(), FakeImages(), fleets)
+    rollout = plan(started(), FakeImages(), fleets)
 
     # Then it must still soak and pass the check before production
     assert rollout.outcome == CANARY_FIRST
@@ -331,7 +329,7 @@ def test_without_a_canary_production_goes_only_if_untested_production_is_allowed
     fleets.add("Prod", PRODUCTION)
 
     # When
-    rollout = service.plan(started(), FakeImages(), fleets, untested_production=untested)
+    rollout = plan(started(), FakeImages(), fleets, untested_production=untested)
 
     # Then
     assert rollout.outcome == outcome
@@ -345,7 +343,7 @@ def test_a_canary_that_cannot_test_the_image_holds_production_back() -> None:
     fleets.add("Prod", PRODUCTION)
 
     # When
-    rollout = service.plan(started(), FakeImages(), fleets, untested_production=True)
+    rollout = plan(started(), FakeImages(), fleets, untested_production=True)
 
     # Then
     assert rollout.outcome == HELD_BACK
@@ -361,7 +359,7 @@ def test_nothing_to_roll_out_when_every_follower_is_passed_over() -> None:
     fleets.add("Typo", "prod")
 
     # When
-    rollout = service.plan(started(), FakeImages(), fleets)
+    rollout = plan(started(), FakeImages(), fleets)
 
     # Then
     assert rollout.outcome == NOTHING_TO_ROLL_OUT
@@ -374,7 +372,7 @@ def test_a_newer_available_image_of_the_lineage_supersedes_this_one() -> None:
     images = FakeImages(OLD_IMAGE, NEW_IMAGE, image(NEWER, created="2026-06-08T03:00:00+00:00"))
 
     # When
-    rollout = service.plan(started(), images, fleets)
+    rollout = plan(started(), images, fleets)
 
     # Then
     assert (rollout.outcome, rollout.superseded_by) == (SUPERSEDED, NEWER)
@@ -396,7 +394,7 @@ def test_an_image_that_is_not_newer_and_available_does_not_supersede(
     fleets = fleets_of("Canary")
 
     # When
-    rollout = service.plan(started(), FakeImages(OLD_IMAGE, NEW_IMAGE, newer), fleets)
+    rollout = plan(started(), FakeImages(OLD_IMAGE, NEW_IMAGE, newer), fleets)
 
     # Then
     assert (rollout.outcome, rollout.superseded_by) == (CANARY_FIRST, None)
@@ -410,7 +408,7 @@ def test_an_older_image_never_supersedes_the_new_one_missing_from_the_lineage_li
     images.members = [OLD_IMAGE]
 
     # When
-    rollout = service.plan(started(), images, fleets)
+    rollout = plan(started(), images, fleets)
 
     # Then the roll-out goes on: fleets are never moved back to an older image
     assert (rollout.outcome, rollout.superseded_by) == (CANARY_FIRST, None)
@@ -426,7 +424,7 @@ def test_each_canary_records_its_image_before_it_is_changed() -> None:
     rollout = planned(fleets)
 
     # When
-    result = service.update_canaries(rollout, fleets, NOW)
+    result = update_canaries(rollout, fleets, NOW)
 
     # Then the previous image is recorded on each fleet BEFORE its UpdateFleet
     assert fleets.changes() == [
@@ -448,11 +446,11 @@ def test_a_retried_canary_step_keeps_the_record_of_the_image_before() -> None:
     rollout = planned(fleets)
     fleets.refusals["CanaryB"] = AppStreamBusy("ConcurrentModificationException: busy")
     with pytest.raises(AppStreamBusy):
-        service.update_canaries(rollout, fleets, NOW)
+        update_canaries(rollout, fleets, NOW)
     fleets.calls.clear()
 
     # When the workflow retries it with the same input
-    result = service.update_canaries(rollout, fleets, NOW)
+    result = update_canaries(rollout, fleets, NOW)
 
     # Then CanaryA is neither re-tagged (its record would name the new image) nor updated again
     assert fleets.changes() == [("record", "CanaryB", OLD), ("set_image", "CanaryB", NEW)]
@@ -468,7 +466,7 @@ def test_a_transient_error_propagates_so_the_workflow_retries() -> None:
 
     # When / Then
     with pytest.raises(AppStreamBusy):
-        service.update_canaries(rollout, fleets, NOW)
+        update_canaries(rollout, fleets, NOW)
 
 
 @pytest.mark.parametrize(
@@ -486,7 +484,7 @@ def test_a_refused_canary_is_reported_and_does_not_stop_the_others(refusal: Exce
     fleets.refusals["CanaryA"] = refusal
 
     # When
-    result = service.update_canaries(rollout, fleets, NOW)
+    result = update_canaries(rollout, fleets, NOW)
 
     # Then
     assert result.not_updated == (FleetNote("CanaryA", CANARY, str(refusal)),)
@@ -509,7 +507,7 @@ def test_a_canary_whose_tags_changed_since_the_plan_is_not_touched(
     fleets.retag("CanaryA", **retag)
 
     # When
-    result = service.update_canaries(rollout, fleets, NOW)
+    result = update_canaries(rollout, fleets, NOW)
 
     # Then only CanaryB changes
     assert [c[1] for c in fleets.changes()] == ["CanaryB", "CanaryB"]
@@ -524,7 +522,7 @@ def test_a_canary_deleted_since_the_plan_is_not_updated_and_the_others_are() -> 
     del fleets.by_name["CanaryA"]
 
     # When
-    result = service.update_canaries(rollout, fleets, NOW)
+    result = update_canaries(rollout, fleets, NOW)
 
     # Then
     assert [n.fleet for n in result.updated] == ["CanaryB"]
@@ -541,7 +539,7 @@ def test_healthy_canaries_are_healthy() -> None:
     alarms = FakeAlarms({"CanaryErrors": "OK"})
 
     # When
-    result = service.check_canaries(rollout, fleets, alarms, ["CanaryErrors"], FakeImages())
+    result = check_canaries(rollout, fleets, alarms, ["CanaryErrors"], FakeImages())
 
     # Then
     assert (result.healthy, result.problems) == (True, ())
@@ -555,7 +553,7 @@ def test_no_alarm_configured_asks_for_none() -> None:
     alarms = FakeAlarms({})
 
     # When
-    result = service.check_canaries(rollout, fleets, alarms, [], FakeImages())
+    result = check_canaries(rollout, fleets, alarms, [], FakeImages())
 
     # Then
     assert result.healthy is True
@@ -568,7 +566,7 @@ def test_a_missing_alarm_and_a_moved_canary_are_unhealthy() -> None:
     fleets.move("CanaryA", OLD)
 
     # When
-    result = service.check_canaries(rollout, fleets, FakeAlarms({}), ["CanaryErrors"], FakeImages())
+    result = check_canaries(rollout, fleets, FakeAlarms({}), ["CanaryErrors"], FakeImages())
 
     # Then
     assert result.healthy is False
@@ -589,7 +587,7 @@ def test_each_changed_canary_goes_back_to_its_recorded_image_and_the_record_is_r
     rollout = canaries_updated(fleets)
 
     # When
-    result = service.roll_back_canaries(rollout, fleets)
+    result = roll_back_canaries(rollout, fleets)
 
     # Then each goes back by its image's ARN (the record's: a shared image has no other name)
     assert fleets.changes() == [
@@ -616,7 +614,7 @@ def test_a_canary_moved_by_someone_else_is_left_alone() -> None:
     fleets.move("CanaryA", "Hotfix")
 
     # When
-    result = service.roll_back_canaries(rollout, fleets)
+    result = roll_back_canaries(rollout, fleets)
 
     # Then it keeps its image and its record; only CanaryB goes back
     assert (fleets.image_of("CanaryA"), fleets.tag_of("CanaryA")) == ("Hotfix", OLD)
@@ -635,7 +633,7 @@ def test_a_canary_without_a_record_is_reported_not_guessed() -> None:
     fleets.calls.clear()
 
     # When
-    result = service.roll_back_canaries(rollout, fleets)
+    result = roll_back_canaries(rollout, fleets)
 
     # Then
     assert fleets.changes() == []
@@ -654,7 +652,7 @@ def test_a_canary_whose_tag_was_rewritten_is_not_rolled_back_anywhere() -> None:
     fleets.tamper("CanaryA", "arn:aws:appstream:eu-west-1:444455556666:image/Planted")
 
     # When
-    result = service.roll_back_canaries(rollout, fleets)
+    result = roll_back_canaries(rollout, fleets)
 
     # Then CanaryA stays on NEW with its record, the refusal names both values; CanaryB
     # goes back as recorded
@@ -674,7 +672,7 @@ def test_a_record_of_another_change_is_not_rolled_back_to() -> None:
     rollout = started().evolve(updated=(FleetNote("Canary", CANARY, OLD),))
 
     # When
-    result = service.roll_back_canaries(rollout, fleets)
+    result = roll_back_canaries(rollout, fleets)
 
     # Then
     assert fleets.changes() == [] and fleets.image_of("Canary") == NEW
@@ -688,11 +686,11 @@ def test_a_refused_rollback_is_reported_with_the_refusals_of_the_update() -> Non
     fleets = fleets_of("CanaryA", "CanaryB")
     rollout = planned(fleets)
     fleets.refusals["CanaryA"] = FleetRefused("IncompatibleImageException: no")
-    rollout = service.update_canaries(rollout, fleets, NOW)
+    rollout = update_canaries(rollout, fleets, NOW)
     fleets.refusals["CanaryB"] = FleetRefused("OperationNotPermittedException: no")
 
     # When
-    result = service.roll_back_canaries(rollout, fleets)
+    result = roll_back_canaries(rollout, fleets)
 
     # Then both are listed, and CanaryB keeps its record for a later rollback
     assert [(n.fleet, n.note) for n in result.not_updated] == [
@@ -713,7 +711,7 @@ def test_only_canaries_are_rolled_back() -> None:
     )
 
     # When
-    service.roll_back_canaries(rollout, fleets)
+    roll_back_canaries(rollout, fleets)
 
     # Then
     assert (fleets.image_of("Canary"), fleets.image_of("Prod")) == (OLD, NEW)
@@ -724,10 +722,10 @@ def test_a_retried_rollback_counts_the_canary_it_put_back_before_as_rolled_back(
     fleets, rollout = two_canaries_updated()
     fleets.refusals["CanaryB"] = AppStreamBusy("ConcurrentModificationException: busy")
     with pytest.raises(AppStreamBusy):
-        service.roll_back_canaries(rollout, fleets)
+        roll_back_canaries(rollout, fleets)
 
     # When the workflow retries the step with the same input
-    result = service.roll_back_canaries(rollout, fleets)
+    result = roll_back_canaries(rollout, fleets)
 
     # Then both count as rolled back, and nothing asks the admin to check CanaryA
     assert [n.fleet for n in result.rolled_back] == ["CanaryA", "CanaryB"]
@@ -740,11 +738,11 @@ def test_a_retried_rollback_removes_the_record_the_first_attempt_could_not() -> 
     rollout = canaries_updated(fleets)
     fleets.untag_refusals["Canary"] = AppStreamBusy("ConcurrentModificationException: busy")
     with pytest.raises(AppStreamBusy):
-        service.roll_back_canaries(rollout, fleets)
+        roll_back_canaries(rollout, fleets)
     fleets.calls.clear()
 
     # When the workflow retries the step
-    result = service.roll_back_canaries(rollout, fleets)
+    result = roll_back_canaries(rollout, fleets)
 
     # Then the record is removed now (its image stays protected from retention otherwise),
     # without a second UpdateFleet
@@ -763,7 +761,7 @@ def test_a_canary_recorded_by_arn_goes_back_by_arn() -> None:
     )
 
     # When
-    service.roll_back_canaries(rollout, fleets)
+    roll_back_canaries(rollout, fleets)
 
     # Then
     assert ("set_image", "Canary", shared) in fleets.changes()
@@ -790,7 +788,7 @@ def test_production_changes_only_the_approved_fleets_still_tagged() -> None:
     fleets.retag("ProdC", stage="production")
 
     # When
-    result = service.update_production(rollout, FakeImages(), fleets)
+    result = update_production(rollout, FakeImages(), fleets)
 
     # Then ProdB dropped out, ProdC (never approved) waits for the next approved roll-out
     assert result.outcome == PRODUCTION_UPDATED
@@ -822,7 +820,7 @@ def test_production_records_each_fleets_image_before_it_changes() -> None:
     rollout = planned(fleets)
 
     # When
-    service.update_production(rollout, FakeImages(), fleets)
+    update_production(rollout, FakeImages(), fleets)
 
     # Then
     assert fleets.changes() == [("record", "Prod", OLD), ("set_image", "Prod", NEW)]
@@ -836,7 +834,7 @@ def test_a_newer_image_stops_production_before_any_change() -> None:
     images = FakeImages(OLD_IMAGE, NEW_IMAGE, image(NEWER, created="2026-06-08T03:00:00+00:00"))
 
     # When
-    result = service.update_production(rollout, images, fleets)
+    result = update_production(rollout, images, fleets)
 
     # Then production is never moved to the older image
     assert (result.outcome, result.superseded_by) == (SUPERSEDED, NEWER)
@@ -851,7 +849,7 @@ def test_a_refused_production_fleet_is_reported_and_the_others_are_updated() -> 
     fleets.refusals["ProdA"] = FleetRefused("IncompatibleImageException: no")
 
     # When
-    result = service.update_production(rollout, FakeImages(), fleets)
+    result = update_production(rollout, FakeImages(), fleets)
 
     # Then
     assert result.not_updated == (FleetNote("ProdA", PRODUCTION, "IncompatibleImageException: no"),)
@@ -865,11 +863,11 @@ def test_production_passed_over_keeps_the_plans_canary_notes_and_reads_the_rest_
     fleets.add("ProdLate", PRODUCTION, state="STARTING")
     fleets.add("ProdNow", PRODUCTION)
     rollout = approved(fleets)
-    fleets.by_name["ProdLate"] = dataclasses.replace(fleets.by_name["ProdLate"], state="RUNNING")
-    fleets.by_name["ProdNow"] = dataclasses.replace(fleets.by_name["ProdNow"], state="STOPPING")
+    fleets.by_name["ProdLate"] = fleets.by_name["ProdLate"]._replace(state="RUNNING")
+    fleets.by_name["ProdNow"] = fleets.by_name["ProdNow"]._replace(state="STOPPING")
 
     # When
-    result = service.update_production(rollout, FakeImages(), fleets)
+    result = update_production(rollout, FakeImages(), fleets)
 
     # Then
     # (ProdLate was not in the approved set: it could not take the image then)
@@ -887,10 +885,10 @@ def test_a_retried_production_step_counts_the_fleet_it_changed_before_as_changed
     rollout = planned(fleets)
     fleets.refusals["ProdB"] = AppStreamBusy("ConcurrentModificationException: busy")
     with pytest.raises(AppStreamBusy):
-        service.update_production(rollout, FakeImages(), fleets)
+        update_production(rollout, FakeImages(), fleets)
 
     # When the workflow retries the step with the same input
-    result = service.update_production(rollout, FakeImages(), fleets)
+    result = update_production(rollout, FakeImages(), fleets)
 
     # Then both count as changed, each with the image it ran before (the e-mail lists both,
     # with a rollback command each)
@@ -912,7 +910,7 @@ def test_a_production_fleet_moved_to_the_image_by_hand_is_not_claimed_as_changed
     assert rollout.production == ("ProdB",)
 
     # When (the step's first and only attempt)
-    result = service.update_production(rollout, FakeImages(), fleets)
+    result = update_production(rollout, FakeImages(), fleets)
 
     # Then only ProdB was changed by this roll-out; ProdA is reported as it is
     assert result.updated == (FleetNote("ProdB", PRODUCTION, OLD),)
@@ -927,16 +925,14 @@ def test_a_refused_fleet_keeps_the_rollback_record_it_had(earlier: str | None) -
     fleets.add("ProdA", PRODUCTION, previous=earlier)
     if earlier:
         facts = fleets.by_name["ProdA"]
-        fleets.by_name["ProdA"] = dataclasses.replace(
-            facts, tags={**facts.tags, ROLLED_OUT_TAG: OLD}
-        )
+        fleets.by_name["ProdA"] = facts._replace(tags={**facts.tags, ROLLED_OUT_TAG: OLD})
     before = dict(fleets.by_name["ProdA"].tags)
     record_before = fleets.records.get("ProdA")
     rollout = planned(fleets)
     fleets.refusals["ProdA"] = FleetRefused("IncompatibleImageException: no")
 
     # When
-    service.update_production(rollout, FakeImages(), fleets)
+    update_production(rollout, FakeImages(), fleets)
 
     # Then its record (the ledger's, and its mirror) is what it was: the earlier rollback
     # target is not lost

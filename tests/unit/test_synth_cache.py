@@ -102,3 +102,81 @@ def test_workers_asking_at_once_share_one_synthesis(tmp_path: Path) -> None:
     # Then the second waited for the first and read its template
     assert synths.calls == 1
     assert results[0] == results[1]
+
+
+# --- app.py runs kept with the templates (tests/infra/conftest.py's app_py) -----------------
+
+
+class AppRuns:
+    """A stand-in for `python app.py`: counts its runs, writes a template naming its outdir."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def __call__(self, command: list[str], **kwargs: Any) -> Any:
+        import subprocess
+
+        self.runs += 1
+        outdir = Path(kwargs["env"]["CDK_OUTDIR"])
+        (outdir / "App.template.json").write_text(f'{{"run": {self.runs}, "at": "{outdir}"}}')
+        return subprocess.CompletedProcess(command, 1, "", f"ERROR see {outdir}/report.json")
+
+
+@pytest.fixture
+def app_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppRuns:
+    from rehearsal import template
+    from tests.infra import conftest
+
+    runs = AppRuns()
+    monkeypatch.setattr(template, "_DISK", [TemplateCache(tmp_path / "kept")])
+    monkeypatch.setattr(conftest.subprocess, "run", runs)
+    monkeypatch.setattr(conftest, "node_version", lambda: "v20.0.0")
+    return runs
+
+
+def test_an_app_py_run_is_kept_and_given_back_in_its_new_outdir(
+    tmp_path: Path, app_runs: AppRuns
+) -> None:
+    from tests.infra.conftest import app_py
+
+    # Given app.py run once with a context, writing into one folder
+    first_dir, second_dir = tmp_path / "a", tmp_path / "b"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    first = app_py({"imageNames": "ImgA"}, first_dir)
+    # When the same run is asked for with another folder
+    again = app_py({"imageNames": "ImgA"}, second_dir)
+    # Then app.py ran once, and the result names the new folder, whose files are written
+    assert app_runs.runs == 1
+    assert first.returncode == again.returncode == 1
+    assert again.stderr == f"ERROR see {second_dir}/report.json"
+    assert (second_dir / "App.template.json").read_text() == (f'{{"run": 1, "at": "{second_dir}"}}')
+
+
+def test_app_py_runs_again_for_another_context_environment_node_or_code(
+    tmp_path: Path, app_runs: AppRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.infra import conftest
+
+    def run(context: dict[str, str], **environment: str) -> None:
+        outdir = tmp_path / f"out{app_runs.runs}-{len(list(tmp_path.iterdir()))}"
+        outdir.mkdir()
+        conftest.app_py(context, outdir, **environment)
+
+    run({"imageNames": "ImgA"})
+    run({"imageNames": "ImgB"})
+    assert app_runs.runs == 2
+    run({"imageNames": "ImgA"}, CDK_DEFAULT_REGION="us-west-1")
+    assert app_runs.runs == 3
+    monkeypatch.setattr(conftest, "node_version", lambda: "v22.0.0")
+    run({"imageNames": "ImgA"})
+    assert app_runs.runs == 4
+    monkeypatch.setattr(synth_cache, "code_digest", lambda: "another-version-of-the-code")
+    run({"imageNames": "ImgA"})
+    assert app_runs.runs == 5
+    monkeypatch.setenv("JSII_RUNTIME", "another-node")
+    run({"imageNames": "ImgA"})
+    assert app_runs.runs == 6
+    # ...and a run already kept is not run again
+    run({"imageNames": "ImgA"})
+    assert app_runs.runs == 6

@@ -46,3 +46,30 @@ def test_the_texts_kept_for_the_synthesized_definition_are_antlr_s() -> None:
         assert all(node.getText() == _leaves_text(node) for node in nodes)
         # And the program is built afresh from the kept tree
         assert program is not AmazonStateLanguageParser.parse(definition)[0]
+
+
+def test_a_definition_moto_accepted_is_not_checked_again_and_a_refused_one_always_is() -> None:
+    from unittest import mock
+
+    import pytest
+    from moto.stepfunctions.parser.api import InvalidDefinition
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    # Given the synthesized definition, and one moto refuses (no StartAt)
+    machine = synthesize({}).state_machine
+    definition = json.dumps(json.loads(resolve(machine["Properties"]["DefinitionString"])))
+    refused = definition.replace('"StartAt"', '"BeginAt"', 1)
+    with interpreter_shortcuts():
+        # When CreateStateMachine checks the definition a second time (as moto calls it)
+        validate = StepFunctionsParserBackend._validate_definition
+        validate(definition=definition)
+        with mock.patch.object(
+            AmazonStateLanguageParser, "parse", side_effect=AssertionError("checked again")
+        ):
+            # Then it is not parsed again
+            validate(definition=definition)
+        # And the refused one is refused each time
+        for _ in range(2):
+            with pytest.raises(InvalidDefinition):
+                validate(definition=refused)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from image_updater.handlers import rollout_fleets
+from image_updater.rollout.health_policy import DIP_RECHECK_MINUTES, DIP_RECHECKS
 from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG, Rollout
-from image_updater.rollout.policy import DIP_RECHECK_MINUTES, DIP_RECHECKS
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Invocation, LambdaContext, WorkflowRunner, set_alarm_state

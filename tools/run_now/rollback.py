@@ -12,6 +12,7 @@ ListTagsForResource, UpdateFleet and UntagResource on the fleet.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import IO
 
 import boto3
@@ -124,7 +125,7 @@ def _announce_rolled_back(
     arn: str,
     from_image: str | None,
     to_image: str,
-    tags: dict[str, str],
+    tags: Mapping[str, str],
     stage: str | None,
 ) -> bool:
     """PutEvents "Fleet Rolled Back"; never raises: the rollback stands whatever happens."""

@@ -39,7 +39,8 @@ _WHAT_TO_DO = re.compile(r"^(?:What to do|Next):\s*", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*\d+\.\s+")
 # "To approve (...):" ending a line, at its start or after a sentence.
 _INSTRUCTION = re.compile(r"(?:^|\.\s+)(To .+:)\s*$")
-_RUN_LINK = re.compile(r"This run in Step Functions:\s+(https://\S+)")
+# The run's link, as the e-mails label it ("Run:" in the distributed e-mail).
+_RUN_LINK = re.compile(r"^(?:This run in Step Functions|Run):\s+(https://\S+)", re.MULTILINE)
 
 
 def chat_message(notification: Notification) -> str:

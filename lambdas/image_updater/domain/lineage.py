@@ -7,8 +7,8 @@ so a dry run on `Base` would answer "updates available" forever. Working on the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from image_updater.models import AVAILABLE, FAILED, SETTLED_STATES, ImageSummary
 
@@ -22,8 +22,7 @@ def _created(image: ImageSummary) -> datetime:
     return created if created.tzinfo else created.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Lineage:
+class Lineage(NamedTuple):
     """`root` is None when the configured image was deleted: its lineage carries on from the
     images the updater built from it."""
 
@@ -46,3 +45,13 @@ class Lineage:
         candidates = (*((self.root,) if self.root else ()), *self.members)
         available = [image for image in candidates if image.state == AVAILABLE]
         return max(available, key=lambda i: (_created(i), i is not self.root), default=None)
+
+    def newer_than(self, image: ImageSummary) -> str | None:
+        """The name of the newest AVAILABLE image, if it was created after `image`: a roll-out
+        of `image` is then superseded (it must never move a fleet backwards)."""
+        newest = self.newest_available()
+        if newest is None or newest.name == image.name:
+            return None
+        if (newest.created_time or "") <= (image.created_time or ""):
+            return None
+        return newest.name

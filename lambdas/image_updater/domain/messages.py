@@ -33,12 +33,16 @@ class MessageContext:
     execution_arn: str
     now: datetime
     max_update_hours: int
+    # Where a ready image goes next, as the "ready" e-mail says it ("" when not distributed).
+    distribution: str = ""
 
     @classmethod
-    def of_run(cls, execution_arn: str, now: datetime, max_update_hours: int) -> MessageContext:
+    def of_run(
+        cls, execution_arn: str, now: datetime, max_update_hours: int, distribution: str = ""
+    ) -> MessageContext:
         """The context of the run `execution_arn` names: its partition and Region."""
         _, partition, _, region, *_ = execution_arn.split(":")
-        return cls(region, partition, execution_arn, now, max_update_hours)
+        return cls(region, partition, execution_arn, now, max_update_hours, distribution)
 
     @property
     def console(self) -> str:

@@ -10,6 +10,7 @@ from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.models import UpdateTask
 from image_updater.observability import count
 from image_updater.update import create as update
+from image_updater.update import events as update_events
 from image_updater.update.ledger_creates import CreateLedger
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def create(task: UpdateTask) -> UpdateTask:
     )
     if started_by_this_run(task, result):
         count("UpdatesStarted")
-        events.publish(events.UPDATE_STARTED, events.update_started(result))
+        events.publish(events.UPDATE_STARTED, update_events.update_started(result))
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from image_updater import clock, settings
 from image_updater.handlers import task_step
@@ -10,7 +11,9 @@ from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT, UpdateTask
 from image_updater.observability import MetricUnit, count
 from image_updater.update import poll as update
-from image_updater.update.poll import PollLedgerPort
+
+if TYPE_CHECKING:
+    from image_updater.update.poll import PollLedgerPort
 
 _OUTCOME_METRICS = {
     SUCCEEDED: "UpdatesSucceeded",

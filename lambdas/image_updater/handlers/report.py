@@ -1,6 +1,6 @@
 """Writes the e-mail for an image's outcome (or a refused run); the state machine sends it.
-An update's end is also published as an EventBridge event (see `events.py`); the e-mail goes
-out whether or not that worked."""
+An update's end is also published as an EventBridge event (see `events.py` and
+`update/events.py`); the e-mail goes out whether or not that worked."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from image_updater.domain.chat import notification_event
 from image_updater.domain.messages import MessageContext
 from image_updater.models import FAILED, SUCCEEDED, UpdateTask
 from image_updater.observability import count, instrumented, logger
+from image_updater.update import events as update_events
 from image_updater.update import reports
 from image_updater.update.messages import compose
 from image_updater.update.messages.run_refused import compose_rejected_run
@@ -20,14 +21,18 @@ from image_updater.update.messages.run_refused import compose_rejected_run
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     state: dict[str, Any] = event["task"]
     execution_arn: str = event["executionArn"]
+    report_settings = settings.ReportSettings.from_env()
     ctx = MessageContext.of_run(
-        execution_arn, clock.utc_now(), settings.ReportSettings.from_env().max_update_hours
+        execution_arn,
+        clock.utc_now(),
+        report_settings.max_update_hours,
+        report_settings.distribution,
     )
     error = state.get("error")
     if "rootImageName" in state:
         task = UpdateTask.from_event(state)
         notification = compose(task, ctx, error)
-        outcome_event = events.outcome_event(
+        outcome_event = update_events.outcome_event(
             task,
             notification.outcome,
             execution_arn,

@@ -3,16 +3,19 @@ their previous image. The only function allowed to call UpdateFleet (on tagged f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from image_updater import clock, events
 from image_updater.errors import InvalidExecutionInput
 from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
-from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.observability import count
-from image_updater.rollout import service
+from image_updater.rollout.fleets import update_canaries, update_production
 from image_updater.rollout.models import CANARY, PRODUCTION, SUPERSEDED, FleetNote, Rollout
+from image_updater.rollout.rollback import roll_back_canaries
+
+if TYPE_CHECKING:
+    from image_updater.rollout.ports import ImagesPort
 
 UPDATE_CANARIES = "update-canaries"
 ROLL_BACK_CANARIES = "roll-back-canaries"
@@ -22,17 +25,17 @@ UPDATE_PRODUCTION = "update-production"
 def change_fleets(
     rollout: Rollout,
     event: dict[str, Any],
-    images: service.ImagesPort | None = None,
+    images: ImagesPort | None = None,
     fleets: AppStreamFleets | None = None,
 ) -> Rollout:
     """`images` and `fleets`: this account's own (a spoke gives its view of the hub's)."""
     action = event.get("action")
     fleets = fleets or AppStreamFleets()
     if action == UPDATE_CANARIES:
-        result = service.update_canaries(rollout, fleets, clock.utc_now())
+        result = update_canaries(rollout, fleets, clock.utc_now())
         _announce(events.CANARY_FLEETS_UPDATED, result, CANARY, result.updated_in(CANARY))
     elif action == ROLL_BACK_CANARIES:
-        result = service.roll_back_canaries(rollout, fleets)
+        result = roll_back_canaries(rollout, fleets)
         # Each fleet ran the new image before it went back: that is its previous image here.
         _announce(
             events.CANARY_ROLLED_BACK,
@@ -42,7 +45,13 @@ def change_fleets(
             reason="; ".join(result.problems) or "a canary fleet refused the image",
         )
     elif action == UPDATE_PRODUCTION:
-        result = service.update_production(rollout, images or AppStreamImages(), fleets)
+        if images is None:
+            # Only production reads images (is a newer one out?): the canaries' actions never
+            # load the images' adapter and its naming rules.
+            from image_updater.integrations.appstream.images import AppStreamImages
+
+            images = AppStreamImages()
+        result = update_production(rollout, images, fleets)
         if result.outcome != SUPERSEDED:
             _announce(
                 events.PRODUCTION_FLEETS_UPDATED, result, PRODUCTION, result.updated_in(PRODUCTION)

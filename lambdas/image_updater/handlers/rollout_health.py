@@ -3,24 +3,25 @@ whether a newer image's roll-out has moved them on)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from image_updater import settings
 from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.integrations.cloudwatch import CloudWatchAlarms
-from image_updater.rollout import service
+from image_updater.rollout.health import check_canaries
 from image_updater.rollout.models import Rollout
 
+if TYPE_CHECKING:
+    from image_updater.rollout.ports import ImagesPort
 
-def check(
-    rollout: Rollout, _event: dict[str, Any], images: service.ImagesPort | None = None
-) -> Rollout:
+
+def check(rollout: Rollout, _event: dict[str, Any], images: ImagesPort | None = None) -> Rollout:
     """`images`: this account's own (a spoke gives its view of the hub's)."""
     alarm_names = settings.HealthSettings.from_env().canary_alarm_names
     alarms = CloudWatchAlarms() if alarm_names else _NoAlarms()
-    return service.check_canaries(
+    return check_canaries(
         rollout, AppStreamFleets(), alarms, alarm_names, images or AppStreamImages()
     )
 

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from image_updater import settings
 from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.rollout import service
 from image_updater.rollout.models import Rollout
+from image_updater.rollout.plan import plan as plan_rollout
+
+if TYPE_CHECKING:
+    from image_updater.rollout.ports import FleetsPort, ImagesPort
 
 
 def plan(
     rollout: Rollout,
     _event: dict[str, Any],
-    images: service.ImagesPort | None = None,
-    fleets: service.FleetsPort | None = None,
+    images: ImagesPort | None = None,
+    fleets: FleetsPort | None = None,
 ) -> Rollout:
     """`images` and `fleets`: this account's own (a spoke gives its view of the hub's)."""
     rules = settings.RolloutPlanSettings.from_env()
-    return service.plan(
+    return plan_rollout(
         rollout,
         images or AppStreamImages(),
         fleets or AppStreamFleets(),

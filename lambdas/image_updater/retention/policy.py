@@ -16,8 +16,8 @@ An image is deleted only when ALL of these hold:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from image_updater.models import AVAILABLE, FAILED, ImageSummary
 
@@ -25,8 +25,7 @@ MIN_AGE = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class LineageImage:
+class LineageImage(NamedTuple):
     """An image of the lineage and everything that may protect it."""
 
     image: ImageSummary
@@ -38,17 +37,15 @@ class LineageImage:
     rollback_for: tuple[str, ...] = ()  # fleets whose recorded previous image it is
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     name: str
     delete: bool
     reason: str
 
 
-@dataclass(frozen=True)
-class RetentionPlan:
+class RetentionPlan(NamedTuple):
     keep_newest: tuple[str, ...] = ()
-    decisions: tuple[Decision, ...] = field(default_factory=tuple)
+    decisions: tuple[Decision, ...] = ()
 
     @property
     def to_delete(self) -> list[str]:

@@ -4,9 +4,8 @@ what it did. Never fails the update it follows: a refusal is reported and skippe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from image_updater.domain import naming
 from image_updater.errors import shortened
@@ -34,8 +33,7 @@ class ImageUsersPort(Protocol):
     def rollback_targets(self) -> dict[str, list[str]]: ...
 
 
-@dataclass(frozen=True)
-class RetentionResult:
+class RetentionResult(NamedTuple):
     deleted: tuple[str, ...]
     kept: tuple[tuple[str, str], ...]  # (image, why it was kept beyond keepImages)
     deleted_images: tuple[ImageSummary, ...] = ()

@@ -3,11 +3,12 @@ carries through the workflow (camelCase JSON, like the update's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from image_updater.errors import shortened
-from image_updater.models import EventRecord
+from image_updater.models import read_event
 
 # The fleet tags an admin sets to opt a fleet in (documented in the README, "Roll-out").
 FOLLOWS_TAG = "AppStreamImageUpdater:Image"  # value: the root image of the lineage it follows
@@ -46,8 +47,7 @@ LISTED_MAX = 50  # fleets listed in a state; AppStream's default quota is far lo
 REASON_MAX = 300
 
 
-@dataclass(frozen=True)
-class FleetFacts:
+class FleetFacts(NamedTuple):
     """What the roll-out needs from AppStream's `Fleet` shape, with the fleet's tags."""
 
     name: str
@@ -61,7 +61,7 @@ class FleetFacts:
     running: int | None
     errors: tuple[str, ...]
     max_sessions_per_instance: int | None
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = MappingProxyType({})  # read-only: one empty default for all
 
     @classmethod
     def from_appstream(cls, fleet: dict[str, Any], tags: dict[str, str]) -> FleetFacts:
@@ -100,8 +100,7 @@ class FleetFacts:
         return self.tags.get(STAGE_TAG) or None
 
 
-@dataclass(frozen=True)
-class FleetNote:
+class FleetNote(NamedTuple):
     """A fleet and what happened to it, or why not (for the e-mail and the events)."""
 
     fleet: str
@@ -120,11 +119,8 @@ def _notes(data: Any) -> tuple[FleetNote, ...]:
     return tuple(FleetNote.from_json(d) for d in (data or ()) if isinstance(d, dict))
 
 
-@dataclass(frozen=True)
-class Rollout(EventRecord):
+class Rollout(NamedTuple):
     """One new image's way through the roll-out; each step returns an updated copy."""
-
-    KIND = "roll-out"
 
     root_image_name: str  # the lineage's configured image
     execution_id: str  # the run that rolls the image out (the update's run)
@@ -153,6 +149,10 @@ class Rollout(EventRecord):
     @property
     def any_update_refused(self) -> bool:
         return bool(self.not_updated)
+
+    @classmethod
+    def from_event(cls, event: Any) -> Rollout:
+        return read_event("roll-out", event, cls._from_json)
 
     @classmethod
     def _from_json(cls, event: dict[str, Any]) -> Rollout:
@@ -216,7 +216,7 @@ class Rollout(EventRecord):
         return data
 
     def evolve(self, **changes: Any) -> Rollout:
-        return replace(self, **changes)
+        return self._replace(**changes)
 
     def updated_in(self, stage: str) -> list[FleetNote]:
         return [note for note in self.updated if note.stage == stage]

@@ -11,8 +11,8 @@ may rewrite them). A rollback whose fleet's tags disagree with its record is ref
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from image_updater.ledger import LedgerTable, translated_errors
 from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
@@ -20,8 +20,7 @@ from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
 PARTITION = "#rollback"
 
 
-@dataclass(frozen=True)
-class RollbackRecord:
+class RollbackRecord(NamedTuple):
     fleet: str
     previous_image: str  # as the fleet named it (its name, else its ARN): the tags' mirror
     previous_image_arn: str | None  # what a rollback asks UpdateFleet for (shared: ARN only)
@@ -42,7 +41,7 @@ class RollbackRecord:
         return {PREVIOUS_IMAGE_TAG: self.previous_image, ROLLED_OUT_TAG: self.rolled_out}
 
 
-def disagreement(record: RollbackRecord, tags: dict[str, str]) -> str | None:
+def disagreement(record: RollbackRecord, tags: Mapping[str, str]) -> str | None:
     """Why the fleet's tags do not show `record` (someone changed them), or None."""
     previous, rolled_out = tags.get(PREVIOUS_IMAGE_TAG), tags.get(ROLLED_OUT_TAG)
     if record.names(previous) and rolled_out == record.rolled_out:

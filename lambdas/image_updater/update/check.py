@@ -21,9 +21,17 @@ from image_updater.domain import naming
 from image_updater.domain.lineage import Lineage
 from image_updater.errors import NoAvailableImage, SourceImageNotFound
 from image_updater.integrations.appstream.client import ImageNotFound
-from image_updater.models import FOLLOW, LATE_REPORT, NO_UPDATE, UPDATE, ImageSummary, UpdateTask
+from image_updater.models import (
+    FINAL_OUTCOMES,
+    FOLLOW,
+    LATE_REPORT,
+    NO_UPDATE,
+    UPDATE,
+    ImageSummary,
+    UpdateTask,
+)
 from image_updater.update.ports import ImagesPort, LedgerPort
-from image_updater.update.reports import FINAL_OUTCOMES, owed, unrecorded
+from image_updater.update.reports import owed, unrecorded
 
 
 def lineage_of(root: str, images: ImagesPort) -> Lineage:

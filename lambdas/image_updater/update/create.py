@@ -4,9 +4,8 @@ one), under the lineage's lock, with a free slot of `maxConcurrentUpdates`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from image_updater.domain import naming
 from image_updater.domain.lineage import Lineage
@@ -61,8 +60,7 @@ class CreateLedgerPort(LedgerPort, Protocol):
     def recorded_creates(self) -> list[RecordedCreate]: ...
 
 
-@dataclass(frozen=True)
-class Creating:
+class Creating(NamedTuple):
     """What one create works with: the images, the ledger, the fleets that use images (built
     only for a quota e-mail), and the settings."""
 
@@ -138,7 +136,7 @@ def _create_locked(task: UpdateTask, using: Creating, now: datetime) -> UpdateTa
         except _SURE_REFUSALS:
             ledger.forget_create(new_name)
             raise
-        ledger.record_create(replace(record, accepted=True))
+        ledger.record_create(record._replace(accepted=True))
     finally:
         ledger.release_updates(owner)
     ledger.expect_report(root, new_name, now)

@@ -9,16 +9,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from image_updater.errors import ImageDisappeared
 from image_updater.integrations.appstream.client import ImageNotFound
-from image_updater.models import REPORTED_ELSEWHERE, TIMED_OUT, UpdateTask
-from image_updater.update.ports import ImagesPort, LedgerPort
-from image_updater.update.reports import FINAL_OUTCOMES
+from image_updater.models import FINAL_OUTCOMES, REPORTED_ELSEWHERE, TIMED_OUT, UpdateTask
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the ports are only annotations: a status check does not compile them
+    from image_updater.update.ports import ImagesPort, LedgerPort
     from image_updater.update.recorded_creates import RecordedCreate
 
-
-class PollLedgerPort(LedgerPort, Protocol):
-    def recorded_create(self, name: str) -> RecordedCreate | None: ...
+    class PollLedgerPort(LedgerPort, Protocol):
+        def recorded_create(self, name: str) -> RecordedCreate | None: ...
 
 
 def poll(

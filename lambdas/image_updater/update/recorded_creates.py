@@ -12,8 +12,8 @@ never happened (refused, or never sent): the record is stale and ignored.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 # Far longer than the create step itself (its Lambda timeout is 30 s, and the record is
 # written before the call) plus any listing delay AWS's eventual consistency is known for
@@ -22,8 +22,7 @@ from datetime import datetime, timedelta
 UNCONFIRMED_HOLD = timedelta(minutes=15)
 
 
-@dataclass(frozen=True)
-class RecordedCreate:
+class RecordedCreate(NamedTuple):
     """One CreateUpdatedImage the updater sent (or was about to send): `accepted` once
     AppStream said yes; a record whose answer was lost stays unaccepted, outcome unknown."""
 

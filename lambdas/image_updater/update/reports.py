@@ -10,16 +10,14 @@ send step) is owed again once it is older than CLAIM_HOLD.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from image_updater.domain import naming
 from image_updater.domain.lineage import Lineage
-from image_updater.models import AVAILABLE, FAILED, SUCCEEDED, ImageSummary
+from image_updater.models import AVAILABLE, FAILED, ImageSummary
 
 PENDING, CLAIMED, REPORTED = "PENDING", "CLAIMED", "REPORTED"
-# The outcome a settled image's final report tells.
-FINAL_OUTCOMES = {AVAILABLE: SUCCEEDED, FAILED: FAILED}
 IMAGE_PREFIX = "image#"  # the sort key of an image's report item: image#<name>
 # From the claim (check or poll) to the REPORTED mark a run takes at most about 40 minutes,
 # every retry exhausted: retention (5 attempts of a 2-minute Lambda, ~4 min of waits), the
@@ -40,8 +38,7 @@ def report_key(image: str) -> str:
     return IMAGE_PREFIX + image
 
 
-@dataclass(frozen=True)
-class ReportRecord:
+class ReportRecord(NamedTuple):
     """One `image#<name>` item of the ledger."""
 
     status: str

@@ -18,10 +18,11 @@ from image_updater.integrations.appstream.client import (
     translated_errors,
 )
 from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, RECORD_TAGS, FleetFacts
-from image_updater.rollout.records import RollbackRecord, RollbackRecords
 
 if TYPE_CHECKING:
     from mypy_boto3_appstream import AppStreamClient
+
+    from image_updater.rollout.records import RollbackRecord, RollbackRecords
 
 
 class FleetNotFound(ImageUpdaterError):
@@ -70,6 +71,9 @@ class AppStreamFleets:
     @property
     def records(self) -> RollbackRecords:
         if self._records is None:
+            # Imported here: reading fleets (the plan, the health check) never opens the ledger.
+            from image_updater.rollout.records import RollbackRecords
+
             self._records = RollbackRecords()
         return self._records
 
@@ -164,6 +168,8 @@ class AppStreamFleets:
     ) -> RollbackRecord:
         """Record the image `fleet` runs now (by ARN too: a shared image can only be named
         by it) before it is put on `rolled_out`: the ledger first, then the mirror."""
+        from image_updater.rollout.records import RollbackRecord
+
         assert fleet.image is not None, "a fleet without an image has nothing to go back to"
         record = RollbackRecord(
             fleet=fleet.name,

@@ -19,6 +19,7 @@ def compose(task: UpdateTask, ctx: MessageContext) -> Notification:
         "point your fleets at it. Fleets tagged AppStreamImageUpdater:Image="
         f"{task.root_image_name} get it from the updater's roll-out instead, canary first, "
         "with e-mails of their own.",
+        ctx.distribution,
         footer(task, ctx),
         outcome=SUCCEEDED,
         image=task.root_image_name,

@@ -1,0 +1,243 @@
+"""Distribution in the synthesized stack: nothing at all while the keys are unset; when set,
+two functions, their exact permissions, the fragment, a longer timeout, and linters passing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from app import build_app
+from image_updater.domain import naming
+from infra.config import cdk_json_feature_flags
+from infra.workflow import distribution as fragment
+from rehearsal import bench
+from tests.infra.conftest import CONTEXT, Synth, all_states, definition
+from tests.infra.test_linters import BIN, CHECKOV, ROOT, _run
+
+SHARES = [
+    {"accountId": "111122223333", "allowFleet": True, "allowImageBuilder": False},
+    {
+        "accountId": "444455556666",
+        "allowFleet": True,
+        "allowImageBuilder": True,
+        "regions": ["eu-west-1"],
+    },
+]
+DISTRIBUTING = {
+    "copyToRegions": "eu-west-1,ap-northeast-1",
+    "shareWithAccounts": json.dumps(SHARES),
+}
+# What only distribution does (TagResource: create tags the images it starts, too).
+APPSTREAM_CHANGES = ("appstream:CopyImage", "appstream:UpdateImagePermissions")
+
+
+@pytest.fixture(scope="module")
+def distributing(synth: Synth) -> Template:
+    return synth(**DISTRIBUTING)
+
+
+def _actions(template: Template) -> set[str]:
+    found: set[str] = set()
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            found |= {actions} if isinstance(actions, str) else set(actions)
+    return found
+
+
+def _policy_of(template: Template, role_prefix: str) -> list[dict[str, Any]]:
+    (policy,) = [
+        p
+        for logical_id, p in template.find_resources("AWS::IAM::Policy").items()
+        if logical_id.startswith(role_prefix)
+    ]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_unset_keys_synthesize_exactly_what_empty_ones_do_and_nothing_of_distribution(
+    synth: Synth, template: Template
+) -> None:
+    # Given the default synth (keys unset: cdk.json's []) and one with the keys set empty
+    explicit = synth(copyToRegions="", shareWithAccounts="[]")
+
+    # Then they are the same template, byte for byte
+    assert json.dumps(explicit.to_json(), sort_keys=True) == json.dumps(
+        template.to_json(), sort_keys=True
+    )
+    # and it holds no distribution: no function, no permission, no state
+    handlers = {
+        f["Properties"]["Handler"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+    }
+    assert not {h for h in handlers if "distribut" in h}
+    assert not _actions(template) & set(APPSTREAM_CHANGES)
+    states = all_states(definition(template)["States"])
+    assert fragment.DISTRIBUTE_EACH_IMAGE not in states
+    assert fragment.A_DISTRIBUTION_FAILED not in states
+
+
+def test_distribution_adds_its_functions_states_and_time(
+    template: Template, distributing: Template
+) -> None:
+    handlers = {
+        f["Properties"]["Handler"]
+        for f in distributing.find_resources("AWS::Lambda::Function").values()
+    }
+    assert {
+        "image_updater.handlers.distribute.handler",
+        "image_updater.handlers.distribution_report.handler",
+    } <= handlers
+    machine = definition(distributing)
+    states = all_states(machine["States"])
+    each = states[fragment.DISTRIBUTE_EACH_IMAGE]
+    assert each["MaxConcurrency"] == fragment.COPIES_PER_DESTINATION
+    plan = all_states(each["ItemProcessor"]["States"])[fragment.PLAN_THE_DISTRIBUTION]
+    assert plan["Result"] == [
+        {
+            "region": "",
+            "state": "AVAILABLE",
+            "shares": [
+                {"accountId": "111122223333", "allowFleet": True, "allowImageBuilder": False}
+            ],
+        },
+        {
+            "region": "eu-west-1",
+            "state": "PLANNED",
+            "shares": [
+                {"accountId": "111122223333", "allowFleet": True, "allowImageBuilder": False},
+                {"accountId": "444455556666", "allowFleet": True, "allowImageBuilder": True},
+            ],
+        },
+        {
+            "region": "ap-northeast-1",
+            "state": "PLANNED",
+            "shares": [
+                {"accountId": "111122223333", "allowFleet": True, "allowImageBuilder": False}
+            ],
+        },
+    ]
+    copy = all_states(each["ItemProcessor"]["States"])
+    copy_step = all_states(copy[fragment.DISTRIBUTE_TO_EACH_REGION]["ItemProcessor"]["States"])[
+        fragment.COPY_THE_IMAGE
+    ]
+    quota = next(r for r in copy_step["Retry"] if r["ErrorEquals"] == ["CopyQuotaExceeded"])
+    assert (quota["IntervalSeconds"], quota["MaxAttempts"], quota["BackoffRate"]) == (600, 6, 1.5)
+    # 2 images, 2 at a time: one batch of copies (6 h) and quota retries (4 h), plus 1 h
+    grown = machine["TimeoutSeconds"] - definition(template)["TimeoutSeconds"]
+    assert grown == (6 + 4 + 1) * 3600
+
+
+def test_distribute_may_do_exactly_what_its_code_calls(distributing: Template) -> None:
+    statements = _policy_of(distributing, "FunctionsDistributeRole")
+    appstream = [s for s in statements if any(a.startswith("appstream:") for a in _list(s))]
+    actions = sorted({a for s in appstream for a in _list(s) if a.startswith("appstream:")})
+    assert actions == [
+        "appstream:CopyImage",
+        "appstream:DescribeImages",
+        "appstream:ListTagsForResource",
+        "appstream:TagResource",
+        "appstream:UpdateImagePermissions",
+    ]
+    for statement in appstream:
+        if "appstream:UpdateImagePermissions" in _list(statement) or (
+            "appstream:CopyImage" in _list(statement) and "Condition" in statement
+        ):
+            # the hub's images (and shared copies) only with their lineage tag
+            root = statement["Condition"]["StringEquals"][
+                f"aws:ResourceTag/{naming.LINEAGE_ROOT_TAG}"
+            ]
+            assert root in ("ImgA", "ImgB")
+            assert all(f":image/{root}-*" in json.dumps(r) for r in _resources(statement))
+        elif "appstream:TagResource" in _list(statement):
+            # only the lineages' names in the copy Regions
+            text = json.dumps(_resources(statement))
+            assert text.count("eu-west-1") == text.count("ap-northeast-1") == 2
+            assert "AWS::Region" not in text
+        else:
+            assert statement["Resource"] == "*"
+            assert set(_list(statement)) <= {
+                "appstream:DescribeImages",
+                "appstream:ListTagsForResource",
+                "xray:PutTelemetryRecords",
+                "xray:PutTraceSegments",
+            }
+    report = _policy_of(distributing, "FunctionsDistributionReportRole")
+    assert not [s for s in report if any(a.startswith("appstream:") for a in _list(s))]
+    assert any(s["Action"] == "events:PutEvents" for s in report)
+
+
+def _list(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+def test_the_distributing_template_passes_the_linters(
+    distributing: Template, tmp_path: Path
+) -> None:
+    path = tmp_path / "AppStreamImageUpdater.template.json"
+    path.write_text(json.dumps(distributing.to_json(), indent=1))
+    machine = tmp_path / "definition.json"
+    machine.write_text(json.dumps(definition(distributing)))
+
+    lint = _run(BIN / "cfn-lint", path)
+    states = _run(BIN / "statelint", machine)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert states.returncode == 0, states.stdout + states.stderr
+    if not CHECKOV.exists():
+        pytest.fail("checkov is missing: run `make setup` (the test command does it)")
+    checkov = _run(CHECKOV, "--config-file", ROOT / ".checkov.yaml", "-f", path)
+    assert checkov.returncode == 0, checkov.stdout + checkov.stderr
+
+
+def test_the_distribution_handlers_import_from_their_own_assets_alone(
+    tmp_path: Path,
+) -> None:
+    app = cdk.App(
+        outdir=str(tmp_path),
+        context={
+            **cdk_json_feature_flags(),
+            **CONTEXT,
+            **DISTRIBUTING,
+            "aws:cdk:enable-asset-metadata": True,
+        },
+    )
+    build_app(app)
+    app.synth()
+    functions = bench.functions(tmp_path)
+    for name in ("distribute", "distribution_report"):
+        function = functions[name]
+        environment = {
+            **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+            "PYTHONPATH": str(function.asset),
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        result = subprocess.run(
+            [
+                *(sys.executable, "-I", "-B", "-c"),
+                f"import sys; sys.path.insert(0, {str(function.asset)!r}); "
+                f"import {function.module}",
+            ],
+            cwd=function.asset,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        # and the rollout's and the update's code is not in it
+        shipped = {p.name for p in function.asset.rglob("*.py")}
+        assert "rollout_fleets.py" not in shipped and "create.py" not in shipped
