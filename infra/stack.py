@@ -10,6 +10,7 @@ from image_updater.domain import naming
 from infra.arns import appstream_arn
 from infra.config import UpdaterConfig
 from infra.constructs.approval import wire_approval
+from infra.constructs.chat import connect_chat
 from infra.constructs.dashboard import OperationsDashboard
 from infra.constructs.distribution_grants import grant_distribution
 from infra.constructs.events import grant_put_events
@@ -36,6 +37,7 @@ class ImageUpdaterStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         notifications = Notifications(self, "Notifications", emails=config.notification_emails)
+        connect_chat(self, config, notifications.topic)
         functions = UpdaterFunctions(self, "Functions", config=config)
         ledger = Ledger(self, "Ledger")
         ledger.grant_lineage_lock(functions.create, config.image_names)

@@ -24,7 +24,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from infra.approvers import APPROVERS_MAX, approval_problems, approvers_problems
-from infra.config import distribution, schedule, values
+from infra.config import chat, distribution, schedule, values
 from infra.config.distribution import Share, as_shares
 from infra.config.history import history_problems
 from infra.config.organization import ALLOWED as ORGANIZATION_ALLOWED
@@ -281,6 +281,84 @@ class UpdaterConfig:
             "hub's) in each of spokeRegions, as a service-managed CloudFormation StackSet"
         ),
     )
+
+    # Chat (infra/constructs/chat.py): a Slack or Microsoft Teams channel that Amazon Q
+    # Developer in chat applications posts the topic's messages to; empty, no chat.
+    slack_workspace_id: Annotated[
+        str,
+        Rule(
+            as_str,
+            chat.id_rule(chat.SLACK_WORKSPACE_ID, "a Slack workspace ID: capitals and digits"),
+            "empty, or a Slack workspace ID (capitals and digits)",
+        ),
+    ] = setting(
+        "slackWorkspaceId",
+        "",
+        (
+            "the Slack workspace (team) ID, as the Amazon Q Developer in chat applications "
+            "console shows it once the workspace is authorised there; with slackChannelId, "
+            "the topic's messages are posted to that channel"
+        ),
+    )
+    slack_channel_id: Annotated[
+        str,
+        Rule(
+            as_str,
+            chat.id_rule(chat.SLACK_CHANNEL_ID, "a Slack channel ID: letters and digits"),
+            "empty, or a Slack channel ID (letters and digits)",
+        ),
+    ] = setting(
+        "slackChannelId", "", "the Slack channel ID (its details show it), with slackWorkspaceId"
+    )
+    teams_team_id: Annotated[
+        str,
+        Rule(
+            as_str,
+            chat.id_rule(chat.TEAMS_TEAM_ID, "a Microsoft Teams team ID (a UUID)"),
+            "empty, or a UUID",
+        ),
+    ] = setting(
+        "teamsTeamId",
+        "",
+        (
+            "the Microsoft Teams team ID; with teamsChannelId and teamsTenantId, the topic's "
+            "messages are posted to that channel (the team is authorised once in the Amazon Q "
+            "Developer in chat applications console)"
+        ),
+    )
+    teams_channel_id: Annotated[
+        str,
+        Rule(
+            as_str,
+            chat.id_rule(
+                chat.TEAMS_CHANNEL_ID,
+                "a Microsoft Teams channel ID as its link holds it (URL-encoded: 19%3a...%40...)",
+                chat.TEAMS_CHANNEL_ID_MAX,
+            ),
+            "empty, or a URL-encoded Teams channel ID (19%3a...%40thread.tacv2)",
+        ),
+    ] = setting("teamsChannelId", "", "the Microsoft Teams channel ID, URL-encoded as in its link")
+    teams_tenant_id: Annotated[
+        str,
+        Rule(
+            as_str,
+            chat.id_rule(chat.TEAMS_TENANT_ID, "a Microsoft Teams tenant ID (a UUID)"),
+            "empty, or a UUID",
+        ),
+    ] = setting("teamsTenantId", "", "the Microsoft Teams tenant ID, with teamsTeamId")
+
+    @property
+    def chat_configured(self) -> bool:
+        """Whether a Slack or a Teams channel gets the topic's messages (then every e-mail is
+        published with its chat form too)."""
+        return bool(self.slack_channel_id or self.teams_channel_id)
+
+    @model_validator(mode="after")
+    def _chat_keys_agree(self) -> UpdaterConfig:
+        problems = tuple(chat.chat_problems(self))
+        if problems:
+            raise broken(problems)
+        return self
 
     @property
     def max_polls(self) -> int:

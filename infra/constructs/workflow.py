@@ -100,7 +100,15 @@ class UpdateWorkflow(Construct):
             self._plan(parts)
             .next(self._update_each_image(parts))
             .next(self._summarize())
-            .next(RecordForTheBreaker(self, "Breaker", breaker=functions.breaker, topic=topic))
+            .next(
+                RecordForTheBreaker(
+                    self,
+                    "Breaker",
+                    breaker=functions.breaker,
+                    topic=topic,
+                    chat=config.chat_configured,
+                )
+            )
             .next(roll_out_each_image(self, parts))
             .next(summarize_the_rollouts(self))
         )
@@ -138,6 +146,7 @@ class UpdateWorkflow(Construct):
             report=parts.functions.report,
             topic=parts.topic,
             for_refusal=True,
+            chat=parts.config.chat_configured,
         )
         keep_the_refusal = sfn.Pass(self, states.KEEP_THE_REFUSAL, parameters={"error.$": "$"})
         # The input goes to Plan as it is (any JSON value, up to the 256 KiB an execution

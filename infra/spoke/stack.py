@@ -11,6 +11,7 @@ from constructs import Construct
 from image_updater.retention.roles import SPOKE_LEDGER_TABLE
 from infra.config import UpdaterConfig
 from infra.constructs.approval import wire_approval
+from infra.constructs.chat import connect_chat
 from infra.constructs.dashboard import OperationsDashboard
 from infra.constructs.ledger import Ledger
 from infra.constructs.monitoring import monitor
@@ -31,6 +32,7 @@ class ImageUpdaterSpokeStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         notifications = Notifications(self, "Notifications", emails=config.notification_emails)
+        connect_chat(self, config, notifications.topic)
         functions = SpokeFunctions(self, "Functions", config=config)
         # A fixed name: the hub's retention reads it through the reader role (reader.py).
         ledger = Ledger(self, "Ledger", table_name=SPOKE_LEDGER_TABLE)

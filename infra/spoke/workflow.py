@@ -23,7 +23,7 @@ from infra.config import UpdaterConfig
 from infra.constructs.workflow import state_machine
 from infra.spoke.functions import SpokeFunctions
 from infra.workflow import states
-from infra.workflow.emails import publish
+from infra.workflow.emails import publish_text
 from infra.workflow.fragment import RolloutParts
 from infra.workflow.rollout import roll_out_each_image, rollout_hours, summarize_the_rollouts
 from infra.workflow.tasks import TRANSIENT_RETRY, Catch, invoke
@@ -56,21 +56,21 @@ class SpokeWorkflow(Construct):
             error="DiscoveryFailed",
             cause="The spoke could not look for the hub's new images; the reason was e-mailed.",
         )
-        tell = publish(
+        tell = publish_text(
             self,
             SEND_THE_DISCOVERY_FAILURE,
             topic,
             subject="AppStream image updater (spoke): could not look for new images",
-            message=sfn.TaskInput.from_text(
-                sfn.JsonPath.format(
-                    # (no apostrophe: States.Format quotes its template with them)
-                    "This spoke could not look for the new images of the hub, so nothing was "
-                    "rolled out in this run; the next scheduled run looks again. {}: {}",
-                    sfn.JsonPath.string_at("$.error.Error"),
-                    sfn.JsonPath.string_at("$.error.Cause"),
-                )
+            text=sfn.JsonPath.format(
+                # (no apostrophe: States.Format quotes its template with them)
+                "This spoke could not look for the new images of the hub, so nothing was "
+                "rolled out in this run; the next scheduled run looks again. {}: {}",
+                sfn.JsonPath.string_at("$.error.Error"),
+                sfn.JsonPath.string_at("$.error.Cause"),
             ),
+            next_step="Nothing, if the cause was passing: the next scheduled run looks again.",
             catch=Catch(failed),
+            chat=config.chat_configured,
         )
         tell.next(failed)
         find = invoke(

@@ -22,7 +22,7 @@ from constructs import Construct
 
 from image_updater.errors import TRANSIENT_ERRORS
 from infra.workflow import states
-from infra.workflow.emails import send_email
+from infra.workflow.emails import chat_request, send_email
 from infra.workflow.fragment import Fragment
 from infra.workflow.tasks import Catch, Retry, invoke
 
@@ -37,6 +37,7 @@ class RecordForTheBreaker(Fragment):
         *,
         breaker: lambda_.IFunction,
         topic: sns.ITopic,
+        chat: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         failed = sfn.Pass(self, states.BREAKER_FAILED)
@@ -51,6 +52,7 @@ class RecordForTheBreaker(Fragment):
                     "dryRun": sfn.JsonPath.string_at("$.dryRun"),
                     "anyFailed": sfn.JsonPath.string_at("$.anyFailed"),
                     "anyUnchecked": sfn.JsonPath.string_at("$.anyUnchecked"),
+                    **chat_request(chat),
                 }
             ),
             result_selector={field + ".$": f"$.Payload.{field}" for field in _RESULT_FIELDS},
@@ -67,6 +69,7 @@ class RecordForTheBreaker(Fragment):
             topic,
             at="$.breaker.notification",
             catch=Catch(not_sent, "$.breakerError"),
+            chat=chat,
         )
         left = sfn.Pass(self, states.SCHEDULE_LEFT_AS_IT_WAS)
         record.next(

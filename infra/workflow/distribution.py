@@ -162,9 +162,14 @@ class DistributeOneImage(Fragment):
             functions.distribution_report,
             fields=("subject", "body", "outcome", "image", "failed"),
             catch=Catch(not_sent, "$.reportError"),
+            chat=parts.config.chat_configured,
         )
         send = send_email(
-            self, SEND_THE_DISTRIBUTED_EMAIL, parts.topic, catch=Catch(not_sent, "$.sendError")
+            self,
+            SEND_THE_DISTRIBUTED_EMAIL,
+            parts.topic,
+            catch=Catch(not_sent, "$.sendError"),
+            chat=parts.config.chat_configured,
         )
         result = sfn.Pass(
             self,

@@ -26,7 +26,7 @@ from constructs import Construct
 
 from image_updater.update.reports import CLAIMED, REPORTED
 from infra.workflow import states
-from infra.workflow.emails import publish, send_email, write_email
+from infra.workflow.emails import publish_text, send_email, write_email
 from infra.workflow.fragment import Fragment, image_result
 from infra.workflow.tasks import Catch, Retry, guard
 
@@ -55,10 +55,12 @@ class ReportAndSend(Fragment):
         for_refusal: bool = False,
         label: str = "",
         ledger: dynamodb.ITable | None = None,
+        chat: bool = False,
     ) -> None:
         """`label` tells this use's states apart from another's (state names are unique in
         the whole state machine); a refusal has its own. With `ledger`, an image's final
-        report is marked sent there once SNS accepted it."""
+        report is marked sent there once SNS accepted it. With `chat`, every message is
+        published with its chat form too (emails.py)."""
         super().__init__(scope, construct_id)
         label = states.REFUSAL_LABEL if for_refusal else label
         failed_result = (
@@ -67,19 +69,19 @@ class ReportAndSend(Fragment):
             else image_result("FAILED", failed=True)
         )
         report_failed = sfn.Pass(self, states.REPORT_FAILED + label, parameters=failed_result)
-        fallback = publish(
+        fallback = publish_text(
             self,
             states.SEND_THE_FALLBACK_EMAIL + label,
             topic,
             subject=f"AppStream image updater: a run needs attention{label}",
-            message=sfn.TaskInput.from_text(
-                sfn.JsonPath.format(
-                    "A run of the AppStream image updater failed and its report could not be "
-                    "written ({}). Open the run in the Step Functions console: {}",
-                    sfn.JsonPath.string_at("$.reportError.Error"),
-                    sfn.JsonPath.execution_id,
-                )
+            text=sfn.JsonPath.format(
+                "A run of the AppStream image updater failed and its report could not be "
+                "written ({}). Open the run in the Step Functions console: {}",
+                sfn.JsonPath.string_at("$.reportError.Error"),
+                sfn.JsonPath.execution_id,
             ),
+            next_step="Open the run in the Step Functions console to see which step failed.",
+            chat=chat,
         )
         write = write_email(
             self,
@@ -87,6 +89,7 @@ class ReportAndSend(Fragment):
             report,
             fields=(*_NOTIFICATION_FIELDS, *(("reportClaim",) if ledger else ())),
             catch=Catch(fallback.next(report_failed), "$.reportError"),
+            chat=chat,
         )
         not_sent = sfn.Pass(self, states.EMAIL_NOT_SENT + label, parameters=failed_result)
         send = send_email(
@@ -94,6 +97,7 @@ class ReportAndSend(Fragment):
             states.SEND_THE_EMAIL + label,
             topic,
             catch=Catch(not_sent, "$.sendError"),
+            chat=chat,
         )
         result = sfn.Pass(
             self,

@@ -90,8 +90,14 @@ class RollOutOneImage(Fragment):
         config, functions = parts.config, parts.functions
         self._topic = parts.topic
         self._report_fn = functions.rollout_report
+        self._chat = config.chat_configured
         report = ReportAndSend(
-            self, "Notify", report=self._report_fn, topic=self._topic, label=states.ROLLOUT_LABEL
+            self,
+            "Notify",
+            report=self._report_fn,
+            topic=self._topic,
+            label=states.ROLLOUT_LABEL,
+            chat=self._chat,
         )
         stopped = self._outcome(states.ROLLOUT_STOPPED, ROLLOUT_FAILED).next(report)
         self._stopped = stopped
@@ -230,7 +236,12 @@ class RollOutOneImage(Fragment):
         """An e-mail in the middle of the roll-out: written for `outcome`, then sent. If it
         cannot be, the roll-out stops (and says so): nobody must wait on an unsent e-mail."""
         write = write_email(
-            self, write_name, self._report_fn, outcome=outcome, catch=Catch(self._stopped)
+            self,
+            write_name,
+            self._report_fn,
+            outcome=outcome,
+            catch=Catch(self._stopped),
+            chat=self._chat,
         )
         send = send_email(
             self,
@@ -239,6 +250,7 @@ class RollOutOneImage(Fragment):
             outcome=outcome,
             image_at="$.rootImageName",
             catch=Catch(self._stopped),
+            chat=self._chat,
         )
         return write.next(send)
 

@@ -56,7 +56,12 @@ class UpdateOneImage(Fragment):
         super().__init__(scope, construct_id)
         config, functions = parts.config, parts.functions
         report = ReportAndSend(
-            self, "Notify", report=functions.report, topic=parts.topic, ledger=parts.ledger
+            self,
+            "Notify",
+            report=functions.report,
+            topic=parts.topic,
+            ledger=parts.ledger,
+            chat=config.chat_configured,
         )
         on_error = Catch(
             sfn.Choice(self, states.DRY_RUN_ON_ERROR)

@@ -886,6 +886,30 @@ def valid_settings(draw: st.DrawFn) -> dict[str, object]:
         "maxPatchAgeDays": draw(st.integers(0, 365)),
         # Organisations have their own round trip (tests/unit/test_organization_config.py).
         "organization": None,
+        **draw(chat_keys()),
+    }
+
+
+uuids = st.uuids().map(str)
+
+
+@st.composite
+def chat_keys(draw: st.DrawFn) -> dict[str, str]:
+    """No chat, a Slack channel or a Teams channel (or both), each named whole."""
+    slack = draw(st.booleans())
+    teams = draw(st.booleans())
+    return {
+        "slackWorkspaceId": draw(st.from_regex(r"[0-9A-Z]{1,20}", fullmatch=True)) if slack else "",
+        "slackChannelId": draw(st.from_regex(r"[A-Za-z0-9]{1,20}", fullmatch=True))
+        if slack
+        else "",
+        "teamsTeamId": draw(uuids) if teams else "",
+        "teamsChannelId": draw(
+            st.from_regex(r"19%3[aA][a-zA-Z0-9_.-]{1,40}%40thread\.tacv2", fullmatch=True)
+        )
+        if teams
+        else "",
+        "teamsTenantId": draw(uuids) if teams else "",
     }
 
 
@@ -1171,6 +1195,21 @@ INVALID: dict[str, st.SearchStrategy[object]] = {
     ),
     "maxPatchAgeDays": out_of(range(366)),
     "organization": INVALID_ORGANIZATIONS,
+    # Each chat ID alone is also half a channel: the error names the key either way.
+    "slackWorkspaceId": st.one_of(
+        st.sampled_from(["t0123abc", "T0123-ABC", "T" * 256, "T 1"]), st.integers()
+    ),
+    "slackChannelId": st.one_of(st.sampled_from(["C-0456", "#general", "C" * 256]), st.integers()),
+    "teamsTeamId": st.one_of(
+        st.sampled_from(["not-a-uuid", "1b4e28ba2fa111d2883f0016d3cca427"]), st.integers()
+    ),
+    "teamsChannelId": st.one_of(
+        st.sampled_from(["19:abc@thread.tacv2", "abc", "19%3a" + "a" * 260 + "%40t"]),
+        st.integers(),
+    ),
+    "teamsTenantId": st.one_of(
+        st.sampled_from(["tenant", "{1b4e28ba-2fa1-11d2-883f-0016d3cca427}"]), st.integers()
+    ),
 }
 
 

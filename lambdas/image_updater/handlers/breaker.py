@@ -47,6 +47,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     # The e-mail's and the event's code is loaded only here: most runs end without a pause.
     from image_updater import events
     from image_updater.breaker.messages import compose_schedule_paused
+    from image_updater.domain.chat import notification_event
     from image_updater.domain.messages import MessageContext
 
     notification = compose_schedule_paused(
@@ -68,4 +69,4 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             ),
         ),
     )
-    return {**output, "notification": notification.to_event()}
+    return {**output, "notification": notification_event(notification, event)}

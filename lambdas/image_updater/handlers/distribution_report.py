@@ -7,6 +7,7 @@ from typing import Any
 
 from image_updater import clock, events
 from image_updater.distribution import report
+from image_updater.domain.chat import notification_event
 from image_updater.domain.messages import MessageContext
 from image_updater.errors import InvalidExecutionInput
 from image_updater.observability import count, instrumented, logger
@@ -28,4 +29,4 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         count("DistributionsIncomplete")
     logger.append_keys(image=root, new_image=new_image, execution_id=ctx.execution_arn)
     logger.info("Distribution report written", extra={"outcome": notification.outcome})
-    return notification.to_event()
+    return notification_event(notification, event)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from image_updater import clock, events, settings
+from image_updater.domain.chat import notification_event
 from image_updater.domain.messages import MessageContext
 from image_updater.models import FAILED, SUCCEEDED, UpdateTask
 from image_updater.observability import count, instrumented, logger
@@ -49,7 +50,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.info(
         "Report written", extra={"outcome": notification.outcome, "subject": notification.subject}
     )
-    return {**notification.to_event(), "reportClaim": claim}
+    return {**notification_event(notification, event), "reportClaim": claim}
 
 
 def _report_claim(

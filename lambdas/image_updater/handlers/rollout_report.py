@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from image_updater import clock, settings
+from image_updater.domain.chat import notification_event
 from image_updater.domain.messages import MessageContext
 from image_updater.errors import shortened
 from image_updater.observability import instrumented, logger
@@ -64,7 +65,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "Roll-out report written",
         extra={"outcome": notification.outcome, "subject": notification.subject},
     )
-    return notification.to_event()
+    return notification_event(notification, event)
 
 
 def _fleets_on_the_new_image(rollout: Rollout) -> Rollout:
