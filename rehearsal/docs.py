@@ -34,7 +34,7 @@ from image_updater.models import (
 )
 from image_updater.update.messages import compose
 from image_updater.update.messages.run_refused import compose_rejected_run
-from infra.config.declaration import REQUIRED, SETTINGS
+from infra.config.table import REQUIRED, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

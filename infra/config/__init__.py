@@ -8,8 +8,9 @@ told apart in context.py.
 """
 
 from infra.config.context import cdk_json_context, cdk_json_feature_flags
-from infra.config.declaration import KEYS, SETTINGS, Setting, UpdaterConfig
+from infra.config.declaration import UpdaterConfig
 from infra.config.loading import ConfigError, config_warnings, load_app_config, load_config
+from infra.config.table import KEYS, SETTINGS, Setting
 
 __all__ = [
     "KEYS",

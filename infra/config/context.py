@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from infra.config.declaration import KEYS
+from infra.config.table import KEYS
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 

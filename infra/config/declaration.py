@@ -5,7 +5,7 @@ A setting is one field of UpdaterConfig (a frozen Pydantic dataclass). Its alias
 context key (`cdk.json`, `cdk deploy -c key=value`); its Annotated `Rule` reads the raw value and
 checks it, and says the rule in the settings table's words; `setting(...)` gives the default and
 the description. cdk.json's values are checked against these defaults (tests/unit), and the
-settings table (rehearsal/docs.py `config_table`) is rendered from `SETTINGS`.
+settings table (rehearsal/docs.py `config_table`) is rendered from `SETTINGS` (table.py).
 
 Pydantic only carries the values through: every problem is a line in this project's words,
 raised as one PydanticCustomError per key (or per cross-key rule) and turned back into lines by
@@ -15,12 +15,10 @@ infra/config/loading.py, so Pydantic's own messages never reach the user.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Annotated, NamedTuple
+from typing import Annotated
 
 from pydantic import ConfigDict, model_validator
 from pydantic.dataclasses import dataclass
-from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from infra.approvers import APPROVERS_MAX, approval_problems, approvers_problems
@@ -385,58 +383,3 @@ class UpdaterConfig:
         if problems:
             raise broken(problems)
         return self
-
-
-class Setting(NamedTuple):
-    """One row of the settings table."""
-
-    key: str  # the context key
-    field: str  # UpdaterConfig's attribute
-    type: str
-    default: object  # as JSON would hold it; REQUIRED when the key must be set
-    allowed: str
-    description: str
-
-
-REQUIRED = "(required)"
-_TYPE_NAMES: Mapping[object, str] = {
-    int: "integer",
-    bool: "boolean",
-    str: "string",
-    tuple[str, ...]: "list of strings",
-    tuple[Share, ...]: "list of objects",
-    Mapping[str, str]: "object of strings",
-    Organization | None: "object or null",
-}
-
-
-def _declared() -> tuple[Setting, ...]:
-    rows = []
-    # Pydantic sets __pydantic_fields__ on the class it builds; its stubs do not say so.
-    fields: dict[str, FieldInfo] = UpdaterConfig.__pydantic_fields__  # type: ignore[attr-defined]
-    for name, info in fields.items():
-        (rule,) = (item for item in info.metadata if isinstance(item, Rule))
-        default = info.get_default(call_default_factory=True)
-        if isinstance(default, Mapping):
-            default = dict(default)
-        elif isinstance(default, tuple):  # a list of strings, or of shares (to_json)
-            default = list(default)
-        elif default is PydanticUndefined:
-            default = REQUIRED
-        assert info.alias is not None, name
-        rows.append(
-            Setting(
-                key=info.alias,
-                field=name,
-                type=_TYPE_NAMES[info.annotation],
-                default=default,
-                allowed=rule.allowed,
-                description=info.description or "",  # the table's test refuses ""
-            )
-        )
-    return tuple(rows)
-
-
-SETTINGS = _declared()
-# Context key -> UpdaterConfig attribute, in the order of cdk.json and the settings table.
-KEYS: Mapping[str, str] = MappingProxyType({row.key: row.field for row in SETTINGS})

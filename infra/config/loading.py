@@ -15,8 +15,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from infra import approvers
 from infra.config import context as cdk_context
-from infra.config.declaration import KEYS, UpdaterConfig
+from infra.config.declaration import UpdaterConfig
 from infra.config.rules import PROBLEMS
+from infra.config.table import KEYS
 from infra.firing import never_firing_problems
 
 _VALIDATOR = TypeAdapter(UpdaterConfig)

@@ -18,9 +18,9 @@ from image_updater.domain import naming
 from image_updater.rollout.window import WindowError, parse_window
 from infra import config
 from infra.config import ConfigError, UpdaterConfig, context, history, load_config, values
-from infra.config.declaration import SETTINGS
 from infra.config.distribution import Share
 from infra.config.rules import Rule
+from infra.config.table import SETTINGS
 from tests.unit.test_organization_config import INVALID_ORGANIZATIONS
 
 LONG_ROOT = "Img" + "x" * 90
