@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -163,3 +165,21 @@ def all_states(states: dict[str, Any]) -> dict[str, Any]:
         if "ItemProcessor" in state:
             found |= all_states(state["ItemProcessor"]["States"])
     return found
+
+
+def hub_digest(context: dict[str, Any]) -> str:
+    """Without the dashboard and its output (issue 19 added them to every deployment;
+    tests/infra/test_dashboard.py checks them): the rest must be main's, byte for byte."""
+    template = template_json({**cdk_json_feature_flags(), **context})
+    (dashboard,) = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Dashboard"
+    ]
+    template = {
+        **template,
+        "Resources": {k: v for k, v in template["Resources"].items() if k != dashboard},
+        "Outputs": {k: v for k, v in template["Outputs"].items() if k != "DashboardUrl"},
+    }
+    text = json.dumps(template, sort_keys=True)
+    return hashlib.sha256(re.sub(r"[0-9a-f]{64}", "<asset>", text).encode()).hexdigest()

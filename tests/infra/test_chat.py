@@ -5,7 +5,6 @@ publishing its chat form; and, with the chat keys unset, exactly main's template
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -17,7 +16,7 @@ from aws_cdk.assertions import Template
 from infra.config import ConfigError, cdk_json_feature_flags, load_config
 from infra.constructs.chat import CHAT_READ_ACTIONS, CHAT_SERVICE
 from rehearsal.template import template_json
-from tests.infra.conftest import CONTEXT, Synth, all_states, definition
+from tests.infra.conftest import CONTEXT, Synth, all_states, definition, hub_digest, resolve
 from tests.infra.test_linters import BIN, CHECKOV, ROOT, _run
 from tests.infra.test_spoke_stack import HUB_DIGESTS, SPOKE_CONTEXT
 from tests.infra.test_stack import _only, _publishers, _resource_policy, _statements
@@ -41,15 +40,10 @@ def teams(synth: Synth) -> Template:
     return synth(**TEAMS)
 
 
-def _digest(context: dict[str, Any]) -> str:
-    text = json.dumps(template_json({**cdk_json_feature_flags(), **context}), sort_keys=True)
-    return hashlib.sha256(re.sub(r"[0-9a-f]{64}", "<asset>", text).encode()).hexdigest()
-
-
 def test_with_the_chat_keys_unset_the_template_is_exactly_mains() -> None:
     # Given the chat keys at their defaults (empty), said explicitly / Then main's digests
-    assert _digest(NO_CHAT) == HUB_DIGESTS["cdk.json"]
-    assert _digest({**CONTEXT, **NO_CHAT}) == HUB_DIGESTS["infra tests"]
+    assert hub_digest(NO_CHAT) == HUB_DIGESTS["cdk.json"]
+    assert hub_digest({**CONTEXT, **NO_CHAT}) == HUB_DIGESTS["infra tests"]
 
 
 def test_without_chat_no_channel_and_every_message_is_the_plain_email(template: Template) -> None:
@@ -269,9 +263,14 @@ def test_a_channel_named_in_part_or_wrongly_stops_the_synth_naming_the_key(
 
 
 def _publish_states(template: Template) -> dict[str, Any]:
+    """Every sns:publish state of every state machine (with distribution, each image's
+    distribution is a state machine of its own)."""
     return {
         name: state
-        for name, state in all_states(definition(template)["States"]).items()
+        for machine in template.find_resources("AWS::StepFunctions::StateMachine").values()
+        for name, state in all_states(
+            json.loads(resolve(machine["Properties"]["DefinitionString"]))["States"]
+        ).items()
         if state.get("Type") == "Task" and state["Resource"].endswith(":states:::sns:publish")
     }
 

@@ -4,9 +4,7 @@ template is unchanged while `hubAccountId` is unset."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from infra.config import ConfigError, cdk_json_feature_flags, load_config
 from infra.spoke.config import HUB_ONLY_KEYS, refuse_hub_only_keys
 from rehearsal import bench
 from rehearsal.template import template_json
-from tests.infra.conftest import CONTEXT, all_states, definition
+from tests.infra.conftest import CONTEXT, all_states, definition, hub_digest
 from tests.infra.test_function_environment import POWERTOOLS, environments, read_by_code
 from tests.infra.test_lambda_code import import_alone
 from tests.infra.test_linters import BIN, CHECKOV, ROOT
@@ -44,7 +42,7 @@ IMAGE_CHANGING = {
 # The digests of the hub's template (Lambda asset hashes masked) as main synthesized them
 # before issue 18, with cdk.json's context and with the infra tests' CONTEXT: while the new
 # keys are unset, `cdk deploy` must deploy exactly what it did. A deliberate change to the hub
-# updates them (print `_hub_digest(...)`).
+# updates them (print `hub_digest(...)`).
 HUB_DIGESTS = {
     "cdk.json": "2801e1411d45a9ef6d063418d9eb484947167e2abc2d344fd3f38abe241af6c4",
     "infra tests": "ef5ad3cee6cc4dfc85367ee440159a79250e88cbcc867ef323b6ea9026ac9897",
@@ -62,24 +60,6 @@ SPOKE_CONTEXT = {
 @pytest.fixture(scope="module")
 def spoke() -> Template:
     return Template.from_json(template_json({**cdk_json_feature_flags(), **SPOKE_CONTEXT}))
-
-
-def _hub_digest(context: dict[str, Any]) -> str:
-    """Without the dashboard and its output (issue 19 added them to every deployment;
-    tests/infra/test_dashboard.py checks them): the rest must be main's, byte for byte."""
-    template = template_json({**cdk_json_feature_flags(), **context})
-    (dashboard,) = [
-        logical_id
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::CloudWatch::Dashboard"
-    ]
-    template = {
-        **template,
-        "Resources": {k: v for k, v in template["Resources"].items() if k != dashboard},
-        "Outputs": {k: v for k, v in template["Outputs"].items() if k != "DashboardUrl"},
-    }
-    text = json.dumps(template, sort_keys=True)
-    return hashlib.sha256(re.sub(r"[0-9a-f]{64}", "<asset>", text).encode()).hexdigest()
 
 
 def _actions(template: Template) -> list[tuple[str, dict[str, Any]]]:
@@ -101,8 +81,8 @@ def _handlers(template: Template) -> set[str]:
 
 
 def test_with_hub_account_id_unset_the_hub_is_exactly_mains() -> None:
-    assert _hub_digest({}) == HUB_DIGESTS["cdk.json"]
-    assert _hub_digest(CONTEXT) == HUB_DIGESTS["infra tests"]
+    assert hub_digest({}) == HUB_DIGESTS["cdk.json"]
+    assert hub_digest(CONTEXT) == HUB_DIGESTS["infra tests"]
 
 
 def test_no_spoke_role_may_change_an_image(spoke: Template) -> None:
