@@ -6,6 +6,7 @@ once no share remains, and each copy Region keeps its own newest copies."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from tests.handlers.conftest import (
     lineage_tags,
     new_task,
 )
+from tests.handlers.test_events import FakeEvents, install
 from tests.spokes import deploy_spoke
 
 A, B = "111122223333", "444455556666"
@@ -248,3 +250,31 @@ def test_a_failed_distribution_never_costs_a_region_its_last_good_copy(
     # Then the hub deletes its older image, but eu-west-1 keeps its only copy
     assert older in sim.deleted
     assert sim.in_region(COPIES).deleted == []
+
+
+def test_the_images_deleted_event_names_the_copies_deleted_in_every_region(
+    sim: SimulatedAppStream,
+    clock: ManualClock,
+    organisation: Organisation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given three images, each copied to eu-west-1, and an EventBridge that keeps what it gets
+    monkeypatch.setenv("RETAIN_REGIONS", COPIES)
+    monkeypatch.setenv("SHARE_ACCOUNTS", "")
+    oldest, older = copy(sim, clock, 90), copy(sim, clock, 60)
+    copy(sim, clock, 10)
+    bus = FakeEvents()
+    install(monkeypatch, bus)
+
+    # When
+    retain()
+
+    # Then one event lists the two images deleted here and the two copies deleted there (a
+    # Region's result is told from a Region's error by its type, not by being a tuple)
+    (entry,) = bus.entries
+    detail = json.loads(entry["Detail"])
+    assert entry["DetailType"] == "Images Deleted"
+    assert sorted(image["name"] for image in detail["deletedImages"]) == sorted(
+        [oldest, oldest, older, older]
+    )
+    assert {image["arn"].split(":")[3] for image in detail["deletedImages"]} == {REGION, COPIES}
