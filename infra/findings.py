@@ -32,17 +32,24 @@ def acknowledge(scope: IConstruct | None, finding: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=finding_in(scope, finding), reason=reason))
 
 
+def xray_and(reason: str, *functions: lambda_.Function) -> dict[lambda_.Function, str]:
+    """Why each of `functions`' roles holds "*": X-Ray, and `reason` (calls that take no
+    resource)."""
+    return dict.fromkeys(functions, f"{XRAY}; {reason}")
+
+
 def rollout_reasons(functions: RolloutFunctions) -> dict[lambda_.Function, str]:
     """Why each roll-out function's role holds "*": X-Ray, and the reads that take no
     resource (the approval function: SendTaskSuccess)."""
-    reasons = {
-        functions.rollout_plan: f"{XRAY}; {FLEETS_READ}",
-        functions.rollout_fleets: f"{XRAY}; {FLEETS_READ}",
-        functions.rollout_health: f"{XRAY}; {FLEETS_READ}",
-        functions.rollout_report: f"{XRAY}; {FLEETS_READ}",
-    }
+    reasons = xray_and(
+        FLEETS_READ,
+        functions.rollout_plan,
+        functions.rollout_fleets,
+        functions.rollout_health,
+        functions.rollout_report,
+    )
     if functions.approval_url is not None:
-        reasons[functions.approval_url] = f"{XRAY}; {SEND_TASK_SUCCESS_REASON}"
+        reasons |= xray_and(SEND_TASK_SUCCESS_REASON, functions.approval_url)
     return reasons
 
 

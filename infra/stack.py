@@ -22,13 +22,14 @@ from infra.constructs.retention_grants import grant_retention_everywhere
 from infra.constructs.rollout_grants import grant_rollout
 from infra.constructs.schedule import UpdateSchedule
 from infra.constructs.workflow import UpdateWorkflow
+from infra.findings import acknowledge as _acknowledge
 from infra.findings import (
-    XRAY,
     acknowledge_child_workflow,
     acknowledge_functions_and_workflow,
     rollout_reasons,
+    xray_and,
 )
-from infra.findings import acknowledge as _acknowledge
+from infra.workflow.fragment import WorkflowParts
 
 
 class ImageUpdaterStack(Stack):
@@ -57,14 +58,8 @@ class ImageUpdaterStack(Stack):
         grant_put_events(functions.retain)
         # The workflow marks each final report sent in the ledger (UpdateItem, granted by its
         # DynamoDB task) once SNS accepted the e-mail.
-        workflow = UpdateWorkflow(
-            self,
-            "Workflow",
-            config=config,
-            functions=functions,
-            topic=notifications.topic,
-            ledger=ledger.table,
-        )
+        parts = WorkflowParts(config, functions, notifications.topic, ledger.table)
+        workflow = UpdateWorkflow(self, "Workflow", parts)
         schedule = UpdateSchedule(
             self, "Schedule", config=config, state_machine=workflow.state_machine
         )
@@ -239,13 +234,11 @@ class ImageUpdaterStack(Stack):
         )
         reasons = {
             **rollout_reasons(functions),
-            functions.check: f"{XRAY}; {appstream_read}",
-            functions.create: f"{XRAY}; {retention_read}",
-            functions.poll: f"{XRAY}; {appstream_read}",
-            functions.retain: f"{XRAY}; {retention_read}",
+            **xray_and(appstream_read, functions.check, functions.poll),
+            **xray_and(retention_read, functions.create, functions.retain),
         }
         if functions.distribute is not None:
-            reasons[functions.distribute] = f"{XRAY}; {appstream_read}"
+            reasons |= xray_and(appstream_read, functions.distribute)
         acknowledge_functions_and_workflow(
             self, functions.all, reasons, workflow.state_machine, schedule.dead_letter_queue
         )

@@ -19,13 +19,7 @@ from infra.config.distribution import (
     SHARED_ACCOUNTS_MAX,
     image_distribution_events,
 )
-from infra.config.history import (
-    EVENTS_PER_IMAGE,
-    EVENTS_PER_ROLLOUT,
-    EVENTS_PER_RUN,
-    EVENTS_PER_STATUS_CHECK,
-    HISTORY_EVENTS_MAX,
-)
+from infra.config.history import HISTORY_EVENTS_MAX, run_events
 from infra.workflow.distribution import COPIES_PER_DESTINATION
 
 # Prices (us-east-1, 2026): Step Functions Standard per state transition; Lambda per request
@@ -83,9 +77,7 @@ class AtScale:
         copies = self.images * self.copy_regions
         waves = math.ceil(self.images / COPIES_PER_DESTINATION)
         hours = waves * (self.copy_minutes + COPY_CHECK_MINUTES) / 60
-        run_update = EVENTS_PER_RUN + self.images * (
-            EVENTS_PER_STATUS_CHECK * polls + EVENTS_PER_IMAGE + EVENTS_PER_ROLLOUT
-        )
+        run_update = run_events(self.images, polls)
         run_allowed = run_update + self.images * EVENTS_PER_CHILD_EXECUTION
         run_measured = RUN_MAP_EVENTS + self.images * RUN_EVENTS_PER_IMAGE
         child = image_distribution_events(self.copy_regions)

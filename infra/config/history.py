@@ -28,10 +28,16 @@ EVENTS_PER_RUN = 50
 EVENTS_PER_ROLLOUT = 200
 
 
+def run_events(images: int, polls: int) -> int:
+    """The most history events one run of `images` images, each checked up to `polls` times,
+    can need (rehearsal/scale.py counts it at scale)."""
+    per_image = EVENTS_PER_STATUS_CHECK * polls + EVENTS_PER_IMAGE + EVENTS_PER_ROLLOUT
+    return EVENTS_PER_RUN + images * per_image
+
+
 def history_events(config: UpdaterConfig) -> int:
     """The most history events one run of this configuration can need."""
-    per_image = EVENTS_PER_STATUS_CHECK * config.max_polls + EVENTS_PER_IMAGE + EVENTS_PER_ROLLOUT
-    return EVENTS_PER_RUN + len(config.image_names) * per_image
+    return run_events(len(config.image_names), config.max_polls)
 
 
 def history_problems(config: UpdaterConfig) -> Iterator[str]:

@@ -28,8 +28,6 @@ from __future__ import annotations
 import math
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -37,7 +35,6 @@ from constructs import Construct
 from image_updater.models import CHECK_FAILED
 from infra.config import UpdaterConfig
 from infra.constructs import log_groups
-from infra.constructs.functions import UpdaterFunctions
 from infra.workflow import states
 from infra.workflow.breaker import RecordForTheBreaker
 from infra.workflow.distribute_each import distribute_each_image
@@ -84,18 +81,9 @@ def execution_timeout(config: UpdaterConfig) -> Duration:
 
 
 class UpdateWorkflow(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: UpdaterConfig,
-        functions: UpdaterFunctions,
-        topic: sns.ITopic,
-        ledger: dynamodb.ITable,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, parts: WorkflowParts) -> None:
         super().__init__(scope, construct_id)
-        parts = WorkflowParts(config=config, functions=functions, topic=topic, ledger=ledger)
+        config, functions, topic = parts.config, parts.functions, parts.topic
         definition = (
             self._plan(parts)
             .next(self._update_each_image(parts))
@@ -141,12 +129,7 @@ class UpdateWorkflow(Construct):
             cause="The run could not start; the reason was e-mailed.",
         )
         report_refusal = ReportAndSend(
-            self,
-            "NotifyRefusal",
-            report=parts.functions.report,
-            topic=parts.topic,
-            for_refusal=True,
-            chat=parts.config.chat_configured,
+            self, "NotifyRefusal", parts, report=parts.functions.report, for_refusal=True
         )
         keep_the_refusal = sfn.Pass(self, states.KEEP_THE_REFUSAL, parameters={"error.$": "$"})
         # The input goes to Plan as it is (any JSON value, up to the 256 KiB an execution

@@ -19,7 +19,6 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -27,7 +26,7 @@ from constructs import Construct
 from image_updater.update.reports import CLAIMED, REPORTED
 from infra.workflow import states
 from infra.workflow.emails import publish_text, send_email, write_email
-from infra.workflow.fragment import Fragment, image_result
+from infra.workflow.fragment import Fragment, RolloutParts, image_result
 from infra.workflow.tasks import Catch, Retry, guard
 
 _NOTIFICATION_FIELDS = ("subject", "body", "outcome", "image", "failed", "newImageName")
@@ -49,19 +48,19 @@ class ReportAndSend(Fragment):
         self,
         scope: Construct,
         construct_id: str,
+        parts: RolloutParts,
         *,
         report: lambda_.IFunction,
-        topic: sns.ITopic,
         for_refusal: bool = False,
         label: str = "",
         ledger: dynamodb.ITable | None = None,
-        chat: bool = False,
     ) -> None:
         """`label` tells this use's states apart from another's (state names are unique in
         the whole state machine); a refusal has its own. With `ledger`, an image's final
-        report is marked sent there once SNS accepted it. With `chat`, every message is
-        published with its chat form too (emails.py)."""
+        report is marked sent there once SNS accepted it. Sent to `parts.topic`; with a chat
+        channel configured, every message is published with its chat form too (emails.py)."""
         super().__init__(scope, construct_id)
+        topic, chat = parts.topic, parts.config.chat_configured
         label = states.REFUSAL_LABEL if for_refusal else label
         failed_result = (
             {"image": "-", "outcome": "FAILED", "failed": True}

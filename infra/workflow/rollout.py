@@ -92,12 +92,7 @@ class RollOutOneImage(Fragment):
         self._report_fn = functions.rollout_report
         self._chat = config.chat_configured
         report = ReportAndSend(
-            self,
-            "Notify",
-            report=self._report_fn,
-            topic=self._topic,
-            label=states.ROLLOUT_LABEL,
-            chat=self._chat,
+            self, "Notify", parts, report=self._report_fn, label=states.ROLLOUT_LABEL
         )
         stopped = self._outcome(states.ROLLOUT_STOPPED, ROLLOUT_FAILED).next(report)
         self._stopped = stopped

@@ -55,14 +55,7 @@ class UpdateOneImage(Fragment):
     def __init__(self, scope: Construct, construct_id: str, parts: WorkflowParts) -> None:
         super().__init__(scope, construct_id)
         config, functions = parts.config, parts.functions
-        report = ReportAndSend(
-            self,
-            "Notify",
-            report=functions.report,
-            topic=parts.topic,
-            ledger=parts.ledger,
-            chat=config.chat_configured,
-        )
+        report = ReportAndSend(self, "Notify", parts, report=functions.report, ledger=parts.ledger)
         on_error = Catch(
             sfn.Choice(self, states.DRY_RUN_ON_ERROR)
             .when(

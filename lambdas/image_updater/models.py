@@ -45,18 +45,27 @@ IMAGE_TEXT_MAX = 500
 
 
 _Record = TypeVar("_Record")
+_Reads = Callable[[type[_Record], dict[str, Any]], _Record]
 
 
-def read_event(kind: str, event: Any, read: Callable[[dict[str, Any]], _Record]) -> _Record:
-    """A record a step receives as its event: refuses anything but a JSON object with the
-    record's keys (InvalidExecutionInput, naming the record's `kind` and what is wrong); each
-    record says how it reads its keys (`read`, its `_from_json`)."""
-    if not isinstance(event, dict):
-        raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
-    try:
-        return read(event)
-    except (KeyError, TypeError, ValueError) as error:
-        raise InvalidExecutionInput(f"malformed {kind} {event!r:.300}: {error!r}") from error
+def event_reader(kind: str) -> Callable[[_Reads[_Record]], classmethod[_Record, [Any], _Record]]:
+    """Makes a record's `from_event` classmethod from how the record reads its keys: for a
+    record a step receives as its event, it refuses anything but a JSON object with the
+    record's keys (InvalidExecutionInput, naming the record's `kind` and what is wrong)."""
+
+    def reader(read: _Reads[_Record]) -> classmethod[_Record, [Any], _Record]:
+        def from_event(cls: type[_Record], event: Any) -> _Record:
+            if not isinstance(event, dict):
+                raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
+            try:
+                return read(cls, event)
+            except (KeyError, TypeError, ValueError) as error:
+                problem = f"malformed {kind} {event!r:.300}: {error!r}"
+                raise InvalidExecutionInput(problem) from error
+
+        return classmethod(from_event)
+
+    return reader
 
 
 def _camel(name: str) -> str:
@@ -171,12 +180,8 @@ class UpdateTask(NamedTuple):
     # stopped it ({"Error", "Cause"}), as the workflow carries it.
     retention: dict[str, Any] | None = None
 
-    @classmethod
-    def from_event(cls, event: Any) -> UpdateTask:
-        return read_event("task", event, cls._from_json)
-
-    @classmethod
-    def _from_json(cls, event: dict[str, Any]) -> UpdateTask:
+    @event_reader("task")
+    def from_event(cls: type[UpdateTask], event: dict[str, Any]) -> UpdateTask:
         return cls(
             root_image_name=str(event["rootImageName"]),
             execution_id=str(event["executionId"]),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from image_updater.errors import shortened
-from image_updater.models import AVAILABLE, FAILED, read_event
+from image_updater.models import AVAILABLE, FAILED, event_reader
 
 HOME = ""  # the hub's own Region, in the workflow's JSON
 PLANNED = "PLANNED"  # a copy's state before its first step
@@ -75,12 +75,8 @@ class RegionDistribution:
     polls: int = 0
     shared: tuple[ShareOutcome, ...] = ()
 
-    @classmethod
-    def from_event(cls, event: Any) -> RegionDistribution:
-        return read_event("distribution", event, cls._from_json)
-
-    @classmethod
-    def _from_json(cls, event: dict[str, Any]) -> RegionDistribution:
+    @event_reader("distribution")
+    def from_event(cls: type[RegionDistribution], event: dict[str, Any]) -> RegionDistribution:
         region = event.get("region")
         return cls(
             root_image_name=str(event["rootImageName"]),

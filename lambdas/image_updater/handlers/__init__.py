@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from image_updater.errors import InvalidExecutionInput
 from image_updater.models import UpdateTask
@@ -11,6 +11,33 @@ from image_updater.observability import Handler, instrumented, logger
 
 if TYPE_CHECKING:
     from image_updater.rollout.models import Rollout
+
+
+class _NewImageRecord(Protocol):
+    @property
+    def root_image_name(self) -> str: ...
+    @property
+    def new_image_name(self) -> str: ...
+    @property
+    def execution_id(self) -> str: ...
+
+
+_Record = TypeVar("_Record", bound=_NewImageRecord)
+
+
+def read_step(event: Any, read: Callable[[Any], _Record]) -> _Record:
+    """A step's event, `{"task": <record>, ...}` (its other keys are the step's parameters,
+    e.g. `action`): the record, as `read` reads it; from here on the logs name its image, the
+    new image and the execution."""
+    if not isinstance(event, dict):
+        raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
+    record = read(event.get("task"))
+    logger.append_keys(
+        image=record.root_image_name,
+        new_image=record.new_image_name,
+        execution_id=record.execution_id,
+    )
+    return record
 
 
 def task_step(step: Callable[[UpdateTask], UpdateTask]) -> Handler:
@@ -44,14 +71,7 @@ def rollout_step(step: Callable[[Rollout, dict[str, Any]], Rollout]) -> Handler:
 
     @instrumented
     def handler(event: Any, context: Any) -> dict[str, Any]:
-        if not isinstance(event, dict):
-            raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
-        rollout = Rollout.from_event(event.get("task"))
-        logger.append_keys(
-            image=rollout.root_image_name,
-            new_image=rollout.new_image_name,
-            execution_id=rollout.execution_id,
-        )
+        rollout = read_step(event, Rollout.from_event)
         result = step(rollout, event)
         logger.info(
             "Roll-out step done",

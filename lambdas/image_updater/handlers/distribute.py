@@ -10,6 +10,7 @@ from image_updater import settings
 from image_updater.distribution import service
 from image_updater.distribution.models import RegionDistribution
 from image_updater.errors import InvalidExecutionInput
+from image_updater.handlers import read_step
 from image_updater.integrations.appstream.regional import RegionalImages
 from image_updater.observability import instrumented, logger
 
@@ -33,15 +34,8 @@ def distribute(item: RegionDistribution, action: str) -> RegionDistribution:
 
 @instrumented
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    if not isinstance(event, dict):
-        raise InvalidExecutionInput(f"expected a JSON object, got {type(event).__name__}")
-    item = RegionDistribution.from_event(event.get("task"))
-    logger.append_keys(
-        image=item.root_image_name,
-        new_image=item.new_image_name,
-        region=item.region,
-        execution_id=item.execution_id,
-    )
+    item = read_step(event, RegionDistribution.from_event)
+    logger.append_keys(region=item.region)
     result = distribute(item, str(event.get("action")))
     logger.info(
         "Distribution step done",

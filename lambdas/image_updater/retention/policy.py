@@ -47,13 +47,19 @@ class ConsumerUse(NamedTuple):
         """Why this account's share must stay, or None when it may be removed."""
         if self.unreadable is not None:
             return f"could not be read: {self.unreadable}"
-        if self.fleets:
-            return "runs it on fleet " + ", ".join(self.fleets)
-        if self.rollback_for:
-            return "records it as the rollback target of fleet " + ", ".join(self.rollback_for)
-        if self.image_builders:
-            return "started image builder " + ", ".join(self.image_builders) + " from it"
-        return None
+        return _first_use(
+            (self.fleets, "runs it on fleet {}"),
+            (self.rollback_for, "records it as the rollback target of fleet {}"),
+            (self.image_builders, "started image builder {} from it"),
+        )
+
+
+def _first_use(*uses: tuple[Sequence[str], str]) -> str | None:
+    """The first use that names anything, worded with its names ({}), or None."""
+    for names, wording in uses:
+        if names:
+            return wording.format(", ".join(names))
+    return None
 
 
 NOT_READ = "shareWithAccounts does not name it, so the updater has no reader role to ask"
@@ -109,14 +115,14 @@ def protection(candidate: LineageImage, root: str, now: datetime) -> str | None:
         return "its lineage tag is missing, so it is not confirmed as the updater's own"
     if image.state not in (AVAILABLE, FAILED):
         return f"it is {image.state}"
-    if candidate.fleets:
-        return "in use by fleet " + ", ".join(candidate.fleets)
-    if candidate.rollback_for:
-        return "rollback target of fleet " + ", ".join(candidate.rollback_for)
-    if candidate.image_builders:
-        return "image builder " + ", ".join(candidate.image_builders) + " was started from it"
-    if candidate.shared_with:
-        return "shared with account " + ", ".join(candidate.shared_with)
+    used = _first_use(
+        (candidate.fleets, "in use by fleet {}"),
+        (candidate.rollback_for, "rollback target of fleet {}"),
+        (candidate.image_builders, "image builder {} was started from it"),
+        (candidate.shared_with, "shared with account {}"),
+    )
+    if used is not None:
+        return used
     if candidate.source_of_update:
         return f"it is the source of the update in progress ({candidate.source_of_update})"
     if now - _created(image) < MIN_AGE:

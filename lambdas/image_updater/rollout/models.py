@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from image_updater.errors import shortened
-from image_updater.models import read_event
+from image_updater.models import event_reader
 
 # The fleet tags an admin sets to opt a fleet in (documented in the README, "Roll-out").
 FOLLOWS_TAG = "AppStreamImageUpdater:Image"  # value: the root image of the lineage it follows
@@ -150,12 +150,8 @@ class Rollout(NamedTuple):
     def any_update_refused(self) -> bool:
         return bool(self.not_updated)
 
-    @classmethod
-    def from_event(cls, event: Any) -> Rollout:
-        return read_event("roll-out", event, cls._from_json)
-
-    @classmethod
-    def _from_json(cls, event: dict[str, Any]) -> Rollout:
+    @event_reader("roll-out")
+    def from_event(cls: type[Rollout], event: dict[str, Any]) -> Rollout:
         return cls(
             root_image_name=str(event["rootImageName"]),
             execution_id=str(event["executionId"]),
