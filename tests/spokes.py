@@ -10,8 +10,7 @@ import boto3
 
 from image_updater.retention.roles import SPOKE_LEDGER_TABLE, reader_role_arn
 from rehearsal.appstream import Organisation, SimulatedAppStream
-
-_KEYS = (("pk", "HASH"), ("sk", "RANGE"))
+from tests.ledger_table import create_ledger_table
 
 
 def deploy_spoke(
@@ -31,10 +30,5 @@ def deploy_spoke(
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
     )
-    ledger.create_table(
-        TableName=SPOKE_LEDGER_TABLE,
-        KeySchema=[{"AttributeName": name, "KeyType": kind} for name, kind in _KEYS],
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name, _ in _KEYS],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_ledger_table(ledger, SPOKE_LEDGER_TABLE)
     return organisation.account(account, region), ledger

@@ -20,6 +20,7 @@ from image_updater import ledger as product_ledger
 from image_updater.domain import naming
 from image_updater.integrations.appstream.client import default_client
 from rehearsal.appstream import SimulatedAppStream
+from tests.ledger_table import create_ledger_table
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -108,18 +109,7 @@ def ledger_table(environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator
     # added (see rehearsal/appstream/hooks.py).
     with mock_aws(config={"core": {"reset_boto3_session": False}}):
         use_a_hooked_default_session()
-        boto3.client("dynamodb").create_table(
-            TableName=LEDGER_TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_ledger_table(boto3.client("dynamodb"), LEDGER_TABLE)
         monkeypatch.setenv("LEDGER_TABLE", LEDGER_TABLE)
         product_ledger.default_client.cache_clear()
         yield LEDGER_TABLE

@@ -21,6 +21,7 @@ from image_updater import clock
 from image_updater.domain import naming
 from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG
 from rehearsal.appstream import SimulatedAppStream
+from tests.ledger_table import create_ledger_table
 from tests.tools.steps import stack_with_outputs
 from tools import run_now
 
@@ -89,18 +90,7 @@ def simulated_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
 
 def _deploy() -> str:
     """The stack's outputs, its ledger table, schedule and state machine, as deployed."""
-    boto3.client("dynamodb").create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_ledger_table(boto3.client("dynamodb"), TABLE)
     role = "arn:aws:iam::123456789012:role/updater"
     machine = boto3.client("stepfunctions").create_state_machine(
         name="ImageUpdater",

@@ -23,6 +23,7 @@ from image_updater.rollout.models import (
 )
 from image_updater.rollout.records import RollbackRecord, RollbackRecords
 from rehearsal.appstream import SimulatedAppStream
+from tests.ledger_table import create_ledger_table
 from tools.run_now import rollback
 from tools.run_now.cli import rollout_main
 from tools.run_now.errors import (
@@ -38,9 +39,6 @@ EXECUTION = "arn:aws:states:eu-west-1:111122223333:execution:ImageUpdater:run-1"
 CALLER = "arn:aws:iam::111122223333:user/alice"
 OLD = "ImgA-20260501-030000"
 NEW = "ImgA-20260601-030000"
-
-
-LEDGER_KEYS = {"pk": "HASH", "sk": "RANGE"}
 
 
 class FakeSts:
@@ -140,13 +138,7 @@ def sim() -> Iterator[SimulatedAppStream]:
 
     simulation = SimulatedAppStream()
     with mock_aws(config={"core": {"reset_boto3_session": False}}), simulation.active():
-        _dynamodb().create_table(
-            TableName=TABLE,
-            # the stack's key schema: pk (partition) and sk (sort), both strings
-            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in LEDGER_KEYS.items()],
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in LEDGER_KEYS],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_ledger_table(_dynamodb(), TABLE)
         simulation.add_image("ImgA")
         simulation.add_image(OLD)
         simulation.add_image(NEW)
