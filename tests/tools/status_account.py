@@ -1,7 +1,8 @@
 """The simulated account run-now status is tested against: AppStream answered at the HTTP
 layer by the simulation (`rehearsal.appstream`), CloudFormation, DynamoDB (the ledger),
 EventBridge Scheduler, Step Functions and Service Quotas by moto. `simulated_account` is it
-(each test module's `account` fixture enters it); the rest are the steps the tests share."""
+(the `account` fixture, tests/tools/conftest.py, enters it); the rest are the steps the tests
+share."""
 
 from __future__ import annotations
 

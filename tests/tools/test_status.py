@@ -4,11 +4,9 @@ shows, what needs a person, and its exit code."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import boto3
-import pytest
 
 from image_updater.approval.ledger import ApprovalLedger
 from image_updater.breaker.ledger import BreakerLedger
@@ -23,16 +21,9 @@ from tests.tools.status_account import (
     Account,
     pause_schedule,
     reasons,
-    simulated_account,
     status,
 )
 from tools.run_now.errors import ATTENTION, OK
-
-
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
-    with simulated_account(monkeypatch) as simulated:
-        yield simulated
 
 
 def test_all_fine_exits_0_and_shows_each_image(account: Account) -> None:

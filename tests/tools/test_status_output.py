@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Iterator
 from contextlib import redirect_stderr
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +25,6 @@ from tests.tools.status_account import (
     TABLE,
     Account,
     reasons,
-    simulated_account,
     status,
 )
 from tests.tools.steps import stack_with_outputs
@@ -34,12 +32,6 @@ from tools import run_now
 from tools.run_now.aws import DEFAULT_STACK
 from tools.run_now.errors import ATTENTION, ENVIRONMENT, OK, USAGE
 from tools.run_now.status import QUOTAS, next_run
-
-
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
-    with simulated_account(monkeypatch) as simulated:
-        yield simulated
 
 
 def test_quotas_read_from_service_quotas_and_a_full_one_needs_a_person(
