@@ -201,6 +201,14 @@ def test_when_no_account_uses_it_it_is_unshared_from_both_then_deleted(
     assert sorted(shares(newest)) == sorted([A, B])
 
 
+@pytest.fixture
+def copy_region(organisation: Organisation, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Retention in the copy Region (COPIES) too; the images are shared with nobody."""
+    monkeypatch.setenv("RETAIN_REGIONS", COPIES)
+    monkeypatch.setenv("SHARE_ACCOUNTS", "")
+    return COPIES
+
+
 def copy(sim: SimulatedAppStream, clock: ManualClock, days: int) -> str:
     """Given the hub's image built `days` ago and its tagged copy in the copy Region (same
     name, description and creation time: what CopyImage and the distribution's tagging leave)."""
@@ -210,14 +218,9 @@ def copy(sim: SimulatedAppStream, clock: ManualClock, days: int) -> str:
 
 
 def test_a_copy_region_keeps_its_newest_copies_and_deletes_older_ones(
-    sim: SimulatedAppStream,
-    clock: ManualClock,
-    organisation: Organisation,
-    monkeypatch: pytest.MonkeyPatch,
+    sim: SimulatedAppStream, clock: ManualClock, copy_region: str
 ) -> None:
     # Given three images, each copied to eu-west-1 (shared with nobody)
-    monkeypatch.setenv("RETAIN_REGIONS", COPIES)
-    monkeypatch.setenv("SHARE_ACCOUNTS", "")
     oldest, older, newest = copy(sim, clock, 90), copy(sim, clock, 60), copy(sim, clock, 10)
 
     # When
@@ -233,14 +236,9 @@ def test_a_copy_region_keeps_its_newest_copies_and_deletes_older_ones(
 
 
 def test_a_failed_distribution_never_costs_a_region_its_last_good_copy(
-    sim: SimulatedAppStream,
-    clock: ManualClock,
-    organisation: Organisation,
-    monkeypatch: pytest.MonkeyPatch,
+    sim: SimulatedAppStream, clock: ManualClock, copy_region: str
 ) -> None:
     # Given an older image copied to eu-west-1, and the newest whose copy never arrived there
-    monkeypatch.setenv("RETAIN_REGIONS", COPIES)
-    monkeypatch.setenv("SHARE_ACCOUNTS", "")
     older = copy(sim, clock, 60)
     member(sim, clock, 10)
 
@@ -253,14 +251,9 @@ def test_a_failed_distribution_never_costs_a_region_its_last_good_copy(
 
 
 def test_the_images_deleted_event_names_the_copies_deleted_in_every_region(
-    sim: SimulatedAppStream,
-    clock: ManualClock,
-    organisation: Organisation,
-    monkeypatch: pytest.MonkeyPatch,
+    sim: SimulatedAppStream, clock: ManualClock, copy_region: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given three images, each copied to eu-west-1, and an EventBridge that keeps what it gets
-    monkeypatch.setenv("RETAIN_REGIONS", COPIES)
-    monkeypatch.setenv("SHARE_ACCOUNTS", "")
     oldest, older = copy(sim, clock, 90), copy(sim, clock, 60)
     copy(sim, clock, 10)
     bus = FakeEvents()

@@ -153,6 +153,16 @@ def resolve(value: Any) -> Any:
     return value
 
 
+def stack_arn(service: str, resource: str) -> dict[str, Any]:
+    """The ARN of `resource` of `service` in the stack's partition, Region and account, joined
+    as the template writes it."""
+    partition, region, account = (
+        {"Ref": f"AWS::{name}"} for name in ("Partition", "Region", "AccountId")
+    )
+    parts = ["arn:", partition, f":{service}:", region, ":", account, f":{resource}"]
+    return {"Fn::Join": ["", parts]}
+
+
 def definition(template: Template) -> dict[str, Any]:
     (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
     parsed: dict[str, Any] = json.loads(resolve(machine["Properties"]["DefinitionString"]))

@@ -12,7 +12,7 @@ from aws_cdk.assertions import Template
 from app import STACK_NAME
 from infra.constructs.schedule import NAME_MAX, schedule_name
 from infra.workflow import states as names
-from tests.infra.conftest import Synth, definition
+from tests.infra.conftest import Synth, definition, stack_arn
 
 
 def _join(*parts: Any) -> dict[str, Any]:
@@ -106,9 +106,7 @@ def test_the_breaker_holds_exactly_what_it_calls_on_exactly_its_resources(
             "Action": "events:PutEvents",
             "Condition": {"StringEquals": {"events:source": "appstream-image-updater"}},
             "Effect": "Allow",
-            "Resource": _join(
-                "arn:", PARTITION, ":events:", REGION, ":", ACCOUNT, ":event-bus/default"
-            ),
+            "Resource": stack_arn("events", "event-bus/default"),
         },
     ]
     # and it is told the schedule, the table and the limit

@@ -20,7 +20,7 @@ from infra.config import cdk_json_feature_flags
 from infra.workflow import distribute_each
 from infra.workflow import distribution as fragment
 from rehearsal import bench
-from tests.infra.conftest import CONTEXT, Synth, all_states, definition, resolve
+from tests.infra.conftest import CONTEXT, Synth, all_states, definition, resolve, stack_arn
 from tests.infra.test_linters import BIN, CHECKOV, ROOT, _run
 
 SHARES = [
@@ -223,20 +223,7 @@ def test_the_run_may_start_and_follow_its_distribution_executions_only(
         {
             "Action": ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
             "Effect": "Allow",
-            "Resource": {
-                "Fn::Join": [
-                    "",
-                    [
-                        "arn:",
-                        {"Ref": "AWS::Partition"},
-                        ":events:",
-                        {"Ref": "AWS::Region"},
-                        ":",
-                        {"Ref": "AWS::AccountId"},
-                        f":{rule}",
-                    ],
-                ]
-            },
+            "Resource": stack_arn("events", rule),
         },
     ]
     # and the child's own role invokes only the distribution's two functions

@@ -8,22 +8,10 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from image_updater.events import SOURCE
+from tests.infra.conftest import stack_arn
 from tests.infra.test_stack import _policies_by_role
 
-DEFAULT_BUS = {
-    "Fn::Join": [
-        "",
-        [
-            "arn:",
-            {"Ref": "AWS::Partition"},
-            ":events:",
-            {"Ref": "AWS::Region"},
-            ":",
-            {"Ref": "AWS::AccountId"},
-            ":event-bus/default",
-        ],
-    ]
-}
+DEFAULT_BUS = stack_arn("events", "event-bus/default")
 PUT_EVENTS = {
     "Action": "events:PutEvents",
     "Effect": "Allow",

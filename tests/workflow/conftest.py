@@ -17,8 +17,10 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from image_updater.domain.naming import LINEAGE_ROOT_TAG
+from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG
+from rehearsal.approvals import APPROVERS_ROLE
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import Execution, SimulatedClock, WorkflowRunner
+from rehearsal.runner import Execution, SimulatedClock, WorkflowRunner, set_alarm_state
 
 EMAILS = "ops@example.com"
 BASE_IMAGES = ("ImgA", "ImgB")
@@ -139,3 +141,65 @@ def run(sim: SimulatedAppStream, timeline: Timeline) -> Run:
         return execution
 
     return _run
+
+
+# --- the roll-out's deployments and fleets (tests/workflow/test_rollout.py and others) --------
+
+ROOT = "ImgA"
+ALARM = "CanaryErrors"
+WINDOW = "cron(0 22 ? * SAT *)"
+
+
+def rollout_workflow(**settings: str) -> WorkflowRunner:
+    """The workflow synthesized for ImgA alone, with the roll-out's `settings` (context keys)."""
+    return WorkflowRunner({"imageNames": ROOT, "notificationEmails": EMAILS, **settings})
+
+
+@pytest.fixture(scope="session")
+def rollout_runner() -> WorkflowRunner:
+    """Soak 24 h, alarm checked, approval required (72 h), production on Saturdays 22:00."""
+    return rollout_workflow(
+        canarySoakHours="24",
+        canaryAlarmNames=ALARM,
+        requireApproval="true",
+        approvalTimeoutHours="72",
+        rolloutWindow=WINDOW,
+        approvers=APPROVERS_ROLE,
+    )
+
+
+@pytest.fixture(scope="session")
+def unattended() -> WorkflowRunner:
+    """No soak, no approval, production at once, even with no canary tagged (the admin's
+    explicit allowUntestedProduction); keeps one image per lineage."""
+    return rollout_workflow(
+        canarySoakHours="0",
+        requireApproval="false",
+        allowUntestedProduction="true",
+        rolloutWindow="immediately",
+        keepImages="1",
+    )
+
+
+def follows(stage: str, root: str = ROOT) -> dict[str, str]:
+    return {FOLLOWS_TAG: root, STAGE_TAG: stage}
+
+
+def prod_on_the_root(sim: SimulatedAppStream, add_image: AddImage) -> None:
+    """Given ImgA with an update available, and the production fleet Prod on it."""
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
+
+
+@pytest.fixture
+def fleets(sim: SimulatedAppStream, add_image: AddImage) -> SimulatedAppStream:
+    """ImgA with an update; a canary, two production fleets, and two fleets on ImgA the
+    updater was not given (one untagged, one following another lineage)."""
+    add_image(ROOT, updates_available=True)
+    sim.add_fleet("Canary", image=ROOT, tags=follows("canary"))
+    sim.add_fleet("ProdA", image=ROOT, tags=follows("production"))
+    sim.add_fleet("ProdB", image=ROOT, tags=follows("production"))
+    sim.add_fleet("Untagged", image=ROOT)
+    sim.add_fleet("OtherLineage", image=ROOT, tags=follows("production", root="ImgZ"))
+    set_alarm_state(sim, ALARM, "OK")
+    return sim

@@ -27,17 +27,8 @@ from rehearsal.approvals import (
 )
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import REGION, ApprovalRequest, WorkflowRunner, set_alarm_state
-from tests.workflow.conftest import AddImage, Timeline
-from tests.workflow.test_rollout import (
-    ALARM,
-    ROOT,
-    approve_after,
-    follows,
-    image_of,
-    new_image,
-    rollout_runner,  # noqa: F401 (a fixture: test_rollout.py's configuration)
-    subjects,
-)
+from tests.workflow.conftest import ALARM, ROOT, AddImage, Timeline, follows
+from tests.workflow.test_rollout import approve_after, image_of, new_image, subjects
 from tools.run_now.approve import answer
 from tools.run_now.errors import ENVIRONMENT, ToolError
 
@@ -86,7 +77,7 @@ class FirstAnswer:
 
 
 def test_a_forged_answer_moves_nothing_and_a_real_approval_still_works(
-    rollout_runner: WorkflowRunner,  # noqa: F811
+    rollout_runner: WorkflowRunner,
     fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
@@ -124,7 +115,7 @@ def test_a_forged_answer_moves_nothing_and_a_real_approval_still_works(
 
 
 def test_a_forged_rejection_is_ignored_too(
-    rollout_runner: WorkflowRunner,  # noqa: F811
+    rollout_runner: WorkflowRunner,
     fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
@@ -138,7 +129,7 @@ def test_a_forged_rejection_is_ignored_too(
 
 
 def test_an_oversized_forged_answer_does_not_break_the_run(
-    rollout_runner: WorkflowRunner,  # noqa: F811
+    rollout_runner: WorkflowRunner,
     fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
@@ -161,7 +152,7 @@ def test_an_oversized_forged_answer_does_not_break_the_run(
 
 
 def test_a_caller_who_is_not_an_approver_is_refused(
-    rollout_runner: WorkflowRunner,  # noqa: F811
+    rollout_runner: WorkflowRunner,
     fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
@@ -200,7 +191,7 @@ def test_a_caller_who_is_not_an_approver_is_refused(
 
 @pytest.mark.parametrize("error", ["ApprovalAlreadyDecided", "LedgerUnavailable"])
 def test_a_forged_failure_of_the_wait_is_ignored_too(
-    rollout_runner: WorkflowRunner,  # noqa: F811
+    rollout_runner: WorkflowRunner,
     fleets: SimulatedAppStream,
     timeline: Timeline,
     error: str,

@@ -10,14 +10,8 @@ import pytest
 from rehearsal.approvals import APPROVERS_ROLE
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import WorkflowRunner, set_alarm_state
-from tests.workflow.conftest import EMAILS, Timeline
-from tests.workflow.test_rollout import (
-    ALARM,
-    ROOT,
-    WINDOW,
-    approve_after,
-    fleets,  # noqa: F401 (a fixture)
-)
+from tests.workflow.conftest import ALARM, EMAILS, ROOT, WINDOW, Timeline
+from tests.workflow.test_rollout import approve_after
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +46,7 @@ def emitted(stdout: str, metric: str) -> list[float]:
 
 def test_a_canary_rolled_back_is_counted(
     measured_runner: WorkflowRunner,
-    fleets: SimulatedAppStream,  # noqa: F811
+    fleets: SimulatedAppStream,
     timeline: Timeline,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -14,14 +14,12 @@ import pytest
 from image_updater import events
 from image_updater.rollout.models import (
     APPROVED,
-    FOLLOWS_TAG,
     PREVIOUS_IMAGE_TAG,
     ROLLED_OUT_TAG,
-    STAGE_TAG,
 )
 from image_updater.rollout.models import REJECTED as REJECTED_DECISION
 from infra.workflow import states
-from rehearsal.approvals import APPROVER, APPROVERS_ROLE, LocalFunctionUrl
+from rehearsal.approvals import APPROVER, LocalFunctionUrl
 from rehearsal.approvals import URL as APPROVAL_URL
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import (
@@ -31,70 +29,20 @@ from rehearsal.runner import (
     WorkflowRunner,
     set_alarm_state,
 )
-from tests.workflow.conftest import EMAILS, AddImage, Timeline
+from tests.workflow.conftest import (
+    ALARM,
+    ROOT,
+    AddImage,
+    Timeline,
+    follows,
+    prod_on_the_root,
+    rollout_workflow,
+)
 from tools.run_now.approve import answer
 from tools.run_now.errors import NOTHING_TO_DO, OK, TAMPERED, ToolError
 from tools.run_now.rollback import roll_back
 
-ROOT = "ImgA"
-ALARM = "CanaryErrors"
 SHARING_ACCOUNT = "444455556666"  # shares images with the updater's account
-WINDOW = "cron(0 22 ? * SAT *)"
-
-
-def rollout_workflow(**settings: str) -> WorkflowRunner:
-    """The workflow synthesized for ImgA alone, with the roll-out's `settings` (context keys)."""
-    return WorkflowRunner({"imageNames": ROOT, "notificationEmails": EMAILS, **settings})
-
-
-@pytest.fixture(scope="session")
-def rollout_runner() -> WorkflowRunner:
-    """Soak 24 h, alarm checked, approval required (72 h), production on Saturdays 22:00."""
-    return rollout_workflow(
-        canarySoakHours="24",
-        canaryAlarmNames=ALARM,
-        requireApproval="true",
-        approvalTimeoutHours="72",
-        rolloutWindow=WINDOW,
-        approvers=APPROVERS_ROLE,
-    )
-
-
-@pytest.fixture(scope="session")
-def unattended() -> WorkflowRunner:
-    """No soak, no approval, production at once, even with no canary tagged (the admin's
-    explicit allowUntestedProduction); keeps one image per lineage."""
-    return rollout_workflow(
-        canarySoakHours="0",
-        requireApproval="false",
-        allowUntestedProduction="true",
-        rolloutWindow="immediately",
-        keepImages="1",
-    )
-
-
-def follows(stage: str, root: str = ROOT) -> dict[str, str]:
-    return {FOLLOWS_TAG: root, STAGE_TAG: stage}
-
-
-def prod_on_the_root(sim: SimulatedAppStream, add_image: AddImage) -> None:
-    """Given ImgA with an update available, and the production fleet Prod on it."""
-    add_image(ROOT, updates_available=True)
-    sim.add_fleet("Prod", image=ROOT, tags=follows("production"))
-
-
-@pytest.fixture
-def fleets(sim: SimulatedAppStream, add_image: AddImage) -> SimulatedAppStream:
-    """ImgA with an update; a canary, two production fleets, and two fleets on ImgA the
-    updater was not given (one untagged, one following another lineage)."""
-    add_image(ROOT, updates_available=True)
-    sim.add_fleet("Canary", image=ROOT, tags=follows("canary"))
-    sim.add_fleet("ProdA", image=ROOT, tags=follows("production"))
-    sim.add_fleet("ProdB", image=ROOT, tags=follows("production"))
-    sim.add_fleet("Untagged", image=ROOT)
-    sim.add_fleet("OtherLineage", image=ROOT, tags=follows("production", root="ImgZ"))
-    set_alarm_state(sim, ALARM, "OK")
-    return sim
 
 
 def approve_after(hours: float, decision: str = APPROVED, reason: str | None = None) -> Any:

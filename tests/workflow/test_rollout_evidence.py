@@ -16,21 +16,16 @@ from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG, Rollout
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Invocation, LambdaContext, WorkflowRunner, set_alarm_state
-from tests.workflow.conftest import AddImage, Timeline
-from tests.workflow.test_rollout import (
+from tests.workflow.conftest import (
     ALARM,
     ROOT,
-    approve_after,
-    fleets,  # noqa: F401 (a fixture)
+    AddImage,
+    Timeline,
     follows,
-    image_of,
-    new_image,
     prod_on_the_root,
-    rollout_runner,  # noqa: F401 (a fixture)
     rollout_workflow,
-    subjects,
-    unattended,  # noqa: F401 (a fixture)
 )
+from tests.workflow.test_rollout import approve_after, image_of, new_image, subjects
 
 HELD_BACK_SUBJECT = "AppStream roll-out HELD BACK: {}"
 
@@ -58,7 +53,7 @@ def no_canary_runner() -> WorkflowRunner:
     ids=["starting", "stopping", "stopped", "elastic", "other platform"],
 )
 def test_a_canary_that_cannot_test_the_image_holds_production_back(
-    unattended: WorkflowRunner,  # noqa: F811
+    unattended: WorkflowRunner,
     sim: SimulatedAppStream,
     add_image: AddImage,
     timeline: Timeline,
@@ -89,8 +84,8 @@ def test_a_canary_that_cannot_test_the_image_holds_production_back(
 
 
 def test_a_held_back_roll_out_asks_nobody_to_approve(
-    rollout_runner: WorkflowRunner,  # noqa: F811
-    fleets: SimulatedAppStream,  # noqa: F811
+    rollout_runner: WorkflowRunner,
+    fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
     # Given the canary is STARTING when the roll-out is planned (approval required)
@@ -108,8 +103,8 @@ def test_a_held_back_roll_out_asks_nobody_to_approve(
 
 
 def test_a_canary_already_on_the_image_still_soaks_and_must_pass_the_check(
-    rollout_runner: WorkflowRunner,  # noqa: F811
-    fleets: SimulatedAppStream,  # noqa: F811
+    rollout_runner: WorkflowRunner,
+    fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
     # Given the canary is put on the new image (by hand) as soon as it is AVAILABLE, before
@@ -163,7 +158,7 @@ def test_without_a_canary_production_is_held_back_by_default(
 
 
 def test_without_a_canary_the_approval_e_mail_says_the_image_is_untested(
-    rollout_runner: WorkflowRunner,  # noqa: F811
+    rollout_runner: WorkflowRunner,
     sim: SimulatedAppStream,
     add_image: AddImage,
     timeline: Timeline,
@@ -190,7 +185,7 @@ def test_without_a_canary_the_approval_e_mail_says_the_image_is_untested(
 
 
 def test_a_canary_with_no_capacity_tested_nothing(
-    rollout_runner: WorkflowRunner,  # noqa: F811
+    rollout_runner: WorkflowRunner,
     sim: SimulatedAppStream,
     add_image: AddImage,
     timeline: Timeline,
@@ -223,8 +218,8 @@ def _recovers_after_first_check(sim: SimulatedAppStream) -> Any:
 
 
 def test_a_dip_below_desired_that_recovers_is_healthy(
-    rollout_runner: WorkflowRunner,  # noqa: F811
-    fleets: SimulatedAppStream,  # noqa: F811
+    rollout_runner: WorkflowRunner,
+    fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
     # Given the canary runs 0 of its 1 desired instance at the first check (its instance
@@ -249,8 +244,8 @@ def test_a_dip_below_desired_that_recovers_is_healthy(
 
 
 def test_running_below_desired_that_stays_low_is_unhealthy(
-    rollout_runner: WorkflowRunner,  # noqa: F811
-    fleets: SimulatedAppStream,  # noqa: F811
+    rollout_runner: WorkflowRunner,
+    fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
     # Given the canary runs 0 of its 1 desired instance, and stays so
@@ -270,8 +265,8 @@ def test_running_below_desired_that_stays_low_is_unhealthy(
 
 
 def test_a_canary_moved_on_by_a_newer_images_roll_out_supersedes_this_one(
-    rollout_runner: WorkflowRunner,  # noqa: F811
-    fleets: SimulatedAppStream,  # noqa: F811
+    rollout_runner: WorkflowRunner,
+    fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
     # Given, while this image's canary soaks, a newer image of the lineage is built and its
@@ -324,8 +319,8 @@ def test_a_canary_moved_on_by_a_newer_images_roll_out_supersedes_this_one(
 
 
 def test_production_changes_only_the_fleets_named_in_the_approval(
-    rollout_runner: WorkflowRunner,  # noqa: F811
-    fleets: SimulatedAppStream,  # noqa: F811
+    rollout_runner: WorkflowRunner,
+    fleets: SimulatedAppStream,
     timeline: Timeline,
 ) -> None:
     # Given, while the approval waits, ProdB is untagged and ProdLate tagged for production
@@ -357,7 +352,7 @@ def test_production_changes_only_the_fleets_named_in_the_approval(
 
 
 def test_a_tag_iam_would_not_match_skips_that_fleet_and_the_others_go_on(
-    unattended: WorkflowRunner,  # noqa: F811
+    unattended: WorkflowRunner,
     sim: SimulatedAppStream,
     add_image: AddImage,
     timeline: Timeline,

@@ -14,8 +14,8 @@ from image_updater.rollout.models import PREVIOUS_IMAGE_TAG
 from rehearsal.approvals import APPROVERS_ROLE
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import WorkflowRunner, set_alarm_state
-from tests.workflow.conftest import EMAILS, Timeline
-from tests.workflow.test_rollout import ALARM, ROOT, approve_after, follows, image_of, subjects
+from tests.workflow.conftest import ALARM, EMAILS, ROOT, Timeline, follows
+from tests.workflow.test_rollout import approve_after, image_of, subjects
 
 HUB = "111122223333"
 STRANGER = "999988887777"  # shares a look-alike image with the spoke's account

@@ -15,15 +15,8 @@ import pytest
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import ApprovalRequest, WorkflowRunner, set_alarm_state
 from tests.tools.steps import stack_with_outputs
-from tests.workflow.conftest import AddImage, Timeline
-from tests.workflow.test_rollout import (
-    ALARM,
-    ROOT,
-    approve_after,
-    follows,
-    new_image,
-    rollout_runner,  # noqa: F401 (a fixture: test_rollout.py's configuration)
-)
+from tests.workflow.conftest import ALARM, ROOT, AddImage, Timeline, follows
+from tests.workflow.test_rollout import approve_after, new_image
 from tools import run_now
 from tools.run_now.errors import ATTENTION
 
@@ -56,7 +49,7 @@ def status() -> tuple[int, dict[str, Any], str]:
 
 @pytest.mark.workflow
 def test_status_while_a_rollout_waits_for_approval(
-    rollout_runner: WorkflowRunner,  # noqa: F811
+    rollout_runner: WorkflowRunner,
     sim: SimulatedAppStream,
     add_image: AddImage,
     timeline: Timeline,
