@@ -82,6 +82,16 @@ def shared_old_image(sim: SimulatedAppStream, clock: ManualClock) -> tuple[str, 
     return old, newest
 
 
+def shared_with_both_spokes(
+    sim: SimulatedAppStream, clock: ManualClock, organisation: Organisation
+) -> tuple[str, str]:
+    """Given `shared_old_image`, and A and B each with its spoke stack."""
+    images = shared_old_image(sim, clock)
+    spoke(organisation, A)
+    spoke(organisation, B)
+    return images
+
+
 def receive(account: SimulatedAppStream, image: str) -> str:
     """The spoke sees the hub's image shared with it; returns its ARN."""
     received = account.receive_shared_image(image, owner_account=ACCOUNT)
@@ -168,9 +178,7 @@ def test_a_throttled_reading_keeps_the_share(
     sim: SimulatedAppStream, clock: ManualClock, organisation: Organisation
 ) -> None:
     # Given STS throttles AssumeRole into B (every attempt the SDK makes)
-    old, _newest = shared_old_image(sim, clock)
-    spoke(organisation, A)
-    spoke(organisation, B)
+    old, _newest = shared_with_both_spokes(sim, clock, organisation)
     organisation.refuse_assume_role(
         reader_role_arn("aws", B, REGION), "Throttling", "Rate exceeded"
     )
@@ -187,9 +195,7 @@ def test_when_no_account_uses_it_it_is_unshared_from_both_then_deleted(
     sim: SimulatedAppStream, clock: ManualClock, organisation: Organisation
 ) -> None:
     # Given both spokes read, neither uses the old image
-    old, newest = shared_old_image(sim, clock)
-    spoke(organisation, A)
-    spoke(organisation, B)
+    old, newest = shared_with_both_spokes(sim, clock, organisation)
 
     # When
     retention = retain()
