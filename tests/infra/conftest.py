@@ -153,6 +153,18 @@ def resolve(value: Any) -> Any:
     return value
 
 
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    """A policy statement's actions (one is written as a string)."""
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def resources_of(statement: dict[str, Any]) -> list[Any]:
+    """A policy statement's resources (one is written alone)."""
+    resources = statement["Resource"]
+    return resources if isinstance(resources, list) else [resources]
+
+
 def stack_arn(service: str, resource: str) -> dict[str, Any]:
     """The ARN of `resource` of `service` in the stack's partition, Region and account, joined
     as the template writes it."""

@@ -5,8 +5,6 @@ resource-level permissions, so "*"); the workflow accepts only what it recorded.
 
 from __future__ import annotations
 
-from typing import Any
-
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
@@ -15,7 +13,16 @@ from app import build_app
 from infra.config import ConfigError, cdk_json_feature_flags
 from infra.workflow import states as names
 from rehearsal.template import UNSTAGED
-from tests.infra.conftest import ATTENDED, CONTEXT, UNATTENDED, Synth, all_states, definition
+from tests.infra.conftest import (
+    ATTENDED,
+    CONTEXT,
+    UNATTENDED,
+    Synth,
+    actions_of,
+    all_states,
+    definition,
+    resources_of,
+)
 from tests.infra.test_stack import _actions, _policies_by_role, _role_of
 
 ROLE = "arn:aws:iam::111122223333:role/ImageApprovers"
@@ -29,16 +36,6 @@ def _function_id(template: Template, module: str) -> str:
         {"Properties": {"Handler": f"image_updater.handlers.{module}.handler"}},
     )
     return logical_id
-
-
-def _actions_of(statement: dict[str, Any]) -> list[str]:
-    actions = statement["Action"]
-    return [actions] if isinstance(actions, str) else list(actions)
-
-
-def _resources_of(statement: dict[str, Any]) -> list[Any]:
-    resources = statement["Resource"]
-    return resources if isinstance(resources, list) else [resources]
 
 
 def test_the_wait_discards_the_answer_and_only_the_ledgers_record_decides(synth: Synth) -> None:
@@ -148,8 +145,8 @@ def test_who_may_call_what_and_which_policy_allows_it(synth: Synth) -> None:
     trace: set[tuple[str, str, str]] = set()
     for role, statements in _policies_by_role(template).items():
         for statement in statements:
-            for action in _actions_of(statement):
-                for resource in _resources_of(statement):
+            for action in actions_of(statement):
+                for resource in resources_of(statement):
                     touches_table = resource == table_arn and role in roles
                     if action == "states:SendTaskSuccess" or touches_table:
                         trace.add((roles.get(role, role), action, str(resource)))
@@ -177,7 +174,7 @@ def test_who_may_call_what_and_which_policy_allows_it(synth: Synth) -> None:
     # write a rollback record (a rollback target) or a report
     for role in roles:
         for statement in _policies_by_role(template)[role]:
-            if any(a.startswith("dynamodb:") for a in _actions_of(statement)):
+            if any(a.startswith("dynamodb:") for a in actions_of(statement)):
                 assert statement["Condition"] == {
                     "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["#approval"]}
                 }

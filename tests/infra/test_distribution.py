@@ -4,23 +4,28 @@ two functions, their exact permissions, the fragment, a longer timeout, and lint
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from app import build_app
 from image_updater.domain import naming
 from infra.config import cdk_json_feature_flags
 from infra.workflow import distribute_each
 from infra.workflow import distribution as fragment
 from rehearsal import bench
-from tests.infra.conftest import CONTEXT, Synth, all_states, definition, resolve, stack_arn
+from tests.infra.conftest import (
+    CONTEXT,
+    Synth,
+    actions_of,
+    all_states,
+    definition,
+    resolve,
+    resources_of,
+    stack_arn,
+)
+from tests.infra.test_lambda_code import import_alone
 from tests.infra.test_linters import BIN, CHECKOV, ROOT, _run
 
 SHARES = [
@@ -160,8 +165,8 @@ def test_distribution_adds_its_functions_states_and_time(
 
 def test_distribute_may_do_exactly_what_its_code_calls(distributing: Template) -> None:
     statements = _policy_of(distributing, "FunctionsDistributeRole")
-    appstream = [s for s in statements if any(a.startswith("appstream:") for a in _list(s))]
-    actions = sorted({a for s in appstream for a in _list(s) if a.startswith("appstream:")})
+    appstream = [s for s in statements if any(a.startswith("appstream:") for a in actions_of(s))]
+    actions = sorted({a for s in appstream for a in actions_of(s) if a.startswith("appstream:")})
     assert actions == [
         "appstream:CopyImage",
         "appstream:DescribeImages",
@@ -170,30 +175,30 @@ def test_distribute_may_do_exactly_what_its_code_calls(distributing: Template) -
         "appstream:UpdateImagePermissions",
     ]
     for statement in appstream:
-        if "appstream:UpdateImagePermissions" in _list(statement) or (
-            "appstream:CopyImage" in _list(statement) and "Condition" in statement
+        if "appstream:UpdateImagePermissions" in actions_of(statement) or (
+            "appstream:CopyImage" in actions_of(statement) and "Condition" in statement
         ):
             # the hub's images (and shared copies) only with their lineage tag
             root = statement["Condition"]["StringEquals"][
                 f"aws:ResourceTag/{naming.LINEAGE_ROOT_TAG}"
             ]
             assert root in ("ImgA", "ImgB")
-            assert all(f":image/{root}-*" in json.dumps(r) for r in _resources(statement))
-        elif "appstream:TagResource" in _list(statement):
+            assert all(f":image/{root}-*" in json.dumps(r) for r in resources_of(statement))
+        elif "appstream:TagResource" in actions_of(statement):
             # only the lineages' names in the copy Regions
-            text = json.dumps(_resources(statement))
+            text = json.dumps(resources_of(statement))
             assert text.count("eu-west-1") == text.count("ap-northeast-1") == 2
             assert "AWS::Region" not in text
         else:
             assert statement["Resource"] == "*"
-            assert set(_list(statement)) <= {
+            assert set(actions_of(statement)) <= {
                 "appstream:DescribeImages",
                 "appstream:ListTagsForResource",
                 "xray:PutTelemetryRecords",
                 "xray:PutTraceSegments",
             }
     report = _policy_of(distributing, "FunctionsDistributionReportRole")
-    assert not [s for s in report if any(a.startswith("appstream:") for a in _list(s))]
+    assert not [s for s in report if any(a.startswith("appstream:") for a in actions_of(s))]
     assert any(s["Action"] == "events:PutEvents" for s in report)
 
 
@@ -207,7 +212,7 @@ def test_the_run_may_start_and_follow_its_distribution_executions_only(
     statements = [
         s
         for s in _policy_of(distributing, "WorkflowStateMachineRole")
-        if any(a.startswith(("states:", "events:")) for a in _list(s))
+        if any(a.startswith(("states:", "events:")) for a in actions_of(s))
     ]
     account = ["arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":"]
     account += [{"Ref": "AWS::AccountId"}]
@@ -230,21 +235,11 @@ def test_the_run_may_start_and_follow_its_distribution_executions_only(
     invoked = [
         s
         for s in _policy_of(distributing, "WorkflowDistributionStateMachineRole")
-        if "lambda:InvokeFunction" in _list(s)
+        if "lambda:InvokeFunction" in actions_of(s)
     ]
     text = json.dumps(invoked)
     assert "FunctionsDistribute" in text and "FunctionsDistributionReport" in text
     assert "FunctionsCheck" not in text and "FunctionsCreate" not in text
-
-
-def _list(statement: dict[str, Any]) -> list[str]:
-    actions = statement["Action"]
-    return [actions] if isinstance(actions, str) else list(actions)
-
-
-def _resources(statement: dict[str, Any]) -> list[Any]:
-    resource = statement["Resource"]
-    return resource if isinstance(resource, list) else [resource]
 
 
 def test_the_distributing_template_passes_the_linters(
@@ -268,37 +263,10 @@ def test_the_distributing_template_passes_the_linters(
 def test_the_distribution_handlers_import_from_their_own_assets_alone(
     tmp_path: Path,
 ) -> None:
-    app = cdk.App(
-        outdir=str(tmp_path),
-        context={
-            **cdk_json_feature_flags(),
-            **CONTEXT,
-            **DISTRIBUTING,
-            "aws:cdk:enable-asset-metadata": True,
-        },
-    )
-    build_app(app)
-    app.synth()
-    functions = bench.functions(tmp_path)
+    functions = bench.stage(tmp_path, {**cdk_json_feature_flags(), **CONTEXT, **DISTRIBUTING})
     for name in ("distribute", "distribution_report"):
         function = functions[name]
-        environment = {
-            **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-            "PYTHONPATH": str(function.asset),
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-        result = subprocess.run(
-            [
-                *(sys.executable, "-I", "-B", "-c"),
-                f"import sys; sys.path.insert(0, {str(function.asset)!r}); "
-                f"import {function.module}",
-            ],
-            cwd=function.asset,
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = import_alone(function.asset, [function.module])
         assert result.returncode == 0, result.stderr[-2000:]
         # and the rollout's and the update's code is not in it
         shipped = {p.name for p in function.asset.rglob("*.py")}

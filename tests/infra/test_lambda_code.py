@@ -8,10 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import aws_cdk as cdk
 import pytest
 
-from app import build_app
 from infra.config import cdk_json_feature_flags
 from infra.constructs.lambda_code import excluded, runtime_files
 from rehearsal import bench
@@ -21,12 +19,7 @@ from rehearsal.bench import invocation
 @pytest.fixture(scope="module")
 def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(
-        outdir=str(outdir),
-        context={**cdk_json_feature_flags(), "aws:cdk:enable-asset-metadata": True},
-    )
-    build_app(app)
-    app.synth()
+    bench.stage(outdir, cdk_json_feature_flags())
     return outdir
 
 
