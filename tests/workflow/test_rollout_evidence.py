@@ -15,7 +15,7 @@ from image_updater.rollout.health_policy import DIP_RECHECK_MINUTES, DIP_RECHECK
 from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG, Rollout
 from infra.workflow import states
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import Invocation, LambdaContext, WorkflowRunner, set_alarm_state
+from rehearsal.runner import Execution, Invocation, LambdaContext, WorkflowRunner, set_alarm_state
 from tests.workflow.conftest import (
     ALARM,
     ROOT,
@@ -28,6 +28,14 @@ from tests.workflow.conftest import (
 from tests.workflow.test_rollout import approve_after, image_of, new_image, subjects
 
 HELD_BACK_SUBJECT = "AppStream roll-out HELD BACK: {}"
+
+
+def held_back(execution: Execution) -> str:
+    """The run's last e-mail says its new image is held back, and the run is not a failure
+    (the image is fine, the fleets wait for a fix): that e-mail's body."""
+    assert subjects(execution)[-1] == HELD_BACK_SUBJECT.format(new_image(execution))
+    assert execution.status == "SUCCEEDED"
+    return execution.emails[-1].body
 
 
 @pytest.fixture(scope="session")
@@ -70,17 +78,13 @@ def test_a_canary_that_cannot_test_the_image_holds_production_back(
     execution = unattended.run(sim, timeline.clock)
 
     # Then no fleet changed, and the e-mail says which canary, why, and what to do
-    built = new_image(execution)
     assert sim.fleet_updates == []
     assert image_of(sim, "Prod") == ROOT
-    assert subjects(execution)[-1] == HELD_BACK_SUBJECT.format(built)
-    body = execution.emails[-1].body
+    body = held_back(execution)
     assert "Canary fleets that cannot test it:\n  - Canary (canary): " in body
     assert why in body
     assert "What to do: make each canary able to take the image" in body
     assert "Production fleets left as they are:\n  - Prod (production)" in body
-    # and the run is not a failure: the image is fine, the fleets wait for a fix
-    assert execution.status == "SUCCEEDED"
 
 
 def test_a_held_back_roll_out_asks_nobody_to_approve(
@@ -98,8 +102,7 @@ def test_a_held_back_roll_out_asks_nobody_to_approve(
     assert fleets.fleet_updates == []
     assert execution.approvals == []
     assert not any("No canary fleet follows this lineage" in e.body for e in execution.emails)
-    assert subjects(execution)[-1] == HELD_BACK_SUBJECT.format(new_image(execution))
-    assert execution.status == "SUCCEEDED"
+    held_back(execution)
 
 
 def test_a_canary_already_on_the_image_still_soaks_and_must_pass_the_check(
@@ -150,11 +153,9 @@ def test_without_a_canary_production_is_held_back_by_default(
 
     # Then production is untouched and the e-mail says why and what to do
     assert sim.fleet_updates == []
-    assert subjects(execution)[-1] == HELD_BACK_SUBJECT.format(new_image(execution))
-    body = execution.emails[-1].body
+    body = held_back(execution)
     assert "No canary fleet is tagged for this lineage" in body
     assert "-c allowUntestedProduction=true" in body
-    assert execution.status == "SUCCEEDED"
 
 
 def test_without_a_canary_the_approval_e_mail_says_the_image_is_untested(

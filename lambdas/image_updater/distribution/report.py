@@ -17,7 +17,6 @@ from image_updater.models import AVAILABLE, Notification
 IMAGE_COPIED = "Image Copied"
 IMAGE_SHARED = "Image Shared"
 DISTRIBUTION_FAILED = "Distribution Failed"
-DETAIL_TYPES = (IMAGE_COPIED, IMAGE_SHARED, DISTRIBUTION_FAILED)
 DISTRIBUTED = "DISTRIBUTED"
 DISTRIBUTION_INCOMPLETE = "DISTRIBUTION_INCOMPLETE"
 TIMED_OUT = "TIMED_OUT"  # still COPYING when the workflow stopped waiting
