@@ -70,16 +70,14 @@ class Function:
         return self.module.rsplit(".", 1)[-1]
 
 
-def stage(outdir: Path, context: Mapping[str, Any] | None = None) -> dict[str, Function]:
-    """Synthesize the app once into `outdir` (with `context`, the app's context keys); each
-    function by handler name, found through the template's `aws:asset:path` metadata."""
+def stage(outdir: Path) -> dict[str, Function]:
+    """Synthesize the app once into `outdir`; each function by handler name, found through the
+    template's `aws:asset:path` metadata."""
     import aws_cdk as cdk
 
     from app import build_app
 
-    app = cdk.App(
-        outdir=str(outdir), context={**(context or {}), "aws:cdk:enable-asset-metadata": True}
-    )
+    app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-asset-metadata": True})
     build_app(app)
     app.synth()
     return functions(outdir)

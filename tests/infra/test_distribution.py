@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from app import build_app
 from image_updater.domain import naming
 from infra.config import cdk_json_feature_flags
 from infra.workflow import distribute_each
@@ -263,7 +265,18 @@ def test_the_distributing_template_passes_the_linters(
 def test_the_distribution_handlers_import_from_their_own_assets_alone(
     tmp_path: Path,
 ) -> None:
-    functions = bench.stage(tmp_path, {**cdk_json_feature_flags(), **CONTEXT, **DISTRIBUTING})
+    app = cdk.App(
+        outdir=str(tmp_path),
+        context={
+            **cdk_json_feature_flags(),
+            **CONTEXT,
+            **DISTRIBUTING,
+            "aws:cdk:enable-asset-metadata": True,
+        },
+    )
+    build_app(app)
+    app.synth()
+    functions = bench.functions(tmp_path)
     for name in ("distribute", "distribution_report"):
         function = functions[name]
         result = import_alone(function.asset, [function.module])

@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
 
+from app import build_app
 from infra.config import cdk_json_feature_flags
 from infra.constructs.lambda_code import excluded, runtime_files
 from rehearsal import bench
@@ -19,7 +21,12 @@ from rehearsal.bench import invocation
 @pytest.fixture(scope="module")
 def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    bench.stage(outdir, cdk_json_feature_flags())
+    app = cdk.App(
+        outdir=str(outdir),
+        context={**cdk_json_feature_flags(), "aws:cdk:enable-asset-metadata": True},
+    )
+    build_app(app)
+    app.synth()
     return outdir
 
 

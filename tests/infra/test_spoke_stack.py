@@ -9,9 +9,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from app import build_app
 from image_updater.rollout.models import FOLLOWS_TAG
 from image_updater.spoke.claims import PARTITION as SPOKE_PARTITION
 from infra.config import ConfigError, cdk_json_feature_flags, load_config
@@ -230,7 +232,17 @@ def test_every_spoke_handler_imports_from_its_own_asset_alone(
 ) -> None:
     # Given the spoke synthesized with its assets staged
     outdir = tmp_path_factory.mktemp("spoke.out")
-    functions = bench.stage(outdir, {**cdk_json_feature_flags(), **SPOKE_CONTEXT})
+    app = cdk.App(
+        outdir=str(outdir),
+        context={
+            **cdk_json_feature_flags(),
+            **SPOKE_CONTEXT,
+            "aws:cdk:enable-asset-metadata": True,
+        },
+    )
+    build_app(app)
+    app.synth()
+    functions = bench.functions(outdir)
     assert len(functions) == 9
     # When each handler is imported from its asset alone / Then it imports
     for function in functions.values():
