@@ -32,10 +32,10 @@ STACK_NAME = "AppStreamImageUpdater"
 def build_app(app: cdk.App) -> cdk.Stack:
     """The app's one stack: the hub, or with `hubAccountId` set a spoke (infra/spoke/). An
     app with `organization` set has several (`build_stacks`)."""
-    stacks = build_stacks(app)
-    if len(stacks) != 1:
-        raise ValueError(f"the app has {len(stacks)} stacks: organization is set")
-    return stacks[0]
+    if load_app_config(app.node.get_all_context()).organization is not None:
+        raise ValueError("the app has several stacks: organization is set (use build_stacks)")
+    (stack,) = build_stacks(app)
+    return stack
 
 
 def build_stacks(app: cdk.App) -> list[cdk.Stack]:

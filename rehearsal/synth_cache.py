@@ -86,7 +86,14 @@ class TemplateCache:
             if not stale.name.startswith(current):
                 stale.unlink(missing_ok=True)
 
-    def template(self, context: dict[str, Any], synthesize: Callable[[], Template]) -> Template:
+    def template(
+        self,
+        context: dict[str, Any],
+        synthesize: Callable[[], Template],
+        keep: Callable[[Template], bool] = lambda _: True,
+    ) -> Template:
+        """`context`'s product, kept from an earlier call or made now and kept if `keep`
+        says so (a linter's failure is given back and made again on the next run)."""
         name = key(context)
         path = self.directory / f"{name}.json"
         with self._locked(self.directory / f"{name}.lock"):
@@ -96,6 +103,8 @@ class TemplateCache:
             except (FileNotFoundError, json.JSONDecodeError):
                 pass
             template = synthesize()
+            if not keep(template):
+                return template
             partial = path.with_suffix(f".{os.getpid()}.partial")
             partial.write_text(json.dumps(template), encoding="utf-8")
             partial.replace(path)

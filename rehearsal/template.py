@@ -222,11 +222,16 @@ def template_json(context: dict[str, Any]) -> dict[str, Any]:
     return _DISK[0].template(context, synthesize_now) if _DISK else synthesize_now()
 
 
-def kept(description: dict[str, Any], produce: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Another JSON product of the app's code (an `app.py` run's result), kept beside the
-    templates under the same kind of key: the code, the libraries and the CDK_/AWS_ variables,
-    plus `description` (everything else it depends on)."""
-    return _DISK[0].template(description, produce) if _DISK else produce()
+def kept(
+    description: dict[str, Any],
+    produce: Callable[[], dict[str, Any]],
+    keep: Callable[[dict[str, Any]], bool] = lambda _: True,
+) -> dict[str, Any]:
+    """Another JSON product of the app's code (an `app.py` run's result, a linter's verdict),
+    kept beside the templates under the same kind of key: the code, the libraries and the
+    CDK_/AWS_ variables, plus `description` (everything else it depends on). A product
+    `keep` refuses is given back and made again next time."""
+    return _DISK[0].template(description, produce, keep) if _DISK else produce()
 
 
 @lru_cache(maxsize=16)

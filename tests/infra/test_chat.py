@@ -17,7 +17,7 @@ from infra.config import ConfigError, cdk_json_feature_flags, load_config
 from infra.constructs.chat import CHAT_READ_ACTIONS, CHAT_SERVICE
 from rehearsal.template import template_json
 from tests.infra.conftest import CONTEXT, Synth, all_states, definition, hub_digest, resolve
-from tests.infra.test_linters import BIN, CHECKOV, ROOT, _run
+from tests.infra.linters import cfn_lint, checkov, statelint, write_json
 from tests.infra.test_spoke_stack import HUB_DIGESTS, SPOKE_CONTEXT
 from tests.infra.test_stack import _only, _publishers, _resource_policy, _statements
 
@@ -291,16 +291,9 @@ def _chat_policy(template: Template) -> str:
 def test_with_both_channels_the_linters_pass(synth: Synth, tmp_path: Path) -> None:
     # Given the template and definition with a Slack and a Teams channel
     template = synth(**SLACK, **TEAMS)
-    template_file = tmp_path / "AppStreamImageUpdater.template.json"
-    template_file.write_text(json.dumps(template.to_json(), indent=1))
-    definition_file = tmp_path / "definition.json"
-    definition_file.write_text(json.dumps(definition(template)))
+    template_file = write_json(template.to_json(), tmp_path / "AppStreamImageUpdater.template.json")
+    definition_file = write_json(definition(template), tmp_path / "definition.json")
 
     # Then cfn-lint, statelint and checkov find nothing
-    for command in (
-        (BIN / "cfn-lint", template_file),
-        (BIN / "statelint", definition_file),
-        (CHECKOV, "--config-file", ROOT / ".checkov.yaml", "-f", template_file),
-    ):
-        result = _run(*command)
-        assert result.returncode == 0, result.stdout + result.stderr
+    for result in (cfn_lint(template_file), statelint(definition_file), checkov(template_file)):
+        assert result.returncode == 0, result.output

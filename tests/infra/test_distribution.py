@@ -27,8 +27,8 @@ from tests.infra.conftest import (
     resources_of,
     stack_arn,
 )
+from tests.infra.linters import cfn_lint, checkov, statelint, write_json
 from tests.infra.test_lambda_code import import_alone
-from tests.infra.test_linters import BIN, CHECKOV, ROOT, _run
 
 SHARES = [
     {"accountId": "111122223333", "allowFleet": True, "allowImageBuilder": False},
@@ -247,19 +247,17 @@ def test_the_run_may_start_and_follow_its_distribution_executions_only(
 def test_the_distributing_template_passes_the_linters(
     distributing: Template, tmp_path: Path
 ) -> None:
-    path = tmp_path / "AppStreamImageUpdater.template.json"
-    path.write_text(json.dumps(distributing.to_json(), indent=1))
-    lint = _run(BIN / "cfn-lint", path)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-    for number, machine_definition in enumerate(_definitions(distributing)):
-        machine = tmp_path / f"definition-{number}.json"
-        machine.write_text(json.dumps(machine_definition))
-        states = _run(BIN / "statelint", machine)
-        assert states.returncode == 0, states.stdout + states.stderr
-    if not CHECKOV.exists():
-        pytest.fail("checkov is missing: run `make setup` (the test command does it)")
-    checkov = _run(CHECKOV, "--config-file", ROOT / ".checkov.yaml", "-f", path)
-    assert checkov.returncode == 0, checkov.stdout + checkov.stderr
+    path = write_json(distributing.to_json(), tmp_path / "AppStreamImageUpdater.template.json")
+    lint = cfn_lint(path)
+    assert lint.returncode == 0, lint.output
+    machines = [
+        write_json(machine_definition, tmp_path / f"definition-{number}.json")
+        for number, machine_definition in enumerate(_definitions(distributing))
+    ]
+    states = statelint(*machines)
+    assert states.returncode == 0, states.output
+    found = checkov(path)
+    assert found.returncode == 0, found.output
 
 
 def test_the_distribution_handlers_import_from_their_own_assets_alone(

@@ -96,6 +96,17 @@ def test_an_asset_holds_only_what_its_handler_imports(cloud_assembly: Path) -> N
             assert "image_updater/rollout/fleets.py" not in files, module
 
 
+def test_an_asset_holds_exactly_the_files_its_handler_needs(cloud_assembly: Path) -> None:
+    # The exclude patterns leave out folders whole and take files back: the staged asset is
+    # exactly the modules the handler imports, with every folder on the way
+    lambdas = Path(__file__).resolve().parents[2] / "lambdas"
+    for name, (_module, asset) in _functions(cloud_assembly).items():
+        staged = {p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()}
+        assert staged == set(runtime_files(lambdas, (name,))), name
+        folders = {p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_dir()}
+        assert folders == {str(Path(f).parent) for f in staged} - {"."}, name
+
+
 # The roll-out's steps and their rules: each step's function holds its own alone (Lambda keeps
 # no bytecode: every line a function imports is compiled again at each cold start).
 ROLLOUT_STEP_MODULES = {"plan.py", "fleets.py", "rollback.py", "health.py"}
@@ -119,8 +130,19 @@ def test_imports_are_followed_wherever_they_are_written(tmp_path: Path) -> None:
     # Given a package whose handler imports a module inside a function, and a name from another
     package = tmp_path / "image_updater"
     (package / "handlers").mkdir(parents=True)
-    for path in ("__init__.py", "handlers/__init__.py", "used.py", "unused.py", "named.py"):
+    (package / "unused").mkdir()
+    (package / "__pycache__").mkdir()
+    for path in (
+        "__init__.py",
+        "handlers/__init__.py",
+        "used.py",
+        "unused.py",
+        "named.py",
+        "unused/__init__.py",
+        "__pycache__/used.cpython-311.pyc",
+    ):
         (package / path).write_text("")
+    (tmp_path / "README.md").write_text("")
     (package / "handlers" / "step.py").write_text(
         "from image_updater.named import thing\n"
         "def handler(event, context):\n"
@@ -138,7 +160,30 @@ def test_imports_are_followed_wherever_they_are_written(tmp_path: Path) -> None:
         "image_updater/named.py",
         "image_updater/used.py",
     }
-    assert "image_updater/unused.py" in excluded(tmp_path, ["step"])
+    # And the CDK, copying the folder with the exclude patterns as it stages an asset, keeps
+    # exactly those files
+    staged = tmp_path.parent / f"{tmp_path.name}.staged"
+    cdk.FileSystem.copy_directory(
+        str(tmp_path), str(staged), cdk.CopyOptions(exclude=excluded(tmp_path, ["step"]))
+    )
+    assert {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()} == files
+
+
+def test_the_asset_hash_is_the_one_a_pattern_per_left_out_file_gives() -> None:
+    # The patterns name folders and take files back; the CDK's fingerprint (the asset hash)
+    # digests the files kept, so it is the one a pattern per left-out file gave
+    lambdas = Path(__file__).resolve().parents[2] / "lambdas"
+    every_file = sorted(
+        p.relative_to(lambdas).as_posix()
+        for p in lambdas.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+    for handler in ("check", "rollout_fleets", "distribute", "spoke_claim"):
+        needed = runtime_files(lambdas, (handler,))
+        one_per_file = ["**/__pycache__", "**/*.pyc", *(f for f in every_file if f not in needed)]
+        assert cdk.FileSystem.fingerprint(
+            str(lambdas), exclude=excluded(lambdas, [handler])
+        ) == cdk.FileSystem.fingerprint(str(lambdas), exclude=one_per_file), handler
 
 
 # --- how `make bench` loads a handler: as Lambda does ------------------------------------------

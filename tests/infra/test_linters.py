@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Template
 
 from tests.infra.conftest import Synth, definition
-
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
+from tests.infra.linters import cfn_lint, checkov, statelint, write_json
 
 
 @pytest.fixture(scope="module")
 def template_file(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("synth") / "AppStreamImageUpdater.template.json"
-    path.write_text(json.dumps(template.to_json(), indent=1))
-    return path
-
-
-def _run(*command: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(part) for part in command], capture_output=True, text=True, cwd=ROOT, check=False
-    )
+    return write_json(template.to_json(), path)
 
 
 def test_cfn_lint_passes(template_file: Path) -> None:
-    result = _run(BIN / "cfn-lint", template_file)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = cfn_lint(template_file)
+    assert result.returncode == 0, result.output
 
 
 @pytest.mark.parametrize(
@@ -43,15 +30,12 @@ def test_cfn_lint_passes(template_file: Path) -> None:
 def test_every_state_machine_definition_passes_statelint(
     synth: Synth, overrides: dict[str, str], tmp_path: Path
 ) -> None:
-    path = tmp_path / "definition.json"
-    path.write_text(json.dumps(definition(synth(**overrides))))
-    result = _run(BIN / "statelint", path)
-    assert result.returncode == 0, result.stdout + result.stderr
+    path = write_json(definition(synth(**overrides)), tmp_path / "definition.json")
+    result = statelint(path)
+    assert result.returncode == 0, result.output
 
 
 def test_checkov_finds_nothing(template_file: Path) -> None:
-    if not CHECKOV.exists():
-        pytest.fail("checkov is missing: run `make setup` (the test command does it)")
-    result = _run(CHECKOV, "--config-file", ROOT / ".checkov.yaml", "-f", template_file)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = checkov(template_file)
+    assert result.returncode == 0, result.output
     assert "Failed checks: 0" in result.stdout

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,8 @@ from infra.organization.code_bucket import CODE_BUCKET_STACK_NAME
 from infra.organization.stack_set import SPOKE_SET_STACK_NAME
 from rehearsal.template import template_json
 from tests.infra.conftest import CONTEXT
+from tests.infra.linters import cfn_lint, checkov
 from tests.infra.test_app import _synth
-from tests.infra.test_linters import BIN, CHECKOV, ROOT
 from tests.infra.test_spoke_stack import HUB, SPOKE_CONTEXT
 
 ORGANIZATION: dict[str, Any] = {
@@ -306,27 +305,13 @@ def _templates(organization: Organization) -> dict[str, Path]:
 
 
 def test_cfn_lint_passes_on_every_template(organization: Organization) -> None:
-    for name, path in _templates(organization).items():
-        result = subprocess.run(
-            [str(BIN / "cfn-lint"), str(path)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        assert result.returncode == 0, (name, result.stdout + result.stderr)
+    templates = _templates(organization)
+    assert len(templates) == 7  # two hubs, three code buckets, the StackSet, the spokes'
+    result = cfn_lint(*templates.values())
+    assert result.returncode == 0, result.output
 
 
 def test_checkov_finds_nothing_in_any_template(organization: Organization) -> None:
-    if not CHECKOV.exists():
-        pytest.fail("checkov is missing: run `make setup` (the test command does it)")
-    for name, path in _templates(organization).items():
-        result = subprocess.run(
-            [str(CHECKOV), "--config-file", str(ROOT / ".checkov.yaml"), "-f", str(path)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
-        assert result.returncode == 0, (name, result.stdout + result.stderr)
-        assert "Failed checks" not in result.stdout or "Failed checks: 0" in result.stdout, name
+    result = checkov(*_templates(organization).values())
+    assert result.returncode == 0, result.output
+    assert "Failed checks" not in result.stdout or "Failed checks: 0" in result.stdout

@@ -5,7 +5,6 @@ template is unchanged while `hubAccountId` is unset."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,9 @@ from infra.spoke.config import HUB_ONLY_KEYS, refuse_hub_only_keys
 from rehearsal import bench
 from rehearsal.template import template_json
 from tests.infra.conftest import CONTEXT, all_states, definition, hub_digest
+from tests.infra.linters import cfn_lint, checkov, statelint, write_json
 from tests.infra.test_function_environment import POWERTOOLS, environments, read_by_code
 from tests.infra.test_lambda_code import import_alone
-from tests.infra.test_linters import BIN, CHECKOV, ROOT
 
 HUB = "111122223333"
 SPOKE = {"hubAccountId": HUB, "approvers": "arn:aws:iam::444455556666:role/Approvers"}
@@ -182,40 +181,24 @@ def test_hub_only_keys_at_their_defaults_are_accepted() -> None:
     refuse_hub_only_keys(load_config({"imageNames": "ImgA", **SPOKE}))
 
 
-def _lint(
-    template: Template, tmp_path: Path, *command: str | Path
-) -> subprocess.CompletedProcess[str]:
-    path = tmp_path / "AppStreamImageUpdaterSpoke.template.json"
-    path.write_text(json.dumps(template.to_json(), indent=1))
-    return subprocess.run(
-        [str(part) for part in (*command, path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+def _spoke_file(template: Template, tmp_path: Path) -> Path:
+    return write_json(template.to_json(), tmp_path / "AppStreamImageUpdaterSpoke.template.json")
 
 
 def test_cfn_lint_passes_on_the_spoke(spoke: Template, tmp_path: Path) -> None:
-    result = _lint(spoke, tmp_path, BIN / "cfn-lint")
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = cfn_lint(_spoke_file(spoke, tmp_path))
+    assert result.returncode == 0, result.output
 
 
 def test_checkov_finds_nothing_in_the_spoke(spoke: Template, tmp_path: Path) -> None:
-    if not CHECKOV.exists():
-        pytest.fail("checkov is missing: run `make setup` (the test command does it)")
-    result = _lint(spoke, tmp_path, CHECKOV, "--config-file", ROOT / ".checkov.yaml", "-f")
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = checkov(_spoke_file(spoke, tmp_path))
+    assert result.returncode == 0, result.output
     assert "Failed checks: 0" in result.stdout
 
 
 def test_statelint_passes_on_the_spoke_definition(spoke: Template, tmp_path: Path) -> None:
-    path = tmp_path / "definition.json"
-    path.write_text(json.dumps(definition(spoke)))
-    result = subprocess.run(
-        [str(BIN / "statelint"), str(path)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = statelint(write_json(definition(spoke), tmp_path / "definition.json"))
+    assert result.returncode == 0, result.output
 
 
 def test_each_spoke_function_gets_the_settings_its_code_reads_and_no_other(
