@@ -7,13 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
 from app import build_app
 from image_updater.domain import naming
-from infra.config import cdk_json_feature_flags
 from infra.workflow import distribute_each
 from infra.workflow import distribution as fragment
 from rehearsal import bench
@@ -22,6 +20,7 @@ from tests.infra.conftest import (
     Synth,
     actions_of,
     all_states,
+    asset_app,
     definition,
     resolve,
     resources_of,
@@ -263,15 +262,7 @@ def test_the_distributing_template_passes_the_linters(
 def test_the_distribution_handlers_import_from_their_own_assets_alone(
     tmp_path: Path,
 ) -> None:
-    app = cdk.App(
-        outdir=str(tmp_path),
-        context={
-            **cdk_json_feature_flags(),
-            **CONTEXT,
-            **DISTRIBUTING,
-            "aws:cdk:enable-asset-metadata": True,
-        },
-    )
+    app = asset_app(tmp_path, {**CONTEXT, **DISTRIBUTING})
     build_app(app)
     app.synth()
     functions = bench.functions(tmp_path)

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
@@ -19,7 +18,7 @@ from infra.config import ConfigError, cdk_json_feature_flags, load_config
 from infra.spoke.config import HUB_ONLY_KEYS, refuse_hub_only_keys
 from rehearsal import bench
 from rehearsal.template import template_json
-from tests.infra.conftest import CONTEXT, all_states, definition, hub_digest
+from tests.infra.conftest import CONTEXT, all_states, asset_app, definition, hub_digest
 from tests.infra.linters import cfn_lint, checkov, statelint, write_json
 from tests.infra.test_function_environment import POWERTOOLS, environments, read_by_code
 from tests.infra.test_lambda_code import import_alone
@@ -215,14 +214,7 @@ def test_every_spoke_handler_imports_from_its_own_asset_alone(
 ) -> None:
     # Given the spoke synthesized with its assets staged
     outdir = tmp_path_factory.mktemp("spoke.out")
-    app = cdk.App(
-        outdir=str(outdir),
-        context={
-            **cdk_json_feature_flags(),
-            **SPOKE_CONTEXT,
-            "aws:cdk:enable-asset-metadata": True,
-        },
-    )
+    app = asset_app(outdir, SPOKE_CONTEXT)
     build_app(app)
     app.synth()
     functions = bench.functions(outdir)
