@@ -36,13 +36,13 @@ COPY_CHECKS = COPY_WAIT_HOURS * 60 // COPY_CHECK_MINUTES
 # Region's other steps and retries stay under 56, so 380 per copy Region; the image's steps
 # besides (its choice, plan, share at home, e-mail) under 80. The run itself only records the
 # child's start and end: 8 events measured (Map iteration 2, the task's 6), 20 with a margin
-# for a retried start and the step that keeps a failed child's error; and, once per run, the
-# step that records what it distributes in the ledger (a Lambda task: 5, 10 with a retry).
+# for a retried start and the step that keeps a failed child's error, which also holds the
+# step the run takes once before the children, recording what it distributes in the ledger (a
+# Lambda task: 5 events, 10 with a retry; the children are one per lineage, resumed or new).
 EVENTS_PER_COPY_CHECK = 9
 EVENTS_PER_COPY_REGION = EVENTS_PER_COPY_CHECK * COPY_CHECKS + 56
 EVENTS_PER_DISTRIBUTION = 80
 EVENTS_PER_CHILD_EXECUTION = 20
-EVENTS_TO_RECORD = 10
 HOME = "(home Region)"  # a share's Regions, when it names none: the stack's own and every copy's
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _SHARE_KEYS = frozenset({"accountId", "allowFleet", "allowImageBuilder", "regions"})
@@ -176,11 +176,10 @@ def distribution_problems(config: UpdaterConfig, home: str | None = None) -> Ite
 
 
 def distribution_events(config: UpdaterConfig) -> int:
-    """The most history events the distribution adds to one run (the record, the children's
-    starts: one per lineage, resumed or new)."""
+    """The most history events the distribution adds to one run (the children's starts)."""
     if not config.distributes:
         return 0
-    return EVENTS_TO_RECORD + len(config.image_names) * EVENTS_PER_CHILD_EXECUTION
+    return len(config.image_names) * EVENTS_PER_CHILD_EXECUTION
 
 
 def image_distribution_events(copy_regions: int) -> int:
