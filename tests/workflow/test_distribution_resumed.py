@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -52,18 +53,24 @@ def stop_at_the_first_copy(stopped: list[str]) -> Callable[[Invocation, timedelt
     return listener
 
 
-def stopped_mid_distribution(
-    account: DeployedAccount, sim: SimulatedAppStream, timeline: Timeline
-) -> tuple[Execution, str]:
-    """The first run builds ImgA's new image and is stopped once a copy started; the
-    lineage then has no update left (the next run builds nothing)."""
-    stopped: list[str] = []
-    first = account.run(timeline.clock, on_invocation=stop_at_the_first_copy(stopped))
-    assert stopped and first.status == "ABORTED", (first.status, first.error, first.cause)
-    name = new_image(sim)
-    for image in ("ImgA", name):
-        sim.set_updates_available(image, False)
-    return first, name
+@contextmanager
+def owed_distribution(
+    sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
+) -> Iterator[tuple[DeployedAccount, Execution, str]]:
+    """ImgA has an update and copies take 40 minutes; the first run builds ImgA's new image
+    and is stopped once a copy started; the lineage then has no update left (the next run
+    builds nothing). The deployment, that run and the image."""
+    imga_has_an_update_imgb_none(add_image)
+    for region in (EUROPE, TOKYO):
+        sim.in_region(region).script_copies(duration=timedelta(minutes=40))
+    with distributing().account(sim) as account:
+        stopped: list[str] = []
+        first = account.run(timeline.clock, on_invocation=stop_at_the_first_copy(stopped))
+        assert stopped and first.status == "ABORTED", (first.status, first.error, first.cause)
+        name = new_image(sim)
+        for image in ("ImgA", name):
+            sim.set_updates_available(image, False)
+        yield account, first, name
 
 
 def ledger_item(account: DeployedAccount, name: str) -> dict[str, Any]:
@@ -88,11 +95,7 @@ def test_the_next_run_finishes_a_distribution_a_stopped_run_left_owed(
 ) -> None:
     # Given ImgA has an update, copies take 40 minutes, and the run that builds it is stopped
     # right after its first copy started
-    imga_has_an_update_imgb_none(add_image)
-    for region in (EUROPE, TOKYO):
-        sim.in_region(region).script_copies(duration=timedelta(minutes=40))
-    with distributing().account(sim) as account:
-        first, name = stopped_mid_distribution(account, sim, timeline)
+    with owed_distribution(sim, add_image, timeline) as (account, first, name):
         assert not [e for e in first.emails if e.subject == DISTRIBUTED.format(name)]
         assert sum(copies_made(sim).values()) >= 1
         owed = ledger_item(account, name)
@@ -137,10 +140,7 @@ def test_a_run_overlapping_the_one_that_took_it_over_leaves_it_alone(
     sim: SimulatedAppStream, add_image: AddImage, timeline: Timeline
 ) -> None:
     # Given a distribution a stopped run left owed
-    imga_has_an_update_imgb_none(add_image)
-    with distributing().account(sim) as account:
-        _, name = stopped_mid_distribution(account, sim, timeline)
-
+    with owed_distribution(sim, add_image, timeline) as (account, _, name):
         # When the next run records what it distributes, and a run started by hand meanwhile
         # records too (its record step right after the scheduled run's)
         by_hand: list[dict[str, Any]] = []
@@ -171,9 +171,7 @@ def test_an_owed_distribution_whose_image_was_deleted_ends_in_an_email_saying_so
 ) -> None:
     # Given a distribution a stopped run left owed, and an admin who then unshared and deleted
     # the image in the hub's Region
-    imga_has_an_update_imgb_none(add_image)
-    with distributing().account(sim) as account:
-        _, name = stopped_mid_distribution(account, sim, timeline)
+    with owed_distribution(sim, add_image, timeline) as (account, _, name):
         admin = boto3.client(
             "appstream",
             region_name="us-east-1",
