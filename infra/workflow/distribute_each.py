@@ -126,6 +126,7 @@ def distribute_each_image(
             action=RECORD,
             executionArn=sfn.JsonPath.execution_id,
             distributionMachine=child.state_machine_arn,
+            dryRun=sfn.JsonPath.string_at("$.dryRun"),
         ),
         result_selector={"items.$": "$.Payload.items"},
         result_path=PLANNED,

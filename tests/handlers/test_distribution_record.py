@@ -53,13 +53,16 @@ def start(machine: str, name: str) -> str:
     return arn
 
 
-def record(run: str, machines: dict[str, str], *results: dict[str, Any]) -> list[dict[str, Any]]:
+def record(
+    run: str, machines: dict[str, str], *results: dict[str, Any], dry_run: bool = False
+) -> list[dict[str, Any]]:
     answer = handler(
         {
             "task": list(results),
             "action": "record",
             "executionArn": run,
             "distributionMachine": machines["Distribution"],
+            "dryRun": dry_run,
         },
         LambdaContext(),
     )
@@ -164,3 +167,19 @@ def test_an_owed_distribution_whose_image_is_gone_says_so(
         "resumedFrom": STOPPED,
         "gone": f"{DERIVED} is gone in {REGION}",
     }
+
+
+def test_a_dry_run_claims_nothing_and_resumes_nothing(
+    ready: SimulatedAppStream, machines: dict[str, str]
+) -> None:
+    # Given a distribution a stopped run left owed
+    DistributionLedger().claim(ROOT, DERIVED, "NO_FLEETS", STOPPED, START)
+    before = ledger_items()
+
+    # When a dry run records its ready image of ImgB and ImgA's nothing
+    ready_b = {**READY, "image": "ImgB", "newImageName": "ImgB-20260105-030000"}
+    items = record(SCHEDULED, machines, ready_b, NO_UPDATE, dry_run=True)
+
+    # Then it goes on with them as they are, and the ledger is as it was
+    assert items == [ready_b, NO_UPDATE]
+    assert ledger_items() == before

@@ -328,6 +328,7 @@ def test_the_run_records_what_it_distributes_before_its_children_and_goes_on_wit
     assert record["Next"] == fragment.DISTRIBUTE_EACH_IMAGE
     assert record["Parameters"]["Payload"]["action"] == "record"
     assert record["Parameters"]["Payload"]["task.$"] == "$.rollouts"
+    assert record["Parameters"]["Payload"]["dryRun.$"] == "$.dryRun"  # which writes nothing
     assert "Distribution" in json.dumps(record["Parameters"]["Payload"]["distributionMachine"])
     assert record["ResultPath"] == "$.distributionPlan"
     assert states[fragment.DISTRIBUTE_EACH_IMAGE]["ItemsPath"] == "$.distributionPlan.items"

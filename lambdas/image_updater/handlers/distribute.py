@@ -40,6 +40,9 @@ def record(event: dict[str, Any]) -> dict[str, Any]:
     results, run = event.get("task"), event.get("executionArn")
     if not isinstance(results, list) or not isinstance(run, str):
         raise InvalidExecutionInput("record: expected {task: [results], executionArn: ...}")
+    if event.get("dryRun") is not False:
+        # A dry run looks but writes nothing, and resumes nothing: its images go on as they are.
+        return {"items": results}
     logger.append_keys(execution_id=run)
     items = resume.plan(
         results,
