@@ -98,19 +98,25 @@ def test_the_next_run_finishes_a_distribution_a_stopped_run_left_owed(
     with owed_distribution(sim, add_image, timeline) as (account, first, name):
         assert not [e for e in first.emails if e.subject == DISTRIBUTED.format(name)]
         assert sum(copies_made(sim).values()) >= 1
+        # (stopped before any copy was shared: each copy Region shares after its copy)
+        assert sim.in_region(EUROPE).shares(name) == {} == sim.in_region(TOKYO).shares(name)
         owed = ledger_item(account, name)
         assert (owed["status"]["S"], owed["claimer"]["S"]) == (
             "CLAIMED",
             first.children[0].input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"],
         )
 
-        # When the next scheduled run comes, a day later
-        timeline.next_run()
+        # When an admin starts a run by hand five minutes later, the copy still COPYING
+        timeline.next_run(after=first.elapsed + timedelta(minutes=5))
+        copying = {sim.in_region(r).images.get(name, {}).get("State") for r in (EUROPE, TOKYO)}
+        assert "COPYING" in copying
         second = account.run(timeline.clock)
 
-        # Then it distributed the image in full: one copy per Region across both runs,
-        # every share, and one "distributed" e-mail, saying it finished the stopped run's
+        # Then it distributed the image in full: one copy per Region across both runs (the
+        # one in flight polled until AVAILABLE), every share, and one "distributed" e-mail,
+        # saying it finished the stopped run's
         assert second.status == "SUCCEEDED", second.cause
+        assert "Wait for the copy" in second.states
         assert copies_made(sim) == {EUROPE: 1, TOKYO: 1}
         assert set(sim.shares(name)) == {A, C}
         assert set(sim.in_region(EUROPE).shares(name)) == {A, B, C}
