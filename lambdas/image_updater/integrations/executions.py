@@ -8,8 +8,11 @@ from typing import Any
 from image_updater.errors import ImageUpdaterError
 
 # An ARN Step Functions never knew, or no longer keeps (an ended execution's record goes
-# 90 days after it closed): that execution runs no more.
-_NOT_AN_EXECUTION = frozenset({"ExecutionDoesNotExist", "InvalidArn"})
+# 90 days after it closed), or one of a state machine this stack no longer has (replaced: the
+# function may describe only its stack's own machines' executions): it is no run of this
+# stack's any more. A wrong answer here costs a distribution done twice (copies are found,
+# shares set again, a second e-mail); the opposite mistake would leave it owed for ever.
+_NOT_AN_EXECUTION = frozenset({"ExecutionDoesNotExist", "InvalidArn", "AccessDeniedException"})
 
 
 class RunStatusUnknown(ImageUpdaterError):
