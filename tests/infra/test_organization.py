@@ -1,7 +1,8 @@
 """The organisation (`organization` set): the hub as a Stage per hub Region, the spokes as a
 service-managed StackSet whose template is the standalone spoke's but for where its code is
-read from, the code published into a bucket per Region that the organisation can read, and
-the linters on every template. `organization` unset is covered by test_spoke_stack.py's
+read from and its e-mails and approvers taken as parameters (test_spoke_teams.py), the code
+published into a bucket per Region that the organisation can read, and the linters on every
+template. `organization` unset is covered by test_spoke_stack.py's
 HUB_DIGESTS: the hub's template is byte-identical to main's."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app import build_app, build_stacks
 from infra.config import ConfigError, cdk_json_feature_flags
 from infra.organization.code_bucket import CODE_BUCKET_STACK_NAME
 from infra.organization.stack_set import SPOKE_SET_STACK_NAME
+from infra.spoke.team import parameter_values
 from rehearsal.template import template_json
 from tests.infra.conftest import CONTEXT
 from tests.infra.test_app import _synth
@@ -175,7 +177,8 @@ def test_the_spoke_template_is_the_standalone_spokes_but_where_it_reads_its_code
     standalone = template_json(
         {**cdk_json_feature_flags(), **{**SPOKE_CONTEXT, "hubAccountId": HUB}}
     )
-    spoke = organization.spoke_template
+    # When the StackSet's spoke is deployed with its parameters at their defaults
+    spoke = at_parameter_values(organization.spoke_template, {})
     # Then the only differences: no bootstrap version check (a spoke account is not
     # bootstrapped), and each function's code read from the hub's bucket in its own Region
     expected = copy.deepcopy(standalone)
@@ -185,7 +188,80 @@ def test_the_spoke_template_is_the_standalone_spokes_but_where_it_reads_its_code
     assert len(functions) == 9
     for function in functions:
         function["Properties"]["Code"]["S3Bucket"] = bucket
-    assert spoke == expected
+    # (the e-mail subscriptions and the approvers' permissions named by what they say: the
+    # standalone spoke names them after the address or ARN, the StackSet's after the slot)
+    assert by_content(spoke) == by_content(expected)
+
+
+# The spokes' template's slot parameters (infra/spoke/team.py), every one.
+SLOTS = parameter_values((), (), approval=True)
+
+
+def at_parameter_values(template: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """The spokes' template as CloudFormation deploys it with `values` (a slot parameter not
+    given at its default): the slot parameters and their conditions gone, a resource whose
+    condition is false left out, each reference to a slot replaced by its value, each
+    Fn::Join of plain strings joined; the APPROVERS list without its empty slots."""
+    unknown = set(values) - set(SLOTS)
+    assert not unknown, unknown
+    parameters = {
+        name: values.get(name, parameter["Default"])
+        for name, parameter in template["Parameters"].items()
+        if name in SLOTS
+    }
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"} and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        if set(value) == {"Fn::Join"}:
+            separator, parts = value["Fn::Join"]
+            joined = [resolve(part) for part in parts]
+            if all(isinstance(part, str) for part in joined):
+                return separator.join(joined)
+            return {"Fn::Join": [separator, joined]}
+        if set(value) == {"Fn::Equals"}:
+            left, right = resolve(value["Fn::Equals"])
+            return left == right
+        if set(value) == {"Fn::Not"}:
+            (condition,) = resolve(value["Fn::Not"])
+            assert isinstance(condition, bool), condition
+            return not condition
+        return {key: resolve(item) for key, item in value.items()}
+
+    conditions = {name: resolve(c) for name, c in template.get("Conditions", {}).items()}
+    assert all(isinstance(c, bool) for c in conditions.values()), conditions
+    resources = {}
+    for logical_id, resource in template["Resources"].items():
+        if conditions.get(resource.get("Condition", ""), True):
+            body = resolve({k: v for k, v in resource.items() if k != "Condition"})
+            variables = body.get("Properties", {}).get("Environment", {}).get("Variables", {})
+            if "APPROVERS" in variables:
+                listed = json.loads(variables["APPROVERS"])
+                variables["APPROVERS"] = json.dumps([arn for arn in listed if arn])
+            resources[logical_id] = body
+    deployed = {
+        **template,
+        "Parameters": {k: v for k, v in template["Parameters"].items() if k not in SLOTS},
+        "Resources": resources,
+    }
+    deployed.pop("Conditions", None)
+    return deployed
+
+
+def by_content(template: dict[str, Any]) -> dict[str, Any]:
+    """E-mail subscriptions and function permissions keyed by their content."""
+    keyed = ("AWS::SNS::Subscription", "AWS::Lambda::Permission")
+    return {
+        **template,
+        "Resources": {
+            (json.dumps(r, sort_keys=True) if r["Type"] in keyed else logical_id): r
+            for logical_id, r in template["Resources"].items()
+        },
+    }
 
 
 def test_the_spokes_code_is_published_to_every_spoke_region_and_the_template_home(
