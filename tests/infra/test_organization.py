@@ -253,15 +253,17 @@ def at_parameter_values(template: dict[str, Any], values: dict[str, str]) -> dic
 
 
 def by_content(template: dict[str, Any]) -> dict[str, Any]:
-    """E-mail subscriptions and function permissions keyed by their content."""
+    """E-mail subscriptions and function permissions keyed by their content (and how many
+    came before with the same: a duplicate is not lost)."""
     keyed = ("AWS::SNS::Subscription", "AWS::Lambda::Permission")
-    return {
-        **template,
-        "Resources": {
-            (json.dumps(r, sort_keys=True) if r["Type"] in keyed else logical_id): r
-            for logical_id, r in template["Resources"].items()
-        },
-    }
+    resources: dict[str, Any] = {}
+    for logical_id, resource in template["Resources"].items():
+        key = logical_id
+        if resource["Type"] in keyed:
+            content = json.dumps(resource, sort_keys=True)
+            key = f"{content} #{sum(k.startswith(content) for k in resources)}"
+        resources[key] = resource
+    return {**template, "Resources": resources}
 
 
 def test_the_spokes_code_is_published_to_every_spoke_region_and_the_template_home(
