@@ -85,8 +85,7 @@ ALLOWED = (
     "null or {} (one account and Region), or a JSON object: organizationId, hubAccountId, "
     "hubRegions, spokeRegions, spokeOrganizationalUnitIds (required); spokeAccountIds, "
     "callAs (DELEGATED_ADMIN or SELF), maxConcurrentPercentage (1 to 100), "
-    "failureTolerancePercentage (0 to 100), regionConcurrency (PARALLEL or SEQUENTIAL), "
-    "spokeTeams (each OU's notificationEmails and approvers)"
+    "failureTolerancePercentage (0 to 100), regionConcurrency (PARALLEL or SEQUENTIAL)"
 )
 
 
