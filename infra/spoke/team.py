@@ -144,24 +144,19 @@ class TeamParameters(Construct):
         created since October 2025 need both actions), and the APPROVERS list the function
         checks the caller against, from the same parameters."""
         for slot, approver in enumerate(self._approvers, start=1):
-            principal = approver.parameter.value_as_string
-            url = lambda_.CfnPermission(
-                self,
-                f"Approver{slot}InvokesTheUrl",
-                action="lambda:InvokeFunctionUrl",
-                function_name=approval.function_arn,
-                principal=principal,
-                function_url_auth_type="AWS_IAM",
-            )
-            invoke = lambda_.CfnPermission(
-                self,
-                f"Approver{slot}InvokesTheFunction",
-                action="lambda:InvokeFunction",
-                function_name=approval.function_arn,
-                principal=principal,
-                invoked_via_function_url=True,
-            )
-            for permission in (url, invoke):
+            # What grant_invoke_url writes for a principal, on the slot's condition.
+            for name, action, how in (
+                ("Url", "lambda:InvokeFunctionUrl", {"function_url_auth_type": "AWS_IAM"}),
+                ("Function", "lambda:InvokeFunction", {"invoked_via_function_url": True}),
+            ):
+                permission = lambda_.CfnPermission(
+                    self,
+                    f"Approver{slot}InvokesThe{name}",
+                    action=action,
+                    function_name=approval.function_arn,
+                    principal=approver.parameter.value_as_string,
+                    **how,
+                )
                 permission.cfn_options.condition = approver.is_set
         quoted = [Fn.join("", ['"', a.parameter.value_as_string, '"']) for a in self._approvers]
         # Replaces the list the functions construct wrote from the (emptied) configuration.
