@@ -35,7 +35,8 @@ class Organization:
     """The organisation: the hub (one stack per hub Region, in the hub's account) and the
     spokes (a service-managed StackSet deployed to every account of the OUs, in each spoke
     Region). The StackSet is created in the hub's account (a delegated administrator for
-    StackSets, or the management account with callAs SELF), in the first hub Region."""
+    StackSets, or the management account with callAs SELF), in the first hub Region.
+    `spoke_teams` give some OUs' spokes their own e-mails and approvers (spoke_teams.py)."""
 
     organization_id: str
     hub_account_id: str

@@ -18,6 +18,12 @@ its schedule, its ledger (the rollback records) and its approval URL. Fleets are
 spoke's stack (the spoke only calls UpdateFleet on fleets the account tagged), so they keep
 running whatever image they have either way; a retained spoke keeps rolling out the hub's
 images until its account's admin deletes its stack.
+
+Each OU named by a team (`organization.spokeTeams`) is a stack instance group of its own whose
+ParameterOverrides set the team's e-mails and approvers; the other OUs share one group with the
+StackSet's values (the top-level keys). Accounts that join an OU later are deployed by automatic
+deployment with the StackSet's values, not their OU's overrides (CloudFormation User Guide,
+"Manage automatic deployments").
 """
 
 from __future__ import annotations
@@ -174,8 +180,9 @@ class SpokeSetStack(Stack):
 
 
 def stack_set_parameters(spoke: SpokeTemplate) -> dict[str, str]:
-    """Every parameter of the spokes' template at its default (the top-level values): a
-    stack instance may override only parameters the StackSet itself specifies."""
+    """Every slot parameter of the spokes' template (infra/spoke/team.py) at its default, the
+    top-level value: a stack instance may override only parameters the StackSet itself
+    specifies (CloudFormation User Guide, "Override parameters on stack instances")."""
     parameters: dict[str, dict[str, Any]] = spoke.template.get("Parameters", {})
     slots = parameter_values((), (), approval=True)
     return {name: str(p["Default"]) for name, p in parameters.items() if name in slots}
