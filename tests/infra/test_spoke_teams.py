@@ -10,15 +10,16 @@ import hashlib
 import json
 import re
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from image_updater.approval.identity import matching_approver
 from image_updater.handlers import approval_url
-from infra.config import cdk_json_feature_flags
+from infra.config import cdk_json_feature_flags, load_config
 from infra.config.spoke_teams import APPROVER_SLOTS, EMAIL_SLOTS
+from infra.organization.spoke_template import SpokeTemplate
+from infra.organization.stack_set import instance_groups
 from rehearsal.template import template_json
 from tests.infra.test_linters import BIN, CHECKOV, ROOT
 from tests.infra.test_organization import (
@@ -109,23 +110,26 @@ def test_each_teams_ous_get_its_values_and_the_other_ous_the_stack_sets(
     ]
 
 
-def test_named_accounts_narrow_every_teams_ous_too(tmp_path: Path) -> None:
-    organization = {
+def test_named_accounts_narrow_every_teams_ous_too(organization: Organization) -> None:
+    # Given spokeAccountIds and a team (the groups computed from the synthesized template)
+    raw = {
         **ORGANIZATION,
         "spokeAccountIds": ["444455556666"],
         "spokeTeams": [{"organizationalUnitIds": [PROD_OU], "approvers": [PROD_APPROVER]}],
     }
-    groups = Organization(tmp_path, {**ORG_CONTEXT, "organization": organization}).stack_set[
-        "Properties"
-    ]["StackInstancesGroup"]
-    assert [g["DeploymentTargets"]["OrganizationalUnitIds"] for g in groups] == [
-        [DEFAULT_OU],
-        [PROD_OU],
-    ]
-    for group in groups:
-        assert group["DeploymentTargets"]["Accounts"] == ["444455556666"]
-        assert group["DeploymentTargets"]["AccountFilterType"] == "INTERSECTION"
-    assert groups[1]["ParameterOverrides"] == _pairs(approvers(PROD_APPROVER))
+    narrowed = load_config({"imageNames": "ImgA", "organization": raw}).organization
+    assert narrowed is not None
+    groups = instance_groups(narrowed, SpokeTemplate(organization.spoke_template, ()))
+    # Then every group, the team's too, targets only those accounts of its OUs
+    targets = [group.deployment_targets for group in groups]
+    assert [t.organizational_unit_ids for t in targets] == [[DEFAULT_OU], [PROD_OU]]
+    assert {(tuple(t.accounts), t.account_filter_type) for t in targets} == {
+        (("444455556666",), "INTERSECTION")
+    }
+    assert groups[0].parameter_overrides is None
+    assert {(p.parameter_key, p.parameter_value) for p in groups[1].parameter_overrides} == set(
+        approvers(PROD_APPROVER).items()
+    )
 
 
 def _deployed(organization: Organization, values: dict[str, str]) -> dict[str, Any]:
