@@ -21,9 +21,9 @@ from app import build_app, build_stacks
 from infra.config import ConfigError, cdk_json_feature_flags
 from infra.organization.code_bucket import CODE_BUCKET_STACK_NAME
 from infra.organization.stack_set import SPOKE_SET_STACK_NAME
-from infra.spoke.team import parameter_values
 from rehearsal.template import template_json
 from tests.infra.conftest import CONTEXT
+from tests.infra.stack_set_template import at_parameter_values, by_content
 from tests.infra.test_app import _synth
 from tests.infra.test_linters import BIN, CHECKOV, ROOT
 from tests.infra.test_spoke_stack import HUB, SPOKE_CONTEXT
@@ -191,79 +191,6 @@ def test_the_spoke_template_is_the_standalone_spokes_but_where_it_reads_its_code
     # (the e-mail subscriptions and the approvers' permissions named by what they say: the
     # standalone spoke names them after the address or ARN, the StackSet's after the slot)
     assert by_content(spoke) == by_content(expected)
-
-
-# The spokes' template's slot parameters (infra/spoke/team.py), every one.
-SLOTS = parameter_values((), (), approval=True)
-
-
-def at_parameter_values(template: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
-    """The spokes' template as CloudFormation deploys it with `values` (a slot parameter not
-    given at its default): the slot parameters and their conditions gone, a resource whose
-    condition is false left out, each reference to a slot replaced by its value, each
-    Fn::Join of plain strings joined; the APPROVERS list without its empty slots."""
-    unknown = set(values) - set(SLOTS)
-    assert not unknown, unknown
-    parameters = {
-        name: values.get(name, parameter["Default"])
-        for name, parameter in template["Parameters"].items()
-        if name in SLOTS
-    }
-
-    def resolve(value: Any) -> Any:
-        if isinstance(value, list):
-            return [resolve(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if set(value) == {"Ref"} and value["Ref"] in parameters:
-            return parameters[value["Ref"]]
-        if set(value) == {"Fn::Join"}:
-            separator, parts = value["Fn::Join"]
-            joined = [resolve(part) for part in parts]
-            if all(isinstance(part, str) for part in joined):
-                return separator.join(joined)
-            return {"Fn::Join": [separator, joined]}
-        if set(value) == {"Fn::Equals"}:
-            left, right = resolve(value["Fn::Equals"])
-            return left == right
-        if set(value) == {"Fn::Not"}:
-            (condition,) = resolve(value["Fn::Not"])
-            assert isinstance(condition, bool), condition
-            return not condition
-        return {key: resolve(item) for key, item in value.items()}
-
-    conditions = {name: resolve(c) for name, c in template.get("Conditions", {}).items()}
-    assert all(isinstance(c, bool) for c in conditions.values()), conditions
-    resources = {}
-    for logical_id, resource in template["Resources"].items():
-        if conditions.get(resource.get("Condition", ""), True):
-            body = resolve({k: v for k, v in resource.items() if k != "Condition"})
-            variables = body.get("Properties", {}).get("Environment", {}).get("Variables", {})
-            if "APPROVERS" in variables:
-                listed = json.loads(variables["APPROVERS"])
-                variables["APPROVERS"] = json.dumps([arn for arn in listed if arn])
-            resources[logical_id] = body
-    deployed = {
-        **template,
-        "Parameters": {k: v for k, v in template["Parameters"].items() if k not in SLOTS},
-        "Resources": resources,
-    }
-    deployed.pop("Conditions", None)
-    return deployed
-
-
-def by_content(template: dict[str, Any]) -> dict[str, Any]:
-    """E-mail subscriptions and function permissions keyed by their content (and how many
-    came before with the same: a duplicate is not lost)."""
-    keyed = ("AWS::SNS::Subscription", "AWS::Lambda::Permission")
-    resources: dict[str, Any] = {}
-    for logical_id, resource in template["Resources"].items():
-        key = logical_id
-        if resource["Type"] in keyed:
-            content = json.dumps(resource, sort_keys=True)
-            key = f"{content} #{sum(k.startswith(content) for k in resources)}"
-        resources[key] = resource
-    return {**template, "Resources": resources}
 
 
 def test_the_spokes_code_is_published_to_every_spoke_region_and_the_template_home(

@@ -21,14 +21,9 @@ from infra.config.spoke_teams import APPROVER_SLOTS, EMAIL_SLOTS
 from infra.organization.spoke_template import SpokeTemplate
 from infra.organization.stack_set import instance_groups
 from rehearsal.template import template_json
+from tests.infra.stack_set_template import SLOTS, at_parameter_values
 from tests.infra.test_linters import BIN, CHECKOV, ROOT
-from tests.infra.test_organization import (
-    ORG_CONTEXT,
-    ORGANIZATION,
-    SLOTS,
-    Organization,
-    at_parameter_values,
-)
+from tests.infra.test_organization import ORG_CONTEXT, ORGANIZATION, Organization
 from tests.infra.test_spoke_stack import HUB, SPOKE_CONTEXT
 
 DEFAULT_OU, PROD_OU, TEST_OU = (*ORGANIZATION["spokeOrganizationalUnitIds"], "ou-ab12-77776666")
