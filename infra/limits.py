@@ -106,6 +106,7 @@ class _Renderer:
 
     def __init__(self, template: Mapping[str, Any], region: str | None) -> None:
         self._resources: Mapping[str, Any] = template.get("Resources", {})
+        self._parameters: Mapping[str, Any] = template.get("Parameters", {})
         # Environment-agnostic: the longest name of a Region the stack may be deployed to.
         self._region = region or max(appstream_regions(), key=len)
 
@@ -132,6 +133,9 @@ class _Renderer:
             return pseudo[logical_id]
         if attribute is None and logical_id == "AWS::AccountId":
             return _ACCOUNT
+        max_length = self._parameters.get(logical_id, {}).get("MaxLength")
+        if attribute is None and max_length is not None:
+            return "p" * int(max_length)  # a parameter: CloudFormation refuses a longer value
         resource = self._resources.get(logical_id, {})
         kind = _KINDS.get(resource.get("Type", ""))
         spelling = kind and (kind.ref if attribute is None else kind.attributes.get(attribute))

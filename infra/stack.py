@@ -12,7 +12,7 @@ from infra.config import UpdaterConfig
 from infra.constructs.approval import wire_approval
 from infra.constructs.chat import connect_chat
 from infra.constructs.dashboard import OperationsDashboard
-from infra.constructs.distribution_grants import grant_distribution
+from infra.constructs.distribution_grants import grant_distribution, grant_distribution_records
 from infra.constructs.events import grant_put_events
 from infra.constructs.functions import UpdaterFunctions
 from infra.constructs.ledger import Ledger
@@ -94,6 +94,14 @@ class ImageUpdaterStack(Stack):
         )
         if functions.distribute is not None and functions.distribution_report is not None:
             grant_distribution(config, functions.distribute, functions.distribution_report)
+            assert workflow.distribution is not None
+            grant_distribution_records(
+                self,
+                functions.distribute,
+                ledger,
+                config.image_names,
+                (workflow.state_machine, workflow.distribution),
+            )
         wire_approval(self, config, functions, ledger)
         self._outputs(config, workflow, notifications, schedule, ledger)
         dashboard.output(self)

@@ -30,9 +30,9 @@ PRICE_PER_GB_SECOND = 0.0000133334
 FUNCTION_GB = 0.25
 # States one child execution enters besides its Regions' (measured in the rehearsal): read the
 # roll-out's result, has a new image?, read the new image, new image to distribute?, plan, the
-# Regions' Map, write and send the e-mail, result (9); the home Region's: copy needed?, share,
-# Region done (3).
-CHILD_STATES = 9
+# Regions' Map, write and send the e-mail, mark it sent, result (10); the home Region's: copy
+# needed?, share, Region done (3).
+CHILD_STATES = 10
 HOME_REGION_STATES = 3
 # A copy Region: copy needed?, copy, still copying?, share, Region done (5), and 3 per check
 # (wait, check, still copying?).
@@ -82,8 +82,10 @@ class AtScale:
         run_measured = RUN_MAP_EVENTS + self.images * RUN_EVENTS_PER_IMAGE
         child = image_distribution_events(self.copy_regions)
         checks = self.copy_regions * copy_checks(self.copy_minutes)
-        states = self.images * (child_states(self.copy_regions, checks) + 1) + 1
-        invocations = self.images * child_invocations(self.copy_regions, checks)
+        # Per image its child's and the run's task starting it; per run the Map and the step
+        # recording what the run distributes (one invocation).
+        states = self.images * (child_states(self.copy_regions, checks) + 1) + 2
+        invocations = self.images * child_invocations(self.copy_regions, checks) + 1
         lambda_cost = invocations * PRICE_PER_INVOCATION + invocations * FUNCTION_GB * (
             PRICE_PER_GB_SECOND
         )

@@ -36,7 +36,9 @@ COPY_CHECKS = COPY_WAIT_HOURS * 60 // COPY_CHECK_MINUTES
 # Region's other steps and retries stay under 56, so 380 per copy Region; the image's steps
 # besides (its choice, plan, share at home, e-mail) under 80. The run itself only records the
 # child's start and end: 8 events measured (Map iteration 2, the task's 6), 20 with a margin
-# for a retried start and the step that keeps a failed child's error.
+# for a retried start and the step that keeps a failed child's error, which also holds the
+# step the run takes once before the children, recording what it distributes in the ledger (a
+# Lambda task: 5 events, 10 with a retry; the children are one per lineage, resumed or new).
 EVENTS_PER_COPY_CHECK = 9
 EVENTS_PER_COPY_REGION = EVENTS_PER_COPY_CHECK * COPY_CHECKS + 56
 EVENTS_PER_DISTRIBUTION = 80

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from infra.config.parsing import Unparsable
+from infra.config.spoke_teams import SpokeTeam, as_spoke_teams, spoke_teams_problems
 from infra.config.values import account_ids_problems
 from infra.regions import appstream_regions
 
@@ -34,7 +35,8 @@ class Organization:
     """The organisation: the hub (one stack per hub Region, in the hub's account) and the
     spokes (a service-managed StackSet deployed to every account of the OUs, in each spoke
     Region). The StackSet is created in the hub's account (a delegated administrator for
-    StackSets, or the management account with callAs SELF), in the first hub Region."""
+    StackSets, or the management account with callAs SELF), in the first hub Region.
+    `spoke_teams` give some OUs' spokes their own e-mails and approvers (spoke_teams.py)."""
 
     organization_id: str
     hub_account_id: str
@@ -46,6 +48,7 @@ class Organization:
     max_concurrent_percentage: int = 25
     failure_tolerance_percentage: int = 10
     region_concurrency: str = "PARALLEL"
+    spoke_teams: tuple[SpokeTeam, ...] = ()
 
     @property
     def home_region(self) -> str:
@@ -75,6 +78,7 @@ FIELDS = {
     "maxConcurrentPercentage": "max_concurrent_percentage",
     "failureTolerancePercentage": "failure_tolerance_percentage",
     "regionConcurrency": "region_concurrency",
+    "spokeTeams": "spoke_teams",
 }
 _LISTS = {"hubRegions", "spokeRegions", "spokeOrganizationalUnitIds", "spokeAccountIds"}
 _INTEGERS = {"maxConcurrentPercentage", "failureTolerancePercentage"}
@@ -82,7 +86,8 @@ ALLOWED = (
     "null or {} (one account and Region), or a JSON object: organizationId, hubAccountId, "
     "hubRegions, spokeRegions, spokeOrganizationalUnitIds (required); spokeAccountIds, "
     "callAs (DELEGATED_ADMIN or SELF), maxConcurrentPercentage (1 to 100), "
-    "failureTolerancePercentage (0 to 100), regionConcurrency (PARALLEL or SEQUENTIAL)"
+    "failureTolerancePercentage (0 to 100), regionConcurrency (PARALLEL or SEQUENTIAL), "
+    "spokeTeams (OUs with their own notificationEmails and/or approvers)"
 )
 
 
@@ -115,6 +120,8 @@ def as_organization(raw: object) -> Organization | None:
 
 
 def _field(key: str, value: object) -> object:
+    if key == "spokeTeams":
+        return as_spoke_teams(value)
     if key in _LISTS:
         if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
             return tuple(value)
@@ -135,6 +142,9 @@ def organization_problems(organization: Organization | None) -> Iterator[str]:
     yield from _regions("hubRegions", organization.hub_regions)
     yield from _regions("spokeRegions", organization.spoke_regions)
     yield from _options(organization)
+    yield from spoke_teams_problems(
+        organization.spoke_teams, organization.spoke_organizational_unit_ids
+    )
 
 
 def _ids(organization: Organization) -> Iterator[str]:

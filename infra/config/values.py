@@ -28,6 +28,7 @@ _EMAIL = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
+EMAIL_PATTERN = _EMAIL.pattern  # also the StackSet spokes' parameters' AllowedPattern
 # CloudWatch alarm names are UTF-8 without ASCII control characters.
 _ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -8,6 +8,12 @@ until this call); and
 UpdateImagePermissions on the lineages' images in the hub's Region and each copy Region,
 only those that carry their lineage tag (every copy is tagged before it is shared).
 distribution_report: events:PutEvents (events.grant_put_events).
+The record step (distribute, action `record`; `grant_distribution_records`): Query and
+conditional UpdateItem on the lineages' partitions of the ledger, and DescribeExecution on the
+executions of the run's state machine and of the distribution's (whether the run that left a
+distribution owed, and its child for the image, still run). That statement is a policy of its
+own: in the function's default policy it would make the function wait for the state machines,
+which name the function (a circular dependency).
 Service Authorization Reference: CopyImage, TagResource and UpdateImagePermissions take the
 `image` resource type and `aws:ResourceTag/${TagKey}`; DescribeImages and ListTagsForResource
 are granted on "*" as everywhere in this stack.
@@ -15,13 +21,19 @@ are granted on "*" as everywhere in this stack.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, Stack, Validations
+import json
+from collections.abc import Sequence
+
+from aws_cdk import Acknowledgment, ArnFormat, Aws, Fn, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
 
 from image_updater.domain import naming
 from infra.config import UpdaterConfig
 from infra.constructs.events import grant_put_events
+from infra.constructs.ledger import Ledger
 
 _IMAGE_READS = ("appstream:DescribeImages", "appstream:ListTagsForResource")
 
@@ -77,3 +89,40 @@ def grant_distribution(
                 )
             )
     grant_put_events(report)
+
+
+def grant_distribution_records(
+    scope: Construct,
+    distribute: lambda_.Function,
+    ledger: Ledger,
+    roots: Sequence[str],
+    machines: Sequence[sfn.StateMachine],
+) -> None:
+    """The record step's ledger items and the executions it asks about (see above)."""
+    ledger.grant_distribution_records(distribute, roots)
+    names = [Fn.select(6, Fn.split(":", machine.state_machine_arn)) for machine in machines]
+    prefix = f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:"
+    policy = iam.Policy(
+        scope,
+        "DistributionRecordReads",
+        roles=[distribute.role] if distribute.role else [],
+        statements=[
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution"],
+                resources=[f"{prefix}{name}:*" for name in names],
+            )
+        ],
+    )
+    stack = Stack.of(scope)
+    for machine in machines:
+        ref = {"Ref": stack.resolve(stack.get_logical_id(machine.node.default_child))}  # type: ignore[arg-type]
+        name = json.dumps({"Fn::Select": [6, {"Fn::Split": [":", ref]}]}, separators=(",", ":"))
+        Validations.of(policy).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+                f"<AWS::AccountId>:execution:{name}:*]",
+                reason="states:DescribeExecution on the executions of the updater's own state "
+                "machines, whose names are made at run time: whether the run that left a "
+                "distribution owed, or its child execution, still runs",
+            )
+        )

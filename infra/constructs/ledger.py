@@ -1,7 +1,7 @@
 """The updater's memory across runs: lineage locks, the account-wide updates lock and the
-creates on record, the final reports still owed, the circuit breaker's count of failed
-scheduled runs, and each fleet's rollback record (the image it ran before the updater changed
-it; see lambdas/image_updater/rollout/records.py).
+creates on record, the final reports and the distributions still owed, the circuit breaker's
+count of failed scheduled runs, and each fleet's rollback record (the image it ran before the
+updater changed it; see lambdas/image_updater/rollout/records.py).
 
 On-demand DynamoDB: nothing runs and nothing is billed while no run is active (a handful of
 requests per run, and a few kilobytes stored). Locks and sent reports expire by themselves
@@ -65,6 +65,12 @@ class Ledger(Construct):
     def grant_report_claims(self, function: lambda_.Function, roots: Sequence[str]) -> None:
         """check and poll: claim an image's final report (conditional UpdateItem)."""
         self._use_partitions(function, roots, "UpdateItem")
+
+    def grant_distribution_records(self, function: lambda_.Function, roots: Sequence[str]) -> None:
+        """distribute: list a lineage's distribution items (Query), claim one or take over an
+        abandoned one (conditional UpdateItem). (The distribution's state machine marks one
+        sent: its DynamoDB task grants its role UpdateItem.)"""
+        self._use_partitions(function, roots, "Query", "UpdateItem")
 
     def grant_breaker(self, function: lambda_.Function) -> None:
         """breaker: count failed scheduled runs and claim the pause (conditional UpdateItem),

@@ -104,8 +104,11 @@ class UpdateWorkflow(Construct):
             self.distribution: sfn.StateMachine | None = DistributionWorkflow(
                 self, "Distribution", parts
             ).state_machine
+            assert functions.distribute is not None
             definition = definition.next(
-                distribute_each_image(self, self.distribution, IMAGE_DISTRIBUTION_HOURS)
+                distribute_each_image(
+                    self, self.distribution, IMAGE_DISTRIBUTION_HOURS, functions.distribute
+                )
             )
         else:
             self.distribution = None

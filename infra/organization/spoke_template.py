@@ -4,8 +4,10 @@ template and not a stack `cdk deploy` would deploy.
 
 It differs from a standalone spoke's template only where a StackSet instance needs it to: its
 Lambda code is read from the hub's code bucket in the instance's own Region (the CDK bootstrap
-bucket of a spoke account would not hold it, and the hub's is private to the hub), and it has no
-`BootstrapVersion` parameter and rule (a spoke account needs no `cdk bootstrap`).
+bucket of a spoke account would not hold it, and the hub's is private to the hub), it has no
+`BootstrapVersion` parameter and rule (a spoke account needs no `cdk bootstrap`), and its
+e-mails and approvers are parameters (infra/spoke/team.py) so that the StackSet can give each
+OU its own team (`organization.spokeTeams`).
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def synthesize_spoke_template(
         app,
         SPOKE_STACK_NAME,
         config=spoke_config(config, organization),
+        team_parameters=True,
         description=SPOKE_DESCRIPTION,
         synthesizer=cdk.DefaultStackSynthesizer(
             file_assets_bucket_name=code_bucket_name(organization.hub_account_id, "${AWS::Region}"),

@@ -18,6 +18,12 @@ its schedule, its ledger (the rollback records) and its approval URL. Fleets are
 spoke's stack (the spoke only calls UpdateFleet on fleets the account tagged), so they keep
 running whatever image they have either way; a retained spoke keeps rolling out the hub's
 images until its account's admin deletes its stack.
+
+Each OU named by a team (`organization.spokeTeams`) is a stack instance group of its own whose
+ParameterOverrides set the team's e-mails and approvers; the other OUs share one group with the
+StackSet's values (the top-level keys). Accounts that join an OU later are deployed by automatic
+deployment with the StackSet's values, not their OU's overrides (CloudFormation User Guide,
+"Manage automatic deployments").
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from infra.organization.names import (
     code_bucket_name,
 )
 from infra.organization.spoke_template import SPOKE_DESCRIPTION, SpokeTemplate
+from infra.spoke.team import approver_parameter, parameter_values
 
 SPOKE_SET_STACK_NAME = "AppStreamImageUpdaterSpokeSet"
 # The spoke's roles have names CloudFormation generates: CAPABILITY_IAM is enough.
@@ -141,21 +148,6 @@ class SpokeSetStack(Stack):
             synthesizer=SpokeSetSynthesizer(spoke, organization),
             **kwargs,
         )
-        targets: dict[str, Any] = {
-            "organizational_unit_ids": list(organization.spoke_organizational_unit_ids)
-        }
-        if organization.spoke_account_ids:
-            # Only these accounts of the OUs (none outside them: service-managed).
-            targets |= {
-                "accounts": list(organization.spoke_account_ids),
-                "account_filter_type": "INTERSECTION",
-            }
-        else:
-            # Every account of the OUs but the hub's, which rolls its images out itself.
-            targets |= {
-                "accounts": [organization.hub_account_id],
-                "account_filter_type": "DIFFERENCE",
-            }
         self.stack_set = cloudformation.CfnStackSet(
             self,
             "Spokes",
@@ -174,15 +166,72 @@ class SpokeSetStack(Stack):
                 failure_tolerance_percentage=organization.failure_tolerance_percentage,
                 region_concurrency_type=organization.region_concurrency,
             ),
-            stack_instances_group=[
-                cloudformation.CfnStackSet.StackInstancesProperty(
-                    deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(
-                        **targets
-                    ),
-                    regions=list(organization.spoke_regions),
+            parameters=[
+                cloudformation.CfnStackSet.ParameterProperty(
+                    parameter_key=key, parameter_value=value
                 )
+                for key, value in stack_set_parameters(spoke).items()
             ],
+            stack_instances_group=instance_groups(organization, spoke),
             template_url=template_url(organization, spoke),
         )
         # Deleting this stack must not delete the StackSet (and with it every spoke).
         self.stack_set.apply_removal_policy(RemovalPolicy.RETAIN)
+
+
+def stack_set_parameters(spoke: SpokeTemplate) -> dict[str, str]:
+    """Every slot parameter of the spokes' template (infra/spoke/team.py) at its default, the
+    top-level value: a stack instance may override only parameters the StackSet itself
+    specifies (CloudFormation User Guide, "Override parameters on stack instances")."""
+    parameters: dict[str, dict[str, Any]] = spoke.template.get("Parameters", {})
+    slots = parameter_values((), (), approval=True)
+    return {name: str(p["Default"]) for name, p in parameters.items() if name in slots}
+
+
+def instance_groups(
+    organization: Organization, spoke: SpokeTemplate
+) -> list[cloudformation.CfnStackSet.StackInstancesProperty]:
+    """One group per team (its OUs, with its values as ParameterOverrides), and one for the
+    OUs no team names (the StackSet's values). Each OU is in one group: CloudFormation's
+    StackSet resource refuses an OU with more than one set of parameters."""
+    claimed = {unit for team in organization.spoke_teams for unit in team.organizational_unit_ids}
+    rest = [u for u in organization.spoke_organizational_unit_ids if u not in claimed]
+    approval = approver_parameter(1) in stack_set_parameters(spoke)
+    groups = [
+        _group(
+            organization,
+            team.organizational_unit_ids,
+            parameter_values(team.notification_emails, team.approvers, approval=approval),
+        )
+        for team in organization.spoke_teams
+    ]
+    if rest:
+        groups.insert(0, _group(organization, tuple(rest), {}))
+    return groups
+
+
+def _group(
+    organization: Organization, units: tuple[str, ...], overrides: dict[str, str]
+) -> cloudformation.CfnStackSet.StackInstancesProperty:
+    targets: dict[str, Any] = {"organizational_unit_ids": list(units)}
+    if organization.spoke_account_ids:
+        # Only these accounts of the OUs (none outside them: service-managed).
+        targets |= {
+            "accounts": list(organization.spoke_account_ids),
+            "account_filter_type": "INTERSECTION",
+        }
+    else:
+        # Every account of the OUs but the hub's, which rolls its images out itself.
+        targets |= {
+            "accounts": [organization.hub_account_id],
+            "account_filter_type": "DIFFERENCE",
+        }
+    return cloudformation.CfnStackSet.StackInstancesProperty(
+        deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(**targets),
+        regions=list(organization.spoke_regions),
+        parameter_overrides=[
+            cloudformation.CfnStackSet.ParameterProperty(parameter_key=key, parameter_value=value)
+            for key, value in overrides.items()
+        ]
+        or None,
+    )

@@ -13,6 +13,7 @@ from aws_cdk import Stack
 
 from infra.config import ConfigError, UpdaterConfig
 from infra.config.organization import Organization
+from infra.config.spoke_teams import EMAIL_SLOTS, approver_slot_problems, slots_problems
 from infra.organization.code_bucket import CODE_BUCKET_STACK_NAME, SpokeCodeBucketStack
 from infra.organization.spoke_template import synthesize_spoke_template
 from infra.organization.stack_set import SPOKE_SET_STACK_NAME, SpokeSetStack
@@ -31,13 +32,27 @@ def hub_stage_id(region: str) -> str:
 def organization_problems_across_keys(config: UpdaterConfig) -> list[str]:
     """`organization` with the settings around it."""
     organization = config.organization
-    if organization is None or config.hub_account_id in ("", organization.hub_account_id):
+    if organization is None:
         return []
-    return [
-        f"hubAccountId: {config.hub_account_id!r} with organization set: the organisation "
-        f"names its hub ({organization.hub_account_id!r}) and the spokes get it; remove "
-        "hubAccountId"
-    ]
+    problems = []
+    if config.hub_account_id not in ("", organization.hub_account_id):
+        problems.append(
+            f"hubAccountId: {config.hub_account_id!r} with organization set: the organisation "
+            f"names its hub ({organization.hub_account_id!r}) and the spokes get it; remove "
+            "hubAccountId"
+        )
+    # The top-level lists are the spokes' template's defaults: they fill the same slots.
+    problems.extend(slots_problems("notificationEmails", config.notification_emails, EMAIL_SLOTS))
+    problems.extend(approver_slot_problems("approvers", config.approvers))
+    if not config.require_approval:
+        problems.extend(
+            f"organization: spokeTeams[{index}].approvers: {list(team.approvers)!r} with "
+            "requireApproval false: nobody is asked to approve; remove them or set "
+            "requireApproval true"
+            for index, team in enumerate(organization.spoke_teams)
+            if team.approvers is not None
+        )
+    return problems
 
 
 def build_organization(app: cdk.App, config: UpdaterConfig) -> list[Stack]:

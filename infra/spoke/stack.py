@@ -4,6 +4,8 @@ discover step, and grants no action that changes an image (tests/infra/test_spok
 
 from __future__ import annotations
 
+import dataclasses
+
 from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -21,6 +23,7 @@ from infra.constructs.schedule import UpdateSchedule
 from infra.findings import XRAY, acknowledge_functions_and_workflow, rollout_reasons
 from infra.spoke.functions import SpokeFunctions
 from infra.spoke.reader import hub_reader_role
+from infra.spoke.team import TeamParameters
 from infra.spoke.workflow import SpokeWorkflow
 
 SPOKE_STACK_NAME = "AppStreamImageUpdaterSpoke"
@@ -28,10 +31,25 @@ SPOKE_STACK_NAME = "AppStreamImageUpdaterSpoke"
 
 class ImageUpdaterSpokeStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: UpdaterConfig, **kwargs: object
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: UpdaterConfig,
+        team_parameters: bool = False,
+        **kwargs: object,
     ) -> None:
+        """`team_parameters`: the StackSet's spokes take their e-mails and approvers as
+        parameters (team.py), so that each OU gets its own; a standalone spoke has them in
+        its template."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        team = TeamParameters(self, "Team", config=config) if team_parameters else None
+        if team is not None:
+            # The lists are the parameters' defaults; the constructs below get none of them.
+            config = dataclasses.replace(config, notification_emails=(), approvers=())
         notifications = Notifications(self, "Notifications", emails=config.notification_emails)
+        if team is not None:
+            team.subscribe(notifications.topic)
         connect_chat(self, config, notifications.topic)
         functions = SpokeFunctions(self, "Functions", config=config)
         # A fixed name: the hub's retention reads it through the reader role (reader.py).
@@ -63,6 +81,8 @@ class ImageUpdaterSpokeStack(Stack):
         )
         self._grant(config, functions)
         wire_approval(self, config, functions, ledger)
+        if team is not None and functions.approval_url is not None:
+            team.admit_approvers(functions.approval_url)
         self._outputs(config, workflow, notifications, schedule, ledger)
         dashboard.output(self)
         self._acknowledge_findings(functions, workflow, schedule)

@@ -3,7 +3,12 @@ own, so that the run's history grows by a fixed handful of events per image what
 Regions (Step Functions keeps at most 25,000 events per execution; starting a child execution
 is AWS's documented way around it):
 
-Distribute each new image (Map, COPIES_PER_DESTINATION images at a time)
+Record the distributions (the distribute function: each image this run distributes claimed in
+                          the ledger before its first copy or share; for a lineage with none,
+                          the distribution an earlier run left owed, taken over; see
+                          lambdas/image_updater/distribution/resume.py)
+  the record could not be written -> Distribute without the record (this run's images only)
+-> Distribute each new image (Map, COPIES_PER_DESTINATION images at a time, one per lineage)
   -> Distribute the image (states:startExecution.sync:2 of "Distribute one image",
                            infra/workflow/distribution.py; the run waits for it, and its result
                            is the child's output, parsed)
@@ -19,16 +24,22 @@ runs with that execution, and ExecutionAlreadyExists once it has ended; never a 
 distribution. The child's input carries AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID, which links
 it to the run in the console. A stopped run: for a .sync task AWS makes a best-effort attempt
 to stop what the task started (hence states:StopExecution in the run's role); an admin who
-stops a run checks its children in the console (not modelled offline).
+stops a run checks its children in the console (not modelled offline). Either way nothing is
+lost: the image's distribution item stays CLAIMED by the stopped run until its "distributed"
+e-mail went out, and a later run whose record step finds that run, and its child for the
+image, no longer RUNNING (DescribeExecution) takes it over and distributes it again (copies
+made are found, not made again; shares are applied again).
 """
 
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from image_updater.handlers.distribute import RECORD
 from infra.workflow.distribution import (
     COPIES_PER_DESTINATION,
     DISTRIBUTE_EACH_IMAGE,
@@ -36,10 +47,14 @@ from infra.workflow.distribution import (
     SUMMARIZE_THE_DISTRIBUTIONS,
 )
 from infra.workflow.fragment import Fragment
-from infra.workflow.tasks import Catch, Retry, guard
+from infra.workflow.tasks import TRANSIENT_RETRY, Catch, Retry, guard, invoke, task_input
 
 DISTRIBUTE_THE_IMAGE = "Distribute the image"
 DISTRIBUTION_DID_NOT_FINISH = "Distribution did not finish"
+RECORD_THE_DISTRIBUTIONS = "Record the distributions"
+DISTRIBUTE_WITHOUT_THE_RECORD = "Distribute without the record"
+# Where the record step puts the items the Map starts a child for.
+PLANNED = "$.distributionPlan"
 # The child's execution name: the same for the same run and image, and only for them.
 CHILD_NAME_ALGORITHM = "SHA-256"
 # Too many executions open in the account, or Step Functions throttled the start: a retry
@@ -67,13 +82,15 @@ def child_name() -> str:
     )
 
 
-def distribute_each_image(scope: Construct, child: sfn.IStateMachine, hours: int) -> sfn.Chain:
-    """The Map over the roll-outs' results, each a child execution of `child` (which times
-    out after `hours`), then whether any distribution failed."""
+def distribute_each_image(
+    scope: Construct, child: sfn.IStateMachine, hours: int, distribute: lambda_.IFunction
+) -> sfn.Chain:
+    """The record of what this run distributes, the Map over it, each a child execution of
+    `child` (which times out after `hours`), then whether any distribution failed."""
     each = sfn.Map(
         scope,
         DISTRIBUTE_EACH_IMAGE,
-        items_path="$.rollouts",
+        items_path=f"{PLANNED}.items",
         max_concurrency=COPIES_PER_DESTINATION,
         item_selector={
             "rootImageName.$": "$$.Map.Item.Value.image",
@@ -94,7 +111,30 @@ def distribute_each_image(scope: Construct, child: sfn.IStateMachine, hours: int
         parameters={"anyFailed.$": "States.ArrayContains($.distributionFailures.failed, true)"},
         result_path="$.distributionSummary",
     )
-    return each.next(listed).next(summary)
+    without = sfn.Pass(
+        scope,
+        DISTRIBUTE_WITHOUT_THE_RECORD,
+        parameters={"items.$": "$.rollouts", "error.$": "$.recordError.Error"},
+        result_path=PLANNED,
+    )
+    record = invoke(
+        scope,
+        RECORD_THE_DISTRIBUTIONS,
+        distribute,
+        payload=task_input(
+            sfn.JsonPath.list_at("$.rollouts"),
+            action=RECORD,
+            executionArn=sfn.JsonPath.execution_id,
+            distributionMachine=child.state_machine_arn,
+            dryRun=sfn.JsonPath.string_at("$.dryRun"),
+        ),
+        result_selector={"items.$": "$.Payload.items"},
+        result_path=PLANNED,
+        retries=(TRANSIENT_RETRY,),
+        catch=Catch(without, "$.recordError"),
+    )
+    without.next(each)
+    return record.next(each).next(listed).next(summary)
 
 
 class _StartTheChild(Fragment):

@@ -15,7 +15,11 @@ Plan the distribution (the Regions and their accounts, from the configuration)
      Share (UpdateImagePermissions per account; one refused never stops the others)
      any step's error (after retries) -> kept beside the Region's record -> Region done
 -> Write the distributed e-mail (and publish Image Copied / Image Shared / Distribution Failed)
--> Send it -> Result
+-> Send it -> Mark the report sent (the image's distribution item REPORTED, if this run still
+   holds its claim; lambdas/image_updater/distribution/owed.py) -> Result
+
+An owed distribution a run resumes (distribute_each.py) comes as a roll-out's result with
+`resumedFrom`; one whose image is no longer in the hub (`gone`) goes straight to its e-mail.
 
 Only an image the hub is done with leaves it: ready, and either no fleet here follows its
 lineage or its roll-out here updated production (canaries healthy, approved when approval is
@@ -41,9 +45,9 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from image_updater.distribution.models import COPYING, HOME, PLANNED
+from image_updater.distribution.owed import DONE_IN_THE_HUB, GONE
 from image_updater.handlers.distribute import CHECK, COPY, SHARE
 from image_updater.models import AVAILABLE
-from image_updater.rollout.models import NO_FLEETS, PRODUCTION_UPDATED
 from infra.config import UpdaterConfig
 from infra.config.distribution import (
     COPY_CHECK_MINUTES,
@@ -53,6 +57,7 @@ from infra.config.distribution import (
 )
 from infra.workflow.emails import send_email, write_email
 from infra.workflow.fragment import Fragment, WorkflowParts
+from infra.workflow.notify import mark_report_sent
 from infra.workflow.tasks import TRANSIENT_RETRY, Catch, Retry, invoke, task_input
 
 COPIES_PER_DESTINATION = 2  # AppStream's concurrent image copies per destination Region
@@ -63,8 +68,6 @@ COPY_QUOTA_RETRY = Retry(("CopyQuotaExceeded",), Duration.minutes(10), 6, 1.5)
 COPY_NAME_RETRY = Retry(("CopyNameTaken",), Duration.seconds(30), 4, 1.5)
 _QUOTA_RETRY_HOURS = 4
 _DISTRIBUTION_SLACK_HOURS = 1
-# Outcomes of a roll-out after which the hub is done with the image.
-DONE_IN_THE_HUB = (NO_FLEETS, PRODUCTION_UPDATED)
 TIMED_OUT = "TIMED_OUT"
 
 # State names (unique in the whole state machine).
@@ -83,6 +86,7 @@ SHARE_THE_IMAGE = "Share the image"
 REGION_DONE = "Region done"
 WRITE_THE_DISTRIBUTED_EMAIL = "Write the distributed e-mail"
 SEND_THE_DISTRIBUTED_EMAIL = "Send the distributed e-mail"
+DISTRIBUTED_LABEL = " (distributed)"  # of the mark's states (states.MARK_THE_REPORT_SENT)
 DISTRIBUTED_EMAIL_NOT_SENT = "Distributed e-mail not sent"
 DISTRIBUTION_RESULT = "Distribution result"
 LIST_DISTRIBUTION_FAILURES = "List the distribution failures"
@@ -160,7 +164,7 @@ class DistributeOneImage(Fragment):
             self,
             WRITE_THE_DISTRIBUTED_EMAIL,
             functions.distribution_report,
-            fields=("subject", "body", "outcome", "image", "failed"),
+            fields=("subject", "body", "outcome", "image", "failed", "reportClaim"),
             catch=Catch(not_sent, "$.reportError"),
             chat=parts.config.chat_configured,
         )
@@ -188,7 +192,9 @@ class DistributeOneImage(Fragment):
             result=sfn.Result.from_array(region_plan(parts.config)),
             result_path="$.regions",
         )
-        plan.next(regions).next(write).next(send).next(result)
+        plan.next(regions).next(write).next(send).next(
+            mark_report_sent(self, DISTRIBUTED_LABEL, parts.ledger, then=result)
+        )
         nothing = sfn.Pass(
             self,
             NOT_DISTRIBUTED,
@@ -201,6 +207,7 @@ class DistributeOneImage(Fragment):
         self.begins_with(
             sfn.Choice(self, NEW_IMAGE_TO_DISTRIBUTE)
             .when(sfn.Condition.not_(sfn.Condition.is_present("$.newImageName")), nothing)
+            .when(sfn.Condition.is_present(f"$.result.{GONE}"), write)
             .when(
                 sfn.Condition.and_(
                     sfn.Condition.is_string("$.newImageName"),
@@ -298,6 +305,7 @@ def _with_new_image(scope: Construct, image: DistributeOneImage) -> sfn.IChainab
             "outcome.$": "$.outcome",
             "failed.$": "$.failed",
             "newImageName.$": "$.result.newImageName",
+            "result.$": "$.result",
         },
     )
     lift.next(image)

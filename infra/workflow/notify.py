@@ -111,14 +111,14 @@ class ReportAndSend(Fragment):
                 sfn.Choice(self, states.FINAL_REPORT_CLAIMED + label)
                 .when(
                     sfn.Condition.is_not_null("$.notification.reportClaim"),
-                    _mark_sent(self, label, ledger, then=result),
+                    mark_report_sent(self, label, ledger, then=result),
                 )
                 .otherwise(result)
             )
         self.begins_with(write, result, not_sent, report_failed)
 
 
-def _mark_sent(
+def mark_report_sent(
     scope: Construct, label: str, ledger: dynamodb.ITable, *, then: sfn.Pass
 ) -> tasks.DynamoUpdateItem:
     """REPORTED (kept for reports.REPORTED_KEEP), only while this run holds the claim. If it

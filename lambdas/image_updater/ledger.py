@@ -75,6 +75,21 @@ class LedgerTable:
         AppStream does not find the image, so its usual invocation never builds the client."""
         return self._given_client or default_client()
 
+    def _items_under(self, pk: str, prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(the rest of the sort key, the item) for every item of partition `pk` whose sort
+        key starts with `prefix` (a strongly consistent Query, every page)."""
+        query = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": prefix}},
+            "ConsistentRead": True,
+        }
+        with translated_errors():
+            paginator = self._client.get_paginator("query")
+            for page in paginator.paginate(**query):  # type: ignore[arg-type]
+                for item in page["Items"]:
+                    yield item["sk"]["S"][len(prefix) :], dict(item)
+
     def _if_condition_holds(self, write: Callable[..., _Answer], **request: Any) -> _Answer | None:
         """Send a conditional write (`request`, on this table): DynamoDB's answer, or None when
         the item's condition did not hold and nothing was written."""

@@ -12,10 +12,12 @@ waits for it and returns its DescribeExecution with Input and Output parsed as J
 child that fails, times out or is aborted fails the task with States.TaskFailed and
 DescribeExecution's answer (as JSON) as the cause, as AWS documents. A second start with the
 same name answers ExecutionAlreadyExists (StepFunctions.ExecutionAlreadyExistsException).
-And a .sync task only waits for the child: moto also listens for a task token beside it.
+And a .sync task only waits for the child: moto also listens for a task token beside it. A run
+stopped (StopExecution) while it waits for its child ends ABORTED, as on AWS: moto's task then
+reads the answer it never got and records that error over the stop (FAILED, States.Runtime).
 
-Not modelled: AWS stops a running child when its parent is stopped (the runner stops a run only
-when the rehearsal itself times out).
+Not modelled: AWS's best-effort attempt to stop a running child when its parent is stopped (a
+test that stops a run stops its child too, or leaves it running, as the case it shows).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def sync_child_executions() -> Iterator[None]:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_sfn as sfn_task,
     )
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 
     task = sfn_task.StateTaskServiceSfn
     original_parameters = task._normalise_parameters
@@ -77,7 +81,15 @@ def sync_child_executions() -> Iterator[None]:
             self, env=env, sync_resolver=sync_resolver, **{**kwargs, "callback_endpoint": None}
         )
 
+    original_set_error = Environment.set_error
+
+    def set_error(self: Any, error: Any) -> None:
+        # A stopped execution stays stopped (ABORTED) whatever its interrupted state does next.
+        if not isinstance(self.program_state(), ProgramStopped):
+            original_set_error(self, error)
+
     with (
+        mock.patch.object(Environment, "set_error", set_error),
         mock.patch.object(task, "_eval_sync", eval_sync),
         mock.patch.object(task, "_normalise_parameters", normalise_parameters),
         mock.patch.object(task, "_normalise_response", normalise_response),

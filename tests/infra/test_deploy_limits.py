@@ -76,6 +76,18 @@ class TestEnvironmentSize:
         ((logical_id, problem),) = limits.environment_problems(template)
         assert logical_id == "Fn" and "4,097 bytes" in problem
 
+    def test_a_referenced_parameter_counts_at_its_max_length(self) -> None:
+        # Given a function whose variable is a parameter of at most 300 characters, 4 KB less
+        # 300 (the StackSet spokes' approver slots are such parameters)
+        filler = "f" * (limits.ENVIRONMENT_MAX_BYTES - 300 - len('{"F":"","P":""}'))
+        template = _function_template({"F": filler, "P": {"Ref": "Slot"}})
+        template["Parameters"] = {"Slot": {"Type": "String", "MaxLength": 300}}
+        # Then it fits, and one more character of filler does not
+        assert not list(limits.environment_problems(template))
+        template = {**template, **_function_template({"F": filler + "f", "P": {"Ref": "Slot"}})}
+        ((logical_id, problem),) = limits.environment_problems(template)
+        assert logical_id == "Fn" and "4,097 bytes" in problem
+
 
 def _function_template(variables: dict[str, Any]) -> dict[str, Any]:
     return {

@@ -273,3 +273,71 @@ def test_the_distribution_handlers_import_from_their_own_assets_alone(
         # and the rollout's and the update's code is not in it
         shipped = {p.name for p in function.asset.rglob("*.py")}
         assert "rollout_fleets.py" not in shipped and "create.py" not in shipped
+
+
+def test_the_run_records_what_it_distributes_before_its_children_and_goes_on_without_it(
+    distributing: Template,
+) -> None:
+    machine, child = _definitions(distributing)
+    states = all_states(machine["States"])
+    record = states[distribute_each.RECORD_THE_DISTRIBUTIONS]
+    # the record step comes right before the Map, which starts a child per item it planned
+    assert record["Next"] == fragment.DISTRIBUTE_EACH_IMAGE
+    assert record["Parameters"]["Payload"]["action"] == "record"
+    assert record["Parameters"]["Payload"]["task.$"] == "$.rollouts"
+    assert record["Parameters"]["Payload"]["dryRun.$"] == "$.dryRun"  # which writes nothing
+    assert "Distribution" in json.dumps(record["Parameters"]["Payload"]["distributionMachine"])
+    assert record["ResultPath"] == "$.distributionPlan"
+    assert states[fragment.DISTRIBUTE_EACH_IMAGE]["ItemsPath"] == "$.distributionPlan.items"
+    # a record that cannot be written never stops the distribution of this run's images
+    (catch,) = record["Catch"]
+    without = states[catch["Next"]]
+    assert catch["Next"] == distribute_each.DISTRIBUTE_WITHOUT_THE_RECORD
+    assert without["Parameters"]["items.$"] == "$.rollouts"
+    assert without["Next"] == fragment.DISTRIBUTE_EACH_IMAGE
+    # the child marks the image's item REPORTED after SNS accepted its e-mail, only while the
+    # run holds the claim, and an image gone from the hub goes straight to its e-mail
+    child_states = all_states(child["States"])
+    send = child_states[fragment.SEND_THE_DISTRIBUTED_EMAIL]
+    mark = child_states[send["Next"]]
+    assert mark["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+    assert mark["Parameters"]["ConditionExpression"] == "#status = :claimed AND claimer = :me"
+    assert mark["Parameters"]["Key"]["sk"]["S.$"] == "$.notification.reportClaim.sk"
+    assert mark["Next"] == fragment.DISTRIBUTION_RESULT
+    choice = child_states[fragment.NEW_IMAGE_TO_DISTRIBUTE]
+    gone = [r for r in choice["Choices"] if r.get("Variable") == "$.result.gone"]
+    assert [r["Next"] for r in gone] == [fragment.WRITE_THE_DISTRIBUTED_EMAIL]
+
+
+def test_the_record_step_may_use_its_ledger_items_and_ask_about_its_runs_only(
+    distributing: Template,
+) -> None:
+    statements = _policy_of(distributing, "FunctionsDistributeRole")
+    ledger = [s for s in statements if any(a.startswith("dynamodb:") for a in actions_of(s))]
+    assert [(sorted(actions_of(s)), s["Condition"]) for s in ledger] == [
+        (
+            ["dynamodb:Query", "dynamodb:UpdateItem"],
+            {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["ImgA", "ImgB"]}},
+        )
+    ]
+    assert not [s for s in statements if any(a.startswith("states:") for a in actions_of(s))]
+    # DescribeExecution, in a policy of its own (the function's default policy would wait
+    # for the state machines, which wait for the function), on the two machines' executions
+    (reads,) = [
+        p
+        for logical_id, p in distributing.find_resources("AWS::IAM::Policy").items()
+        if logical_id.startswith("DistributionRecordReads")
+    ]
+    (statement,) = reads["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "states:DescribeExecution"
+    text = json.dumps(statement["Resource"])
+    machines = distributing.find_resources("AWS::StepFunctions::StateMachine")
+    assert len(statement["Resource"]) == len(machines) == 2
+    assert all(f'{{"Ref": "{logical_id}"}}' in text for logical_id in machines)
+    (role,) = reads["Properties"]["Roles"]
+    assert role["Ref"].startswith("FunctionsDistributeRole")
+    # and the distribution's own state machine may mark the item (its DynamoDB task)
+    child_role = _policy_of(distributing, "WorkflowDistributionStateMachineRole")
+    assert [actions_of(s) for s in child_role if any("dynamodb" in a for a in actions_of(s))] == [
+        ["dynamodb:UpdateItem"]
+    ]

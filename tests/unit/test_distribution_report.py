@@ -106,3 +106,46 @@ def test_a_complete_distribution_says_so() -> None:
         report.IMAGE_COPIED,
         report.IMAGE_SHARED,
     ]
+
+
+STOPPED = "arn:aws:states:us-east-1:123456789012:execution:Updater:run-0"
+
+
+def test_a_resumed_distribution_names_the_run_that_left_it_and_what_was_kept() -> None:
+    shared = [{"accountId": a, "shared": True, "reason": None} for a in (A, B)]
+    found = report.results([region("eu-west-1", "AVAILABLE", shared=shared)], CTX.region)
+
+    email = report.compose("Sales", NAME, found, CTX, resumed_from=STOPPED)
+
+    assert email.subject == f"AppStream image updater: {NAME} distributed"
+    assert "owed by the run run-0, which stopped, failed or timed out" in email.body
+    assert "Copies it had made were found and kept (none was made twice)" in email.body
+    assert "owed by the run" not in report.compose("Sales", NAME, found, CTX).body
+
+
+def test_an_owed_distribution_whose_image_is_gone_gets_an_email_and_an_event() -> None:
+    why = f"{NAME} is gone in us-east-1"
+
+    email = report.compose_abandoned("Sales", NAME, why, STOPPED, CTX)
+    events = report.abandoned_events("Sales", NAME, why, CTX)
+
+    assert email.subject == (
+        f"AppStream image updater: {NAME} not distributed: it is no longer in us-east-1"
+    )
+    assert email.failed and email.outcome == report.DISTRIBUTION_ABANDONED
+    assert f"was not resumed: {why}. Nothing was copied or shared" in email.body
+    assert "owed by the run run-0" in email.body
+    assert [kind for kind, _ in events] == [report.DISTRIBUTION_FAILED]
+    assert events[0][1]["failures"] == [
+        {"region": "us-east-1", "accountId": None, "reason": f"not resumed: {why}"}
+    ]
+
+
+def test_the_claim_the_workflow_marks_sent_is_the_runs_item_kept_as_reports_are() -> None:
+    claim = report.report_claim("Sales", NAME, EXECUTION, CTX.now)
+    assert claim == {
+        "pk": "Sales",
+        "sk": f"distribution#{NAME}",
+        "claimer": EXECUTION,
+        "keepUntil": str(int(datetime(2026, 7, 4, tzinfo=UTC).timestamp())),
+    }

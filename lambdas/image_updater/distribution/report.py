@@ -2,23 +2,29 @@
 share with its outcome, and the events `Image Copied`, `Image Shared`, `Distribution Failed`.
 
 Pure: from the Regions' results as the workflow gathered them (a step that failed after its
-retries leaves its error beside the Region's record: `copyError`, `shareError`).
+retries leaves its error beside the Region's record: `copyError`, `shareError`). A
+distribution an earlier run left owed (distribution/resume.py) says so; one whose image is no
+longer in the hub gets its own e-mail (`compose_abandoned`): never silence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from image_updater.distribution.models import NOT_OURS, RegionDistribution
+from image_updater.distribution.owed import distribution_key
 from image_updater.domain.messages import PRODUCT, MessageContext, email, error_details
 from image_updater.models import AVAILABLE, Notification
+from image_updater.update.reports import REPORTED_KEEP
 
 IMAGE_COPIED = "Image Copied"
 IMAGE_SHARED = "Image Shared"
 DISTRIBUTION_FAILED = "Distribution Failed"
 DISTRIBUTED = "DISTRIBUTED"
 DISTRIBUTION_INCOMPLETE = "DISTRIBUTION_INCOMPLETE"
+DISTRIBUTION_ABANDONED = "DISTRIBUTION_ABANDONED"
 TIMED_OUT = "TIMED_OUT"  # still COPYING when the workflow stopped waiting
 
 
@@ -92,9 +98,14 @@ def failures(found: list[RegionResult]) -> list[dict[str, str | None]]:
 
 
 def compose(
-    root: str, new_image: str, found: list[RegionResult], ctx: MessageContext
+    root: str,
+    new_image: str,
+    found: list[RegionResult],
+    ctx: MessageContext,
+    resumed_from: str | None = None,
 ) -> Notification:
-    """The "distributed" e-mail."""
+    """The "distributed" e-mail (of a distribution an earlier run left owed: `resumed_from`,
+    that run's execution ARN)."""
     problems = failures(found)
     copies = [r for r in found if r.is_copy]
     accounts = {a for r in found for a, why in r.share_lines() if why is None}
@@ -122,6 +133,13 @@ def compose(
     return email(
         subject,
         intro,
+        _resumption(resumed_from)
+        + (
+            " Copies it had made were found and kept (none was made twice); every share was "
+            "applied again."
+            if resumed_from
+            else ""
+        ),
         "Copies (same name and description; CopyImage copies no tags):\n"
         + ("\n".join(copy_lines) or "  none configured"),
         "Shares:\n" + ("\n".join(share_lines) or "  none configured"),
@@ -132,6 +150,64 @@ def compose(
         image=root,
         failed=bool(problems),
         new_image_name=new_image,
+    )
+
+
+def compose_abandoned(
+    root: str, new_image: str, why: str, resumed_from: str | None, ctx: MessageContext
+) -> Notification:
+    """The e-mail of an owed distribution that cannot be resumed: the image left the hub (it
+    was deleted, or is being deleted) after its run stopped mid-distribution."""
+    return email(
+        f"{PRODUCT}: {new_image} not distributed: it is no longer in {ctx.region}",
+        f"The distribution of {new_image} (lineage {root}) was not resumed: {why}. Nothing "
+        "was copied or shared this time.",
+        _resumption(resumed_from),
+        "Copies the earlier run may have made in other Regions are left as they are and "
+        "shared with no one new; if the image was withdrawn, delete them there (retention "
+        "removes them with the lineage's older images).",
+        f"Run: {ctx.execution_url()}",
+        outcome=DISTRIBUTION_ABANDONED,
+        image=root,
+        failed=True,
+        new_image_name=new_image,
+    )
+
+
+def abandoned_events(
+    root: str, new_image: str, why: str, ctx: MessageContext
+) -> list[tuple[str, dict[str, Any]]]:
+    failure = {"region": ctx.region, "accountId": None, "reason": f"not resumed: {why}"}
+    return [
+        (
+            DISTRIBUTION_FAILED,
+            {
+                "rootImageName": root,
+                "newImageName": new_image,
+                "executionArn": ctx.execution_arn,
+                "failures": [failure],
+            },
+        )
+    ]
+
+
+def report_claim(root: str, new_image: str, claimer: str, now: datetime) -> dict[str, str]:
+    """The ledger item the workflow marks REPORTED once SNS accepted this e-mail (the claim
+    `claimer`, the run, holds: see distribution/owed.py)."""
+    return {
+        "pk": root,
+        "sk": distribution_key(new_image),
+        "claimer": claimer,
+        "keepUntil": str(int((now + REPORTED_KEEP).timestamp())),
+    }
+
+
+def _resumption(resumed_from: str | None) -> str:
+    if not resumed_from:
+        return ""
+    return (
+        f"This distribution was owed by the run {resumed_from.rsplit(':', 1)[-1]}, which "
+        "stopped, failed or timed out before it was done; this run took it over."
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from image_updater.ledger import LedgerTable, epoch, translated_errors
+from image_updater.ledger import LedgerTable, epoch
 from image_updater.update.reports import (
     CLAIM_HOLD,
     CLAIMED,
@@ -89,27 +89,13 @@ class UpdateLedger(LedgerTable):
     def report_records(self, root: str) -> dict[str, ReportRecord]:
         """Every report item of the lineage, owed, claimed or sent, by image name."""
         records: dict[str, ReportRecord] = {}
-        query = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :root AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {
-                ":root": {"S": root},
-                ":prefix": {"S": IMAGE_PREFIX},
-            },
-            "ConsistentRead": True,
-        }
-        with translated_errors():
-            paginator = self._client.get_paginator("query")
-            for page in paginator.paginate(**query):  # type: ignore[arg-type]
-                for item in page["Items"]:
-                    claimed_at = item.get("claimedAt", {}).get("N")
-                    records[item["sk"]["S"][len(IMAGE_PREFIX) :]] = ReportRecord(
-                        status=item.get("status", {}).get("S", REPORTED),
-                        claimer=item.get("claimer", {}).get("S"),
-                        claimed_at=(
-                            datetime.fromtimestamp(int(claimed_at), UTC) if claimed_at else None
-                        ),
-                    )
+        for image, item in self._items_under(root, IMAGE_PREFIX):
+            claimed_at = item.get("claimedAt", {}).get("N")
+            records[image] = ReportRecord(
+                status=item.get("status", {}).get("S", REPORTED),
+                claimer=item.get("claimer", {}).get("S"),
+                claimed_at=datetime.fromtimestamp(int(claimed_at), UTC) if claimed_at else None,
+            )
         return records
 
     def claim_report(self, root: str, image: str, claimer: str, now: datetime) -> bool:
