@@ -10,16 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from app import build_app
 from image_updater.domain import naming
 from infra.config import cdk_json_feature_flags
 from infra.workflow import distribute_each
 from infra.workflow import distribution as fragment
 from rehearsal import bench
+from rehearsal.template import assembly_in
 from tests.infra.conftest import CONTEXT, Synth, all_states, definition, resolve
 from tests.infra.linters import cfn_lint, checkov, statelint, write_json
 
@@ -279,17 +278,8 @@ def test_the_distributing_template_passes_the_linters(
 def test_the_distribution_handlers_import_from_their_own_assets_alone(
     tmp_path: Path,
 ) -> None:
-    app = cdk.App(
-        outdir=str(tmp_path),
-        context={
-            **cdk_json_feature_flags(),
-            **CONTEXT,
-            **DISTRIBUTING,
-            "aws:cdk:enable-asset-metadata": True,
-        },
-    )
-    build_app(app)
-    app.synth()
+    context = {**cdk_json_feature_flags(), **CONTEXT, **DISTRIBUTING}
+    assembly_in(tmp_path, {**context, "aws:cdk:enable-asset-metadata": True})
     functions = bench.functions(tmp_path)
     for name in ("distribute", "distribution_report"):
         function = functions[name]
