@@ -16,6 +16,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -83,7 +84,11 @@ class TemplateCache:
         directory.mkdir(parents=True, exist_ok=True)
         current = code_digest()
         for stale in directory.iterdir():
-            if not stale.name.startswith(current):
+            if stale.name.startswith(current):
+                continue
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
                 stale.unlink(missing_ok=True)
 
     def template(
@@ -109,6 +114,23 @@ class TemplateCache:
             partial.write_text(json.dumps(template), encoding="utf-8")
             partial.replace(path)
             return template
+
+    def folder(
+        self, context: dict[str, Any], synthesize: Callable[[Path], None], into: Path
+    ) -> None:
+        """`context`'s folder product (a cloud assembly, with its staged assets) written into
+        `into`: copied from an earlier call, or made there now and kept."""
+        name = key(context)
+        kept = self.directory / f"{name}.d"
+        with self._locked(self.directory / f"{name}.lock"):
+            if kept.is_dir():
+                shutil.copytree(kept, into, dirs_exist_ok=True)
+                return
+            synthesize(into)
+            partial = self.directory / f"{name}.{os.getpid()}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(into, partial)
+            partial.replace(kept)
 
     @staticmethod
     @contextmanager

@@ -222,6 +222,26 @@ def template_json(context: dict[str, Any]) -> dict[str, Any]:
     return _DISK[0].template(context, synthesize_now) if _DISK else synthesize_now()
 
 
+def assembly_in(outdir: Path, context: dict[str, Any]) -> Any:
+    """app.py's cloud assembly for exactly `context` (every stack `build_stacks` makes, assets
+    staged), written into `outdir` and read back as the CLI reads it (a `cx_api.CloudAssembly`).
+    Kept like the templates: a later call with the same context and code copies it."""
+    from aws_cdk import App, cx_api
+
+    def synthesize(into: Path) -> None:
+        from app import build_stacks
+
+        app = App(outdir=str(into), context=context)
+        build_stacks(app)
+        app.synth()
+
+    if _DISK:
+        _DISK[0].folder({"assembly": context}, synthesize, outdir)
+    else:
+        synthesize(outdir)
+    return cx_api.CloudAssembly(str(outdir))
+
+
 def kept(
     description: dict[str, Any],
     produce: Callable[[], dict[str, Any]],

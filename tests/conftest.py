@@ -62,12 +62,9 @@ IN_PROCESS_SYNTHS = frozenset(
         "tests/infra/test_app.py",
         "tests/infra/test_approval.py",
         "tests/infra/test_deploy_limits.py",
-        "tests/infra/test_distribution.py",
         "tests/infra/test_distribution_home.py",
-        "tests/infra/test_lambda_code.py",
         "tests/infra/test_organization.py",
         "tests/infra/test_layer.py",
-        "tests/infra/test_spoke_stack.py",
         "tests/infra/test_stack.py",
         "tests/unit/test_regions.py",
     }

@@ -13,7 +13,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
@@ -152,13 +151,6 @@ def resolve(value: Any) -> Any:
             value["Ref"], f"arn:aws:sns:us-east-1:123456789012:{value['Ref']}"
         )
     return value
-
-
-def asset_app(outdir: Path, context: dict[str, Any] | None = None) -> cdk.App:
-    """An app (cdk.json's feature flags, and `context`) that stages its Lambda assets into
-    `outdir` and names each in the template's metadata, where bench.functions finds them."""
-    flags = {**cdk_json_feature_flags(), **(context or {})}
-    return cdk.App(outdir=str(outdir), context={**flags, "aws:cdk:enable-asset-metadata": True})
 
 
 def actions_of(statement: dict[str, Any]) -> list[str]:

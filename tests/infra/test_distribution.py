@@ -10,17 +10,17 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from app import build_app
 from image_updater.domain import naming
+from infra.config import cdk_json_feature_flags
 from infra.workflow import distribute_each
 from infra.workflow import distribution as fragment
 from rehearsal import bench
+from rehearsal.template import assembly_in
 from tests.infra.conftest import (
     CONTEXT,
     Synth,
     actions_of,
     all_states,
-    asset_app,
     definition,
     resolve,
     resources_of,
@@ -262,9 +262,8 @@ def test_the_distributing_template_passes_the_linters(
 def test_the_distribution_handlers_import_from_their_own_assets_alone(
     tmp_path: Path,
 ) -> None:
-    app = asset_app(tmp_path, {**CONTEXT, **DISTRIBUTING})
-    build_app(app)
-    app.synth()
+    context = {**cdk_json_feature_flags(), **CONTEXT, **DISTRIBUTING}
+    assembly_in(tmp_path, {**context, "aws:cdk:enable-asset-metadata": True})
     functions = bench.functions(tmp_path)
     for name in ("distribute", "distribution_report"):
         function = functions[name]

@@ -11,19 +11,17 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 
-from app import build_app
+from infra.config import cdk_json_feature_flags
 from infra.constructs.lambda_code import excluded, runtime_files
 from rehearsal import bench
 from rehearsal.bench import invocation
-from tests.infra.conftest import asset_app
+from rehearsal.template import assembly_in
 
 
 @pytest.fixture(scope="module")
 def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = asset_app(outdir)
-    build_app(app)
-    app.synth()
+    assembly_in(outdir, {**cdk_json_feature_flags(), "aws:cdk:enable-asset-metadata": True})
     return outdir
 
 

@@ -20,7 +20,7 @@ from app import build_app, build_stacks
 from infra.config import ConfigError, cdk_json_feature_flags
 from infra.organization.code_bucket import CODE_BUCKET_STACK_NAME
 from infra.organization.stack_set import SPOKE_SET_STACK_NAME
-from rehearsal.template import template_json
+from rehearsal.template import assembly_in, template_json
 from tests.infra.conftest import CONTEXT
 from tests.infra.linters import cfn_lint, checkov
 from tests.infra.stack_set_template import at_parameter_values, by_content
@@ -51,9 +51,7 @@ class Organization:
     """The synthesized organisation, read back from its cloud assembly as the CLI reads it."""
 
     def __init__(self, outdir: Path, context: dict[str, Any]) -> None:
-        app = cdk.App(outdir=str(outdir), context={**cdk_json_feature_flags(), **context})
-        self.stacks = build_stacks(app)
-        self.assembly = app.synth()
+        self.assembly = assembly_in(outdir, {**cdk_json_feature_flags(), **context})
         self.outdir = outdir
 
     def stage(self, stage_id: str) -> cx_api.CloudAssembly:

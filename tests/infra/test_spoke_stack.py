@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from app import build_app
 from image_updater.rollout.models import FOLLOWS_TAG
 from image_updater.spoke.claims import PARTITION as SPOKE_PARTITION
 from infra.config import ConfigError, cdk_json_feature_flags, load_config
 from infra.spoke.config import HUB_ONLY_KEYS, refuse_hub_only_keys
 from rehearsal import bench
-from rehearsal.template import template_json
-from tests.infra.conftest import CONTEXT, all_states, asset_app, definition, hub_digest
+from rehearsal.template import assembly_in, template_json
+from tests.infra.conftest import CONTEXT, all_states, definition, hub_digest
 from tests.infra.linters import cfn_lint, checkov, statelint, write_json
 from tests.infra.test_function_environment import POWERTOOLS, environments, read_by_code
 from tests.infra.test_lambda_code import import_alone
@@ -214,9 +213,8 @@ def test_every_spoke_handler_imports_from_its_own_asset_alone(
 ) -> None:
     # Given the spoke synthesized with its assets staged
     outdir = tmp_path_factory.mktemp("spoke.out")
-    app = asset_app(outdir, SPOKE_CONTEXT)
-    build_app(app)
-    app.synth()
+    context = {**cdk_json_feature_flags(), **SPOKE_CONTEXT}
+    assembly_in(outdir, {**context, "aws:cdk:enable-asset-metadata": True})
     functions = bench.functions(outdir)
     assert len(functions) == 9
     # When each handler is imported from its asset alone / Then it imports

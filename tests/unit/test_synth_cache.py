@@ -180,3 +180,29 @@ def test_app_py_runs_again_for_another_context_environment_node_or_code(
     # ...and a run already kept is not run again
     run({"imageNames": "ImgA"})
     assert app_runs.runs == 6
+
+
+def test_a_folder_is_made_once_and_copied_into_each_later_outdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a cloud assembly's stand-in: a folder with a file in a subfolder
+    made: list[Path] = []
+
+    def synthesize(into: Path) -> None:
+        made.append(into)
+        (into / "asset.1").mkdir(parents=True)
+        (into / "asset.1" / "index.py").write_text(f"made in {into.name}")
+
+    # When two outdirs (two tests, or a later run) ask for the same context
+    TemplateCache(tmp_path / "kept").folder({"assembly": 1}, synthesize, tmp_path / "first")
+    TemplateCache(tmp_path / "kept").folder({"assembly": 1}, synthesize, tmp_path / "second")
+    # Then it was made once, and the second outdir holds the same files
+    assert made == [tmp_path / "first"]
+    assert (tmp_path / "second" / "asset.1" / "index.py").read_text() == "made in first"
+    # And another context is made anew
+    TemplateCache(tmp_path / "kept").folder({"assembly": 2}, synthesize, tmp_path / "third")
+    assert made == [tmp_path / "first", tmp_path / "third"]
+    # And a folder of other code is removed when the cache is opened
+    monkeypatch.setattr(synth_cache, "code_digest", lambda: "another-version-of-the-code")
+    TemplateCache(tmp_path / "kept")
+    assert not [p for p in (tmp_path / "kept").iterdir() if p.suffix == ".d"]

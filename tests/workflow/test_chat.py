@@ -18,6 +18,7 @@ from image_updater.domain import chat
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Execution, WorkflowRunner
 from rehearsal.runner.clock import SimulatedClock
+from rehearsal.runner.execution import Email
 from tests.chat_schema import validate_chat, validate_published
 from tests.infra.test_chat import SLACK
 from tests.workflow.conftest import BASE_CONTEXT
@@ -77,6 +78,11 @@ def _same_run(text: str) -> str:
     return re.sub(r"rehearsal-[0-9a-f-]{36}", "rehearsal-RUN", text)
 
 
+def _by_image(emails: list[Email]) -> list[Email]:
+    """The e-mails grouped by image, each image's in the order they were sent."""
+    return sorted(emails, key=lambda email: email.attributes.get("image", ""))
+
+
 SITUATIONS: dict[str, tuple[Setup, Any]] = {
     "ready": (ready, None),
     "failed": (failed, None),
@@ -94,13 +100,15 @@ def test_with_chat_the_email_is_unchanged_and_the_chat_form_is_valid(
     plain = _run(runner, setup, execution_input)
     with_chat = _run(chat_runner, setup, execution_input)
 
-    # Then the same messages go out, in the same order, with the same subjects and attributes
+    # Then the same messages go out, with the same subjects and attributes (each image's in the
+    # same order; two images' branches of the Map run side by side, in either order)
     assert plain.status == with_chat.status
     assert plain.emails, "the situation sends no e-mail"
-    assert [(m.subject, m.attributes) for m in with_chat.emails] == [
-        (m.subject, m.attributes) for m in plain.emails
+    sent_with_chat, sent_plain = _by_image(with_chat.emails), _by_image(plain.emails)
+    assert [(m.subject, m.attributes) for m in sent_with_chat] == [
+        (m.subject, m.attributes) for m in sent_plain
     ]
-    for sent, email in zip(with_chat.emails, plain.emails, strict=True):
+    for sent, email in zip(sent_with_chat, sent_plain, strict=True):
         # and each is published with a form per protocol: the e-mail word for word
         forms = validate_published(sent.body)
         assert _same_run(forms["email"]) == _same_run(email.body)
