@@ -70,17 +70,39 @@ class Function:
         return self.module.rsplit(".", 1)[-1]
 
 
+# What the bench synthesizes: the hub as cdk.json configures it, then the functions only a
+# distributing hub (copyToRegions, shareWithAccounts) or a spoke (hubAccountId) has.
+CONFIGURATIONS: dict[str, dict[str, str]] = {
+    "": {},
+    "-distribution": {
+        "copyToRegions": "eu-west-1",
+        "shareWithAccounts": json.dumps(
+            [{"accountId": "111122223333", "allowFleet": True, "allowImageBuilder": False}]
+        ),
+    },
+    "-spoke": {"hubAccountId": "111122223333"},
+}
+
+
 def stage(outdir: Path) -> dict[str, Function]:
-    """Synthesize the app once into `outdir`; each function by handler name, found through the
-    template's `aws:asset:path` metadata."""
+    """Synthesize each configuration once into `outdir` (the others beside it); each function
+    by handler name, found through the template's `aws:asset:path` metadata, the first
+    configuration's where two have it."""
     import aws_cdk as cdk
 
     from app import build_app
 
-    app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-asset-metadata": True})
-    build_app(app)
-    app.synth()
-    return functions(outdir)
+    found: dict[str, Function] = {}
+    for suffix, context in CONFIGURATIONS.items():
+        directory = outdir.with_name(outdir.name + suffix)
+        app = cdk.App(
+            outdir=str(directory), context={"aws:cdk:enable-asset-metadata": True, **context}
+        )
+        build_app(app)
+        app.synth()
+        for name, function in functions(directory).items():
+            found.setdefault(name, function)
+    return found
 
 
 def functions(outdir: Path) -> dict[str, Function]:

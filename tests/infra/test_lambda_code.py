@@ -15,7 +15,7 @@ from infra.config import cdk_json_feature_flags
 from infra.constructs.lambda_code import excluded, runtime_files
 from rehearsal import bench
 from rehearsal.bench import invocation
-from rehearsal.template import assembly_in
+from rehearsal.template import assembly_in, template_json
 
 
 @pytest.fixture(scope="module")
@@ -262,3 +262,18 @@ def test_a_handlers_import_leaves_its_objects_out_of_the_collectors_way() -> Non
     # do not walk it; only what was made after the handler was wrapped is left to them
     frozen, tracked = map(int, result.stdout.split())
     assert frozen > 10 * tracked
+
+
+def test_the_bench_times_every_handler_some_configuration_deploys() -> None:
+    # Given every handler module / When the bench's configurations are synthesized
+    handlers = Path(__file__).resolve().parents[2] / "lambdas" / "image_updater" / "handlers"
+    timed: set[str] = set()
+    for context in bench.CONFIGURATIONS.values():
+        template = template_json({**cdk_json_feature_flags(), **context})
+        timed |= {
+            resource["Properties"]["Handler"].split(".")[-2]
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::Lambda::Function"
+        }
+    # Then the bench stages (and times) a function of each
+    assert timed == {path.stem for path in handlers.glob("*.py")} - {"__init__"}
