@@ -22,8 +22,16 @@ from typing import Any
 from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG
 from infra.config.distribution import EVENTS_PER_CHILD_EXECUTION, image_distribution_events
 from infra.config.history import HISTORY_EVENTS_MAX
+from rehearsal.approvals import APPROVER, APPROVERS_ROLE
 from rehearsal.appstream import SimulatedAppStream
-from rehearsal.runner import Execution, SimulatedClock, WorkflowRunner, set_alarm_state
+from rehearsal.runner import (
+    ApprovalRequest,
+    Execution,
+    SimulatedClock,
+    WorkflowRunner,
+    set_alarm_state,
+)
+from rehearsal.scenarios import approval_by_run_now
 
 SUMMARY = (
     "a hub patches 2 images, copies them to 2 Regions, shares with 2 accounts; spokes roll out"
@@ -52,8 +60,23 @@ def spoke_context() -> dict[str, Any]:
         "hubAccountId": HUB,
         "canaryAlarmNames": CANARY_ALARM,
         "canarySoakHours": "1",
-        "requireApproval": "false",
+        "requireApproval": "true",
+        "approvers": APPROVERS_ROLE,
     }
+
+
+APPROVAL_HOURS = 2  # each spoke's approver answers two hours after being asked
+
+
+@dataclass
+class Approval:
+    """One production roll-out approved in a spoke: by whom, when, and what the tool said."""
+
+    image: str
+    asked: datetime
+    answered: datetime
+    approver: str
+    printed: str
 
 
 class _Timeline:
@@ -75,6 +98,23 @@ class Organisation:
     new_images: dict[str, str]  # configured image -> the hub's new image
     spokes: dict[str, SimulatedAppStream] = field(default_factory=dict)
     spoke_runs: dict[str, Execution] = field(default_factory=dict)
+    approvals: dict[str, list[Approval]] = field(default_factory=dict)
+
+
+def _approver(clock: SimulatedClock, approvals: list[Approval]) -> Any:
+    """The spoke's approver, with the real `make run-now ARGS="approve ..."`."""
+    approve = approval_by_run_now(APPROVAL_HOURS, "approve")
+
+    def answer(request: ApprovalRequest) -> None:
+        clock.use_lane(request.image)
+        asked = clock.now()
+        printed = approve(request)
+        clock.use_lane(request.image)
+        approvals.append(
+            Approval(str(request.image), asked, clock.now(), APPROVER, printed.splitlines()[0])
+        )
+
+    return answer
 
 
 def rehearse() -> Organisation:
@@ -119,7 +159,10 @@ def rehearse() -> Organisation:
                     created_time=hub.images[name]["CreatedTime"],
                 )
         organisation.spokes[account] = spoke
-        organisation.spoke_runs[account] = spoke_runner.run(spoke, clock)
+        approvals = organisation.approvals.setdefault(account, [])
+        organisation.spoke_runs[account] = spoke_runner.run(
+            spoke, clock, on_approval=_approver(clock, approvals)
+        )
     return organisation
 
 
@@ -162,6 +205,11 @@ def report(organisation: Organisation) -> list[str]:
             arn = state.get("ImageArn", "")
             owner = arn.split(":")[4] if arn.count(":") >= 5 else "?"
             lines.append(f"    {fleet:<30}{state['ImageName']:<34}(owner {owner})")
+        for approval in organisation.approvals.get(account, []):
+            lines.append(
+                f"  approval of {approval.image}: asked {approval.asked:%H:%M} UTC, approved "
+                f"{approval.answered:%H:%M} UTC by {approval.approver}"
+            )
         lines.append("  e-mails: " + "; ".join(email.subject for email in spoke_run.emails))
     return lines
 

@@ -5,12 +5,14 @@ images out; checked on the simulations themselves and on what the rehearsal prin
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from infra.config.distribution import EVENTS_PER_CHILD_EXECUTION, image_distribution_events
 from rehearsal import organisation, scale
 from rehearsal.__main__ import main
+from rehearsal.approvals import APPROVER
 from tests.workflow.test_child_executions import distribution_events
 
 pytestmark = pytest.mark.workflow
@@ -58,11 +60,21 @@ def test_each_spoke_rolls_the_hubs_images_out_by_their_arn(
             assert state["ImageArn"] == (
                 f"arn:aws:appstream:us-east-1:{organisation.HUB}:image/{name}"
             )
-        kinds = sorted(email.subject.split(":")[0] for email in run.emails)
-        assert (
-            kinds
-            == ["AppStream canary fleets updated"] * 2 + ["AppStream production fleets updated"] * 2
+        kinds = [email.subject.split(":")[0] for email in run.emails]
+        assert sorted(kinds) == (
+            ["AppStream canary fleets updated"] * 2
+            + ["AppStream production fleets updated"] * 2
+            + ["Approval needed"] * 2
         )
+        # each image's production came after a person approved it, in this spoke's run
+        assert kinds.index("Approval needed") < kinds.index("AppStream production fleets updated")
+        approvals = rehearsed.approvals[account]
+        assert sorted(a.image for a in approvals) == sorted(organisation.IMAGES)
+        assert len(run.approvals) == 2
+        for approval in approvals:
+            assert approval.approver == APPROVER
+            assert approval.answered - approval.asked == timedelta(hours=2)
+            assert approval.printed.startswith("Approved the roll-out of")
         # a spoke never changes an image
         changing = {"CreateUpdatedImage", "CopyImage", "DeleteImage", "UpdateImagePermissions"}
         assert not changing & {c.operation for c in spoke.calls}
@@ -79,6 +91,8 @@ def test_the_rehearsal_prints_each_region_and_account(
     for account in organisation.SPOKES:
         assert f"Spoke {account} (us-east-1): run SUCCEEDED" in text
     assert text.count("(owner 123456789012)") == 8
+    approved = rf"^  approval of \w+: asked \d\d:\d\d UTC, approved \d\d:\d\d UTC by {APPROVER}$"
+    assert len(re.findall(approved, text, re.M)) == 4
     # and `make rehearse ARGS=organisation` is this rehearsal
     assert main(["--list"]) == 0
     assert "organisation" in capsys.readouterr().out
