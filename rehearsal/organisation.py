@@ -13,6 +13,7 @@ find the same way (`DescribeImages(Type=SHARED)`, the hub's ARN).
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ from image_updater.rollout.models import FOLLOWS_TAG, STAGE_TAG
 from infra.config.distribution import EVENTS_PER_CHILD_EXECUTION, image_distribution_events
 from infra.config.history import HISTORY_EVENTS_MAX
 from rehearsal.approvals import APPROVER, APPROVERS_ROLE
+from rehearsal.appstream import Organisation as Accounts
 from rehearsal.appstream import SimulatedAppStream
+from rehearsal.organisation_retention import LaterRun, later_hub_run, retention_lines
 from rehearsal.runner import (
     ApprovalRequest,
     Execution,
@@ -99,6 +102,17 @@ class Organisation:
     spokes: dict[str, SimulatedAppStream] = field(default_factory=dict)
     spoke_runs: dict[str, Execution] = field(default_factory=dict)
     approvals: dict[str, list[Approval]] = field(default_factory=dict)
+    # image -> Region -> its state and the accounts it is shared with, as the hub's run left
+    # them (the second cycle's retention unshares some)
+    distributed: dict[str, dict[str, tuple[str | None, list[str]]]] = field(default_factory=dict)
+    # each spoke's fleets as its run left them (before the second cycle changes one spoke's)
+    rolled_out: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    later: LaterRun | None = None  # the hub's second cycle, its retention
+
+
+# Between the cycles, this spoke moves its EngineeringTools fleets back to its own image: the
+# first cycle's EngineeringTools image is then used by the other spoke only.
+MOVES_AWAY, MOVED = SPOKES[1], "EngineeringTools"
 
 
 def _approver(clock: SimulatedClock, approvals: list[Approval]) -> Any:
@@ -136,11 +150,20 @@ def rehearse() -> Organisation:
         if name.startswith(f"{image}-") and name != image
     }
     organisation = Organisation(hub=hub, hub_run=hub_run, new_images=new_images)
+    for name in new_images.values():
+        for region in (HOME, *COPY_REGIONS):
+            there = hub if region == HOME else hub.in_region(region)
+            found = there.images.get(name)
+            organisation.distributed.setdefault(name, {})[region] = (
+                found["State"] if found else None,
+                sorted(there.shares(name)) if found else [],
+            )
+    accounts = Accounts(hub)  # the spokes' accounts, as the hub's reader role reaches them
     spoke_runner = WorkflowRunner(spoke_context())
     for account in SPOKES:
         clock = SimulatedClock(start.start + hub_run.elapsed + timedelta(minutes=30))
-        spoke_time = _Timeline(clock)
-        spoke = SimulatedAppStream(account_id=account, clock=spoke_time.now)
+        timeline.clock = clock
+        spoke = accounts.account(account)
         spoke.add_image("TeamBase", created_time=before)
         for image in IMAGES:
             for stage in ("canary", "production"):
@@ -163,6 +186,13 @@ def rehearse() -> Organisation:
         organisation.spoke_runs[account] = spoke_runner.run(
             spoke, clock, on_approval=_approver(clock, approvals)
         )
+        organisation.rolled_out[account] = copy.deepcopy(spoke.fleets)
+    for stage in ("canary", "production"):
+        organisation.spokes[MOVES_AWAY].set_fleet_image(f"{MOVED}-{stage}", "TeamBase")
+    timeline.clock = SimulatedClock(start.start + timedelta(days=7))
+    organisation.later = later_hub_run(
+        hub, accounts, hub_context(), timeline.clock, new_images, regions=(HOME, *COPY_REGIONS)
+    )
     return organisation
 
 
@@ -188,29 +218,32 @@ def report(organisation: Organisation) -> list[str]:
         )
     for image, name in organisation.new_images.items():
         lines.append(f"  {image} -> {name}")
-        for region in (HOME, *COPY_REGIONS):
-            there = hub if region == HOME else hub.in_region(region)
-            found = there.images.get(name)
-            state = "the original" if region == HOME else (found or {}).get("State", "no copy")
-            shares = ", ".join(sorted(there.shares(name))) if found else "-"
+        for region, (found, accounts) in organisation.distributed[name].items():
+            state = "the original" if region == HOME else found or "no copy"
+            shares = ", ".join(accounts) if found else "-"
             lines.append(f"    {region:<16}{state:<14}shared with {shares}")
     subjects = [email.subject for email in run.emails]
     lines.append(f"  e-mails: {len(subjects)}: " + "; ".join(subjects))
-    for account, spoke in organisation.spokes.items():
+    for account in organisation.spokes:
         spoke_run = organisation.spoke_runs[account]
         lines.append(
             f"Spoke {account} ({HOME}): run {spoke_run.status}, {_hours(spoke_run.elapsed)}"
         )
-        for fleet, state in sorted(spoke.fleets.items()):
-            arn = state.get("ImageArn", "")
+        for fleet, pointed in sorted(organisation.rolled_out[account].items()):
+            arn = pointed.get("ImageArn", "")
             owner = arn.split(":")[4] if arn.count(":") >= 5 else "?"
-            lines.append(f"    {fleet:<30}{state['ImageName']:<34}(owner {owner})")
+            lines.append(f"    {fleet:<30}{pointed['ImageName']:<34}(owner {owner})")
         for approval in organisation.approvals.get(account, []):
             lines.append(
                 f"  approval of {approval.image}: asked {approval.asked:%H:%M} UTC, approved "
                 f"{approval.answered:%H:%M} UTC by {approval.approver}"
             )
         lines.append("  e-mails: " + "; ".join(email.subject for email in spoke_run.emails))
+    if organisation.later is not None:
+        lines.append(
+            f"Between the cycles: spoke {MOVES_AWAY} moves its {MOVED} fleets back to TeamBase"
+        )
+        lines += retention_lines(hub, organisation.later, HOME, COPY_REGIONS)
     return lines
 
 

@@ -29,12 +29,15 @@ def test_the_hub_copies_and_shares_each_image_in_every_region(
     hub, run = rehearsed.hub, rehearsed.hub_run
     assert run.status == "SUCCEEDED", run.cause
     assert sorted(rehearsed.new_images) == sorted(organisation.IMAGES)
+    # (as the hub's run left them: the later cycle's retention unshares some)
     for name in rehearsed.new_images.values():
-        assert sorted(hub.shares(name)) == sorted(organisation.SPOKES)
+        distributed = rehearsed.distributed[name]
+        assert distributed[organisation.HOME][1] == sorted(organisation.SPOKES)
+        assert hub.images[name]
         for region in organisation.COPY_REGIONS:
-            there = hub.in_region(region)
-            assert there.images[name]["State"] == "AVAILABLE"
-            assert sorted(there.shares(name)) == sorted(organisation.SPOKES)
+            state, shares = distributed[region]
+            assert state == "AVAILABLE"
+            assert shares == sorted(organisation.SPOKES)
     # each image's distribution was a child execution, its history within the synth's budget,
     # and the run's own history grew by a fixed handful per image
     assert [c.status for c in run.children] == ["SUCCEEDED", "SUCCEEDED"]
@@ -54,7 +57,7 @@ def test_each_spoke_rolls_the_hubs_images_out_by_their_arn(
     for account, spoke in rehearsed.spokes.items():
         run = rehearsed.spoke_runs[account]
         assert run.status == "SUCCEEDED", run.cause
-        for fleet, state in spoke.fleets.items():
+        for fleet, state in rehearsed.rolled_out[account].items():
             image = fleet.rsplit("-", 1)[0]
             name = rehearsed.new_images[image]
             assert state["ImageArn"] == (
@@ -124,3 +127,33 @@ def test_the_paper_figures_count_what_the_childs_history_shows(
     assert run_events == scale.RUN_MAP_EVENTS + scale.RUN_EVENTS_PER_IMAGE * len(
         organisation.IMAGES
     )
+
+
+def test_the_hubs_later_retention_keeps_what_a_spoke_still_runs(
+    rehearsed: organisation.Organisation,
+) -> None:
+    # Given the first cycle's images running on both spokes' fleets, except that one spoke
+    # moved its EngineeringTools fleets back to its own image
+    later = rehearsed.later
+    assert later is not None
+    using, moved = organisation.SPOKES[0], organisation.MOVES_AWAY
+    # When the hub's next run (keepImages 1) patches each image again
+    assert later.run.status == "SUCCEEDED", later.run.cause
+    assert sorted(later.new_images) == sorted(organisation.IMAGES)
+    hub = rehearsed.hub
+    # Then retention read each spoke through its reader role: an image a spoke still runs is
+    # kept, and only the account done with it is unshared
+    sales, tools = later.old_images["SalesApps"], later.old_images[organisation.MOVED]
+    assert sorted(hub.shares(sales)) == sorted(organisation.SPOKES)
+    assert sorted(hub.shares(tools)) == [using]
+    for region in (hub, *(hub.in_region(r) for r in organisation.COPY_REGIONS)):
+        assert sales not in region.deleted and tools not in region.deleted
+    ready = next(
+        e.body for e in later.run.emails if e.subject.endswith(later.new_images[organisation.MOVED])
+    )
+    assert f"account {using}, which runs it on fleet EngineeringTools-canary" in ready
+    assert f"{tools} from {moved}" in ready
+    # and the rehearsal prints it, per Region and account
+    text = "\n".join(organisation.report(rehearsed))
+    assert f"kept because: shared with account {using}, which runs it on fleet" in text
+    assert re.search(rf"^    us-east-1 +kept, shared with {using}$", text, re.M)
