@@ -1,14 +1,20 @@
 """A small organisation, offline: a hub that patches two images, copies each to two more Regions
 and shares it with two spoke accounts (each image's distribution a child execution of the
 hub's run), then each spoke's stack rolling the shared images out to its own tagged fleets
-(canary, health, production), by ARN. Printed per Region and account, with the history each
-execution used against Step Functions' 25,000 events.
+(canary, health, a person's approval with the real `run-now approve`, production), by ARN.
+A week later the hub's second cycle (rehearsal/organisation_retention.py) patches each image
+again with `keepImages` 1: its retention keeps the first cycle's image a spoke still runs and
+unshares it from the spoke that moved away. Printed per Region and account, with the history
+each execution used against Step Functions' 25,000 events.
 
 What it simulates: the hub's account in three Regions (AppStream's copies, shares and the copy
 quota), and each spoke's account. What it does not: the runner deploys every stack in its one
 Region (us-east-1), so the spokes run in the hub's home Region; in the copy Regions the
 rehearsal shows the copy and its shares to each account, which a spoke stack there would
-find the same way (`DescribeImages(Type=SHARED)`, the hub's ARN).
+find the same way (`DescribeImages(Type=SHARED)`, the hub's ARN). The approver's identity
+is in the runner's one account too (the spokes' approval functions all run there). The spoke
+stacks in the copy Regions hold no fleets; there the first cycle's copy is still the newest
+when retention runs (this cycle's copy comes after it), so retention has nothing to do.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from rehearsal.runner import (
 from rehearsal.scenarios import approval_by_run_now
 
 SUMMARY = (
-    "a hub patches 2 images, copies them to 2 Regions, shares with 2 accounts; spokes roll out"
+    "a hub patches 2 images, copies them to 2 Regions, shares with 2 accounts; spokes roll out "
+    "(approved); a week later the hub's retention keeps what a spoke still runs"
 )
 HUB = "123456789012"
 SPOKES = ("222222222222", "333333333333")
@@ -191,7 +198,13 @@ def rehearse() -> Organisation:
         organisation.spokes[MOVES_AWAY].set_fleet_image(f"{MOVED}-{stage}", "TeamBase")
     timeline.clock = SimulatedClock(start.start + timedelta(days=7))
     organisation.later = later_hub_run(
-        hub, accounts, hub_context(), timeline.clock, new_images, regions=(HOME, *COPY_REGIONS)
+        hub,
+        accounts,
+        hub_context(),
+        timeline.clock,
+        new_images,
+        regions=(HOME, *COPY_REGIONS),
+        spoke_ledger=spoke_runner.app.ledger_table,
     )
     return organisation
 

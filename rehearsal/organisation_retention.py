@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import boto3
-
 from image_updater.integrations.appstream import consumers
-from image_updater.retention.roles import SPOKE_LEDGER_TABLE, reader_role_arn
 from rehearsal.appstream import Organisation as Accounts
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import Execution, SimulatedClock, WorkflowRunner
+from rehearsal.spoke_stack import deploy_spoke_stack
 
 KEEP_IMAGES = 1  # the second cycle's keepImages: the first cycle's image is past it
 
@@ -36,33 +34,6 @@ class LaterRun:
     new_images: dict[str, str]  # configured image -> the second cycle's image
 
 
-def _deploy_spoke_stack(accounts: Accounts, account: str, region: str, ledger: Any) -> None:
-    """The spoke's reader role and ledger table in `account` and `region` (inside moto)."""
-    arn = reader_role_arn("aws", account, region)
-    accounts.create_role(arn)
-    credentials = boto3.client("sts").assume_role(RoleArn=arn, RoleSessionName="deploy")[
-        "Credentials"
-    ]
-    dynamodb = boto3.client(
-        "dynamodb",
-        region_name=region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
-    dynamodb.create_table(
-        TableName=SPOKE_LEDGER_TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in ("pk", "sk")],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    for item in ledger:
-        dynamodb.put_item(TableName=SPOKE_LEDGER_TABLE, Item=item)
-
-
 def later_hub_run(
     hub: SimulatedAppStream,
     accounts: Accounts,
@@ -71,9 +42,11 @@ def later_hub_run(
     old_images: Mapping[str, str],
     *,
     regions: Iterable[str],
+    spoke_ledger: Mapping[str, Any],
 ) -> LaterRun:
     """The hub's next run, on `clock`: each of `old_images` has an update available again;
-    every account the hub shares with has a spoke stack in each of `regions`."""
+    every account the hub shares with has a spoke stack in each of `regions` (its ledger
+    table `spoke_ledger`, from the spoke's synthesized template)."""
     for name in old_images.values():
         hub.set_updates_available(name, True)
         hub.script_update(name, duration=timedelta(hours=2))
@@ -85,7 +58,7 @@ def later_hub_run(
         for account in spokes:
             ledger = accounts.account(account).account_state.get("ledger", [])
             for region in regions:
-                _deploy_spoke_stack(accounts, account, region, ledger)
+                deploy_spoke_stack(accounts, account, region, spoke_ledger, ledger)
         run = deployed.run(clock)
     new_images = {
         image: name

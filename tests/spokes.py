@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
-from image_updater.retention.roles import SPOKE_LEDGER_TABLE, reader_role_arn
+from image_updater.retention.roles import SPOKE_LEDGER_TABLE
 from rehearsal.appstream import Organisation, SimulatedAppStream
+from rehearsal.spoke_stack import spoke_ledger_client
 from tests.ledger_table import create_ledger_table
 
 
@@ -18,17 +17,6 @@ def deploy_spoke(
 ) -> tuple[SimulatedAppStream, Any]:
     """The spoke in `account` and `region`: its simulated AppStream, and a DynamoDB client
     of that account (its ledger, empty, is SPOKE_LEDGER_TABLE)."""
-    arn = reader_role_arn("aws", account, region)
-    organisation.create_role(arn)
-    credentials = boto3.client("sts").assume_role(RoleArn=arn, RoleSessionName="deploy")[
-        "Credentials"
-    ]
-    ledger = boto3.client(
-        "dynamodb",
-        region_name=region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    ledger = spoke_ledger_client(organisation, account, region)
     create_ledger_table(ledger, SPOKE_LEDGER_TABLE)
     return organisation.account(account, region), ledger
