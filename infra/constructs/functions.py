@@ -12,7 +12,17 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from image_updater import settings
+from image_updater.breaker.settings import BreakerSettings
+from image_updater.distribution.settings import DistributeSettings
 from image_updater.observability import NAMESPACE, SERVICE
+from image_updater.retention.settings import RetainSettings
+from image_updater.rollout.settings import (
+    HealthSettings,
+    RolloutPlanSettings,
+    RolloutSettings,
+    WindowSettings,
+)
+from image_updater.update.settings import CreateSettings, PlanSettings, PollSettings, ReportSettings
 from infra import powertools
 from infra.config import UpdaterConfig
 from infra.config.distribution import distribution_sentence
@@ -99,15 +109,13 @@ class RolloutFunctions(Construct):
         the same everywhere."""
         first = len(self.all)
         self.rollout_plan = self._function(
-            f"{prefix}_plan", settings.RolloutPlanSettings, *reads, timeout=_SLOW
+            f"{prefix}_plan", RolloutPlanSettings, *reads, timeout=_SLOW
         )
         self.rollout_fleets = self._function(f"{prefix}_fleets", *reads, timeout=_SLOW)
-        self.rollout_health = self._function(f"{prefix}_health", settings.HealthSettings, *reads)
+        self.rollout_health = self._function(f"{prefix}_health", HealthSettings, *reads)
         self.rollout_approval = self._function("rollout_approval")
-        self.rollout_window = self._function("rollout_window", settings.WindowSettings)
-        self.rollout_report = self._function(
-            "rollout_report", settings.RolloutSettings, settings.ReportSettings
-        )
+        self.rollout_window = self._function("rollout_window", WindowSettings)
+        self.rollout_report = self._function("rollout_report", RolloutSettings, ReportSettings)
         # Approval by the approvers only (image_updater/approval/): created when it is required.
         self.rollout_verify: lambda_.Function | None = None
         self.approval_url: lambda_.Function | None = None
@@ -177,13 +185,13 @@ class UpdaterFunctions(RolloutFunctions):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: UpdaterConfig) -> None:
         super().__init__(scope, construct_id, config=config)
-        self.plan = self._function("plan", settings.PlanSettings)
+        self.plan = self._function("plan", PlanSettings)
         self.check = self._function("check", timeout=_SLOW)
-        self.create = self._function("create", settings.CreateSettings)
-        self.poll = self._function("poll", settings.PollSettings)
-        self.report = self._function("report", settings.ReportSettings)
-        self.retain = self._function("retain", settings.RetainSettings, timeout=_SLOW)
-        self.breaker = self._function("breaker", settings.BreakerSettings)
+        self.create = self._function("create", CreateSettings)
+        self.poll = self._function("poll", PollSettings)
+        self.report = self._function("report", ReportSettings)
+        self.retain = self._function("retain", RetainSettings, timeout=_SLOW)
+        self.breaker = self._function("breaker", BreakerSettings)
         # The roll-out to fleets (infra/workflow/rollout.py).
         self._add_rollout()
         # Distribution to Regions and accounts (infra/workflow/distribution.py): created when
@@ -191,8 +199,6 @@ class UpdaterFunctions(RolloutFunctions):
         self.distribute: lambda_.Function | None = None
         self.distribution_report: lambda_.Function | None = None
         if config.distributes:
-            self.distribute = self._function(
-                "distribute", settings.DistributeSettings, timeout=_SLOW
-            )
+            self.distribute = self._function("distribute", DistributeSettings, timeout=_SLOW)
             self.distribution_report = self._function("distribution_report")
             self.report.add_environment("DISTRIBUTION", distribution_sentence(config))

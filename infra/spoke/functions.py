@@ -6,7 +6,7 @@ from __future__ import annotations
 from aws_cdk import Stack
 from constructs import Construct
 
-from image_updater.settings import SpokeSettings
+from image_updater.spoke.settings import SpokeSettings
 from infra.config import UpdaterConfig
 from infra.constructs.functions import _SLOW, RolloutFunctions
 

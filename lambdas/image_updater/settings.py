@@ -1,5 +1,8 @@
-"""Each function's settings: the environment variables the CDK stack gives it, read into one
-frozen object on first use.
+"""How a function reads its settings: the environment variables the CDK stack gives it, read
+into one frozen object on first use. Each capability declares its functions' settings beside
+its code (`update/settings.py`, `rollout/settings.py`, `retention/settings.py`,
+`breaker/settings.py`, `spoke/settings.py`, `distribution/settings.py`), so that a function
+compiles only this module and its own capability's.
 
 The stack gives a function exactly the variables of the objects its handler reads
 (infra/constructs/functions.py; tests/infra/test_function_environment.py checks both ways). A
@@ -30,16 +33,20 @@ def variable(name: str, read: Callable[[str], Any] = str, *, when_unset: str | N
     return _Variable(name, read, when_unset)
 
 
-def _flag(text: str) -> bool:
+def flag(text: str) -> bool:
     return text == "true"
 
 
-def _names(text: str) -> tuple[str, ...]:
+def names(text: str) -> tuple[str, ...]:
     return tuple(str(name) for name in json.loads(text))
 
 
-def _tags(text: str) -> Mapping[str, str]:
+def tags(text: str) -> Mapping[str, str]:
     return {str(key): str(value) for key, value in json.loads(text).items()}
+
+
+def csv(text: str) -> tuple[str, ...]:
+    return tuple(item for item in text.split(",") if item)
 
 
 # Not @dataclass: each frozen dataclass costs about half a millisecond to create on Python 3.11
@@ -132,127 +139,3 @@ def _built(kind: Any, raw: tuple[str | None, ...]) -> Any:
             raise KeyError(spec.name)
         values[name] = spec.read(text)
     return kind(**values)
-
-
-# --- the update's functions -----------------------------------------------------------------------
-
-
-class PlanSettings(FromEnvironment):
-    """plan: the lineages a run may update."""
-
-    configured_images: tuple[str, ...] = variable("CONFIGURED_IMAGES", _names)
-
-
-class CreateSettings(FromEnvironment):
-    """create: the new image's tags, and the limits a start is held to."""
-
-    extra_tags: Mapping[str, str] = variable("NEW_IMAGE_TAGS", _tags)
-    configured_images: tuple[str, ...] = variable("CONFIGURED_IMAGES", _names)
-    max_concurrent_updates: int = variable("MAX_CONCURRENT_UPDATES", int)
-    keep_images: int = variable("KEEP_IMAGES", int)  # a quota refusal explains retention
-
-
-class PollSettings(FromEnvironment):
-    """poll: status checks of one update before the run stops waiting for it."""
-
-    max_polls: int = variable("MAX_POLLS", int)
-
-
-class ReportSettings(FromEnvironment):
-    """report and rollout_report: how long an update may take, as the e-mails say; and where
-    a ready image goes next (given to report only when copyToRegions or shareWithAccounts is
-    set: infra/constructs/functions.py)."""
-
-    max_update_hours: int = variable("MAX_UPDATE_HOURS", int)
-    distribution: str = variable("DISTRIBUTION", when_unset="")
-
-
-def _csv(text: str) -> tuple[str, ...]:
-    return tuple(item for item in text.split(",") if item)
-
-
-class RetainSettings(FromEnvironment):
-    """retain: images kept per lineage; with distribution, the copy Regions it keeps too and
-    the accounts it may read before it removes a share (infra/constructs/retention_grants.py)."""
-
-    keep_images: int = variable("KEEP_IMAGES", int)
-    copy_regions: tuple[str, ...] = variable("RETAIN_REGIONS", _csv, when_unset="")
-    share_accounts: tuple[str, ...] = variable("SHARE_ACCOUNTS", _csv, when_unset="")
-
-
-class BreakerSettings(FromEnvironment):
-    """breaker: the limit, and the schedule it pauses (given only when the limit is on)."""
-
-    max_consecutive_failed_runs: int = variable("MAX_CONSECUTIVE_FAILED_RUNS", int)  # 0: off
-    max_update_hours: int = variable("MAX_UPDATE_HOURS", int)  # the pause e-mail's context
-    schedule_name: str = variable("SCHEDULE_NAME", when_unset="")
-    schedule_group: str = variable("SCHEDULE_GROUP", when_unset="")
-
-    def __post_init__(self) -> None:
-        limit = self.max_consecutive_failed_runs
-        if limit < 0:
-            raise ValueError(f"MAX_CONSECUTIVE_FAILED_RUNS must be 0 or more, got {limit}")
-        if limit and not self.schedule_name:
-            raise KeyError("SCHEDULE_NAME")
-        if limit and not self.schedule_group:
-            raise KeyError("SCHEDULE_GROUP")
-
-    @property
-    def enabled(self) -> bool:
-        return self.max_consecutive_failed_runs > 0
-
-
-# --- the roll-out's functions ---------------------------------------------------------------------
-
-
-class RolloutPlanSettings(FromEnvironment):
-    """rollout_plan: whether production may go without a canary."""
-
-    require_approval: bool = variable("REQUIRE_APPROVAL", _flag)
-    allow_untested_production: bool = variable("ALLOW_UNTESTED_PRODUCTION", _flag)
-
-
-class HealthSettings(FromEnvironment):
-    """rollout_health: the alarms that must be OK after the soak."""
-
-    canary_alarm_names: tuple[str, ...] = variable("CANARY_ALARM_NAMES", _names)
-
-
-class WindowSettings(FromEnvironment):
-    """rollout_window: when production fleets may change."""
-
-    rollout_window: str = variable("ROLLOUT_WINDOW")  # "immediately" or cron(...), in `timezone`
-    timezone: str = variable("SCHEDULE_TIMEZONE")
-    # The stack the e-mailed run-now commands name (`--stack`): set by a spoke, whose stack
-    # is not run-now's default.
-    run_now_stack: str = variable("RUN_NOW_STACK", when_unset="")
-
-
-class RolloutSettings(FromEnvironment):
-    """rollout_report (with ReportSettings): what the roll-out's e-mails tell."""
-
-    canary_soak_hours: int = variable("CANARY_SOAK_HOURS", int)
-    canary_alarm_names: tuple[str, ...] = variable("CANARY_ALARM_NAMES", _names)
-    require_approval: bool = variable("REQUIRE_APPROVAL", _flag)
-    approval_timeout_hours: int = variable("APPROVAL_TIMEOUT_HOURS", int)
-    rollout_window: str = variable("ROLLOUT_WINDOW")  # "immediately" or cron(...), in `timezone`
-    timezone: str = variable("SCHEDULE_TIMEZONE")
-    # The stack the e-mailed run-now commands name (`--stack`): set by a spoke, whose stack
-    # is not run-now's default.
-    run_now_stack: str = variable("RUN_NOW_STACK", when_unset="")
-
-
-class SpokeSettings(FromEnvironment):
-    """A spoke's discover, and its roll-out steps that look at images: whose images count."""
-
-    hub_account_id: str = variable("HUB_ACCOUNT_ID")
-    configured_images: tuple[str, ...] = variable("CONFIGURED_IMAGES", _names)
-
-
-# --- the distribution's functions -----------------------------------------------------------------
-
-
-class DistributeSettings(FromEnvironment):
-    """distribute: the configured tags each copy gets again (CopyImage copies none)."""
-
-    new_image_tags: Mapping[str, str] = variable("NEW_IMAGE_TAGS", _tags)

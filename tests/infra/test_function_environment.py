@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from aws_cdk.assertions import Template
 
-from image_updater import settings
+from image_updater.settings import FromEnvironment
 from infra.constructs.functions import LAMBDAS_DIR
 from infra.constructs.lambda_code import runtime_files
 
@@ -65,6 +67,26 @@ def environments(template: Template) -> dict[str, dict[str, Any]]:
     }
 
 
+@cache
+def settings_classes() -> dict[str, type[FromEnvironment]]:
+    """Every function's settings, by class name: each capability declares its functions' in
+    its own `settings.py` (image_updater/<capability>/settings.py)."""
+    found: dict[str, type[FromEnvironment]] = {}
+    for path in sorted((LAMBDAS_DIR / "image_updater").glob("*/settings.py")):
+        module = importlib.import_module(
+            ".".join(path.relative_to(LAMBDAS_DIR).with_suffix("").parts)
+        )
+        for name, kind in vars(module).items():
+            if (
+                isinstance(kind, type)
+                and issubclass(kind, FromEnvironment)
+                and kind.__module__ == module.__name__
+            ):
+                assert name not in found, f"two settings classes named {name}"
+                found[name] = kind
+    return found
+
+
 def read_by_code(module: str) -> tuple[set[str], set[str]]:
     """The variables a handler's asset reads: (settings it must be given, all it may read).
 
@@ -76,8 +98,8 @@ def read_by_code(module: str) -> tuple[set[str], set[str]]:
     for path in runtime_files(LAMBDAS_DIR, (module,)):
         source = (LAMBDAS_DIR / Path(path)).read_text(encoding="utf-8")
         for name in _FROM_ENV.findall(source):
-            kind = getattr(settings, name, None)
-            if isinstance(kind, type) and issubclass(kind, settings.FromEnvironment):
+            kind = settings_classes().get(name)
+            if kind is not None:
                 required |= set(kind.variables())
                 readable |= {*kind.variables(), *kind.optional_variables()}
         readable |= set(_ENVIRON.findall(source))
@@ -112,3 +134,25 @@ def test_settings_values_come_from_the_configuration(template: Template) -> None
     assert found["poll"]["MAX_POLLS"] == "72"
     assert found["rollout_plan"]["REQUIRE_APPROVAL"] == "true"
     assert found["rollout_window"]["SCHEDULE_TIMEZONE"] == "Europe/Paris"
+
+
+def test_every_settings_class_is_found_where_its_capability_declares_it() -> None:
+    # Given each capability's settings module (a class elsewhere would escape the checks above)
+    found = settings_classes()
+
+    # Then every function's settings class is one of them, one per name
+    assert set(found) == {
+        "PlanSettings",
+        "CreateSettings",
+        "PollSettings",
+        "ReportSettings",
+        "RetainSettings",
+        "BreakerSettings",
+        "RolloutPlanSettings",
+        "HealthSettings",
+        "WindowSettings",
+        "RolloutSettings",
+        "SpokeSettings",
+        "DistributeSettings",
+    }
+    assert set(FromEnvironment.__subclasses__()) == set(found.values())

@@ -6,7 +6,9 @@ import dataclasses
 
 import pytest
 
-from image_updater import settings
+from image_updater.breaker.settings import BreakerSettings
+from image_updater.rollout.settings import WindowSettings
+from image_updater.update.settings import CreateSettings, PollSettings
 
 
 def test_a_settings_object_is_built_once_per_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -17,11 +19,11 @@ def test_a_settings_object_is_built_once_per_environment(monkeypatch: pytest.Mon
     monkeypatch.setenv("KEEP_IMAGES", "3")
 
     # When it is read twice
-    first, again = settings.CreateSettings.from_env(), settings.CreateSettings.from_env()
+    first, again = CreateSettings.from_env(), CreateSettings.from_env()
 
     # Then the same typed, frozen object
     assert first is again
-    assert first == settings.CreateSettings(
+    assert first == CreateSettings(
         extra_tags={"Team": "EUC"},
         configured_images=("ImgA", "ImgB"),
         max_concurrent_updates=2,
@@ -32,13 +34,13 @@ def test_a_settings_object_is_built_once_per_environment(monkeypatch: pytest.Mon
 
     # And another environment (another deployment in the same process) reads anew
     monkeypatch.setenv("KEEP_IMAGES", "0")
-    assert settings.CreateSettings.from_env().keep_images == 0
+    assert CreateSettings.from_env().keep_images == 0
 
 
 def test_a_missing_variable_fails_at_first_use_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MAX_POLLS", raising=False)
     with pytest.raises(KeyError, match="MAX_POLLS"):
-        settings.PollSettings.from_env()
+        PollSettings.from_env()
 
 
 def test_the_breaker_needs_its_schedule_only_when_it_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,19 +51,19 @@ def test_the_breaker_needs_its_schedule_only_when_it_is_on(monkeypatch: pytest.M
 
     # When it is off, it reads fine; when it is on, the missing schedule is named
     monkeypatch.setenv("MAX_CONSECUTIVE_FAILED_RUNS", "0")
-    assert not settings.BreakerSettings.from_env().enabled
+    assert not BreakerSettings.from_env().enabled
     monkeypatch.setenv("MAX_CONSECUTIVE_FAILED_RUNS", "3")
     with pytest.raises(KeyError, match="SCHEDULE_NAME"):
-        settings.BreakerSettings.from_env()
+        BreakerSettings.from_env()
     monkeypatch.setenv("MAX_CONSECUTIVE_FAILED_RUNS", "-1")
     with pytest.raises(ValueError, match="0 or more"):
-        settings.BreakerSettings.from_env()
+        BreakerSettings.from_env()
 
 
 def test_the_variables_a_function_must_be_given() -> None:
-    assert settings.BreakerSettings.variables() == (
+    assert BreakerSettings.variables() == (
         "MAX_CONSECUTIVE_FAILED_RUNS",
         "MAX_UPDATE_HOURS",
     )
-    assert settings.BreakerSettings.optional_variables() == ("SCHEDULE_NAME", "SCHEDULE_GROUP")
-    assert settings.WindowSettings.variables() == ("ROLLOUT_WINDOW", "SCHEDULE_TIMEZONE")
+    assert BreakerSettings.optional_variables() == ("SCHEDULE_NAME", "SCHEDULE_GROUP")
+    assert WindowSettings.variables() == ("ROLLOUT_WINDOW", "SCHEDULE_TIMEZONE")

@@ -27,7 +27,7 @@ from image_updater.rollout.models import (
     FleetNote,
     Rollout,
 )
-from image_updater.settings import RolloutSettings
+from image_updater.rollout.settings import RolloutSettings
 from tests.unit.rollout_facts import EXECUTION, NEW, NOW, OLD, ROOT
 
 CTX = MessageContext(

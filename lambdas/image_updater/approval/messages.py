@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from image_updater.domain.messages import MessageContext, when
 from image_updater.rollout.models import Rollout
-from image_updater.settings import RolloutSettings
+from image_updater.rollout.settings import RolloutSettings
 
 APPROVAL_IGNORED = "APPROVAL_IGNORED"
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, settings
+from image_updater import clock
 from image_updater.breaker.ledger import BreakerLedger
 from image_updater.breaker.service import OFF, BreakerResult, FinishedRun, record_run
+from image_updater.breaker.settings import BreakerSettings
 from image_updater.observability import count, instrumented, logger
 from image_updater.scheduler import Schedule
 
 
-def _record(run: FinishedRun, breaker: settings.BreakerSettings) -> BreakerResult:
+def _record(run: FinishedRun, breaker: BreakerSettings) -> BreakerResult:
     if not breaker.enabled:  # the function is given neither the ledger nor the schedule
         return BreakerResult(OFF)
     return record_run(
@@ -28,7 +29,7 @@ def _record(run: FinishedRun, breaker: settings.BreakerSettings) -> BreakerResul
 
 @instrumented
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    breaker = settings.BreakerSettings.from_env()
+    breaker = BreakerSettings.from_env()
     run = FinishedRun.from_event(event)
     logger.append_keys(execution_id=run.execution_arn)
     result = _record(run, breaker)

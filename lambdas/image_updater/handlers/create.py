@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from image_updater import clock, events, settings
+from image_updater import clock, events
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.models import UpdateTask
@@ -12,6 +12,7 @@ from image_updater.observability import count
 from image_updater.update import create as update
 from image_updater.update import events as update_events
 from image_updater.update.ledger_creates import CreateLedger
+from image_updater.update.settings import CreateSettings
 
 if TYPE_CHECKING:
     from image_updater.integrations.appstream.fleets import AppStreamFleets
@@ -24,7 +25,7 @@ def create(task: UpdateTask) -> UpdateTask:
             images=AppStreamImages(),
             ledger=CreateLedger(),
             users=_fleets,
-            settings=settings.CreateSettings.from_env(),
+            settings=CreateSettings.from_env(),
         ),
         clock.utc_now(),
     )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, settings
+from image_updater import clock
 from image_updater.distribution import resume, service
 from image_updater.distribution.ledger import DistributionLedger
 from image_updater.distribution.models import RegionDistribution
 from image_updater.distribution.owed import GONE, RESUMED_FROM
+from image_updater.distribution.settings import DistributeSettings
 from image_updater.errors import InvalidExecutionInput
 from image_updater.handlers import read_step
 from image_updater.integrations.appstream.regional import RegionalImages
@@ -32,7 +33,7 @@ def distribute(item: RegionDistribution, action: str) -> RegionDistribution:
     if action == COPY:
         return service.copy_to_region(item, home, destination)
     if action == CHECK:
-        tags = settings.DistributeSettings.from_env().new_image_tags
+        tags = DistributeSettings.from_env().new_image_tags
         return service.check_copy(item, home, destination, tags)
     raise InvalidExecutionInput(f"unknown distribution action {action!r}")
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from image_updater import clock, settings
+from image_updater import clock
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT, UpdateTask
 from image_updater.observability import MetricUnit, count
 from image_updater.update import poll as update
+from image_updater.update.settings import PollSettings
 
 if TYPE_CHECKING:
     from image_updater.update.poll import PollLedgerPort
@@ -27,7 +28,7 @@ def poll(task: UpdateTask) -> UpdateTask:
         task,
         AppStreamImages(),
         _ledger,
-        settings.PollSettings.from_env().max_polls,
+        PollSettings.from_env().max_polls,
         clock.utc_now(),
     )
     if result.outcome in _OUTCOME_METRICS:

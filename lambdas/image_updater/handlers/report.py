@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, events, settings
+from image_updater import clock, events
 from image_updater.domain.chat import notification_event
 from image_updater.domain.messages import MessageContext
 from image_updater.models import FAILED, SUCCEEDED, UpdateTask
@@ -15,13 +15,14 @@ from image_updater.update import events as update_events
 from image_updater.update import reports
 from image_updater.update.messages import compose
 from image_updater.update.messages.run_refused import compose_rejected_run
+from image_updater.update.settings import ReportSettings
 
 
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     state: dict[str, Any] = event["task"]
     execution_arn: str = event["executionArn"]
-    report_settings = settings.ReportSettings.from_env()
+    report_settings = ReportSettings.from_env()
     ctx = MessageContext.of_run(
         execution_arn,
         clock.utc_now(),

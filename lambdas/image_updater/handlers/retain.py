@@ -4,7 +4,7 @@ shares no account uses any more (retention/everywhere.py)."""
 
 from __future__ import annotations
 
-from image_updater import clock, settings
+from image_updater import clock
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
@@ -17,12 +17,13 @@ from image_updater.retention.service import (
     RetentionResult,
     SharesPort,
 )
+from image_updater.retention.settings import RetainSettings
 
 
 class _Regions:
     """The ports of the hub's Region (None) and of each copy Region."""
 
-    def __init__(self, config: settings.RetainSettings) -> None:
+    def __init__(self, config: RetainSettings) -> None:
         self._accounts = config.share_accounts
 
     def __call__(
@@ -45,7 +46,7 @@ class _Regions:
 
 
 def retain(task: UpdateTask) -> UpdateTask:
-    config = settings.RetainSettings.from_env()
+    config = RetainSettings.from_env()
     home, regions = retire_everywhere(
         task.root_image_name,
         config.copy_regions,

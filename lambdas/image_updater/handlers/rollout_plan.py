@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from image_updater import settings
 from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
 from image_updater.rollout.models import Rollout
 from image_updater.rollout.plan import plan as plan_rollout
+from image_updater.rollout.settings import RolloutPlanSettings
 
 if TYPE_CHECKING:
     from image_updater.rollout.ports import FleetsPort, ImagesPort
@@ -22,7 +22,7 @@ def plan(
     fleets: FleetsPort | None = None,
 ) -> Rollout:
     """`images` and `fleets`: this account's own (a spoke gives its view of the hub's)."""
-    rules = settings.RolloutPlanSettings.from_env()
+    rules = RolloutPlanSettings.from_env()
     return plan_rollout(
         rollout,
         images or AppStreamImages(),

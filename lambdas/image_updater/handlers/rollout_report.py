@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from image_updater import clock, settings
+from image_updater import clock
 from image_updater.domain.chat import notification_event
 from image_updater.domain.messages import MessageContext
 from image_updater.errors import shortened
@@ -19,6 +19,8 @@ from image_updater.rollout.models import (
     FleetNote,
     Rollout,
 )
+from image_updater.rollout.settings import RolloutSettings
+from image_updater.update.settings import ReportSettings
 
 # Decisions that end the roll-out, announced as events. The events' and the fleets' code load
 # only for the e-mails that need them (most of a roll-out's e-mails need neither).
@@ -36,9 +38,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if rollout.outcome == ROLLOUT_FAILED:
         rollout = _fleets_on_the_new_image(rollout)
     ctx = MessageContext.of_run(
-        execution_arn, clock.utc_now(), settings.ReportSettings.from_env().max_update_hours
+        execution_arn, clock.utc_now(), ReportSettings.from_env().max_update_hours
     )
-    notification = messages.compose(rollout, ctx, settings.RolloutSettings.from_env())
+    notification = messages.compose(rollout, ctx, RolloutSettings.from_env())
     if rollout.outcome in _ENDINGS:
         from image_updater import events
 

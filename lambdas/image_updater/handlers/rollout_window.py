@@ -9,6 +9,7 @@ from typing import Any
 from image_updater import clock, events
 from image_updater.handlers import rollout_step
 from image_updater.rollout.models import APPROVED, Rollout
+from image_updater.rollout.settings import WindowSettings
 from image_updater.rollout.window import (
     WINDOW_MAX_DAYS,
     WindowError,
@@ -16,7 +17,6 @@ from image_updater.rollout.window import (
     parse_window,
     zone_named,
 )
-from image_updater.settings import WindowSettings
 
 
 def find_window(rollout: Rollout, _event: dict[str, Any]) -> Rollout:

@@ -12,10 +12,10 @@ from image_updater import clock
 from image_updater.domain.run_input import plan_run
 from image_updater.errors import InvalidExecutionInput
 from image_updater.observability import instrumented, logger
-from image_updater.settings import SpokeSettings
 from image_updater.spoke.claims import SpokeClaims
 from image_updater.spoke.discover import new_images
 from image_updater.spoke.images import HubImages
+from image_updater.spoke.settings import SpokeSettings
 
 
 @instrumented

@@ -34,7 +34,7 @@ from image_updater.rollout.models import (
     FleetNote,
     Rollout,
 )
-from image_updater.settings import RolloutSettings
+from image_updater.rollout.settings import RolloutSettings
 
 SESSIONS_NOTE = (
     'What happens to running sessions (AWS, "Update a fleet"): on a running Always-On or '

@@ -15,8 +15,8 @@ from image_updater.integrations.appstream.client import (
     pages,
 )
 from image_updater.models import ImageSummary
-from image_updater.settings import SpokeSettings
 from image_updater.spoke import discovery
+from image_updater.spoke.settings import SpokeSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_appstream import AppStreamClient

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 class CreateSettings(Protocol):
-    """What create is held to (the create function's settings.CreateSettings)."""
+    """What create is held to (the create function's `update.settings.CreateSettings`)."""
 
     @property
     def extra_tags(self) -> Mapping[str, str]: ...
