@@ -60,7 +60,7 @@ _DESCRIPTIONS = {
 }
 
 
-# The value each settings variable (lambdas/image_updater/settings.py) takes from the
+# The value each settings variable (lambdas/image_updater/*/settings.py) takes from the
 # configuration; a function is given those of the settings its handler reads.
 _VALUES: Mapping[str, Callable[[UpdaterConfig], str]] = {
     "CONFIGURED_IMAGES": lambda config: json.dumps(list(config.image_names)),
