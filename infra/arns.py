@@ -4,6 +4,7 @@ partition and Region; its account unless another is given)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from aws_cdk import ArnFormat, Stack, Token
 from constructs import Construct, IConstruct
@@ -11,7 +12,7 @@ from constructs import Construct, IConstruct
 
 def appstream_arn(
     scope: Construct,
-    resource: str,
+    resource: Literal["image", "fleet"],
     name: str,
     account: str | None = None,
     region: str | None = None,

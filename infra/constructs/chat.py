@@ -29,6 +29,8 @@ user roles).
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from aws_cdk import Stack
 from aws_cdk import aws_chatbot as chatbot
 from aws_cdk import aws_iam as iam
@@ -41,7 +43,19 @@ from infra.findings import acknowledge
 CHAT_SERVICE = "chatbot.amazonaws.com"
 # AWS's "Notification permissions" policy template for a chat channel's role.
 CHAT_READ_ACTIONS = ("cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*")
-LOGGING_LEVEL = "ERROR"  # the chat service's own log of failed deliveries
+LOGGING_LEVEL = chatbot.LoggingLevel.ERROR  # the chat service's own log of failed deliveries
+
+
+class _Delivery(TypedDict):
+    """How a channel is delivered to (topic, role, guardrail, logging, no user roles) in a
+    channel configuration's L1 properties: what the Slack L2 renders from the same topic, role
+    and guardrail, so that the Teams L1 gets the Slack channel's."""
+
+    sns_topic_arns: list[str]
+    iam_role_arn: str
+    guardrail_policies: list[str]
+    logging_level: str
+    user_role_required: bool
 
 
 class ChatChannel(Construct):
@@ -77,30 +91,35 @@ class ChatChannel(Construct):
             chatbot.SlackChannelConfiguration(
                 self,
                 "Slack",
-                slack_channel_configuration_name=f"{name}-slack",
-                slack_workspace_id=config.slack_workspace_id,
-                slack_channel_id=config.slack_channel_id,
                 notification_topics=[topic],
                 role=self.role,
                 guardrail_policies=[self.read_only],
-                logging_level=chatbot.LoggingLevel.ERROR,
+                logging_level=LOGGING_LEVEL,
                 user_role_required=False,
+                slack_channel_configuration_name=f"{name}-slack",
+                slack_workspace_id=config.slack_workspace_id,
+                slack_channel_id=config.slack_channel_id,
             )
         if config.teams_channel_id:
-            # aws-cdk-lib has no L2 for Teams: the L1, with the same role, topic and guardrail.
+            # aws-cdk-lib has no L2 for Teams: the L1, delivered to as the Slack L2 is.
             chatbot.CfnMicrosoftTeamsChannelConfiguration(
                 self,
                 "Teams",
+                **self._delivery(topic),
                 configuration_name=f"{name}-teams",
                 team_id=config.teams_team_id,
                 teams_channel_id=config.teams_channel_id,
                 teams_tenant_id=config.teams_tenant_id,
-                iam_role_arn=self.role.role_arn,
-                sns_topic_arns=[topic.topic_arn],
-                guardrail_policies=[self.read_only.managed_policy_arn],
-                logging_level=LOGGING_LEVEL,
-                user_role_required=False,
             )
+
+    def _delivery(self, topic: sns.ITopic) -> _Delivery:
+        return _Delivery(
+            sns_topic_arns=[topic.topic_arn],
+            iam_role_arn=self.role.role_arn,
+            guardrail_policies=[self.read_only.managed_policy_arn],
+            logging_level=LOGGING_LEVEL.value,
+            user_role_required=False,
+        )
 
 
 def connect_chat(scope: Construct, config: UpdaterConfig, topic: sns.ITopic) -> ChatChannel | None:

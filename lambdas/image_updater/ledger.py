@@ -100,3 +100,11 @@ class LedgerTable:
             if condition_failed(error):
                 return None
             raise
+
+    def _put_if(self, condition: str, item: dict[str, Any], **expression: Any) -> bool:
+        """Write `item` only if `condition` holds of the item under its key (if any; its
+        ExpressionAttributeNames and -Values in `expression`): whether it was written."""
+        written = self._if_condition_holds(
+            self._client.put_item, Item=item, ConditionExpression=condition, **expression
+        )
+        return written is not None

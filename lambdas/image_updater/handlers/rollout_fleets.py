@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 from image_updater import clock, events
 from image_updater.errors import InvalidExecutionInput
 from image_updater.handlers import rollout_step
-from image_updater.integrations.appstream.fleets import AppStreamFleets
+from image_updater.integrations.appstream.account import THIS_ACCOUNT
 from image_updater.observability import count
 from image_updater.rollout.fleets import update_canaries, update_production
 from image_updater.rollout.models import CANARY, PRODUCTION, SUPERSEDED, FleetNote, Rollout
 from image_updater.rollout.rollback import roll_back_canaries
 
 if TYPE_CHECKING:
-    from image_updater.rollout.ports import ImagesPort
+    from image_updater.rollout.ports import AccountView
 
 UPDATE_CANARIES = "update-canaries"
 ROLL_BACK_CANARIES = "roll-back-canaries"
@@ -23,14 +23,11 @@ UPDATE_PRODUCTION = "update-production"
 
 
 def change_fleets(
-    rollout: Rollout,
-    event: dict[str, Any],
-    images: ImagesPort | None = None,
-    fleets: AppStreamFleets | None = None,
+    rollout: Rollout, event: dict[str, Any], view: AccountView = THIS_ACCOUNT
 ) -> Rollout:
     """`images` and `fleets`: this account's own (a spoke gives its view of the hub's)."""
     action = event.get("action")
-    fleets = fleets or AppStreamFleets()
+    fleets = view.fleets()
     if action == UPDATE_CANARIES:
         result = update_canaries(rollout, fleets, clock.utc_now())
         _announce(events.CANARY_FLEETS_UPDATED, result, CANARY, result.updated_in(CANARY))
@@ -45,13 +42,7 @@ def change_fleets(
             reason="; ".join(result.problems) or "a canary fleet refused the image",
         )
     elif action == UPDATE_PRODUCTION:
-        if images is None:
-            # Only production reads images (is a newer one out?): the canaries' actions never
-            # load the images' adapter and its naming rules.
-            from image_updater.integrations.appstream.images import AppStreamImages
-
-            images = AppStreamImages()
-        result = update_production(rollout, images, fleets)
+        result = update_production(rollout, view.images(), fleets)
         if result.outcome != SUPERSEDED:
             _announce(
                 events.PRODUCTION_FLEETS_UPDATED, result, PRODUCTION, result.updated_in(PRODUCTION)

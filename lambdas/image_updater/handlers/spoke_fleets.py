@@ -7,13 +7,11 @@ from typing import Any
 
 from image_updater.handlers import rollout_fleets, rollout_step
 from image_updater.rollout.models import Rollout
-from image_updater.spoke.fleets import SpokeFleets
-from image_updater.spoke.images import HubImages
+from image_updater.spoke.view import HubView
 
 
 def change_fleets(rollout: Rollout, event: dict[str, Any]) -> Rollout:
-    images = HubImages()
-    return rollout_fleets.change_fleets(rollout, event, images=images, fleets=SpokeFleets(images))
+    return rollout_fleets.change_fleets(rollout, event, HubView())
 
 
 handler = rollout_step(change_fleets)

@@ -7,11 +7,11 @@ from typing import Any
 
 from image_updater.handlers import rollout_plan, rollout_step
 from image_updater.rollout.models import Rollout
-from image_updater.spoke.images import HubImages
+from image_updater.spoke.view import HubView
 
 
 def plan(rollout: Rollout, event: dict[str, Any]) -> Rollout:
-    return rollout_plan.plan(rollout, event, images=HubImages())
+    return rollout_plan.plan(rollout, event, HubView())
 
 
 handler = rollout_step(plan)

@@ -32,3 +32,13 @@ class ImagesPort(Protocol):
 
 class AlarmsPort(Protocol):
     def states(self, names: Sequence[str]) -> dict[str, str | None]: ...
+
+
+class AccountView(Protocol):
+    """The images and fleets a roll-out step works on: this account's own
+    (`integrations/appstream/account.py`), or a spoke's view of the hub's images
+    (`spoke/view.py`). Each is built when a step asks for it: the canaries' actions never ask
+    for the images."""
+
+    def images(self) -> ImagesPort: ...
+    def fleets(self) -> FleetsPort: ...

@@ -5,5 +5,5 @@ A spoke never changes an image. Its own schedule reads the images shared with th
 another Region), picks the newest image of each lineage the hub built (`discovery`), claims
 it in the spoke's ledger once (`claims`), and rolls it out to this account's tagged fleets
 with the hub's own roll-out code, through adapters that see the hub's images (`images`,
-`fleets`).
+`fleets`, together the roll-out's view of the account: `view`).
 """

@@ -15,16 +15,14 @@ class SpokeClaims(LedgerTable):
     def claim(self, image_arn: str, root: str, execution_id: str, at: str) -> bool:
         """Whether this execution rolls `image_arn` out: True when it claimed it now or had
         claimed it before; False when another execution did (now or in an earlier run)."""
-        answer = self._if_condition_holds(
-            self._client.put_item,
-            Item={
+        return self._put_if(
+            "attribute_not_exists(pk) OR executionId = :me",
+            {
                 "pk": {"S": PARTITION},
                 "sk": {"S": image_arn},
                 "root": {"S": root},
                 "executionId": {"S": execution_id},
                 "claimedAt": {"S": at},
             },
-            ConditionExpression="attribute_not_exists(pk) OR executionId = :me",
             ExpressionAttributeValues={":me": {"S": execution_id}},
         )
-        return answer is not None

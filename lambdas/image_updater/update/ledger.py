@@ -48,19 +48,17 @@ class UpdateLedger(LedgerTable):
         self._give_back_lock(root, owner)
 
     def _take_lock(self, pk: str, owner: str, now: datetime) -> bool:
-        taken = self._if_condition_holds(
-            self._client.put_item,
-            Item={
+        return self._put_if(
+            "attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner",
+            {
                 "pk": {"S": pk},
                 "sk": {"S": LOCK_KEY},
                 "owner": {"S": owner},
                 "expiresAt": {"N": epoch(now + LOCK_HOLD)},
             },
-            ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner",
             ExpressionAttributeNames={"#owner": "owner"},
             ExpressionAttributeValues={":now": {"N": epoch(now)}, ":owner": {"S": owner}},
         )
-        return taken is not None
 
     def _give_back_lock(self, pk: str, owner: str) -> None:
         # Not given back (None) when it expired and another run took it meanwhile: theirs now.
@@ -76,14 +74,13 @@ class UpdateLedger(LedgerTable):
 
     def expect_report(self, root: str, image: str, now: datetime) -> None:
         """Remember that `image` owes its final report (once; a report sent stays sent)."""
-        self._if_condition_holds(
-            self._client.put_item,
-            Item={
+        self._put_if(
+            "attribute_not_exists(pk)",
+            {
                 "pk": {"S": root},
                 "sk": {"S": IMAGE_PREFIX + image},
                 "status": {"S": PENDING},  # no expiresAt: a report owed never expires
             },
-            ConditionExpression="attribute_not_exists(pk)",
         )
 
     def report_records(self, root: str) -> dict[str, ReportRecord]:
