@@ -208,6 +208,24 @@ def test_the_bench_imports_a_handler_from_its_staged_asset(cloud_assembly: Path)
     assert bench.bytecode_in(poll.asset) == []
 
 
+def test_the_fleet_steps_import_leaves_the_images_adapter_to_production(
+    cloud_assembly: Path,
+) -> None:
+    # Given the fleet step as staged (its asset holds the images adapter: production reads
+    # images, is a newer one out?)
+    fleets = bench.functions(cloud_assembly)["rollout_fleets"]
+    assert (fleets.asset / "image_updater" / "integrations" / "appstream" / "images.py").is_file()
+
+    # When it is imported as Lambda imports it
+    files = bench.imported_files(fleets)
+
+    # Then neither the images adapter nor its naming rules were loaded: the canaries' actions,
+    # which never read images, do not pay for them at cold start
+    assert "image_updater.handlers.rollout_fleets" in files
+    assert "image_updater.integrations.appstream.images" not in files
+    assert "image_updater.domain.naming" not in files
+
+
 def test_the_bench_refuses_an_asset_with_bytecode(cloud_assembly: Path, tmp_path: Path) -> None:
     # Given a copy of the poll asset that ships a bytecode cache
     poll = bench.functions(cloud_assembly)["poll"]

@@ -25,7 +25,7 @@ UPDATE_PRODUCTION = "update-production"
 def change_fleets(
     rollout: Rollout, event: dict[str, Any], view: AccountView = THIS_ACCOUNT
 ) -> Rollout:
-    """`images` and `fleets`: this account's own (a spoke gives its view of the hub's)."""
+    """`view`: this account's own images and fleets (a spoke gives its view of the hub's)."""
     action = event.get("action")
     fleets = view.fleets()
     if action == UPDATE_CANARIES:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def plan(rollout: Rollout, _event: dict[str, Any], view: AccountView = THIS_ACCOUNT) -> Rollout:
-    """`images` and `fleets`: this account's own (a spoke gives its view of the hub's)."""
+    """`view`: this account's own images and fleets (a spoke gives its view of the hub's)."""
     rules = RolloutPlanSettings.from_env()
     return plan_rollout(
         rollout,
