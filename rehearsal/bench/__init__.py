@@ -20,14 +20,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 SAMPLES = 21
+# Frames the rounds' starting depths are spread over: each of `at_depth`'s frames takes about
+# 120 bytes on 3.11 (the frame's header, two locals and a short stack), so 256 of them span
+# nearly two of the interpreter's 16 KiB frame chunks.
+DEPTH_SPAN = 256
 IMPORT_TARGET = 1.25
 INVOCATION_TARGET = 1.15
 ASSET_TARGET_KIB = 64
@@ -52,6 +56,13 @@ METHODS = (
     " checked), against a local HTTP endpoint in this process (AWS_ENDPOINT_URL); the bare"
     " program makes the same call to the same endpoint",
     "round-robin (the floor, then each measure, in turns; one warm-up round), medians",
+    f"each round starts its programs deeper in the stack, the same depth for every measure of"
+    f" the round, spread over 0 to {DEPTH_SPAN - 1} frames: CPython 3.11 keeps frames in 16 KiB"
+    " chunks, and a recursive parser whose calls straddle a chunk's end (re, compiling"
+    " urllib3's URL patterns during boto3's import) pays an allocation per call; where that"
+    " end falls depends on how deep the import starts (for one handler, one frame more moved"
+    " urllib3.util.url's import from 48 to 16 ms), so no figure rests on where it happens to"
+    " fall",
     "wall (the targeted figure) and, beside it, the process's own CPU time (user + system, from"
     " wait4), which a loaded machine hardly moves",
 )
@@ -157,17 +168,38 @@ class Timing(NamedTuple):
     cpu: float  # the process's own CPU seconds, user + system (hardly moved by load)
 
 
+Measure = Callable[[int], Timing]  # one sample, its program started this many frames deep
+
+
+def at_depth(program: str, depth: int) -> str:
+    """`program`, run as a module's code `depth` frames deeper than the top of the stack."""
+    return (
+        "def _at(n, code):\n"
+        "    if n:\n"
+        "        return _at(n - 1, code)\n"
+        "    exec(code, {'__name__': '__main__'})\n"
+        f"_at({depth}, {program!r})\n"
+    )
+
+
 def process_timing(
-    code: Path, program: str, *args: str, environment: Mapping[str, str] = {}
+    code: Path, program: str, *args: str, environment: Mapping[str, str] = {}, depth: int = 0
 ) -> Timing:
-    """One fresh interpreter running `program` in code directory `code`, timed from spawn to
-    exit. The program ends with os._exit: the interpreter's own shutdown (finalizing every
-    module, a last full collection) is no part of a cold start, since Lambda keeps the process,
-    and timing it would reward what only makes an exit cheaper."""
+    """One fresh interpreter running `program` in code directory `code`, `depth` frames deep
+    (`at_depth`), timed from spawn to exit. The program ends with os._exit: the interpreter's
+    own shutdown (finalizing every module, a last full collection) is no part of a cold start,
+    since Lambda keeps the process, and timing it would reward what only makes an exit
+    cheaper."""
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-s", "-c", f"{program}\nimport os\nos._exit(0)", *args],
+            [
+                sys.executable,
+                "-s",
+                "-c",
+                at_depth(f"{program}\nimport os\nos._exit(0)", depth),
+                *args,
+            ],
             cwd=code,
             env=lambda_environment(code, environment),
             stdout=subprocess.DEVNULL,
@@ -215,13 +247,19 @@ def imported_files(function: Function) -> dict[str, str]:
     return files
 
 
-def round_robin(measures: Mapping[str, Any], samples: int) -> dict[str, Timing]:
-    """Median timing of each measure (a callable), taken in turns so that drift in the
-    machine's load affects them all alike; one unrecorded warm-up round first (file cache)."""
+def depths(samples: int) -> list[int]:
+    """Each recorded round's starting depth: evenly over 0 to DEPTH_SPAN - 1."""
+    return [round_number * DEPTH_SPAN // samples for round_number in range(samples)]
+
+
+def round_robin(measures: Mapping[str, Measure], samples: int) -> dict[str, Timing]:
+    """Median timing of each measure (a callable given the round's stack depth), taken in
+    turns so that drift in the machine's load affects them all alike; one unrecorded warm-up
+    round first (file cache)."""
     taken: dict[str, list[Timing]] = {name: [] for name in measures}
-    for round_number in range(samples + 1):
+    for round_number, depth in enumerate([0, *depths(samples)]):
         for name, measure in measures.items():
-            timing = measure()
+            timing = measure(depth)
             if round_number:
                 taken[name].append(timing)
     return {
@@ -236,16 +274,18 @@ def cold_imports(staged: Mapping[str, Function], samples: int) -> dict[str, Timi
     """Median timing of `import boto3` alone (FLOOR) and of each handler's import."""
     for function in staged.values():
         imported_files(function)
+
+    def handler_import(function: Function) -> Measure:
+        return lambda depth: process_timing(
+            function.asset,
+            f"import {function.module}",
+            environment=function.environment,
+            depth=depth,
+        )
+
     with tempfile.TemporaryDirectory() as empty:
-        measures: dict[str, Any] = {
-            FLOOR: lambda: process_timing(Path(empty), "import boto3"),
-            **{
-                name: (
-                    lambda f=function: process_timing(
-                        f.asset, f"import {f.module}", environment=f.environment
-                    )
-                )
-                for name, function in staged.items()
-            },
+        measures: dict[str, Measure] = {
+            FLOOR: lambda depth: process_timing(Path(empty), "import boto3", depth=depth),
+            **{name: handler_import(function) for name, function in staged.items()},
         }
         return round_robin(measures, samples)

@@ -104,23 +104,26 @@ def poll_invocation(poll: Function, samples: int) -> dict[str, Timing]:
     with fake_aws() as server, tempfile.TemporaryDirectory() as empty:
         endpoint = {"AWS_ENDPOINT_URL": server.url}
 
-        def once(code: Path, program: str, environment: dict[str, str], arg: str) -> Timing:
+        def once(
+            code: Path, program: str, environment: dict[str, str], arg: str, depth: int
+        ) -> Timing:
             server.calls.clear()
-            timing = process_timing(code, program, arg, environment=environment)
+            timing = process_timing(code, program, arg, environment=environment, depth=depth)
             if server.calls != Counter({"DescribeImages": 1}):
                 raise RuntimeError(f"expected one DescribeImages call, got {dict(server.calls)}")
             return timing
 
         return round_robin(
             {
-                "bare boto3 DescribeImages": lambda: once(
-                    Path(empty), BARE_PROGRAM, endpoint, NEW_IMAGE
+                "bare boto3 DescribeImages": lambda depth: once(
+                    Path(empty), BARE_PROGRAM, endpoint, NEW_IMAGE, depth
                 ),
-                "poll import + first invocation": lambda: once(
+                "poll import + first invocation": lambda depth: once(
                     poll.asset,
                     POLL_PROGRAM,
                     {**poll.environment, **endpoint},
                     json.dumps(POLL_TASK),
+                    depth,
                 ),
             },
             samples,

@@ -262,6 +262,49 @@ def test_a_bench_sample_ends_before_the_interpreters_shutdown(tmp_path: Path) ->
     assert not trace.exists()
 
 
+def test_a_bench_sample_runs_its_program_as_deep_as_its_round_says(tmp_path: Path) -> None:
+    # Given a program that writes how deep in the stack it runs, with its argument
+    found = tmp_path / "depth"
+    program = (
+        "import sys, pathlib\n"
+        "frame, depth = sys._getframe(), 0\n"
+        "while frame.f_back is not None:\n"
+        "    frame, depth = frame.f_back, depth + 1\n"
+        f"pathlib.Path({str(found)!r}).write_text(f'{{depth}} {{sys.argv[1]}} {{__name__}}')"
+    )
+
+    # When the bench times it at the top, then 40 frames deeper
+    seen = []
+    for depth in (0, 40):
+        bench.process_timing(tmp_path, program, "given", depth=depth)
+        seen.append(found.read_text().split())
+
+    # Then it ran 40 frames deeper, as the main module, with its arguments
+    (top, top_arg, top_name), (deeper, deeper_arg, deeper_name) = seen
+    assert int(deeper) - int(top) == 40
+    assert top_arg == deeper_arg == "given" and top_name == deeper_name == "__main__"
+
+
+def test_the_rounds_start_their_programs_over_more_than_a_frame_chunk() -> None:
+    # Given the bench's rounds / Then their depths are spread evenly over the span, each round
+    # giving every measure the same depth (after an unrecorded warm-up at the top)
+    assert bench.depths(4) == [0, 64, 128, 192]
+    assert len(set(bench.depths(bench.SAMPLES))) == bench.SAMPLES
+    assert max(bench.depths(bench.SAMPLES)) < bench.DEPTH_SPAN
+    given: dict[str, list[int]] = {"a": [], "b": []}
+    medians = bench.round_robin(
+        {
+            name: lambda depth, name=name: (
+                given[name].append(depth) or bench.Timing(float(depth), 1.0)
+            )
+            for name in given
+        },
+        samples=4,
+    )
+    assert given["a"] == given["b"] == [0, 0, 64, 128, 192]
+    assert medians["a"] == bench.Timing(96.0, 1.0)
+
+
 def test_a_handlers_import_leaves_its_objects_out_of_the_collectors_way() -> None:
     # Given a fresh interpreter that imports the poll handler as Lambda does
     program = (
