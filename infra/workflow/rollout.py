@@ -45,7 +45,7 @@ from image_updater.handlers.rollout_fleets import (
 )
 from image_updater.models import SUCCEEDED
 from image_updater.rollout.health_policy import DIP_RECHECK_MINUTES
-from image_updater.rollout.models import (
+from image_updater.rollout.outcomes import (
     APPROVAL_REQUESTED,
     APPROVAL_TIMED_OUT,
     APPROVED,

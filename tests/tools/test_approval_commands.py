@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import boto3
 import pytest
 
-from image_updater.rollout.models import APPROVED, REJECTED
+from image_updater.rollout.outcomes import APPROVED, REJECTED
 from tools.run_now.approve import answer, signed_request
 from tools.run_now.cli import rollout_main
 from tools.run_now.errors import ENVIRONMENT, NOTHING_TO_DO, OK, USAGE, ToolError

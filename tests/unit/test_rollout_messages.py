@@ -11,21 +11,18 @@ import pytest
 
 from image_updater.domain.messages import MessageContext
 from image_updater.rollout.messages import compose
-from image_updater.rollout.models import (
+from image_updater.rollout.models import CANARY, PRODUCTION, FleetNote, Rollout
+from image_updater.rollout.outcomes import (
     APPROVAL_REQUESTED,
     APPROVAL_TIMED_OUT,
     CANARIES_UPDATED,
-    CANARY,
     CANARY_ROLLED_BACK,
     HELD_BACK,
     NOTHING_TO_ROLL_OUT,
-    PRODUCTION,
     PRODUCTION_UPDATED,
     REJECTED,
     ROLLOUT_FAILED,
     SUPERSEDED,
-    FleetNote,
-    Rollout,
 )
 from image_updater.rollout.settings import RolloutSettings
 from tests.unit.rollout_facts import EXECUTION, NEW, NOW, OLD, ROOT

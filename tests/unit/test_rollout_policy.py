@@ -13,7 +13,6 @@ from image_updater.models import ImageSummary
 from image_updater.rollout.health_policy import canary_health, canary_problems
 from image_updater.rollout.models import (
     CANARY,
-    CANARY_FIRST,
     FOLLOWS_TAG,
     PRODUCTION,
     STAGE_TAG,
@@ -21,6 +20,7 @@ from image_updater.rollout.models import (
     FleetNote,
     Rollout,
 )
+from image_updater.rollout.outcomes import CANARY_FIRST
 from image_updater.rollout.policy import (
     approved_production,
     follows,

@@ -14,25 +14,27 @@ from image_updater.models import ImageSummary
 from image_updater.rollout.fleets import update_canaries, update_production
 from image_updater.rollout.health import check_canaries
 from image_updater.rollout.models import (
-    CANARIES_UPDATED,
     CANARY,
-    CANARY_FIRST,
-    CANARY_ROLLED_BACK,
     FOLLOWS_TAG,
-    HELD_BACK,
-    NO_FLEETS,
-    NOTHING_TO_ROLL_OUT,
     PREVIOUS_IMAGE_TAG,
     PRODUCTION,
-    PRODUCTION_NEXT,
-    PRODUCTION_UPDATED,
     RECORD_TAGS,
     ROLLED_OUT_TAG,
     STAGE_TAG,
-    SUPERSEDED,
     FleetFacts,
     FleetNote,
     Rollout,
+)
+from image_updater.rollout.outcomes import (
+    CANARIES_UPDATED,
+    CANARY_FIRST,
+    CANARY_ROLLED_BACK,
+    HELD_BACK,
+    NO_FLEETS,
+    NOTHING_TO_ROLL_OUT,
+    PRODUCTION_NEXT,
+    PRODUCTION_UPDATED,
+    SUPERSEDED,
 )
 from image_updater.rollout.plan import plan
 from image_updater.rollout.records import RollbackRecord

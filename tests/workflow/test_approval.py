@@ -15,7 +15,7 @@ import pytest
 
 from image_updater import events
 from image_updater.approval.ledger import ApprovalLedger
-from image_updater.rollout.models import APPROVED
+from image_updater.rollout.outcomes import APPROVED
 from rehearsal import attacks
 from rehearsal.approvals import (
     APPROVER,

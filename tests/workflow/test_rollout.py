@@ -12,12 +12,9 @@ import boto3
 import pytest
 
 from image_updater import events
-from image_updater.rollout.models import (
-    APPROVED,
-    PREVIOUS_IMAGE_TAG,
-    ROLLED_OUT_TAG,
-)
-from image_updater.rollout.models import REJECTED as REJECTED_DECISION
+from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, ROLLED_OUT_TAG
+from image_updater.rollout.outcomes import APPROVED
+from image_updater.rollout.outcomes import REJECTED as REJECTED_DECISION
 from infra.workflow import states
 from rehearsal.approvals import APPROVER, LocalFunctionUrl
 from rehearsal.approvals import URL as APPROVAL_URL

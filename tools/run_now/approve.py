@@ -23,7 +23,7 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from image_updater.rollout.models import APPROVED
+from image_updater.rollout.outcomes import APPROVED
 from tools.run_now.aws import DEFAULT_STACK, stack_outputs
 from tools.run_now.errors import ENVIRONMENT, NOTHING_TO_DO, OK, USAGE, ToolError
 

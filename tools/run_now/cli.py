@@ -41,8 +41,8 @@ from typing import IO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from image_updater.rollout.models import APPROVED
-from image_updater.rollout.models import REJECTED as REJECTED_DECISION
+from image_updater.rollout.outcomes import APPROVED
+from image_updater.rollout.outcomes import REJECTED as REJECTED_DECISION
 from tools.run_now import approve, rollback
 from tools.run_now.aws import AWS_ERRORS, DEFAULT_STACK, SessionFactory, problem
 from tools.run_now.errors import ENVIRONMENT, INTERRUPTED, USAGE, ToolError

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from image_updater.rollout.models import APPROVED, REJECTED
+from image_updater.rollout.outcomes import APPROVED, REJECTED
 
 DECISIONS = (APPROVED, REJECTED)
 REASON_MAX = 500

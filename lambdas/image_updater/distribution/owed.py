@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from image_updater.rollout.models import NO_FLEETS, PRODUCTION_UPDATED
+from image_updater.rollout.outcomes import NO_FLEETS, PRODUCTION_UPDATED
 from image_updater.update.reports import CLAIMED
 
 DISTRIBUTION_PREFIX = "distribution#"  # the sort key of an image's item: distribution#<name>

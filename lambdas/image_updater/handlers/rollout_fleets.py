@@ -11,7 +11,8 @@ from image_updater.handlers import rollout_step
 from image_updater.integrations.appstream.account import THIS_ACCOUNT
 from image_updater.observability import count
 from image_updater.rollout.fleets import update_canaries, update_production
-from image_updater.rollout.models import CANARY, PRODUCTION, SUPERSEDED, FleetNote, Rollout
+from image_updater.rollout.models import CANARY, PRODUCTION, FleetNote, Rollout
+from image_updater.rollout.outcomes import SUPERSEDED
 from image_updater.rollout.rollback import roll_back_canaries
 
 if TYPE_CHECKING:

@@ -11,14 +11,8 @@ from image_updater.domain.messages import MessageContext
 from image_updater.errors import shortened
 from image_updater.observability import instrumented, logger
 from image_updater.rollout import messages, policy
-from image_updater.rollout.models import (
-    APPROVAL_TIMED_OUT,
-    PREVIOUS_IMAGE_TAG,
-    REJECTED,
-    ROLLOUT_FAILED,
-    FleetNote,
-    Rollout,
-)
+from image_updater.rollout.models import PREVIOUS_IMAGE_TAG, FleetNote, Rollout
+from image_updater.rollout.outcomes import APPROVAL_TIMED_OUT, REJECTED, ROLLOUT_FAILED
 from image_updater.rollout.settings import RolloutSettings
 from image_updater.update.settings import ReportSettings
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from image_updater import clock, events
 from image_updater.handlers import rollout_step
-from image_updater.rollout.models import APPROVED, Rollout
+from image_updater.rollout.models import Rollout
+from image_updater.rollout.outcomes import APPROVED
 from image_updater.rollout.settings import WindowSettings
 from image_updater.rollout.window import (
     WINDOW_MAX_DAYS,

@@ -12,16 +12,8 @@ from image_updater.domain.lineage import Lineage
 from image_updater.errors import shortened
 from image_updater.integrations.appstream.fleets import FleetNotFound, FleetRefused
 from image_updater.rollout import policy
-from image_updater.rollout.models import (
-    CANARIES_UPDATED,
-    CANARY,
-    PRODUCTION,
-    PRODUCTION_UPDATED,
-    SUPERSEDED,
-    FleetFacts,
-    FleetNote,
-    Rollout,
-)
+from image_updater.rollout.models import CANARY, PRODUCTION, FleetFacts, FleetNote, Rollout
+from image_updater.rollout.outcomes import CANARIES_UPDATED, PRODUCTION_UPDATED, SUPERSEDED
 
 if TYPE_CHECKING:
     from image_updater.rollout.ports import FleetsPort, ImagesPort

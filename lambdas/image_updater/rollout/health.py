@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from image_updater.models import AVAILABLE, ImageSummary
 from image_updater.rollout import health_policy
-from image_updater.rollout.models import CANARY, SUPERSEDED, FleetFacts, FleetNote, Rollout
+from image_updater.rollout.models import CANARY, FleetFacts, FleetNote, Rollout
+from image_updater.rollout.outcomes import SUPERSEDED
 
 if TYPE_CHECKING:
     from image_updater.rollout.ports import AlarmsPort, FleetsPort, ImagesPort

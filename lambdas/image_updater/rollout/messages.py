@@ -16,23 +16,25 @@ from image_updater.domain.messages import (
 )
 from image_updater.models import Notification
 from image_updater.rollout.models import (
+    CANARY,
+    FOLLOWS_TAG,
+    PRODUCTION,
+    STAGE_TAG,
+    FleetNote,
+    Rollout,
+)
+from image_updater.rollout.outcomes import (
     APPROVAL_REQUESTED,
     APPROVAL_TIMED_OUT,
     CANARIES_UPDATED,
-    CANARY,
     CANARY_ROLLED_BACK,
-    FOLLOWS_TAG,
     HELD_BACK,
     NOTHING_TO_ROLL_OUT,
-    PRODUCTION,
     PRODUCTION_UPDATED,
     REJECTED,
     ROLLOUT_FAILED,
     ROLLOUT_FAILURES,
-    STAGE_TAG,
     SUPERSEDED,
-    FleetNote,
-    Rollout,
 )
 from image_updater.rollout.settings import RolloutSettings
 

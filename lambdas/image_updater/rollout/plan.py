@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 from image_updater.domain.lineage import Lineage
 from image_updater.rollout import policy
-from image_updater.rollout.models import (
+from image_updater.rollout.models import Rollout
+from image_updater.rollout.outcomes import (
     CANARY_FIRST,
     HELD_BACK,
     NO_FLEETS,
     NOTHING_TO_ROLL_OUT,
     PRODUCTION_NEXT,
     SUPERSEDED,
-    Rollout,
 )
 
 if TYPE_CHECKING:

@@ -7,14 +7,8 @@ from typing import TYPE_CHECKING
 
 from image_updater.errors import shortened
 from image_updater.rollout.fleets import REFUSALS
-from image_updater.rollout.models import (
-    CANARY,
-    CANARY_ROLLED_BACK,
-    RECORD_TAGS,
-    FleetFacts,
-    FleetNote,
-    Rollout,
-)
+from image_updater.rollout.models import CANARY, RECORD_TAGS, FleetFacts, FleetNote, Rollout
+from image_updater.rollout.outcomes import CANARY_ROLLED_BACK
 from image_updater.rollout.records import RollbackRecord, disagreement
 
 if TYPE_CHECKING:
