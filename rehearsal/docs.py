@@ -30,10 +30,10 @@ from image_updater.models import (
     ImageError,
     ImageSummary,
     Notification,
-    UpdateTask,
 )
 from image_updater.update.messages import compose
 from image_updater.update.messages.run_refused import compose_rejected_run
+from image_updater.update.task import UpdateTask
 from infra.config.table import REQUIRED, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,8 @@ import pytest
 from image_updater.domain import naming
 from image_updater.handlers import check, create
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.models import FOLLOW, UPDATE, ImageSummary, UpdateTask
+from image_updater.models import FOLLOW, UPDATE, ImageSummary
+from image_updater.update.task import UpdateTask
 from rehearsal.appstream import SimulatedAppStream
 from tests.handlers.conftest import (
     CONFIGURED_TAGS,

@@ -19,8 +19,9 @@ from botocore.exceptions import ClientError
 from image_updater import events
 from image_updater.domain import naming
 from image_updater.handlers import check, create, report
-from image_updater.models import FOLLOW, ImageError, ImageSummary, UpdateTask
+from image_updater.models import FOLLOW, ImageError, ImageSummary
 from image_updater.update import events as update_events
+from image_updater.update.task import UpdateTask
 from rehearsal.appstream import SimulatedAppStream
 from rehearsal.runner import capture_published_events, published_events
 from tests.handlers import steps

@@ -22,10 +22,10 @@ from image_updater.models import (
     ImageError,
     ImageSummary,
     Notification,
-    UpdateTask,
 )
 from image_updater.update.messages import compose, hints
 from image_updater.update.messages.run_refused import compose_rejected_run
+from image_updater.update.task import UpdateTask
 
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:ImageUpdater:run-1"
 NOW = datetime(2026, 1, 5, 5, 30, tzinfo=UTC)

@@ -8,14 +8,8 @@ from typing import Any
 import pytest
 
 from image_updater.errors import InvalidExecutionInput
-from image_updater.models import (
-    FAILED,
-    SUCCEEDED,
-    UPDATE,
-    ImageError,
-    ImageSummary,
-    UpdateTask,
-)
+from image_updater.models import FAILED, SUCCEEDED, UPDATE, ImageError, ImageSummary
+from image_updater.update.task import UpdateTask
 
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:ImageUpdater:run-1"
 ARN = "arn:aws:appstream:us-east-1:123456789012:image/"

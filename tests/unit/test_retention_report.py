@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from image_updater.models import UpdateTask
 from image_updater.retention.report import region_lines
 from image_updater.update.messages.parts import retention
+from image_updater.update.task import UpdateTask
 
 A = "111122223333"
 UNREAD = f"shared with account {A}, which could not be read: AccessDenied"

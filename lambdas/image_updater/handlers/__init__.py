@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from image_updater.errors import InvalidExecutionInput
-from image_updater.models import UpdateTask
 from image_updater.observability import Handler, instrumented, logger
 
 if TYPE_CHECKING:
     from image_updater.rollout.models import Rollout
+    from image_updater.update.task import UpdateTask
 
 
 class _NewImageRecord(Protocol):
@@ -42,6 +42,8 @@ def read_step(event: Any, read: Callable[[Any], _Record]) -> _Record:
 
 def task_step(step: Callable[[UpdateTask], UpdateTask]) -> Handler:
     """A handler for a step that takes one image's task and returns its next version."""
+    # Imported here: the roll-out's handlers (rollout_step) never load the update's record.
+    from image_updater.update.task import UpdateTask
 
     @instrumented
     def handler(event: Any, context: Any) -> dict[str, Any]:

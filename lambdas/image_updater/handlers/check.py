@@ -8,10 +8,11 @@ from image_updater import clock
 from image_updater.domain import patch_age
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.models import LATE_REPORT, NO_UPDATE, ImageSummary, UpdateTask
+from image_updater.models import LATE_REPORT, NO_UPDATE, ImageSummary
 from image_updater.observability import MetricUnit, count, per_lineage
 from image_updater.update import check as update
 from image_updater.update.ledger import UpdateLedger
+from image_updater.update.task import UpdateTask
 
 PATCH_AGE_METRIC = "PatchAgeDays"
 PRIVATE_IMAGES_METRIC = "PrivateImages"

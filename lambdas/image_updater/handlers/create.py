@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from image_updater import clock, events
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.models import UpdateTask
 from image_updater.observability import count
 from image_updater.update import create as update
 from image_updater.update import events as update_events
 from image_updater.update.ledger_creates import CreateLedger
 from image_updater.update.settings import CreateSettings
+from image_updater.update.task import UpdateTask
 
 if TYPE_CHECKING:
     from image_updater.integrations.appstream.fleets import AppStreamFleets

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from image_updater import clock
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT, UpdateTask
+from image_updater.models import FAILED, SUCCEEDED, TIMED_OUT
 from image_updater.observability import MetricUnit, count
 from image_updater.update import poll as update
 from image_updater.update.settings import PollSettings
+from image_updater.update.task import UpdateTask
 
 if TYPE_CHECKING:
     from image_updater.update.poll import PollLedgerPort

@@ -9,13 +9,14 @@ from typing import Any
 from image_updater import clock, events
 from image_updater.domain.chat import notification_event
 from image_updater.domain.messages import MessageContext
-from image_updater.models import FAILED, SUCCEEDED, UpdateTask
+from image_updater.models import FAILED, SUCCEEDED
 from image_updater.observability import count, instrumented, logger
 from image_updater.update import events as update_events
 from image_updater.update import reports
 from image_updater.update.messages import compose
 from image_updater.update.messages.run_refused import compose_rejected_run
 from image_updater.update.settings import ReportSettings
+from image_updater.update.task import UpdateTask
 
 
 @instrumented

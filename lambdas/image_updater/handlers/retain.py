@@ -8,7 +8,6 @@ from image_updater import clock
 from image_updater.handlers import task_step
 from image_updater.integrations.appstream.fleets import AppStreamFleets
 from image_updater.integrations.appstream.images import AppStreamImages
-from image_updater.models import UpdateTask
 from image_updater.observability import count, logger
 from image_updater.retention.everywhere import retire_everywhere, to_json
 from image_updater.retention.service import (
@@ -18,6 +17,7 @@ from image_updater.retention.service import (
     SharesPort,
 )
 from image_updater.retention.settings import RetainSettings
+from image_updater.update.task import UpdateTask
 
 
 class _Regions:

@@ -28,10 +28,10 @@ from image_updater.models import (
     NO_UPDATE,
     UPDATE,
     ImageSummary,
-    UpdateTask,
 )
 from image_updater.update.ports import ImagesPort, LedgerPort
 from image_updater.update.reports import owed, unrecorded
+from image_updater.update.task import UpdateTask
 
 
 def lineage_of(root: str, images: ImagesPort) -> Lineage:

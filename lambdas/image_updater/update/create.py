@@ -20,10 +20,11 @@ from image_updater.errors import (
     UpdateSlotsBusy,
 )
 from image_updater.integrations.appstream.client import ImageNotFound, NameAlreadyExists
-from image_updater.models import FOLLOW, NO_UPDATE, SETTLED_STATES, ImageSummary, UpdateTask
+from image_updater.models import FOLLOW, NO_UPDATE, SETTLED_STATES, ImageSummary
 from image_updater.update.check import lineage_of, newest_available
 from image_updater.update.ports import ImagesPort, LedgerPort
 from image_updater.update.recorded_creates import RecordedCreate, unconfirmed
+from image_updater.update.task import UpdateTask
 
 if TYPE_CHECKING:
     # Types only: retention's code is loaded when a quota refusal is explained, so a create

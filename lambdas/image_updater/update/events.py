@@ -18,14 +18,8 @@ from image_updater.events import (
     UPDATE_TIMED_OUT,
     UPDATE_UNCONFIRMED,
 )
-from image_updater.models import (
-    CHECK_FAILED,
-    FAILED,
-    SUCCEEDED,
-    TIMED_OUT,
-    ImageSummary,
-    UpdateTask,
-)
+from image_updater.models import CHECK_FAILED, FAILED, SUCCEEDED, TIMED_OUT, ImageSummary
+from image_updater.update.task import UpdateTask
 
 _OUTCOME_TYPES = {
     SUCCEEDED: UPDATE_SUCCEEDED,

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from image_updater.errors import ImageDisappeared
 from image_updater.integrations.appstream.client import ImageNotFound
-from image_updater.models import FINAL_OUTCOMES, REPORTED_ELSEWHERE, TIMED_OUT, UpdateTask
+from image_updater.models import FINAL_OUTCOMES, REPORTED_ELSEWHERE, TIMED_OUT
+from image_updater.update.task import UpdateTask
 
 if TYPE_CHECKING:  # the ports are only annotations: a status check does not compile them
     from image_updater.update.ports import ImagesPort, LedgerPort

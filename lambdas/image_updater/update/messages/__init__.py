@@ -10,7 +10,7 @@ from typing import Any
 
 from image_updater.domain.messages import MessageContext, error_details
 from image_updater.errors import LAMBDA_TIMEOUT_ERRORS
-from image_updater.models import NO_UPDATE, SUCCEEDED, TIMED_OUT, UPDATE, Notification, UpdateTask
+from image_updater.models import NO_UPDATE, SUCCEEDED, TIMED_OUT, UPDATE, Notification
 from image_updater.update.messages import (
     could_not_check,
     failed,
@@ -19,6 +19,7 @@ from image_updater.update.messages import (
     ready,
     still_running,
 )
+from image_updater.update.task import UpdateTask
 
 
 def compose(

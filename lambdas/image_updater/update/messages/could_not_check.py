@@ -22,9 +22,10 @@ from image_updater.errors import (
     LineageBusy,
     UpdatesLockBusy,
 )
-from image_updater.models import CHECK_FAILED, Notification, UpdateTask
+from image_updater.models import CHECK_FAILED, Notification
 from image_updater.update.messages.hints import hint
 from image_updater.update.messages.parts import footer, image_rows
+from image_updater.update.task import UpdateTask
 
 COULD_NOT_CHECK_ERRORS = frozenset(
     {

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from image_updater.domain.messages import MessageContext, email, error_details, table, when
-from image_updater.models import FAILED, Notification, UpdateTask
+from image_updater.models import FAILED, Notification
 from image_updater.update.messages.hints import hint
 from image_updater.update.messages.parts import earlier_run, footer, image_rows, retention
+from image_updater.update.task import UpdateTask
 
 
 def compose(task: UpdateTask, ctx: MessageContext, error: dict[str, Any] | None) -> Notification:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from image_updater.domain.messages import MessageContext, email
-from image_updater.models import NO_UPDATE, Notification, UpdateTask
+from image_updater.models import NO_UPDATE, Notification
 from image_updater.update.messages.parts import footer
+from image_updater.update.task import UpdateTask
 
 
 def compose(task: UpdateTask, ctx: MessageContext) -> Notification:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from image_updater.domain.messages import MessageContext, email, error_details, table, when
-from image_updater.models import CHECK_FAILED, Notification, UpdateTask
+from image_updater.models import CHECK_FAILED, Notification
 from image_updater.update.messages.parts import footer
+from image_updater.update.task import UpdateTask
 
 
 def compose(task: UpdateTask, ctx: MessageContext, error: dict[str, Any]) -> Notification:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from image_updater.domain.messages import PRODUCT, MessageContext, error_details, when
-from image_updater.models import LATE_REPORT, UpdateTask
+from image_updater.models import LATE_REPORT
+from image_updater.update.task import UpdateTask
 
 
 def image_rows(

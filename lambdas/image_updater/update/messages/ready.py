@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from image_updater.domain import patch_age
 from image_updater.domain.messages import MessageContext, email, table, when
-from image_updater.models import SUCCEEDED, Notification, UpdateTask
+from image_updater.models import SUCCEEDED, Notification
 from image_updater.update.messages.parts import earlier_run, footer, image_rows, retention
+from image_updater.update.task import UpdateTask
 
 
 def compose(task: UpdateTask, ctx: MessageContext) -> Notification:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from image_updater.domain.messages import MessageContext, email, table
-from image_updater.models import TIMED_OUT, Notification, UpdateTask
+from image_updater.models import TIMED_OUT, Notification
 from image_updater.update.messages.hints import hint
 from image_updater.update.messages.parts import footer, image_rows
+from image_updater.update.task import UpdateTask
 
 
 def compose(task: UpdateTask, ctx: MessageContext) -> Notification:
