@@ -27,7 +27,11 @@ from typing import NamedTuple
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-SAMPLES = 21
+# A median of 21 proved too few on a shared 2-core VM: there one process's CPU time for the same
+# import ranged from 251 to 534 ms, and one handler's ratio read 1.23, 1.30 and 1.24 in three
+# runs of the same code (1.19 and 1.22 over 63 rounds). 41 rounds halve the median's spread
+# for twice the time (about 2.5 min on a quiet machine, 8 on that one).
+SAMPLES = 41
 # Frames the rounds' starting depths are spread over: each of `at_depth`'s frames takes about
 # 120 bytes on 3.11 (the frame's header, two locals and a short stack), so 256 of them span
 # nearly two of the interpreter's 16 KiB frame chunks.
@@ -166,6 +170,8 @@ def lambda_environment(code: Path, variables: Mapping[str, str] = {}) -> dict[st
 class Timing(NamedTuple):
     wall: float  # seconds from spawn to exit, as the parent saw them (the figure targeted)
     cpu: float  # the process's own CPU seconds, user + system (hardly moved by load)
+    # For a median: the quartiles of the samples' wall times (how noisy the machine was).
+    spread: tuple[float, float] = (0.0, 0.0)
 
 
 Measure = Callable[[int], Timing]  # one sample, its program started this many frames deep
@@ -262,12 +268,13 @@ def round_robin(measures: Mapping[str, Measure], samples: int) -> dict[str, Timi
             timing = measure(depth)
             if round_number:
                 taken[name].append(timing)
-    return {
-        name: Timing(
-            statistics.median(t.wall for t in timings), statistics.median(t.cpu for t in timings)
-        )
-        for name, timings in taken.items()
-    }
+    return {name: _median(timings) for name, timings in taken.items()}
+
+
+def _median(timings: list[Timing]) -> Timing:
+    walls = [t.wall for t in timings]
+    low, _, high = statistics.quantiles(walls, n=4) if len(walls) > 1 else walls * 3
+    return Timing(statistics.median(walls), statistics.median(t.cpu for t in timings), (low, high))
 
 
 def cold_imports(staged: Mapping[str, Function], samples: int) -> dict[str, Timing]:

@@ -92,6 +92,11 @@ def main(samples: int = SAMPLES) -> int:
         for name, timing in imports.items():
             worst = max(worst, timing.wall / floor.wall)
             print(_row(name, timing, floor))
+        low, high = floor.spread
+        print(
+            f"  (the machine's noise: half of the floor's {samples} samples took between"
+            f" {low * 1000:.0f} and {high * 1000:.0f} ms)"
+        )
         invocation = poll_invocation(staged["poll"], samples)
         bare = invocation.pop("bare boto3 DescribeImages")
         poll = invocation["poll import + first invocation"]

@@ -302,7 +302,8 @@ def test_the_rounds_start_their_programs_over_more_than_a_frame_chunk() -> None:
         samples=4,
     )
     assert given["a"] == given["b"] == [0, 0, 64, 128, 192]
-    assert medians["a"] == bench.Timing(96.0, 1.0)
+    # And each measure's figure is its samples' median, with their quartiles as its spread
+    assert medians["a"] == bench.Timing(96.0, 1.0, spread=(16.0, 176.0))
 
 
 def test_a_handlers_import_leaves_its_objects_out_of_the_collectors_way() -> None:
