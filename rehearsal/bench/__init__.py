@@ -29,8 +29,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 # A median of 21 proved too few on a shared 2-core VM: there one process's CPU time for the same
 # import ranged from 251 to 534 ms, and one handler's ratio read 1.23, 1.30 and 1.24 in three
-# runs of the same code (1.19 and 1.22 over 63 rounds). 41 rounds halve the median's spread
-# for twice the time (about 2.5 min on a quiet machine, 8 on that one).
+# runs of the same code (1.19 and 1.22 over 63 rounds). 41 rounds cut the median's spread by
+# about 30% (the square root of 21/41) for twice the time (7.5 min on that VM).
 SAMPLES = 41
 # Frames the rounds' starting depths are spread over: each of `at_depth`'s frames takes about
 # 120 bytes on 3.11 (the frame's header, two locals and a short stack), so 256 of them span
